@@ -1,0 +1,138 @@
+# vfpool: plain GNU make. `make` builds; `make check` installs deps, builds and tests
+# three ways (plain, ASan+UBSan, TSan for the concurrency suite); `make demo` runs the demo.
+#
+# Layout of the build: build/ (plain), build/asan/, build/tsan/. SAN=asan|tsan selects one.
+# Every directory's *.c files are picked up by wildcard, so adding a file needs no edit here.
+
+SAN      ?=
+ifeq ($(SAN),)
+B        := build
+else
+B        := build/$(SAN)
+endif
+
+CC       ?= gcc
+ifeq ($(origin CC),default)
+CC       := gcc
+endif
+CLANG    ?= clang
+BPFTOOL  ?= bpftool
+PKGS     := liburing libnl-route-3.0 libnl-3.0 libbpf libudev
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null)
+UMOCK_CFLAGS = $(shell pkg-config --cflags umockdev-1.0 2>/dev/null)
+UMOCK_LIBS   = $(shell pkg-config --libs umockdev-1.0 2>/dev/null)
+
+SOVERSION := 1
+LIBVERSION := 1.0.0
+
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wno-missing-field-initializers
+CFLAGS   ?= -O2 -g
+BASE_CFLAGS := -std=c17 -D_GNU_SOURCE $(WARN) -fPIC -fvisibility=hidden -pthread \
+            -Iinclude -I. -I$(B)/gen $(PKG_CFLAGS)
+SAN_FLAGS_asan := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+SAN_FLAGS_tsan := -fsanitize=thread -fno-omit-frame-pointer
+SAN_FLAGS := $(SAN_FLAGS_$(SAN))
+ALL_CFLAGS = $(BASE_CFLAGS) $(SAN_FLAGS) $(CFLAGS)
+LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
+
+# ---- sources, by part ------------------------------------------------------------------
+SHM_SRC    := $(wildcard shm/*.c)
+CORE_MAIN  := core/vfpoold.c
+CORE_SRC   := $(filter-out $(CORE_MAIN),$(wildcard core/*.c))
+BPF_PROG   := $(wildcard bpf/*.bpf.c)
+BPF_SRC    := $(filter-out $(BPF_PROG),$(wildcard bpf/*.c))
+LIB_SRC    := $(wildcard client/libvfpool/*.c)
+CTL_SRC    := $(wildcard client/vfpoolctl/*.c)
+BENCH_SRC  := $(wildcard bench/*.c)
+TEST_SRC   := $(wildcard tests/*.c)
+
+obj = $(patsubst %.c,$(B)/obj/%.o,$(1))
+SHM_OBJ   := $(call obj,$(SHM_SRC))
+CORE_OBJ  := $(call obj,$(CORE_SRC))
+BPF_OBJ   := $(call obj,$(BPF_SRC))
+LIB_OBJ   := $(call obj,$(LIB_SRC))
+CTL_OBJ   := $(call obj,$(CTL_SRC))
+BENCH_OBJ := $(call obj,$(BENCH_SRC))
+TEST_OBJ  := $(call obj,$(TEST_SRC))
+BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(B)/gen/bpf/%.skel.h,$(BPF_PROG))
+
+LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
+TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
+           $(B)/vfpool-tests
+
+.PHONY: all deps check demo bench clean test test-asan test-tsan
+all: $(TARGETS)
+
+deps:
+	@bash scripts/deps.sh
+
+# ---- compile ---------------------------------------------------------------------------
+$(B)/obj/%.o: %.c | $(BPF_SKEL)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+# The umockdev testbed API is only for tests.
+$(TEST_OBJ): ALL_CFLAGS += $(UMOCK_CFLAGS)
+
+# BPF objects: UAPI headers only (no vmlinux.h, no CO-RE), so the object loads without
+# kernel BTF (absent under umockdev, where /sys is the testbed).
+BPF_ARCH_INC := -I/usr/include/$(shell $(CC) -dumpmachine)
+$(B)/gen/bpf/%.bpf.o: bpf/%.bpf.c
+	@mkdir -p $(@D)
+	$(CLANG) -O2 -g -Wall -Werror -target bpf $(BPF_ARCH_INC) -c $< -o $@
+
+$(B)/gen/bpf/%.skel.h: $(B)/gen/bpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+
+# ---- link ------------------------------------------------------------------------------
+$(B)/libvfpoolshm.a: $(SHM_OBJ)
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+$(B)/libvfpoolcore.a: $(CORE_OBJ) $(BPF_OBJ)
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+
+# libvfpool: client objects + the shm layer they use; only the map's symbols are exported.
+$(LIBVFPOOL_SO): $(LIB_OBJ) $(SHM_OBJ) client/libvfpool/libvfpool.map
+	$(CC) -shared -o $@ $(LIB_OBJ) $(SHM_OBJ) -Wl,-soname,libvfpool.so.$(SOVERSION) \
+	    -Wl,--version-script=client/libvfpool/libvfpool.map -Wl,--no-undefined $(LDFLAGS_ALL)
+$(B)/libvfpool.so.$(SOVERSION): $(LIBVFPOOL_SO)
+	ln -sf $(notdir $<) $@
+$(B)/libvfpool.so: $(B)/libvfpool.so.$(SOVERSION)
+	ln -sf $(notdir $<) $@
+$(B)/libvfpool.a: $(LIB_OBJ) $(SHM_OBJ)
+	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+
+$(B)/vfpoold: $(call obj,$(CORE_MAIN)) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+$(B)/vfpoolctl: $(CTL_OBJ) $(B)/libvfpool.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL)
+$(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+$(B)/vfpool-tests: $(TEST_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
+
+# ---- run -------------------------------------------------------------------------------
+# Tests find the binaries under test through VFPOOL_BUILD (the daemon is exec'd for real).
+test: $(TARGETS)
+	@bash tests/run.sh $(B) plain
+
+check: deps
+	$(MAKE) all
+	$(MAKE) SAN=asan all
+	$(MAKE) SAN=tsan $(addprefix build/tsan/,vfpoold vfpool-tests)
+	@bash tests/run.sh build plain build/asan asan build/tsan tsan
+
+demo: deps
+	$(MAKE) all
+	@bash scripts/demo.sh $(B)
+
+bench: deps
+	$(MAKE) all
+	$(B)/vfpool-bench
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

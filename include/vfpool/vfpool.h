@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvfpool: ask vfpoold for SR-IOV virtual functions.
+ *
+ * Conventions: every function that can fail returns an int, >= 0 on success and a negative
+ * errno on failure; outputs go to ret_* parameters, written only on success. The library
+ * never prints and never exits; install a log callback to hear from it.
+ *
+ * Threads: a struct vfpool is a single-producer handle (like an io_uring): use one per
+ * thread, or serialize calls on it yourself. Functions marked "any thread" are safe to call
+ * concurrently on any handles.
+ */
+#ifndef VFPOOL_VFPOOL_H
+#define VFPOOL_VFPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define VFPOOL_API __attribute__((visibility("default")))
+
+#define VFPOOL_DEFAULT_RUN_DIR "/run/vfpool"
+
+#define VFPOOL_VM_ID_LEN    64 /* buffer sizes, NUL included */
+#define VFPOOL_VNIC_ID_LEN  32
+#define VFPOOL_NETWORK_LEN  32
+#define VFPOOL_PCI_ADDR_LEN 16
+#define VFPOOL_IFNAME_LEN   16
+
+struct vfpool;
+
+/* ---- connection ---------------------------------------------------------------------- */
+
+struct vfpool_opts {
+	size_t sz;             /* sizeof(struct vfpool_opts), for forward compatibility */
+	unsigned ring_entries; /* 0: default (256); rounded up to a power of two, max 4096 */
+	unsigned spin_us;      /* how long to spin on a completion before sleeping (0: 20) */
+};
+
+/* Connects to the daemon serving run_dir (NULL: VFPOOL_DEFAULT_RUN_DIR). Any thread. */
+VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opts,
+			      struct vfpool **ret_handle);
+/* Closes the connection. Leases stay: they belong to VMs, not to connections. */
+VFPOOL_API void vfpool_close(struct vfpool *h);
+
+enum vfpool_log_level { VFPOOL_LOG_ERR = 3, VFPOOL_LOG_WARN = 4, VFPOOL_LOG_INFO = 6,
+			VFPOOL_LOG_DEBUG = 7 };
+typedef void (*vfpool_log_fn)(enum vfpool_log_level level, const char *msg, void *userdata);
+/* Process-wide; NULL silences (the default). Any thread. */
+VFPOOL_API void vfpool_set_log_fn(vfpool_log_fn fn, void *userdata);
+
+/* ---- allocation ---------------------------------------------------------------------- */
+
+struct vfpool_alloc_req {
+	const char *vm_id;   /* required: the VM that will own the lease */
+	const char *vnic_id; /* required: the vNIC inside that VM */
+	const char *network; /* required: the vNIC's network */
+	const uint8_t *mac;  /* optional (6 bytes): the MAC to apply to the VF */
+	const char *pin_pci; /* optional: this VF and no other ("0000:3b:02.1") */
+	int numa_node;       /* preferred NUMA node; -1 for none */
+};
+
+#define VFPOOL_LEASE_EXISTING  (1u << 0) /* the vNIC already held this lease */
+#define VFPOOL_LEASE_NUMA_MISS (1u << 1) /* no VF on the preferred node; placed elsewhere */
+
+struct vfpool_lease {
+	char pci_addr[VFPOOL_PCI_ADDR_LEN];
+	char netdev[VFPOOL_IFNAME_LEN];    /* the VF's netdev ("" if none) */
+	char pf_netdev[VFPOOL_IFNAME_LEN];
+	unsigned pf_index;
+	unsigned vf_index;                 /* the VF's number on its PF */
+	int iommu_group;
+	int numa_node;
+	uint64_t generation;               /* pass to vfpool_release to guard against races */
+	unsigned flags;                    /* VFPOOL_LEASE_* */
+};
+
+/* Allocates one VF and waits for the answer. On failure the negative errno is returned and,
+ * when ret_why is not NULL, the daemon's reason ("ens1f0: 0 free of 64 VFs") is copied to
+ * it (NUL-terminated, at most why_len bytes). */
+VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
+			    struct vfpool_lease *ret_lease, char *ret_why, size_t why_len);
+
+/* Releases a vNIC's lease. generation 0 releases whatever the vNIC holds; otherwise only
+ * that lease (-ESTALE if the VF has been leased again since). */
+VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
+			      uint64_t generation);
+
+/* ---- batches: submit many, then reap ------------------------------------------------- */
+
+/* Queue a request (not yet visible to the daemon). -EAGAIN when the ring is full: reap,
+ * then retry. user_data comes back in the completion. */
+VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
+				   uint64_t user_data);
+VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
+				     uint64_t generation, uint64_t user_data);
+/* Publish the queued requests and ring the daemon's doorbell if it sleeps. Returns how
+ * many were published. */
+VFPOOL_API int vfpool_flush(struct vfpool *h);
+
+struct vfpool_completion {
+	uint64_t user_data;
+	int res;                   /* 0 or a negative errno */
+	struct vfpool_lease lease; /* for a successful alloc */
+	char why[160];             /* for a failure: each object and its reason */
+};
+
+/* Reaps up to max completions into out. min_complete > 0 waits until at least that many
+ * arrived (spinning briefly, then sleeping); timeout_ms < 0 waits forever. Returns the
+ * number reaped, or -ETIMEDOUT, -ECONNRESET (daemon gone). */
+VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsigned max,
+			   unsigned min_complete, int timeout_ms);
+
+/* ---- snapshot: a consistent read of the daemon's state, no round trip ----------------- */
+
+struct vfpool_snapshot;
+
+/* Reads <run_dir>/state under its seqlock into private memory. Never blocks the daemon.
+ * -EAGAIN if the daemon kept writing through every retry. Any thread. */
+VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap);
+VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *snap);
+
+struct vfpool_pf_info {
+	char pci_addr[VFPOOL_PCI_ADDR_LEN];
+	char netdev[VFPOOL_IFNAME_LEN];
+	char driver[16];
+	unsigned vendor, device;
+	int numa_node;
+	unsigned total_vfs;  /* sriov_totalvfs */
+	unsigned existing;   /* VFs that exist (sriov_numvfs) */
+	unsigned free;       /* existing and allocatable */
+	unsigned leased;
+	unsigned host_busy;  /* macvtap, bridge or VLAN on top */
+	unsigned iommu_shared;
+	unsigned bound_other;
+	unsigned dirty;
+	unsigned flags;
+};
+
+enum vfpool_vf_status {
+	VFPOOL_VF_STATUS_FREE = 0,
+	VFPOOL_VF_STATUS_LEASED,
+	VFPOOL_VF_STATUS_HOST_BUSY,
+	VFPOOL_VF_STATUS_IOMMU_SHARED,
+	VFPOOL_VF_STATUS_BOUND_OTHER,
+	VFPOOL_VF_STATUS_ABSENT,
+	VFPOOL_VF_STATUS_DIRTY,
+};
+
+struct vfpool_vf_info {
+	char pci_addr[VFPOOL_PCI_ADDR_LEN];
+	char netdev[VFPOOL_IFNAME_LEN];
+	unsigned pf_index;
+	unsigned vf_index;
+	int ifindex;
+	int iommu_group;
+	int numa_node;
+	enum vfpool_vf_status status; /* leased wins over blocked reasons */
+	unsigned blocked_mask;        /* 1 << enum vfpool_block_reason, all that apply */
+	char reason[48];
+	uint64_t generation;
+	char vm_id[VFPOOL_VM_ID_LEN];  /* lease owner, "" when not leased */
+	char vnic_id[VFPOOL_VNIC_ID_LEN];
+	char network[VFPOOL_NETWORK_LEN];
+};
+
+VFPOOL_API unsigned vfpool_snapshot_pf_count(const struct vfpool_snapshot *snap);
+VFPOOL_API unsigned vfpool_snapshot_vf_count(const struct vfpool_snapshot *snap);
+VFPOOL_API int vfpool_snapshot_pf(const struct vfpool_snapshot *snap, unsigned index,
+				  struct vfpool_pf_info *ret_info);
+VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *snap, unsigned index,
+				  struct vfpool_vf_info *ret_info);
+/* Daemon-wide facts: pid, requests served, errors. */
+struct vfpool_daemon_info {
+	int pid;
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t started_ns;
+	uint64_t seq;
+};
+VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
+				      struct vfpool_daemon_info *ret_info);
+
+/* ---- errors -------------------------------------------------------------------------- */
+
+/* A message for a negative errno returned by this library. Any thread. */
+VFPOOL_API const char *vfpool_strerror(int err);
+
+VFPOOL_API const char *vfpool_vf_status_name(enum vfpool_vf_status s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

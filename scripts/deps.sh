@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what vfpool builds, tests and demos with, on Debian 12. Idempotent:
+# only packages that are missing are installed, so a second run is a no-op.
+set -euo pipefail
+
+packages=(
+	build-essential pkg-config make gcc clang llvm
+	liburing-dev libnl-3-dev libnl-route-3-dev libbpf-dev libelf-dev zlib1g-dev
+	libudev-dev libcriterion-dev
+	umockdev libumockdev-dev
+	linux-libc-dev bpftool iproute2 man-db
+)
+
+missing=()
+for p in "${packages[@]}"; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing+=("$p")
+	fi
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: missing packages: ${missing[*]}" >&2
+	echo "deps: run 'sudo make deps' (or install them) first" >&2
+	exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+known=()
+for p in "${missing[@]}"; do
+	if apt-cache show "$p" >/dev/null 2>&1; then known+=("$p"); fi
+done
+[ ${#known[@]} -eq 0 ] && exit 0
+echo "deps: installing ${known[*]}"
+apt-get install -y -qq --no-install-recommends "${known[@]}" >/dev/null

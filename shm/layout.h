@@ -1,0 +1,249 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The shared-memory ABI between vfpoold and every process that maps its segments.
+ *
+ * Two kinds of segment:
+ *  - the state segment (one per daemon, <run-dir>/state): header, PF records, VF records,
+ *    per-PF bitmap blocks, IOMMU-group index. Written only by the daemon; everyone else maps
+ *    it read-only and reads it under the seqlock in the header.
+ *  - a ring segment (one per client connection, a sealed memfd passed over the control
+ *    socket): a request ring (client -> daemon) and a completion ring (daemon -> client).
+ *
+ * Rules: fixed-width types only; every field another process touches concurrently is
+ * _Atomic; producer and consumer indices live on separate 64-byte lines; indices are
+ * free-running u32 masked on use. Any change to a size or offset below is a new
+ * layout version: the _Static_asserts at the bottom are the contract.
+ */
+#ifndef VFPOOL_SHM_LAYOUT_H
+#define VFPOOL_SHM_LAYOUT_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VFPOOL_CACHELINE 64
+
+#define VFPOOL_STATE_MAGIC   UINT64_C(0x54535f4c4f4f5046) /* "FPOOL_ST" little-endian */
+#define VFPOOL_RING_MAGIC    UINT64_C(0x47525f4c4f4f5046) /* "FPOOL_RG" */
+#define VFPOOL_LAYOUT_VERSION 1u
+
+#define VFPOOL_PCI_ADDR_MAX 16 /* "dddd:bb:ss.f" + NUL = 13 */
+#define VFPOOL_IFNAME_MAX   16 /* IFNAMSIZ */
+#define VFPOOL_DRIVER_MAX   16
+#define VFPOOL_VM_ID_MAX    64 /* a UUID (36) or a launcher's VM name */
+#define VFPOOL_VNIC_ID_MAX  32
+#define VFPOOL_NETWORK_MAX  32
+#define VFPOOL_REASON_MAX   48
+
+/* ---- state segment ------------------------------------------------------------------- */
+
+/* Why an existing VF is not allocatable although nobody leases it. One bitmap per reason, so
+ * discovery, the event probe and the allocator flip bits concurrently without a lock. */
+enum vfpool_block_reason {
+	VFPOOL_BLOCK_HOST_BUSY = 0,    /* macvtap, bridge or VLAN device on top of the VF */
+	VFPOOL_BLOCK_IOMMU_SHARED = 1, /* its IOMMU group holds another device */
+	VFPOOL_BLOCK_BOUND_OTHER = 2,  /* bound (e.g. to vfio-pci) by someone without a lease */
+	VFPOOL_BLOCK_ABSENT = 3,       /* slot beyond sriov_numvfs, or the VF vanished */
+	VFPOOL_BLOCK_DIRTY = 4,        /* a reset failed: quarantined until repaired */
+	VFPOOL_BLOCK_NR = 5,
+};
+
+/* VF record states, as shown to readers. The bitmaps are the allocator's truth; the record
+ * says who holds a leased VF. */
+enum vfpool_vf_state {
+	VFPOOL_VF_FREE = 0,
+	VFPOOL_VF_LEASED = 1,
+};
+
+#define VFPOOL_PF_F_MANAGED    (1u << 0) /* numvfs configured through vfpool */
+#define VFPOOL_PF_F_BOND_SLAVE (1u << 1)
+
+#define VFPOOL_STATE_F_STALE   (1u << 0) /* superseded: reopen <run-dir>/state */
+
+struct vfpool_state_hdr {
+	/* line 0: immutable after publication */
+	uint64_t magic;
+	uint32_t layout_version;
+	uint32_t hdr_size;
+	uint64_t segment_size;
+	uint64_t pf_off;     /* struct vfpool_shm_pf[pf_capacity] */
+	uint64_t vf_off;     /* struct vfpool_shm_vf[vf_capacity] */
+	uint64_t bitmap_off; /* _Atomic uint64_t[bitmap_words], PF blocks inside */
+	uint64_t iommu_off;  /* struct vfpool_shm_iommu_group[iommu_capacity] */
+	uint32_t pf_capacity;
+	uint32_t vf_capacity;
+	/* line 1 */
+	uint32_t iommu_capacity;
+	uint32_t bitmap_words;
+	int32_t daemon_pid;
+	uint32_t reserved0;
+	uint64_t started_ns; /* CLOCK_REALTIME at publication */
+	uint8_t reserved1[40];
+	/* line 2: the seqlock generation, odd while the daemon writes */
+	_Atomic uint64_t seq;
+	uint8_t pad_seq[56];
+	/* line 3: counts, written inside the seqlock like the records */
+	uint32_t n_pfs;
+	uint32_t n_vfs; /* VF slots in use (sum of the PFs' total_vfs) */
+	uint32_t n_iommu_groups;
+	_Atomic uint32_t flags; /* VFPOOL_STATE_F_* */
+	_Atomic uint64_t requests;  /* served since start (relaxed counters for ops tools) */
+	_Atomic uint64_t errors;
+	uint8_t pad_counts[32];
+};
+
+struct vfpool_shm_pf {
+	char pci_addr[VFPOOL_PCI_ADDR_MAX];
+	char netdev[VFPOOL_IFNAME_MAX];
+	char driver[VFPOOL_DRIVER_MAX];
+	uint16_t vendor;
+	uint16_t device;
+	int32_t numa_node;
+	uint32_t total_vfs; /* sriov_totalvfs: the PF's slot count */
+	uint32_t num_vfs;   /* sriov_numvfs: existing VFs */
+	uint32_t vf_first;  /* index of slot 0 in the VF record array */
+	uint32_t flags;     /* VFPOOL_PF_F_* */
+	uint64_t bm_off;    /* this PF's bitmap block, in words from bitmap_off */
+	uint32_t bm_words;  /* words in the block */
+	uint32_t reserved;
+	uint8_t pad[40];    /* to 128 */
+};
+
+struct vfpool_shm_vf {
+	char pci_addr[VFPOOL_PCI_ADDR_MAX];
+	char netdev[VFPOOL_IFNAME_MAX];
+	uint32_t pf_index;
+	uint32_t vf_index; /* VF number on its PF (virtfnN) */
+	int32_t ifindex;
+	int32_t iommu_group; /* -1: none */
+	int32_t numa_node;   /* -1: unknown */
+	uint32_t state;      /* enum vfpool_vf_state */
+	uint64_t lease_gen;  /* bumped on every lease; 0 = never leased */
+	char vm_id[VFPOOL_VM_ID_MAX];
+	char vnic_id[VFPOOL_VNIC_ID_MAX];
+	char network[VFPOOL_NETWORK_MAX];
+	char reason[VFPOOL_REASON_MAX]; /* why blocked, for humans */
+	uint8_t mac[6];
+	uint16_t lease_flags;
+	uint32_t reserved;
+	uint8_t pad[4]; /* to 256 */
+};
+
+struct vfpool_shm_iommu_group {
+	int32_t group;
+	uint32_t n_devices; /* every PCI device in the group, VFs included */
+	char other_dev[VFPOOL_PCI_ADDR_MAX]; /* one non-VF member, for the message */
+	uint8_t pad[8];
+};
+
+/* ---- ring segment -------------------------------------------------------------------- */
+
+enum vfpool_opcode {
+	VFPOOL_OP_NOP = 0,
+	VFPOOL_OP_ALLOC = 1,
+	VFPOOL_OP_RELEASE = 2,
+	VFPOOL_OP_NR,
+};
+
+#define VFPOOL_REQ_F_MAC  (1u << 0) /* mac is set */
+#define VFPOOL_REQ_F_PIN  (1u << 1) /* pin_pci names the VF */
+#define VFPOOL_REQ_F_GEN  (1u << 2) /* release only if generation matches */
+#define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN)
+
+/* One request. Written by the client, so the daemon copies it out once and validates the
+ * copy: nothing here is trusted. Strings are NUL-terminated within their field. */
+struct vfpool_sqe {
+	uint64_t user_data;
+	uint16_t opcode;
+	uint16_t reserved0;
+	uint32_t flags;
+	int32_t numa_node; /* -1: no preference */
+	uint32_t reserved1;
+	uint64_t generation;
+	char vm_id[VFPOOL_VM_ID_MAX];
+	char vnic_id[VFPOOL_VNIC_ID_MAX];
+	char network[VFPOOL_NETWORK_MAX];
+	char pin_pci[VFPOOL_PCI_ADDR_MAX];
+	uint8_t mac[6];
+	uint8_t reserved2[2];
+	uint8_t reserved3[72]; /* zero: room for later fields without a new entry size */
+};
+
+#define VFPOOL_CQE_F_EXISTING  (1u << 0) /* the (VM, vNIC) already held this lease */
+#define VFPOOL_CQE_F_NUMA_MISS (1u << 1) /* placed off the requested NUMA node */
+
+struct vfpool_cqe {
+	uint64_t user_data;
+	int32_t res; /* 0 or a negative errno */
+	uint32_t flags;
+	uint32_t vf_slot;
+	uint32_t pf_index;
+	uint32_t vf_index;
+	int32_t iommu_group;
+	int32_t numa_node;
+	int32_t ifindex;
+	uint64_t generation;
+	char pci_addr[VFPOOL_PCI_ADDR_MAX];
+	char netdev[VFPOOL_IFNAME_MAX];
+	char pf_netdev[VFPOOL_IFNAME_MAX];
+	char message[160]; /* for errors: each object and its reason */
+};
+
+/* An index written by one side only, alone on its cache line. */
+struct vfpool_ring_index {
+	_Atomic uint32_t v;
+	uint8_t pad[VFPOOL_CACHELINE - sizeof(uint32_t)];
+};
+
+struct vfpool_ring_hdr {
+	/* line 0: immutable after creation */
+	uint64_t magic;
+	uint32_t layout_version;
+	uint32_t hdr_size;
+	uint64_t segment_size;
+	uint32_t sq_entries; /* powers of two */
+	uint32_t cq_entries;
+	uint32_t sqe_size;
+	uint32_t cqe_size;
+	uint64_t sq_off;
+	uint64_t cq_off;
+	uint32_t client_id;
+	uint32_t reserved;
+	/* one line each; the comment says who writes it */
+	struct vfpool_ring_index sq_tail;   /* client: requests published */
+	struct vfpool_ring_index sq_head;   /* daemon: requests consumed */
+	struct vfpool_ring_index cq_tail;   /* daemon: completions published */
+	struct vfpool_ring_index cq_head;   /* client: completions consumed */
+	struct vfpool_ring_index sq_wakeup; /* daemon: 1 while it sleeps and needs a doorbell */
+	struct vfpool_ring_index sq_bell;   /* client: futex word, bumped to wake the daemon */
+	struct vfpool_ring_index cq_wakeup; /* client: 1 while it sleeps waiting for completions */
+	struct vfpool_ring_index cq_bell;   /* daemon: futex word, bumped to wake the client */
+};
+
+#define VFPOOL_RING_DEFAULT_ENTRIES 256u
+#define VFPOOL_RING_MAX_ENTRIES     4096u
+
+/* ---- the contract -------------------------------------------------------------------- */
+
+_Static_assert(sizeof(struct vfpool_state_hdr) == 4 * VFPOOL_CACHELINE, "state header size");
+_Static_assert(offsetof(struct vfpool_state_hdr, seq) == 2 * VFPOOL_CACHELINE,
+	       "seqlock generation alone on line 2");
+_Static_assert(offsetof(struct vfpool_state_hdr, n_pfs) == 3 * VFPOOL_CACHELINE, "counts");
+_Static_assert(sizeof(struct vfpool_shm_pf) == 128, "PF record size");
+_Static_assert(offsetof(struct vfpool_shm_pf, bm_off) == 72, "PF bm_off offset");
+_Static_assert(sizeof(struct vfpool_shm_vf) == 256, "VF record size");
+_Static_assert(offsetof(struct vfpool_shm_vf, lease_gen) == 56, "VF lease_gen offset");
+_Static_assert(offsetof(struct vfpool_shm_vf, vm_id) == 64, "VF vm_id offset");
+_Static_assert(sizeof(struct vfpool_shm_iommu_group) == 32, "IOMMU group record size");
+_Static_assert(sizeof(struct vfpool_sqe) == 256, "request entry size");
+_Static_assert(offsetof(struct vfpool_sqe, vm_id) == 32, "request vm_id offset");
+_Static_assert(sizeof(struct vfpool_cqe) == 256, "completion entry size");
+_Static_assert(sizeof(struct vfpool_ring_index) == VFPOOL_CACHELINE, "one index per line");
+_Static_assert(offsetof(struct vfpool_ring_hdr, sq_tail) == VFPOOL_CACHELINE, "sq_tail line");
+_Static_assert(offsetof(struct vfpool_ring_hdr, sq_head) == 2 * VFPOOL_CACHELINE, "sq_head line");
+_Static_assert(offsetof(struct vfpool_ring_hdr, cq_bell) == 8 * VFPOOL_CACHELINE, "cq_bell line");
+_Static_assert(sizeof(struct vfpool_ring_hdr) == 9 * VFPOOL_CACHELINE, "ring header size");
+_Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
+_Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");
+
+#endif /* VFPOOL_SHM_LAYOUT_H */
