@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -66,7 +67,10 @@ void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
 	if (d->pid == 0) {
 		int fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 
+		/* dies with the test process, and never holds the runner's output pipe */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (fd >= 0) {
+			dup2(fd, 1);
 			dup2(fd, 2);
 			close(fd);
 		}

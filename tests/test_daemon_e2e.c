@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/* The real vfpoold binary and libvfpool over the real control socket. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "shm/control_proto.h"
+#include "shm/layout.h"
+#include "tests/daemon_fixture.h"
+#include "vfpool/vfpool.h"
+
+static struct vfpool *connect_ok(const struct test_daemon *d)
+{
+	struct vfpool *h = NULL;
+	int r = vfpool_connect(d->run_dir, NULL, &h);
+
+	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
+	return h;
+}
+
+static struct vfpool_alloc_req req_for(const char *vm, const char *vnic)
+{
+	return (struct vfpool_alloc_req){ .vm_id = vm, .vnic_id = vnic, .network = "red",
+					  .numa_node = -1 };
+}
+
+static unsigned leased_in_snapshot(const struct test_daemon *d, const char *vm)
+{
+	struct vfpool_snapshot *s;
+	unsigned n = 0;
+
+	cr_assert_eq(vfpool_snapshot_take(d->run_dir, &s), 0);
+	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
+		struct vfpool_vf_info v;
+
+		cr_assert_eq(vfpool_snapshot_vf(s, i, &v), 0);
+		if (v.status == VFPOOL_VF_STATUS_LEASED && (!vm || strcmp(v.vm_id, vm) == 0))
+			n++;
+	}
+	vfpool_snapshot_free(s);
+	return n;
+}
+
+Test(daemon, alloc_and_release_over_the_control_socket)
+{
+	struct test_daemon d;
+	struct vfpool_alloc_req req = req_for("vm1", "nic0");
+	struct vfpool_lease l;
+	char why[160];
+
+	test_daemon_start(&d, "2x16", NULL);
+	struct vfpool *h = connect_ok(&d);
+	cr_assert_eq(vfpool_alloc(h, &req, &l, why, sizeof(why)), 0, "%s", why);
+	cr_assert_neq(l.pci_addr[0], '\0');
+	cr_assert_neq(l.generation, 0u);
+	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 1u);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", l.generation), 0);
+	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 0u);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0, "daemon did not shut down cleanly");
+}
+
+Test(daemon, batch_of_200_allocations_completes_and_shows_in_the_snapshot)
+{
+	struct test_daemon d;
+	struct vfpool_completion done[256];
+	char vnic[32];
+	int got = 0;
+
+	test_daemon_start(&d, "4x64", NULL);
+	struct vfpool *h = connect_ok(&d);
+	for (int i = 0; i < 200; i++) {
+		snprintf(vnic, sizeof(vnic), "nic%d", i);
+		struct vfpool_alloc_req req = req_for("vmbatch", vnic);
+		cr_assert_eq(vfpool_submit_alloc(h, &req, (uint64_t)i), 0, "submit %d", i);
+	}
+	cr_assert_eq(vfpool_flush(h), 200);
+	while (got < 200) {
+		int n = vfpool_reap(h, done + got, 256 - (unsigned)got, 1, 5000);
+		cr_assert_gt(n, 0, "reap: %s", vfpool_strerror(n));
+		got += n;
+	}
+	for (int i = 0; i < 200; i++)
+		cr_assert_eq(done[i].res, 0, "request %llu: %s", (unsigned long long)done[i].user_data,
+			     done[i].why);
+	cr_assert_eq(leased_in_snapshot(&d, "vmbatch"), 200u);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, sleeping_daemon_is_woken_by_the_doorbell)
+{
+	struct test_daemon d;
+	struct vfpool_lease l;
+	char vnic[32];
+
+	test_daemon_start(&d, "1x64", "--spin-us", "0", NULL);
+	struct vfpool *h = connect_ok(&d);
+	for (int i = 0; i < 50; i++) {
+		snprintf(vnic, sizeof(vnic), "nic%d", i);
+		struct vfpool_alloc_req req = req_for("vmsleep", vnic);
+		cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0, "alloc %d", i);
+		usleep(2000); /* let the daemon fall asleep between requests */
+	}
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, leases_outlive_the_client_that_made_them)
+{
+	struct test_daemon d;
+	struct vfpool_lease l;
+
+	test_daemon_start(&d, "1x8", NULL);
+	struct vfpool *h = connect_ok(&d);
+	struct vfpool_alloc_req req = req_for("vm1", "nic0");
+	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
+	vfpool_close(h);
+	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 1u);
+	h = connect_ok(&d);
+	struct vfpool_lease again;
+	cr_assert_eq(vfpool_alloc(h, &req, &again, NULL, 0), 0);
+	cr_assert(again.flags & VFPOOL_LEASE_EXISTING);
+	cr_assert_str_eq(again.pci_addr, l.pci_addr);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, client_that_dies_mid_batch_does_not_disturb_others)
+{
+	struct test_daemon d;
+	struct vfpool_lease l;
+	int status;
+
+	test_daemon_start(&d, "2x64", "--spin-us", "0", NULL);
+	pid_t child = fork();
+	cr_assert_geq(child, 0);
+	if (child == 0) {
+		struct vfpool *c;
+		char vnic[32];
+
+		if (vfpool_connect(d.run_dir, NULL, &c))
+			_exit(2);
+		for (int i = 0; i < 100; i++) {
+			snprintf(vnic, sizeof(vnic), "nic%d", i);
+			struct vfpool_alloc_req req = req_for("vmdead", vnic);
+			vfpool_submit_alloc(c, &req, (uint64_t)i);
+		}
+		vfpool_flush(c);
+		_exit(0); /* never reaps, never closes */
+	}
+	cr_assert_eq(waitpid(child, &status, 0), child);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	struct vfpool *h = connect_ok(&d);
+	struct vfpool_alloc_req req = req_for("vmlive", "nic0");
+	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
+	cr_assert(test_daemon_alive(&d));
+	/* whatever the dead client got served stays leased to its VM; nothing else leaked */
+	unsigned dead = leased_in_snapshot(&d, "vmdead");
+	cr_assert_leq(dead, 100u);
+	cr_assert_eq(leased_in_snapshot(&d, NULL), dead + 1);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* A raw client: does the handshake itself and gets the ring to abuse it. */
+struct raw_client {
+	int sock;
+	struct vfpool_ring_hdr *ring;
+	size_t size;
+};
+
+static void raw_connect(const struct test_daemon *d, struct raw_client *rc)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+					  .type = VFPOOL_CTL_HELLO, .sq_entries = 8, .cq_entries = 8 };
+	struct vfpool_ctl_welcome w;
+	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr a; } ctl;
+	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	int fds[2];
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", d->run_dir);
+	rc->sock = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(connect(rc->sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(send(rc->sock, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
+	cr_assert_eq(recvmsg(rc->sock, &msg, 0), (ssize_t)sizeof(w));
+	cr_assert_eq(w.status, 0);
+	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fds));
+	rc->size = w.ring_size;
+	rc->ring = mmap(NULL, rc->size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	cr_assert_neq(rc->ring, MAP_FAILED);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+Test(daemon, client_scribbling_on_its_ring_is_cut_off_and_others_are_served)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+	struct vfpool_lease l;
+
+	test_daemon_start(&d, "2x16", "--spin-us", "0", NULL);
+	raw_connect(&d, &rc);
+	struct vfpool *h = connect_ok(&d);
+	/* garbage entries, then a tail far beyond the ring: a protocol violation */
+	struct vfpool_sqe *sqes = (struct vfpool_sqe *)((char *)rc.ring + rc.ring->sq_off);
+	memset(sqes, 0xa5, 8 * sizeof(*sqes));
+	atomic_store(&rc.ring->sq_tail.v, 5000);
+	atomic_fetch_add(&rc.ring->sq_bell.v, 1);
+	syscall(SYS_futex, &rc.ring->sq_bell.v, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	/* the daemon closes the scribbler's connection */
+	char b;
+	cr_assert_eq(recv(rc.sock, &b, 1, 0), 0, "connection of the scribbler still open");
+	struct vfpool_alloc_req req = req_for("vmok", "nic0");
+	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
+	cr_assert(test_daemon_alive(&d));
+	vfpool_close(h);
+	munmap(rc.ring, rc.size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, garbage_entries_get_error_completions_not_a_crash)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "0", NULL);
+	raw_connect(&d, &rc);
+	struct vfpool_sqe *sqes = (struct vfpool_sqe *)((char *)rc.ring + rc.ring->sq_off);
+	struct vfpool_cqe *cqes = (struct vfpool_cqe *)((char *)rc.ring + rc.ring->cq_off);
+	for (int i = 0; i < 8; i++) {
+		memset(&sqes[i], 0x41 + i, sizeof(sqes[i]));
+		sqes[i].user_data = 100 + (uint64_t)i;
+	}
+	atomic_store(&rc.ring->sq_tail.v, 8);
+	atomic_fetch_add(&rc.ring->sq_bell.v, 1);
+	syscall(SYS_futex, &rc.ring->sq_bell.v, 1, 1, NULL, NULL, 0);
+	for (int i = 0; i < 500 && atomic_load(&rc.ring->cq_tail.v) < 8; i++)
+		usleep(10000);
+	cr_assert_eq(atomic_load(&rc.ring->cq_tail.v), 8u);
+	for (int i = 0; i < 8; i++) {
+		cr_assert_eq(cqes[i].user_data, 100 + (uint64_t)i);
+		cr_assert_lt(cqes[i].res, 0, "garbage entry %d succeeded", i);
+		cr_assert(strncmp(cqes[i].message, "request rejected: ", 18) == 0, "%s",
+			  cqes[i].message);
+	}
+	cr_assert(test_daemon_alive(&d));
+	munmap(rc.ring, rc.size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, bad_handshake_is_refused_with_a_reason)
+{
+	struct test_daemon d;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+					  .type = VFPOOL_CTL_HELLO, .sq_entries = 7, .cq_entries = 8 };
+	struct vfpool_ctl_welcome w;
+
+	test_daemon_start(&d, "1x4", NULL);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", d.run_dir);
+	int s = socket(AF_UNIX, SOCK_STREAM, 0);
+	cr_assert_eq(connect(s, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(send(s, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
+	cr_assert_eq(recv(s, &w, sizeof(w), MSG_WAITALL), (ssize_t)sizeof(w));
+	cr_assert_eq(w.status, -EPROTO);
+	cr_assert_str_eq(w.message, "ring entries not a power of two in 8..4096");
+	close(s);
+	cr_assert(test_daemon_alive(&d));
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, clients_beyond_the_limit_are_refused)
+{
+	struct test_daemon d;
+	struct vfpool *a, *b = NULL;
+
+	test_daemon_start(&d, "1x4", "--max-clients", "1", NULL);
+	/* the fixture's readiness probe holds the one slot until the daemon reaps its close */
+	int r = -EUSERS;
+	for (int i = 0; i < 100 && r == -EUSERS; i++) {
+		r = vfpool_connect(d.run_dir, NULL, &a);
+		if (r == -EUSERS)
+			usleep(10000);
+	}
+	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
+	cr_assert_eq(vfpool_connect(d.run_dir, NULL, &b), -EUSERS);
+	cr_assert_null(b);
+	vfpool_close(a);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(daemon, reap_reports_a_daemon_that_went_away)
+{
+	struct test_daemon d;
+	struct vfpool_completion c;
+
+	test_daemon_start(&d, "1x4", NULL);
+	struct vfpool *h = connect_ok(&d);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, NULL, 0);
+	d.pid = 0;
+	struct vfpool_alloc_req req = req_for("vm1", "nic0");
+	cr_assert_eq(vfpool_submit_alloc(h, &req, 1), 0);
+	vfpool_flush(h);
+	cr_assert_eq(vfpool_reap(h, &c, 1, 1, 5000), -ECONNRESET);
+	vfpool_close(h);
+	char cmd[128];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.run_dir);
+	cr_assert_eq(system(cmd), 0);
+}
