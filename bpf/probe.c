@@ -146,6 +146,26 @@ int probe_fd(const struct probe *p)
 	return p->fd;
 }
 
+int probe_drain(struct probe *p)
+{
+	int n = 0;
+
+	for (;;) {
+		/* MSG_TRUNC with a zero-length buffer consumes one datagram without copying it. */
+		ssize_t r = recv(p->fd, NULL, 0, MSG_DONTWAIT | MSG_TRUNC);
+
+		if (r >= 0) {
+			n++;
+			continue;
+		}
+		if (errno == EINTR || errno == ENOBUFS)
+			continue;
+		if (errno == EAGAIN)
+			return n;
+		return -errno;
+	}
+}
+
 const char *probe_mode(const struct probe *p)
 {
 	return p->skel ? "bpf" : "fallback";

@@ -32,6 +32,11 @@ void probe_close(struct probe *p);
 /* The socket to receive on (non-blocking; one event per datagram). */
 int probe_fd(const struct probe *p);
 
+/* Discards every queued event. After recv() failed with ENOBUFS some events are lost and the
+ * queued ones describe a past that a resync will supersede: drain, then resync, so no stale
+ * event is replayed over the fresh dump. Returns the number of messages discarded. */
+int probe_drain(struct probe *p);
+
 /* "bpf" or "fallback". */
 const char *probe_mode(const struct probe *p);
 /* Why the probe runs in fallback mode ("" in bpf mode), e.g.
