@@ -15,8 +15,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include <linux/capability.h>
 #include <linux/if_link.h>
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
@@ -468,5 +470,58 @@ BOTH_MODES(counters_count_what_passed)
 	cr_assert_eq(probe_counters(r.probe, &passed, &dropped), 0);
 	cr_assert_eq(passed, passed0);
 	cr_assert_geq(dropped - dropped0, 1);
+	rig_free(&r);
+}
+
+/* Drops capabilities from the effective set (the test process is about to exit anyway). */
+static void drop_caps(const int *caps, int n)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+
+	cr_assert_eq(syscall(SYS_capget, &hdr, data), 0, "capget: %s", strerror(errno));
+	for (int i = 0; i < n; i++)
+		data[caps[i] / 32].effective &= ~(1u << (caps[i] % 32));
+	cr_assert_eq(syscall(SYS_capset, &hdr, data), 0, "capset: %s", strerror(errno));
+}
+
+/* Not forced: the program really fails to load, the probe says why and decides in C. */
+Test(probe_fallback, load_failure_falls_back_with_the_reason_and_still_decides)
+{
+	static const int bpf_caps[] = { CAP_BPF, CAP_SYS_ADMIN, CAP_PERFMON };
+	struct probe_opts o = { 0 };
+	struct rig r = { 0 };
+	FILE *f;
+	int unpriv = -1;
+
+	rig_links(&r);
+	f = fopen("/proc/sys/kernel/unprivileged_bpf_disabled", "re");
+	if (f) {
+		if (fscanf(f, "%d", &unpriv) != 1)
+			unpriv = -1;
+		fclose(f);
+	}
+	if (unpriv == 0)
+		cr_skip_test("kernel.unprivileged_bpf_disabled is 0: without CAP_BPF the socket "
+			     "filter still loads, so there is no failure to fall back from");
+	int vf = add_vf(&r, "vf0");
+	drop_caps(bpf_caps, 3);
+
+	cr_assert_eq(probe_open(&o, &r.probe), 0);
+	cr_assert_str_eq(probe_mode(r.probe), "fallback");
+	cr_log_info("fallback reason: %s", probe_fallback_reason(r.probe));
+	cr_assert(strncmp(probe_fallback_reason(r.probe), "loading BPF socket filter linkfilter: ",
+			  strlen("loading BPF socket filter linkfilter: ")) == 0,
+		  "reason: %s", probe_fallback_reason(r.probe));
+	cr_assert(strstr(probe_fallback_reason(r.probe), strerror(EPERM)), "reason: %s",
+		  probe_fallback_reason(r.probe));
+	cr_assert_eq(link_watch_new(&r.lw, record, &r), 0);
+	link_watch_set_filter(r.lw, probe_filter, r.probe);
+	track(&r, vf, 4);
+
+	add_macvtap(&r, "mvt0", vf);
+	pump_ok(&r);
+	cr_assert_eq(r.n, 1);
+	expect(&r, 0, 4, true, "mvt0 (macvtap) on top");
 	rig_free(&r);
 }
