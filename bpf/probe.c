@@ -30,19 +30,27 @@ struct probe {
 };
 
 /* libbpf reports why a load failed only through its print callback. While the probe loads,
- * keep the last warning instead of printing it: the fallback reason carries it. */
+ * keep the last specific warning instead of printing it: the fallback reason carries it. */
 static _Thread_local char *libbpf_last_msg;
 
 static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
 {
-	if (level == LIBBPF_WARN && libbpf_last_msg) {
-		size_t n;
+	static const char prefix[] = "libbpf: ";
+	char msg[REASON_MAX];
+	size_t n;
 
-		vsnprintf(libbpf_last_msg, REASON_MAX, fmt, ap);
-		n = strlen(libbpf_last_msg);
-		while (n && libbpf_last_msg[n - 1] == '\n')
-			libbpf_last_msg[--n] = '\0';
-	}
+	if (level != LIBBPF_WARN || !libbpf_last_msg)
+		return 0;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	/* The closing summary says only that the load failed; the line before names the cause. */
+	if (strstr(msg, "failed to load BPF skeleton"))
+		return 0;
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = '\0';
+	if (strncmp(msg, prefix, sizeof(prefix) - 1) == 0)
+		memmove(msg, msg + sizeof(prefix) - 1, n - (sizeof(prefix) - 1) + 1);
+	memcpy(libbpf_last_msg, msg, sizeof(msg));
 	return 0;
 }
 
