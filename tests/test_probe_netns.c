@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <linux/capability.h>
@@ -26,6 +28,8 @@
 #include <netlink/route/link/macvtap.h>
 #include <netlink/route/link/veth.h>
 #include <netlink/route/link/vlan.h>
+
+#include <umockdev.h>
 
 #include "bpf/probe.h"
 #include "core/link_watch.h"
@@ -523,5 +527,65 @@ Test(probe_fallback, load_failure_falls_back_with_the_reason_and_still_decides)
 	pump_ok(&r);
 	cr_assert_eq(r.n, 1);
 	expect(&r, 0, 4, true, "mvt0 (macvtap) on top");
+	rig_free(&r);
+}
+
+/* Under an active umockdev testbed /sys is the testbed's, so there is no kernel BTF: the
+ * filter, built on UAPI headers without CO-RE, must load and filter all the same. The testbed
+ * lives in a child process: with one active, Criterion's own reporting from this process is
+ * lost. The child reports through its exit status. */
+enum { UMOCK_OK, UMOCK_TESTBED, UMOCK_BTF_VISIBLE, UMOCK_OPEN, UMOCK_NOT_BPF, UMOCK_TRACK,
+       UMOCK_NO_BUSY };
+
+static int umockdev_child(struct rig *r, int vf)
+{
+	UMockdevTestbed *tb = umockdev_testbed_new();
+	struct probe_opts o = { 0 };
+	bool busy = false;
+
+	if (!tb)
+		return UMOCK_TESTBED;
+	if (access("/sys/kernel/btf/vmlinux", F_OK) == 0)
+		return UMOCK_BTF_VISIBLE;
+	if (probe_open(&o, &r->probe) < 0)
+		return UMOCK_OPEN;
+	if (strcmp(probe_mode(r->probe), "bpf") != 0)
+		return UMOCK_NOT_BPF;
+	if (link_watch_new(&r->lw, record, r) < 0 || probe_track(r->probe, vf, 0) < 0 ||
+	    link_watch_track_vf(r->lw, vf, 0) < 0)
+		return UMOCK_TRACK;
+	add_macvtap(r, "mvt0", vf);
+	if (pump(r) < 0 || link_watch_vf_state(r->lw, vf, &busy, NULL) < 0 || !busy)
+		return UMOCK_NO_BUSY;
+	return UMOCK_OK;
+}
+
+Test(probe_bpf, loads_and_filters_inside_a_umockdev_testbed)
+{
+	static const char *const what[] = {
+		[UMOCK_TESTBED] = "umockdev_testbed_new failed",
+		[UMOCK_BTF_VISIBLE] = "kernel BTF visible inside the testbed: the test proves nothing",
+		[UMOCK_OPEN] = "probe_open failed",
+		[UMOCK_NOT_BPF] = "the filter did not load: fell back",
+		[UMOCK_TRACK] = "tracking the VF failed",
+		[UMOCK_NO_BUSY] = "a macvtap on the VF was not seen",
+	};
+	struct rig r = { 0 };
+	int status;
+	pid_t pid;
+
+	if (!getenv("LD_PRELOAD") || !strstr(getenv("LD_PRELOAD"), "umockdev"))
+		cr_skip_test("not running under umockdev-wrapper (run through tests/run.sh)");
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	pid = fork();
+	cr_assert_geq(pid, 0, "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(umockdev_child(&r, vf));
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status), "the testbed child crashed (status %#x)", status);
+	cr_assert_eq(WEXITSTATUS(status), UMOCK_OK, "%s",
+		     WEXITSTATUS(status) < (int)(sizeof(what) / sizeof(what[0])) ?
+			     what[WEXITSTATUS(status)] : "unknown failure");
 	rig_free(&r);
 }
