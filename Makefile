@@ -86,6 +86,8 @@ $(B)/gen/bpf/%.bpf.o: bpf/%.bpf.c
 
 $(B)/gen/bpf/%.skel.h: $(B)/gen/bpf/%.bpf.o
 	$(BPFTOOL) gen skeleton $< > $@.tmp && mv $@.tmp $@
+# Keep them: as intermediates make would delete them and rebuild every dependent each run.
+.PRECIOUS: $(B)/gen/bpf/%.bpf.o $(B)/gen/bpf/%.skel.h
 
 # ---- link ------------------------------------------------------------------------------
 $(B)/libvfpoolshm.a: $(SHM_OBJ)
