@@ -107,7 +107,8 @@ static int scan_pci(struct scan *s)
 		s->n_pci++;
 		udev_device_unref(dev);
 	}
-	qsort(s->pci, s->n_pci, sizeof(*s->pci), cmp_pci);
+	if (s->n_pci)
+		qsort(s->pci, s->n_pci, sizeof(*s->pci), cmp_pci);
 	r = 0;
 out:
 	udev_enumerate_unref(e);

@@ -245,7 +245,8 @@ out:
 		free(v);
 		return r;
 	}
-	qsort(v, n, sizeof(*v), cmp_entry);
+	if (n)
+		qsort(v, n, sizeof(*v), cmp_entry);
 	*ret_entries = v;
 	*ret_n = n;
 	return 0;

@@ -15,9 +15,19 @@
 
 #define MAX_PFS 8
 
+/* <testbed root><syspath>/<name>: the testbed's real file (the root dir string is ours) */
+static char *root_path(UMockdevTestbed *tb, const char *syspath, const char *name)
+{
+	char *root = umockdev_testbed_get_root_dir(tb);
+	char *p = g_strdup_printf("%s%s/%s", root, syspath, name);
+
+	g_free(root);
+	return p;
+}
+
 static unsigned read_num(UMockdevTestbed *tb, const char *syspath, const char *attr)
 {
-	char *p = g_strdup_printf("%s%s/%s", umockdev_testbed_get_root_dir(tb), syspath, attr);
+	char *p = root_path(tb, syspath, attr);
 	char buf[32] = "";
 	FILE *f = fopen(p, "re");
 	unsigned v = 0;
@@ -33,7 +43,7 @@ static unsigned read_num(UMockdevTestbed *tb, const char *syspath, const char *a
 
 static void unlink_link(UMockdevTestbed *tb, const char *syspath, const char *name)
 {
-	char *p = g_strdup_printf("%s%s/%s", umockdev_testbed_get_root_dir(tb), syspath, name);
+	char *p = root_path(tb, syspath, name);
 
 	unlink(p);
 	g_free(p);
@@ -57,7 +67,7 @@ void fake_kernel_apply(UMockdevTestbed *tb, const char *pf_syspath)
 		char *lp;
 
 		snprintf(link, sizeof(link), "virtfn%u", i);
-		lp = g_strdup_printf("%s%s/%s", umockdev_testbed_get_root_dir(tb), pf_syspath, link);
+		lp = root_path(tb, pf_syspath, link);
 		target = g_file_read_link(lp, NULL);
 		g_free(lp);
 		if (!target)
@@ -147,8 +157,7 @@ struct fake_kernel *fake_kernel_start(UMockdevTestbed *tb, const char *const *pf
 	cr_assert(k->inotify_fd >= 0 && k->stop_fd >= 0);
 	for (size_t i = 0; i < n; i++) {
 		/* the testbed's real path: the watch is on what the daemon's write lands in */
-		char *p = g_strdup_printf("%s%s/sriov_numvfs", umockdev_testbed_get_root_dir(tb),
-					  pf_syspaths[i]);
+		char *p = root_path(tb, pf_syspaths[i], "sriov_numvfs");
 
 		k->pf[i] = g_strdup(pf_syspaths[i]);
 		k->wd[i] = inotify_add_watch(k->inotify_fd, p, IN_CLOSE_WRITE);

@@ -37,9 +37,10 @@ UMockdevTestbed *testbed_from_fixture(const char *name)
 
 char *testbed_sys_path(UMockdevTestbed *tb, const char *rel)
 {
-	char *p = NULL;
+	char *sys = umockdev_testbed_get_sys_dir(tb), *p = NULL;
 
-	cr_assert(asprintf(&p, "%s/%s", umockdev_testbed_get_sys_dir(tb), rel) > 0);
+	cr_assert(asprintf(&p, "%s/%s", sys, rel) > 0);
+	g_free(sys);
 	return p;
 }
 
