@@ -46,6 +46,8 @@ BPF_PROG   := $(wildcard bpf/*.bpf.c)
 BPF_SRC    := $(filter-out $(BPF_PROG),$(wildcard bpf/*.c))
 LIB_SRC    := $(wildcard client/libvfpool/*.c)
 CTL_SRC    := $(wildcard client/vfpoolctl/*.c)
+# vfpoolctl's checks that tests call directly (the binary's main stays out of the tests)
+CTL_CHECK_SRC := $(wildcard client/vfpoolctl/doctor*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c)
 
@@ -109,10 +111,10 @@ $(B)/libvfpool.a: $(LIB_OBJ) $(SHM_OBJ)
 $(B)/vfpoold: $(call obj,$(CORE_MAIN)) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
 $(B)/vfpoolctl: $(CTL_OBJ) $(B)/libvfpool.a
-	$(CC) -o $@ $^ $(LDFLAGS_ALL)
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) -ludev
 $(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
-$(B)/vfpool-tests: $(TEST_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
+$(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
 
 # ---- run -------------------------------------------------------------------------------

@@ -1,0 +1,586 @@
+/* SPDX-License-Identifier: MIT */
+/* numvfs: the store, the request check, the change state machine (the test is the loop
+ * owner and plays the kernel on the testbed) and the boot-time restore. */
+#include <errno.h>
+#include <fcntl.h>
+#include <libudev.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "core/host_monitor.h"
+#include "core/host_udev.h"
+#include "core/numvfs.h"
+#include "tests/fake_kernel.h"
+#include "tests/udev_testbed.h"
+
+#define INTEL0 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
+#define INTEL1 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1"
+#define MLX    "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0"
+
+static char state_dir[64];
+
+static void make_state_dir(void)
+{
+	strcpy(state_dir, "/tmp/vfpool-numvfs-XXXXXX");
+	cr_assert_not_null(mkdtemp(state_dir));
+}
+
+static void remove_state_dir(void)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(numvfs, .init = make_state_dir, .fini = remove_state_dir);
+
+static void read_state_file(const char *name, char *buf, size_t len)
+{
+	char path[256];
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "%s/virtual_functions/%s", state_dir, name);
+	f = fopen(path, "re");
+	cr_assert_not_null(f, "%s: %s", path, strerror(errno));
+	n = fread(buf, 1, len - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+}
+
+static void write_state_file(const char *name, const char *content)
+{
+	char path[256];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/virtual_functions", state_dir);
+	mkdir(path, 0755);
+	snprintf(path, sizeof(path), "%s/virtual_functions/%s", state_dir, name);
+	f = fopen(path, "we");
+	cr_assert_not_null(f);
+	fputs(content, f);
+	fclose(f);
+}
+
+/* ---- store ---------------------------------------------------------------------------- */
+
+Test(numvfs, store_save_writes_the_number_atomically)
+{
+	char buf[32], tmp[256];
+	unsigned n = 99;
+
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.0", 7), 0);
+	read_state_file("0000:3b:00.0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "7\n");
+	snprintf(tmp, sizeof(tmp), "%s/virtual_functions/.0000:3b:00.0.tmp", state_dir);
+	cr_assert_neq(access(tmp, F_OK), 0, "temp file left behind");
+	cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.0", &n, NULL, 0), 0);
+	cr_assert_eq(n, 7);
+}
+
+Test(numvfs, store_save_replaces_the_previous_value)
+{
+	char buf[32];
+
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.0", 12), 0);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.0", 3), 0);
+	read_state_file("0000:3b:00.0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "3\n");
+}
+
+Test(numvfs, store_refuses_names_that_are_not_pci_addresses)
+{
+	cr_assert_eq(numvfs_store_save(state_dir, "../etc/passwd", 1), -EINVAL);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.0", NUMVFS_MAX + 1), -EINVAL);
+}
+
+Test(numvfs, store_load_of_unmanaged_pf_is_enoent)
+{
+	unsigned n = 5;
+
+	cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.0", &n, NULL, 0), -ENOENT);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 1), 0);
+	cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.0", &n, NULL, 0), -ENOENT);
+	cr_assert_eq(n, 5, "output written on failure");
+}
+
+Test(numvfs, store_corrupt_file_is_not_trusted_and_named)
+{
+	static const char *const bad[] = { "4x\n", "", "-1\n", "007\n", " 4\n", "4\n\n", "70000\n" };
+	char why[256];
+	unsigned n;
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		write_state_file("0000:3b:00.0", bad[i]);
+		why[0] = '\0';
+		cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.0", &n, why, sizeof(why)),
+			     -EBADMSG, "content \"%s\" accepted", bad[i]);
+		cr_assert(strstr(why, "virtual_functions/0000:3b:00.0"), "why: %s", why);
+	}
+}
+
+Test(numvfs, store_list_holds_only_managed_pfs_sorted)
+{
+	struct numvfs_entry *e;
+	size_t n;
+
+	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, NULL, 0), 0);
+	cr_assert_eq(n, 0);
+	free(e);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.1", 0), 0);
+	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, NULL, 0), 0);
+	cr_assert_eq(n, 2);
+	cr_assert_str_eq(e[0].pci_addr, "0000:3b:00.1");
+	cr_assert_eq(e[0].n, 0);
+	cr_assert_str_eq(e[1].pci_addr, "0000:5e:00.0");
+	cr_assert_eq(e[1].n, 3);
+	free(e);
+}
+
+Test(numvfs, store_list_fails_on_a_stray_file)
+{
+	struct numvfs_entry *e = NULL;
+	char why[256] = "";
+	size_t n;
+
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	write_state_file("eth0", "3\n");
+	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, why, sizeof(why)), -EBADMSG);
+	cr_assert(strstr(why, "virtual_functions/eth0"), "why: %s", why);
+}
+
+/* ---- request check -------------------------------------------------------------------- */
+
+struct bed {
+	UMockdevTestbed *tb;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	struct host *host;
+};
+
+static void bed_open(struct bed *b)
+{
+	b->tb = testbed_from_fixture("host_two_vendors.umockdev");
+	b->udev = udev_new();
+	cr_assert(b->udev);
+	cr_assert_eq(host_monitor_new(b->udev, &b->mon), 0);
+	cr_assert_eq(host_discover(b->udev, &b->host), 0);
+	cr_assert_eq(b->host->n_pfs, 3);
+}
+
+static void bed_close(struct bed *b)
+{
+	host_free(b->host);
+	if (b->mon)
+		udev_monitor_unref(b->mon);
+	udev_unref(b->udev);
+	g_object_unref(b->tb);
+}
+
+Test(numvfs, check_request_refuses_more_than_totalvfs)
+{
+	struct bed b;
+	char why[128];
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_check_request(b.host, 2, 5, NULL, why, sizeof(why)), -ERANGE);
+	cr_assert_str_eq(why, "ens2f0: 5 VFs requested, the PF supports 0..4");
+	cr_assert_eq(numvfs_check_request(b.host, 2, 4, NULL, why, sizeof(why)), 0);
+	cr_assert_eq(numvfs_check_request(b.host, 2, 0, NULL, why, sizeof(why)), 0);
+	bed_close(&b);
+}
+
+Test(numvfs, check_request_refuses_while_vfs_are_in_use)
+{
+	struct bed b;
+	bool *leased;
+	char why[128];
+
+	bed_open(&b);
+	/* PF 0 has a VF bound to vfio-pci by someone else */
+	cr_assert_eq(numvfs_check_request(b.host, 0, 8, NULL, why, sizeof(why)), -EBUSY);
+	cr_assert_str_eq(why, "ens1f0: 1 of 4 VFs in use");
+	leased = calloc(b.host->n_vfs, sizeof(*leased));
+	cr_assert(leased);
+	leased[0] = true;
+	cr_assert_eq(numvfs_check_request(b.host, 0, 8, leased, why, sizeof(why)), -EBUSY);
+	cr_assert_str_eq(why, "ens1f0: 2 of 4 VFs in use");
+	free(leased);
+	bed_close(&b);
+}
+
+/* ---- the change ----------------------------------------------------------------------- */
+
+/* The owner's write: libc on the /sys path, like the daemon's fd handed to io_uring. */
+static long owner_write(const char *pf_syspath, unsigned value)
+{
+	char path[256], buf[16];
+	int fd, len;
+	long r;
+
+	snprintf(path, sizeof(path), "%s/sriov_numvfs", pf_syspath);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+	len = snprintf(buf, sizeof(buf), "%u\n", value);
+	r = write(fd, buf, (size_t)len);
+	close(fd);
+	return r < 0 ? -errno : r;
+}
+
+/* Feeds every queued udev event to the op; the events were emitted before this runs. */
+static unsigned feed_events(struct bed *b, struct numvfs_op *op)
+{
+	struct pollfd p = { .fd = udev_monitor_get_fd(b->mon), .events = POLLIN };
+	unsigned used = 0;
+
+	while (poll(&p, 1, 0) > 0) {
+		struct udev_device *d = udev_monitor_receive_device(b->mon);
+		struct host_change c;
+
+		if (!d)
+			continue;
+		if (host_change_from_udev(d, &c) == 0 && numvfs_op_observe(op, &c) == 0)
+			used++;
+		udev_device_unref(d);
+	}
+	return used;
+}
+
+/* One WRITE action performed by the owner with the kernel answering, or with an injected
+ * result instead of the kernel's answer. */
+static void do_write(struct bed *b, struct numvfs_op *op, const char *pf, unsigned want,
+		     long inject)
+{
+	struct numvfs_action a;
+
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(a.kind, NUMVFS_ACT_WRITE, "expected a write, state %d", numvfs_op_state(op));
+	cr_assert_eq(a.value, want);
+	cr_assert_eq(a.timeout_ms, 60000);
+	if (inject) {
+		cr_assert_eq(numvfs_op_write_done(op, a.step, inject), 0);
+		return;
+	}
+	cr_assert_eq(numvfs_op_write_done(op, a.step, owner_write(pf, a.value)), 0);
+	fake_kernel_apply(b->tb, pf);
+	numvfs_op_next_action(op, &a);
+	if (a.kind == NUMVFS_ACT_WAIT)
+		cr_assert_gt(feed_events(b, op), 0, "no udev event moved the op");
+}
+
+static void assert_testbed_numvfs(struct bed *b, const char *pf, unsigned n)
+{
+	struct host *h;
+	char buf[16], want[16];
+	size_t existing = 0;
+
+	char rel[256];
+
+	snprintf(want, sizeof(want), "%u\n", n);
+	snprintf(rel, sizeof(rel), "%s/sriov_numvfs", pf + strlen("/sys/"));
+	testbed_read(b->tb, rel, buf, sizeof(buf));
+	/* the fixture's value has no newline, a written one has: compare the number */
+	cr_assert_eq(strtoul(buf, NULL, 10), n, "sriov_numvfs holds \"%s\", want %s", buf, want);
+	cr_assert_eq(host_discover(b->udev, &h), 0);
+	for (size_t i = 0; i < h->n_vfs; i++)
+		existing += strcmp(h->pfs[h->vfs[i].pf].pci_addr, strrchr(pf, '/') + 1) == 0;
+	cr_assert_eq(existing, n, "%zu VFs exist, want %u", existing, n);
+	host_free(h);
+}
+
+Test(numvfs, change_completes_when_the_vf_events_arrive)
+{
+	struct numvfs_op *op;
+	struct numvfs_action a;
+	const char *msg;
+	char buf[16];
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 4, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	cr_assert_eq(numvfs_op_state(op), NUMVFS_WRITE_N, "state %d", numvfs_op_state(op));
+	do_write(&b, op, MLX, 4, 0);
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(a.kind, NUMVFS_ACT_FINISHED);
+	cr_assert_eq(numvfs_op_result(op, &msg), 0);
+	cr_assert_str_eq(msg, "0000:5e:00.0: sriov_numvfs=4");
+	assert_testbed_numvfs(&b, MLX, 4);
+	/* the owner persists on success */
+	cr_assert_eq(numvfs_store_save(state_dir, numvfs_op_pf(op), numvfs_op_target(op)), 0);
+	read_state_file("0000:5e:00.0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "4\n");
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, change_waits_for_events_not_for_the_write)
+{
+	struct numvfs_op *op;
+	struct numvfs_action a;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 3, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(numvfs_op_write_done(op, a.step, owner_write(MLX, 3)), 0);
+	/* the write returned, the kernel has not created the VFs yet: still waiting */
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(a.kind, NUMVFS_ACT_WAIT);
+	cr_assert_eq(numvfs_op_state(op), NUMVFS_WAIT_VFS);
+	fake_kernel_apply(b.tb, MLX);
+	feed_events(&b, op);
+	cr_assert_eq(numvfs_op_state(op), NUMVFS_DONE);
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, ebusy_is_retried_once_from_zero)
+{
+	struct numvfs_op *op;
+	const char *msg;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 3, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 3, -EBUSY);
+	cr_assert_not(numvfs_op_rolling_back(op));
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 3, 0);
+	cr_assert_eq(numvfs_op_result(op, &msg), 0, "%s", msg);
+	assert_testbed_numvfs(&b, MLX, 3);
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, write_failure_restores_the_last_known_value)
+{
+	struct numvfs_op *op;
+	const char *msg;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 4, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 4, -EBUSY);
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 4, -EBUSY); /* the second EBUSY is a failure */
+	cr_assert(numvfs_op_rolling_back(op));
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 2, 0);
+	cr_assert_eq(numvfs_op_result(op, &msg), -EBUSY);
+	cr_assert_str_eq(msg, "0000:5e:00.0: writing sriov_numvfs=4 failed: "
+			      "Device or resource busy; restored 2");
+	assert_testbed_numvfs(&b, MLX, 2);
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, failed_write_back_reports_both_failures)
+{
+	struct numvfs_op *op;
+	const char *msg;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 4, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, -EIO);
+	do_write(&b, op, MLX, 0, -EIO);
+	cr_assert_eq(numvfs_op_state(op), NUMVFS_FAILED);
+	cr_assert_eq(numvfs_op_result(op, &msg), -EIO);
+	cr_assert_str_eq(msg, "0000:5e:00.0: writing sriov_numvfs=4 failed: Input/output error; "
+			      "restoring 2 also failed: Input/output error");
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, timeout_waiting_for_vfs_rolls_back)
+{
+	struct numvfs_op *op;
+	struct numvfs_action a;
+	const char *msg;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 4, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(numvfs_op_write_done(op, a.step, owner_write(MLX, 4)), 0);
+	/* the driver never creates the VFs: the owner's timer fires */
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(a.kind, NUMVFS_ACT_WAIT);
+	cr_assert_eq(numvfs_op_timeout(op, a.step), 0);
+	cr_assert(numvfs_op_rolling_back(op));
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 2, 0);
+	cr_assert_eq(numvfs_op_result(op, &msg), -ETIMEDOUT);
+	cr_assert_str_eq(msg, "0000:5e:00.0: writing sriov_numvfs=4 failed: 0 of 4 VFs appeared "
+			      "within 60000 ms; restored 2");
+	assert_testbed_numvfs(&b, MLX, 2);
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, stale_inputs_are_ignored)
+{
+	struct numvfs_op *op;
+	struct numvfs_action a;
+	uint32_t old;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 4, 60000, &op), 0);
+	numvfs_op_next_action(op, &a);
+	old = a.step;
+	do_write(&b, op, MLX, 0, 0);
+	cr_assert_eq(numvfs_op_timeout(op, old), -ESTALE);
+	cr_assert_eq(numvfs_op_write_done(op, old, 2), -ESTALE);
+	cr_assert_eq(numvfs_op_state(op), NUMVFS_WRITE_N);
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+Test(numvfs, pf_removed_fails_without_write_back)
+{
+	struct numvfs_op *op;
+	struct host_change c = { .kind = HOST_PF_REMOVED, .pci_addr = "0000:5e:00.0" };
+	const char *msg;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 4, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	do_write(&b, op, MLX, 4, 0);
+	cr_assert_eq(numvfs_op_state(op), NUMVFS_DONE);
+	numvfs_op_free(op);
+
+	cr_assert_eq(numvfs_op_new(b.host, 0, 2, 60000, &op), 0);
+	memcpy(c.pci_addr, "0000:3b:00.0", 13);
+	cr_assert_eq(numvfs_op_observe(op, &c), 0);
+	cr_assert_eq(numvfs_op_result(op, &msg), -ENODEV);
+	cr_assert_str_eq(msg, "0000:3b:00.0: writing sriov_numvfs=2 failed: the PF was removed; "
+			      "4 not restored: the PF is gone");
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
+/* ---- boot-time restore ---------------------------------------------------------------- */
+
+/* A reboot as the restore sees it: the managed PFs come up with no VFs. */
+static void reboot(struct bed *b, const char *pf)
+{
+	/* the restore listens on its own monitor; an undrained one would fill up */
+	if (b->mon) {
+		udev_monitor_unref(b->mon);
+		b->mon = NULL;
+	}
+	owner_write(pf, 0);
+	fake_kernel_apply(b->tb, pf);
+	assert_testbed_numvfs(b, pf, 0);
+}
+
+Test(numvfs, restore_after_reboot_brings_back_persisted_values)
+{
+	static const char *const pfs[] = { MLX, INTEL1, INTEL0 };
+	struct fake_kernel *k;
+	unsigned writes[3];
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.1", 5), 0);
+	reboot(&b, MLX);
+	reboot(&b, INTEL1);
+	k = fake_kernel_start(b.tb, pfs, 3);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 60000, &report), 0, "%s", report);
+	fake_kernel_stop(k, writes);
+	cr_assert(strstr(report, "0000:5e:00.0: sriov_numvfs=3 restored"), "%s", report);
+	cr_assert(strstr(report, "0000:3b:00.1: sriov_numvfs=5 restored"), "%s", report);
+	cr_assert_null(strstr(report, "0000:3b:00.0"), "%s", report);
+	assert_testbed_numvfs(&b, MLX, 3);
+	assert_testbed_numvfs(&b, INTEL1, 5);
+	/* the unmanaged PF: never written, its four VFs as they were */
+	cr_assert_eq(writes[2], 0);
+	assert_testbed_numvfs(&b, INTEL0, 4);
+	free(report);
+	bed_close(&b);
+}
+
+Test(numvfs, restore_without_state_touches_nothing)
+{
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	udev_monitor_unref(b.mon);
+	b.mon = NULL;
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 1000, &report), 0);
+	cr_assert_str_eq(report, "");
+	assert_testbed_numvfs(&b, INTEL0, 4);
+	assert_testbed_numvfs(&b, MLX, 2);
+	free(report);
+	bed_close(&b);
+}
+
+Test(numvfs, restore_failure_names_the_pf)
+{
+	static const char *const pfs[] = { MLX };
+	struct fake_kernel *k;
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:99:00.0", 2), 0);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	reboot(&b, MLX);
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 60000, &report), -ENODEV);
+	fake_kernel_stop(k, NULL);
+	cr_assert(strstr(report, "0000:99:00.0: sriov_numvfs=2 not restored: no such SR-IOV PF"),
+		  "%s", report);
+	/* the others are still restored */
+	cr_assert(strstr(report, "0000:5e:00.0: sriov_numvfs=3 restored"), "%s", report);
+	free(report);
+	bed_close(&b);
+}
+
+Test(numvfs, restore_timeout_names_the_pf)
+{
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	reboot(&b, MLX);
+	/* no kernel answers: the VFs never appear, and the write-back of 0 finds none */
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 100, &report), -ETIMEDOUT);
+	cr_assert(strstr(report, "0000:5e:00.0: writing sriov_numvfs=3 failed: 0 of 3 VFs appeared"),
+		  "%s", report);
+	free(report);
+	bed_close(&b);
+}
+
+Test(numvfs, restore_refuses_a_corrupt_state_file)
+{
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	write_state_file("0000:5e:00.0", "three\n");
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 1000, &report), -EBADMSG);
+	cr_assert(strstr(report, "virtual_functions/0000:5e:00.0: corrupt"), "%s", report);
+	assert_testbed_numvfs(&b, MLX, 2);
+	free(report);
+	bed_close(&b);
+}
