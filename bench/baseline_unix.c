@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * unix_socket: the RPC shape libvirt and Kubernetes device plugins use. A server thread
+ * owns a pool (same shape, same pool_alloc/pool_release_vf calls as the daemon) and answers
+ * fixed-size requests over a SOCK_STREAM unix socket; the client does write + read per
+ * request. Requests and answers are the ring's own entries (256 bytes each way). One op is
+ * an alloc+release pair: two round trips, as in rtt_*.
+ *
+ * The server does less than vfpoold (no names, no lease records: the release names the
+ * slot directly), which only flatters this baseline.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "bench/bench.h"
+#include "bench/bench_pool.h"
+#include "bench/scenario.h"
+#include "shm/layout.h"
+
+struct unix_server {
+	int fd;
+	struct bench_pool bp;
+};
+
+static int io_full(int fd, void *buf, size_t len, bool writing)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t k = writing ? write(fd, p, len) : read(fd, p, len);
+
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return k == 0 ? -ECONNRESET : -errno;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+static void serve_one(struct unix_server *s, const struct vfpool_sqe *sqe, struct vfpool_cqe *cqe)
+{
+	struct pool_pick pick;
+
+	memset(cqe, 0, sizeof(*cqe));
+	cqe->user_data = sqe->user_data;
+	switch (sqe->opcode) {
+	case VFPOOL_OP_ALLOC:
+		cqe->res = pool_alloc(&s->bp.pool, NULL, sqe->numa_node, &pick);
+		if (cqe->res == 0) {
+			cqe->pf_index = pick.pf;
+			cqe->vf_slot = pick.slot;
+		}
+		break;
+	case VFPOOL_OP_RELEASE: {
+		uint32_t pf = (uint32_t)(sqe->generation >> 32), slot = (uint32_t)sqe->generation;
+
+		cqe->res = pf < s->bp.pool.n_pfs ? pool_release_vf(&s->bp.pfs[pf], slot) : -EINVAL;
+		break;
+	}
+	default:
+		cqe->res = -EOPNOTSUPP;
+	}
+}
+
+static void *unix_server_main(void *arg)
+{
+	struct unix_server *s = arg;
+	struct vfpool_sqe sqe;
+	struct vfpool_cqe cqe;
+
+	bench_pin(0);
+	while (io_full(s->fd, &sqe, sizeof(sqe), false) == 0) {
+		serve_one(s, &sqe, &cqe);
+		if (io_full(s->fd, &cqe, sizeof(cqe), true) != 0)
+			break;
+	}
+	return NULL;
+}
+
+static int call(int fd, struct vfpool_sqe *sqe, struct vfpool_cqe *cqe)
+{
+	int r = io_full(fd, sqe, sizeof(*sqe), true);
+
+	if (r == 0)
+		r = io_full(fd, cqe, sizeof(*cqe), false);
+	return r ? r : cqe->res;
+}
+
+static int alloc_release(int fd, uint64_t seq)
+{
+	struct vfpool_sqe sqe = { .user_data = seq, .opcode = VFPOOL_OP_ALLOC, .numa_node = -1 };
+	struct vfpool_cqe cqe;
+	int r;
+
+	snprintf(sqe.vm_id, sizeof(sqe.vm_id), "bench-vm");
+	snprintf(sqe.vnic_id, sizeof(sqe.vnic_id), "nic0");
+	snprintf(sqe.network, sizeof(sqe.network), "default");
+	r = call(fd, &sqe, &cqe);
+	if (r)
+		return r;
+	sqe.opcode = VFPOOL_OP_RELEASE;
+	sqe.generation = (uint64_t)cqe.pf_index << 32 | cqe.vf_slot;
+	return call(fd, &sqe, &cqe);
+}
+
+void bench_unix_socket(const struct bench_opts *o)
+{
+	struct bench_budget bud = bench_budget_for(o, 200000, 3.0);
+	uint64_t *samples = calloc(bud.ops, sizeof(*samples));
+	struct bench_result r = { .name = "unix_socket" };
+	struct unix_server srv;
+	uint64_t start, end, deadline, seq = 0;
+	int sv[2] = { -1, -1 }, err = 0;
+	size_t n = 0;
+	pthread_t th;
+
+	if (!samples || bench_pool_init(&srv.bp, BENCH_SIM_PFS, BENCH_SIM_VFS) != 0) {
+		bench_error("unix_socket: out of memory");
+		free(samples);
+		return;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
+		bench_error("unix_socket: socketpair: %s", strerror(errno));
+		goto out;
+	}
+	srv.fd = sv[0];
+	if (pthread_create(&th, NULL, unix_server_main, &srv) != 0) {
+		bench_error("unix_socket: cannot start the server thread");
+		goto out;
+	}
+	bench_pin(1);
+	for (size_t i = 0; i < bud.ops / 10 && !err; i++)
+		err = alloc_release(sv[1], ++seq);
+	start = bench_now_ns();
+	deadline = start + bud.cap_ns;
+	while (n < bud.ops && !err) {
+		uint64_t t0 = bench_now_ns();
+
+		err = alloc_release(sv[1], ++seq);
+		samples[n++] = bench_now_ns() - t0;
+		if ((n & 255) == 0 && bench_now_ns() > deadline)
+			break;
+	}
+	end = bench_now_ns();
+	bench_unpin();
+	shutdown(sv[1], SHUT_WR); /* the server sees EOF and returns */
+	pthread_join(th, NULL);
+	if (err) {
+		bench_error("unix_socket: request failed: %s", strerror(-err));
+	} else {
+		bench_percentiles(samples, n, &r);
+		r.ops_per_s = (double)n * 1e9 / (double)(end - start);
+		r.note = "alloc+release/op = 2 write+read round trips, 256 B each way, "
+			 "server thread pinned apart";
+		bench_emit(&r);
+	}
+out:
+	if (sv[0] >= 0)
+		close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	bench_pool_fini(&srv.bp);
+	free(samples);
+}
