@@ -6,6 +6,12 @@
  * request. Requests and answers are the ring's own entries (256 bytes each way). One op is
  * an alloc+release pair: two round trips, as in rtt_*.
  *
+ * Placement matters more than anything else here: on a VM, waking a thread on the other
+ * vCPU costs an inter-processor interrupt and often a trip through the hypervisor. So two
+ * rows: unix_socket with server and client on different CPUs (as the daemon scenarios
+ * place daemon and client; the ratios use this one) and unix_socket_1cpu with both on one
+ * CPU (the baseline's best case: the wakeup is a direct switch).
+ *
  * The server does less than vfpoold (no names, no lease records: the release names the
  * slot directly), which only flatters this baseline.
  */
@@ -24,6 +30,7 @@
 
 struct unix_server {
 	int fd;
+	int cpu;
 	struct bench_pool bp;
 };
 
@@ -75,7 +82,7 @@ static void *unix_server_main(void *arg)
 	struct vfpool_sqe sqe;
 	struct vfpool_cqe cqe;
 
-	bench_pin(0);
+	bench_pin(s->cpu);
 	while (io_full(s->fd, &sqe, sizeof(sqe), false) == 0) {
 		serve_one(s, &sqe, &cqe);
 		if (io_full(s->fd, &cqe, sizeof(cqe), true) != 0)
@@ -110,11 +117,12 @@ static int alloc_release(int fd, uint64_t seq)
 	return call(fd, &sqe, &cqe);
 }
 
-void bench_unix_socket(const struct bench_opts *o)
+static void run_unix(const struct bench_opts *o, const char *name, int server_cpu,
+		     int client_cpu, const char *note)
 {
 	struct bench_budget bud = bench_budget_for(o, 200000, 3.0);
 	uint64_t *samples = calloc(bud.ops, sizeof(*samples));
-	struct bench_result r = { .name = "unix_socket" };
+	struct bench_result r = { .name = name, .note = note };
 	struct unix_server srv;
 	uint64_t start, end, deadline, seq = 0;
 	int sv[2] = { -1, -1 }, err = 0;
@@ -122,20 +130,21 @@ void bench_unix_socket(const struct bench_opts *o)
 	pthread_t th;
 
 	if (!samples || bench_pool_init(&srv.bp, BENCH_SIM_PFS, BENCH_SIM_VFS) != 0) {
-		bench_error("unix_socket: out of memory");
+		bench_error("%s: out of memory", name);
 		free(samples);
 		return;
 	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
-		bench_error("unix_socket: socketpair: %s", strerror(errno));
+		bench_error("%s: socketpair: %s", name, strerror(errno));
 		goto out;
 	}
 	srv.fd = sv[0];
+	srv.cpu = server_cpu;
 	if (pthread_create(&th, NULL, unix_server_main, &srv) != 0) {
-		bench_error("unix_socket: cannot start the server thread");
+		bench_error("%s: cannot start the server thread", name);
 		goto out;
 	}
-	bench_pin(1);
+	bench_pin(client_cpu);
 	for (size_t i = 0; i < bud.ops / 10 && !err; i++)
 		err = alloc_release(sv[1], ++seq);
 	start = bench_now_ns();
@@ -153,12 +162,10 @@ void bench_unix_socket(const struct bench_opts *o)
 	shutdown(sv[1], SHUT_WR); /* the server sees EOF and returns */
 	pthread_join(th, NULL);
 	if (err) {
-		bench_error("unix_socket: request failed: %s", strerror(-err));
+		bench_error("%s: request failed: %s", name, strerror(-err));
 	} else {
 		bench_percentiles(samples, n, &r);
 		r.ops_per_s = (double)n * 1e9 / (double)(end - start);
-		r.note = "alloc+release/op = 2 write+read round trips, 256 B each way, "
-			 "server thread pinned apart";
 		bench_emit(&r);
 	}
 out:
@@ -168,4 +175,15 @@ out:
 		close(sv[1]);
 	bench_pool_fini(&srv.bp);
 	free(samples);
+}
+
+void bench_unix_socket(const struct bench_opts *o)
+{
+	if (bench_wanted("unix_socket"))
+		run_unix(o, "unix_socket", 0, 1,
+			 "alloc+release/op = 2 write+read round trips of 256 B; server and client "
+			 "on 2 CPUs");
+	if (bench_wanted("unix_socket_1cpu"))
+		run_unix(o, "unix_socket_1cpu", 0, 0,
+			 "as unix_socket, server and client on 1 CPU (its best case here)");
 }

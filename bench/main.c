@@ -29,7 +29,7 @@ struct scenario {
 
 static const struct scenario scenarios[] = {
 	{ "pingpong", bench_pingpong },
-	{ "unix_socket", bench_unix_socket },
+	{ "unix_socket,unix_socket_1cpu", bench_unix_socket },
 	{ "mutex_inproc", bench_mutex_inproc },
 	{ "scale_64,scale_1024,scale_16384,scale_65536", bench_scale },
 	{ "rtt_poll,rtt_sleep,rtt_sleep_2clients,batch64", bench_rtt },
