@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The table and the JSON document. Ratios are computed here, from the baselines measured
  * in the same run, so they are never mixed across machines or runs. */
+#include <math.h>
 #include <stdio.h>
 
 #include "bench/bench.h"
@@ -81,6 +82,12 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
+/* JSON has no inf or nan: a failed division prints as 0 rather than break the document. */
+static double finite_or_zero(double v)
+{
+	return isfinite(v) ? v : 0;
+}
+
 void bench_print_json(int cores)
 {
 	printf("{\"cores\": %d, \"results\": [", cores);
@@ -91,7 +98,8 @@ void bench_print_json(int cores)
 		json_string(r->name);
 		printf(", \"p50_ns\": %.1f, \"p99_ns\": %.1f, \"p999_ns\": %.1f, "
 		       "\"ops_per_s\": %.1f, \"note\": ",
-		       r->p50_ns, r->p99_ns, r->p999_ns, r->ops_per_s);
+		       finite_or_zero(r->p50_ns), finite_or_zero(r->p99_ns),
+		       finite_or_zero(r->p999_ns), finite_or_zero(r->ops_per_s));
 		json_string(r->note ? r->note : "");
 		putchar('}');
 	}
