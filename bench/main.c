@@ -32,7 +32,7 @@ static const struct scenario scenarios[] = {
 	{ "unix_socket,unix_socket_1cpu", bench_unix_socket },
 	{ "mutex_inproc", bench_mutex_inproc },
 	{ "scale_64,scale_1024,scale_16384,scale_65536", bench_scale },
-	{ "rtt_poll,rtt_sleep,rtt_sleep_2clients,batch64", bench_rtt },
+	{ "rtt_poll,batch64,rtt_sleep,rtt_sleep_2clients,rtt_sleep_1cpu", bench_rtt },
 	{ "snapshot_read,plain_copy", bench_snapshot },
 };
 

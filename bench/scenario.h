@@ -13,6 +13,11 @@ struct bench_opts {
 	bool quick; /* --quick: the same set, about a tenth of the work */
 };
 
+/* Idle time between ops where a sleeping server is measured (rtt_sleep*, unix_socket*):
+ * long enough that the server is asleep when each request comes, so every op pays the
+ * wakeup path, and the same for the baseline and for vfpool. */
+#define BENCH_IDLE_GAP_US 50u
+
 /* How much one scenario may do: it stops at whichever comes first. */
 struct bench_budget {
 	size_t ops;
