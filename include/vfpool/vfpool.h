@@ -121,7 +121,13 @@ struct vfpool_snapshot;
 /* Reads <run_dir>/state under its seqlock into private memory. Never blocks the daemon.
  * -EAGAIN if the daemon kept writing through every retry. Any thread. */
 VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap);
+/* Reads again into the same snapshot, reusing its mapping (reopening the state file if the
+ * daemon restarted). The cheap way to poll. -EAGAIN as above; on error the previous
+ * contents stay. */
+VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *snap);
 VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *snap);
+/* Bytes copied by each take/refresh (the whole state segment). */
+VFPOOL_API size_t vfpool_snapshot_size(const struct vfpool_snapshot *snap);
 
 struct vfpool_pf_info {
 	char pci_addr[VFPOOL_PCI_ADDR_LEN];

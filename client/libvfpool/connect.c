@@ -1,0 +1,183 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "client/libvfpool/internal.h"
+#include "shm/control_proto.h"
+
+static uint32_t round_pow2(unsigned n)
+{
+	uint32_t v = 8;
+
+	if (n == 0)
+		return VFPOOL_RING_DEFAULT_ENTRIES;
+	while (v < n && v < VFPOOL_RING_MAX_ENTRIES)
+		v <<= 1;
+	return v;
+}
+
+/* Waits for the welcome: a bounded wait, so a wedged daemon cannot hang a launcher. */
+static int recv_welcome(int sock, struct vfpool_ctl_welcome *w, int fds[2])
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct iovec iov = { .iov_base = w, .iov_len = sizeof(*w) };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
+			      .msg_controllen = sizeof(ctl.buf) };
+	struct pollfd pfd = { .fd = sock, .events = POLLIN };
+	struct cmsghdr *c;
+	ssize_t n;
+	int r;
+
+	do {
+		r = poll(&pfd, 1, 5000);
+	} while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	if (r < 0)
+		return -errno;
+	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	if (n < 0)
+		return -errno;
+	fds[0] = fds[1] = -1;
+	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
+		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+			memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
+	}
+	if (n != (ssize_t)sizeof(*w) || w->magic != VFPOOL_CTL_MAGIC ||
+	    w->type != VFPOOL_CTL_WELCOME || (msg.msg_flags & MSG_CTRUNC)) {
+		for (int i = 0; i < 2; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+static int map_ring(struct vfpool *h, int fd, uint64_t size, uint32_t sq_n, uint32_t cq_n)
+{
+	struct stat st;
+	void *mem;
+	struct vfpool_ring_hdr *hdr;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if ((uint64_t)st.st_size != size || size < sizeof(*hdr))
+		return -EPROTO;
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return -errno;
+	hdr = mem;
+	if (hdr->magic != VFPOOL_RING_MAGIC || hdr->layout_version != VFPOOL_LAYOUT_VERSION ||
+	    hdr->sq_entries != sq_n || hdr->cq_entries != cq_n ||
+	    hdr->sqe_size != sizeof(struct vfpool_sqe) || hdr->cqe_size != sizeof(struct vfpool_cqe) ||
+	    hdr->sq_off + (uint64_t)sq_n * sizeof(struct vfpool_sqe) > size ||
+	    hdr->cq_off + (uint64_t)cq_n * sizeof(struct vfpool_cqe) > size) {
+		munmap(mem, size);
+		return -EPROTO;
+	}
+	h->ring = hdr;
+	h->ring_size = size;
+	h->sqes = (struct vfpool_sqe *)((char *)mem + hdr->sq_off);
+	h->cqes = (const struct vfpool_cqe *)((char *)mem + hdr->cq_off);
+	ring_prod_init(&h->sq, &hdr->sq_tail.v, &hdr->sq_head.v, sq_n, 0);
+	ring_cons_init(&h->cq, &hdr->cq_head.v, &hdr->cq_tail.v, cq_n, 0);
+	return 0;
+}
+
+VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opts,
+			      struct vfpool **ret_handle)
+{
+	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+					  .type = VFPOOL_CTL_HELLO };
+	struct vfpool_ctl_welcome w;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfpool *h;
+	int fds[2] = { -1, -1 }, r;
+
+	if (!ret_handle)
+		return -EINVAL;
+	if (!run_dir)
+		run_dir = VFPOOL_DEFAULT_RUN_DIR;
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", run_dir, VFPOOL_CTL_SOCKET) >=
+	    (int)sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	h->spin_us = 20;
+	hello.sq_entries = hello.cq_entries = VFPOOL_RING_DEFAULT_ENTRIES;
+	if (opts && opts->sz >= offsetof(struct vfpool_opts, spin_us) + sizeof(opts->spin_us)) {
+		hello.sq_entries = hello.cq_entries = round_pow2(opts->ring_entries);
+		if (opts->spin_us)
+			h->spin_us = opts->spin_us;
+	}
+	h->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->sock < 0) {
+		r = -errno;
+		goto fail;
+	}
+	if (connect(h->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		vfpool_log(VFPOOL_LOG_ERR, "%s: connect: %s", sa.sun_path, strerror(errno));
+		goto fail;
+	}
+	if (send(h->sock, &hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
+		r = -errno ? -errno : -EIO;
+		goto fail;
+	}
+	r = recv_welcome(h->sock, &w, fds);
+	if (r) {
+		vfpool_log(VFPOOL_LOG_ERR, "%s: handshake: %s", sa.sun_path, strerror(-r));
+		goto fail;
+	}
+	if (w.status != 0) {
+		r = w.status < 0 ? w.status : -EPROTO;
+		w.message[sizeof(w.message) - 1] = '\0';
+		vfpool_log(VFPOOL_LOG_ERR, "%s: refused: %s", sa.sun_path, w.message);
+		goto fail;
+	}
+	if (fds[0] < 0 || fds[1] < 0) {
+		r = -EPROTO;
+		goto fail;
+	}
+	r = map_ring(h, fds[0], w.ring_size, hello.sq_entries, hello.cq_entries);
+	if (r)
+		goto fail;
+	/* the state segment is read through vfpool_snapshot_*; the ring is all we map */
+	close(fds[0]);
+	close(fds[1]);
+	h->client_id = w.client_id;
+	*ret_handle = h;
+	return 0;
+fail:
+	for (int i = 0; i < 2; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	if (h->sock >= 0)
+		close(h->sock);
+	free(h);
+	return r;
+}
+
+VFPOOL_API void vfpool_close(struct vfpool *h)
+{
+	if (!h)
+		return;
+	if (h->ring)
+		munmap(h->ring, h->ring_size);
+	close(h->sock);
+	free(h);
+}

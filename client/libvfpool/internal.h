@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VFPOOL_CLIENT_INTERNAL_H
+#define VFPOOL_CLIENT_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "shm/layout.h"
+#include "shm/ring.h"
+#include "vfpool/vfpool.h"
+
+struct vfpool {
+	int sock;
+	uint32_t client_id;
+	struct vfpool_ring_hdr *ring;
+	size_t ring_size;
+	struct vfpool_sqe *sqes;
+	const struct vfpool_cqe *cqes;
+	struct ring_prod sq;
+	struct ring_cons cq;
+	uint32_t queued;   /* written, not yet published */
+	uint32_t inflight; /* published, not yet reaped */
+	unsigned spin_us;
+	bool dead;
+};
+
+__attribute__((format(printf, 2, 3)))
+void vfpool_log(enum vfpool_log_level level, const char *fmt, ...);
+
+void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *ret_lease);
+
+#endif

@@ -1,0 +1,273 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Reading the state segment: map <run-dir>/state read-only, copy the whole segment under
+ * the seqlock, then validate the copy before believing any offset or count in it. All
+ * accessors work on the private copy.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "client/libvfpool/internal.h"
+#include "shm/pf_block.h"
+#include "shm/seqlock.h"
+#include "shm/state.h"
+
+#define SNAPSHOT_RETRIES 10000
+
+struct vfpool_snapshot {
+	char path[4096];
+	const struct vfpool_state_hdr *map; /* the live segment, read-only */
+	size_t size;
+	struct vfpool_state_hdr *copy;      /* the consistent copy */
+	uint64_t seq;
+};
+
+static void unmap(struct vfpool_snapshot *s)
+{
+	if (s->map)
+		munmap((void *)s->map, s->size);
+	s->map = NULL;
+}
+
+static int map_state(struct vfpool_snapshot *s)
+{
+	const char *why = NULL;
+	struct stat st;
+	void *mem;
+	int fd = open(s->path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return errno == ENOENT ? -ECONNREFUSED : -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (st.st_size < (off_t)sizeof(struct vfpool_state_hdr)) {
+		close(fd);
+		return -EPROTO;
+	}
+	mem = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (mem == MAP_FAILED)
+		return -errno;
+	/* the header's first two lines never change after publication (rename) */
+	r = state_validate_header(mem, (size_t)st.st_size, &why);
+	if (r) {
+		vfpool_log(VFPOOL_LOG_ERR, "%s: %s", s->path, why);
+		munmap(mem, (size_t)st.st_size);
+		return r;
+	}
+	s->map = mem;
+	s->size = (size_t)st.st_size;
+	return 0;
+}
+
+static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *dst)
+{
+	for (int i = 0; i < SNAPSHOT_RETRIES; i++) {
+		uint64_t seq = seqlock_read_begin(&s->map->seq);
+
+		seqlock_copy(dst, s->map, s->size);
+		if (!seqlock_read_retry(&s->map->seq, seq)) {
+			s->seq = seq;
+			return 0;
+		}
+	}
+	return -EAGAIN;
+}
+
+VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
+{
+	const char *why = NULL;
+	struct vfpool_state_hdr *buf;
+	int r;
+
+	if (!s)
+		return -EINVAL;
+	/* relaxed: a hint to reopen; the rename made the new file complete before */
+	if (s->map && (atomic_load_explicit(&s->map->flags, memory_order_relaxed) &
+		       VFPOOL_STATE_F_STALE)) {
+		unmap(s);
+	}
+	if (!s->map) {
+		r = map_state(s);
+		if (r)
+			return r;
+	}
+	buf = malloc(s->size);
+	if (!buf)
+		return -ENOMEM;
+	r = read_consistent(s, buf);
+	if (r == 0)
+		r = state_validate_records(buf, s->size, &why);
+	if (r) {
+		if (why)
+			vfpool_log(VFPOOL_LOG_ERR, "%s: %s", s->path, why);
+		free(buf);
+		return r;
+	}
+	free(s->copy);
+	s->copy = buf;
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap)
+{
+	struct vfpool_snapshot *s;
+	int r;
+
+	if (!ret_snap)
+		return -EINVAL;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	if (snprintf(s->path, sizeof(s->path), "%s/state", run_dir ? run_dir : VFPOOL_DEFAULT_RUN_DIR) >=
+	    (int)sizeof(s->path)) {
+		free(s);
+		return -ENAMETOOLONG;
+	}
+	r = vfpool_snapshot_refresh(s);
+	if (r) {
+		vfpool_snapshot_free(s);
+		return r;
+	}
+	*ret_snap = s;
+	return 0;
+}
+
+VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *s)
+{
+	if (!s)
+		return;
+	unmap(s);
+	free(s->copy);
+	free(s);
+}
+
+VFPOOL_API size_t vfpool_snapshot_size(const struct vfpool_snapshot *s)
+{
+	return s ? s->size : 0;
+}
+
+VFPOOL_API unsigned vfpool_snapshot_pf_count(const struct vfpool_snapshot *s)
+{
+	return s ? s->copy->n_pfs : 0;
+}
+
+VFPOOL_API unsigned vfpool_snapshot_vf_count(const struct vfpool_snapshot *s)
+{
+	return s ? s->copy->n_vfs : 0;
+}
+
+static void pf_layout(const struct vfpool_shm_pf *pf, struct pf_block_layout *l)
+{
+	/* validated in state_validate_records: cannot fail here */
+	pf_block_layout(pf->total_vfs ? pf->total_vfs : 1, l);
+}
+
+VFPOOL_API int vfpool_snapshot_pf(const struct vfpool_snapshot *s, unsigned index,
+				  struct vfpool_pf_info *ret)
+{
+	const struct vfpool_shm_pf *pf;
+	struct pf_block_layout l;
+	struct pf_block_counts c;
+	struct vfpool_pf_info i = { 0 };
+
+	if (!s || !ret || index >= s->copy->n_pfs)
+		return -EINVAL;
+	pf = &state_pfs(s->copy)[index];
+	pf_layout(pf, &l);
+	pf_block_count(&l, state_bitmap(s->copy) + pf->bm_off, &c);
+	memcpy(i.pci_addr, pf->pci_addr, sizeof(i.pci_addr));
+	memcpy(i.netdev, pf->netdev, sizeof(i.netdev));
+	memcpy(i.driver, pf->driver, sizeof(i.driver));
+	i.vendor = pf->vendor;
+	i.device = pf->device;
+	i.numa_node = pf->numa_node;
+	i.total_vfs = pf->total_vfs;
+	i.existing = pf->total_vfs ? c.existing : 0;
+	i.free = c.allocatable;
+	i.leased = c.leased;
+	i.host_busy = c.blocked[VFPOOL_BLOCK_HOST_BUSY];
+	i.iommu_shared = c.blocked[VFPOOL_BLOCK_IOMMU_SHARED];
+	i.bound_other = c.blocked[VFPOOL_BLOCK_BOUND_OTHER];
+	i.dirty = c.blocked[VFPOOL_BLOCK_DIRTY];
+	i.flags = pf->flags;
+	*ret = i;
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned index,
+				  struct vfpool_vf_info *ret)
+{
+	/* status when several reasons apply: the one an operator must fix first */
+	static const struct { enum vfpool_block_reason r; enum vfpool_vf_status st; } order[] = {
+		{ VFPOOL_BLOCK_ABSENT, VFPOOL_VF_STATUS_ABSENT },
+		{ VFPOOL_BLOCK_BOUND_OTHER, VFPOOL_VF_STATUS_BOUND_OTHER },
+		{ VFPOOL_BLOCK_IOMMU_SHARED, VFPOOL_VF_STATUS_IOMMU_SHARED },
+		{ VFPOOL_BLOCK_DIRTY, VFPOOL_VF_STATUS_DIRTY },
+		{ VFPOOL_BLOCK_HOST_BUSY, VFPOOL_VF_STATUS_HOST_BUSY },
+	};
+	const struct vfpool_shm_vf *vf;
+	const struct vfpool_shm_pf *pf;
+	const _Atomic uint64_t *block;
+	struct pf_block_layout l;
+	struct vfpool_vf_info i = { 0 };
+	uint32_t slot;
+
+	if (!s || !ret || index >= s->copy->n_vfs)
+		return -EINVAL;
+	vf = &state_vfs(s->copy)[index];
+	pf = &state_pfs(s->copy)[vf->pf_index];
+	pf_layout(pf, &l);
+	block = state_bitmap(s->copy) + pf->bm_off;
+	slot = index - pf->vf_first;
+	memcpy(i.pci_addr, vf->pci_addr, sizeof(i.pci_addr));
+	memcpy(i.netdev, vf->netdev, sizeof(i.netdev));
+	i.pf_index = vf->pf_index;
+	i.vf_index = vf->vf_index;
+	i.ifindex = vf->ifindex;
+	i.iommu_group = vf->iommu_group;
+	i.numa_node = vf->numa_node;
+	for (int r = 0; r < VFPOOL_BLOCK_NR; r++)
+		if (pf_block_test(&l, block, l.reason_off[r], slot))
+			i.blocked_mask |= 1u << r;
+	i.status = VFPOOL_VF_STATUS_FREE;
+	for (size_t k = 0; k < sizeof(order) / sizeof(order[0]); k++) {
+		if (i.blocked_mask & (1u << order[k].r)) {
+			i.status = order[k].st;
+			break;
+		}
+	}
+	if (!pf_block_test(&l, block, l.free_off, slot)) {
+		i.status = VFPOOL_VF_STATUS_LEASED;
+		memcpy(i.vm_id, vf->vm_id, sizeof(i.vm_id));
+		memcpy(i.vnic_id, vf->vnic_id, sizeof(i.vnic_id));
+		memcpy(i.network, vf->network, sizeof(i.network));
+	}
+	memcpy(i.reason, vf->reason, sizeof(i.reason));
+	i.generation = vf->lease_gen;
+	*ret = i;
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
+				      struct vfpool_daemon_info *ret)
+{
+	if (!s || !ret)
+		return -EINVAL;
+	ret->pid = s->copy->daemon_pid;
+	/* relaxed: counters in a private copy; nobody else writes them */
+	ret->requests = atomic_load_explicit(&s->copy->requests, memory_order_relaxed);
+	ret->errors = atomic_load_explicit(&s->copy->errors, memory_order_relaxed);
+	ret->started_ns = s->copy->started_ns;
+	ret->seq = s->seq;
+	return 0;
+}

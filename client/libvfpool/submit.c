@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <linux/futex.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/libvfpool/internal.h"
+#include "shm/seqlock.h"
+
+#define SYNC_USER_DATA UINT64_C(0xffffffffffffffff)
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Copies a caller's string into a fixed field; -EINVAL when it does not fit. */
+static int put_str(char *dst, size_t n, const char *src, bool required)
+{
+	size_t len;
+
+	if (!src)
+		return required ? -EINVAL : 0;
+	len = strnlen(src, n);
+	if (len == n || (required && len == 0))
+		return -EINVAL;
+	memcpy(dst, src, len);
+	return 0;
+}
+
+static struct vfpool_sqe *next_sqe(struct vfpool *h)
+{
+	int64_t space;
+
+	if (h->dead)
+		return NULL;
+	space = ring_prod_space(&h->sq);
+	if (space <= (int64_t)h->queued)
+		return NULL;
+	/* completions must have room too: never have more in flight than the CQ holds */
+	if (h->inflight + h->queued >= h->cq.mask + 1)
+		return NULL;
+	return &h->sqes[ring_prod_slot(&h->sq, h->queued)];
+}
+
+VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
+				   uint64_t user_data)
+{
+	struct vfpool_sqe e = { .user_data = user_data, .opcode = VFPOOL_OP_ALLOC, .numa_node = -1 };
+	struct vfpool_sqe *slot;
+
+	if (!h || !req)
+		return -EINVAL;
+	if (put_str(e.vm_id, sizeof(e.vm_id), req->vm_id, true) ||
+	    put_str(e.vnic_id, sizeof(e.vnic_id), req->vnic_id, true) ||
+	    put_str(e.network, sizeof(e.network), req->network, true) ||
+	    put_str(e.pin_pci, sizeof(e.pin_pci), req->pin_pci, false))
+		return -EINVAL;
+	if (req->pin_pci)
+		e.flags |= VFPOOL_REQ_F_PIN;
+	if (req->mac) {
+		memcpy(e.mac, req->mac, sizeof(e.mac));
+		e.flags |= VFPOOL_REQ_F_MAC;
+	}
+	if (req->numa_node < -1)
+		return -EINVAL;
+	e.numa_node = req->numa_node;
+	slot = next_sqe(h);
+	if (!slot)
+		return h->dead ? -ECONNRESET : -EAGAIN;
+	memcpy(slot, &e, sizeof(e));
+	h->queued++;
+	return 0;
+}
+
+VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
+				     uint64_t generation, uint64_t user_data)
+{
+	struct vfpool_sqe e = { .user_data = user_data, .opcode = VFPOOL_OP_RELEASE,
+				.generation = generation };
+	struct vfpool_sqe *slot;
+
+	if (!h)
+		return -EINVAL;
+	if (put_str(e.vm_id, sizeof(e.vm_id), vm_id, true) ||
+	    put_str(e.vnic_id, sizeof(e.vnic_id), vnic_id, true))
+		return -EINVAL;
+	if (generation)
+		e.flags |= VFPOOL_REQ_F_GEN;
+	slot = next_sqe(h);
+	if (!slot)
+		return h->dead ? -ECONNRESET : -EAGAIN;
+	memcpy(slot, &e, sizeof(e));
+	h->queued++;
+	return 0;
+}
+
+VFPOOL_API int vfpool_flush(struct vfpool *h)
+{
+	uint32_t n = h->queued;
+
+	if (n == 0)
+		return 0;
+	ring_prod_publish(&h->sq, n);
+	h->queued = 0;
+	h->inflight += n;
+	/* seq_cst fence: the sq_tail store is ordered before reading sq_wakeup; pairs with the
+	 * daemon's fence between setting sq_wakeup and re-reading sq_tail before it sleeps */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&h->ring->sq_wakeup.v, memory_order_relaxed)) {
+		/* release: pairs with the daemon's acquire load of sq_bell before it arms its
+		 * futex wait; a bump it did not see makes that wait return at once */
+		atomic_fetch_add_explicit(&h->ring->sq_bell.v, 1, memory_order_release);
+		syscall(SYS_futex, &h->ring->sq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+	return (int)n;
+}
+
+void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *l)
+{
+	memset(l, 0, sizeof(*l));
+	memcpy(l->pci_addr, c->pci_addr, sizeof(l->pci_addr));
+	memcpy(l->netdev, c->netdev, sizeof(l->netdev));
+	memcpy(l->pf_netdev, c->pf_netdev, sizeof(l->pf_netdev));
+	l->pci_addr[sizeof(l->pci_addr) - 1] = '\0';
+	l->netdev[sizeof(l->netdev) - 1] = '\0';
+	l->pf_netdev[sizeof(l->pf_netdev) - 1] = '\0';
+	l->pf_index = c->pf_index;
+	l->vf_index = c->vf_index;
+	l->iommu_group = c->iommu_group;
+	l->numa_node = c->numa_node;
+	l->generation = c->generation;
+	if (c->flags & VFPOOL_CQE_F_EXISTING)
+		l->flags |= VFPOOL_LEASE_EXISTING;
+	if (c->flags & VFPOOL_CQE_F_NUMA_MISS)
+		l->flags |= VFPOOL_LEASE_NUMA_MISS;
+}
+
+static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out, unsigned max,
+				 uint32_t avail)
+{
+	unsigned n = avail < max ? avail : max;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct vfpool_cqe c;
+
+		memcpy(&c, &h->cqes[ring_cons_slot(&h->cq, i)], sizeof(c));
+		out[i].user_data = c.user_data;
+		out[i].res = c.res > 0 ? -EPROTO : c.res;
+		lease_from_cqe(&c, &out[i].lease);
+		memcpy(out[i].why, c.message, sizeof(out[i].why));
+		out[i].why[sizeof(out[i].why) - 1] = '\0';
+	}
+	if (n)
+		ring_cons_consume(&h->cq, n);
+	h->inflight -= n < h->inflight ? n : h->inflight;
+	return n;
+}
+
+static bool daemon_gone(struct vfpool *h)
+{
+	struct pollfd pfd = { .fd = h->sock, .events = POLLIN };
+
+	/* the daemon never writes after the welcome: readable means closed */
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+		h->dead = true;
+	return h->dead;
+}
+
+/* Sleeps until completions may have arrived, up to slice_ms. */
+static void sleep_for_completions(struct vfpool *h, int slice_ms)
+{
+	struct timespec ts = { .tv_sec = slice_ms / 1000, .tv_nsec = (slice_ms % 1000) * 1000000L };
+	/* acquire: pairs with the daemon's bump of cq_bell after it publishes completions */
+	uint32_t bell = atomic_load_explicit(&h->ring->cq_bell.v, memory_order_acquire);
+
+	atomic_store_explicit(&h->ring->cq_wakeup.v, 1, memory_order_relaxed);
+	/* seq_cst fence: cq_wakeup store before re-reading cq_tail; pairs with the daemon's
+	 * fence between publishing cq_tail and reading cq_wakeup */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (ring_cons_avail(&h->cq) == 0)
+		syscall(SYS_futex, &h->ring->cq_bell.v, FUTEX_WAIT, bell, &ts, NULL, 0);
+	atomic_store_explicit(&h->ring->cq_wakeup.v, 0, memory_order_relaxed);
+}
+
+VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsigned max,
+			   unsigned min_complete, int timeout_ms)
+{
+	uint64_t start = 0, spin_ns = (uint64_t)h->spin_us * 1000u;
+	unsigned got = 0;
+
+	if (!h || (!out && max))
+		return -EINVAL;
+	if (min_complete > max)
+		min_complete = max;
+	for (;;) {
+		int64_t avail = ring_cons_avail(&h->cq);
+		uint64_t now;
+
+		if (avail < 0) {
+			h->dead = true;
+			return -EPROTO;
+		}
+		got += take_completions(h, out + got, max - got, (uint32_t)avail);
+		if (got >= min_complete || got == max)
+			return (int)got;
+		now = now_ns();
+		if (!start)
+			start = now;
+		if (timeout_ms >= 0 && now - start >= (uint64_t)timeout_ms * 1000000u)
+			return got ? (int)got : -ETIMEDOUT;
+		if (now - start < spin_ns) {
+			seqlock_cpu_relax();
+			continue;
+		}
+		if (daemon_gone(h))
+			return got ? (int)got : -ECONNRESET;
+		sleep_for_completions(h, 100);
+	}
+}
+
+VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
+			    struct vfpool_lease *ret_lease, char *ret_why, size_t why_len)
+{
+	struct vfpool_completion c;
+	int r;
+
+	if (!h || !req || !ret_lease)
+		return -EINVAL;
+	if (h->inflight || h->queued)
+		return -EBUSY; /* a sync call would steal an async completion */
+	r = vfpool_submit_alloc(h, req, SYNC_USER_DATA);
+	if (r)
+		return r;
+	vfpool_flush(h);
+	r = vfpool_reap(h, &c, 1, 1, -1);
+	if (r < 0)
+		return r;
+	if (c.res) {
+		if (ret_why && why_len) {
+			strncpy(ret_why, c.why, why_len - 1);
+			ret_why[why_len - 1] = '\0';
+		}
+		return c.res;
+	}
+	*ret_lease = c.lease;
+	return 0;
+}
+
+VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
+			      uint64_t generation)
+{
+	struct vfpool_completion c;
+	int r;
+
+	if (!h)
+		return -EINVAL;
+	if (h->inflight || h->queued)
+		return -EBUSY;
+	r = vfpool_submit_release(h, vm_id, vnic_id, generation, SYNC_USER_DATA);
+	if (r)
+		return r;
+	vfpool_flush(h);
+	r = vfpool_reap(h, &c, 1, 1, -1);
+	if (r < 0)
+		return r;
+	return c.res;
+}

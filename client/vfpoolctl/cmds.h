@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef VFPOOL_VFPOOLCTL_CMDS_H
+#define VFPOOL_VFPOOLCTL_CMDS_H
+
+#include <stdbool.h>
+
+#include "vfpool/vfpool.h"
+
+/* Exit codes (documented in vfpoolctl --help). */
+enum { CTL_EXIT_OK = 0, CTL_EXIT_FAIL = 1, CTL_EXIT_USAGE = 2 };
+
+struct ctl_opts {
+	const char *run_dir;
+	bool json;
+	bool all;
+	int argc;     /* the command's own arguments */
+	char **argv;
+};
+
+int cmd_snapshot(const struct ctl_opts *o);
+int cmd_alloc(const struct ctl_opts *o);
+int cmd_release(const struct ctl_opts *o);
+
+#endif

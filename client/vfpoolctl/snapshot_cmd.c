@@ -1,0 +1,141 @@
+/* SPDX-License-Identifier: MIT */
+/* vfpoolctl snapshot: per-PF counts and every VF's state and lease, from one consistent
+ * read of the state segment. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "client/vfpoolctl/cmds.h"
+
+/* JSON string: the daemon validated these, but escape anyway; the output is an interface. */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char ch = (unsigned char)*s;
+
+		if (ch == '"' || ch == '\\')
+			fprintf(f, "\\%c", ch);
+		else if (ch < 0x20)
+			fprintf(f, "\\u%04x", ch);
+		else
+			fputc(ch, f);
+	}
+	fputc('"', f);
+}
+
+static void print_json(FILE *f, const struct vfpool_snapshot *s)
+{
+	struct vfpool_daemon_info d;
+	unsigned n_pfs = vfpool_snapshot_pf_count(s), n_vfs = vfpool_snapshot_vf_count(s);
+
+	vfpool_snapshot_daemon(s, &d);
+	fprintf(f, "{\"daemon\":{\"pid\":%d,\"requests\":%llu,\"errors\":%llu,\"seq\":%llu},\n",
+		d.pid, (unsigned long long)d.requests, (unsigned long long)d.errors,
+		(unsigned long long)d.seq);
+	fprintf(f, " \"pfs\":[");
+	for (unsigned i = 0; i < n_pfs; i++) {
+		struct vfpool_pf_info p;
+
+		vfpool_snapshot_pf(s, i, &p);
+		fprintf(f, "%s\n  {\"index\":%u,\"pci\":", i ? "," : "", i);
+		json_str(f, p.pci_addr);
+		fprintf(f, ",\"netdev\":");
+		json_str(f, p.netdev);
+		fprintf(f, ",\"driver\":");
+		json_str(f, p.driver);
+		fprintf(f, ",\"vendor\":\"%04x\",\"device\":\"%04x\",\"numa_node\":%d,"
+			   "\"total_vfs\":%u,\"existing\":%u,\"free\":%u,\"leased\":%u,"
+			   "\"host_busy\":%u,\"iommu_shared\":%u,\"bound_other\":%u,\"dirty\":%u}",
+			p.vendor, p.device, p.numa_node, p.total_vfs, p.existing, p.free, p.leased,
+			p.host_busy, p.iommu_shared, p.bound_other, p.dirty);
+	}
+	fprintf(f, "],\n \"vfs\":[");
+	for (unsigned i = 0, first = 1; i < n_vfs; i++) {
+		struct vfpool_vf_info v;
+
+		vfpool_snapshot_vf(s, i, &v);
+		if (v.status == VFPOOL_VF_STATUS_ABSENT)
+			continue;
+		fprintf(f, "%s\n  {\"pci\":", first ? "" : ",");
+		first = 0;
+		json_str(f, v.pci_addr);
+		fprintf(f, ",\"netdev\":");
+		json_str(f, v.netdev);
+		fprintf(f, ",\"pf\":%u,\"vf\":%u,\"iommu_group\":%d,\"numa_node\":%d,\"state\":\"%s\"",
+			v.pf_index, v.vf_index, v.iommu_group, v.numa_node,
+			vfpool_vf_status_name(v.status));
+		if (v.reason[0]) {
+			fprintf(f, ",\"reason\":");
+			json_str(f, v.reason);
+		}
+		if (v.status == VFPOOL_VF_STATUS_LEASED) {
+			fprintf(f, ",\"lease\":{\"vm\":");
+			json_str(f, v.vm_id);
+			fprintf(f, ",\"vnic\":");
+			json_str(f, v.vnic_id);
+			fprintf(f, ",\"network\":");
+			json_str(f, v.network);
+			fprintf(f, ",\"generation\":%llu}", (unsigned long long)v.generation);
+		}
+		fputc('}', f);
+	}
+	fprintf(f, "]}\n");
+}
+
+static void print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
+{
+	struct vfpool_daemon_info d;
+	unsigned n_pfs = vfpool_snapshot_pf_count(s), n_vfs = vfpool_snapshot_vf_count(s);
+
+	vfpool_snapshot_daemon(s, &d);
+	fprintf(f, "daemon pid %d, %llu requests served, %llu errors\n\n", d.pid,
+		(unsigned long long)d.requests, (unsigned long long)d.errors);
+	fprintf(f, "%-3s %-12s %-10s %-10s %4s %5s %8s %5s %6s %9s %5s %5s\n", "PF", "PCI", "NETDEV",
+		"DRIVER", "NUMA", "TOTAL", "EXISTING", "FREE", "LEASED", "HOST-BUSY", "IOMMU",
+		"BOUND");
+	for (unsigned i = 0; i < n_pfs; i++) {
+		struct vfpool_pf_info p;
+
+		vfpool_snapshot_pf(s, i, &p);
+		fprintf(f, "%-3u %-12s %-10s %-10s %4d %5u %8u %5u %6u %9u %5u %5u\n", i, p.pci_addr,
+			p.netdev, p.driver, p.numa_node, p.total_vfs, p.existing, p.free, p.leased,
+			p.host_busy, p.iommu_shared, p.bound_other);
+	}
+	fprintf(f, "\n%-12s %-14s %-3s %-4s %-5s %-12s %s\n", "VF", "NETDEV", "PF", "NUMA", "GROUP",
+		"STATE", "LEASE / REASON");
+	for (unsigned i = 0; i < n_vfs; i++) {
+		struct vfpool_vf_info v;
+
+		vfpool_snapshot_vf(s, i, &v);
+		if (v.status == VFPOOL_VF_STATUS_ABSENT ||
+		    (!all_vfs && v.status == VFPOOL_VF_STATUS_FREE))
+			continue;
+		fprintf(f, "%-12s %-14s %-3u %-4d %-5d %-12s ", v.pci_addr, v.netdev, v.pf_index,
+			v.numa_node, v.iommu_group, vfpool_vf_status_name(v.status));
+		if (v.status == VFPOOL_VF_STATUS_LEASED)
+			fprintf(f, "%s/%s network=%s gen=%llu\n", v.vm_id, v.vnic_id, v.network,
+				(unsigned long long)v.generation);
+		else
+			fprintf(f, "%s\n", v.reason);
+	}
+	if (!all_vfs)
+		fprintf(f, "(free VFs not listed; --all lists them)\n");
+}
+
+int cmd_snapshot(const struct ctl_opts *o)
+{
+	struct vfpool_snapshot *s;
+	int r = vfpool_snapshot_take(o->run_dir, &s);
+
+	if (r) {
+		fprintf(stderr, "vfpoolctl: %s/state: %s\n", o->run_dir, vfpool_strerror(r));
+		return CTL_EXIT_FAIL;
+	}
+	if (o->json)
+		print_json(stdout, s);
+	else
+		print_table(stdout, s, o->all);
+	vfpool_snapshot_free(s);
+	return CTL_EXIT_OK;
+}

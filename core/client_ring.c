@@ -1,0 +1,200 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "core/client_ring.h"
+
+#define SERVE_BATCH 64
+
+static size_t line_align(size_t v)
+{
+	return (v + VFPOOL_CACHELINE - 1) & ~(size_t)(VFPOOL_CACHELINE - 1);
+}
+
+size_t client_ring_size(uint32_t sq_entries, uint32_t cq_entries)
+{
+	size_t sz = sizeof(struct vfpool_ring_hdr);
+
+	sz = line_align(sz + (size_t)sq_entries * sizeof(struct vfpool_sqe));
+	sz = line_align(sz + (size_t)cq_entries * sizeof(struct vfpool_cqe));
+	return (sz + 4095) & ~(size_t)4095;
+}
+
+static bool entries_valid(uint32_t n)
+{
+	return n >= 8 && n <= VFPOOL_RING_MAX_ENTRIES && (n & (n - 1)) == 0;
+}
+
+int client_ring_format(void *mem, size_t size, uint32_t client_id, uint32_t sq_entries,
+		       uint32_t cq_entries)
+{
+	struct vfpool_ring_hdr *h = mem;
+
+	if (!entries_valid(sq_entries) || !entries_valid(cq_entries))
+		return -EINVAL;
+	if (size < client_ring_size(sq_entries, cq_entries))
+		return -ENOSPC;
+	memset(mem, 0, size);
+	h->magic = VFPOOL_RING_MAGIC;
+	h->layout_version = VFPOOL_LAYOUT_VERSION;
+	h->hdr_size = sizeof(*h);
+	h->segment_size = size;
+	h->sq_entries = sq_entries;
+	h->cq_entries = cq_entries;
+	h->sqe_size = sizeof(struct vfpool_sqe);
+	h->cqe_size = sizeof(struct vfpool_cqe);
+	h->sq_off = sizeof(*h);
+	h->cq_off = line_align(h->sq_off + (size_t)sq_entries * sizeof(struct vfpool_sqe));
+	h->client_id = client_id;
+	return 0;
+}
+
+void client_ring_attach(struct client_ring *r, void *mem, size_t size)
+{
+	struct vfpool_ring_hdr *h = mem;
+
+	/* geometry comes from the daemon's own format call, never re-read from shared memory
+	 * after the client has it */
+	r->hdr = h;
+	r->size = size;
+	r->sq_entries = h->sq_entries;
+	r->cq_entries = h->cq_entries;
+	r->sqes = (struct vfpool_sqe *)((char *)mem + h->sq_off);
+	r->cqes = (struct vfpool_cqe *)((char *)mem + h->cq_off);
+	ring_cons_init(&r->sq, &h->sq_head.v, &h->sq_tail.v, r->sq_entries, 0);
+	ring_prod_init(&r->cq, &h->cq_tail.v, &h->cq_head.v, r->cq_entries, 0);
+	r->violated = false;
+}
+
+int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
+		       struct client_ring *ret_ring)
+{
+	char name[32];
+	size_t size;
+	void *mem;
+	int fd, r;
+
+	if (!entries_valid(sq_entries) || !entries_valid(cq_entries))
+		return -EINVAL;
+	size = client_ring_size(sq_entries, cq_entries);
+	snprintf(name, sizeof(name), "vfpool-client-%u", client_id);
+	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	r = client_ring_format(mem, size, client_id, sq_entries, cq_entries);
+	if (r) {
+		munmap(mem, size);
+		close(fd);
+		return r;
+	}
+	client_ring_attach(ret_ring, mem, size);
+	ret_ring->fd = fd;
+	return 0;
+}
+
+void client_ring_destroy(struct client_ring *r)
+{
+	if (r->hdr)
+		munmap(r->hdr, r->size);
+	if (r->fd >= 0)
+		close(r->fd);
+	r->hdr = NULL;
+	r->fd = -1;
+}
+
+int64_t client_ring_pending(const struct client_ring *r)
+{
+	return ring_cons_avail(&r->sq);
+}
+
+int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
+{
+	int64_t avail = ring_cons_avail(&r->sq);
+	int64_t space = ring_prod_space(&r->cq);
+	uint32_t n;
+
+	if (avail < 0 || space < 0) {
+		r->violated = true;
+		return -EPROTO;
+	}
+	n = (uint32_t)(avail < space ? avail : space);
+	if (n > max)
+		n = max;
+	for (uint32_t i = 0; i < n; i++) {
+		struct vfpool_sqe copy;
+		struct vfpool_cqe done;
+		struct request req;
+		const char *why = NULL;
+		int err;
+
+		/* the one read of client memory for this request: everything after works on
+		 * the copy, so a client rewriting the entry now cannot change what we check */
+		memcpy(&copy, &r->sqes[ring_cons_slot(&r->sq, i)], sizeof(copy));
+		err = request_decode(&copy, &req, &why);
+		if (err)
+			engine_reject(e, copy.user_data, err, why, &done);
+		else
+			engine_serve(e, &req, &done);
+		memcpy(&r->cqes[ring_prod_slot(&r->cq, i)], &done, sizeof(done));
+	}
+	if (n) {
+		ring_cons_consume(&r->sq, n);
+		ring_prod_publish(&r->cq, n);
+	}
+	return (int)n;
+}
+
+bool client_ring_client_sleeps(struct client_ring *r)
+{
+	/* seq_cst fence: our cq_tail store (ring_prod_publish) is ordered before the load of
+	 * cq_wakeup; pairs with the fence in the client's wait between setting cq_wakeup and
+	 * re-reading cq_tail, so one of us always sees the other */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!atomic_load_explicit(&r->hdr->cq_wakeup.v, memory_order_relaxed))
+		return false;
+	/* relaxed: the futex wake is the synchronization; the bump only breaks a wait whose
+	 * expected value was read before it */
+	atomic_fetch_add_explicit(&r->hdr->cq_bell.v, 1, memory_order_relaxed);
+	return true;
+}
+
+int64_t client_ring_prepare_sleep(struct client_ring *r)
+{
+	/* acquire: pairs with the client's bump of sq_bell, so a doorbell rung before we read
+	 * it makes the futex wait below fail with -EAGAIN instead of sleeping */
+	uint32_t bell = atomic_load_explicit(&r->hdr->sq_bell.v, memory_order_acquire);
+	int64_t pending;
+
+	atomic_store_explicit(&r->hdr->sq_wakeup.v, 1, memory_order_relaxed);
+	/* seq_cst fence: the wakeup flag store is ordered before the re-read of sq_tail;
+	 * pairs with the client's fence between publishing sq_tail and reading sq_wakeup */
+	atomic_thread_fence(memory_order_seq_cst);
+	pending = ring_cons_avail(&r->sq);
+	if (pending != 0) {
+		atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
+		return -EAGAIN;
+	}
+	return bell;
+}
+
+void client_ring_awake(struct client_ring *r)
+{
+	/* relaxed: only saves the client a futex syscall; a stale 1 costs one spare wake */
+	atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
+}

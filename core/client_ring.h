@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's half of one client's ring segment. */
+#ifndef VFPOOL_CORE_CLIENT_RING_H
+#define VFPOOL_CORE_CLIENT_RING_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/engine.h"
+#include "shm/layout.h"
+#include "shm/ring.h"
+
+struct client_ring {
+	struct vfpool_ring_hdr *hdr;
+	size_t size;
+	int fd; /* sealed memfd, handed to the client */
+	struct vfpool_sqe *sqes;
+	struct vfpool_cqe *cqes;
+	struct ring_cons sq;
+	struct ring_prod cq;
+	uint32_t sq_entries, cq_entries;
+	bool violated; /* indices out of range: the client is disconnected */
+};
+
+/* Creates the segment in a memfd sealed against shrinking and growing, so a client cannot
+ * truncate it under the daemon (which would fault on access). */
+int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
+		       struct client_ring *ret_ring);
+/* Sets up the segment on caller-given memory (tests use malloc'd memory). */
+int client_ring_format(void *mem, size_t size, uint32_t client_id, uint32_t sq_entries,
+		       uint32_t cq_entries);
+size_t client_ring_size(uint32_t sq_entries, uint32_t cq_entries);
+void client_ring_attach(struct client_ring *r, void *mem, size_t size);
+void client_ring_destroy(struct client_ring *r);
+
+/* Serves up to max requests: copy each entry out once, validate, serve, complete. Stops
+ * early when the completion ring is full (the client not reaping only stalls itself).
+ * Returns the number served, or -EPROTO when the client's indices are out of range. */
+int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max);
+
+/* Requests waiting, or -EPROTO. */
+int64_t client_ring_pending(const struct client_ring *r);
+
+/* Wakes the client if it sleeps on completions. Returns true when a futex wake is due
+ * (the caller issues it, through io_uring). */
+bool client_ring_client_sleeps(struct client_ring *r);
+
+/* Daemon about to sleep: announce it, then re-check. Returns the doorbell value to wait
+ * on, or -EAGAIN when requests arrived meanwhile (do not sleep). */
+int64_t client_ring_prepare_sleep(struct client_ring *r);
+void client_ring_awake(struct client_ring *r);
+
+#endif

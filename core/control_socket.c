@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdbool.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "core/control_socket.h"
+#include "shm/layout.h"
+
+static int socket_path(const char *run_dir, struct sockaddr_un *sa)
+{
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	if (snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", run_dir, VFPOOL_CTL_SOCKET) >=
+	    (int)sizeof(sa->sun_path))
+		return -ENAMETOOLONG;
+	return 0;
+}
+
+int control_listen(const char *run_dir, gid_t gid, int *ret_fd)
+{
+	struct sockaddr_un sa;
+	int fd, probe, r = socket_path(run_dir, &sa);
+
+	if (r)
+		return r;
+	/* a socket file with a live listener behind it belongs to another daemon */
+	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (probe >= 0) {
+		r = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
+		close(probe);
+		if (r == 0)
+			return -EADDRINUSE;
+	}
+	unlink(sa.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(sa.sun_path, 0660) < 0 ||
+	    (gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, gid) < 0) ||
+	    listen(fd, 128) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+void control_unlink(const char *run_dir)
+{
+	struct sockaddr_un sa;
+
+	if (socket_path(run_dir, &sa) == 0)
+		unlink(sa.sun_path);
+}
+
+static bool entries_ok(uint32_t n)
+{
+	return n >= 8 && n <= VFPOOL_RING_MAX_ENTRIES && (n & (n - 1)) == 0;
+}
+
+int control_check_hello(const struct vfpool_ctl_hello *h, const char **ret_why)
+{
+	if (h->magic != VFPOOL_CTL_MAGIC) {
+		*ret_why = "bad magic";
+		return -EPROTO;
+	}
+	if (h->version != VFPOOL_CTL_VERSION) {
+		*ret_why = "unsupported protocol version";
+		return -EPROTO;
+	}
+	if (h->type != VFPOOL_CTL_HELLO) {
+		*ret_why = "expected hello";
+		return -EPROTO;
+	}
+	if (!entries_ok(h->sq_entries) || !entries_ok(h->cq_entries)) {
+		*ret_why = "ring entries not a power of two in 8..4096";
+		return -EPROTO;
+	}
+	for (size_t i = 0; i < sizeof(h->reserved); i++) {
+		if (h->reserved[i]) {
+			*ret_why = "reserved bytes not zero";
+			return -EPROTO;
+		}
+	}
+	return 0;
+}
+
+int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ring_size,
+			 uint64_t state_size, int ring_fd, int state_fd, const char *message)
+{
+	struct vfpool_ctl_welcome w = {
+		.magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+		.type = VFPOOL_CTL_WELCOME, .status = status, .client_id = client_id,
+		.ring_size = ring_size, .state_size = state_size,
+	};
+	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} ctl;
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+	ssize_t n;
+
+	if (message)
+		snprintf(w.message, sizeof(w.message), "%s", message);
+	if (status == 0) {
+		struct cmsghdr *c;
+		int fds[2] = { ring_fd, state_fd };
+
+		memset(&ctl, 0, sizeof(ctl));
+		msg.msg_control = ctl.buf;
+		msg.msg_controllen = sizeof(ctl.buf);
+		c = CMSG_FIRSTHDR(&msg);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(fds));
+		memcpy(CMSG_DATA(c), fds, sizeof(fds));
+	}
+	n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n < 0)
+		return -errno;
+	return n == (ssize_t)sizeof(w) ? 0 : -EIO;
+}

@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* The listening control socket and the handshake messages on it. */
+#ifndef VFPOOL_CORE_CONTROL_SOCKET_H
+#define VFPOOL_CORE_CONTROL_SOCKET_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "shm/control_proto.h"
+
+/* Binds <run_dir>/vfpool.sock (mode 0660, group gid unless (gid_t)-1), non-blocking.
+ * -EADDRINUSE when another daemon answers on it; a stale socket file is replaced. */
+int control_listen(const char *run_dir, gid_t gid, int *ret_fd);
+void control_unlink(const char *run_dir);
+
+/* 0, or -EPROTO with why set. */
+int control_check_hello(const struct vfpool_ctl_hello *h, const char **ret_why);
+
+/* Sends the welcome; fds (ring, state) are attached only when status is 0. Non-blocking:
+ * the socket buffer of a fresh connection always has room for 128 bytes. */
+int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ring_size,
+			 uint64_t state_size, int ring_fd, int state_fd, const char *message);
+
+#endif

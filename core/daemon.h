@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: MIT */
+/* vfpoold's event loop: one thread, one io_uring. */
+#ifndef VFPOOL_CORE_DAEMON_H
+#define VFPOOL_CORE_DAEMON_H
+
+#include <sys/types.h>
+
+#include "core/host.h"
+
+struct daemon_opts {
+	const char *run_dir;
+	const char *state_dir;
+	unsigned spin_us;     /* poll this long after the last work before sleeping */
+	unsigned max_clients;
+	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
+};
+
+struct daemon;
+
+/* Takes ownership of host. */
+int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon **ret_daemon);
+/* Serves until SIGTERM or SIGINT (blocked by the caller and read through a signalfd). */
+int daemon_run(struct daemon *d);
+void daemon_free(struct daemon *d);
+
+#endif

@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/state_segment.h"
+
+static uint32_t total_slots(const struct host *host)
+{
+	uint64_t n = 0;
+
+	for (size_t p = 0; p < host->n_pfs; p++)
+		n += host->pfs[p].total_vfs;
+	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
+}
+
+static int geometry_for(const struct host *host, struct state_geometry *g)
+{
+	uint64_t words = 0;
+
+	if (host->n_pfs == 0 || host->n_pfs > POOL_MAX_PFS)
+		return -ERANGE;
+	for (size_t p = 0; p < host->n_pfs; p++) {
+		uint32_t w = pool_pf_words(host->pfs[p].total_vfs ? host->pfs[p].total_vfs : 1);
+
+		if (w == 0)
+			return -ERANGE;
+		words += w;
+	}
+	if (words > UINT32_MAX)
+		return -ERANGE;
+	return state_geometry((uint32_t)host->n_pfs, total_slots(host),
+			      host->n_groups ? (uint32_t)host->n_groups : 1, (uint32_t)words, g);
+}
+
+int state_seg_size(const struct host *host, size_t *ret_size)
+{
+	struct state_geometry g;
+	int r = geometry_for(host, &g);
+
+	if (r)
+		return r;
+	*ret_size = g.size;
+	return 0;
+}
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src);
+}
+
+int state_seg_format(void *mem, size_t size, const struct host *host)
+{
+	struct vfpool_state_hdr *hdr = mem;
+	struct state_geometry g;
+	struct pool pool;
+	uint64_t bm = 0;
+	uint32_t slot = 0;
+	int r = geometry_for(host, &g);
+
+	if (r)
+		return r;
+	if (size < g.size)
+		return -ENOSPC;
+	memset(mem, 0, g.size);
+	state_hdr_init(hdr, &g);
+	hdr->daemon_pid = getpid();
+	hdr->n_pfs = (uint32_t)host->n_pfs;
+	hdr->n_vfs = g.vf_capacity;
+	hdr->n_iommu_groups = (uint32_t)host->n_groups;
+
+	for (size_t p = 0; p < host->n_pfs; p++) {
+		const struct host_pf *hp = &host->pfs[p];
+		struct vfpool_shm_pf *pf = &state_pfs(hdr)[p];
+		uint32_t slots = hp->total_vfs ? hp->total_vfs : 1;
+
+		copy_str(pf->pci_addr, sizeof(pf->pci_addr), hp->pci_addr);
+		copy_str(pf->netdev, sizeof(pf->netdev), hp->netdev);
+		copy_str(pf->driver, sizeof(pf->driver), hp->driver);
+		pf->vendor = hp->vendor;
+		pf->device = hp->device;
+		pf->numa_node = hp->numa_node;
+		pf->total_vfs = hp->total_vfs;
+		pf->num_vfs = hp->num_vfs;
+		pf->vf_first = slot;
+		pf->flags = hp->bond_master[0] ? VFPOOL_PF_F_BOND_SLAVE : 0;
+		pf->bm_off = bm;
+		pf->bm_words = pool_pf_words(slots);
+		r = pool_pf_format(state_bitmap(hdr) + bm, slots);
+		if (r)
+			return r;
+		for (uint32_t s = 0; s < hp->total_vfs; s++) {
+			struct vfpool_shm_vf *vf = &state_vfs(hdr)[slot + s];
+
+			vf->pf_index = (uint32_t)p;
+			vf->vf_index = s;
+			vf->iommu_group = -1;
+			vf->numa_node = hp->numa_node;
+		}
+		bm += pf->bm_words;
+		slot += hp->total_vfs;
+	}
+	for (size_t i = 0; i < host->n_groups; i++) {
+		struct vfpool_shm_iommu_group *sg = &state_groups(hdr)[i];
+
+		sg->group = host->groups[i].group;
+		sg->n_devices = host->groups[i].n_devices;
+		copy_str(sg->other_dev, sizeof(sg->other_dev), host->groups[i].other_dev);
+	}
+
+	r = state_seg_pool(hdr, &pool);
+	if (r)
+		return r;
+	/* every slot starts absent; the VFs the host has make theirs present */
+	for (uint32_t p = 0; p < pool.n_pfs; p++)
+		for (uint32_t s = 0; s < pool.pfs[p].layout.n_slots; s++)
+			pool_set_blocked(&pool.pfs[p], s, VFPOOL_BLOCK_ABSENT, true);
+	for (size_t i = 0; i < host->n_vfs; i++) {
+		const struct host_vf *hv = &host->vfs[i];
+		const struct vfpool_shm_pf *pf;
+		struct vfpool_shm_vf *vf;
+		const struct host_iommu_group *grp;
+
+		if (hv->pf >= host->n_pfs || hv->vf_index >= host->pfs[hv->pf].total_vfs)
+			continue; /* discovery keeps these out; never index past a PF's slots */
+		pf = &state_pfs(hdr)[hv->pf];
+		vf = &state_vfs(hdr)[pf->vf_first + hv->vf_index];
+		copy_str(vf->pci_addr, sizeof(vf->pci_addr), hv->pci_addr);
+		copy_str(vf->netdev, sizeof(vf->netdev), hv->netdev);
+		vf->ifindex = hv->ifindex;
+		vf->iommu_group = hv->iommu_group;
+		vf->numa_node = hv->numa_node;
+		pool_set_blocked(&pool.pfs[hv->pf], hv->vf_index, VFPOOL_BLOCK_ABSENT, false);
+		grp = hv->iommu_group >= 0 ? host_find_group(host, hv->iommu_group) : NULL;
+		if (grp && grp->n_devices > 1) {
+			pool_set_blocked(&pool.pfs[hv->pf], hv->vf_index, VFPOOL_BLOCK_IOMMU_SHARED,
+					 true);
+			snprintf(vf->reason, sizeof(vf->reason), "IOMMU group %d shared with %s",
+				 grp->group, grp->other_dev[0] ? grp->other_dev : "another device");
+		}
+		if (hv->bound_other) {
+			pool_set_blocked(&pool.pfs[hv->pf], hv->vf_index, VFPOOL_BLOCK_BOUND_OTHER,
+					 true);
+			snprintf(vf->reason, sizeof(vf->reason), "bound to %s without a lease",
+				 hv->driver);
+		}
+	}
+	pool_views_free(&pool);
+	return 0;
+}
+
+int state_seg_pool(struct vfpool_state_hdr *hdr, struct pool *ret_pool)
+{
+	struct pool p = { .n_pfs = hdr->n_pfs };
+
+	p.pfs = calloc(hdr->n_pfs ? hdr->n_pfs : 1, sizeof(*p.pfs));
+	if (!p.pfs)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < hdr->n_pfs; i++) {
+		const struct vfpool_shm_pf *pf = &state_pfs(hdr)[i];
+		int r = pool_pf_attach(&p.pfs[i], state_bitmap(hdr) + pf->bm_off,
+				       pf->total_vfs ? pf->total_vfs : 1, pf->numa_node);
+		if (r) {
+			free(p.pfs);
+			return r;
+		}
+	}
+	atomic_init(&p.rotor, 0);
+	*ret_pool = p;
+	return 0;
+}
+
+void pool_views_free(struct pool *pool)
+{
+	free(pool->pfs);
+	pool->pfs = NULL;
+	pool->n_pfs = 0;
+}
+
+int state_seg_create(const char *run_dir, const struct host *host, struct state_seg **ret_seg)
+{
+	struct state_seg *seg;
+	char tmp[4096];
+	size_t size;
+	void *mem;
+	int fd, r;
+
+	r = state_seg_size(host, &size);
+	if (r)
+		return r;
+	seg = calloc(1, sizeof(*seg));
+	if (!seg)
+		return -ENOMEM;
+	seg->ro_fd = -1;
+	if (snprintf(tmp, sizeof(tmp), "%s/.state.XXXXXX", run_dir) >= (int)sizeof(tmp) ||
+	    snprintf(seg->path, sizeof(seg->path), "%s/%s", run_dir, "state") >=
+		    (int)sizeof(seg->path)) {
+		free(seg);
+		return -ENAMETOOLONG;
+	}
+	fd = mkostemp(tmp, O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		free(seg);
+		return r;
+	}
+	if (fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)size) < 0) {
+		r = -errno;
+		goto fail_unlink;
+	}
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED) {
+		r = -errno;
+		goto fail_unlink;
+	}
+	r = state_seg_format(mem, size, host);
+	if (r) {
+		munmap(mem, size);
+		goto fail_unlink;
+	}
+	{
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		((struct vfpool_state_hdr *)mem)->started_ns =
+			(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	}
+	/* rename publishes a fully formatted segment: readers never see a half-built one */
+	if (rename(tmp, seg->path) < 0) {
+		r = -errno;
+		munmap(mem, size);
+		goto fail_unlink;
+	}
+	seg->ro_fd = open(seg->path, O_RDONLY | O_CLOEXEC);
+	close(fd);
+	if (seg->ro_fd < 0) {
+		r = -errno;
+		munmap(mem, size);
+		unlink(seg->path);
+		free(seg);
+		return r;
+	}
+	seg->hdr = mem;
+	seg->size = size;
+	*ret_seg = seg;
+	return 0;
+
+fail_unlink:
+	unlink(tmp);
+	close(fd);
+	free(seg);
+	return r;
+}
+
+void state_seg_destroy(struct state_seg *seg)
+{
+	if (!seg)
+		return;
+	/* readers that still map it see the flag and know to reopen */
+	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE, memory_order_release);
+	munmap(seg->hdr, seg->size);
+	if (seg->ro_fd >= 0)
+		close(seg->ro_fd);
+	free(seg);
+}

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's side of the state segment: creating <run-dir>/state from the host model,
+ * and the pool views over its bitmap blocks. */
+#ifndef VFPOOL_CORE_STATE_SEGMENT_H
+#define VFPOOL_CORE_STATE_SEGMENT_H
+
+#include <stddef.h>
+
+#include "core/host.h"
+#include "core/pool.h"
+#include "shm/state.h"
+
+struct state_seg {
+	struct vfpool_state_hdr *hdr;
+	size_t size;
+	int ro_fd; /* O_RDONLY, handed to clients */
+	char path[4096];
+};
+
+/* Builds the segment on memory mem (size state_seg_size(host) bytes, zeroed): header,
+ * records, formatted bitmap blocks with ABSENT / IOMMU_SHARED / BOUND_OTHER set from the
+ * host. Used directly on malloc'd memory by tests. */
+int state_seg_size(const struct host *host, size_t *ret_size);
+int state_seg_format(void *mem, size_t size, const struct host *host);
+
+/* Publishes a formatted segment as <run_dir>/state (temp file, then rename). */
+int state_seg_create(const char *run_dir, const struct host *host, struct state_seg **ret_seg);
+void state_seg_destroy(struct state_seg *seg);
+
+/* Pool views over a formatted segment; pool->pfs is malloc'd (free with pool_views_free). */
+int state_seg_pool(struct vfpool_state_hdr *hdr, struct pool *ret_pool);
+void pool_views_free(struct pool *pool);
+
+#endif

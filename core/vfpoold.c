@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/* vfpoold: the per-host authority over SR-IOV virtual functions. */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon.h"
+#include "core/host.h"
+#include "core/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: vfpoold [OPTIONS]\n"
+		"  --simulate NxM      serve a simulated host of N PFs x M VFs (no hardware, no root)\n"
+		"  --run-dir DIR       control socket and state segment (default /run/vfpool)\n"
+		"  --state-dir DIR     persistent state (default /var/lib/vfpool)\n"
+		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
+		"                      (default 50; 0 sleeps at once)\n"
+		"  --max-clients N     concurrent client connections (default 256)\n"
+		"  --socket-group G    group owning the control socket (mode 0660)\n"
+		"  --log-level L       err, warn, info (default), debug\n"
+		"  -h, --help\n");
+}
+
+static int parse_uint(const char *s, unsigned max, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v > max)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "simulate", required_argument, NULL, 's' },
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "spin-us", required_argument, NULL, 'p' },
+		{ "max-clients", required_argument, NULL, 'm' },
+		{ "socket-group", required_argument, NULL, 'g' },
+		{ "log-level", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct daemon_opts opts = {
+		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
+		.max_clients = 256, .socket_gid = (gid_t)-1,
+	};
+	const char *simulate = NULL;
+	struct host *host = NULL;
+	struct daemon *d = NULL;
+	sigset_t mask;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 's': simulate = optarg; break;
+		case 'r': opts.run_dir = optarg; break;
+		case 'S': opts.state_dir = optarg; break;
+		case 'p':
+			if (parse_uint(optarg, 10000000, &opts.spin_us)) {
+				fprintf(stderr, "vfpoold: --spin-us %s: not a number up to 10000000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'm':
+			if (parse_uint(optarg, 65536, &opts.max_clients) || opts.max_clients == 0) {
+				fprintf(stderr, "vfpoold: --max-clients %s: not a number in 1..65536\n", optarg);
+				return 2;
+			}
+			break;
+		case 'g': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr, "vfpoold: --socket-group %s: no such group\n", optarg);
+				return 2;
+			}
+			opts.socket_gid = g->gr_gid;
+			break;
+		}
+		case 'l': {
+			enum log_level lvl;
+
+			if (log_parse_level(optarg, &lvl)) {
+				fprintf(stderr, "vfpoold: --log-level %s: use err, warn, info or debug\n", optarg);
+				return 2;
+			}
+			log_set_level(lvl);
+			break;
+		}
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	if (!simulate) {
+		fprintf(stderr, "vfpoold: host discovery is not available in this build; use --simulate NxM\n");
+		return 2;
+	}
+	{
+		unsigned pfs, vfs;
+
+		r = host_parse_simulate_spec(simulate, &pfs, &vfs);
+		if (r) {
+			fprintf(stderr, "vfpoold: --simulate %s: expected NxM with N in 1..256, M in 1..65536\n",
+				simulate);
+			return 2;
+		}
+		r = host_simulate(pfs, vfs, &host);
+		if (r) {
+			fprintf(stderr, "vfpoold: simulated host: %s\n", strerror(-r));
+			return 1;
+		}
+	}
+	/* signals arrive through the loop's signalfd */
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGINT);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	r = daemon_new(&opts, host, &d);
+	if (r)
+		return 1; /* daemon_new logged why and freed host */
+	r = daemon_run(d);
+	daemon_free(d);
+	return r ? 1 : 0;
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The control socket (<run-dir>/vfpool.sock, unix stream): a client says hello, the daemon
+ * answers with a welcome carrying two file descriptors (SCM_RIGHTS): the client's ring
+ * segment (read-write, sealed against resizing) and the state segment (read-only).
+ * The connection stays open: its close is how the daemon learns the client is gone.
+ */
+#ifndef VFPOOL_SHM_CONTROL_PROTO_H
+#define VFPOOL_SHM_CONTROL_PROTO_H
+
+#include <stdint.h>
+
+#define VFPOOL_CTL_MAGIC   UINT32_C(0x4c544356) /* "VCTL" */
+#define VFPOOL_CTL_VERSION 1u
+#define VFPOOL_CTL_SOCKET  "vfpool.sock"
+#define VFPOOL_STATE_FILE  "state"
+
+enum vfpool_ctl_type {
+	VFPOOL_CTL_HELLO = 1,
+	VFPOOL_CTL_WELCOME = 2,
+};
+
+struct vfpool_ctl_hello {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type; /* VFPOOL_CTL_HELLO */
+	uint32_t sq_entries; /* power of two, 8..VFPOOL_RING_MAX_ENTRIES */
+	uint32_t cq_entries;
+	uint8_t reserved[16]; /* zero */
+};
+
+struct vfpool_ctl_welcome {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type; /* VFPOOL_CTL_WELCOME */
+	int32_t status; /* 0, or a negative errno and no descriptors */
+	uint32_t client_id;
+	uint64_t ring_size;
+	uint64_t state_size;
+	char message[96];
+};
+
+_Static_assert(sizeof(struct vfpool_ctl_hello) == 32, "hello size");
+_Static_assert(sizeof(struct vfpool_ctl_welcome) == 128, "welcome size");
+
+#endif

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <string.h>
+
+#include "shm/pf_block.h"
+#include "shm/state.h"
+
+static uint64_t align_line(uint64_t v)
+{
+	return (v + VFPOOL_CACHELINE - 1) & ~(uint64_t)(VFPOOL_CACHELINE - 1);
+}
+
+int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_words,
+		   struct state_geometry *ret_geometry)
+{
+	struct state_geometry g = {
+		.pf_capacity = pfs, .vf_capacity = vfs, .iommu_capacity = groups,
+		.bitmap_words = bitmap_words,
+	};
+
+	if (pfs == 0 || pfs > 4096 || vfs > (1u << 22) || groups > (1u << 22) ||
+	    bitmap_words > (1u << 26))
+		return -ERANGE;
+	g.pf_off = sizeof(struct vfpool_state_hdr);
+	g.vf_off = align_line(g.pf_off + (uint64_t)pfs * sizeof(struct vfpool_shm_pf));
+	g.bitmap_off = align_line(g.vf_off + (uint64_t)vfs * sizeof(struct vfpool_shm_vf));
+	g.iommu_off = align_line(g.bitmap_off + (uint64_t)bitmap_words * 8);
+	g.size = align_line(g.iommu_off + (uint64_t)groups * sizeof(struct vfpool_shm_iommu_group));
+	*ret_geometry = g;
+	return 0;
+}
+
+void state_hdr_init(struct vfpool_state_hdr *hdr, const struct state_geometry *g)
+{
+	hdr->magic = VFPOOL_STATE_MAGIC;
+	hdr->layout_version = VFPOOL_LAYOUT_VERSION;
+	hdr->hdr_size = sizeof(*hdr);
+	hdr->segment_size = g->size;
+	hdr->pf_off = g->pf_off;
+	hdr->vf_off = g->vf_off;
+	hdr->bitmap_off = g->bitmap_off;
+	hdr->iommu_off = g->iommu_off;
+	hdr->pf_capacity = g->pf_capacity;
+	hdr->vf_capacity = g->vf_capacity;
+	hdr->iommu_capacity = g->iommu_capacity;
+	hdr->bitmap_words = g->bitmap_words;
+	atomic_init(&hdr->seq, 0);
+	atomic_init(&hdr->flags, 0);
+	atomic_init(&hdr->requests, 0);
+	atomic_init(&hdr->errors, 0);
+}
+
+#define FAIL(msg) do { *ret_why = (msg); return -EPROTO; } while (0)
+
+int state_validate_header(const void *base, size_t size, const char **ret_why)
+{
+	const struct vfpool_state_hdr *h = base;
+	struct state_geometry g;
+
+	if (size < sizeof(*h))
+		FAIL("segment smaller than its header");
+	if (h->magic != VFPOOL_STATE_MAGIC)
+		FAIL("bad magic");
+	if (h->layout_version != VFPOOL_LAYOUT_VERSION)
+		FAIL("unsupported layout version");
+	if (h->hdr_size != sizeof(*h) || h->segment_size != size)
+		FAIL("header or segment size mismatch");
+	/* the offsets must be exactly what the capacities give: nothing else is trusted */
+	if (state_geometry(h->pf_capacity, h->vf_capacity, h->iommu_capacity, h->bitmap_words,
+			   &g) != 0)
+		FAIL("capacities out of range");
+	if (g.pf_off != h->pf_off || g.vf_off != h->vf_off || g.bitmap_off != h->bitmap_off ||
+	    g.iommu_off != h->iommu_off || g.size != h->segment_size)
+		FAIL("offsets do not match capacities");
+	return 0;
+}
+
+static int bounded_string(const char *s, size_t n)
+{
+	return memchr(s, '\0', n) != NULL;
+}
+
+int state_validate_records(const void *base, size_t size, const char **ret_why)
+{
+	const struct vfpool_state_hdr *h = base;
+	int r = state_validate_header(base, size, ret_why);
+
+	if (r)
+		return r;
+	if (h->n_pfs > h->pf_capacity || h->n_vfs > h->vf_capacity ||
+	    h->n_iommu_groups > h->iommu_capacity)
+		FAIL("record count beyond capacity");
+	for (uint32_t i = 0; i < h->n_pfs; i++) {
+		const struct vfpool_shm_pf *pf = &state_pfs(h)[i];
+		struct pf_block_layout l;
+
+		if (!bounded_string(pf->pci_addr, sizeof(pf->pci_addr)) ||
+		    !bounded_string(pf->netdev, sizeof(pf->netdev)) ||
+		    !bounded_string(pf->driver, sizeof(pf->driver)))
+			FAIL("PF string not terminated");
+		if (pf_block_layout(pf->total_vfs ? pf->total_vfs : 1, &l) != 0 ||
+		    l.total_words != pf->bm_words)
+			FAIL("PF bitmap block size");
+		if ((uint64_t)pf->vf_first + pf->total_vfs > h->n_vfs)
+			FAIL("PF VF range beyond VF records");
+		if (pf->bm_off + pf->bm_words > h->bitmap_words)
+			FAIL("PF bitmap block beyond bitmap area");
+	}
+	for (uint32_t i = 0; i < h->n_vfs; i++) {
+		const struct vfpool_shm_vf *vf = &state_vfs(h)[i];
+
+		if (vf->pf_index >= h->n_pfs)
+			FAIL("VF names a PF that does not exist");
+		if (!bounded_string(vf->pci_addr, sizeof(vf->pci_addr)) ||
+		    !bounded_string(vf->netdev, sizeof(vf->netdev)) ||
+		    !bounded_string(vf->vm_id, sizeof(vf->vm_id)) ||
+		    !bounded_string(vf->vnic_id, sizeof(vf->vnic_id)) ||
+		    !bounded_string(vf->network, sizeof(vf->network)) ||
+		    !bounded_string(vf->reason, sizeof(vf->reason)))
+			FAIL("VF string not terminated");
+	}
+	return 0;
+}
