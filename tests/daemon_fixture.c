@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: MIT */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tests/daemon_fixture.h"
+
+const char *test_build_path(const char *name)
+{
+	static char path[512];
+	const char *b = getenv("VFPOOL_BUILD");
+
+	cr_assert(b, "VFPOOL_BUILD is not set: run the tests through tests/run.sh or make check");
+	snprintf(path, sizeof(path), "%s/%s", b, name);
+	return path;
+}
+
+static bool socket_accepts(const char *run_dir)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", run_dir);
+	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+	close(fd);
+	return ok;
+}
+
+void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
+{
+	const char *argv[32];
+	int argc = 0;
+	va_list ap;
+	const char *a;
+
+	memset(d, 0, sizeof(*d));
+	snprintf(d->run_dir, sizeof(d->run_dir), "/tmp/vfpool-test.XXXXXX");
+	cr_assert(mkdtemp(d->run_dir), "mkdtemp: %s", strerror(errno));
+	snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->run_dir);
+	argv[argc++] = test_build_path("vfpoold");
+	argv[argc++] = "--simulate";
+	argv[argc++] = simulate;
+	argv[argc++] = "--run-dir";
+	argv[argc++] = d->run_dir;
+	argv[argc++] = "--state-dir";
+	argv[argc++] = d->run_dir;
+	va_start(ap, simulate);
+	while ((a = va_arg(ap, const char *)) && argc < 30)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+
+	d->pid = fork();
+	cr_assert(d->pid >= 0, "fork: %s", strerror(errno));
+	if (d->pid == 0) {
+		int fd = open(d->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		if (fd >= 0) {
+			dup2(fd, 2);
+			close(fd);
+		}
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	for (int i = 0; i < 500; i++) {
+		if (socket_accepts(d->run_dir))
+			return;
+		cr_assert(test_daemon_alive(d), "vfpoold exited early; see %s", d->log_path);
+		usleep(10000);
+	}
+	cr_assert_fail("vfpoold did not open its socket in 5 s; see %s", d->log_path);
+}
+
+bool test_daemon_alive(const struct test_daemon *d)
+{
+	int status;
+
+	return d->pid > 0 && waitpid(d->pid, &status, WNOHANG) == 0;
+}
+
+int test_daemon_stop(struct test_daemon *d)
+{
+	int status = -1;
+	char cmd[400];
+
+	if (d->pid <= 0)
+		return -1;
+	kill(d->pid, SIGTERM);
+	for (int i = 0; i < 500; i++) {
+		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
+			d->pid = 0;
+			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->run_dir);
+			if (system(cmd) != 0)
+				fprintf(stderr, "could not remove %s\n", d->run_dir);
+			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		}
+		usleep(10000);
+	}
+	kill(d->pid, SIGKILL);
+	waitpid(d->pid, &status, 0);
+	d->pid = 0;
+	return -1;
+}

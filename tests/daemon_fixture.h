@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: MIT */
+/* Runs the real vfpoold binary (from $VFPOOL_BUILD) in a private run directory. */
+#ifndef VFPOOL_TESTS_DAEMON_FIXTURE_H
+#define VFPOOL_TESTS_DAEMON_FIXTURE_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+struct test_daemon {
+	pid_t pid;
+	char run_dir[64];
+	char log_path[96];
+};
+
+/* Starts vfpoold --simulate spec with extra arguments (NULL-terminated list), waits until
+ * its socket accepts. Aborts the test on failure. */
+void test_daemon_start(struct test_daemon *d, const char *simulate, ...);
+/* SIGTERM, wait; returns the exit status (0 on a clean shutdown). */
+int test_daemon_stop(struct test_daemon *d);
+bool test_daemon_alive(const struct test_daemon *d);
+/* Path of a built binary: $VFPOOL_BUILD/name. */
+const char *test_build_path(const char *name);
+
+#endif

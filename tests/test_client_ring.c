@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon serving one client's ring, on malloc'd memory: hostile entries get error
+ * completions, good ones in the same batch are served, bad indices are caught. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/client_ring.h"
+#include "core/engine.h"
+#include "core/host.h"
+#include "core/state_segment.h"
+
+struct rig {
+	struct host *host;
+	void *state;
+	void *ring_mem;
+	size_t ring_size;
+	struct engine e;
+	struct client_ring r;
+	struct ring_prod sq; /* the client's view */
+	struct ring_cons cq;
+};
+
+static void rig_setup(struct rig *g, uint32_t entries)
+{
+	size_t size;
+	struct vfpool_ring_hdr *h;
+
+	cr_assert_eq(host_simulate(1, 64, &g->host), 0);
+	cr_assert_eq(state_seg_size(g->host, &size), 0);
+	g->state = aligned_alloc(64, size);
+	cr_assert_eq(state_seg_format(g->state, size, g->host), 0);
+	cr_assert_eq(engine_init(&g->e, g->state), 0);
+	g->ring_size = client_ring_size(entries, entries);
+	g->ring_mem = aligned_alloc(4096, g->ring_size);
+	cr_assert_eq(client_ring_format(g->ring_mem, g->ring_size, 1, entries, entries), 0);
+	client_ring_attach(&g->r, g->ring_mem, g->ring_size);
+	g->r.fd = -1;
+	h = g->ring_mem;
+	ring_prod_init(&g->sq, &h->sq_tail.v, &h->sq_head.v, entries, 0);
+	ring_cons_init(&g->cq, &h->cq_head.v, &h->cq_tail.v, entries, 0);
+}
+
+static void rig_teardown(struct rig *g)
+{
+	engine_fini(&g->e);
+	free(g->ring_mem);
+	free(g->state);
+	host_free(g->host);
+}
+
+static struct vfpool_sqe *client_sqe(struct rig *g, uint32_t n)
+{
+	return &g->r.sqes[ring_prod_slot(&g->sq, n)];
+}
+
+static void put_alloc(struct vfpool_sqe *e, uint64_t ud, const char *vm, const char *vnic)
+{
+	memset(e, 0, sizeof(*e));
+	e->user_data = ud;
+	e->opcode = VFPOOL_OP_ALLOC;
+	e->numa_node = -1;
+	strcpy(e->vm_id, vm);
+	strcpy(e->vnic_id, vnic);
+	strcpy(e->network, "red");
+}
+
+static const struct vfpool_cqe *client_cqe(struct rig *g, uint32_t n)
+{
+	return &g->r.cqes[ring_cons_slot(&g->cq, n)];
+}
+
+Test(client_ring, hostile_entries_fail_alone_and_good_ones_are_served)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	put_alloc(client_sqe(&g, 0), 1, "vm1", "nic0");
+	put_alloc(client_sqe(&g, 1), 2, "vm1", "nic1");
+	client_sqe(&g, 1)->opcode = 0xbeef;                         /* bad opcode */
+	put_alloc(client_sqe(&g, 2), 3, "vm1", "nic2");
+	memset(client_sqe(&g, 2)->vm_id, 'x', VFPOOL_VM_ID_MAX);    /* unterminated */
+	put_alloc(client_sqe(&g, 3), 4, "vm1", "nic3");
+	ring_prod_publish(&g.sq, 4);
+
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 4);
+	cr_assert_eq(ring_cons_avail(&g.cq), 4);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 1u);
+	cr_assert_eq(client_cqe(&g, 0)->res, 0);
+	cr_assert_eq(client_cqe(&g, 1)->user_data, 2u);
+	cr_assert_eq(client_cqe(&g, 1)->res, -EOPNOTSUPP);
+	cr_assert_str_eq(client_cqe(&g, 1)->message, "request rejected: unknown opcode");
+	cr_assert_eq(client_cqe(&g, 2)->res, -EINVAL);
+	cr_assert_str_eq(client_cqe(&g, 2)->message, "request rejected: vm_id not NUL-terminated");
+	cr_assert_eq(client_cqe(&g, 3)->res, 0);
+	rig_teardown(&g);
+}
+
+Test(client_ring, tail_out_of_range_is_a_violation_and_nothing_is_served)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	put_alloc(client_sqe(&g, 0), 1, "vm1", "nic0");
+	atomic_store(&((struct vfpool_ring_hdr *)g.ring_mem)->sq_tail.v, 1000);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), -EPROTO);
+	cr_assert(g.r.violated);
+	cr_assert_eq(lease_index_count(g.e.leases), 0u);
+	rig_teardown(&g);
+}
+
+Test(client_ring, a_client_that_never_reaps_only_stalls_itself)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	for (uint32_t i = 0; i < 8; i++) {
+		char vnic[16];
+
+		snprintf(vnic, sizeof(vnic), "nic%u", i);
+		put_alloc(client_sqe(&g, i), i, "vm1", vnic);
+	}
+	ring_prod_publish(&g.sq, 8);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 8);
+	/* 8 more requests, completion ring still full: nothing is served, nothing lost */
+	for (uint32_t i = 0; i < 8; i++) {
+		char vnic[16];
+
+		snprintf(vnic, sizeof(vnic), "nic%u", 8 + i);
+		put_alloc(client_sqe(&g, i), 8 + i, "vm1", vnic);
+	}
+	ring_prod_publish(&g.sq, 8);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 0);
+	cr_assert_eq(client_ring_pending(&g.r), 8);
+	ring_cons_consume(&g.cq, 3); /* the client reaps three */
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 3);
+	cr_assert_eq(client_ring_pending(&g.r), 5);
+	rig_teardown(&g);
+}
+
+Test(client_ring, batch_limit_bounds_one_pass)
+{
+	struct rig g;
+
+	rig_setup(&g, 128);
+	for (uint32_t i = 0; i < 100; i++) {
+		char vnic[16];
+
+		snprintf(vnic, sizeof(vnic), "nic%u", i);
+		put_alloc(client_sqe(&g, i), i, i < 60 ? "vm1" : "vm2", vnic);
+	}
+	ring_prod_publish(&g.sq, 100);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 64);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 36);
+	rig_teardown(&g);
+}
+
+Test(client_ring, sleeping_daemon_refuses_to_sleep_when_requests_wait)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	cr_assert_geq(client_ring_prepare_sleep(&g.r), 0);
+	cr_assert_eq(atomic_load(&((struct vfpool_ring_hdr *)g.ring_mem)->sq_wakeup.v), 1u);
+	client_ring_awake(&g.r);
+	put_alloc(client_sqe(&g, 0), 1, "vm1", "nic0");
+	ring_prod_publish(&g.sq, 1);
+	cr_assert_eq(client_ring_prepare_sleep(&g.r), -EAGAIN);
+	cr_assert_eq(atomic_load(&((struct vfpool_ring_hdr *)g.ring_mem)->sq_wakeup.v), 0u);
+	rig_teardown(&g);
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/* The allocation engine on a state segment in malloc'd memory. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/engine.h"
+#include "core/host.h"
+#include "core/state_segment.h"
+#include "shm/state.h"
+
+struct fixture {
+	struct host *host;
+	void *mem;
+	struct engine e;
+};
+
+static void setup_host(struct fixture *f, unsigned pfs, unsigned vfs)
+{
+	size_t size;
+
+	cr_assert_eq(host_simulate(pfs, vfs, &f->host), 0);
+	cr_assert_eq(state_seg_size(f->host, &size), 0);
+	f->mem = aligned_alloc(64, size);
+	cr_assert(f->mem);
+	cr_assert_eq(state_seg_format(f->mem, size, f->host), 0);
+	cr_assert_eq(engine_init(&f->e, f->mem), 0);
+}
+
+static void teardown_host(struct fixture *f)
+{
+	engine_fini(&f->e);
+	free(f->mem);
+	host_free(f->host);
+}
+
+static struct request alloc_req(const char *vm, const char *vnic, const char *net)
+{
+	struct request r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = VFPOOL_OP_ALLOC;
+	r.numa_node = -1;
+	snprintf(r.vm_id, sizeof(r.vm_id), "%s", vm);
+	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
+	snprintf(r.network, sizeof(r.network), "%s", net);
+	return r;
+}
+
+static struct request release_req(const char *vm, const char *vnic, uint64_t gen)
+{
+	struct request r = alloc_req(vm, vnic, "");
+
+	r.op = VFPOOL_OP_RELEASE;
+	if (gen) {
+		r.flags = VFPOOL_REQ_F_GEN;
+		r.generation = gen;
+	}
+	return r;
+}
+
+Test(engine, alloc_records_the_lease_in_the_state_segment)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red");
+	struct vfpool_cqe c;
+
+	setup_host(&f, 2, 16);
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	const struct vfpool_shm_vf *vf = &state_vfs(f.e.hdr)[c.vf_slot];
+	cr_assert_eq(vf->state, VFPOOL_VF_LEASED);
+	cr_assert_str_eq(vf->vm_id, "vm1");
+	cr_assert_str_eq(vf->vnic_id, "nic0");
+	cr_assert_str_eq(vf->network, "red");
+	cr_assert_eq(vf->lease_gen, c.generation);
+	cr_assert_str_eq(c.pci_addr, vf->pci_addr);
+	cr_assert(pool_is_leased(&f.e.pool.pfs[c.pf_index], c.vf_index));
+	cr_assert_eq(atomic_load(&f.e.hdr->seq) % 2, 0u, "seqlock left open");
+	teardown_host(&f);
+}
+
+Test(engine, repeated_alloc_of_a_vnic_returns_its_existing_lease)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red");
+	struct vfpool_cqe a, b;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &r, &a);
+	engine_serve(&f.e, &r, &b);
+	cr_assert_eq(b.res, 0);
+	cr_assert(b.flags & VFPOOL_CQE_F_EXISTING);
+	cr_assert_str_eq(a.pci_addr, b.pci_addr);
+	cr_assert_eq(a.generation, b.generation);
+	teardown_host(&f);
+}
+
+Test(engine, alloc_of_a_leased_vnic_on_another_network_is_a_conflict)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red"), r2 = alloc_req("vm1", "nic0", "blue");
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r2, &c);
+	cr_assert_eq(c.res, -EEXIST);
+	cr_assert(strstr(c.message, "vm1/nic0: already holds"), "%s", c.message);
+	teardown_host(&f);
+}
+
+Test(engine, release_frees_the_vf_and_clears_the_record)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red"), rel = release_req("vm1", "nic0", 0);
+	struct vfpool_cqe a, c;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &r, &a);
+	engine_serve(&f.e, &rel, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_not(pool_is_leased(&f.e.pool.pfs[0], a.vf_index));
+	cr_assert_eq(state_vfs(f.e.hdr)[a.vf_slot].state, VFPOOL_VF_FREE);
+	cr_assert_str_eq(state_vfs(f.e.hdr)[a.vf_slot].vm_id, "");
+	engine_serve(&f.e, &rel, &c);
+	cr_assert_eq(c.res, -ENOENT);
+	teardown_host(&f);
+}
+
+Test(engine, release_with_a_stale_generation_leaves_the_new_lease_alone)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red");
+	struct vfpool_cqe first, second, c;
+
+	setup_host(&f, 1, 1); /* one VF: the re-lease gets the same VF */
+	engine_serve(&f.e, &r, &first);
+	struct request rel = release_req("vm1", "nic0", first.generation);
+	engine_serve(&f.e, &rel, &c);
+	cr_assert_eq(c.res, 0);
+	engine_serve(&f.e, &r, &second);
+	cr_assert_eq(second.res, 0);
+	cr_assert_neq(second.generation, first.generation);
+	/* the old VM's late cleanup */
+	engine_serve(&f.e, &rel, &c);
+	cr_assert_eq(c.res, -ESTALE);
+	cr_assert(pool_is_leased(&f.e.pool.pfs[0], 0), "stale release freed a live lease");
+	teardown_host(&f);
+}
+
+Test(engine, exhaustion_names_each_pf_and_its_free_count)
+{
+	struct fixture f;
+	struct vfpool_cqe c;
+	char vnic[16];
+
+	setup_host(&f, 2, 4); /* no index 15: nothing shared, 8 allocatable */
+	for (int i = 0; i < 8; i++) {
+		snprintf(vnic, sizeof(vnic), "nic%d", i);
+		struct request r = alloc_req("vm1", vnic, "red");
+		engine_serve(&f.e, &r, &c);
+		cr_assert_eq(c.res, 0, "%s", c.message);
+	}
+	struct request r = alloc_req("vm2", "nic0", "red");
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -ENOSPC);
+	cr_assert_str_eq(c.message, "ens1f0: 0 free of 4 VFs; ens1f1: 0 free of 4 VFs");
+	teardown_host(&f);
+}
+
+Test(engine, pinned_alloc_of_an_iommu_shared_vf_says_why)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red");
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 16);
+	r.flags = VFPOOL_REQ_F_PIN;
+	snprintf(r.pin_pci, sizeof(r.pin_pci), "%s", state_vfs(f.e.hdr)[15].pci_addr);
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -EPERM);
+	cr_assert(strstr(c.message, "IOMMU group 115 shared with"), "%s", c.message);
+	teardown_host(&f);
+}
+
+Test(engine, pinned_alloc_gets_exactly_that_vf)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red");
+	struct vfpool_cqe c;
+
+	setup_host(&f, 2, 16);
+	r.flags = VFPOOL_REQ_F_PIN;
+	snprintf(r.pin_pci, sizeof(r.pin_pci), "%s", state_vfs(f.e.hdr)[20].pci_addr);
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_eq(c.vf_slot, 20u);
+	struct request r2 = alloc_req("vm2", "nic0", "red");
+	r2.flags = VFPOOL_REQ_F_PIN;
+	memcpy(r2.pin_pci, r.pin_pci, sizeof(r.pin_pci));
+	engine_serve(&f.e, &r2, &c);
+	cr_assert_eq(c.res, -EBUSY);
+	cr_assert(strstr(c.message, "leased to vm1/nic0"), "%s", c.message);
+	teardown_host(&f);
+}
+
+Test(engine, pinned_alloc_of_an_unknown_vf_is_refused)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red");
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 4);
+	r.flags = VFPOOL_REQ_F_PIN;
+	snprintf(r.pin_pci, sizeof(r.pin_pci), "0000:99:00.0");
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -ENODEV);
+	cr_assert_str_eq(c.message, "0000:99:00.0: no such VF on this host");
+	teardown_host(&f);
+}
