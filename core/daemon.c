@@ -1,31 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The loop: io_uring carries the control socket (multishot accept, recv), each client's
- * doorbell (IORING_OP_FUTEX_WAIT on the client's sq_bell) and the signalfd. Client rings
- * are polled directly from user space while there is work, for spin_us after the last
- * work, then the loop announces it sleeps (sq_wakeup) and blocks in io_uring_enter until a
- * doorbell, a connection or a signal arrives.
+ * The loop: io_uring carries the control socket (multishot accept, recv, send), each
+ * client's doorbell (IORING_OP_FUTEX_WAIT on the client's sq_bell), the signalfd, and
+ * whatever other parts register (core/loop.h). Client rings are polled directly from user
+ * space while there is work, and for spin_us after the last work; then the loop announces
+ * it sleeps (sq_wakeup) and blocks in io_uring_enter until a doorbell, a connection, a
+ * signal or another event arrives.
  */
 #include <errno.h>
+#include <grp.h>
 #include <linux/futex.h>
-#include <liburing.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
-#include "core/client_ring.h"
 #include "core/control_socket.h"
-#include "core/daemon.h"
-#include "core/engine.h"
+#include "core/ctl_command.h"
+#include "core/daemon_internal.h"
 #include "core/log.h"
-#include "core/state_segment.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -36,50 +34,9 @@
 #define FUTEX2_SIZE_U32_FLAG 0x02 /* shared (not FUTEX2_PRIVATE): the word is in a memfd */
 
 #define SERVE_BATCH 64
+#define CONN_IN_INITIAL 256
 
-enum ud_kind { UD_ACCEPT = 1, UD_RECV, UD_FUTEX, UD_SIGNAL, UD_CANCEL };
-
-enum conn_state { CONN_FREE = 0, CONN_HELLO, CONN_ACTIVE, CONN_CLOSING };
-
-struct conn {
-	enum conn_state state;
-	uint32_t gen; /* bumped on reuse: completions for an old connection are ignored */
-	uint32_t id;
-	int fd;
-	struct ucred cred;
-	struct vfpool_ctl_hello hello;
-	size_t hello_len;
-	uint8_t scratch[64];
-	struct client_ring ring;
-	bool recv_pending;
-	bool futex_pending;
-};
-
-struct daemon {
-	struct daemon_opts opts;
-	struct host *host;
-	struct state_seg *seg;
-	struct engine engine;
-	struct io_uring ring;
-	int listen_fd;
-	int signal_fd;
-	struct signalfd_siginfo siginfo;
-	struct conn *conns;
-	uint32_t n_conns;     /* capacity */
-	uint32_t n_active;
-	uint32_t next_client_id;
-	bool stop;
-	bool accept_armed;
-	bool ring_ready;
-};
-
-static uint64_t ud_make(enum ud_kind kind, uint32_t idx, uint32_t gen)
-{
-	return ((uint64_t)kind << 56) | ((uint64_t)(idx & 0xffffff) << 32) | gen;
-}
-static enum ud_kind ud_kind(uint64_t ud) { return (enum ud_kind)(ud >> 56); }
-static uint32_t ud_idx(uint64_t ud) { return (uint32_t)(ud >> 32) & 0xffffff; }
-static uint32_t ud_gen(uint64_t ud) { return (uint32_t)ud; }
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 static uint64_t now_ns(void)
 {
@@ -89,76 +46,98 @@ static uint64_t now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-static struct io_uring_sqe *get_sqe(struct daemon *d)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&d->ring);
-
-	if (!sqe) {
-		io_uring_submit(&d->ring);
-		sqe = io_uring_get_sqe(&d->ring);
-	}
-	return sqe; /* never NULL right after a submit: the SQ ring was just emptied */
-}
+static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe);
 
 static void arm_accept(struct daemon *d)
 {
-	struct io_uring_sqe *sqe = get_sqe(d);
+	struct io_uring_sqe *sqe = loop_sqe(&d->ring, &d->accept_op);
 
 	io_uring_prep_multishot_accept(sqe, d->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-	io_uring_sqe_set_data64(sqe, ud_make(UD_ACCEPT, 0, 0));
+	io_uring_sqe_set_data(sqe, &d->accept_op);
 	d->accept_armed = true;
 }
 
 static void arm_signal(struct daemon *d)
 {
-	struct io_uring_sqe *sqe = get_sqe(d);
+	struct io_uring_sqe *sqe = loop_sqe(&d->ring, &d->signal_op);
 
 	io_uring_prep_read(sqe, d->signal_fd, &d->siginfo, sizeof(d->siginfo), 0);
-	io_uring_sqe_set_data64(sqe, ud_make(UD_SIGNAL, 0, 0));
+	io_uring_sqe_set_data(sqe, &d->signal_op);
 }
 
+static int conn_reserve(struct conn *c, uint32_t need)
+{
+	uint8_t *n;
+	uint32_t cap = c->in_cap ? c->in_cap : CONN_IN_INITIAL;
+
+	if (need <= c->in_cap)
+		return 0;
+	while (cap < need)
+		cap *= 2;
+	n = realloc(c->in, cap);
+	if (!n)
+		return -ENOMEM;
+	c->in = n;
+	c->in_cap = cap;
+	return 0;
+}
+
+/* Reads at most what the current message still needs, so frames never run together. */
 static void arm_recv(struct daemon *d, struct conn *c)
 {
-	struct io_uring_sqe *sqe = get_sqe(d);
-	uint32_t idx = (uint32_t)(c - d->conns);
+	uint32_t want;
+	struct io_uring_sqe *sqe;
 
-	if (c->state == CONN_HELLO)
-		io_uring_prep_recv(sqe, c->fd, (uint8_t *)&c->hello + c->hello_len,
-				   sizeof(c->hello) - c->hello_len, 0);
-	else
-		io_uring_prep_recv(sqe, c->fd, c->scratch, sizeof(c->scratch), 0);
-	io_uring_sqe_set_data64(sqe, ud_make(UD_RECV, idx, c->gen));
+	if (c->state == CONN_HELLO) {
+		want = sizeof(struct vfpool_ctl_hello) - c->in_len;
+	} else if (c->in_len < sizeof(struct vfpool_ctl_frame)) {
+		want = sizeof(struct vfpool_ctl_frame) - c->in_len;
+	} else {
+		const struct vfpool_ctl_frame *f = (const void *)c->in;
+		want = (uint32_t)sizeof(*f) + f->len - c->in_len;
+	}
+	if (conn_reserve(c, c->in_len + want) < 0) {
+		conn_close(d, c, "out of memory");
+		return;
+	}
+	sqe = loop_sqe(&d->ring, &c->recv_op);
+	io_uring_prep_recv(sqe, c->fd, c->in + c->in_len, want, 0);
+	io_uring_sqe_set_data(sqe, &c->recv_op);
 	c->recv_pending = true;
 }
 
 static void arm_futex(struct daemon *d, struct conn *c, uint32_t expected)
 {
-	struct io_uring_sqe *sqe = get_sqe(d);
-	uint32_t idx = (uint32_t)(c - d->conns);
+	struct io_uring_sqe *sqe = loop_sqe(&d->ring, &c->futex_op);
 
 	io_uring_prep_rw(IORING_OP_FUTEX_WAIT, sqe, FUTEX2_SIZE_U32_FLAG,
 			 (const void *)&c->ring.hdr->sq_bell.v, 0, expected);
 	sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
-	io_uring_sqe_set_data64(sqe, ud_make(UD_FUTEX, idx, c->gen));
+	io_uring_sqe_set_data(sqe, &c->futex_op);
 	c->futex_pending = true;
 }
 
 static void conn_free_if_idle(struct daemon *d, struct conn *c)
 {
-	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending)
+	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending)
 		return;
-	/* no io_uring request references the ring or the socket any more */
+	/* no io_uring request references the ring, the socket or the buffers any more */
 	client_ring_destroy(&c->ring);
 	close(c->fd);
+	free(c->in);
+	c->in = NULL;
+	c->in_len = c->in_cap = 0;
 	c->state = CONN_FREE;
 	c->gen++;
 	d->n_active--;
 }
 
-static void conn_close(struct daemon *d, struct conn *c, const char *why)
+void conn_close(struct daemon *d, struct conn *c, const char *why)
 {
-	uint32_t idx = (uint32_t)(c - d->conns);
-
 	if (c->state == CONN_CLOSING || c->state == CONN_FREE)
 		return;
 	log_info("client_disconnected", "client=%u pid=%d uid=%u reason=\"%s\"", c->id,
@@ -167,16 +146,86 @@ static void conn_close(struct daemon *d, struct conn *c, const char *why)
 	/* the pending recv returns once the socket is shut down; the futex wait needs a cancel */
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->futex_pending) {
-		struct io_uring_sqe *sqe = get_sqe(d);
+		struct io_uring_sqe *sqe = loop_sqe(&d->ring, &c->cancel_op);
 
-		io_uring_prep_cancel64(sqe, ud_make(UD_FUTEX, idx, c->gen), 0);
-		io_uring_sqe_set_data64(sqe, ud_make(UD_CANCEL, idx, c->gen));
+		io_uring_prep_cancel(sqe, &c->futex_op, 0);
+		io_uring_sqe_set_data(sqe, &c->cancel_op);
 	}
 	conn_free_if_idle(d, c);
 }
 
-static void on_accept(struct daemon *d, struct io_uring_cqe *cqe)
+struct send_op {
+	struct loop_op op;
+	struct conn *c;
+	size_t len;
+	uint8_t buf[];
+};
+
+static void on_send(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
+	struct send_op *s = container_of(op, struct send_op, op);
+	struct conn *c = s->c;
+
+	c->sends_pending--;
+	if (cqe->res < 0 || (size_t)cqe->res != s->len)
+		conn_close(c->d, c, "reply not delivered");
+	free(s);
+	conn_free_if_idle(c->d, c);
+}
+
+int conn_send(struct daemon *d, struct conn *c, const void *buf, size_t len)
+{
+	struct send_op *s;
+	struct io_uring_sqe *sqe;
+
+	if (c->state != CONN_ACTIVE)
+		return -ENOTCONN;
+	s = malloc(sizeof(*s) + len);
+	if (!s)
+		return -ENOMEM;
+	s->op.complete = on_send;
+	s->c = c;
+	s->len = len;
+	memcpy(s->buf, buf, len);
+	sqe = loop_sqe(&d->ring, &s->op);
+	/* MSG_WAITALL: a stream socket may take a large reply in pieces */
+	io_uring_prep_send(sqe, c->fd, s->buf, len, MSG_NOSIGNAL | MSG_WAITALL);
+	io_uring_sqe_set_data(sqe, &s->op);
+	c->sends_pending++;
+	return 0;
+}
+
+void conn_resume(struct daemon *d, struct conn *c)
+{
+	c->cmd_pending = false;
+	c->in_len = 0;
+	if (c->state == CONN_ACTIVE && !c->recv_pending)
+		arm_recv(d, c);
+}
+
+static bool peer_is_admin(const struct daemon *d, int fd, const struct ucred *cred)
+{
+	gid_t groups[64];
+	socklen_t len = sizeof(groups);
+
+	if (cred->uid == 0)
+		return true;
+	if (d->admin_gid == (gid_t)-1)
+		return false;
+	if (cred->gid == d->admin_gid)
+		return true;
+	/* the peer's supplementary groups as they were at connect() */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (size_t i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == d->admin_gid)
+			return true;
+	return false;
+}
+
+static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct daemon *d = container_of(op, struct daemon, accept_op);
 	struct conn *c = NULL;
 	socklen_t len = sizeof(struct ucred);
 	int fd = cqe->res;
@@ -203,27 +252,37 @@ static void on_accept(struct daemon *d, struct io_uring_cqe *cqe)
 	}
 	memset(&c->cred, 0, sizeof(c->cred));
 	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len);
+	c->d = d;
 	c->state = CONN_HELLO;
 	c->fd = fd;
 	c->id = ++d->next_client_id;
-	c->hello_len = 0;
+	c->admin = peer_is_admin(d, fd, &c->cred);
+	c->in_len = 0;
+	c->cmd_pending = false;
 	c->ring.fd = -1;
 	c->ring.hdr = NULL;
+	c->recv_op.complete = on_recv;
+	c->futex_op.complete = on_futex;
+	c->cancel_op.complete = on_cancel;
 	d->n_active++;
 	arm_recv(d, c);
 }
 
 static void finish_handshake(struct daemon *d, struct conn *c)
 {
+	struct vfpool_ctl_hello hello;
 	const char *why = NULL;
-	int r = control_check_hello(&c->hello, &why);
+	int r;
 
+	memcpy(&hello, c->in, sizeof(hello));
+	c->in_len = 0;
+	r = control_check_hello(&hello, &why);
 	if (r) {
 		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, why);
 		conn_close(d, c, why);
 		return;
 	}
-	r = client_ring_create(c->id, c->hello.sq_entries, c->hello.cq_entries, &c->ring);
+	r = client_ring_create(c->id, hello.sq_entries, hello.cq_entries, &c->ring);
 	if (r) {
 		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, "cannot create ring segment");
 		conn_close(d, c, strerror(-r));
@@ -239,15 +298,29 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 		return;
 	}
 	c->state = CONN_ACTIVE;
-	log_info("client_connected", "client=%u pid=%d uid=%u gid=%u sq=%u cq=%u", c->id,
+	log_info("client_connected", "client=%u pid=%d uid=%u gid=%u admin=%s sq=%u cq=%u", c->id,
 		 (int)c->cred.pid, (unsigned)c->cred.uid, (unsigned)c->cred.gid,
-		 c->hello.sq_entries, c->hello.cq_entries);
+		 c->admin ? "yes" : "no", hello.sq_entries, hello.cq_entries);
 	arm_recv(d, c);
 	arm_futex(d, c, atomic_load_explicit(&c->ring.hdr->sq_bell.v, memory_order_relaxed));
 }
 
-static void on_recv(struct daemon *d, struct conn *c, int res)
+/* A complete command frame is in c->in. */
+static void take_frame(struct daemon *d, struct conn *c)
 {
+	struct vfpool_ctl_frame f;
+
+	memcpy(&f, c->in, sizeof(f));
+	c->cmd_pending = true;
+	ctl_dispatch(d, c, f.seq, (char *)c->in + sizeof(f), f.len);
+}
+
+static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = container_of(op, struct conn, recv_op);
+	struct daemon *d = c->d;
+	int res = cqe->res;
+
 	c->recv_pending = false;
 	if (c->state == CONN_CLOSING) {
 		conn_free_if_idle(d, c);
@@ -257,20 +330,46 @@ static void on_recv(struct daemon *d, struct conn *c, int res)
 		conn_close(d, c, res == 0 ? "connection closed" : strerror(-res));
 		return;
 	}
+	c->in_len += (uint32_t)res;
 	if (c->state == CONN_HELLO) {
-		c->hello_len += (size_t)res;
-		if (c->hello_len < sizeof(c->hello)) {
+		if (c->in_len == sizeof(struct vfpool_ctl_hello))
+			finish_handshake(d, c);
+		else
 			arm_recv(d, c);
-			return;
-		}
-		finish_handshake(d, c);
 		return;
 	}
-	conn_close(d, c, "unexpected bytes after the handshake");
+	if (c->in_len == sizeof(struct vfpool_ctl_frame)) {
+		struct vfpool_ctl_frame f;
+
+		memcpy(&f, c->in, sizeof(f));
+		if (f.magic != VFPOOL_CTL_MAGIC || f.version != VFPOOL_CTL_VERSION ||
+		    f.type != VFPOOL_CTL_COMMAND || f.len > VFPOOL_CTL_MAX_COMMAND ||
+		    f.status != 0 || f.reserved != 0) {
+			conn_close(d, c, "malformed command frame");
+			return;
+		}
+		if (f.len == 0) {
+			take_frame(d, c);
+			return;
+		}
+		arm_recv(d, c);
+		return;
+	}
+	{
+		const struct vfpool_ctl_frame *f = (const void *)c->in;
+
+		if (c->in_len == sizeof(*f) + f->len)
+			take_frame(d, c);
+		else
+			arm_recv(d, c);
+	}
 }
 
-static void on_futex(struct daemon *d, struct conn *c, int res)
+static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
+	struct conn *c = container_of(op, struct conn, futex_op);
+	struct daemon *d = c->d;
+
 	c->futex_pending = false;
 	if (c->state != CONN_ACTIVE) {
 		conn_free_if_idle(d, c);
@@ -278,8 +377,27 @@ static void on_futex(struct daemon *d, struct conn *c, int res)
 	}
 	/* woken (0) or the bell moved before we slept (-EAGAIN): either way, wait again; the
 	 * ring itself is polled by the loop */
-	(void)res;
+	(void)cqe;
 	arm_futex(d, c, atomic_load_explicit(&c->ring.hdr->sq_bell.v, memory_order_acquire));
+}
+
+static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	/* the cancelled request's own completion does the bookkeeping */
+	(void)op;
+	(void)cqe;
+}
+
+static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct daemon *d = container_of(op, struct daemon, signal_op);
+
+	if (cqe->res == (int)sizeof(d->siginfo)) {
+		log_info("shutdown", "signal=%s", strsignal((int)d->siginfo.ssi_signo));
+		d->stop = true;
+	} else {
+		arm_signal(d);
+	}
 }
 
 static unsigned reap_completions(struct daemon *d)
@@ -288,34 +406,13 @@ static unsigned reap_completions(struct daemon *d)
 	unsigned n = 0;
 
 	while (io_uring_peek_cqe(&d->ring, &cqe) == 0) {
-		uint64_t ud = io_uring_cqe_get_data64(cqe);
-		uint32_t idx = ud_idx(ud);
-		struct conn *c = idx < d->n_conns ? &d->conns[idx] : NULL;
+		struct loop_op *op = io_uring_cqe_get_data(cqe);
+		struct io_uring_cqe copy = *cqe;
 
-		switch (ud_kind(ud)) {
-		case UD_ACCEPT:
-			on_accept(d, cqe);
-			break;
-		case UD_SIGNAL:
-			if (cqe->res == (int)sizeof(d->siginfo)) {
-				log_info("shutdown", "signal=%s", strsignal((int)d->siginfo.ssi_signo));
-				d->stop = true;
-			} else {
-				arm_signal(d);
-			}
-			break;
-		case UD_RECV:
-			if (c && c->gen == ud_gen(ud))
-				on_recv(d, c, cqe->res);
-			break;
-		case UD_FUTEX:
-			if (c && c->gen == ud_gen(ud))
-				on_futex(d, c, cqe->res);
-			break;
-		default:
-			break; /* cancels: their target's own completion does the work */
-		}
+		/* mark it seen first: the handler may queue new requests that need CQ room */
 		io_uring_cqe_seen(&d->ring, cqe);
+		if (op)
+			op->complete(op, &copy);
 		n++;
 	}
 	if (!d->accept_armed && !d->stop)
@@ -421,12 +518,17 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	sigset_t mask;
 	int r;
 
-	if (!d)
+	if (!d) {
+		host_free(host);
 		return -ENOMEM;
+	}
 	d->opts = *opts;
 	d->host = host;
 	d->listen_fd = -1;
 	d->signal_fd = -1;
+	d->admin_gid = opts->admin_gid;
+	d->accept_op.complete = on_accept;
+	d->signal_op.complete = on_signal;
 	d->n_conns = opts->max_clients ? opts->max_clients : 256;
 	d->conns = calloc(d->n_conns, sizeof(*d->conns));
 	if (!d->conns) {
@@ -486,6 +588,7 @@ void daemon_free(struct daemon *d)
 			continue;
 		client_ring_destroy(&c->ring);
 		close(c->fd);
+		free(c->in);
 	}
 	free(d->conns);
 	if (d->listen_fd >= 0) {

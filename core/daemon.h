@@ -13,6 +13,7 @@ struct daemon_opts {
 	unsigned spin_us;     /* poll this long after the last work before sleeping */
 	unsigned max_clients;
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
+	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
 };
 
 struct daemon;

@@ -65,7 +65,9 @@ bool pci_addr_valid(const char *s)
 		if (e_ == -ENAMETOOLONG) { *ret_why = #name " not NUL-terminated"; return -EINVAL; } \
 		if (e_ == -ENODATA) { *ret_why = #name " missing"; return -EINVAL; } \
 		if (e_) { *ret_why = #name " has characters outside [A-Za-z0-9._:@-]"; return -EINVAL; } \
-		memcpy(r.name, copy->name, sizeof(r.name)); \
+		/* up to the NUL only: every byte after it stays zero, so the field's last \
+		 * byte is NUL wherever the daemon copies it (readers check just that one) */ \
+		memcpy(r.name, copy->name, strlen(copy->name)); \
 	} while (0)
 
 int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const char **ret_why)
@@ -129,7 +131,7 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 			*ret_why = "pin_pci is not a PCI address (dddd:bb:ss.f)";
 			return -EINVAL;
 		}
-		memcpy(r.pin_pci, copy->pin_pci, sizeof(r.pin_pci));
+		memcpy(r.pin_pci, copy->pin_pci, strlen(copy->pin_pci));
 	} else if (!all_zero(copy->pin_pci, sizeof(copy->pin_pci))) {
 		*ret_why = "pin_pci set without the pin flag";
 		return -EINVAL;

@@ -23,6 +23,7 @@ static void usage(FILE *f)
 		"                      (default 50; 0 sleeps at once)\n"
 		"  --max-clients N     concurrent client connections (default 256)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
+		"  --admin-group G     members may change configuration (default: root only)\n"
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  -h, --help\n");
 }
@@ -49,13 +50,14 @@ int main(int argc, char **argv)
 		{ "spin-us", required_argument, NULL, 'p' },
 		{ "max-clients", required_argument, NULL, 'm' },
 		{ "socket-group", required_argument, NULL, 'g' },
+		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct daemon_opts opts = {
 		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
-		.max_clients = 256, .socket_gid = (gid_t)-1,
+		.max_clients = 256, .socket_gid = (gid_t)-1, .admin_gid = (gid_t)-1,
 	};
 	const char *simulate = NULL;
 	struct host *host = NULL;
@@ -88,6 +90,16 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			opts.socket_gid = g->gr_gid;
+			break;
+		}
+		case 'a': {
+			struct group *g = getgrnam(optarg);
+
+			if (!g) {
+				fprintf(stderr, "vfpoold: --admin-group %s: no such group\n", optarg);
+				return 2;
+			}
+			opts.admin_gid = g->gr_gid;
 			break;
 		}
 		case 'l': {
@@ -136,7 +148,7 @@ int main(int argc, char **argv)
 
 	r = daemon_new(&opts, host, &d);
 	if (r)
-		return 1; /* daemon_new logged why and freed host */
+		return 1; /* daemon_new logged why; the host is freed with it */
 	r = daemon_run(d);
 	daemon_free(d);
 	return r ? 1 : 0;

@@ -18,7 +18,25 @@
 enum vfpool_ctl_type {
 	VFPOOL_CTL_HELLO = 1,
 	VFPOOL_CTL_WELCOME = 2,
+	VFPOOL_CTL_COMMAND = 3, /* payload: argv, each word NUL-terminated */
+	VFPOOL_CTL_REPLY = 4,   /* payload: NUL-terminated text (or JSON when asked) */
 };
+
+/* After the welcome, the connection carries commands: one frame, one reply, in order.
+ * Commands that change configuration need root or the admin group (SO_PEERCRED). */
+struct vfpool_ctl_frame {
+	uint32_t magic;
+	uint16_t version;
+	uint16_t type;   /* VFPOOL_CTL_COMMAND or VFPOOL_CTL_REPLY */
+	uint32_t seq;    /* echoed in the reply */
+	uint32_t len;    /* payload bytes that follow */
+	int32_t status;  /* reply: >= 0, or a negative errno */
+	uint32_t reserved;
+};
+
+#define VFPOOL_CTL_MAX_COMMAND 8192u
+#define VFPOOL_CTL_MAX_REPLY   (1u << 20)
+#define VFPOOL_CTL_MAX_ARGS    64u
 
 struct vfpool_ctl_hello {
 	uint32_t magic;
@@ -42,5 +60,6 @@ struct vfpool_ctl_welcome {
 
 _Static_assert(sizeof(struct vfpool_ctl_hello) == 32, "hello size");
 _Static_assert(sizeof(struct vfpool_ctl_welcome) == 128, "welcome size");
+_Static_assert(sizeof(struct vfpool_ctl_frame) == 24, "frame size");
 
 #endif

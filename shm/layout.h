@@ -76,9 +76,10 @@ struct vfpool_state_hdr {
 	uint32_t iommu_capacity;
 	uint32_t bitmap_words;
 	int32_t daemon_pid;
-	uint32_t reserved0;
+	uint32_t network_capacity;
 	uint64_t started_ns; /* CLOCK_REALTIME at publication */
-	uint8_t reserved1[40];
+	uint64_t network_off; /* struct vfpool_shm_network[network_capacity] */
+	uint8_t reserved1[32];
 	/* line 2: the seqlock generation, odd while the daemon writes */
 	_Atomic uint64_t seq;
 	uint8_t pad_seq[56];
@@ -89,7 +90,39 @@ struct vfpool_state_hdr {
 	_Atomic uint32_t flags; /* VFPOOL_STATE_F_* */
 	_Atomic uint64_t requests;  /* served since start (relaxed counters for ops tools) */
 	_Atomic uint64_t errors;
-	uint8_t pad_counts[32];
+	uint32_t n_networks;        /* inside the seqlock, like the records */
+	uint32_t host_kind;         /* enum vfpool_host_kind */
+	uint64_t config_generation; /* bumped on every policy change */
+	uint8_t pad_counts[16];
+	/* line 4: event probe status (relaxed counters; mode and reason inside the seqlock) */
+	uint32_t probe_mode;        /* enum vfpool_probe_mode */
+	uint32_t reserved2;
+	_Atomic uint64_t probe_passed;
+	_Atomic uint64_t probe_dropped;
+	_Atomic uint64_t journal_bytes;
+	_Atomic uint64_t leases_lost; /* leases whose VF vanished */
+	uint8_t pad_status[24];
+	/* line 5 */
+	char probe_reason[64];      /* why the fallback runs, "" otherwise */
+};
+
+enum vfpool_host_kind { VFPOOL_HOST_SIMULATED = 0, VFPOOL_HOST_UDEV = 1 };
+enum vfpool_probe_mode { VFPOOL_PROBE_OFF = 0, VFPOOL_PROBE_BPF = 1, VFPOOL_PROBE_FALLBACK = 2 };
+
+#define VFPOOL_MAX_NETWORKS 256u
+#define VFPOOL_LABEL_MAX    32
+
+/* A network and the PFs allowed to serve it, as the daemon computed them from each PF's
+ * VFs config (network list, label list, all-networks-allowed). Lets schedulers read
+ * capacity per network from the snapshot, without asking the daemon. */
+struct vfpool_shm_network {
+	char name[VFPOOL_NETWORK_MAX];
+	char label[VFPOOL_LABEL_MAX];
+	uint16_t vlan;  /* 0: untagged */
+	uint16_t flags;
+	uint32_t mtu;   /* 0: default */
+	uint64_t pf_allowed[4]; /* bit per PF index (up to 256 PFs) */
+	uint8_t pad[24];
 };
 
 struct vfpool_shm_pf {
@@ -123,10 +156,22 @@ struct vfpool_shm_vf {
 	char vnic_id[VFPOOL_VNIC_ID_MAX];
 	char network[VFPOOL_NETWORK_MAX];
 	char reason[VFPOOL_REASON_MAX]; /* why blocked, for humans */
-	uint8_t mac[6];
-	uint16_t lease_flags;
-	uint32_t reserved;
-	uint8_t pad[4]; /* to 256 */
+	uint8_t mac[6];      /* applied config of the lease (issue: VF configuration) */
+	uint16_t lease_flags; /* VFPOOL_LEASE_F_* */
+	uint16_t vlan;        /* 0: none */
+	uint8_t vlan_qos;
+	uint8_t cfg_state;    /* enum vfpool_cfg_state */
+	uint32_t mtu;         /* 0: unchanged */
+};
+
+#define VFPOOL_LEASE_F_NUMA_MISS (1u << 0)
+#define VFPOOL_LEASE_F_PID_BOUND (1u << 1) /* released when the bound process exits */
+
+enum vfpool_cfg_state {
+	VFPOOL_CFG_NONE = 0,     /* nothing applied */
+	VFPOOL_CFG_PENDING = 1,  /* reserved, configuration in flight */
+	VFPOOL_CFG_APPLIED = 2,
+	VFPOOL_CFG_FAILED = 3,
 };
 
 struct vfpool_shm_iommu_group {
@@ -225,7 +270,10 @@ struct vfpool_ring_hdr {
 
 /* ---- the contract -------------------------------------------------------------------- */
 
-_Static_assert(sizeof(struct vfpool_state_hdr) == 4 * VFPOOL_CACHELINE, "state header size");
+_Static_assert(sizeof(struct vfpool_state_hdr) == 6 * VFPOOL_CACHELINE, "state header size");
+_Static_assert(offsetof(struct vfpool_state_hdr, probe_mode) == 4 * VFPOOL_CACHELINE, "status line");
+_Static_assert(offsetof(struct vfpool_state_hdr, probe_reason) == 5 * VFPOOL_CACHELINE, "reason line");
+_Static_assert(sizeof(struct vfpool_shm_network) == 128, "network record size");
 _Static_assert(offsetof(struct vfpool_state_hdr, seq) == 2 * VFPOOL_CACHELINE,
 	       "seqlock generation alone on line 2");
 _Static_assert(offsetof(struct vfpool_state_hdr, n_pfs) == 3 * VFPOOL_CACHELINE, "counts");
@@ -234,6 +282,7 @@ _Static_assert(offsetof(struct vfpool_shm_pf, bm_off) == 72, "PF bm_off offset")
 _Static_assert(sizeof(struct vfpool_shm_vf) == 256, "VF record size");
 _Static_assert(offsetof(struct vfpool_shm_vf, lease_gen) == 56, "VF lease_gen offset");
 _Static_assert(offsetof(struct vfpool_shm_vf, vm_id) == 64, "VF vm_id offset");
+_Static_assert(offsetof(struct vfpool_shm_vf, mtu) == 252, "VF mtu offset");
 _Static_assert(sizeof(struct vfpool_shm_iommu_group) == 32, "IOMMU group record size");
 _Static_assert(sizeof(struct vfpool_sqe) == 256, "request entry size");
 _Static_assert(offsetof(struct vfpool_sqe, vm_id) == 32, "request vm_id offset");

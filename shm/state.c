@@ -15,7 +15,7 @@ int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_
 {
 	struct state_geometry g = {
 		.pf_capacity = pfs, .vf_capacity = vfs, .iommu_capacity = groups,
-		.bitmap_words = bitmap_words,
+		.bitmap_words = bitmap_words, .network_capacity = VFPOOL_MAX_NETWORKS,
 	};
 
 	if (pfs == 0 || pfs > 4096 || vfs > (1u << 22) || groups > (1u << 22) ||
@@ -25,7 +25,10 @@ int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_
 	g.vf_off = align_line(g.pf_off + (uint64_t)pfs * sizeof(struct vfpool_shm_pf));
 	g.bitmap_off = align_line(g.vf_off + (uint64_t)vfs * sizeof(struct vfpool_shm_vf));
 	g.iommu_off = align_line(g.bitmap_off + (uint64_t)bitmap_words * 8);
-	g.size = align_line(g.iommu_off + (uint64_t)groups * sizeof(struct vfpool_shm_iommu_group));
+	g.network_off = align_line(g.iommu_off +
+				   (uint64_t)groups * sizeof(struct vfpool_shm_iommu_group));
+	g.size = align_line(g.network_off +
+			    (uint64_t)g.network_capacity * sizeof(struct vfpool_shm_network));
 	*ret_geometry = g;
 	return 0;
 }
@@ -44,6 +47,8 @@ void state_hdr_init(struct vfpool_state_hdr *hdr, const struct state_geometry *g
 	hdr->vf_capacity = g->vf_capacity;
 	hdr->iommu_capacity = g->iommu_capacity;
 	hdr->bitmap_words = g->bitmap_words;
+	hdr->network_capacity = g->network_capacity;
+	hdr->network_off = g->network_off;
 	atomic_init(&hdr->seq, 0);
 	atomic_init(&hdr->flags, 0);
 	atomic_init(&hdr->requests, 0);
@@ -70,14 +75,17 @@ int state_validate_header(const void *base, size_t size, const char **ret_why)
 			   &g) != 0)
 		FAIL("capacities out of range");
 	if (g.pf_off != h->pf_off || g.vf_off != h->vf_off || g.bitmap_off != h->bitmap_off ||
-	    g.iommu_off != h->iommu_off || g.size != h->segment_size)
+	    g.iommu_off != h->iommu_off || g.network_off != h->network_off ||
+	    g.network_capacity != h->network_capacity || g.size != h->segment_size)
 		FAIL("offsets do not match capacities");
 	return 0;
 }
 
+/* The daemon writes every string field with its last byte NUL; checking that one byte is
+ * enough for the copy to be safe to print, and keeps validation O(records). */
 static int bounded_string(const char *s, size_t n)
 {
-	return memchr(s, '\0', n) != NULL;
+	return s[n - 1] == '\0';
 }
 
 int state_validate_records(const void *base, size_t size, const char **ret_why)
@@ -88,8 +96,17 @@ int state_validate_records(const void *base, size_t size, const char **ret_why)
 	if (r)
 		return r;
 	if (h->n_pfs > h->pf_capacity || h->n_vfs > h->vf_capacity ||
-	    h->n_iommu_groups > h->iommu_capacity)
+	    h->n_iommu_groups > h->iommu_capacity || h->n_networks > h->network_capacity)
 		FAIL("record count beyond capacity");
+	if (h->probe_reason[sizeof(h->probe_reason) - 1] != '\0')
+		FAIL("probe reason not terminated");
+	for (uint32_t i = 0; i < h->n_networks; i++) {
+		const struct vfpool_shm_network *n = &state_networks(h)[i];
+
+		if (!bounded_string(n->name, sizeof(n->name)) ||
+		    !bounded_string(n->label, sizeof(n->label)))
+			FAIL("network string not terminated");
+	}
 	for (uint32_t i = 0; i < h->n_pfs; i++) {
 		const struct vfpool_shm_pf *pf = &state_pfs(h)[i];
 		struct pf_block_layout l;

@@ -9,8 +9,8 @@
 #include "shm/layout.h"
 
 struct state_geometry {
-	uint32_t pf_capacity, vf_capacity, iommu_capacity, bitmap_words;
-	uint64_t pf_off, vf_off, bitmap_off, iommu_off, size;
+	uint32_t pf_capacity, vf_capacity, iommu_capacity, bitmap_words, network_capacity;
+	uint64_t pf_off, vf_off, bitmap_off, iommu_off, network_off, size;
 };
 
 int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_words,
@@ -40,6 +40,10 @@ static inline _Atomic uint64_t *state_bitmap(const struct vfpool_state_hdr *h)
 static inline struct vfpool_shm_iommu_group *state_groups(const struct vfpool_state_hdr *h)
 {
 	return (struct vfpool_shm_iommu_group *)((char *)h + h->iommu_off);
+}
+static inline struct vfpool_shm_network *state_networks(const struct vfpool_state_hdr *h)
+{
+	return (struct vfpool_shm_network *)((char *)h + h->network_off);
 }
 
 #endif

@@ -22,6 +22,7 @@ struct vfpool {
 	uint32_t queued;   /* written, not yet published */
 	uint32_t inflight; /* published, not yet reaped */
 	unsigned spin_us;
+	uint32_t cmd_seq;
 	bool dead;
 };
 

@@ -2,6 +2,8 @@
 #ifndef VFPOOL_VFPOOLCTL_CMDS_H
 #define VFPOOL_VFPOOLCTL_CMDS_H
 
+#define VFPOOL_CTL_ARGS_MAX 64
+
 #include <stdbool.h>
 
 #include "vfpool/vfpool.h"
@@ -20,5 +22,7 @@ struct ctl_opts {
 int cmd_snapshot(const struct ctl_opts *o);
 int cmd_alloc(const struct ctl_opts *o);
 int cmd_release(const struct ctl_opts *o);
+/* Any command the daemon implements: words in o->argv, passed as they are. */
+int cmd_daemon(const struct ctl_opts *o);
 
 #endif

@@ -14,6 +14,8 @@ static void usage(FILE *f)
 		"  snapshot [--all]                 PFs, VFs, leases (from the state segment)\n"
 		"  alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n"
 		"  release VM VNIC [GENERATION]\n"
+		"  help                             the daemon's own commands\n"
+		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
 		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
 		"2 usage error.\n");
 }
@@ -65,7 +67,8 @@ int main(int argc, char **argv)
 		}
 		return cmds[c].fn(&o);
 	}
-	fprintf(stderr, "vfpoolctl: unknown command %s\n", argv[i]);
-	usage(stderr);
-	return CTL_EXIT_USAGE;
+	/* everything else is the daemon's: it knows its commands and checks rights */
+	o.argc = argc - i;
+	o.argv = argv + i;
+	return cmd_daemon(&o);
 }

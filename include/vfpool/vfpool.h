@@ -190,6 +190,16 @@ struct vfpool_daemon_info {
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
 				      struct vfpool_daemon_info *ret_info);
 
+/* ---- commands: configuration and operations over the control socket ----------------- */
+
+/* Runs a daemon command given as words ({"pf", "set", "ens1f0", "--numvfs", "8"}; "help"
+ * lists them) and waits for its answer, which may take as long as the command does (a
+ * numvfs change takes seconds). Returns the command's status: >= 0, or a negative errno
+ * (-EPERM when it needs root or the admin group). *ret_output, when not NULL, receives the
+ * daemon's text (free() it), on success and failure alike. Same handle rules as above. */
+VFPOOL_API int vfpool_command(struct vfpool *h, int argc, const char *const *argv,
+			      char **ret_output);
+
 /* ---- errors -------------------------------------------------------------------------- */
 
 /* A message for a negative errno returned by this library. Any thread. */

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/* The daemon's state, for the parts of core/ that plug into its loop (control commands,
+ * host monitor, event probe, ...). Only the loop thread touches any of it. */
+#ifndef VFPOOL_CORE_DAEMON_INTERNAL_H
+#define VFPOOL_CORE_DAEMON_INTERNAL_H
+
+#include <liburing.h>
+#include <stdbool.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+
+#include "core/client_ring.h"
+#include "core/daemon.h"
+#include "core/engine.h"
+#include "core/loop.h"
+#include "core/state_segment.h"
+#include "shm/control_proto.h"
+
+enum conn_state { CONN_FREE = 0, CONN_HELLO, CONN_ACTIVE, CONN_CLOSING };
+
+struct conn {
+	struct daemon *d;
+	enum conn_state state;
+	uint32_t gen; /* bumped on reuse: replies for an old connection are dropped */
+	uint32_t id;
+	int fd;
+	struct ucred cred;
+	bool admin;
+	/* inbound bytes: the hello, then command frames */
+	uint8_t *in;
+	uint32_t in_len, in_cap;
+	bool cmd_pending; /* one command at a time; recv resumes after its reply */
+	struct client_ring ring;
+	struct loop_op recv_op, futex_op, cancel_op;
+	bool recv_pending, futex_pending;
+	unsigned sends_pending;
+};
+
+struct daemon {
+	struct daemon_opts opts;
+	struct host *host;
+	struct state_seg *seg;
+	struct engine engine;
+	struct io_uring ring;
+	bool ring_ready;
+	int listen_fd;
+	int signal_fd;
+	struct signalfd_siginfo siginfo;
+	struct loop_op accept_op, signal_op;
+	bool accept_armed;
+	struct conn *conns;
+	uint32_t n_conns; /* capacity */
+	uint32_t n_active;
+	uint32_t next_client_id;
+	gid_t admin_gid; /* (gid_t)-1: root only */
+	bool stop;
+};
+
+/* Closes a connection (logs why once); its memory is reclaimed when no request is left. */
+void conn_close(struct daemon *d, struct conn *c, const char *why);
+/* Queues bytes to send on a connection (the buffer is copied). */
+int conn_send(struct daemon *d, struct conn *c, const void *buf, size_t len);
+/* Resumes reading a connection after a command's reply. */
+void conn_resume(struct daemon *d, struct conn *c);
+
+#endif
