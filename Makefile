@@ -67,7 +67,7 @@ BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(B)/gen/bpf/%.skel.h,$(BPF_PROG))
 
 LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
-           $(B)/vfpool-tests
+           $(B)/vfpool-tests $(B)/vfpool-demo-load
 
 .PHONY: all deps check demo bench clean test test-asan test-tsan
 all: $(TARGETS)
@@ -121,6 +121,10 @@ $(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvf
 $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
 
+# The demo's launcher load: public API only, like a real launcher.
+$(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL)
+
 # The concurrency scenarios without Criterion, for ThreadSanitizer (Criterion cannot run
 # under TSan: Snaipe/Criterion#274).
 $(B)/vfpool-stress: $(STRESS_OBJ) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
@@ -139,7 +143,7 @@ check: deps
 
 demo: deps
 	$(MAKE) all
-	@bash scripts/demo.sh $(B)
+	@bash demo/run.sh $(B)
 
 bench: deps
 	$(MAKE) all

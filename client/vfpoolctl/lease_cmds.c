@@ -65,8 +65,9 @@ int cmd_alloc(const struct ctl_opts *o)
 	r = vfpool_alloc(h, &req, &lease, why, sizeof(why));
 	vfpool_close(h);
 	if (r) {
-		fprintf(stderr, "vfpoolctl alloc: %s/%s: %s%s%s\n", req.vm_id, req.vnic_id,
-			vfpool_strerror(r), why[0] ? ": " : "", why);
+		/* the daemon's reason names the object; the generic text is for when it has none */
+		fprintf(stderr, "vfpoolctl alloc: %s/%s: %s\n", req.vm_id, req.vnic_id,
+			why[0] ? why : vfpool_strerror(r));
 		return CTL_EXIT_FAIL;
 	}
 	if (o->json)
