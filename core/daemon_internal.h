@@ -34,6 +34,7 @@ struct conn {
 	struct loop_op recv_op, futex_op, cancel_op;
 	bool recv_pending, futex_pending;
 	unsigned sends_pending;
+	uint32_t live_idx; /* position in daemon.live while ACTIVE */
 };
 
 struct daemon {
@@ -51,6 +52,9 @@ struct daemon {
 	struct conn *conns;
 	uint32_t n_conns; /* capacity */
 	uint32_t n_active;
+	/* connections past the handshake, densely packed: the polling loop walks only these */
+	struct conn **live;
+	uint32_t n_live;
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	bool stop;

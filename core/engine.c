@@ -133,6 +133,7 @@ static void complete_err(struct vfpool_cqe *c, int err, const char *fmt, ...)
 	va_list ap;
 
 	c->res = err;
+	memset(c->message, 0, sizeof(c->message));
 	va_start(ap, fmt);
 	vsnprintf(c->message, sizeof(c->message), fmt, ap);
 	va_end(ap);
@@ -201,6 +202,7 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 		if (r) {
 			seqlock_write_end(&e->hdr->seq);
 			c->res = -ENOSPC;
+			memset(c->message, 0, sizeof(c->message));
 			explain_no_vf(e, req, c->message, sizeof(c->message));
 			return;
 		}
@@ -257,7 +259,9 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 
 void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
-	memset(c, 0, sizeof(*c));
+	/* the message is written only with an error (complete_err); clear just its first byte */
+	memset(c, 0, offsetof(struct vfpool_cqe, message));
+	c->message[0] = '\0';
 	c->user_data = req->user_data;
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
