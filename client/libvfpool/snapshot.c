@@ -25,6 +25,8 @@ struct vfpool_snapshot {
 	const struct vfpool_state_hdr *map; /* the live segment, read-only */
 	size_t size;
 	struct vfpool_state_hdr *copy;      /* the consistent copy */
+	struct vfpool_state_hdr *spare;     /* the next refresh reads into this, then swaps */
+	size_t copy_size;                   /* bytes both buffers hold */
 	uint64_t seq;
 };
 
@@ -101,20 +103,32 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 		if (r)
 			return r;
 	}
-	buf = malloc(s->size);
-	if (!buf)
-		return -ENOMEM;
+	/* a polling reader refreshes often: reuse the spare buffer unless the size changed */
+	if (s->copy_size != s->size) {
+		free(s->spare);
+		s->spare = NULL;
+	}
+	if (!s->spare) {
+		s->spare = malloc(s->size);
+		if (!s->spare)
+			return -ENOMEM;
+	}
+	buf = s->spare;
 	r = read_consistent(s, buf);
 	if (r == 0)
 		r = state_validate_records(buf, s->size, &why);
 	if (r) {
 		if (why)
 			vfpool_log(VFPOOL_LOG_ERR, "%s: %s", s->path, why);
-		free(buf);
 		return r;
 	}
-	free(s->copy);
+	if (s->copy_size != s->size) {
+		free(s->copy);
+		s->copy = NULL;
+	}
+	s->spare = s->copy;
 	s->copy = buf;
+	s->copy_size = s->size;
 	return 0;
 }
 
@@ -148,6 +162,7 @@ VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *s)
 		return;
 	unmap(s);
 	free(s->copy);
+	free(s->spare);
 	free(s);
 }
 
