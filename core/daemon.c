@@ -568,6 +568,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		goto fail;
 	}
 	d->ring_ready = true;
+	r = probe_source_start(&d->ring, &d->engine, opts->probe_mode, &d->probe);
+	if (r)
+		goto fail; /* it logged why */
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -581,6 +584,7 @@ void daemon_free(struct daemon *d)
 		return;
 	if (d->ring_ready)
 		io_uring_queue_exit(&d->ring); /* cancels everything still in flight */
+	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {
 		struct conn *c = &d->conns[i];
 
