@@ -242,8 +242,8 @@ out:
 	return r;
 }
 
-int probe_source_start(struct io_uring *ring, struct engine *engine, enum vfpool_probe_mode mode,
-		       struct probe_source **ret_source)
+int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
+		     struct probe_source **ret_source)
 {
 	struct probe_opts opts = { .force_fallback = mode == VFPOOL_PROBE_FALLBACK,
 				   .rcvbuf = EVENT_RCVBUF };
@@ -261,7 +261,6 @@ int probe_source_start(struct io_uring *ring, struct engine *engine, enum vfpool
 	ps = calloc(1, sizeof(*ps));
 	if (!ps)
 		return -ENOMEM;
-	ps->ring = ring;
 	ps->engine = engine;
 	ps->hdr = engine->hdr;
 	ps->poll_op.complete = on_poll;
@@ -297,14 +296,21 @@ int probe_source_start(struct io_uring *ring, struct engine *engine, enum vfpool
 		goto fail;
 	}
 	publish_counters(ps);
-	arm_poll(ps);
-	arm_timer(ps);
 	log_info("probe_started", "mode=%s vf_netdevs=%d", probe_mode(ps->probe), tracked);
 	*ret_source = ps;
 	return 0;
 fail:
 	probe_source_free(ps);
 	return r;
+}
+
+void probe_source_arm(struct probe_source *ps, struct io_uring *ring)
+{
+	if (!ps)
+		return;
+	ps->ring = ring;
+	arm_poll(ps);
+	arm_timer(ps);
 }
 
 void probe_source_free(struct probe_source *ps)

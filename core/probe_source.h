@@ -18,11 +18,16 @@
 struct probe_source;
 
 /* Starts watching in mode VFPOOL_PROBE_BPF (falls back on its own when the filter cannot
- * load) or VFPOOL_PROBE_FALLBACK (forced); VFPOOL_PROBE_OFF only records that in the header
- * and returns a NULL source. Arms its requests on ring; they complete from the loop. The
- * engine's pool and segment must outlive the source. Logs why when it fails. */
-int probe_source_start(struct io_uring *ring, struct engine *engine, enum vfpool_probe_mode mode,
-		       struct probe_source **ret_source);
+ * load) or VFPOOL_PROBE_FALLBACK (forced): tracks the VF netdevs, learns what is already
+ * stacked on them and publishes mode and reason, so all of it is in the segment before the
+ * daemon serves anyone. VFPOOL_PROBE_OFF only publishes that and returns a NULL source.
+ * The engine (pool and segment) must outlive the source. Logs why when it fails. */
+int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
+		     struct probe_source **ret_source);
+
+/* Starts receiving through the loop's ring (events queued since probe_source_new wait in
+ * the socket). NULL source: nothing to do. */
+void probe_source_arm(struct probe_source *ps, struct io_uring *ring);
 
 /* Frees the source. Only after the ring is gone (io_uring_queue_exit): its requests point
  * into it. NULL is fine. */
