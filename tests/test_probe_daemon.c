@@ -282,6 +282,50 @@ BOTH_MODES(unrelated_devices_flapping_are_dropped_and_the_vfs_stay_free)
 	rig_stop(&r);
 }
 
+/* Runs vfpoolctl against the rig's daemon; returns its whole stdout (static buffer). */
+static const char *vfpoolctl(struct rig *r, const char *args)
+{
+	static char out[16384];
+	char cmd[512];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "'%s' --run-dir '%s' %s", test_build_path("vfpoolctl"),
+		 r->d.run_dir, args);
+	p = popen(cmd, "r");
+	cr_assert_not_null(p, "%s: %s", cmd, strerror(errno));
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "%s failed: %s", cmd, out);
+	return out;
+}
+
+BOTH_MODES(vfpoolctl_snapshot_shows_the_probe_in_the_table_and_in_json)
+{
+	struct rig r = { 0 };
+	char want[256];
+	const char *out;
+
+	rig_links(&r, fallback);
+	rig_start(&r);
+	/* the counters move between two reads: match up to them */
+	out = vfpoolctl(&r, "snapshot");
+	snprintf(want, sizeof(want), "\nprobe: %s, ", fallback ? "fallback" : "bpf");
+	cr_assert_not_null(strstr(out, want), "no \"%s\" line in:\n%s", want + 1, out);
+	cr_assert_not_null(strstr(out, " passed, "), "%s", out);
+	if (fallback)
+		cr_assert_not_null(strstr(out, " dropped (BPF socket filter disabled by "
+					   "configuration)\n"), "%s", out);
+	out = vfpoolctl(&r, "--json snapshot");
+	snprintf(want, sizeof(want), "\"probe\":{\"mode\":\"%s\",\"passed\":",
+		 fallback ? "fallback" : "bpf");
+	cr_assert_not_null(strstr(out, want), "no %s in:\n%s", want, out);
+	snprintf(want, sizeof(want), "\"reason\":\"%s\"}",
+		 fallback ? "BPF socket filter disabled by configuration" : "");
+	cr_assert_not_null(strstr(out, want), "no %s in:\n%s", want, out);
+	rig_stop(&r);
+}
+
 Test(probe_daemon_off, probe_off_is_shown_and_leaves_the_records_alone)
 {
 	struct rig r = { 0 };
