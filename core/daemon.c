@@ -492,6 +492,7 @@ int daemon_run(struct daemon *d)
 
 	arm_accept(d);
 	arm_signal(d);
+	probe_source_arm(d->probe, &d->ring);
 	log_info("ready", "run_dir=%s pfs=%zu vfs=%zu spin_us=%u max_clients=%u",
 		 d->opts.run_dir, d->host->n_pfs, d->host->n_vfs, d->opts.spin_us, d->n_conns);
 	while (!d->stop) {
@@ -568,6 +569,10 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = engine_init(&d->engine, d->seg->hdr);
 	if (r)
 		goto fail;
+	/* before the socket listens: a client's first snapshot already has the probe's view */
+	r = probe_source_new(&d->engine, opts->probe_mode, &d->probe);
+	if (r)
+		goto fail; /* it logged why */
 	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
@@ -601,6 +606,7 @@ void daemon_free(struct daemon *d)
 		return;
 	if (d->ring_ready)
 		io_uring_queue_exit(&d->ring); /* cancels everything still in flight */
+	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {
 		struct conn *c = &d->conns[i];
 

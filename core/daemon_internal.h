@@ -13,6 +13,7 @@
 #include "core/daemon.h"
 #include "core/engine.h"
 #include "core/loop.h"
+#include "core/probe_source.h"
 #include "core/state_segment.h"
 #include "shm/control_proto.h"
 
@@ -57,6 +58,7 @@ struct daemon {
 	uint32_t n_live;
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
+	struct probe_source *probe; /* NULL with --probe=off */
 	bool stop;
 };
 

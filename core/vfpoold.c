@@ -11,6 +11,7 @@
 #include "core/daemon.h"
 #include "core/host.h"
 #include "core/log.h"
+#include "core/probe_source.h"
 
 static void usage(FILE *f)
 {
@@ -24,6 +25,8 @@ static void usage(FILE *f)
 		"  --max-clients N     concurrent client connections (default 256)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
+		"  --probe MODE        link-event probe: bpf (default; falls back when the filter\n"
+		"                      cannot load), fallback (filter in userspace), off\n"
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  -h, --help\n");
 }
@@ -52,12 +55,14 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "probe", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
 	struct daemon_opts opts = {
 		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
 		.max_clients = 256, .socket_gid = (gid_t)-1, .admin_gid = (gid_t)-1,
+		.probe_mode = VFPOOL_PROBE_BPF,
 	};
 	const char *simulate = NULL;
 	struct host *host = NULL;
@@ -112,6 +117,12 @@ int main(int argc, char **argv)
 			log_set_level(lvl);
 			break;
 		}
+		case 'P':
+			if (probe_source_parse_mode(optarg, &opts.probe_mode)) {
+				fprintf(stderr, "vfpoold: --probe %s: use bpf, fallback or off\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}

@@ -273,6 +273,16 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 	return 0;
 }
 
+static const char *probe_mode_name(uint32_t mode)
+{
+	switch (mode) {
+	case VFPOOL_PROBE_OFF: return "off";
+	case VFPOOL_PROBE_BPF: return "bpf";
+	case VFPOOL_PROBE_FALLBACK: return "fallback";
+	default: return "unknown";
+	}
+}
+
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 				      struct vfpool_daemon_info *ret)
 {
@@ -284,5 +294,11 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	ret->errors = atomic_load_explicit(&s->copy->errors, memory_order_relaxed);
 	ret->started_ns = s->copy->started_ns;
 	ret->seq = s->seq;
+	snprintf(ret->probe_mode, sizeof(ret->probe_mode), "%s", probe_mode_name(s->copy->probe_mode));
+	ret->probe_passed = atomic_load_explicit(&s->copy->probe_passed, memory_order_relaxed);
+	ret->probe_dropped = atomic_load_explicit(&s->copy->probe_dropped, memory_order_relaxed);
+	/* the copy is the daemon's bytes: bound the string by its field, not by a NUL */
+	snprintf(ret->probe_reason, sizeof(ret->probe_reason), "%.*s",
+		 (int)sizeof(s->copy->probe_reason), s->copy->probe_reason);
 	return 0;
 }

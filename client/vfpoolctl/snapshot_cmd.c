@@ -33,6 +33,12 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 	fprintf(f, "{\"daemon\":{\"pid\":%d,\"requests\":%llu,\"errors\":%llu,\"seq\":%llu},\n",
 		d.pid, (unsigned long long)d.requests, (unsigned long long)d.errors,
 		(unsigned long long)d.seq);
+	fprintf(f, " \"probe\":{\"mode\":");
+	json_str(f, d.probe_mode);
+	fprintf(f, ",\"passed\":%llu,\"dropped\":%llu,\"reason\":",
+		(unsigned long long)d.probe_passed, (unsigned long long)d.probe_dropped);
+	json_str(f, d.probe_reason);
+	fprintf(f, "},\n");
 	fprintf(f, " \"pfs\":[");
 	for (unsigned i = 0; i < n_pfs; i++) {
 		struct vfpool_pf_info p;
@@ -83,15 +89,28 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 	fprintf(f, "]}\n");
 }
 
+/* "probe: bpf, 12 passed, 2048 dropped", and why when it is not the BPF filter. */
+static void print_probe(FILE *f, const struct vfpool_daemon_info *d)
+{
+	fprintf(f, "probe: %s", d->probe_mode);
+	if (strcmp(d->probe_mode, "off") != 0)
+		fprintf(f, ", %llu passed, %llu dropped", (unsigned long long)d->probe_passed,
+			(unsigned long long)d->probe_dropped);
+	if (d->probe_reason[0])
+		fprintf(f, " (%s)", d->probe_reason);
+	fputc('\n', f);
+}
+
 static void print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
 {
 	struct vfpool_daemon_info d;
 	unsigned n_pfs = vfpool_snapshot_pf_count(s), n_vfs = vfpool_snapshot_vf_count(s);
 
 	vfpool_snapshot_daemon(s, &d);
-	fprintf(f, "daemon pid %d, %llu requests served, %llu errors\n\n", d.pid,
+	fprintf(f, "daemon pid %d, %llu requests served, %llu errors\n", d.pid,
 		(unsigned long long)d.requests, (unsigned long long)d.errors);
-	fprintf(f, "%-3s %-12s %-10s %-10s %4s %5s %8s %5s %6s %9s %5s %5s\n", "PF", "PCI", "NETDEV",
+	print_probe(f, &d);
+	fprintf(f, "\n%-3s %-12s %-10s %-10s %4s %5s %8s %5s %6s %9s %5s %5s\n", "PF", "PCI", "NETDEV",
 		"DRIVER", "NUMA", "TOTAL", "EXISTING", "FREE", "LEASED", "HOST-BUSY", "IOMMU",
 		"BOUND");
 	for (unsigned i = 0; i < n_pfs; i++) {

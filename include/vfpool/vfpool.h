@@ -179,13 +179,19 @@ VFPOOL_API int vfpool_snapshot_pf(const struct vfpool_snapshot *snap, unsigned i
 				  struct vfpool_pf_info *ret_info);
 VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *snap, unsigned index,
 				  struct vfpool_vf_info *ret_info);
-/* Daemon-wide facts: pid, requests served, errors. */
+/* Daemon-wide facts: pid, requests served, errors, the link-event probe. */
 struct vfpool_daemon_info {
 	int pid;
 	uint64_t requests;
 	uint64_t errors;
 	uint64_t started_ns;
 	uint64_t seq;
+	/* the link-event probe that finds host-busy VFs: "bpf" (filter in the kernel),
+	 * "fallback" (filter in the daemon), "off", or "unknown" (a newer daemon's mode) */
+	char probe_mode[16];
+	uint64_t probe_passed;  /* link events the filter let through since start */
+	uint64_t probe_dropped; /* unrelated link events it dropped */
+	char probe_reason[64];  /* why it is not "bpf"; "" in bpf mode */
 };
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
 				      struct vfpool_daemon_info *ret_info);
