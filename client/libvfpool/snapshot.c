@@ -269,5 +269,28 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	ret->errors = atomic_load_explicit(&s->copy->errors, memory_order_relaxed);
 	ret->started_ns = s->copy->started_ns;
 	ret->seq = s->seq;
+	ret->probe_mode = s->copy->probe_mode;
+	ret->probe_passed = atomic_load_explicit(&s->copy->probe_passed, memory_order_relaxed);
+	ret->probe_dropped = atomic_load_explicit(&s->copy->probe_dropped, memory_order_relaxed);
+	ret->journal_bytes = atomic_load_explicit(&s->copy->journal_bytes, memory_order_relaxed);
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsigned index,
+					 struct vfpool_vf_config *ret)
+{
+	static const uint8_t zero[6];
+	const struct vfpool_shm_vf *vf;
+	struct vfpool_vf_config c = { 0 };
+
+	if (!s || !ret || index >= s->copy->n_vfs)
+		return -EINVAL;
+	vf = &state_vfs(s->copy)[index];
+	memcpy(c.mac, vf->mac, sizeof(c.mac));
+	c.has_mac = memcmp(vf->mac, zero, sizeof(zero)) != 0;
+	c.vlan = vf->vlan;
+	c.vlan_qos = vf->vlan_qos;
+	c.mtu = vf->mtu;
+	*ret = c;
 	return 0;
 }
