@@ -5,7 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
+#include "core/log.h"
 #include "tests/daemon_fixture.h"
 #include "tests/run_cmd.h"
 #include "vfpool/vfpool.h"
@@ -116,5 +119,50 @@ Test(logging, unknown_log_level_is_a_usage_error)
 	cr_assert_eq(run_capture(&out, "%s --simulate 1x1 --log-level loud 2>&1",
 				 test_build_path("vfpoold")), 2);
 	cr_assert(strstr(out, "--log-level loud"), "%s", out);
+	free(out);
+}
+
+/* Runs log_event with stderr on a file; journal: claim that file is the journal stream. */
+static char *log_to_file(bool journal)
+{
+	char path[] = "/tmp/vfpool-log.XXXXXX", env[64], *out;
+	int fd = mkstemp(path), saved = dup(2);
+	struct stat st;
+
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(fstat(fd, &st), 0);
+	snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)st.st_dev,
+		 (unsigned long long)st.st_ino);
+	if (journal)
+		setenv("JOURNAL_STREAM", env, 1);
+	else
+		unsetenv("JOURNAL_STREAM");
+	fflush(stderr);
+	dup2(fd, 2);
+	log_set_level(LOG_LVL_INFO);
+	log_warn("disk_full", "path=%s", "/var/lib/vfpool");
+	fflush(stderr);
+	dup2(saved, 2);
+	close(saved);
+	close(fd);
+	unsetenv("JOURNAL_STREAM");
+	cr_assert_eq(run_capture(&out, "cat %s", path), 0);
+	unlink(path);
+	return out;
+}
+
+Test(logging, journal_stream_lines_carry_the_syslog_priority_prefix)
+{
+	char *out = log_to_file(true);
+
+	cr_assert_str_eq(out, "<4>level=warn event=disk_full path=/var/lib/vfpool\n");
+	free(out);
+}
+
+Test(logging, plain_stderr_lines_carry_the_vfpoold_prefix)
+{
+	char *out = log_to_file(false);
+
+	cr_assert_str_eq(out, "vfpoold: level=warn event=disk_full path=/var/lib/vfpool\n");
 	free(out);
 }
