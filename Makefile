@@ -49,7 +49,7 @@ BPF_SRC    := $(filter-out $(BPF_PROG),$(wildcard bpf/*.c))
 LIB_SRC    := $(wildcard client/libvfpool/*.c)
 CTL_SRC    := $(wildcard client/vfpoolctl/*.c)
 # vfpoolctl's checks that tests call directly (the binary's main stays out of the tests)
-CTL_CHECK_SRC := $(wildcard client/vfpoolctl/doctor*.c)
+CTL_CHECK_SRC := $(wildcard client/vfpoolctl/doctor*.c client/vfpoolctl/format_*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c) $(filter-out tests/concurrency/stress_main.c,$(wildcard tests/concurrency/*.c))
 STRESS_SRC := $(wildcard tests/concurrency/*.c)
@@ -67,9 +67,9 @@ BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(B)/gen/bpf/%.skel.h,$(BPF_PROG))
 
 LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
-           $(B)/vfpool-tests $(B)/vfpool-demo-load
+           $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher
 
-.PHONY: all deps check demo bench clean test test-asan test-tsan
+.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall
 all: $(TARGETS)
 
 deps:
@@ -129,6 +129,64 @@ $(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
 # under TSan: Snaipe/Criterion#274).
 $(B)/vfpool-stress: $(STRESS_OBJ) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+
+# The example launcher links the shared library (not the archive): proof that the exported
+# symbols are enough to write a launcher. $ORIGIN lets it run from the build directory.
+$(B)/vfpool-example-launcher: examples/launcher.c include/vfpool/vfpool.h $(B)/libvfpool.so
+	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lvfpool -Wl,-rpath,'$$ORIGIN' $(LDFLAGS_ALL)
+
+# ---- install ---------------------------------------------------------------------------
+PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
+SBINDIR     ?= $(PREFIX)/sbin
+LIBDIR      ?= $(PREFIX)/lib
+INCLUDEDIR  ?= $(PREFIX)/include
+MANDIR      ?= $(PREFIX)/share/man
+DOCDIR      ?= $(PREFIX)/share/doc/vfpool
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+UNITDIR     ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+INSTALL     ?= install
+UNITS       := $(wildcard dist/systemd/*.service)
+# Units may name the binaries as @SBINDIR@/@BINDIR@; install fills in the real paths.
+SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
+	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
+	    -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g'
+
+install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(MANDIR)/man3 \
+	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	$(INSTALL) -m 0755 $(B)/vfpoold $(DESTDIR)$(SBINDIR)/vfpoold
+	$(INSTALL) -m 0755 $(B)/vfpoolctl $(DESTDIR)$(BINDIR)/vfpoolctl
+	$(INSTALL) -m 0755 $(LIBVFPOOL_SO) $(DESTDIR)$(LIBDIR)/libvfpool.so.$(LIBVERSION)
+	ln -sf libvfpool.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libvfpool.so.$(SOVERSION)
+	ln -sf libvfpool.so.$(SOVERSION) $(DESTDIR)$(LIBDIR)/libvfpool.so
+	$(INSTALL) -m 0644 $(B)/libvfpool.a $(DESTDIR)$(LIBDIR)/libvfpool.a
+	$(INSTALL) -m 0644 include/vfpool/*.h $(DESTDIR)$(INCLUDEDIR)/vfpool/
+	$(SUBST) vfpool.pc.in > $(DESTDIR)$(PKGCONFIGDIR)/vfpool.pc
+	chmod 0644 $(DESTDIR)$(PKGCONFIGDIR)/vfpool.pc
+	$(INSTALL) -m 0644 man/*.3 $(DESTDIR)$(MANDIR)/man3/
+	$(INSTALL) -m 0644 man/*.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 examples/launcher.c $(DESTDIR)$(DOCDIR)/examples/launcher.c
+	$(INSTALL) -m 0644 dist/sysusers.d/vfpool.conf $(DESTDIR)$(SYSUSERSDIR)/vfpool.conf
+	$(INSTALL) -m 0644 dist/tmpfiles.d/vfpool.conf $(DESTDIR)$(TMPFILESDIR)/vfpool.conf
+	$(foreach u,$(UNITS),$(SUBST) $(u) > $(DESTDIR)$(UNITDIR)/$(notdir $(u)) && \
+	    chmod 0644 $(DESTDIR)$(UNITDIR)/$(notdir $(u));)
+
+uninstall:
+	rm -f $(DESTDIR)$(SBINDIR)/vfpoold $(DESTDIR)$(BINDIR)/vfpoolctl \
+	    $(DESTDIR)$(LIBDIR)/libvfpool.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libvfpool.so.$(SOVERSION) \
+	    $(DESTDIR)$(LIBDIR)/libvfpool.so $(DESTDIR)$(LIBDIR)/libvfpool.a \
+	    $(DESTDIR)$(PKGCONFIGDIR)/vfpool.pc $(DESTDIR)$(DOCDIR)/examples/launcher.c \
+	    $(DESTDIR)$(SYSUSERSDIR)/vfpool.conf $(DESTDIR)$(TMPFILESDIR)/vfpool.conf \
+	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/vfpool/,$(notdir $(wildcard include/vfpool/*.h))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
+	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # ---- run -------------------------------------------------------------------------------
 # Tests find the binaries under test through VFPOOL_BUILD (the daemon is exec'd for real).

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "core/log.h"
@@ -40,6 +43,20 @@ static const char *level_name(enum log_level l)
 	}
 }
 
+/* Under systemd, stderr is a journal stream named by $JOURNAL_STREAM ("dev:ino"): a "<N>"
+ * prefix then sets the entry's priority, so `journalctl -p warning` filters our levels.
+ * Checked per line (an fstat; events are rare) as stderr may be redirected at any time. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (!js || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(2, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_event(enum log_level level, const char *event, const char *fmt, ...)
 {
 	char body[512];
@@ -51,6 +68,10 @@ void log_event(enum log_level level, const char *event, const char *fmt, ...)
 	vsnprintf(body, sizeof(body), fmt, ap);
 	va_end(ap);
 	/* one write per line, so lines from a restarted daemon never interleave mid-line */
-	fprintf(stderr, "vfpoold: level=%s event=%s%s%s\n", level_name(level), event,
-		body[0] ? " " : "", body);
+	if (stderr_is_journal())
+		fprintf(stderr, "<%d>level=%s event=%s%s%s\n", (int)level, level_name(level), event,
+			body[0] ? " " : "", body);
+	else
+		fprintf(stderr, "vfpoold: level=%s event=%s%s%s\n", level_name(level), event,
+			body[0] ? " " : "", body);
 }

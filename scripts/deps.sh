@@ -8,7 +8,7 @@ packages=(
 	liburing-dev libnl-3-dev libnl-route-3-dev libbpf-dev libelf-dev zlib1g-dev
 	libudev-dev libcriterion-dev
 	umockdev libumockdev-dev
-	linux-libc-dev bpftool iproute2 man-db
+	linux-libc-dev bpftool iproute2 man-db libxml2-utils
 )
 
 missing=()

@@ -300,5 +300,25 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	/* the copy is the daemon's bytes: bound the string by its field, not by a NUL */
 	snprintf(ret->probe_reason, sizeof(ret->probe_reason), "%.*s",
 		 (int)sizeof(s->copy->probe_reason), s->copy->probe_reason);
+	ret->journal_bytes = atomic_load_explicit(&s->copy->journal_bytes, memory_order_relaxed);
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsigned index,
+					 struct vfpool_vf_config *ret)
+{
+	static const uint8_t zero[6];
+	const struct vfpool_shm_vf *vf;
+	struct vfpool_vf_config c = { 0 };
+
+	if (!s || !ret || index >= s->copy->n_vfs)
+		return -EINVAL;
+	vf = &state_vfs(s->copy)[index];
+	memcpy(c.mac, vf->mac, sizeof(c.mac));
+	c.has_mac = memcmp(vf->mac, zero, sizeof(zero)) != 0;
+	c.vlan = vf->vlan;
+	c.vlan_qos = vf->vlan_qos;
+	c.mtu = vf->mtu;
+	*ret = c;
 	return 0;
 }

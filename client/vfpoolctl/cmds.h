@@ -5,6 +5,7 @@
 #define VFPOOL_CTL_ARGS_MAX 64
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include "vfpool/vfpool.h"
 
@@ -22,6 +23,16 @@ struct ctl_opts {
 int cmd_snapshot(const struct ctl_opts *o);
 int cmd_alloc(const struct ctl_opts *o);
 int cmd_release(const struct ctl_opts *o);
+int cmd_watch(const struct ctl_opts *o);
+int cmd_pf(const struct ctl_opts *o);
+int cmd_lease(const struct ctl_opts *o);
+int cmd_metrics(const struct ctl_opts *o);
+
+/* Shared by the snapshot views (snapshot_cmd.c). */
+void ctl_json_str(FILE *f, const char *s);
+void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs);
+void snapshot_print_pf_table(FILE *f, const struct vfpool_snapshot *s);
+void snapshot_print_pf_json(FILE *f, unsigned index, const struct vfpool_pf_info *p);
 /* Any command the daemon implements: words in o->argv, passed as they are. */
 int cmd_daemon(const struct ctl_opts *o);
 

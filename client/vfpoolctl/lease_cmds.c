@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client/vfpoolctl/cmds.h"
+#include "client/vfpoolctl/format_lease.h"
 
 static int parse_mac(const char *s, uint8_t mac[6])
 {
@@ -20,8 +21,50 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
+enum alloc_format { FORMAT_TEXT, FORMAT_LIBVIRT, FORMAT_QEMU };
+
+/* The VLAN (and MAC) the daemon applied live in the VF's record, not in the completion:
+ * read them back from a snapshot taken after the allocation. */
+static void applied_config(const char *run_dir, const char *pci, struct vfpool_vf_config *cfg)
+{
+	struct vfpool_snapshot *s;
+
+	*cfg = (struct vfpool_vf_config){ 0 };
+	if (vfpool_snapshot_take(run_dir, &s))
+		return;
+	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
+		struct vfpool_vf_info v;
+
+		if (vfpool_snapshot_vf(s, i, &v) == 0 && strcmp(v.pci_addr, pci) == 0) {
+			vfpool_snapshot_vf_config(s, i, cfg);
+			break;
+		}
+	}
+	vfpool_snapshot_free(s);
+}
+
+static int print_formatted(const struct ctl_opts *o, enum alloc_format fmt,
+			   const struct vfpool_lease *lease, const uint8_t *req_mac)
+{
+	struct vfpool_vf_config cfg;
+	struct lease_view v = { .pci_addr = lease->pci_addr };
+	int r;
+
+	applied_config(o->run_dir, lease->pci_addr, &cfg);
+	v.mac = req_mac ? req_mac : cfg.has_mac ? cfg.mac : NULL;
+	v.vlan = cfg.vlan;
+	r = fmt == FORMAT_LIBVIRT ? format_lease_libvirt(stdout, &v) : format_lease_qemu(stdout, &v);
+	if (r) {
+		fprintf(stderr, "vfpoolctl alloc: %s: not a PCI address the formats can express\n",
+			lease->pci_addr);
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
 int cmd_alloc(const struct ctl_opts *o)
 {
+	enum alloc_format fmt = FORMAT_TEXT;
 	struct vfpool_alloc_req req = { .numa_node = -1 };
 	struct vfpool_lease lease;
 	struct vfpool *h;
@@ -29,9 +72,10 @@ int cmd_alloc(const struct ctl_opts *o)
 	uint8_t mac[6];
 	int r;
 
-	/* alloc VM VNIC NETWORK [--mac M] [--pin PCI] [--numa N] */
+	/* alloc VM VNIC NETWORK [--mac M] [--pin PCI] [--numa N] [--format F] */
 	if (o->argc < 3) {
-		fprintf(stderr, "usage: vfpoolctl alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n");
+		fprintf(stderr, "usage: vfpoolctl alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]"
+			" [--format text|libvirt|qemu]\n");
 		return CTL_EXIT_USAGE;
 	}
 	req.vm_id = o->argv[0];
@@ -52,10 +96,28 @@ int cmd_alloc(const struct ctl_opts *o)
 			req.pin_pci = o->argv[++i];
 		} else if (strcmp(o->argv[i], "--numa") == 0) {
 			req.numa_node = atoi(o->argv[++i]);
+		} else if (strcmp(o->argv[i], "--format") == 0) {
+			const char *f = o->argv[++i];
+
+			if (strcmp(f, "libvirt") == 0) {
+				fmt = FORMAT_LIBVIRT;
+			} else if (strcmp(f, "qemu") == 0) {
+				fmt = FORMAT_QEMU;
+			} else if (strcmp(f, "text") == 0) {
+				fmt = FORMAT_TEXT;
+			} else {
+				fprintf(stderr, "vfpoolctl alloc: --format %s: use text, libvirt or qemu\n", f);
+				return CTL_EXIT_USAGE;
+			}
 		} else {
 			fprintf(stderr, "vfpoolctl alloc: unknown option %s\n", o->argv[i]);
 			return CTL_EXIT_USAGE;
 		}
+	}
+	if (fmt != FORMAT_TEXT && o->json) {
+		fprintf(stderr, "vfpoolctl alloc: --json and --format %s exclude each other\n",
+			fmt == FORMAT_LIBVIRT ? "libvirt" : "qemu");
+		return CTL_EXIT_USAGE;
 	}
 	r = vfpool_connect(o->run_dir, NULL, &h);
 	if (r) {
@@ -70,6 +132,8 @@ int cmd_alloc(const struct ctl_opts *o)
 			why[0] ? why : vfpool_strerror(r));
 		return CTL_EXIT_FAIL;
 	}
+	if (fmt != FORMAT_TEXT)
+		return print_formatted(o, fmt, &lease, req.mac);
 	if (o->json)
 		printf("{\"pci\":\"%s\",\"netdev\":\"%s\",\"pf\":\"%s\",\"vf\":%u,\"iommu_group\":%d,"
 		       "\"numa_node\":%d,\"generation\":%llu}\n", lease.pci_addr, lease.netdev,

@@ -12,18 +12,25 @@ static void usage(FILE *f)
 		"Usage: vfpoolctl [--run-dir DIR] [--json] COMMAND [ARGS]\n"
 		"Commands:\n"
 		"  snapshot [--all]                 PFs, VFs, leases (from the state segment)\n"
+		"  watch [--interval MS] [--count N] [--all]  the snapshot, redrawn until Ctrl-C\n"
+		"  pf list | pf show PF             PFs and their VFs (from the state segment)\n"
+		"  lease list [--vm VM]             leases (from the state segment)\n"
+		"  metrics [--textfile DIR]         Prometheus text format (DIR/vfpool.prom)\n"
 		"  alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n"
+		"        [--format text|libvirt|qemu]\n"
 		"  release VM VNIC [GENERATION]\n"
 		"  help                             the daemon's own commands\n"
 		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
 		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
-		"2 usage error.\n");
+		"2 usage error. See vfpoolctl(8) for the --json schemas.\n");
 }
 
 int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(const struct ctl_opts *); } cmds[] = {
 		{ "snapshot", cmd_snapshot }, { "alloc", cmd_alloc }, { "release", cmd_release },
+		{ "watch", cmd_watch }, { "pf", cmd_pf }, { "lease", cmd_lease },
+		{ "metrics", cmd_metrics },
 	};
 	struct ctl_opts o = { .run_dir = getenv("VFPOOL_RUN_DIR") };
 	int i = 1;

@@ -8,7 +8,7 @@
 #include "client/vfpoolctl/cmds.h"
 
 /* JSON string: the daemon validated these, but escape anyway; the output is an interface. */
-static void json_str(FILE *f, const char *s)
+void ctl_json_str(FILE *f, const char *s)
 {
 	fputc('"', f);
 	for (; *s; s++) {
@@ -34,27 +34,18 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 		d.pid, (unsigned long long)d.requests, (unsigned long long)d.errors,
 		(unsigned long long)d.seq);
 	fprintf(f, " \"probe\":{\"mode\":");
-	json_str(f, d.probe_mode);
+	ctl_json_str(f, d.probe_mode);
 	fprintf(f, ",\"passed\":%llu,\"dropped\":%llu,\"reason\":",
 		(unsigned long long)d.probe_passed, (unsigned long long)d.probe_dropped);
-	json_str(f, d.probe_reason);
+	ctl_json_str(f, d.probe_reason);
 	fprintf(f, "},\n");
 	fprintf(f, " \"pfs\":[");
 	for (unsigned i = 0; i < n_pfs; i++) {
 		struct vfpool_pf_info p;
 
 		vfpool_snapshot_pf(s, i, &p);
-		fprintf(f, "%s\n  {\"index\":%u,\"pci\":", i ? "," : "", i);
-		json_str(f, p.pci_addr);
-		fprintf(f, ",\"netdev\":");
-		json_str(f, p.netdev);
-		fprintf(f, ",\"driver\":");
-		json_str(f, p.driver);
-		fprintf(f, ",\"vendor\":\"%04x\",\"device\":\"%04x\",\"numa_node\":%d,"
-			   "\"total_vfs\":%u,\"existing\":%u,\"free\":%u,\"leased\":%u,"
-			   "\"host_busy\":%u,\"iommu_shared\":%u,\"bound_other\":%u,\"dirty\":%u}",
-			p.vendor, p.device, p.numa_node, p.total_vfs, p.existing, p.free, p.leased,
-			p.host_busy, p.iommu_shared, p.bound_other, p.dirty);
+		fprintf(f, "%s\n  ", i ? "," : "");
+		snapshot_print_pf_json(f, i, &p);
 	}
 	fprintf(f, "],\n \"vfs\":[");
 	for (unsigned i = 0, first = 1; i < n_vfs; i++) {
@@ -65,23 +56,23 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 			continue;
 		fprintf(f, "%s\n  {\"pci\":", first ? "" : ",");
 		first = 0;
-		json_str(f, v.pci_addr);
+		ctl_json_str(f, v.pci_addr);
 		fprintf(f, ",\"netdev\":");
-		json_str(f, v.netdev);
+		ctl_json_str(f, v.netdev);
 		fprintf(f, ",\"pf\":%u,\"vf\":%u,\"iommu_group\":%d,\"numa_node\":%d,\"state\":\"%s\"",
 			v.pf_index, v.vf_index, v.iommu_group, v.numa_node,
 			vfpool_vf_status_name(v.status));
 		if (v.reason[0]) {
 			fprintf(f, ",\"reason\":");
-			json_str(f, v.reason);
+			ctl_json_str(f, v.reason);
 		}
 		if (v.status == VFPOOL_VF_STATUS_LEASED) {
 			fprintf(f, ",\"lease\":{\"vm\":");
-			json_str(f, v.vm_id);
+			ctl_json_str(f, v.vm_id);
 			fprintf(f, ",\"vnic\":");
-			json_str(f, v.vnic_id);
+			ctl_json_str(f, v.vnic_id);
 			fprintf(f, ",\"network\":");
-			json_str(f, v.network);
+			ctl_json_str(f, v.network);
 			fprintf(f, ",\"generation\":%llu}", (unsigned long long)v.generation);
 		}
 		fputc('}', f);
@@ -101,26 +92,17 @@ static void print_probe(FILE *f, const struct vfpool_daemon_info *d)
 	fputc('\n', f);
 }
 
-static void print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
+void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
 {
 	struct vfpool_daemon_info d;
-	unsigned n_pfs = vfpool_snapshot_pf_count(s), n_vfs = vfpool_snapshot_vf_count(s);
+	unsigned n_vfs = vfpool_snapshot_vf_count(s);
 
 	vfpool_snapshot_daemon(s, &d);
 	fprintf(f, "daemon pid %d, %llu requests served, %llu errors\n", d.pid,
 		(unsigned long long)d.requests, (unsigned long long)d.errors);
 	print_probe(f, &d);
-	fprintf(f, "\n%-3s %-12s %-10s %-10s %4s %5s %8s %5s %6s %9s %5s %5s\n", "PF", "PCI", "NETDEV",
-		"DRIVER", "NUMA", "TOTAL", "EXISTING", "FREE", "LEASED", "HOST-BUSY", "IOMMU",
-		"BOUND");
-	for (unsigned i = 0; i < n_pfs; i++) {
-		struct vfpool_pf_info p;
-
-		vfpool_snapshot_pf(s, i, &p);
-		fprintf(f, "%-3u %-12s %-10s %-10s %4d %5u %8u %5u %6u %9u %5u %5u\n", i, p.pci_addr,
-			p.netdev, p.driver, p.numa_node, p.total_vfs, p.existing, p.free, p.leased,
-			p.host_busy, p.iommu_shared, p.bound_other);
-	}
+	fputc('\n', f);
+	snapshot_print_pf_table(f, s);
 	fprintf(f, "\n%-12s %-14s %-3s %-4s %-5s %-12s %s\n", "VF", "NETDEV", "PF", "NUMA", "GROUP",
 		"STATE", "LEASE / REASON");
 	for (unsigned i = 0; i < n_vfs; i++) {
@@ -142,6 +124,38 @@ static void print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
 		fprintf(f, "(free VFs not listed; --all lists them)\n");
 }
 
+void snapshot_print_pf_table(FILE *f, const struct vfpool_snapshot *s)
+{
+	unsigned n_pfs = vfpool_snapshot_pf_count(s);
+
+	fprintf(f, "%-3s %-12s %-10s %-10s %4s %5s %8s %5s %6s %9s %5s %5s %5s\n", "PF", "PCI",
+		"NETDEV", "DRIVER", "NUMA", "TOTAL", "EXISTING", "FREE", "LEASED", "HOST-BUSY",
+		"IOMMU", "BOUND", "DIRTY");
+	for (unsigned i = 0; i < n_pfs; i++) {
+		struct vfpool_pf_info p;
+
+		vfpool_snapshot_pf(s, i, &p);
+		fprintf(f, "%-3u %-12s %-10s %-10s %4d %5u %8u %5u %6u %9u %5u %5u %5u\n", i,
+			p.pci_addr, p.netdev, p.driver, p.numa_node, p.total_vfs, p.existing, p.free,
+			p.leased, p.host_busy, p.iommu_shared, p.bound_other, p.dirty);
+	}
+}
+
+void snapshot_print_pf_json(FILE *f, unsigned index, const struct vfpool_pf_info *p)
+{
+	fprintf(f, "{\"index\":%u,\"pci\":", index);
+	ctl_json_str(f, p->pci_addr);
+	fprintf(f, ",\"netdev\":");
+	ctl_json_str(f, p->netdev);
+	fprintf(f, ",\"driver\":");
+	ctl_json_str(f, p->driver);
+	fprintf(f, ",\"vendor\":\"%04x\",\"device\":\"%04x\",\"numa_node\":%d,"
+		   "\"total_vfs\":%u,\"existing\":%u,\"free\":%u,\"leased\":%u,"
+		   "\"host_busy\":%u,\"iommu_shared\":%u,\"bound_other\":%u,\"dirty\":%u}",
+		p->vendor, p->device, p->numa_node, p->total_vfs, p->existing, p->free, p->leased,
+		p->host_busy, p->iommu_shared, p->bound_other, p->dirty);
+}
+
 int cmd_snapshot(const struct ctl_opts *o)
 {
 	struct vfpool_snapshot *s;
@@ -154,7 +168,7 @@ int cmd_snapshot(const struct ctl_opts *o)
 	if (o->json)
 		print_json(stdout, s);
 	else
-		print_table(stdout, s, o->all);
+		snapshot_print_table(stdout, s, o->all);
 	vfpool_snapshot_free(s);
 	return CTL_EXIT_OK;
 }

@@ -192,9 +192,22 @@ struct vfpool_daemon_info {
 	uint64_t probe_passed;  /* link events the filter let through since start */
 	uint64_t probe_dropped; /* unrelated link events it dropped */
 	char probe_reason[64];  /* why it is not "bpf"; "" in bpf mode */
+	uint64_t journal_bytes;  /* the lease journal's size (0 until it exists) */
 };
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
 				      struct vfpool_daemon_info *ret_info);
+
+/* The configuration the daemon applied to a leased VF (what a launcher writes into its
+ * domain: MAC, VLAN). has_mac is 0 when the lease asked for no MAC. */
+struct vfpool_vf_config {
+	uint8_t mac[6];
+	int has_mac;
+	unsigned vlan;      /* 0: untagged */
+	unsigned vlan_qos;
+	unsigned mtu;       /* 0: unchanged */
+};
+VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *snap, unsigned index,
+					 struct vfpool_vf_config *ret_config);
 
 /* ---- commands: configuration and operations over the control socket ----------------- */
 

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Metric families (the names are an interface: dashboards and alerts use them):
+ *   vfpool_vfs{pf,state}                 gauge: VFs per PF per state
+ *   vfpool_pf_total_vfs{pf}              gauge: sriov_totalvfs
+ *   vfpool_network_leased_vfs{network}   gauge: leases per network
+ *   vfpool_requests_total                counter: requests served since the daemon started
+ *   vfpool_request_errors_total          counter: requests that failed
+ *   vfpool_probe_messages_total{verdict} counter: link events passed/dropped by the probe
+ *   vfpool_probe_mode{mode}              gauge: 1 for the mode in use
+ *   vfpool_journal_bytes                 gauge: size of the lease journal
+ *   vfpool_daemon_start_time_seconds     gauge: when the daemon published its state
+ * The state header has no per-kind error counters or latency histogram yet, so
+ * vfpool_request_errors_total carries no kind label.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "client/vfpoolctl/metrics.h"
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* Label values escape backslash, double quote and newline (format 0.0.4). */
+static void label_value(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		if (*s == '\\' || *s == '"')
+			fprintf(f, "\\%c", *s);
+		else if (*s == '\n')
+			fputs("\\n", f);
+		else
+			fputc(*s, f);
+	}
+	fputc('"', f);
+}
+
+/* The PF's label: its netdev, or its PCI address when it has none (unbound driver). */
+static const char *pf_label(const struct vfpool_pf_info *p)
+{
+	return p->netdev[0] ? p->netdev : p->pci_addr;
+}
+
+static void write_vfs(FILE *f, const struct vfpool_snapshot *s)
+{
+	unsigned n = vfpool_snapshot_pf_count(s);
+
+	family(f, "vfpool_vfs", "gauge", "Existing VFs per PF by state (leased wins over blocked).");
+	for (unsigned i = 0; i < n; i++) {
+		struct vfpool_pf_info p;
+		static const char *const states[] = { "free", "leased", "host_busy",
+						      "iommu_shared", "bound_other", "dirty" };
+		unsigned val[6];
+
+		vfpool_snapshot_pf(s, i, &p);
+		val[0] = p.free, val[1] = p.leased, val[2] = p.host_busy;
+		val[3] = p.iommu_shared, val[4] = p.bound_other, val[5] = p.dirty;
+		for (size_t k = 0; k < sizeof(states) / sizeof(states[0]); k++) {
+			fputs("vfpool_vfs{pf=", f);
+			label_value(f, pf_label(&p));
+			fprintf(f, ",state=\"%s\"} %u\n", states[k], val[k]);
+		}
+	}
+	family(f, "vfpool_pf_total_vfs", "gauge", "VF slots per PF (sriov_totalvfs).");
+	for (unsigned i = 0; i < n; i++) {
+		struct vfpool_pf_info p;
+
+		vfpool_snapshot_pf(s, i, &p);
+		fputs("vfpool_pf_total_vfs{pf=", f);
+		label_value(f, pf_label(&p));
+		fprintf(f, "} %u\n", p.total_vfs);
+	}
+}
+
+struct net_count {
+	char name[VFPOOL_NETWORK_LEN];
+	unsigned leased;
+};
+
+static int write_networks(FILE *f, const struct vfpool_snapshot *s)
+{
+	unsigned n_vfs = vfpool_snapshot_vf_count(s), n = 0;
+	struct net_count *nets = NULL;
+
+	family(f, "vfpool_network_leased_vfs", "gauge", "Leased VFs per network.");
+	if (n_vfs) {
+		nets = calloc(n_vfs, sizeof(*nets)); /* at most one network per lease */
+		if (!nets)
+			return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n_vfs; i++) {
+		struct vfpool_vf_info v;
+		unsigned k;
+
+		vfpool_snapshot_vf(s, i, &v);
+		if (v.status != VFPOOL_VF_STATUS_LEASED)
+			continue;
+		for (k = 0; k < n && strcmp(nets[k].name, v.network) != 0; k++)
+			;
+		if (k == n)
+			memcpy(nets[n++].name, v.network, sizeof(v.network));
+		nets[k].leased++;
+	}
+	for (unsigned k = 0; k < n; k++) {
+		fputs("vfpool_network_leased_vfs{network=", f);
+		label_value(f, nets[k].name);
+		fprintf(f, "} %u\n", nets[k].leased);
+	}
+	free(nets);
+	return 0;
+}
+
+static void write_daemon(FILE *f, const struct vfpool_daemon_info *d)
+{
+	static const char *const modes[] = { "off", "bpf", "fallback" };
+
+	family(f, "vfpool_requests_total", "counter", "Requests served since the daemon started.");
+	fprintf(f, "vfpool_requests_total %llu\n", (unsigned long long)d->requests);
+	family(f, "vfpool_request_errors_total", "counter", "Requests that failed.");
+	fprintf(f, "vfpool_request_errors_total %llu\n", (unsigned long long)d->errors);
+	family(f, "vfpool_probe_messages_total", "counter",
+	       "Link events the event probe let through or filtered out.");
+	fprintf(f, "vfpool_probe_messages_total{verdict=\"passed\"} %llu\n",
+		(unsigned long long)d->probe_passed);
+	fprintf(f, "vfpool_probe_messages_total{verdict=\"dropped\"} %llu\n",
+		(unsigned long long)d->probe_dropped);
+	family(f, "vfpool_probe_mode", "gauge", "The event probe's mode: 1 for the one in use.");
+	for (unsigned m = 0; m < 3; m++)
+		fprintf(f, "vfpool_probe_mode{mode=\"%s\"} %d\n", modes[m],
+			strcmp(d->probe_mode, modes[m]) == 0);
+	family(f, "vfpool_journal_bytes", "gauge", "Size of the lease journal in bytes.");
+	fprintf(f, "vfpool_journal_bytes %llu\n", (unsigned long long)d->journal_bytes);
+	family(f, "vfpool_daemon_start_time_seconds", "gauge",
+	       "When the daemon published its state, seconds since the epoch.");
+	fprintf(f, "vfpool_daemon_start_time_seconds %llu.%09llu\n",
+		(unsigned long long)(d->started_ns / 1000000000u),
+		(unsigned long long)(d->started_ns % 1000000000u));
+}
+
+int metrics_write(FILE *f, const struct vfpool_snapshot *s)
+{
+	struct vfpool_daemon_info d;
+	int r;
+
+	vfpool_snapshot_daemon(s, &d);
+	write_vfs(f, s);
+	r = write_networks(f, s);
+	if (r)
+		return r;
+	write_daemon(f, &d);
+	return 0;
+}
