@@ -24,6 +24,7 @@
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
 #include "core/log.h"
+#include "core/policy_cmd.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -548,6 +549,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = engine_init(&d->engine, d->seg->hdr);
 	if (r)
 		goto fail;
+	r = policy_daemon_start(d);
+	if (r)
+		goto fail;
 	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
@@ -597,6 +601,7 @@ void daemon_free(struct daemon *d)
 	}
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	policy_daemon_stop(d);
 	engine_fini(&d->engine);
 	state_seg_destroy(d->seg);
 	host_free(d->host);

@@ -13,6 +13,7 @@
 #include "core/daemon.h"
 #include "core/engine.h"
 #include "core/loop.h"
+#include "core/policy.h"
 #include "core/state_segment.h"
 #include "shm/control_proto.h"
 
@@ -41,6 +42,7 @@ struct daemon {
 	struct host *host;
 	struct state_seg *seg;
 	struct engine engine;
+	struct policy policy; /* core/policy_cmd.h */
 	struct io_uring ring;
 	bool ring_ready;
 	int listen_fd;

@@ -57,6 +57,22 @@ void policy_fini(struct policy *p)
 	memset(p, 0, sizeof(*p));
 }
 
+int policy_copy(struct policy *dst, const struct policy *src)
+{
+	int r = policy_init(dst, src->n_pfs, NULL, NULL);
+
+	if (r)
+		return r;
+	memcpy(dst->nets, src->nets, POLICY_MAX_NETWORKS * sizeof(*dst->nets));
+	memcpy(dst->allowed, src->allowed, POLICY_MAX_NETWORKS * sizeof(*dst->allowed));
+	memcpy(dst->profiles, src->profiles, POLICY_MAX_PROFILES * sizeof(*dst->profiles));
+	memcpy(dst->pfs, src->pfs, (src->n_pfs ? src->n_pfs : 1) * sizeof(*dst->pfs));
+	dst->n_nets = src->n_nets;
+	dst->n_profiles = src->n_profiles;
+	dst->generation = src->generation;
+	return 0;
+}
+
 const char *policy_passthrough_name(enum policy_passthrough pt)
 {
 	switch (pt) {

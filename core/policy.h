@@ -77,6 +77,8 @@ struct policy {
 int policy_init(struct policy *p, uint32_t n_pfs, const char (*pci)[VFPOOL_PCI_ADDR_MAX],
 		const char (*netdev)[VFPOOL_IFNAME_MAX]);
 void policy_fini(struct policy *p);
+/* A deep copy, for changes that must be persisted before they take effect. */
+int policy_copy(struct policy *dst, const struct policy *src);
 
 const char *policy_passthrough_name(enum policy_passthrough pt);
 int policy_parse_passthrough(const char *s, enum policy_passthrough *ret_pt);
