@@ -14,6 +14,7 @@ static void usage(FILE *f)
 		"  snapshot [--all]                 PFs, VFs, leases (from the state segment)\n"
 		"  alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n"
 		"  release VM VNIC [GENERATION]\n"
+		"  capacity [--network N]           free VFs per network, PF and NUMA node\n"
 		"  help                             the daemon's own commands\n"
 		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
 		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
@@ -24,6 +25,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(const struct ctl_opts *); } cmds[] = {
 		{ "snapshot", cmd_snapshot }, { "alloc", cmd_alloc }, { "release", cmd_release },
+		{ "capacity", cmd_capacity },
 	};
 	struct ctl_opts o = { .run_dir = getenv("VFPOOL_RUN_DIR") };
 	int i = 1;
