@@ -453,7 +453,16 @@ void engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n
 			failed = i;
 	}
 	if (failed < n) {
-		const struct vfpool_cqe *f = &cqes[failed];
+		struct vfpool_cqe *f = &cqes[failed];
+		char own[sizeof(f->message)];
+		int pre = snprintf(own, sizeof(own), "%s/%s: ", reqs[failed].vm_id,
+				   reqs[failed].vnic_id);
+
+		/* the failing entry names its vNIC, whatever the reason's own wording */
+		if (pre > 0 && strncmp(f->message, own, (size_t)pre) != 0) {
+			snprintf(own + pre, sizeof(own) - (size_t)pre, "%s", f->message);
+			memcpy(f->message, own, sizeof(f->message));
+		}
 
 		for (unsigned i = 0; i < failed; i++)
 			undo_alloc(e, &undo[i]);
