@@ -8,7 +8,6 @@
 
 #include "core/client_ring.h"
 
-#define SERVE_BATCH 64
 
 static size_t line_align(size_t v)
 {
@@ -123,47 +122,114 @@ int64_t client_ring_pending(const struct client_ring *r)
 	return ring_cons_avail(&r->sq);
 }
 
-int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
+/* Entries of the chain starting at entry i: up to and including the first without the link
+ * flag. 0 when its last entry is not published yet. */
+static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avail)
 {
-	int64_t avail = ring_cons_avail(&r->sq);
-	int64_t space;
-	uint32_t n;
+	uint32_t k = 0;
 
-	if (avail == 0)
-		return 0; /* the polling loop's common case: one load of the client's tail */
-	space = ring_prod_space(&r->cq);
-	if (avail < 0 || space < 0) {
-		r->violated = true;
-		return -EPROTO;
+	while (i + k < avail) {
+		/* relaxed read of the client's memory: only decides how many to copy; the
+		 * copies are what gets validated (a flag changed since fails their decode) */
+		uint32_t flags = r->sqes[ring_cons_slot(&r->sq, i + k)].flags;
+
+		k++;
+		if (!(flags & VFPOOL_REQ_F_LINK) || k == VFPOOL_CHAIN_MAX)
+			return k;
 	}
-	n = (uint32_t)(avail < space ? avail : space);
-	if (n > max)
-		n = max;
-	for (uint32_t i = 0; i < n; i++) {
+	return 0;
+}
+
+/* Serves the n entries from i (one request, or one chain) into completions from i. */
+static void serve_entries(struct client_ring *r, struct engine *e, uint32_t i, uint32_t n)
+{
+	struct request reqs[VFPOOL_CHAIN_MAX];
+	struct vfpool_cqe done[VFPOOL_CHAIN_MAX];
+	uint32_t bad = n;
+	const char *bad_why = NULL;
+	int bad_err = 0;
+
+	if (n == 0 || n > VFPOOL_CHAIN_MAX)
+		return; /* chain_len never says so */
+	for (uint32_t k = 0; k < n; k++) {
 		struct vfpool_sqe copy;
-		struct vfpool_cqe done;
-		struct request req;
 		const char *why = NULL;
 		int err;
 
 		/* the one read of client memory for this request: everything after works on
 		 * the copy, so a client rewriting the entry now cannot change what we check */
-		memcpy(&copy, &r->sqes[ring_cons_slot(&r->sq, i)], sizeof(copy));
-		err = request_decode(&copy, &req, &why);
+		memcpy(&copy, &r->sqes[ring_cons_slot(&r->sq, i + k)], sizeof(copy));
+		err = request_decode(&copy, &reqs[k], &why);
 		if (err)
-			engine_reject(e, copy.user_data, err, why, &done);
-		else
-			engine_serve(e, &req, &done);
-		/* a success fills the fields before the message: copy just those, so one
-		 * completion moves two cache lines to the client instead of four */
-		memcpy(&r->cqes[ring_prod_slot(&r->cq, i)], &done,
-		       done.res ? sizeof(done) : offsetof(struct vfpool_cqe, message));
+			memset(&reqs[k], 0, sizeof(reqs[k])); /* only user_data is used */
+		/* the chain's shape is judged on the copies too */
+		if (!err && n > 1 && (k + 1 < n) != !!(reqs[k].flags & VFPOOL_REQ_F_LINK)) {
+			err = -EINVAL;
+			why = k + 1 < n ? "link flag cleared while read" : "chain longer than 32 entries";
+		}
+		if (err && bad == n) {
+			bad = k;
+			bad_err = err;
+			bad_why = why;
+		}
+		reqs[k].user_data = copy.user_data;
 	}
-	if (n) {
-		ring_cons_consume(&r->sq, n);
-		ring_prod_publish(&r->cq, n);
+	if (bad < n) {
+		char why[96];
+
+		for (uint32_t k = 0; k < n; k++) {
+			if (k == bad)
+				snprintf(why, sizeof(why), "%s", bad_why);
+			else
+				snprintf(why, sizeof(why), "linked entry %u: %s", bad, bad_why);
+			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
+		}
+	} else if (n == 1 && !(reqs[0].flags & VFPOOL_REQ_F_LINK)) {
+		engine_serve(e, &reqs[0], &done[0]);
+	} else {
+		engine_serve_chain(e, reqs, n, done);
 	}
-	return (int)n;
+	/* a success fills the fields before the message: copy just those, so one completion
+	 * moves two cache lines to the client instead of four */
+	for (uint32_t k = 0; k < n; k++)
+		memcpy(&r->cqes[ring_prod_slot(&r->cq, i + k)], &done[k],
+		       done[k].res ? sizeof(done[k]) : offsetof(struct vfpool_cqe, message));
+}
+
+int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
+{
+	int64_t avail = ring_cons_avail(&r->sq);
+	int64_t space;
+	uint32_t i = 0;
+
+	if (avail == 0) {
+		r->chain_wait = 0;
+		return 0; /* the polling loop's common case: one load of the client's tail */
+	}
+	space = ring_prod_space(&r->cq);
+	if (avail < 0 || space < 0) {
+		r->violated = true;
+		return -EPROTO;
+	}
+	r->chain_wait = 0;
+	while (i < (uint32_t)avail && i < max) {
+		uint32_t n = chain_len(r, i, (uint32_t)avail);
+
+		if (n == 0) {
+			/* the chain's end is not published: wait for it, without spinning on it */
+			r->chain_wait = (uint32_t)avail - i;
+			break;
+		}
+		if (i + n > (uint32_t)space)
+			break; /* its completions must all fit: the client reaps first */
+		serve_entries(r, e, i, n);
+		i += n;
+	}
+	if (i) {
+		ring_cons_consume(&r->sq, i);
+		ring_prod_publish(&r->cq, i);
+	}
+	return (int)i;
 }
 
 bool client_ring_client_sleeps(struct client_ring *r)
@@ -192,7 +258,8 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 	 * pairs with the client's fence between publishing sq_tail and reading sq_wakeup */
 	atomic_thread_fence(memory_order_seq_cst);
 	pending = ring_cons_avail(&r->sq);
-	if (pending != 0) {
+	/* an unfinished chain is no work until the client publishes more */
+	if (pending != 0 && pending != (int64_t)r->chain_wait) {
 		atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
 		return -EAGAIN;
 	}

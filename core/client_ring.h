@@ -21,6 +21,7 @@ struct client_ring {
 	struct ring_prod cq;
 	uint32_t sq_entries, cq_entries;
 	bool violated; /* indices out of range: the client is disconnected */
+	uint32_t chain_wait; /* entries pending that are an unfinished chain (not work) */
 };
 
 /* Creates the segment in a memfd sealed against shrinking and growing, so a client cannot
@@ -36,6 +37,8 @@ void client_ring_destroy(struct client_ring *r);
 
 /* Serves up to max requests: copy each entry out once, validate, serve, complete. Stops
  * early when the completion ring is full (the client not reaping only stalls itself).
+ * A chain (VFPOOL_REQ_F_LINK) is served whole, once its last entry is published and its
+ * completions fit; max may be exceeded to finish a chain.
  * Returns the number served, or -EPROTO when the client's indices are out of range. */
 int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max);
 

@@ -24,6 +24,7 @@
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
 #include "core/log.h"
+#include "core/policy_cmd.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -573,6 +574,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = probe_source_new(&d->engine, opts->probe_mode, &d->probe);
 	if (r)
 		goto fail; /* it logged why */
+	r = policy_daemon_start(d);
+	if (r)
+		goto fail;
 	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
@@ -624,6 +628,7 @@ void daemon_free(struct daemon *d)
 	}
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	policy_daemon_stop(d);
 	engine_fini(&d->engine);
 	state_seg_destroy(d->seg);
 	host_free(d->host);

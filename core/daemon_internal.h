@@ -14,6 +14,7 @@
 #include "core/engine.h"
 #include "core/loop.h"
 #include "core/probe_source.h"
+#include "core/policy.h"
 #include "core/state_segment.h"
 #include "shm/control_proto.h"
 
@@ -43,6 +44,7 @@ struct daemon {
 	struct host *host;
 	struct state_seg *seg;
 	struct engine engine;
+	struct policy policy; /* core/policy_cmd.h */
 	struct io_uring ring;
 	bool ring_ready;
 	int listen_fd;

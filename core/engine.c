@@ -33,7 +33,8 @@ int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 	if (r)
 		goto fail;
 	e->pci_sorted = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->pci_sorted));
-	if (!e->pci_sorted) {
+	e->slot_profile = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->slot_profile));
+	if (!e->pci_sorted || !e->slot_profile) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -54,6 +55,7 @@ void engine_fini(struct engine *e)
 	pool_views_free(&e->pool);
 	lease_index_free(e->leases);
 	free(e->pci_sorted);
+	free(e->slot_profile);
 	memset(e, 0, sizeof(*e));
 }
 
@@ -105,25 +107,77 @@ static void fill_lease(const struct engine *e, uint32_t slot, struct vfpool_cqe 
 	memcpy(c->pf_netdev, pf->netdev, sizeof(c->pf_netdev));
 }
 
-/* The host-filter answer: each PF and why it had nothing to give. */
-static void explain_no_vf(const struct engine *e, const struct request *req, char *buf, size_t n)
+static const char *pf_label(const struct vfpool_shm_pf *pf)
+{
+	return pf->netdev[0] ? pf->netdev : pf->pci_addr;
+}
+
+/* Why one PF had nothing to give: "eth3: 0 free of 8 VFs", "eth4: IOMMU group shared" (all
+ * of its free VFs blocked for that one reason), or a breakdown when several apply. */
+static int explain_pf(const struct engine *e, uint32_t p, char *buf, size_t n)
+{
+	const struct vfpool_shm_pf *pf = &state_pfs(e->hdr)[p];
+	struct pf_block_counts c;
+	unsigned blocked = 0, reasons = 0;
+	int last = -1, w;
+
+	pool_pf_count(&e->pool.pfs[p], &c);
+	for (int r = 0; r < VFPOOL_BLOCK_NR; r++) {
+		if (r == VFPOOL_BLOCK_ABSENT || !c.blocked[r])
+			continue;
+		blocked += c.blocked[r];
+		reasons++;
+		last = r;
+	}
+	if (c.allocatable == 0 && c.leased == 0 && reasons == 1)
+		return snprintf(buf, n, "%s: %s", pf_label(pf), reason_text((enum vfpool_block_reason)last));
+	w = snprintf(buf, n, "%s: %u free of %u VFs", pf_label(pf), c.allocatable, c.existing);
+	if (w < 0 || (size_t)w >= n || !blocked)
+		return w;
+	for (int r = 0, first = 1; r < VFPOOL_BLOCK_NR; r++) {
+		int k;
+
+		if (r == VFPOOL_BLOCK_ABSENT || !c.blocked[r])
+			continue;
+		k = snprintf(buf + w, n - (size_t)w, "%s%u %s", first ? " (" : ", ", c.blocked[r],
+			     reason_text((enum vfpool_block_reason)r));
+		if (k < 0 || (size_t)(w + k) >= n)
+			return w + (k < 0 ? 0 : k);
+		w += k;
+		first = 0;
+	}
+	return w + snprintf(buf + w, n - (size_t)w, ")");
+}
+
+/* The host-filter answer: each PF and why it was not used. */
+static void explain_no_vf(const struct engine *e, const char *network, const struct pf_set *allowed,
+			  char *buf, size_t n)
 {
 	size_t off = 0;
 
+	buf[0] = '\0';
 	for (uint32_t p = 0; p < e->pool.n_pfs && off < n; p++) {
-		const struct vfpool_shm_pf *pf = &state_pfs(e->hdr)[p];
-		struct pf_block_counts c;
 		int w;
 
-		pool_pf_count(&e->pool.pfs[p], &c);
-		w = snprintf(buf + off, n - off, "%s%s: %u free of %u VFs", off ? "; " : "",
-			     pf->netdev[0] ? pf->netdev : pf->pci_addr, c.allocatable, c.existing);
+		if (off) {
+			w = snprintf(buf + off, n - off, "; ");
+			if (w < 0)
+				break;
+			off += (size_t)w;
+			if (off >= n)
+				break;
+		}
+		if (allowed && !pf_set_has(allowed, p))
+			w = snprintf(buf + off, n - off, "%s: network %s not allowed",
+				     pf_label(&state_pfs(e->hdr)[p]), network);
+		else
+			w = explain_pf(e, p, buf + off, n - off);
 		if (w < 0)
 			break;
 		off += (size_t)w;
 	}
 	if (off == 0)
-		snprintf(buf, n, "network %s: no PF on this host", req->network);
+		snprintf(buf, n, "network %s: no PF on this host", network);
 }
 
 static void complete_err(struct vfpool_cqe *c, int err, const char *fmt, ...)
@@ -149,14 +203,92 @@ static void record_lease(struct engine *e, uint32_t slot, const struct request *
 	memcpy(vf->vnic_id, req->vnic_id, sizeof(vf->vnic_id));
 	memcpy(vf->network, req->network, sizeof(vf->network));
 	memcpy(vf->mac, req->mac, sizeof(vf->mac));
+	memcpy(e->slot_profile[slot], req->profile, sizeof(e->slot_profile[slot]));
 }
 
-static void serve_alloc(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+/* What an alloc made, so a failed chain can put it back exactly as it was. */
+struct alloc_undo {
+	bool fresh; /* a new lease (not an existing one found again) */
+	uint32_t pf, pf_slot, slot;
+	uint64_t prev_gen;
+};
+
+static void undo_alloc(struct engine *e, const struct alloc_undo *u)
 {
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[u->slot];
+
+	if (!u->fresh)
+		return;
+	lease_index_remove(e->leases, vf->vm_id, vf->vnic_id);
+	pool_release_vf(&e->pool.pfs[u->pf], u->pf_slot);
+	vf->state = VFPOOL_VF_FREE;
+	vf->lease_gen = u->prev_gen;
+	memset(vf->vm_id, 0, sizeof(vf->vm_id));
+	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
+	memset(vf->network, 0, sizeof(vf->network));
+	memset(vf->mac, 0, sizeof(vf->mac));
+	memset(e->slot_profile[u->slot], 0, sizeof(e->slot_profile[u->slot]));
+}
+
+static bool policy_on(const struct engine *e)
+{
+	return e->policy && e->policy->n_nets > 0;
+}
+
+/* Profile -> network -> the PFs allowed to serve it (NULL: all). 0, or c completed. */
+static int resolve(const struct engine *e, struct request *req, const struct pf_set **ret_allowed,
+		   bool *ret_preferred, struct vfpool_cqe *c)
+{
+	*ret_allowed = NULL;
+	*ret_preferred = false;
+	if (req->flags & VFPOOL_REQ_F_PROFILE) {
+		const struct policy_profile *pr =
+			e->policy ? policy_find_profile(e->policy, req->profile) : NULL;
+
+		if (!pr) {
+			complete_err(c, -ENOENT, "%s/%s: profile %s not defined", req->vm_id,
+				     req->vnic_id, req->profile);
+			return -1;
+		}
+		if (pr->passthrough == POLICY_PT_NONE) {
+			complete_err(c, -EINVAL, "%s/%s: profile %s is not passthrough (a bridge vNIC)",
+				     req->vm_id, req->vnic_id, req->profile);
+			return -1;
+		}
+		if (req->network[0] && strcmp(req->network, pr->network) != 0) {
+			complete_err(c, -EINVAL, "%s/%s: network %s is not profile %s's (%s)",
+				     req->vm_id, req->vnic_id, req->network, pr->name, pr->network);
+			return -1;
+		}
+		memcpy(req->network, pr->network, sizeof(req->network));
+		*ret_preferred = pr->passthrough == POLICY_PT_PREFERRED;
+	}
+	if (policy_on(e)) {
+		*ret_allowed = policy_allowed(e->policy, req->network);
+		if (!*ret_allowed) {
+			complete_err(c, -ENOENT, "%s/%s: network %s not defined", req->vm_id,
+				     req->vnic_id, req->network);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/* One alloc; the caller holds the seqlock write section. */
+static void alloc_locked(struct engine *e, const struct request *in, struct vfpool_cqe *c,
+			 struct alloc_undo *u)
+{
+	struct request rq = *in, *req = &rq;
 	struct pool_pick pick = { 0 };
-	int64_t held = lease_index_find(e->leases, req->vm_id, req->vnic_id);
+	const struct pf_set *allowed;
+	bool preferred;
+	int64_t held;
 	int r;
 
+	memset(u, 0, sizeof(*u));
+	if (resolve(e, req, &allowed, &preferred, c))
+		return;
+	held = lease_index_find(e->leases, req->vm_id, req->vnic_id);
 	if (held >= 0) {
 		const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[held];
 
@@ -171,24 +303,25 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 		c->flags |= VFPOOL_CQE_F_EXISTING;
 		return;
 	}
-
-	seqlock_write_begin(&e->hdr->seq);
 	if (req->flags & VFPOOL_REQ_F_PIN) {
 		int64_t slot = engine_find_pci(e, req->pin_pci);
 		enum vfpool_block_reason why = VFPOOL_BLOCK_NR;
 
 		if (slot < 0) {
-			seqlock_write_end(&e->hdr->seq);
 			complete_err(c, -ENODEV, "%s: no such VF on this host", req->pin_pci);
 			return;
 		}
 		pick.pf = state_vfs(e->hdr)[slot].pf_index;
 		pick.slot = (uint32_t)slot - state_pfs(e->hdr)[pick.pf].vf_first;
+		if (allowed && !pf_set_has(allowed, pick.pf)) {
+			complete_err(c, -EPERM, "%s: %s: network %s not allowed", req->pin_pci,
+				     pf_label(&state_pfs(e->hdr)[pick.pf]), req->network);
+			return;
+		}
 		r = pool_claim_vf_at(&e->pool.pfs[pick.pf], pick.slot, &why);
 		if (r) {
 			const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
 
-			seqlock_write_end(&e->hdr->seq);
 			if (r == -EBUSY)
 				complete_err(c, -EBUSY, "%s: leased to %s/%s", req->pin_pci,
 					     vf->vm_id, vf->vnic_id);
@@ -198,33 +331,52 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 			return;
 		}
 	} else {
-		r = pool_alloc(&e->pool, NULL, req->numa_node, &pick);
+		r = pool_alloc(&e->pool, allowed, req->numa_node, &pick);
 		if (r) {
-			seqlock_write_end(&e->hdr->seq);
-			c->res = -ENOSPC;
+			/* "nice to have": no eligible VF is an answer, not a failure */
 			memset(c->message, 0, sizeof(c->message));
-			explain_no_vf(e, req, c->message, sizeof(c->message));
+			c->res = preferred ? VFPOOL_CQE_USE_BRIDGE : -ENOSPC;
+			explain_no_vf(e, req->network, allowed, c->message, sizeof(c->message));
 			return;
 		}
 	}
 	uint32_t slot = state_pfs(e->hdr)[pick.pf].vf_first + pick.slot;
+	u->prev_gen = state_vfs(e->hdr)[slot].lease_gen;
 	record_lease(e, slot, req);
-	seqlock_write_end(&e->hdr->seq);
-
 	r = lease_index_insert(e->leases, req->vm_id, req->vnic_id, slot);
 	if (r) {
 		/* cannot happen while the index holds one entry per slot; undo rather than
 		 * hand out a lease nobody could release */
-		seqlock_write_begin(&e->hdr->seq);
 		pool_release_vf(&e->pool.pfs[pick.pf], pick.slot);
 		state_vfs(e->hdr)[slot].state = VFPOOL_VF_FREE;
-		seqlock_write_end(&e->hdr->seq);
 		complete_err(c, r, "%s/%s: lease index: %s", req->vm_id, req->vnic_id, strerror(-r));
 		return;
 	}
+	*u = (struct alloc_undo){ .fresh = true, .pf = pick.pf, .pf_slot = pick.slot, .slot = slot,
+				  .prev_gen = u->prev_gen };
 	fill_lease(e, slot, c);
 	if (pick.numa_miss)
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
+}
+
+static void serve_alloc(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+{
+	struct alloc_undo u;
+
+	seqlock_write_begin(&e->hdr->seq);
+	alloc_locked(e, req, c, &u);
+	seqlock_write_end(&e->hdr->seq);
+}
+
+unsigned engine_profile_leases(const struct engine *e, const char *profile)
+{
+	const struct vfpool_shm_vf *vfs = state_vfs(e->hdr);
+	unsigned n = 0;
+
+	for (uint32_t i = 0; i < e->hdr->n_vfs; i++)
+		if (vfs[i].state == VFPOOL_VF_LEASED && strcmp(e->slot_profile[i], profile) == 0)
+			n++;
+	return n;
 }
 
 static void serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
@@ -253,6 +405,7 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
 	memset(vf->network, 0, sizeof(vf->network));
 	memset(vf->mac, 0, sizeof(vf->mac));
+	memset(e->slot_profile[slot], 0, sizeof(e->slot_profile[slot]));
 	seqlock_write_end(&e->hdr->seq);
 	lease_index_remove(e->leases, req->vm_id, req->vnic_id);
 }
@@ -275,8 +428,63 @@ void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
-	if (c->res)
+	if (c->res < 0)
 		atomic_fetch_add_explicit(&e->hdr->errors, 1, memory_order_relaxed);
+}
+
+void engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
+			struct vfpool_cqe *cqes)
+{
+	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
+	unsigned failed = n;
+
+	if (n > VFPOOL_CHAIN_MAX)
+		n = VFPOOL_CHAIN_MAX; /* the ring never gathers more */
+	for (unsigned i = 0; i < n; i++) {
+		memset(&cqes[i], 0, sizeof(cqes[i]));
+		cqes[i].user_data = reqs[i].user_data;
+		if (reqs[i].op != VFPOOL_OP_ALLOC && failed == n) {
+			complete_err(&cqes[i], -EINVAL, "%s/%s: only allocations may be linked",
+				     reqs[i].vm_id, reqs[i].vnic_id);
+			failed = i;
+		}
+	}
+	/* one write section: readers see the whole VM leased or nothing of it */
+	seqlock_write_begin(&e->hdr->seq);
+	for (unsigned i = 0; i < n && failed == n; i++) {
+		alloc_locked(e, &reqs[i], &cqes[i], &undo[i]);
+		if (cqes[i].res < 0)
+			failed = i;
+	}
+	if (failed < n) {
+		struct vfpool_cqe *f = &cqes[failed];
+		char own[sizeof(f->message)];
+		int pre = snprintf(own, sizeof(own), "%s/%s: ", reqs[failed].vm_id,
+				   reqs[failed].vnic_id);
+
+		/* the failing entry names its vNIC, whatever the reason's own wording */
+		if (pre > 0 && strncmp(f->message, own, (size_t)pre) != 0) {
+			snprintf(own + pre, sizeof(own) - (size_t)pre, "%s", f->message);
+			memcpy(f->message, own, sizeof(f->message));
+		}
+
+		for (unsigned i = 0; i < failed; i++)
+			undo_alloc(e, &undo[i]);
+		for (unsigned i = 0; i < n; i++) {
+			if (i == failed)
+				continue;
+			memset(&cqes[i], 0, sizeof(cqes[i]));
+			cqes[i].user_data = reqs[i].user_data;
+			complete_err(&cqes[i], f->res, "%s/%s: not allocated: %s/%s failed: %.80s",
+				     reqs[i].vm_id, reqs[i].vnic_id, reqs[failed].vm_id,
+				     reqs[failed].vnic_id, f->message);
+		}
+	}
+	seqlock_write_end(&e->hdr->seq);
+	/* relaxed: statistics for ops tools, no ordering with anything */
+	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);
+	if (failed < n)
+		atomic_fetch_add_explicit(&e->hdr->errors, n, memory_order_relaxed);
 }
 
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

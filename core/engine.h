@@ -9,6 +9,7 @@
 #define VFPOOL_CORE_ENGINE_H
 
 #include "core/lease_index.h"
+#include "core/policy.h"
 #include "core/pool.h"
 #include "core/request.h"
 #include "shm/layout.h"
@@ -20,6 +21,11 @@ struct engine {
 	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */
 	uint32_t n_pci_sorted;
 	uint64_t next_generation;
+	/* NULL, or a policy with no network defined: policy off, every PF serves every
+	 * network (a host nobody configured yet). Owned by the caller; read on every alloc,
+	 * so a change is seen by the next request. */
+	const struct policy *policy;
+	char (*slot_profile)[VFPOOL_NETWORK_MAX]; /* per VF slot: the lease's profile, or "" */
 };
 
 /* Attaches to a formatted state segment (core/state_segment.h). */
@@ -29,6 +35,15 @@ void engine_fini(struct engine *e);
 /* Serves one request; writes the whole completion. Never fails as a function: errors are
  * completions. */
 void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe *ret_cqe);
+
+/* Serves an all-or-nothing chain of n alloc requests (VFPOOL_REQ_F_LINK): every entry is
+ * leased, or none is and every completion carries the failure (the failing entry's own
+ * message names it). Readers never see part of a chain: one seqlock write section. */
+void engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
+			struct vfpool_cqe *ret_cqes);
+
+/* Leases that were made with this profile. */
+unsigned engine_profile_leases(const struct engine *e, const char *profile);
 
 /* Completes a request that failed to decode. */
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

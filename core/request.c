@@ -115,15 +115,24 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		*ret_why = "reserved field not zero";
 		return -EINVAL;
 	}
+	if (r.op != VFPOOL_OP_ALLOC && !all_zero(copy->profile, sizeof(copy->profile))) {
+		*ret_why = "profile set on a request other than alloc";
+		return -EINVAL;
+	}
 	if (r.op == VFPOOL_OP_NOP) {
+		if (r.flags & VFPOOL_REQ_F_LINK) {
+			*ret_why = "link flag on a nop";
+			return -EINVAL;
+		}
 		*ret_req = r;
 		return 0;
 	}
 	FIELD(vm_id, true);
 	FIELD(vnic_id, true);
 	if (r.op == VFPOOL_OP_RELEASE) {
-		if (r.flags & (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN)) {
-			*ret_why = "release takes no MAC or pinned VF";
+		if (r.flags & (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_PROFILE |
+			       VFPOOL_REQ_F_LINK)) {
+			*ret_why = "release takes no MAC, pinned VF, profile or link";
 			return -EINVAL;
 		}
 		if (r.flags & VFPOOL_REQ_F_GEN) {
@@ -136,8 +145,14 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		*ret_req = r;
 		return 0;
 	}
-	/* VFPOOL_OP_ALLOC */
-	FIELD(network, true);
+	/* VFPOOL_OP_ALLOC: with a profile, the network comes from it (if given, it must match) */
+	FIELD(network, !(r.flags & VFPOOL_REQ_F_PROFILE));
+	if (r.flags & VFPOOL_REQ_F_PROFILE) {
+		FIELD(profile, true);
+	} else if (!all_zero(copy->profile, sizeof(copy->profile))) {
+		*ret_why = "profile set without the profile flag";
+		return -EINVAL;
+	}
 	if (r.flags & VFPOOL_REQ_F_GEN) {
 		*ret_why = "alloc takes no generation";
 		return -EINVAL;

@@ -193,7 +193,14 @@ enum vfpool_opcode {
 #define VFPOOL_REQ_F_MAC  (1u << 0) /* mac is set */
 #define VFPOOL_REQ_F_PIN  (1u << 1) /* pin_pci names the VF */
 #define VFPOOL_REQ_F_GEN  (1u << 2) /* release only if generation matches */
-#define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN)
+#define VFPOOL_REQ_F_PROFILE (1u << 3) /* profile names the vNIC profile (network optional) */
+/* All-or-nothing chain: set on every entry of a VM's allocations but the last (like
+ * IOSQE_IO_LINK). The daemon serves a chain only once its last entry is published; any
+ * failure undoes the chain's earlier allocations and every entry completes with it. */
+#define VFPOOL_REQ_F_LINK    (1u << 4)
+#define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN | \
+			   VFPOOL_REQ_F_PROFILE | VFPOOL_REQ_F_LINK)
+#define VFPOOL_CHAIN_MAX  32u /* entries in one chain */
 
 /* One request. Written by the client, so the daemon copies it out once and validates the
  * copy: nothing here is trusted. Strings are NUL-terminated within their field. */
@@ -211,15 +218,20 @@ struct vfpool_sqe {
 	char pin_pci[VFPOOL_PCI_ADDR_MAX];
 	uint8_t mac[6];
 	uint8_t reserved2[2];
-	uint8_t reserved3[72]; /* zero: room for later fields without a new entry size */
+	char profile[VFPOOL_NETWORK_MAX]; /* with VFPOOL_REQ_F_PROFILE */
+	uint8_t reserved3[40]; /* zero: room for later fields without a new entry size */
 };
 
 #define VFPOOL_CQE_F_EXISTING  (1u << 0) /* the (VM, vNIC) already held this lease */
 #define VFPOOL_CQE_F_NUMA_MISS (1u << 1) /* placed off the requested NUMA node */
 
+/* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
+ * failure; the vNIC is to use the bridge (message says why no VF was eligible). */
+#define VFPOOL_CQE_USE_BRIDGE 1
+
 struct vfpool_cqe {
 	uint64_t user_data;
-	int32_t res; /* 0 or a negative errno */
+	int32_t res; /* 0, VFPOOL_CQE_USE_BRIDGE, or a negative errno */
 	uint32_t flags;
 	uint32_t vf_slot;
 	uint32_t pf_index;
@@ -286,6 +298,7 @@ _Static_assert(offsetof(struct vfpool_shm_vf, mtu) == 252, "VF mtu offset");
 _Static_assert(sizeof(struct vfpool_shm_iommu_group) == 32, "IOMMU group record size");
 _Static_assert(sizeof(struct vfpool_sqe) == 256, "request entry size");
 _Static_assert(offsetof(struct vfpool_sqe, vm_id) == 32, "request vm_id offset");
+_Static_assert(offsetof(struct vfpool_sqe, profile) == 184, "request profile offset");
 _Static_assert(sizeof(struct vfpool_cqe) == 256, "completion entry size");
 _Static_assert(sizeof(struct vfpool_ring_index) == VFPOOL_CACHELINE, "one index per line");
 _Static_assert(offsetof(struct vfpool_ring_hdr, sq_tail) == VFPOOL_CACHELINE, "sq_tail line");

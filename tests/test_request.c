@@ -74,7 +74,7 @@ Test(request, reserved_bytes_must_be_zero)
 	struct vfpool_sqe e = good_alloc();
 	const char *why;
 
-	e.reserved3[70] = 1;
+	e.reserved3[sizeof(e.reserved3) - 1] = 1;
 	cr_assert_eq(decode(&e, &why), -EINVAL);
 	cr_assert_str_eq(why, "reserved field not zero");
 }

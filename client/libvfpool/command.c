@@ -103,3 +103,21 @@ VFPOOL_API int vfpool_command(struct vfpool *h, int argc, const char *const *arg
 		free(out);
 	return f.status;
 }
+
+VFPOOL_API int vfpool_vm_migrate_check(struct vfpool *h, const char *vm_id, char *ret_why,
+				       size_t why_len)
+{
+	const char *argv[] = { "vm", "migrate-check", vm_id };
+	char *out = NULL;
+	int r;
+
+	if (!h || !vm_id || !*vm_id)
+		return -EINVAL;
+	r = vfpool_command(h, 3, argv, &out);
+	if (r < 0 && out && ret_why && why_len) {
+		strncpy(ret_why, out, why_len - 1);
+		ret_why[why_len - 1] = '\0';
+	}
+	free(out);
+	return r < 0 ? r : 0;
+}

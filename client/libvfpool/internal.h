@@ -21,6 +21,7 @@ struct vfpool {
 	struct ring_cons cq;
 	uint32_t queued;   /* written, not yet published */
 	uint32_t inflight; /* published, not yet reaped */
+	uint32_t linked;   /* queued entries of a chain still open (never published) */
 	unsigned spin_us;
 	uint32_t cmd_seq;
 	bool dead;

@@ -322,3 +322,27 @@ VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsign
 	*ret = c;
 	return 0;
 }
+
+VFPOOL_API unsigned vfpool_snapshot_network_count(const struct vfpool_snapshot *s)
+{
+	return s ? s->copy->n_networks : 0;
+}
+
+VFPOOL_API int vfpool_snapshot_network(const struct vfpool_snapshot *s, unsigned index,
+				       struct vfpool_network_info *ret)
+{
+	const struct vfpool_shm_network *n;
+	struct vfpool_network_info i = { 0 };
+
+	if (!s || !ret || index >= s->copy->n_networks)
+		return -EINVAL;
+	/* strings validated as terminated in state_validate_records */
+	n = &state_networks(s->copy)[index];
+	memcpy(i.name, n->name, sizeof(i.name));
+	memcpy(i.label, n->label, sizeof(i.label));
+	i.vlan = n->vlan;
+	i.mtu = n->mtu;
+	memcpy(i.pf_allowed, n->pf_allowed, sizeof(i.pf_allowed));
+	*ret = i;
+	return 0;
+}

@@ -59,9 +59,20 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 		return -EINVAL;
 	if (put_str(e.vm_id, sizeof(e.vm_id), req->vm_id, true) ||
 	    put_str(e.vnic_id, sizeof(e.vnic_id), req->vnic_id, true) ||
-	    put_str(e.network, sizeof(e.network), req->network, true) ||
+	    put_str(e.network, sizeof(e.network), req->network, !req->profile) ||
+	    put_str(e.profile, sizeof(e.profile), req->profile, false) ||
 	    put_str(e.pin_pci, sizeof(e.pin_pci), req->pin_pci, false))
 		return -EINVAL;
+	if (req->flags & ~VFPOOL_ALLOC_LINK)
+		return -EINVAL;
+	if (req->profile)
+		e.flags |= VFPOOL_REQ_F_PROFILE;
+	if (req->flags & VFPOOL_ALLOC_LINK) {
+		/* the daemon can only serve a chain whose every entry fits its ring at once */
+		if (h->linked + 1 >= VFPOOL_CHAIN_MAX)
+			return -E2BIG;
+		e.flags |= VFPOOL_REQ_F_LINK;
+	}
 	if (req->pin_pci)
 		e.flags |= VFPOOL_REQ_F_PIN;
 	if (req->mac) {
@@ -76,6 +87,7 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 		return h->dead ? -ECONNRESET : -EAGAIN;
 	memcpy(slot, &e, sizeof(e));
 	h->queued++;
+	h->linked = (e.flags & VFPOOL_REQ_F_LINK) ? h->linked + 1 : 0;
 	return 0;
 }
 
@@ -93,6 +105,8 @@ VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const 
 		return -EINVAL;
 	if (generation)
 		e.flags |= VFPOOL_REQ_F_GEN;
+	if (h->linked)
+		return -EINVAL; /* a chain holds allocations only; end it first */
 	slot = next_sqe(h);
 	if (!slot)
 		return h->dead ? -ECONNRESET : -EAGAIN;
@@ -103,12 +117,13 @@ VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const 
 
 VFPOOL_API int vfpool_flush(struct vfpool *h)
 {
-	uint32_t n = h->queued;
+	/* an open chain stays queued: the daemon must never see half of it */
+	uint32_t n = h->queued - h->linked;
 
 	if (n == 0)
 		return 0;
 	ring_prod_publish(&h->sq, n);
-	h->queued = 0;
+	h->queued -= n;
 	h->inflight += n;
 	/* seq_cst fence: the sq_tail store is ordered before reading sq_wakeup; pairs with the
 	 * daemon's fence between setting sq_wakeup and re-reading sq_tail before it sleeps */
@@ -140,6 +155,10 @@ void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *l)
 		l->flags |= VFPOOL_LEASE_EXISTING;
 	if (c->flags & VFPOOL_CQE_F_NUMA_MISS)
 		l->flags |= VFPOOL_LEASE_NUMA_MISS;
+	if (c->res == VFPOOL_CQE_USE_BRIDGE) {
+		memset(l, 0, sizeof(*l));
+		l->flags = VFPOOL_LEASE_USE_BRIDGE;
+	}
 }
 
 static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out, unsigned max,
@@ -154,7 +173,8 @@ static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out
 		/* the daemon writes the message only with an error: read it only then */
 		memcpy(&c, shared, offsetof(struct vfpool_cqe, message));
 		out[i].user_data = c.user_data;
-		out[i].res = c.res > 0 ? -EPROTO : c.res;
+		_Static_assert(VFPOOL_CQE_USE_BRIDGE == VFPOOL_USE_BRIDGE, "use-the-bridge result");
+		out[i].res = c.res > 0 && c.res != VFPOOL_CQE_USE_BRIDGE ? -EPROTO : c.res;
 		lease_from_cqe(&c, &out[i].lease);
 		out[i].why[0] = '\0';
 		if (c.res) {
@@ -239,7 +259,7 @@ VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req
 	struct vfpool_completion c;
 	int r;
 
-	if (!h || !req || !ret_lease)
+	if (!h || !req || !ret_lease || (req->flags & VFPOOL_ALLOC_LINK))
 		return -EINVAL;
 	if (h->inflight || h->queued)
 		return -EBUSY; /* a sync call would steal an async completion */
@@ -258,6 +278,61 @@ VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req
 		return c.res;
 	}
 	*ret_lease = c.lease;
+	return 0;
+}
+
+VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
+			       const struct vfpool_vnic_req *vnics, unsigned n,
+			       struct vfpool_lease *ret_leases, char *ret_why, size_t why_len)
+{
+	struct vfpool_completion c[VFPOOL_CHAIN_MAX];
+	int r = 0;
+
+	if (!h || !vm_id || !vnics || !ret_leases || n == 0 || n > VFPOOL_CHAIN_MAX)
+		return -EINVAL;
+	if (h->inflight || h->queued)
+		return -EBUSY;
+	for (unsigned i = 0; i < n; i++) {
+		struct vfpool_alloc_req req = {
+			.vm_id = vm_id, .vnic_id = vnics[i].vnic_id, .network = vnics[i].network,
+			.profile = vnics[i].profile, .mac = vnics[i].mac, .pin_pci = vnics[i].pin_pci,
+			.numa_node = vnics[i].numa_node,
+			.flags = i + 1 < n ? VFPOOL_ALLOC_LINK : 0,
+		};
+
+		r = vfpool_submit_alloc(h, &req, i);
+		if (r) {
+			/* nothing was published: forget the queued part of the chain */
+			h->queued = 0;
+			h->linked = 0;
+			return r;
+		}
+	}
+	vfpool_flush(h);
+	for (unsigned got = 0; got < n; ) {
+		r = vfpool_reap(h, c + got, n - got, n - got, -1);
+		if (r < 0)
+			return r;
+		got += (unsigned)r;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (c[i].res >= 0)
+			continue;
+		/* every entry carries the failure; the failing one's message names it */
+		for (unsigned k = 0; k < n; k++) {
+			if (c[k].res < 0 && strstr(c[k].why, ": not allocated: ") == NULL) {
+				i = k;
+				break;
+			}
+		}
+		if (ret_why && why_len) {
+			strncpy(ret_why, c[i].why, why_len - 1);
+			ret_why[why_len - 1] = '\0';
+		}
+		return c[i].res;
+	}
+	for (unsigned i = 0; i < n; i++)
+		ret_leases[c[i].user_data < n ? c[i].user_data : i] = c[i].lease;
 	return 0;
 }
 

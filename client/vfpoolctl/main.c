@@ -19,6 +19,7 @@ static void usage(FILE *f)
 		"  alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n"
 		"        [--format text|libvirt|qemu]\n"
 		"  release VM VNIC [GENERATION]\n"
+		"  capacity [--network N]           free VFs per network, PF and NUMA node\n"
 		"  help                             the daemon's own commands\n"
 		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
 		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
@@ -31,6 +32,7 @@ int main(int argc, char **argv)
 		{ "snapshot", cmd_snapshot }, { "alloc", cmd_alloc }, { "release", cmd_release },
 		{ "watch", cmd_watch }, { "pf", cmd_pf }, { "lease", cmd_lease },
 		{ "metrics", cmd_metrics },
+		{ "capacity", cmd_capacity },
 	};
 	struct ctl_opts o = { .run_dir = getenv("VFPOOL_RUN_DIR") };
 	int i = 1;

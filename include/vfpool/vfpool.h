@@ -61,10 +61,22 @@ struct vfpool_alloc_req {
 	const uint8_t *mac;  /* optional (6 bytes): the MAC to apply to the VF */
 	const char *pin_pci; /* optional: this VF and no other ("0000:3b:02.1") */
 	int numa_node;       /* preferred NUMA node; -1 for none */
+	const char *profile; /* optional: the vNIC profile; network may then be NULL (the
+			      * profile's) and its passthrough mode decides a "no VF" answer */
+	unsigned flags;      /* VFPOOL_ALLOC_* */
 };
+
+/* Links this request to the next one submitted: the chain (up to 32) is allocated all or
+ * nothing. vfpool_flush never publishes a chain before its last (unlinked) entry. */
+#define VFPOOL_ALLOC_LINK (1u << 0)
+
+/* Result of an allocation by a "preferred" passthrough profile when no VF is eligible: not
+ * an error; the vNIC is to use the bridge (why says why no VF was eligible). */
+#define VFPOOL_USE_BRIDGE 1
 
 #define VFPOOL_LEASE_EXISTING  (1u << 0) /* the vNIC already held this lease */
 #define VFPOOL_LEASE_NUMA_MISS (1u << 1) /* no VF on the preferred node; placed elsewhere */
+#define VFPOOL_LEASE_USE_BRIDGE (1u << 2) /* no lease: preferred profile, use the bridge */
 
 struct vfpool_lease {
 	char pci_addr[VFPOOL_PCI_ADDR_LEN];
@@ -83,6 +95,25 @@ struct vfpool_lease {
  * it (NUL-terminated, at most why_len bytes). */
 VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
 			    struct vfpool_lease *ret_lease, char *ret_why, size_t why_len);
+
+/* One vNIC of a VM, for vfpool_alloc_vm. */
+struct vfpool_vnic_req {
+	const char *vnic_id; /* required */
+	const char *network; /* as in struct vfpool_alloc_req */
+	const char *profile;
+	const uint8_t *mac;
+	const char *pin_pci;
+	int numa_node;
+};
+
+/* Allocates every vNIC of a VM, all or none (a VM is never half served). 0: ret_leases[i]
+ * holds vNIC i's lease (flags VFPOOL_LEASE_USE_BRIDGE for a preferred profile that got no
+ * VF). On failure nothing is leased, the negative errno is returned and why names the
+ * vNIC that failed and each PF's reason. n is 1..32. Hot plug is a call with one vNIC for
+ * a VM that holds leases; unplug is vfpool_release of that vNIC. */
+VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
+			       const struct vfpool_vnic_req *vnics, unsigned n,
+			       struct vfpool_lease *ret_leases, char *ret_why, size_t why_len);
 
 /* Releases a vNIC's lease. generation 0 releases whatever the vNIC holds; otherwise only
  * that lease (-ESTALE if the VF has been leased again since). */
@@ -103,7 +134,7 @@ VFPOOL_API int vfpool_flush(struct vfpool *h);
 
 struct vfpool_completion {
 	uint64_t user_data;
-	int res;                   /* 0 or a negative errno */
+	int res;                   /* 0, VFPOOL_USE_BRIDGE or a negative errno */
 	struct vfpool_lease lease; /* for a successful alloc */
 	char why[160];             /* for a failure: each object and its reason */
 };
@@ -208,6 +239,17 @@ struct vfpool_vf_config {
 };
 VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *snap, unsigned index,
 					 struct vfpool_vf_config *ret_config);
+/* Networks as the daemon's policy defines them, and the PFs allowed to serve each. */
+struct vfpool_network_info {
+	char name[VFPOOL_NETWORK_LEN];
+	char label[32];      /* "" when none */
+	unsigned vlan;       /* 0: untagged */
+	unsigned mtu;        /* 0: default */
+	uint64_t pf_allowed[4]; /* bit i (word i / 64, bit i % 64): PF index i may serve it */
+};
+VFPOOL_API unsigned vfpool_snapshot_network_count(const struct vfpool_snapshot *snap);
+VFPOOL_API int vfpool_snapshot_network(const struct vfpool_snapshot *snap, unsigned index,
+				       struct vfpool_network_info *ret_info);
 
 /* ---- commands: configuration and operations over the control socket ----------------- */
 
@@ -218,6 +260,11 @@ VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *snap, uns
  * daemon's text (free() it), on success and failure alike. Same handle rules as above. */
 VFPOOL_API int vfpool_command(struct vfpool *h, int argc, const char *const *argv,
 			      char **ret_output);
+
+/* May the VM migrate? 0 when it holds no VF; -EBUSY when it does (why lists them).
+ * Migration of a VM that holds VFs is refused. */
+VFPOOL_API int vfpool_vm_migrate_check(struct vfpool *h, const char *vm_id, char *ret_why,
+				       size_t why_len);
 
 /* ---- errors -------------------------------------------------------------------------- */
 

@@ -1,0 +1,569 @@
+/* SPDX-License-Identifier: MIT */
+/* Policy rules on plain structs, the store on disk, and the engine allocating under a
+ * policy (state segment in malloc'd memory). Every refusal's exact message is asserted. */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/engine.h"
+#include "core/host.h"
+#include "core/policy.h"
+#include "core/policy_store.h"
+#include "core/state_segment.h"
+#include "shm/state.h"
+
+static const char pcis[3][VFPOOL_PCI_ADDR_MAX] = { "0000:3b:00.0", "0000:3b:00.1", "0000:3c:00.0" };
+static const char devs[3][VFPOOL_IFNAME_MAX] = { "eth2", "eth3", "eth4" };
+
+static void three_pfs(struct policy *p)
+{
+	cr_assert_eq(policy_init(p, 3, pcis, devs), 0);
+}
+
+static void add_net(struct policy *p, const char *name, const char *label)
+{
+	struct policy_network n = { 0 };
+	char why[160];
+
+	snprintf(n.name, sizeof(n.name), "%s", name);
+	snprintf(n.label, sizeof(n.label), "%s", label ? label : "");
+	cr_assert_eq(policy_network_add(p, &n, why, sizeof(why)), 0, "%s", why);
+}
+
+static struct policy_profile profile(const char *name, const char *net, enum policy_passthrough pt)
+{
+	struct policy_profile pr = { .passthrough = pt };
+
+	snprintf(pr.name, sizeof(pr.name), "%s", name);
+	snprintf(pr.network, sizeof(pr.network), "%s", net);
+	return pr;
+}
+
+/* A PF listing only what the test gives it. */
+static void restrict_pf(struct policy *p, uint32_t pf)
+{
+	cr_assert_eq(policy_pf_all_networks(p, pf, false), 0);
+}
+
+Test(policy, passthrough_profile_with_port_mirroring_is_refused)
+{
+	struct policy p;
+	struct policy_profile pr;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr = profile("fast", "red", POLICY_PT_MANDATORY);
+	pr.port_mirroring = true;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "profile fast: a passthrough profile cannot have port mirroring");
+	policy_fini(&p);
+}
+
+Test(policy, passthrough_profile_with_qos_is_refused)
+{
+	struct policy p;
+	struct policy_profile pr;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr = profile("fast", "red", POLICY_PT_PREFERRED);
+	pr.qos = true;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "profile fast: a passthrough profile cannot have QoS");
+	policy_fini(&p);
+}
+
+Test(policy, profile_with_qos_cannot_be_made_passthrough)
+{
+	struct policy p;
+	struct policy_profile pr;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr = profile("slow", "red", POLICY_PT_NONE);
+	pr.qos = true;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	pr.passthrough = POLICY_PT_MANDATORY;
+	cr_assert_eq(policy_profile_set(&p, &pr, 0, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "profile slow: has VM QoS, cannot be made passthrough");
+	cr_assert_eq(policy_find_profile(&p, "slow")->passthrough, POLICY_PT_NONE);
+	policy_fini(&p);
+}
+
+Test(policy, passthrough_mode_cannot_change_while_leases_use_the_profile)
+{
+	struct policy p;
+	struct policy_profile pr;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr = profile("fast", "red", POLICY_PT_MANDATORY);
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0);
+	pr.passthrough = POLICY_PT_PREFERRED;
+	cr_assert_eq(policy_profile_set(&p, &pr, 2, why, sizeof(why)), -EBUSY);
+	cr_assert_str_eq(why, "profile fast: passthrough mode cannot change while 2 leases use it");
+	cr_assert_eq(policy_profile_set(&p, &pr, 0, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_find_profile(&p, "fast")->passthrough, POLICY_PT_PREFERRED);
+	policy_fini(&p);
+}
+
+Test(policy, all_networks_on_clears_the_network_and_label_lists)
+{
+	struct policy p;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	restrict_pf(&p, 0);
+	cr_assert_eq(policy_pf_network(&p, 0, "red", true, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_pf_label(&p, 0, "fast", true, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_pf_all_networks(&p, 0, true), 0);
+	cr_assert_eq(p.pfs[0].n_nets, 0u);
+	cr_assert_eq(p.pfs[0].n_labels, 0u);
+	policy_fini(&p);
+}
+
+Test(policy, adding_a_network_to_an_all_networks_pf_is_refused)
+{
+	struct policy p;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	cr_assert_eq(policy_pf_network(&p, 1, "red", true, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "eth3: all networks allowed; network red cannot be added");
+	policy_fini(&p);
+}
+
+Test(policy, adding_a_label_to_an_all_networks_pf_is_refused)
+{
+	struct policy p;
+	char why[160];
+
+	three_pfs(&p);
+	cr_assert_eq(policy_pf_label(&p, 1, "fast", true, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "eth3: all networks allowed; label fast cannot be added");
+	policy_fini(&p);
+}
+
+Test(policy, network_is_allowed_by_list_label_or_all_networks)
+{
+	struct policy p;
+	char why[160];
+	const struct pf_set *s;
+
+	three_pfs(&p);
+	add_net(&p, "red", "fastlan");
+	restrict_pf(&p, 0);
+	restrict_pf(&p, 1);
+	cr_assert_eq(policy_pf_label(&p, 1, "fastlan", true, why, sizeof(why)), 0, "%s", why);
+	s = policy_allowed(&p, "red");
+	cr_assert_not(pf_set_has(s, 0), "eth2 lists nothing");
+	cr_assert(pf_set_has(s, 1), "eth3 lists red's label");
+	cr_assert(pf_set_has(s, 2), "eth4 allows all networks");
+	cr_assert_eq(policy_pf_network(&p, 0, "red", true, why, sizeof(why)), 0, "%s", why);
+	cr_assert(pf_set_has(policy_allowed(&p, "red"), 0), "eth2 lists red");
+	policy_fini(&p);
+}
+
+Test(policy, same_network_and_label_may_be_on_several_pfs)
+{
+	struct policy p;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", "lbl");
+	for (uint32_t i = 0; i < 3; i++) {
+		restrict_pf(&p, i);
+		cr_assert_eq(policy_pf_network(&p, i, "red", true, why, sizeof(why)), 0, "%s", why);
+		cr_assert_eq(policy_pf_label(&p, i, "lbl", true, why, sizeof(why)), 0, "%s", why);
+	}
+	for (uint32_t i = 0; i < 3; i++)
+		cr_assert(pf_set_has(policy_allowed(&p, "red"), i));
+	policy_fini(&p);
+}
+
+Test(policy, bond_slave_pf_is_configured_like_any_pf)
+{
+	/* the policy has no notion of bonds: a bond slave is a PF index like another */
+	static const char bpci[1][VFPOOL_PCI_ADDR_MAX] = { "0000:5e:00.0" };
+	static const char bdev[1][VFPOOL_IFNAME_MAX] = { "bond0slave" };
+	struct policy p;
+	char why[160];
+
+	cr_assert_eq(policy_init(&p, 1, bpci, bdev), 0);
+	add_net(&p, "red", NULL);
+	restrict_pf(&p, 0);
+	cr_assert_not(pf_set_has(policy_allowed(&p, "red"), 0));
+	cr_assert_eq(policy_pf_network(&p, 0, "red", true, why, sizeof(why)), 0, "%s", why);
+	cr_assert(pf_set_has(policy_allowed(&p, "red"), 0));
+	policy_fini(&p);
+}
+
+Test(policy, profile_on_an_undefined_network_is_refused)
+{
+	struct policy p;
+	struct policy_profile pr = profile("fast", "blue", POLICY_PT_MANDATORY);
+	char why[160];
+
+	three_pfs(&p);
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), -ENOENT);
+	cr_assert_str_eq(why, "profile fast: network blue not defined");
+	policy_fini(&p);
+}
+
+Test(policy, network_used_by_a_profile_cannot_be_deleted)
+{
+	struct policy p;
+	struct policy_profile pr;
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr = profile("fast", "red", POLICY_PT_MANDATORY);
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0);
+	cr_assert_eq(policy_network_del(&p, "red", why, sizeof(why)), -EBUSY);
+	cr_assert_str_eq(why, "network red: used by profile fast");
+	policy_fini(&p);
+}
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+static char *tmpdir(void)
+{
+	static char dir[64];
+
+	snprintf(dir, sizeof(dir), "/tmp/vfpool-policy.XXXXXX");
+	cr_assert(mkdtemp(dir));
+	return dir;
+}
+
+static void rmdir_all(const char *dir)
+{
+	char cmd[128];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	cr_assert_eq(system(cmd), 0);
+}
+
+Test(policy_store, saved_policy_loads_back_the_same)
+{
+	struct policy p, q;
+	struct policy_profile pr;
+	char why[200];
+	char *dir = tmpdir();
+
+	three_pfs(&p);
+	add_net(&p, "red", "lbl");
+	pr = profile("fast", "red", POLICY_PT_PREFERRED);
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0);
+	restrict_pf(&p, 1);
+	cr_assert_eq(policy_pf_network(&p, 1, "red", true, why, sizeof(why)), 0);
+	cr_assert_eq(policy_pf_label(&p, 1, "lbl", true, why, sizeof(why)), 0);
+	cr_assert_eq(policy_store_save(dir, &p, why, sizeof(why)), 0, "%s", why);
+	three_pfs(&q);
+	cr_assert_eq(policy_store_load(dir, &q, NULL, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(q.n_nets, 1u);
+	cr_assert_str_eq(q.nets[0].label, "lbl");
+	cr_assert_eq(policy_find_profile(&q, "fast")->passthrough, POLICY_PT_PREFERRED);
+	cr_assert_not(q.pfs[1].all_networks);
+	cr_assert_str_eq(q.pfs[1].nets[0], "red");
+	cr_assert_str_eq(q.pfs[1].labels[0], "lbl");
+	cr_assert(q.pfs[0].all_networks);
+	policy_fini(&p);
+	policy_fini(&q);
+	rmdir_all(dir);
+}
+
+Test(policy_store, corrupt_file_is_refused_naming_file_and_line_and_leaves_policy_unchanged)
+{
+	struct policy q;
+	char why[200], path[128];
+	char *dir = tmpdir();
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/policy", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs("vfpool-policy 1\nnetwork red 0 0 -\nprofile fast red mandatory 1 0\n", f);
+	fclose(f);
+	three_pfs(&q);
+	cr_assert_eq(policy_store_load(dir, &q, NULL, why, sizeof(why)), -EBADMSG);
+	char expect[200];
+	snprintf(expect, sizeof(expect),
+		 "%s: line 3: profile fast: a passthrough profile cannot have port mirroring", path);
+	cr_assert_str_eq(why, expect);
+	cr_assert_eq(q.n_nets, 0u, "nothing of a corrupt file is used");
+	policy_fini(&q);
+	rmdir_all(dir);
+}
+
+Test(policy_store, missing_file_is_enoent)
+{
+	struct policy q;
+	char why[200];
+	char *dir = tmpdir();
+
+	three_pfs(&q);
+	cr_assert_eq(policy_store_load(dir, &q, NULL, why, sizeof(why)), -ENOENT);
+	policy_fini(&q);
+	rmdir_all(dir);
+}
+
+/* ---- the engine under a policy -------------------------------------------------------- */
+
+struct fx {
+	struct host *host;
+	void *mem;
+	struct engine e;
+	struct policy p;
+};
+
+static void fx_setup(struct fx *f, unsigned pfs, unsigned vfs)
+{
+	size_t size;
+	char (*pci)[VFPOOL_PCI_ADDR_MAX];
+	char (*dev)[VFPOOL_IFNAME_MAX];
+
+	cr_assert_eq(host_simulate(pfs, vfs, &f->host), 0);
+	cr_assert_eq(state_seg_size(f->host, &size), 0);
+	f->mem = aligned_alloc(64, size);
+	cr_assert(f->mem);
+	cr_assert_eq(state_seg_format(f->mem, size, f->host), 0);
+	cr_assert_eq(engine_init(&f->e, f->mem), 0);
+	pci = calloc(pfs, sizeof(*pci));
+	dev = calloc(pfs, sizeof(*dev));
+	for (unsigned i = 0; i < pfs; i++) {
+		memcpy(pci[i], f->host->pfs[i].pci_addr, sizeof(pci[i]));
+		memcpy(dev[i], f->host->pfs[i].netdev, sizeof(dev[i]));
+	}
+	cr_assert_eq(policy_init(&f->p, pfs, (const char (*)[VFPOOL_PCI_ADDR_MAX])pci,
+				 (const char (*)[VFPOOL_IFNAME_MAX])dev), 0);
+	free(pci);
+	free(dev);
+	f->e.policy = &f->p;
+}
+
+static void fx_teardown(struct fx *f)
+{
+	policy_fini(&f->p);
+	engine_fini(&f->e);
+	free(f->mem);
+	host_free(f->host);
+}
+
+static struct request areq(const char *vm, const char *vnic, const char *net, const char *prof)
+{
+	struct request r;
+
+	memset(&r, 0, sizeof(r));
+	r.op = VFPOOL_OP_ALLOC;
+	r.numa_node = -1;
+	snprintf(r.vm_id, sizeof(r.vm_id), "%s", vm);
+	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
+	snprintf(r.network, sizeof(r.network), "%s", net ? net : "");
+	if (prof) {
+		r.flags |= VFPOOL_REQ_F_PROFILE;
+		snprintf(r.profile, sizeof(r.profile), "%s", prof);
+	}
+	return r;
+}
+
+/* 3 PFs of 8 VFs (ens1f0, ens1f1, ens2f0); red allowed on ens1f1 only, which is full. */
+static void full_and_refused(struct fx *f)
+{
+	struct vfpool_cqe c;
+	char vnic[16];
+
+	fx_setup(f, 3, 8);
+	add_net(&f->p, "red", NULL);
+	restrict_pf(&f->p, 0);
+	restrict_pf(&f->p, 1);
+	restrict_pf(&f->p, 2);
+	cr_assert_eq(policy_pf_network(&f->p, 1, "red", true, NULL, 0), 0);
+	for (int i = 0; i < 7; i++) { /* VF 7 would be 8th; index 15 rule: none blocked at 8 */
+		snprintf(vnic, sizeof(vnic), "n%d", i);
+		struct request r = areq("filler", vnic, "red", NULL);
+		engine_serve(&f->e, &r, &c);
+		cr_assert_eq(c.res, 0, "%s", c.message);
+	}
+	struct request r = areq("filler", "n7", "red", NULL);
+	engine_serve(&f->e, &r, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+}
+
+Test(policy_engine, no_eligible_vf_names_each_pf_and_why)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+
+	full_and_refused(&f);
+	struct request r = areq("vm1", "nic0", "red", NULL);
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -ENOSPC);
+	cr_assert_str_eq(c.message, "ens1f0: network red not allowed; ens1f1: 0 free of 8 VFs; "
+				    "ens2f0: network red not allowed");
+	fx_teardown(&f);
+}
+
+Test(policy_engine, iommu_shared_pf_is_named_with_that_reason)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+
+	fx_setup(&f, 1, 8);
+	add_net(&f.p, "red", NULL);
+	for (uint32_t s = 0; s < 8; s++)
+		pool_set_blocked(&f.e.pool.pfs[0], s, VFPOOL_BLOCK_IOMMU_SHARED, true);
+	struct request r = areq("vm1", "nic0", "red", NULL);
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -ENOSPC);
+	cr_assert_str_eq(c.message, "ens1f0: IOMMU group shared");
+	fx_teardown(&f);
+}
+
+Test(policy_engine, preferred_profile_without_eligible_vf_answers_use_the_bridge)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+	struct policy_profile pr = profile("nice", "red", POLICY_PT_PREFERRED);
+
+	full_and_refused(&f);
+	cr_assert_eq(policy_profile_add(&f.p, &pr, NULL, 0), 0);
+	struct request r = areq("vm1", "nic0", NULL, "nice");
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, VFPOOL_CQE_USE_BRIDGE, "%d %s", c.res, c.message);
+	fx_teardown(&f);
+}
+
+Test(policy_engine, mandatory_profile_without_eligible_vf_fails)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+	struct policy_profile pr = profile("must", "red", POLICY_PT_MANDATORY);
+
+	full_and_refused(&f);
+	cr_assert_eq(policy_profile_add(&f.p, &pr, NULL, 0), 0);
+	struct request r = areq("vm1", "nic0", NULL, "must");
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -ENOSPC);
+	fx_teardown(&f);
+}
+
+Test(policy_engine, allocation_lands_only_on_pfs_allowing_the_network)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+	char vnic[16];
+
+	fx_setup(&f, 3, 8);
+	add_net(&f.p, "red", NULL);
+	restrict_pf(&f.p, 0);
+	restrict_pf(&f.p, 2);
+	for (int i = 0; i < 8; i++) {
+		snprintf(vnic, sizeof(vnic), "n%d", i);
+		struct request r = areq("vm", vnic, "red", NULL);
+		engine_serve(&f.e, &r, &c);
+		cr_assert_eq(c.res, 0, "%s", c.message);
+		cr_assert_eq(c.pf_index, 1u, "vNIC %s landed on PF %u", vnic, c.pf_index);
+	}
+	fx_teardown(&f);
+}
+
+Test(policy_engine, pinned_vf_on_a_pf_not_allowing_the_network_is_refused)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+	char expect[160];
+
+	fx_setup(&f, 2, 8);
+	add_net(&f.p, "red", NULL);
+	restrict_pf(&f.p, 0);
+	struct request r = areq("vm", "n0", "red", NULL);
+	r.flags |= VFPOOL_REQ_F_PIN;
+	memcpy(r.pin_pci, state_vfs(f.e.hdr)[0].pci_addr, sizeof(r.pin_pci));
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, -EPERM);
+	snprintf(expect, sizeof(expect), "%s: ens1f0: network red not allowed", r.pin_pci);
+	cr_assert_str_eq(c.message, expect);
+	fx_teardown(&f);
+}
+
+Test(policy_engine, failed_chain_leaves_the_pool_exactly_as_before)
+{
+	struct fx f;
+	struct request reqs[3];
+	struct vfpool_cqe c[3];
+	size_t vf_bytes;
+	void *before;
+
+	fx_setup(&f, 2, 4);
+	add_net(&f.p, "red", NULL);
+	add_net(&f.p, "blue", NULL);
+	restrict_pf(&f.p, 1); /* blue: only ens1f0, 4 VFs */
+	vf_bytes = f.e.hdr->n_vfs * sizeof(struct vfpool_shm_vf);
+	before = malloc(vf_bytes);
+	memcpy(before, state_vfs(f.e.hdr), vf_bytes);
+	uint64_t bm_before[64];
+	memcpy(bm_before, state_bitmap(f.e.hdr), f.e.hdr->bitmap_words * 8);
+	reqs[0] = areq("vm", "a", "red", NULL);
+	reqs[1] = areq("vm", "b", "red", NULL);
+	reqs[2] = areq("vm", "c", "nosuch", NULL);
+	reqs[0].flags |= VFPOOL_REQ_F_LINK;
+	reqs[1].flags |= VFPOOL_REQ_F_LINK;
+	engine_serve_chain(&f.e, reqs, 3, c);
+	cr_assert_eq(c[2].res, -ENOENT);
+	cr_assert_str_eq(c[2].message, "vm/c: network nosuch not defined");
+	cr_assert_eq(c[0].res, -ENOENT);
+	cr_assert_str_eq(c[0].message, "vm/a: not allocated: vm/c failed: vm/c: network nosuch not defined");
+	cr_assert_eq(memcmp(before, state_vfs(f.e.hdr), vf_bytes), 0, "VF records changed");
+	cr_assert_eq(memcmp(bm_before, state_bitmap(f.e.hdr), f.e.hdr->bitmap_words * 8), 0,
+		     "bitmaps changed");
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	free(before);
+	fx_teardown(&f);
+}
+
+Test(policy_engine, chain_that_fits_leases_every_vnic)
+{
+	struct fx f;
+	struct request reqs[3];
+	struct vfpool_cqe c[3];
+
+	fx_setup(&f, 2, 4);
+	add_net(&f.p, "red", NULL);
+	for (int i = 0; i < 3; i++) {
+		char v[4] = { 'n', (char)('0' + i), 0 };
+		reqs[i] = areq("vm", v, "red", NULL);
+		if (i < 2)
+			reqs[i].flags |= VFPOOL_REQ_F_LINK;
+	}
+	engine_serve_chain(&f.e, reqs, 3, c);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(c[i].res, 0, "%s", c[i].message);
+	cr_assert_eq(lease_index_count(f.e.leases), 3u);
+	fx_teardown(&f);
+}
+
+Test(policy_engine, leases_by_profile_are_counted)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+	struct policy_profile pr = profile("fast", "red", POLICY_PT_MANDATORY);
+
+	fx_setup(&f, 1, 4);
+	add_net(&f.p, "red", NULL);
+	cr_assert_eq(policy_profile_add(&f.p, &pr, NULL, 0), 0);
+	struct request r = areq("vm", "n0", NULL, "fast");
+	engine_serve(&f.e, &r, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 1u);
+	fx_teardown(&f);
+}
