@@ -24,6 +24,7 @@
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
 #include "core/log.h"
+#include "core/vf_config.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -501,6 +502,7 @@ int daemon_run(struct daemon *d)
 
 	arm_accept(d);
 	arm_signal(d);
+	vf_config_scan(d->vfc);
 	log_info("ready", "run_dir=%s pfs=%zu vfs=%zu spin_us=%u max_clients=%u",
 		 d->opts.run_dir, d->host->n_pfs, d->host->n_vfs, d->opts.spin_us, d->n_conns);
 	while (!d->stop) {
@@ -591,6 +593,16 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		goto fail;
 	}
 	d->ring_ready = true;
+	{
+		struct vf_config_opts vo = { .mode = (enum vf_config_mode)opts->vf_config_mode,
+					     .timeout_ms = opts->vf_config_timeout_ms, .nl_fd = -1 };
+
+		r = vf_config_new(&d->ring, &d->engine, &vo, &d->vfc);
+		if (r) {
+			log_err("start_failed", "vf_config error=\"%s\"", strerror(-r));
+			goto fail;
+		}
+	}
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -613,6 +625,7 @@ void daemon_free(struct daemon *d)
 		close(c->fd);
 		free(c->in);
 	}
+	vf_config_free(d->vfc); /* posts nothing: the connections go with it */
 	free(d->conns);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);

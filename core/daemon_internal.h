@@ -54,6 +54,7 @@ struct daemon {
 	uint32_t n_active;
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
+	struct vf_config *vfc;
 	bool stop;
 };
 

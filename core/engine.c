@@ -229,18 +229,19 @@ static int serve_alloc(struct engine *e, const struct request *req, struct compl
 	return 0;
 }
 
+static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, const char *vnic_id);
+
 static void serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
 	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id);
 	struct vfpool_shm_vf *vf;
-	const struct vfpool_shm_pf *pf;
+	uint64_t gen;
 
 	if (slot < 0) {
 		complete_err(c, -ENOENT, "%s/%s: holds no lease", req->vm_id, req->vnic_id);
 		return;
 	}
 	vf = &state_vfs(e->hdr)[slot];
-	pf = &state_pfs(e->hdr)[vf->pf_index];
 	if ((req->flags & VFPOOL_REQ_F_GEN) && vf->lease_gen != req->generation) {
 		complete_err(c, -ESTALE, "%s/%s: generation %llu is not the lease's (%llu)",
 			     req->vm_id, req->vnic_id, (unsigned long long)req->generation,
@@ -248,15 +249,84 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 		return;
 	}
 	fill_lease(e, (uint32_t)slot, c);
+	gen = vf->lease_gen;
+	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id);
+	/* a hook that resets the VF keeps it claimed until the reset is done, so no new lease
+	 * can meet the old VM's configuration */
+	if (!(e->hooks && e->hooks->lease_ended &&
+	      e->hooks->lease_ended(e->hooks, e, (uint32_t)slot, gen)))
+		engine_return_vf(e, (uint32_t)slot);
+}
+
+static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, const char *vnic_id)
+{
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
 	seqlock_write_begin(&e->hdr->seq);
-	pool_release_vf(&e->pool.pfs[vf->pf_index], (uint32_t)slot - pf->vf_first);
 	vf->state = VFPOOL_VF_FREE;
 	memset(vf->vm_id, 0, sizeof(vf->vm_id));
 	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
 	memset(vf->network, 0, sizeof(vf->network));
 	memset(vf->mac, 0, sizeof(vf->mac));
+	vf->vlan = 0;
+	vf->vlan_qos = 0;
+	vf->mtu = 0;
+	vf->cfg_state = VFPOOL_CFG_NONE;
+	vf->lease_flags &= (uint16_t)~VFPOOL_LEASE_F_CFG_RECORDED;
 	seqlock_write_end(&e->hdr->seq);
-	lease_index_remove(e->leases, req->vm_id, req->vnic_id);
+	lease_index_remove(e->leases, vm_id, vnic_id);
+}
+
+static uint32_t pf_slot(const struct engine *e, uint32_t slot)
+{
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	return slot - state_pfs(e->hdr)[vf->pf_index].vf_first;
+}
+
+void engine_return_vf(struct engine *e, uint32_t slot)
+{
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	seqlock_write_begin(&e->hdr->seq);
+	pool_release_vf(&e->pool.pfs[vf->pf_index], pf_slot(e, slot));
+	seqlock_write_end(&e->hdr->seq);
+}
+
+void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
+{
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+	char vm_id[VFPOOL_VM_ID_MAX], vnic_id[VFPOOL_VNIC_ID_MAX];
+
+	if (vf->state != VFPOOL_VF_LEASED || vf->lease_gen != generation)
+		return;
+	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
+	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
+	clear_lease(e, slot, vm_id, vnic_id);
+	engine_return_vf(e, slot);
+}
+
+void engine_quarantine(struct engine *e, uint32_t slot, const char *reason)
+{
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	seqlock_write_begin(&e->hdr->seq);
+	pool_set_blocked(&e->pool.pfs[vf->pf_index], pf_slot(e, slot), VFPOOL_BLOCK_DIRTY, true);
+	snprintf(vf->reason, sizeof(vf->reason), "%s", reason);
+	pool_release_vf(&e->pool.pfs[vf->pf_index], pf_slot(e, slot));
+	seqlock_write_end(&e->hdr->seq);
+}
+
+int engine_hold_vf(struct engine *e, uint32_t slot)
+{
+	enum vfpool_block_reason why = VFPOOL_BLOCK_NR;
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+	int r;
+
+	seqlock_write_begin(&e->hdr->seq);
+	r = pool_claim_vf_at(&e->pool.pfs[vf->pf_index], pf_slot(e, slot), &why);
+	seqlock_write_end(&e->hdr->seq);
+	return r;
 }
 
 int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,

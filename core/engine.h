@@ -28,6 +28,11 @@ struct engine_hooks {
 	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
 			  const struct request *req, struct completion_sink *sink,
 			  struct vfpool_cqe *cqe);
+	/* Runs when a lease is released, the record already cleared and the VF still
+	 * claimed: true keeps it claimed until the hook calls engine_return_vf (after its
+	 * reset), false returns it to the pool now. */
+	bool (*lease_ended)(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			    uint64_t generation);
 };
 
 struct engine {
@@ -53,6 +58,17 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 /* Completes a request that failed to decode. */
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,
 		   struct vfpool_cqe *ret_cqe);
+
+/* A kept allocation that failed: the lease is removed and the VF returned to the pool,
+ * unless the lease generation moved on meanwhile (then nothing is touched). */
+void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation);
+/* A VF a hook kept claimed (lease_ended, or a start-up reset) goes back to the pool. */
+void engine_return_vf(struct engine *e, uint32_t slot);
+/* Keeps a VF from the pool (VFPOOL_BLOCK_DIRTY) with the reason in its record, then drops
+ * the hook's claim: the blocked bit keeps it out until repaired. */
+void engine_quarantine(struct engine *e, uint32_t slot, const char *reason);
+/* Claims a free VF for a hook's own work (start-up reset); -EBUSY when leased. */
+int engine_hold_vf(struct engine *e, uint32_t slot);
 
 /* VF slot by PCI address, or -ENOENT. */
 int64_t engine_find_pci(const struct engine *e, const char *pci);

@@ -11,6 +11,7 @@
 #include "core/daemon.h"
 #include "core/host.h"
 #include "core/log.h"
+#include "core/vf_config.h"
 
 static void usage(FILE *f)
 {
@@ -25,6 +26,8 @@ static void usage(FILE *f)
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
 		"  --log-level L       err, warn, info (default), debug\n"
+		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
+		"  --vf-config-timeout-ms N  per netlink request (default 2000)\n"
 		"  -h, --help\n");
 }
 
@@ -52,6 +55,8 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "vf-config", required_argument, NULL, 'V' },
+		{ "vf-config-timeout-ms", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -73,6 +78,23 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_uint(optarg, 10000000, &opts.spin_us)) {
 				fprintf(stderr, "vfpoold: --spin-us %s: not a number up to 10000000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'V': {
+			enum vf_config_mode mode;
+
+			if (vf_config_parse_mode(optarg, &mode)) {
+				fprintf(stderr, "vfpoold: --vf-config %s: use auto, on or off\n", optarg);
+				return 2;
+			}
+			opts.vf_config_mode = (int)mode;
+			break;
+		}
+		case 'T':
+			if (parse_uint(optarg, 600000, &opts.vf_config_timeout_ms) ||
+			    opts.vf_config_timeout_ms == 0) {
+				fprintf(stderr, "vfpoold: --vf-config-timeout-ms %s: not a number in 1..600000\n", optarg);
 				return 2;
 			}
 			break;
