@@ -326,11 +326,11 @@ static void finish_job(struct vf_config *vc, uint32_t pf)
 			break;
 		}
 		/* rolled back: the VF is as it was, back to the pool; the client learns why */
+		log_warn("vf_config_failed", "vf=%s vm=%s vnic=%s error=\"%s\"", vf->pci_addr,
+			 vf->vm_id, vf->vnic_id, j->why);
 		engine_undo_lease(vc->e, j->slot, j->gen);
 		j->cqe.res = j->err;
 		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
-		log_warn("vf_config_failed", "vf=%s vm=%s vnic=%s error=\"%s\"", vf->pci_addr,
-			 vf->vm_id, vf->vnic_id, j->why);
 		break;
 	case JOB_RESTORE:
 		engine_return_vf(vc->e, j->slot);
