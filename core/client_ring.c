@@ -67,6 +67,8 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size)
 	ring_cons_init(&r->sq, &h->sq_head.v, &h->sq_tail.v, r->sq_entries, 0);
 	ring_prod_init(&r->cq, &h->cq_tail.v, &h->cq_head.v, r->cq_entries, 0);
 	r->violated = false;
+	r->deferred = 0;
+	r->chain_wait = 0;
 }
 
 int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
@@ -140,9 +142,14 @@ static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avai
 	return 0;
 }
 
-/* Serves the n entries from i (one request, or one chain) into completions from i. */
-static void serve_entries(struct client_ring *r, struct engine *e, uint32_t i, uint32_t n)
+/* Serves the n entries from request i (one request, or one chain). Completions ready now go
+ * to the completion slots from w; kept ones come later through sink and hold a slot each.
+ * Returns how many were written now. */
+static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct completion_sink *sink,
+			      uint32_t i, uint32_t w, uint32_t n)
 {
+	bool kept[VFPOOL_CHAIN_MAX] = { false };
+	uint32_t written = 0;
 	struct request reqs[VFPOOL_CHAIN_MAX];
 	struct vfpool_cqe done[VFPOOL_CHAIN_MAX];
 	uint32_t bad = n;
@@ -150,7 +157,7 @@ static void serve_entries(struct client_ring *r, struct engine *e, uint32_t i, u
 	int bad_err = 0;
 
 	if (n == 0 || n > VFPOOL_CHAIN_MAX)
-		return; /* chain_len never says so */
+		return 0; /* chain_len never says so */
 	for (uint32_t k = 0; k < n; k++) {
 		struct vfpool_sqe copy;
 		const char *why = NULL;
@@ -185,22 +192,30 @@ static void serve_entries(struct client_ring *r, struct engine *e, uint32_t i, u
 			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
 		}
 	} else if (n == 1 && !(reqs[0].flags & VFPOOL_REQ_F_LINK)) {
-		engine_serve(e, &reqs[0], &done[0]);
+		kept[0] = engine_serve(e, &reqs[0], sink, &done[0]) == 1;
 	} else {
-		engine_serve_chain(e, reqs, n, done);
+		engine_serve_chain(e, reqs, n, sink, done, kept);
 	}
-	/* a success fills the fields before the message: copy just those, so one completion
-	 * moves two cache lines to the client instead of four */
-	for (uint32_t k = 0; k < n; k++)
-		memcpy(&r->cqes[ring_prod_slot(&r->cq, i + k)], &done[k],
+	for (uint32_t k = 0; k < n; k++) {
+		if (kept[k]) {
+			r->deferred++; /* its slot stays reserved until client_ring_post_deferred */
+			continue;
+		}
+		/* a success fills the fields before the message: copy just those, so one
+		 * completion moves two cache lines to the client instead of four */
+		memcpy(&r->cqes[ring_prod_slot(&r->cq, w + written)], &done[k],
 		       done[k].res ? sizeof(done[k]) : offsetof(struct vfpool_cqe, message));
+		written++;
+	}
+	return written;
 }
 
-int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
+int client_ring_serve(struct client_ring *r, struct engine *e, struct completion_sink *sink,
+		      unsigned max)
 {
 	int64_t avail = ring_cons_avail(&r->sq);
 	int64_t space;
-	uint32_t i = 0;
+	uint32_t i = 0, written = 0, held = 0;
 
 	if (avail == 0) {
 		r->chain_wait = 0;
@@ -211,6 +226,9 @@ int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
 		r->violated = true;
 		return -EPROTO;
 	}
+	/* slots held for deferred completions are not ours to fill: a kept request must
+	 * always find room when it completes, whatever the client does meanwhile */
+	space = space > r->deferred ? space - r->deferred : 0;
 	r->chain_wait = 0;
 	while (i < (uint32_t)avail && i < max) {
 		uint32_t n = chain_len(r, i, (uint32_t)avail);
@@ -220,17 +238,19 @@ int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
 			r->chain_wait = (uint32_t)avail - i;
 			break;
 		}
-		if (i + n > (uint32_t)space)
+		if (held + n > (uint32_t)space)
 			break; /* its completions must all fit: the client reaps first */
-		serve_entries(r, e, i, n);
+		written += serve_entries(r, e, sink, i, written, n);
+		held += n;
 		i += n;
 	}
-	if (i) {
+	if (i)
 		ring_cons_consume(&r->sq, i);
-		ring_prod_publish(&r->cq, i);
-	}
+	if (written)
+		ring_prod_publish(&r->cq, written);
 	return (int)i;
 }
+
 
 bool client_ring_client_sleeps(struct client_ring *r)
 {
@@ -270,4 +290,21 @@ void client_ring_awake(struct client_ring *r)
 {
 	/* relaxed: only saves the client a futex syscall; a stale 1 costs one spare wake */
 	atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
+}
+
+int client_ring_post_deferred(struct client_ring *r, const struct vfpool_cqe *cqe)
+{
+	int64_t space = ring_prod_space(&r->cq);
+
+	r->deferred--;
+	if (space <= 0) {
+		/* the held slot is gone only if the client moved cq_head backwards */
+		r->violated = true;
+		return -EPROTO;
+	}
+	memcpy(&r->cqes[ring_prod_slot(&r->cq, 0)], cqe, sizeof(*cqe));
+	/* ring_prod_publish's release store of cq_tail pairs with the client's acquire load
+	 * in ring_cons_avail: the entry written above is visible once the tail is */
+	ring_prod_publish(&r->cq, 1);
+	return 0;
 }

@@ -25,6 +25,7 @@
 #include "core/daemon_internal.h"
 #include "core/log.h"
 #include "core/policy_cmd.h"
+#include "core/vf_config.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -52,6 +53,7 @@ static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe);
 
 static void arm_accept(struct daemon *d)
 {
@@ -124,7 +126,8 @@ static void arm_futex(struct daemon *d, struct conn *c, uint32_t expected)
 
 static void conn_free_if_idle(struct daemon *d, struct conn *c)
 {
-	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending)
+	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending ||
+	    c->ring.deferred > 0)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
 	client_ring_destroy(&c->ring);
@@ -281,6 +284,8 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 	c->recv_op.complete = on_recv;
 	c->futex_op.complete = on_futex;
 	c->cancel_op.complete = on_cancel;
+	c->sink.post = conn_post;
+	c->ring.deferred = 0;
 	d->n_active++;
 	arm_recv(d, c);
 }
@@ -444,6 +449,25 @@ static void wake_client(struct conn *c)
 	syscall(SYS_futex, &c->ring.hdr->cq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/* A kept request completed. The connection outlives its deferred requests
+ * (conn_free_if_idle), so c is valid; if it is closing, nobody reads the ring any more. */
+static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe)
+{
+	struct conn *c = container_of(sink, struct conn, sink);
+
+	if (c->state != CONN_ACTIVE) {
+		c->ring.deferred--;
+		conn_free_if_idle(c->d, c);
+		return;
+	}
+	if (client_ring_post_deferred(&c->ring, cqe) < 0) {
+		conn_close(c->d, c, "ring indices out of range");
+		return;
+	}
+	if (client_ring_client_sleeps(&c->ring))
+		wake_client(c);
+}
+
 static unsigned serve_clients(struct daemon *d)
 {
 	unsigned total = 0;
@@ -453,7 +477,7 @@ static unsigned serve_clients(struct daemon *d)
 		struct conn *c = d->live[i];
 		int n;
 
-		n = client_ring_serve(&c->ring, &d->engine, SERVE_BATCH);
+		n = client_ring_serve(&c->ring, &d->engine, &c->sink, SERVE_BATCH);
 		if (n < 0) {
 			conn_close(d, c, "ring indices out of range");
 			continue;
@@ -494,6 +518,7 @@ int daemon_run(struct daemon *d)
 	arm_accept(d);
 	arm_signal(d);
 	probe_source_arm(d->probe, &d->ring);
+	vf_config_scan(d->vfc);
 	log_info("ready", "run_dir=%s pfs=%zu vfs=%zu spin_us=%u max_clients=%u",
 		 d->opts.run_dir, d->host->n_pfs, d->host->n_vfs, d->opts.spin_us, d->n_conns);
 	while (!d->stop) {
@@ -597,6 +622,16 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		goto fail;
 	}
 	d->ring_ready = true;
+	{
+		struct vf_config_opts vo = { .mode = (enum vf_config_mode)opts->vf_config_mode,
+					     .timeout_ms = opts->vf_config_timeout_ms, .nl_fd = -1 };
+
+		r = vf_config_new(&d->ring, &d->engine, &vo, &d->vfc);
+		if (r) {
+			log_err("start_failed", "vf_config error=\"%s\"", strerror(-r));
+			goto fail;
+		}
+	}
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -620,6 +655,7 @@ void daemon_free(struct daemon *d)
 		close(c->fd);
 		free(c->in);
 	}
+	vf_config_free(d->vfc); /* posts nothing: the connections go with it */
 	free(d->conns);
 	free(d->live);
 	if (d->listen_fd >= 0) {

@@ -359,13 +359,18 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
 }
 
-static void serve_alloc(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+static int serve_alloc(struct engine *e, const struct request *req, struct completion_sink *sink,
+		       struct vfpool_cqe *c)
 {
-	struct alloc_undo u;
+	struct alloc_undo u = { 0 };
 
 	seqlock_write_begin(&e->hdr->seq);
 	alloc_locked(e, req, c, &u);
 	seqlock_write_end(&e->hdr->seq);
+	/* a new lease may need more work (VF configuration) before the client hears of it */
+	if (c->res == 0 && u.fresh && e->hooks && e->hooks->lease_made)
+		return e->hooks->lease_made(e->hooks, e, u.slot, req, sink, c);
+	return 0;
 }
 
 unsigned engine_profile_leases(const struct engine *e, const char *profile)
@@ -379,18 +384,89 @@ unsigned engine_profile_leases(const struct engine *e, const char *profile)
 	return n;
 }
 
+static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, const char *vnic_id)
+{
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	seqlock_write_begin(&e->hdr->seq);
+	vf->state = VFPOOL_VF_FREE;
+	memset(vf->vm_id, 0, sizeof(vf->vm_id));
+	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
+	memset(vf->network, 0, sizeof(vf->network));
+	memset(vf->mac, 0, sizeof(vf->mac));
+	vf->vlan = 0;
+	vf->vlan_qos = 0;
+	vf->mtu = 0;
+	vf->cfg_state = VFPOOL_CFG_NONE;
+	vf->lease_flags &= (uint16_t)~VFPOOL_LEASE_F_CFG_RECORDED;
+	memset(e->slot_profile[slot], 0, sizeof(e->slot_profile[slot]));
+	seqlock_write_end(&e->hdr->seq);
+	lease_index_remove(e->leases, vm_id, vnic_id);
+}
+
+static uint32_t pf_slot(const struct engine *e, uint32_t slot)
+{
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	return slot - state_pfs(e->hdr)[vf->pf_index].vf_first;
+}
+
+void engine_return_vf(struct engine *e, uint32_t slot)
+{
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	seqlock_write_begin(&e->hdr->seq);
+	pool_release_vf(&e->pool.pfs[vf->pf_index], pf_slot(e, slot));
+	seqlock_write_end(&e->hdr->seq);
+}
+
+void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
+{
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+	char vm_id[VFPOOL_VM_ID_MAX], vnic_id[VFPOOL_VNIC_ID_MAX];
+
+	if (vf->state != VFPOOL_VF_LEASED || vf->lease_gen != generation)
+		return;
+	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
+	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
+	clear_lease(e, slot, vm_id, vnic_id);
+	engine_return_vf(e, slot);
+}
+
+void engine_quarantine(struct engine *e, uint32_t slot, const char *reason)
+{
+	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	seqlock_write_begin(&e->hdr->seq);
+	pool_set_blocked(&e->pool.pfs[vf->pf_index], pf_slot(e, slot), VFPOOL_BLOCK_DIRTY, true);
+	snprintf(vf->reason, sizeof(vf->reason), "%s", reason);
+	pool_release_vf(&e->pool.pfs[vf->pf_index], pf_slot(e, slot));
+	seqlock_write_end(&e->hdr->seq);
+}
+
+int engine_hold_vf(struct engine *e, uint32_t slot)
+{
+	enum vfpool_block_reason why = VFPOOL_BLOCK_NR;
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+	int r;
+
+	seqlock_write_begin(&e->hdr->seq);
+	r = pool_claim_vf_at(&e->pool.pfs[vf->pf_index], pf_slot(e, slot), &why);
+	seqlock_write_end(&e->hdr->seq);
+	return r;
+}
+
 static void serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
 	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id);
 	struct vfpool_shm_vf *vf;
-	const struct vfpool_shm_pf *pf;
+	uint64_t gen;
 
 	if (slot < 0) {
 		complete_err(c, -ENOENT, "%s/%s: holds no lease", req->vm_id, req->vnic_id);
 		return;
 	}
 	vf = &state_vfs(e->hdr)[slot];
-	pf = &state_pfs(e->hdr)[vf->pf_index];
 	if ((req->flags & VFPOOL_REQ_F_GEN) && vf->lease_gen != req->generation) {
 		complete_err(c, -ESTALE, "%s/%s: generation %llu is not the lease's (%llu)",
 			     req->vm_id, req->vnic_id, (unsigned long long)req->generation,
@@ -398,27 +474,27 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 		return;
 	}
 	fill_lease(e, (uint32_t)slot, c);
-	seqlock_write_begin(&e->hdr->seq);
-	pool_release_vf(&e->pool.pfs[vf->pf_index], (uint32_t)slot - pf->vf_first);
-	vf->state = VFPOOL_VF_FREE;
-	memset(vf->vm_id, 0, sizeof(vf->vm_id));
-	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
-	memset(vf->network, 0, sizeof(vf->network));
-	memset(vf->mac, 0, sizeof(vf->mac));
-	memset(e->slot_profile[slot], 0, sizeof(e->slot_profile[slot]));
-	seqlock_write_end(&e->hdr->seq);
-	lease_index_remove(e->leases, req->vm_id, req->vnic_id);
+	gen = vf->lease_gen;
+	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id);
+	/* a hook that resets the VF keeps it claimed until the reset is done, so no new lease
+	 * can meet the old VM's configuration */
+	if (!(e->hooks && e->hooks->lease_ended &&
+	      e->hooks->lease_ended(e->hooks, e, (uint32_t)slot, gen)))
+		engine_return_vf(e, (uint32_t)slot);
 }
 
-void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
+		 struct vfpool_cqe *c)
 {
+	int kept = 0;
+
 	/* the message is written only with an error (complete_err); clear just its first byte */
 	memset(c, 0, offsetof(struct vfpool_cqe, message));
 	c->message[0] = '\0';
 	c->user_data = req->user_data;
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
-		serve_alloc(e, req, c);
+		kept = serve_alloc(e, req, sink, c);
 		break;
 	case VFPOOL_OP_RELEASE:
 		serve_release(e, req, c);
@@ -428,13 +504,15 @@ void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
-	if (c->res < 0)
+	if (!kept && c->res < 0)
 		atomic_fetch_add_explicit(&e->hdr->errors, 1, memory_order_relaxed);
+	return kept;
 }
 
-void engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
-			struct vfpool_cqe *cqes)
+unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
+			    struct completion_sink *sink, struct vfpool_cqe *cqes, bool *ret_kept)
 {
+	unsigned kept = 0;
 	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
 	unsigned failed = n;
 
@@ -481,10 +559,22 @@ void engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n
 		}
 	}
 	seqlock_write_end(&e->hdr->seq);
+	/* the whole VM is leased: each new lease may still need its VF configured. A failure
+	 * there completes that vNIC with the kernel's reason and returns its VF; the others
+	 * keep theirs (the claim was all-or-nothing, the configuration is per VF). */
+	for (unsigned i = 0; i < n; i++) {
+		ret_kept[i] = false;
+		if (failed == n && undo[i].fresh && e->hooks && e->hooks->lease_made &&
+		    e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink, &cqes[i]) == 1) {
+			ret_kept[i] = true;
+			kept++;
+		}
+	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);
 	if (failed < n)
 		atomic_fetch_add_explicit(&e->hdr->errors, n, memory_order_relaxed);
+	return kept;
 }
 
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

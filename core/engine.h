@@ -14,8 +14,31 @@
 #include "core/request.h"
 #include "shm/layout.h"
 
+/* Where a completion the engine kept goes once it is ready: the connection that sent the
+ * request. post is called exactly once per kept request, from the loop thread. */
+struct completion_sink {
+	void (*post)(struct completion_sink *sink, const struct vfpool_cqe *cqe);
+};
+
+struct engine;
+
+/* Work that finishes a lease after the pool claim (VF configuration). lease_made runs
+ * after an allocation is recorded: 0 completes the request now (cqe as filled), 1 means it
+ * kept the request and will post the completion through sink. */
+struct engine_hooks {
+	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			  const struct request *req, struct completion_sink *sink,
+			  struct vfpool_cqe *cqe);
+	/* Runs when a lease is released, the record already cleared and the VF still
+	 * claimed: true keeps it claimed until the hook calls engine_return_vf (after its
+	 * reset), false returns it to the pool now. */
+	bool (*lease_ended)(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			    uint64_t generation);
+};
+
 struct engine {
 	struct vfpool_state_hdr *hdr; /* the state segment, writable */
+	struct engine_hooks *hooks;   /* NULL: every request completes at once */
 	struct pool pool;
 	struct lease_index *leases;
 	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */
@@ -32,18 +55,33 @@ struct engine {
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
 void engine_fini(struct engine *e);
 
-/* Serves one request; writes the whole completion. Never fails as a function: errors are
- * completions. */
-void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe *ret_cqe);
+/* Serves one request. Returns 0 when *ret_cqe is the whole completion now, 1 when the engine
+ * kept the request and will call sink->post(sink, &cqe) later, exactly once. Never fails as
+ * a function: errors are completions. */
+int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
+		 struct vfpool_cqe *ret_cqe);
 
 /* Serves an all-or-nothing chain of n alloc requests (VFPOOL_REQ_F_LINK): every entry is
  * leased, or none is and every completion carries the failure (the failing entry's own
- * message names it). Readers never see part of a chain: one seqlock write section. */
-void engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
-			struct vfpool_cqe *ret_cqes);
+ * message names it). Readers never see part of a chain: one seqlock write section.
+ * ret_kept[i] says whether entry i's completion was kept (VF configuration under way; it
+ * comes through sink later); returns how many were. */
+unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
+			    struct completion_sink *sink, struct vfpool_cqe *cqes, bool *ret_kept);
 
 /* Leases that were made with this profile. */
 unsigned engine_profile_leases(const struct engine *e, const char *profile);
+
+/* A kept allocation that failed: the lease is removed and the VF returned to the pool,
+ * unless the lease generation moved on meanwhile (then nothing is touched). */
+void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation);
+/* A VF a hook kept claimed (lease_ended, or a start-up reset) goes back to the pool. */
+void engine_return_vf(struct engine *e, uint32_t slot);
+/* Keeps a VF from the pool (VFPOOL_BLOCK_DIRTY) with the reason in its record, then drops
+ * the hook's claim: the blocked bit keeps it out until repaired. */
+void engine_quarantine(struct engine *e, uint32_t slot, const char *reason);
+/* Claims a free VF for a hook's own work (start-up reset); -EBUSY when leased. */
+int engine_hold_vf(struct engine *e, uint32_t slot);
 
 /* Completes a request that failed to decode. */
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

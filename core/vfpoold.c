@@ -12,6 +12,7 @@
 #include "core/host.h"
 #include "core/log.h"
 #include "core/probe_source.h"
+#include "core/vf_config.h"
 
 static void usage(FILE *f)
 {
@@ -28,6 +29,8 @@ static void usage(FILE *f)
 		"  --probe MODE        link-event probe: bpf (default; falls back when the filter\n"
 		"                      cannot load), fallback (filter in userspace), off\n"
 		"  --log-level L       err, warn, info (default), debug\n"
+		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
+		"  --vf-config-timeout-ms N  per netlink request (default 2000)\n"
 		"  -h, --help\n");
 }
 
@@ -56,6 +59,8 @@ int main(int argc, char **argv)
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "probe", required_argument, NULL, 'P' },
+		{ "vf-config", required_argument, NULL, 'V' },
+		{ "vf-config-timeout-ms", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -78,6 +83,23 @@ int main(int argc, char **argv)
 		case 'p':
 			if (parse_uint(optarg, 10000000, &opts.spin_us)) {
 				fprintf(stderr, "vfpoold: --spin-us %s: not a number up to 10000000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'V': {
+			enum vf_config_mode mode;
+
+			if (vf_config_parse_mode(optarg, &mode)) {
+				fprintf(stderr, "vfpoold: --vf-config %s: use auto, on or off\n", optarg);
+				return 2;
+			}
+			opts.vf_config_mode = (int)mode;
+			break;
+		}
+		case 'T':
+			if (parse_uint(optarg, 600000, &opts.vf_config_timeout_ms) ||
+			    opts.vf_config_timeout_ms == 0) {
+				fprintf(stderr, "vfpoold: --vf-config-timeout-ms %s: not a number in 1..600000\n", optarg);
 				return 2;
 			}
 			break;

@@ -166,6 +166,7 @@ struct vfpool_shm_vf {
 
 #define VFPOOL_LEASE_F_NUMA_MISS (1u << 0)
 #define VFPOOL_LEASE_F_PID_BOUND (1u << 1) /* released when the bound process exits */
+#define VFPOOL_LEASE_F_CFG_RECORDED (1u << 2) /* config recorded, not sent: no PF netdev here */
 
 enum vfpool_cfg_state {
 	VFPOOL_CFG_NONE = 0,     /* nothing applied */

@@ -391,11 +391,11 @@ static void full_and_refused(struct fx *f)
 	for (int i = 0; i < 7; i++) { /* VF 7 would be 8th; index 15 rule: none blocked at 8 */
 		snprintf(vnic, sizeof(vnic), "n%d", i);
 		struct request r = areq("filler", vnic, "red", NULL);
-		engine_serve(&f->e, &r, &c);
+		engine_serve(&f->e, &r, NULL, &c);
 		cr_assert_eq(c.res, 0, "%s", c.message);
 	}
 	struct request r = areq("filler", "n7", "red", NULL);
-	engine_serve(&f->e, &r, &c);
+	engine_serve(&f->e, &r, NULL, &c);
 	cr_assert_eq(c.res, 0, "%s", c.message);
 }
 
@@ -406,7 +406,7 @@ Test(policy_engine, no_eligible_vf_names_each_pf_and_why)
 
 	full_and_refused(&f);
 	struct request r = areq("vm1", "nic0", "red", NULL);
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENOSPC);
 	cr_assert_str_eq(c.message, "ens1f0: network red not allowed; ens1f1: 0 free of 8 VFs; "
 				    "ens2f0: network red not allowed");
@@ -423,7 +423,7 @@ Test(policy_engine, iommu_shared_pf_is_named_with_that_reason)
 	for (uint32_t s = 0; s < 8; s++)
 		pool_set_blocked(&f.e.pool.pfs[0], s, VFPOOL_BLOCK_IOMMU_SHARED, true);
 	struct request r = areq("vm1", "nic0", "red", NULL);
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENOSPC);
 	cr_assert_str_eq(c.message, "ens1f0: IOMMU group shared");
 	fx_teardown(&f);
@@ -438,7 +438,7 @@ Test(policy_engine, preferred_profile_without_eligible_vf_answers_use_the_bridge
 	full_and_refused(&f);
 	cr_assert_eq(policy_profile_add(&f.p, &pr, NULL, 0), 0);
 	struct request r = areq("vm1", "nic0", NULL, "nice");
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, VFPOOL_CQE_USE_BRIDGE, "%d %s", c.res, c.message);
 	fx_teardown(&f);
 }
@@ -452,7 +452,7 @@ Test(policy_engine, mandatory_profile_without_eligible_vf_fails)
 	full_and_refused(&f);
 	cr_assert_eq(policy_profile_add(&f.p, &pr, NULL, 0), 0);
 	struct request r = areq("vm1", "nic0", NULL, "must");
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENOSPC);
 	fx_teardown(&f);
 }
@@ -470,7 +470,7 @@ Test(policy_engine, allocation_lands_only_on_pfs_allowing_the_network)
 	for (int i = 0; i < 8; i++) {
 		snprintf(vnic, sizeof(vnic), "n%d", i);
 		struct request r = areq("vm", vnic, "red", NULL);
-		engine_serve(&f.e, &r, &c);
+		engine_serve(&f.e, &r, NULL, &c);
 		cr_assert_eq(c.res, 0, "%s", c.message);
 		cr_assert_eq(c.pf_index, 1u, "vNIC %s landed on PF %u", vnic, c.pf_index);
 	}
@@ -489,7 +489,7 @@ Test(policy_engine, pinned_vf_on_a_pf_not_allowing_the_network_is_refused)
 	struct request r = areq("vm", "n0", "red", NULL);
 	r.flags |= VFPOOL_REQ_F_PIN;
 	memcpy(r.pin_pci, state_vfs(f.e.hdr)[0].pci_addr, sizeof(r.pin_pci));
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -EPERM);
 	snprintf(expect, sizeof(expect), "%s: ens1f0: network red not allowed", r.pin_pci);
 	cr_assert_str_eq(c.message, expect);
@@ -501,6 +501,7 @@ Test(policy_engine, failed_chain_leaves_the_pool_exactly_as_before)
 	struct fx f;
 	struct request reqs[3];
 	struct vfpool_cqe c[3];
+	bool kept[3];
 	size_t vf_bytes;
 	void *before;
 
@@ -518,7 +519,7 @@ Test(policy_engine, failed_chain_leaves_the_pool_exactly_as_before)
 	reqs[2] = areq("vm", "c", "nosuch", NULL);
 	reqs[0].flags |= VFPOOL_REQ_F_LINK;
 	reqs[1].flags |= VFPOOL_REQ_F_LINK;
-	engine_serve_chain(&f.e, reqs, 3, c);
+	engine_serve_chain(&f.e, reqs, 3, NULL, c, kept);
 	cr_assert_eq(c[2].res, -ENOENT);
 	cr_assert_str_eq(c[2].message, "vm/c: network nosuch not defined");
 	cr_assert_eq(c[0].res, -ENOENT);
@@ -536,6 +537,7 @@ Test(policy_engine, chain_that_fits_leases_every_vnic)
 	struct fx f;
 	struct request reqs[3];
 	struct vfpool_cqe c[3];
+	bool kept[3];
 
 	fx_setup(&f, 2, 4);
 	add_net(&f.p, "red", NULL);
@@ -545,7 +547,7 @@ Test(policy_engine, chain_that_fits_leases_every_vnic)
 		if (i < 2)
 			reqs[i].flags |= VFPOOL_REQ_F_LINK;
 	}
-	engine_serve_chain(&f.e, reqs, 3, c);
+	engine_serve_chain(&f.e, reqs, 3, NULL, c, kept);
 	for (int i = 0; i < 3; i++)
 		cr_assert_eq(c[i].res, 0, "%s", c[i].message);
 	cr_assert_eq(lease_index_count(f.e.leases), 3u);
@@ -562,7 +564,7 @@ Test(policy_engine, leases_by_profile_are_counted)
 	add_net(&f.p, "red", NULL);
 	cr_assert_eq(policy_profile_add(&f.p, &pr, NULL, 0), 0);
 	struct request r = areq("vm", "n0", NULL, "fast");
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, 0, "%s", c.message);
 	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 1u);
 	fx_teardown(&f);

@@ -266,6 +266,12 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 		memcpy(i.vm_id, vf->vm_id, sizeof(i.vm_id));
 		memcpy(i.vnic_id, vf->vnic_id, sizeof(i.vnic_id));
 		memcpy(i.network, vf->network, sizeof(i.network));
+		memcpy(i.mac, vf->mac, sizeof(i.mac));
+		i.vlan = vf->vlan;
+		i.vlan_qos = vf->vlan_qos;
+		i.cfg_state = vf->cfg_state;
+		i.mtu = vf->mtu;
+		i.cfg_recorded = (vf->lease_flags & VFPOOL_LEASE_F_CFG_RECORDED) != 0;
 	}
 	memcpy(i.reason, vf->reason, sizeof(i.reason));
 	i.generation = vf->lease_gen;

@@ -24,6 +24,13 @@ void ctl_json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
+static const char *cfg_name(unsigned cfg_state)
+{
+	static const char *const names[] = { "none", "pending", "applied", "failed" };
+
+	return cfg_state < sizeof(names) / sizeof(names[0]) ? names[cfg_state] : "unknown";
+}
+
 static void print_json(FILE *f, const struct vfpool_snapshot *s)
 {
 	struct vfpool_daemon_info d;
@@ -73,7 +80,11 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 			ctl_json_str(f, v.vnic_id);
 			fprintf(f, ",\"network\":");
 			ctl_json_str(f, v.network);
-			fprintf(f, ",\"generation\":%llu}", (unsigned long long)v.generation);
+			fprintf(f, ",\"generation\":%llu", (unsigned long long)v.generation);
+			fprintf(f, ",\"config\":{\"state\":\"%s\",\"mac\":\"%02x:%02x:%02x:%02x:%02x:%02x\","
+				"\"vlan\":%u,\"vlan_qos\":%u,\"mtu\":%u,\"sent\":%s}}",
+				cfg_name(v.cfg_state), v.mac[0], v.mac[1], v.mac[2], v.mac[3], v.mac[4],
+				v.mac[5], v.vlan, v.vlan_qos, v.mtu, v.cfg_recorded ? "false" : "true");
 		}
 		fputc('}', f);
 	}
@@ -115,8 +126,12 @@ void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs
 		fprintf(f, "%-12s %-14s %-3u %-4d %-5d %-12s ", v.pci_addr, v.netdev, v.pf_index,
 			v.numa_node, v.iommu_group, vfpool_vf_status_name(v.status));
 		if (v.status == VFPOOL_VF_STATUS_LEASED)
-			fprintf(f, "%s/%s network=%s gen=%llu\n", v.vm_id, v.vnic_id, v.network,
-				(unsigned long long)v.generation);
+			fprintf(f, "%s/%s network=%s gen=%llu cfg=%s%s mac=%02x:%02x:%02x:%02x:%02x:%02x "
+				"vlan=%u qos=%u mtu=%u\n", v.vm_id, v.vnic_id, v.network,
+				(unsigned long long)v.generation, cfg_name(v.cfg_state),
+				v.cfg_recorded ? "(recorded, not sent: no PF netdev)" : "", v.mac[0],
+				v.mac[1], v.mac[2], v.mac[3], v.mac[4], v.mac[5], v.vlan, v.vlan_qos,
+				v.mtu);
 		else
 			fprintf(f, "%s\n", v.reason);
 	}

@@ -202,6 +202,14 @@ struct vfpool_vf_info {
 	char vm_id[VFPOOL_VM_ID_LEN];  /* lease owner, "" when not leased */
 	char vnic_id[VFPOOL_VNIC_ID_LEN];
 	char network[VFPOOL_NETWORK_LEN];
+	/* the lease's VF configuration (added after 1.0; zero when not leased) */
+	uint8_t mac[6];
+	uint16_t vlan;        /* 0: untagged */
+	uint8_t vlan_qos;
+	unsigned cfg_state;   /* 0 none, 1 pending (reserved, being configured), 2 applied,
+			       * 3 failed */
+	unsigned mtu;         /* 0: unchanged */
+	int cfg_recorded;     /* 1: recorded, not sent (the PF has no netdev on this host) */
 };
 
 VFPOOL_API unsigned vfpool_snapshot_pf_count(const struct vfpool_snapshot *snap);

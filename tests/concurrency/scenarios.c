@@ -224,7 +224,7 @@ int conc_snapshot_consistent(char *why, size_t why_len)
 		snprintf(q.vm_id, sizeof(q.vm_id), "vm%d", i % 50);
 		snprintf(q.vnic_id, sizeof(q.vnic_id), "nic0");
 		snprintf(q.network, sizeof(q.network), "red");
-		engine_serve(&r->e, &q, &c);
+		engine_serve(&r->e, &q, NULL, &c);
 	}
 	while (atomic_load(&r->reads) < 10)
 		;

@@ -1,0 +1,311 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VF configuration executor on its own io_uring, as the daemon drives it. The kernel
+ * is real where it matters (a veth "PF" in a network namespace made by the test, which
+ * refuses VF configuration); a socket the test holds stands in for it where the test must
+ * decide what is answered (nothing: the timeout; a saved state: the restore).
+ */
+#include <criterion/criterion.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <netlink/msg.h>
+#include <netlink/netlink.h>
+#include <netlink/route/link.h>
+#include <netlink/route/link/veth.h>
+
+#include "core/engine.h"
+#include "core/host.h"
+#include "core/loop.h"
+#include "core/request.h"
+#include "core/state_segment.h"
+#include "core/vf_config.h"
+#include "shm/state.h"
+
+struct sink {
+	struct completion_sink s;
+	int posted;
+	struct vfpool_cqe cqe;
+};
+
+static void on_post(struct completion_sink *s, const struct vfpool_cqe *cqe)
+{
+	struct sink *k = (struct sink *)s;
+
+	k->posted++;
+	k->cqe = *cqe;
+}
+
+struct rig {
+	struct host *host;
+	void *state;
+	struct engine e;
+	struct io_uring ring;
+	struct vf_config *vc;
+	struct sink sink;
+	int peer; /* the test's end of the fake kernel socket, or -1 */
+};
+
+static void enter_netns_with_pf(void)
+{
+	struct nl_sock *sk;
+
+	if (geteuid() != 0)
+		cr_skip_test("needs root: creates a network namespace and a veth PF");
+	if (unshare(CLONE_NEWNET) < 0)
+		cr_skip_test("needs root: unshare(CLONE_NEWNET) failed: %s", strerror(errno));
+	sk = nl_socket_alloc();
+	cr_assert_not_null(sk);
+	cr_assert_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	/* named like the simulated host's first PF, so the executor finds it */
+	cr_assert_eq(rtnl_link_veth_add(sk, "ens1f0", "ens1f0p", getpid()), 0);
+	nl_socket_free(sk);
+}
+
+static void rig_setup(struct rig *g, enum vf_config_mode mode, bool fake_kernel,
+		      unsigned timeout_ms)
+{
+	struct vf_config_opts o = { .mode = mode, .timeout_ms = timeout_ms, .nl_fd = -1 };
+	size_t size;
+	int sv[2];
+
+	memset(g, 0, sizeof(*g));
+	g->peer = -1;
+	cr_assert_eq(host_simulate(1, 4, &g->host), 0);
+	cr_assert_eq(state_seg_size(g->host, &size), 0);
+	g->state = aligned_alloc(64, size);
+	cr_assert_eq(state_seg_format(g->state, size, g->host), 0);
+	cr_assert_eq(engine_init(&g->e, g->state), 0);
+	cr_assert_eq(io_uring_queue_init(64, &g->ring, 0), 0);
+	if (fake_kernel) {
+		cr_assert_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+		o.nl_fd = sv[0];
+		g->peer = sv[1];
+	}
+	cr_assert_eq(vf_config_new(&g->ring, &g->e, &o, &g->vc), 0);
+	g->sink.s.post = on_post;
+}
+
+static void rig_teardown(struct rig *g)
+{
+	io_uring_queue_exit(&g->ring);
+	vf_config_free(g->vc);
+	if (g->peer >= 0)
+		close(g->peer);
+	engine_fini(&g->e);
+	free(g->state);
+	host_free(g->host);
+}
+
+/* One turn of the daemon's loop: wait for a completion, hand each to its op. */
+static void turn(struct rig *g)
+{
+	struct io_uring_cqe *cqe;
+
+	cr_assert_geq(io_uring_submit_and_wait(&g->ring, 1), 0);
+	while (io_uring_peek_cqe(&g->ring, &cqe) == 0) {
+		struct loop_op *op = io_uring_cqe_get_data(cqe);
+		struct io_uring_cqe copy = *cqe;
+
+		io_uring_cqe_seen(&g->ring, cqe);
+		if (op)
+			op->complete(op, &copy);
+	}
+}
+
+static void run_until_idle(struct rig *g)
+{
+	for (int i = 0; i < 1000 && vf_config_busy(g->vc); i++)
+		turn(g);
+	cr_assert_eq(vf_config_busy(g->vc), 0u, "the executor finished its work");
+}
+
+static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
+{
+	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
+			     .flags = VFPOOL_REQ_F_MAC,
+			     .mac = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 } };
+
+	strcpy(r.vm_id, "vm1");
+	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
+	strcpy(r.network, "red");
+	return engine_serve(&g->e, &r, &g->sink.s, ret);
+}
+
+static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
+{
+	struct request r = { .user_data = 10, .op = VFPOOL_OP_RELEASE, .numa_node = -1 };
+
+	strcpy(r.vm_id, "vm1");
+	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
+	return engine_serve(&g->e, &r, &g->sink.s, ret);
+}
+
+static uint32_t allocatable(struct rig *g)
+{
+	struct pf_block_counts c;
+
+	pool_pf_count(&g->e.pool.pfs[0], &c);
+	return c.allocatable;
+}
+
+Test(vf_config, veth_pf_refuses_vf_config_and_the_vf_returns_to_the_pool)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_AUTO, false, 2000);
+	cr_assert_eq(alloc(&g, "nic0", &now), 1, "the allocation waits for the kernel");
+	cr_assert_eq(allocatable(&g), 3u);
+	run_until_idle(&g);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, -EOPNOTSUPP, "res %d: %s", g.sink.cqe.res, g.sink.cqe.message);
+	cr_assert(strstr(g.sink.cqe.message, "ens1f0 vf 0: kernel refused") != NULL, "%s",
+		  g.sink.cqe.message);
+	cr_assert_eq(allocatable(&g), 4u, "the VF is back in the pool");
+	cr_assert_eq(lease_index_count(g.e.leases), 0u);
+	cr_assert_eq(state_vfs(g.e.hdr)[0].state, VFPOOL_VF_FREE);
+	rig_teardown(&g);
+}
+
+Test(vf_config, a_kernel_that_never_answers_times_out_and_the_vf_returns)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 50);
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	run_until_idle(&g);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, -ETIMEDOUT);
+	cr_assert(strstr(g.sink.cqe.message, "ens1f0: no answer from the kernel in 50 ms"),
+		  "%s", g.sink.cqe.message);
+	cr_assert_eq(allocatable(&g), 4u);
+	cr_assert_eq(lease_index_count(g.e.leases), 0u);
+	rig_teardown(&g);
+}
+
+/* The fake kernel: reads one request, answers it (state: an RTM_NEWLINK first). */
+static struct nlmsghdr *peer_read(struct rig *g, uint8_t *buf, size_t n)
+{
+	ssize_t len = recv(g->peer, buf, n, MSG_DONTWAIT);
+
+	cr_assert_gt(len, 0, "the executor sent a request");
+	return (struct nlmsghdr *)buf;
+}
+
+static void peer_ack(struct rig *g, const struct nlmsghdr *req, int error)
+{
+	struct {
+		struct nlmsghdr h;
+		struct nlmsgerr e;
+	} ack = { .h = { .nlmsg_len = sizeof(ack), .nlmsg_type = NLMSG_ERROR,
+			 .nlmsg_flags = NLM_F_CAPPED, .nlmsg_seq = req->nlmsg_seq },
+		  .e = { .error = error, .msg = *req } };
+
+	cr_assert_eq(send(g->peer, &ack, sizeof(ack), 0), (ssize_t)sizeof(ack));
+}
+
+static void peer_state(struct rig *g, const struct nlmsghdr *req, const struct vf_state *s)
+{
+	struct nl_msg *msg;
+
+	cr_assert_eq(vf_msg_build_pf(2, 0, s, &msg), 0);
+	nlmsg_hdr(msg)->nlmsg_type = RTM_NEWLINK;
+	nlmsg_hdr(msg)->nlmsg_seq = req->nlmsg_seq;
+	cr_assert_gt(send(g->peer, nlmsg_hdr(msg), nlmsg_hdr(msg)->nlmsg_len, 0), 0);
+	nlmsg_free(msg);
+}
+
+Test(vf_config, release_restores_the_state_saved_before_the_first_change)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	uint8_t buf[8192];
+	struct nlmsghdr *req;
+	struct vf_state orig = { .fields = VF_F_PF_ALL, .mac = { 2, 0, 0, 0, 0, 7 },
+				 .vlan = 12, .qos = 1, .spoofchk = false, .trust = true,
+				 .link_state = IFLA_VF_LINK_STATE_DISABLE, .max_tx_rate = 900 };
+	struct vf_state sent;
+
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	turn(&g); /* the GETLINK goes out */
+	req = peer_read(&g, buf, sizeof(buf));
+	cr_assert_eq(req->nlmsg_type, RTM_GETLINK);
+	peer_state(&g, req, &orig);
+	peer_ack(&g, req, 0);
+	while (g.sink.posted == 0) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			cr_assert_eq(req->nlmsg_type, RTM_SETLINK);
+			cr_assert_eq(vf_msg_parse(req, 0, &sent), 0);
+			cr_assert_eq(sent.mac[5], 0x01, "the lease's MAC is applied");
+			peer_ack(&g, req, 0);
+		}
+	}
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+	cr_assert_eq(state_vfs(g.e.hdr)[0].cfg_state, VFPOOL_CFG_APPLIED);
+
+	cr_assert_eq(release(&g, "nic0", &now), 0);
+	cr_assert_eq(now.res, 0);
+	cr_assert_eq(allocatable(&g), 3u, "held until the VF is clean");
+	while (vf_config_busy(g.vc)) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			cr_assert_eq(req->nlmsg_type, RTM_SETLINK);
+			cr_assert_eq(vf_msg_parse(req, 0, &sent), 0);
+			cr_assert_not(vf_state_differs(&sent, &orig), "restore sends the original");
+			cr_assert_eq(sent.fields, VF_F_PF_ALL);
+			peer_ack(&g, req, 0);
+		}
+	}
+	cr_assert_eq(allocatable(&g), 4u);
+	rig_teardown(&g);
+}
+
+Test(vf_config, a_failed_restore_quarantines_the_vf)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	uint8_t buf[8192];
+	struct nlmsghdr *req;
+	struct vf_state orig;
+
+	vf_state_clean(&orig);
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	while (g.sink.posted == 0) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			if (req->nlmsg_type == RTM_GETLINK)
+				peer_state(&g, req, &orig);
+			peer_ack(&g, req, 0);
+		}
+	}
+	cr_assert_eq(release(&g, "nic0", &now), 0);
+	while (vf_config_busy(g.vc)) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			peer_ack(&g, req, -EBUSY);
+		}
+	}
+	cr_assert_eq(allocatable(&g), 3u, "a dirty VF is not handed on");
+	cr_assert(pool_is_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_DIRTY));
+	cr_assert_str_eq(state_vfs(g.e.hdr)[0].reason, "reset failed: Device or resource busy");
+	rig_teardown(&g);
+}
