@@ -67,6 +67,7 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size)
 	r->cqes = (struct vfpool_cqe *)((char *)mem + h->cq_off);
 	ring_cons_init(&r->sq, &h->sq_head.v, &h->sq_tail.v, r->sq_entries, 0);
 	ring_prod_init(&r->cq, &h->cq_tail.v, &h->cq_head.v, r->cq_entries, 0);
+	r->deferred = 0;
 	r->violated = false;
 }
 
@@ -123,16 +124,20 @@ int64_t client_ring_pending(const struct client_ring *r)
 	return ring_cons_avail(&r->sq);
 }
 
-int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
+int client_ring_serve(struct client_ring *r, struct engine *e, struct completion_sink *sink,
+		      unsigned max)
 {
 	int64_t avail = ring_cons_avail(&r->sq);
 	int64_t space = ring_prod_space(&r->cq);
-	uint32_t n;
+	uint32_t n, written = 0;
 
 	if (avail < 0 || space < 0) {
 		r->violated = true;
 		return -EPROTO;
 	}
+	/* slots held for deferred completions are not ours to fill: a kept request must
+	 * always find room when it completes, whatever the client does meanwhile */
+	space = space > r->deferred ? space - r->deferred : 0;
 	n = (uint32_t)(avail < space ? avail : space);
 	if (n > max)
 		n = max;
@@ -147,17 +152,37 @@ int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max)
 		 * the copy, so a client rewriting the entry now cannot change what we check */
 		memcpy(&copy, &r->sqes[ring_cons_slot(&r->sq, i)], sizeof(copy));
 		err = request_decode(&copy, &req, &why);
-		if (err)
+		if (err) {
 			engine_reject(e, copy.user_data, err, why, &done);
-		else
-			engine_serve(e, &req, &done);
-		memcpy(&r->cqes[ring_prod_slot(&r->cq, i)], &done, sizeof(done));
+		} else if (engine_serve(e, &req, sink, &done) == 1) {
+			r->deferred++;
+			continue;
+		}
+		memcpy(&r->cqes[ring_prod_slot(&r->cq, written)], &done, sizeof(done));
+		written++;
 	}
-	if (n) {
+	if (n)
 		ring_cons_consume(&r->sq, n);
-		ring_prod_publish(&r->cq, n);
-	}
+	if (written)
+		ring_prod_publish(&r->cq, written);
 	return (int)n;
+}
+
+int client_ring_post_deferred(struct client_ring *r, const struct vfpool_cqe *cqe)
+{
+	int64_t space = ring_prod_space(&r->cq);
+
+	r->deferred--;
+	if (space <= 0) {
+		/* the held slot is gone only if the client moved cq_head backwards */
+		r->violated = true;
+		return -EPROTO;
+	}
+	memcpy(&r->cqes[ring_prod_slot(&r->cq, 0)], cqe, sizeof(*cqe));
+	/* ring_prod_publish's release store of cq_tail pairs with the client's acquire load
+	 * in ring_cons_avail: the entry written above is visible once the tail is */
+	ring_prod_publish(&r->cq, 1);
+	return 0;
 }
 
 bool client_ring_client_sleeps(struct client_ring *r)

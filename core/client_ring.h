@@ -20,6 +20,7 @@ struct client_ring {
 	struct ring_cons sq;
 	struct ring_prod cq;
 	uint32_t sq_entries, cq_entries;
+	uint32_t deferred; /* requests the engine kept: each holds one CQ slot until posted */
 	bool violated; /* indices out of range: the client is disconnected */
 };
 
@@ -35,9 +36,17 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size);
 void client_ring_destroy(struct client_ring *r);
 
 /* Serves up to max requests: copy each entry out once, validate, serve, complete. Stops
- * early when the completion ring is full (the client not reaping only stalls itself).
- * Returns the number served, or -EPROTO when the client's indices are out of range. */
-int client_ring_serve(struct client_ring *r, struct engine *e, unsigned max);
+ * early when the completion ring is full, counting the slots held for deferred completions
+ * as full (the client not reaping only stalls itself). Requests the engine keeps complete
+ * later through sink. Returns the number served, or -EPROTO when the client's indices are
+ * out of range. */
+int client_ring_serve(struct client_ring *r, struct engine *e, struct completion_sink *sink,
+		      unsigned max);
+
+/* Publishes a deferred completion at the next CQ slot (the one held for it) and releases
+ * the hold. The caller wakes the client if client_ring_client_sleeps says so. -EPROTO when
+ * the client's cq_head is out of range (the completion is dropped, the hold released). */
+int client_ring_post_deferred(struct client_ring *r, const struct vfpool_cqe *cqe);
 
 /* Requests waiting, or -EPROTO. */
 int64_t client_ring_pending(const struct client_ring *r);

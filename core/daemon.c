@@ -51,6 +51,7 @@ static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe);
 
 static void arm_accept(struct daemon *d)
 {
@@ -123,7 +124,8 @@ static void arm_futex(struct daemon *d, struct conn *c, uint32_t expected)
 
 static void conn_free_if_idle(struct daemon *d, struct conn *c)
 {
-	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending)
+	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending ||
+	    c->ring.deferred > 0)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
 	client_ring_destroy(&c->ring);
@@ -264,6 +266,8 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 	c->recv_op.complete = on_recv;
 	c->futex_op.complete = on_futex;
 	c->cancel_op.complete = on_cancel;
+	c->sink.post = conn_post;
+	c->ring.deferred = 0;
 	d->n_active++;
 	arm_recv(d, c);
 }
@@ -426,6 +430,25 @@ static void wake_client(struct conn *c)
 	syscall(SYS_futex, &c->ring.hdr->cq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
 }
 
+/* A kept request completed. The connection outlives its deferred requests
+ * (conn_free_if_idle), so c is valid; if it is closing, nobody reads the ring any more. */
+static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe)
+{
+	struct conn *c = container_of(sink, struct conn, sink);
+
+	if (c->state != CONN_ACTIVE) {
+		c->ring.deferred--;
+		conn_free_if_idle(c->d, c);
+		return;
+	}
+	if (client_ring_post_deferred(&c->ring, cqe) < 0) {
+		conn_close(c->d, c, "ring indices out of range");
+		return;
+	}
+	if (client_ring_client_sleeps(&c->ring))
+		wake_client(c);
+}
+
 static unsigned serve_clients(struct daemon *d)
 {
 	unsigned total = 0;
@@ -436,7 +459,7 @@ static unsigned serve_clients(struct daemon *d)
 
 		if (c->state != CONN_ACTIVE)
 			continue;
-		n = client_ring_serve(&c->ring, &d->engine, SERVE_BATCH);
+		n = client_ring_serve(&c->ring, &d->engine, &c->sink, SERVE_BATCH);
 		if (n < 0) {
 			conn_close(d, c, "ring indices out of range");
 			continue;

@@ -31,6 +31,7 @@ struct conn {
 	uint32_t in_len, in_cap;
 	bool cmd_pending; /* one command at a time; recv resumes after its reply */
 	struct client_ring ring;
+	struct completion_sink sink; /* deferred completions of this connection's requests */
 	struct loop_op recv_op, futex_op, cancel_op;
 	bool recv_pending, futex_pending;
 	unsigned sends_pending;

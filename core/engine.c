@@ -150,7 +150,8 @@ static void record_lease(struct engine *e, uint32_t slot, const struct request *
 	memcpy(vf->mac, req->mac, sizeof(vf->mac));
 }
 
-static void serve_alloc(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+static int serve_alloc(struct engine *e, const struct request *req, struct completion_sink *sink,
+		       struct vfpool_cqe *c)
 {
 	struct pool_pick pick = { 0 };
 	int64_t held = lease_index_find(e->leases, req->vm_id, req->vnic_id);
@@ -164,11 +165,11 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 		if (strcmp(vf->network, req->network) != 0) {
 			complete_err(c, -EEXIST, "%s/%s: already holds %s on network %s",
 				     req->vm_id, req->vnic_id, vf->pci_addr, vf->network);
-			return;
+			return 0;
 		}
 		fill_lease(e, (uint32_t)held, c);
 		c->flags |= VFPOOL_CQE_F_EXISTING;
-		return;
+		return 0;
 	}
 
 	seqlock_write_begin(&e->hdr->seq);
@@ -179,7 +180,7 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 		if (slot < 0) {
 			seqlock_write_end(&e->hdr->seq);
 			complete_err(c, -ENODEV, "%s: no such VF on this host", req->pin_pci);
-			return;
+			return 0;
 		}
 		pick.pf = state_vfs(e->hdr)[slot].pf_index;
 		pick.slot = (uint32_t)slot - state_pfs(e->hdr)[pick.pf].vf_first;
@@ -194,7 +195,7 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 			else
 				complete_err(c, -EPERM, "%s: %s", req->pin_pci,
 					     vf->reason[0] ? vf->reason : reason_text(why));
-			return;
+			return 0;
 		}
 	} else {
 		r = pool_alloc(&e->pool, NULL, req->numa_node, &pick);
@@ -202,7 +203,7 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 			seqlock_write_end(&e->hdr->seq);
 			c->res = -ENOSPC;
 			explain_no_vf(e, req, c->message, sizeof(c->message));
-			return;
+			return 0;
 		}
 	}
 	uint32_t slot = state_pfs(e->hdr)[pick.pf].vf_first + pick.slot;
@@ -218,11 +219,14 @@ static void serve_alloc(struct engine *e, const struct request *req, struct vfpo
 		state_vfs(e->hdr)[slot].state = VFPOOL_VF_FREE;
 		seqlock_write_end(&e->hdr->seq);
 		complete_err(c, r, "%s/%s: lease index: %s", req->vm_id, req->vnic_id, strerror(-r));
-		return;
+		return 0;
 	}
 	fill_lease(e, slot, c);
 	if (pick.numa_miss)
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
+	if (e->hooks && e->hooks->lease_made)
+		return e->hooks->lease_made(e->hooks, e, slot, req, sink, c);
+	return 0;
 }
 
 static void serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
@@ -255,13 +259,16 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	lease_index_remove(e->leases, req->vm_id, req->vnic_id);
 }
 
-void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
+		 struct vfpool_cqe *c)
 {
+	int kept = 0;
+
 	memset(c, 0, sizeof(*c));
 	c->user_data = req->user_data;
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
-		serve_alloc(e, req, c);
+		kept = serve_alloc(e, req, sink, c);
 		break;
 	case VFPOOL_OP_RELEASE:
 		serve_release(e, req, c);
@@ -271,8 +278,9 @@ void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
-	if (c->res)
+	if (!kept && c->res)
 		atomic_fetch_add_explicit(&e->hdr->errors, 1, memory_order_relaxed);
+	return kept;
 }
 
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

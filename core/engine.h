@@ -13,8 +13,26 @@
 #include "core/request.h"
 #include "shm/layout.h"
 
+/* Where a completion the engine kept goes once it is ready: the connection that sent the
+ * request. post is called exactly once per kept request, from the loop thread. */
+struct completion_sink {
+	void (*post)(struct completion_sink *sink, const struct vfpool_cqe *cqe);
+};
+
+struct engine;
+
+/* Work that finishes a lease after the pool claim (VF configuration). lease_made runs
+ * after an allocation is recorded: 0 completes the request now (cqe as filled), 1 means it
+ * kept the request and will post the completion through sink. */
+struct engine_hooks {
+	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			  const struct request *req, struct completion_sink *sink,
+			  struct vfpool_cqe *cqe);
+};
+
 struct engine {
 	struct vfpool_state_hdr *hdr; /* the state segment, writable */
+	struct engine_hooks *hooks;   /* NULL: every request completes at once */
 	struct pool pool;
 	struct lease_index *leases;
 	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */
@@ -26,9 +44,11 @@ struct engine {
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
 void engine_fini(struct engine *e);
 
-/* Serves one request; writes the whole completion. Never fails as a function: errors are
- * completions. */
-void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe *ret_cqe);
+/* Serves one request. Returns 0 when *ret_cqe is the whole completion now, 1 when the engine
+ * kept the request and will call sink->post(sink, &cqe) later, exactly once. Never fails as
+ * a function: errors are completions. */
+int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
+		 struct vfpool_cqe *ret_cqe);
 
 /* Completes a request that failed to decode. */
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

@@ -85,7 +85,7 @@ Test(client_ring, hostile_entries_fail_alone_and_good_ones_are_served)
 	put_alloc(client_sqe(&g, 3), 4, "vm1", "nic3");
 	ring_prod_publish(&g.sq, 4);
 
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 4);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 4);
 	cr_assert_eq(ring_cons_avail(&g.cq), 4);
 	cr_assert_eq(client_cqe(&g, 0)->user_data, 1u);
 	cr_assert_eq(client_cqe(&g, 0)->res, 0);
@@ -105,7 +105,7 @@ Test(client_ring, tail_out_of_range_is_a_violation_and_nothing_is_served)
 	rig_setup(&g, 8);
 	put_alloc(client_sqe(&g, 0), 1, "vm1", "nic0");
 	atomic_store(&((struct vfpool_ring_hdr *)g.ring_mem)->sq_tail.v, 1000);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), -EPROTO);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), -EPROTO);
 	cr_assert(g.r.violated);
 	cr_assert_eq(lease_index_count(g.e.leases), 0u);
 	rig_teardown(&g);
@@ -123,7 +123,7 @@ Test(client_ring, a_client_that_never_reaps_only_stalls_itself)
 		put_alloc(client_sqe(&g, i), i, "vm1", vnic);
 	}
 	ring_prod_publish(&g.sq, 8);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 8);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 8);
 	/* 8 more requests, completion ring still full: nothing is served, nothing lost */
 	for (uint32_t i = 0; i < 8; i++) {
 		char vnic[16];
@@ -132,10 +132,10 @@ Test(client_ring, a_client_that_never_reaps_only_stalls_itself)
 		put_alloc(client_sqe(&g, i), 8 + i, "vm1", vnic);
 	}
 	ring_prod_publish(&g.sq, 8);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 0);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 0);
 	cr_assert_eq(client_ring_pending(&g.r), 8);
 	ring_cons_consume(&g.cq, 3); /* the client reaps three */
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 3);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 3);
 	cr_assert_eq(client_ring_pending(&g.r), 5);
 	rig_teardown(&g);
 }
@@ -152,8 +152,8 @@ Test(client_ring, batch_limit_bounds_one_pass)
 		put_alloc(client_sqe(&g, i), i, i < 60 ? "vm1" : "vm2", vnic);
 	}
 	ring_prod_publish(&g.sq, 100);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 64);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, 64), 36);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 64);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 36);
 	rig_teardown(&g);
 }
 

@@ -68,7 +68,7 @@ Test(engine, alloc_records_the_lease_in_the_state_segment)
 	struct vfpool_cqe c;
 
 	setup_host(&f, 2, 16);
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, 0, "%s", c.message);
 	const struct vfpool_shm_vf *vf = &state_vfs(f.e.hdr)[c.vf_slot];
 	cr_assert_eq(vf->state, VFPOOL_VF_LEASED);
@@ -89,8 +89,8 @@ Test(engine, repeated_alloc_of_a_vnic_returns_its_existing_lease)
 	struct vfpool_cqe a, b;
 
 	setup_host(&f, 1, 8);
-	engine_serve(&f.e, &r, &a);
-	engine_serve(&f.e, &r, &b);
+	engine_serve(&f.e, &r, NULL, &a);
+	engine_serve(&f.e, &r, NULL, &b);
 	cr_assert_eq(b.res, 0);
 	cr_assert(b.flags & VFPOOL_CQE_F_EXISTING);
 	cr_assert_str_eq(a.pci_addr, b.pci_addr);
@@ -105,8 +105,8 @@ Test(engine, alloc_of_a_leased_vnic_on_another_network_is_a_conflict)
 	struct vfpool_cqe c;
 
 	setup_host(&f, 1, 8);
-	engine_serve(&f.e, &r, &c);
-	engine_serve(&f.e, &r2, &c);
+	engine_serve(&f.e, &r, NULL, &c);
+	engine_serve(&f.e, &r2, NULL, &c);
 	cr_assert_eq(c.res, -EEXIST);
 	cr_assert(strstr(c.message, "vm1/nic0: already holds"), "%s", c.message);
 	teardown_host(&f);
@@ -119,13 +119,13 @@ Test(engine, release_frees_the_vf_and_clears_the_record)
 	struct vfpool_cqe a, c;
 
 	setup_host(&f, 1, 8);
-	engine_serve(&f.e, &r, &a);
-	engine_serve(&f.e, &rel, &c);
+	engine_serve(&f.e, &r, NULL, &a);
+	engine_serve(&f.e, &rel, NULL, &c);
 	cr_assert_eq(c.res, 0, "%s", c.message);
 	cr_assert_not(pool_is_leased(&f.e.pool.pfs[0], a.vf_index));
 	cr_assert_eq(state_vfs(f.e.hdr)[a.vf_slot].state, VFPOOL_VF_FREE);
 	cr_assert_str_eq(state_vfs(f.e.hdr)[a.vf_slot].vm_id, "");
-	engine_serve(&f.e, &rel, &c);
+	engine_serve(&f.e, &rel, NULL, &c);
 	cr_assert_eq(c.res, -ENOENT);
 	teardown_host(&f);
 }
@@ -137,15 +137,15 @@ Test(engine, release_with_a_stale_generation_leaves_the_new_lease_alone)
 	struct vfpool_cqe first, second, c;
 
 	setup_host(&f, 1, 1); /* one VF: the re-lease gets the same VF */
-	engine_serve(&f.e, &r, &first);
+	engine_serve(&f.e, &r, NULL, &first);
 	struct request rel = release_req("vm1", "nic0", first.generation);
-	engine_serve(&f.e, &rel, &c);
+	engine_serve(&f.e, &rel, NULL, &c);
 	cr_assert_eq(c.res, 0);
-	engine_serve(&f.e, &r, &second);
+	engine_serve(&f.e, &r, NULL, &second);
 	cr_assert_eq(second.res, 0);
 	cr_assert_neq(second.generation, first.generation);
 	/* the old VM's late cleanup */
-	engine_serve(&f.e, &rel, &c);
+	engine_serve(&f.e, &rel, NULL, &c);
 	cr_assert_eq(c.res, -ESTALE);
 	cr_assert(pool_is_leased(&f.e.pool.pfs[0], 0), "stale release freed a live lease");
 	teardown_host(&f);
@@ -161,11 +161,11 @@ Test(engine, exhaustion_names_each_pf_and_its_free_count)
 	for (int i = 0; i < 8; i++) {
 		snprintf(vnic, sizeof(vnic), "nic%d", i);
 		struct request r = alloc_req("vm1", vnic, "red");
-		engine_serve(&f.e, &r, &c);
+		engine_serve(&f.e, &r, NULL, &c);
 		cr_assert_eq(c.res, 0, "%s", c.message);
 	}
 	struct request r = alloc_req("vm2", "nic0", "red");
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENOSPC);
 	cr_assert_str_eq(c.message, "ens1f0: 0 free of 4 VFs; ens1f1: 0 free of 4 VFs");
 	teardown_host(&f);
@@ -180,7 +180,7 @@ Test(engine, pinned_alloc_of_an_iommu_shared_vf_says_why)
 	setup_host(&f, 1, 16);
 	r.flags = VFPOOL_REQ_F_PIN;
 	snprintf(r.pin_pci, sizeof(r.pin_pci), "%s", state_vfs(f.e.hdr)[15].pci_addr);
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -EPERM);
 	cr_assert(strstr(c.message, "IOMMU group 115 shared with"), "%s", c.message);
 	teardown_host(&f);
@@ -195,13 +195,13 @@ Test(engine, pinned_alloc_gets_exactly_that_vf)
 	setup_host(&f, 2, 16);
 	r.flags = VFPOOL_REQ_F_PIN;
 	snprintf(r.pin_pci, sizeof(r.pin_pci), "%s", state_vfs(f.e.hdr)[20].pci_addr);
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, 0, "%s", c.message);
 	cr_assert_eq(c.vf_slot, 20u);
 	struct request r2 = alloc_req("vm2", "nic0", "red");
 	r2.flags = VFPOOL_REQ_F_PIN;
 	memcpy(r2.pin_pci, r.pin_pci, sizeof(r.pin_pci));
-	engine_serve(&f.e, &r2, &c);
+	engine_serve(&f.e, &r2, NULL, &c);
 	cr_assert_eq(c.res, -EBUSY);
 	cr_assert(strstr(c.message, "leased to vm1/nic0"), "%s", c.message);
 	teardown_host(&f);
@@ -216,7 +216,7 @@ Test(engine, pinned_alloc_of_an_unknown_vf_is_refused)
 	setup_host(&f, 1, 4);
 	r.flags = VFPOOL_REQ_F_PIN;
 	snprintf(r.pin_pci, sizeof(r.pin_pci), "0000:99:00.0");
-	engine_serve(&f.e, &r, &c);
+	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENODEV);
 	cr_assert_str_eq(c.message, "0000:99:00.0: no such VF on this host");
 	teardown_host(&f);

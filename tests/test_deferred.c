@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: MIT */
+/* Deferred completions on malloc'd ring memory: requests the engine keeps hold a CQ slot
+ * until they complete, and their completions reach the client in the next free slot. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/client_ring.h"
+#include "core/engine.h"
+#include "core/host.h"
+#include "core/state_segment.h"
+
+#define KEEP_MAX 16
+
+/* An engine hook that keeps every allocation whose vNIC starts with "late", as VF
+ * configuration will, and remembers it so the test decides when it completes. */
+struct keeper {
+	struct engine_hooks hooks;
+	struct completion_sink *sink[KEEP_MAX];
+	struct vfpool_cqe cqe[KEEP_MAX];
+	unsigned n;
+};
+
+static int keep_late(struct engine_hooks *h, struct engine *e, uint32_t slot,
+		     const struct request *req, struct completion_sink *sink,
+		     struct vfpool_cqe *cqe)
+{
+	struct keeper *k = (struct keeper *)h;
+
+	(void)e;
+	(void)slot;
+	if (strncmp(req->vnic_id, "late", 4) != 0)
+		return 0;
+	k->sink[k->n] = sink;
+	k->cqe[k->n++] = *cqe;
+	return 1;
+}
+
+/* The connection's sink: what the daemon does, without the futex. */
+struct test_sink {
+	struct completion_sink sink;
+	struct client_ring *ring;
+	int posted;
+};
+
+static void test_post(struct completion_sink *sink, const struct vfpool_cqe *cqe)
+{
+	struct test_sink *t = (struct test_sink *)sink;
+
+	cr_assert_eq(client_ring_post_deferred(t->ring, cqe), 0);
+	t->posted++;
+}
+
+struct rig {
+	struct host *host;
+	void *state;
+	void *ring_mem;
+	struct engine e;
+	struct keeper k;
+	struct test_sink ts;
+	struct client_ring r;
+	struct ring_prod sq; /* the client's view */
+	struct ring_cons cq;
+};
+
+static void rig_setup(struct rig *g, uint32_t entries)
+{
+	size_t size, ring_size;
+	struct vfpool_ring_hdr *h;
+
+	memset(g, 0, sizeof(*g));
+	cr_assert_eq(host_simulate(1, 64, &g->host), 0);
+	cr_assert_eq(state_seg_size(g->host, &size), 0);
+	g->state = aligned_alloc(64, size);
+	cr_assert_eq(state_seg_format(g->state, size, g->host), 0);
+	cr_assert_eq(engine_init(&g->e, g->state), 0);
+	g->k.hooks.lease_made = keep_late;
+	g->e.hooks = &g->k.hooks;
+	ring_size = client_ring_size(entries, entries);
+	g->ring_mem = aligned_alloc(4096, ring_size);
+	cr_assert_eq(client_ring_format(g->ring_mem, ring_size, 1, entries, entries), 0);
+	client_ring_attach(&g->r, g->ring_mem, ring_size);
+	g->r.fd = -1;
+	g->ts.sink.post = test_post;
+	g->ts.ring = &g->r;
+	h = g->ring_mem;
+	ring_prod_init(&g->sq, &h->sq_tail.v, &h->sq_head.v, entries, 0);
+	ring_cons_init(&g->cq, &h->cq_head.v, &h->cq_tail.v, entries, 0);
+}
+
+static void rig_teardown(struct rig *g)
+{
+	engine_fini(&g->e);
+	free(g->ring_mem);
+	free(g->state);
+	host_free(g->host);
+}
+
+static void submit_alloc(struct rig *g, uint32_t n, uint64_t ud, const char *vnic)
+{
+	struct vfpool_sqe *e = &g->r.sqes[ring_prod_slot(&g->sq, n)];
+
+	memset(e, 0, sizeof(*e));
+	e->user_data = ud;
+	e->opcode = VFPOOL_OP_ALLOC;
+	e->numa_node = -1;
+	strcpy(e->vm_id, "vm1");
+	snprintf(e->vnic_id, sizeof(e->vnic_id), "%s", vnic);
+	strcpy(e->network, "red");
+}
+
+static const struct vfpool_cqe *client_cqe(struct rig *g, uint32_t n)
+{
+	return &g->r.cqes[ring_cons_slot(&g->cq, n)];
+}
+
+static void complete_kept(struct rig *g, unsigned i)
+{
+	g->k.sink[i]->post(g->k.sink[i], &g->k.cqe[i]);
+}
+
+Test(deferred, cq_room_is_held_for_deferred_completions)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	for (uint32_t i = 0; i < 3; i++) {
+		char vnic[16];
+
+		snprintf(vnic, sizeof(vnic), "late%u", i);
+		submit_alloc(&g, i, 100 + i, vnic);
+	}
+	ring_prod_publish(&g.sq, 3);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 3);
+	cr_assert_eq(g.r.deferred, 3u);
+	cr_assert_eq(ring_cons_avail(&g.cq), 0, "nothing completes before the engine posts");
+	/* 8 immediate requests: only 8 - 3 fit, the rest wait in the SQ */
+	for (uint32_t i = 0; i < 8; i++) {
+		char vnic[16];
+
+		snprintf(vnic, sizeof(vnic), "now%u", i);
+		submit_alloc(&g, i, i, vnic);
+	}
+	ring_prod_publish(&g.sq, 8);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 5);
+	cr_assert_eq(client_ring_pending(&g.r), 3);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 0,
+		     "the held slots are not handed to new requests");
+	for (unsigned i = 0; i < 3; i++)
+		complete_kept(&g, i);
+	cr_assert_eq(g.ts.posted, 3);
+	cr_assert_eq(g.r.deferred, 0u);
+	cr_assert_eq(ring_cons_avail(&g.cq), 8);
+	rig_teardown(&g);
+}
+
+Test(deferred, a_deferred_completion_reaches_the_client_in_the_next_slot)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	submit_alloc(&g, 0, 7, "late0");
+	submit_alloc(&g, 1, 8, "now0");
+	ring_prod_publish(&g.sq, 2);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 2);
+	cr_assert_eq(ring_cons_avail(&g.cq), 1);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 8u);
+	ring_cons_consume(&g.cq, 1); /* the client reaps it */
+
+	complete_kept(&g, 0);
+	cr_assert_eq(ring_cons_avail(&g.cq), 1);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 7u);
+	cr_assert_eq(client_cqe(&g, 0)->res, 0);
+	cr_assert_str_eq(client_cqe(&g, 0)->pci_addr, g.k.cqe[0].pci_addr);
+	rig_teardown(&g);
+}
+
+Test(deferred, completions_are_matched_by_user_data_not_position)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	submit_alloc(&g, 0, 1, "late0");
+	submit_alloc(&g, 1, 2, "late1");
+	submit_alloc(&g, 2, 3, "now0");
+	ring_prod_publish(&g.sq, 3);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 3);
+	complete_kept(&g, 1); /* the second kept request finishes first */
+	complete_kept(&g, 0);
+	cr_assert_eq(ring_cons_avail(&g.cq), 3);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 3u);
+	cr_assert_eq(client_cqe(&g, 1)->user_data, 2u);
+	cr_assert_eq(client_cqe(&g, 2)->user_data, 1u);
+	cr_assert_neq(client_cqe(&g, 1)->vf_slot, client_cqe(&g, 2)->vf_slot);
+	rig_teardown(&g);
+}
