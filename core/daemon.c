@@ -23,6 +23,7 @@
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
+#include "core/lease_durable.h"
 #include "core/log.h"
 #include "shm/seqlock.h"
 
@@ -506,6 +507,9 @@ int daemon_run(struct daemon *d)
 	while (!d->stop) {
 		unsigned did = reap_completions(d) + serve_clients(d);
 
+		/* one group commit for everything this turn changed; completions follow it */
+		lease_durable_flush(d->durable);
+
 		if (io_uring_sq_ready(&d->ring))
 			io_uring_submit(&d->ring);
 		if (did) {
@@ -531,7 +535,15 @@ int daemon_run(struct daemon *d)
 		awake(d);
 		idle_since = 0;
 	}
-	return 0;
+	return d->failed ? -EIO : 0;
+}
+
+static void on_durability_lost(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	d->failed = 1;
+	d->stop = true;
 }
 
 int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon **ret_daemon)
@@ -571,6 +583,7 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = engine_init(&d->engine, d->seg->hdr);
 	if (r)
 		goto fail;
+	d->engine.max_leases_per_vm = opts->max_leases_per_vm;
 	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
@@ -591,6 +604,11 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		goto fail;
 	}
 	d->ring_ready = true;
+	/* leases come back from the journal before anyone can connect and ask for one */
+	r = lease_durable_start(&d->engine, &d->ring, opts->state_dir, on_durability_lost, d,
+				&d->durable);
+	if (r)
+		goto fail;
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -614,6 +632,7 @@ void daemon_free(struct daemon *d)
 		free(c->in);
 	}
 	free(d->conns);
+	lease_durable_free(d->durable);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		control_unlink(d->opts.run_dir);

@@ -54,6 +54,8 @@ struct daemon {
 	uint32_t n_active;
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
+	struct lease_durable *durable; /* the lease journal (core/lease_durable.h) */
+	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
 };
 

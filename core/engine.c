@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "core/vm_quota.h"
 #include "core/state_segment.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
@@ -32,6 +33,9 @@ int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 	r = lease_index_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->leases);
 	if (r)
 		goto fail;
+	r = vm_quota_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->quota);
+	if (r)
+		goto fail;
 	e->pci_sorted = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->pci_sorted));
 	if (!e->pci_sorted) {
 		r = -ENOMEM;
@@ -53,6 +57,7 @@ void engine_fini(struct engine *e)
 {
 	pool_views_free(&e->pool);
 	lease_index_free(e->leases);
+	vm_quota_free(e->quota);
 	free(e->pci_sorted);
 	memset(e, 0, sizeof(*e));
 }
@@ -171,6 +176,10 @@ static int serve_alloc(struct engine *e, const struct request *req, struct compl
 		c->flags |= VFPOOL_CQE_F_EXISTING;
 		return 0;
 	}
+	if (e->max_leases_per_vm && vm_quota_count(e->quota, req->vm_id) >= e->max_leases_per_vm) {
+		complete_err(c, -EDQUOT, "%s: %u leases, the limit", req->vm_id, e->max_leases_per_vm);
+		return 0;
+	}
 
 	seqlock_write_begin(&e->hdr->seq);
 	if (req->flags & VFPOOL_REQ_F_PIN) {
@@ -222,6 +231,8 @@ static int serve_alloc(struct engine *e, const struct request *req, struct compl
 		return 0;
 	}
 	fill_lease(e, slot, c);
+	vm_quota_add(e->quota, req->vm_id, 1);
+	e->changed_slot = slot;
 	if (pick.numa_miss)
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
 	if (e->hooks && e->hooks->lease_made)
@@ -257,6 +268,8 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	memset(vf->mac, 0, sizeof(vf->mac));
 	seqlock_write_end(&e->hdr->seq);
 	lease_index_remove(e->leases, req->vm_id, req->vnic_id);
+	vm_quota_add(e->quota, req->vm_id, -1);
+	e->changed_slot = slot;
 }
 
 int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
@@ -266,6 +279,7 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 
 	memset(c, 0, sizeof(*c));
 	c->user_data = req->user_data;
+	e->changed_slot = -1;
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
 		kept = serve_alloc(e, req, sink, c);
@@ -275,6 +289,12 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 		break;
 	default:
 		break; /* NOP */
+	}
+	if (e->changed_slot >= 0 && e->commit) {
+		int k = e->commit->changed(e->commit, e, req, (uint32_t)e->changed_slot,
+					   req->op == VFPOOL_OP_ALLOC, kept ? NULL : sink, c);
+
+		kept = kept || k == 1;
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);

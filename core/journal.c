@@ -168,6 +168,38 @@ int journal_commit(struct journal *j)
 	return 0;
 }
 
+int journal_commit_begin(struct journal *j, const uint8_t **ret_buf, size_t *ret_len,
+			 uint64_t *ret_off)
+{
+	uint8_t *buf = j->inflight;
+	size_t cap = j->inflight_cap;
+
+	if (j->inflight_len)
+		return -EBUSY;
+	if (!j->pending_len)
+		return -ENODATA;
+	/* swap buffers: staging continues into the other one while this one is written */
+	j->inflight = j->pending;
+	j->inflight_cap = j->pending_cap;
+	j->inflight_len = j->pending_len;
+	j->pending = buf;
+	j->pending_cap = cap;
+	j->pending_len = 0;
+	*ret_buf = j->inflight;
+	*ret_len = j->inflight_len;
+	*ret_off = j->size;
+	return 0;
+}
+
+void journal_commit_end(struct journal *j, int res)
+{
+	if (res == 0) {
+		j->size += j->inflight_len;
+		publish_size(j);
+	}
+	j->inflight_len = 0;
+}
+
 bool journal_wants_compaction(const struct journal *j, uint32_t n_live)
 {
 	uint64_t live = JOURNAL_HDR_SIZE + (uint64_t)n_live * JOURNAL_ADD_SIZE;
@@ -184,7 +216,7 @@ int journal_compact(struct journal *j, const struct journal_lease *live, uint32_
 	uint8_t *buf;
 	int fd, r;
 
-	if (j->pending_len)
+	if (j->pending_len || j->inflight_len)
 		return -EBUSY;
 	buf = malloc(len);
 	if (!buf)
@@ -291,5 +323,6 @@ void journal_close(struct journal *j)
 	if (j->dir_fd >= 0)
 		close(j->dir_fd);
 	free(j->pending);
+	free(j->inflight);
 	free(j);
 }

@@ -29,6 +29,8 @@ struct journal {
 	uint64_t size;       /* bytes durable on disk */
 	uint8_t *pending;    /* staged records, not yet written */
 	size_t pending_len, pending_cap;
+	uint8_t *inflight;   /* records being written (journal_commit_begin .. _end) */
+	size_t inflight_len, inflight_cap;
 	uint64_t compactions;
 	_Atomic uint64_t *stat_bytes; /* the state segment's journal_bytes, or NULL */
 	struct io_uring ring;
@@ -54,6 +56,13 @@ bool journal_has_pending(const struct journal *j);
 /* Makes the staged records durable: write at the end + fdatasync, linked. 0 or -errno;
  * on failure the staged records stay staged and nothing may be acknowledged. */
 int journal_commit(struct journal *j);
+
+/* The asynchronous commit, for the loop: begin takes the staged records as the buffer to
+ * write at *ret_off (then fdatasync); end(res) records the outcome (0: durable; on error the
+ * records are not, and the caller must not acknowledge them). One commit at a time. */
+int journal_commit_begin(struct journal *j, const uint8_t **ret_buf, size_t *ret_len,
+			 uint64_t *ret_off);
+void journal_commit_end(struct journal *j, int res);
 
 /* True when the file is past JOURNAL_COMPACT_FACTOR times the size of n_live leases. */
 bool journal_wants_compaction(const struct journal *j, uint32_t n_live);

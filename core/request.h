@@ -22,6 +22,7 @@ struct request {
 	char network[VFPOOL_NETWORK_MAX];
 	char pin_pci[VFPOOL_PCI_ADDR_MAX];
 	uint8_t mac[6];
+	int32_t bind_pid; /* > 0: release the lease when this process exits */
 };
 
 /* 0, or a negative errno with why (a static string naming the field) set. user_data is

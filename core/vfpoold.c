@@ -24,6 +24,7 @@ static void usage(FILE *f)
 		"  --max-clients N     concurrent client connections (default 256)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
+		"  --max-leases-per-vm N  refuse a VM's allocation past N leases (default: no limit)\n"
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  -h, --help\n");
 }
@@ -52,6 +53,7 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -112,6 +114,13 @@ int main(int argc, char **argv)
 			log_set_level(lvl);
 			break;
 		}
+		case 'Q':
+			if (parse_uint(optarg, 1u << 24, &opts.max_leases_per_vm) ||
+			    opts.max_leases_per_vm == 0) {
+				fprintf(stderr, "vfpoold: --max-leases-per-vm %s: not a number in 1..16777216\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
