@@ -7,6 +7,7 @@
 
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
+#include "core/lease_cmd.h"
 #include "core/log.h"
 
 static void cmd_ping(struct ctl_request *req)
@@ -22,6 +23,7 @@ static const struct ctl_command core_commands[] = {
 /* Every feature's table. A feature adds its own here; order is the order of `help`. */
 static const struct ctl_command *const ctl_command_tables[] = {
 	core_commands,
+	lease_commands,
 };
 
 static void reply_frame(struct ctl_request *req, int status, const char *text)
