@@ -584,6 +584,12 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	if (r)
 		goto fail;
 	d->engine.max_leases_per_vm = opts->max_leases_per_vm;
+	/* leases come back from the journal before the socket exists: a client (or a test)
+	 * that can connect sees every lease (the ring is only used once the loop runs) */
+	r = lease_durable_start(&d->engine, &d->ring, opts->state_dir, on_durability_lost, d,
+				&d->durable);
+	if (r)
+		goto fail;
 	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
@@ -604,11 +610,6 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		goto fail;
 	}
 	d->ring_ready = true;
-	/* leases come back from the journal before anyone can connect and ask for one */
-	r = lease_durable_start(&d->engine, &d->ring, opts->state_dir, on_durability_lost, d,
-				&d->durable);
-	if (r)
-		goto fail;
 	*ret_daemon = d;
 	return 0;
 fail:
