@@ -69,7 +69,7 @@ LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
            $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher
 
-.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall
+.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall fuzz fuzz-run
 all: $(TARGETS)
 
 deps:
@@ -95,6 +95,7 @@ $(B)/gen/bpf/%.skel.h: $(B)/gen/bpf/%.bpf.o
 # Keep them: as intermediates make would delete them and rebuild every dependent each run.
 .PRECIOUS: $(B)/gen/bpf/%.bpf.o $(B)/gen/bpf/%.skel.h
 
+.SECONDEXPANSION:
 # ---- link ------------------------------------------------------------------------------
 $(B)/libvfpoolshm.a: $(SHM_OBJ)
 	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
@@ -198,6 +199,7 @@ check: deps
 	$(MAKE) SAN=asan all
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	@bash tests/run.sh build plain build/asan asan build/tsan tsan
+	$(MAKE) fuzz-run FUZZ_SECONDS=10
 
 demo: deps
 	$(MAKE) all
@@ -206,6 +208,30 @@ demo: deps
 bench: deps
 	$(MAKE) all
 	$(B)/vfpool-bench
+
+# ---- fuzz: clang libFuzzer targets, one per hostile input (fuzz/*.c, corpus in tests/) -----
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -I. -fsanitize=fuzzer,address,undefined \
+              -fno-sanitize-recover=all
+FUZZ_SRC_request_decode := core/request.c
+FUZZ_SRC_handshake      := core/control_socket.c
+FUZZ_SRC_journal_scan   := core/journal_format.c core/crc32c.c
+FUZZ_SRC_numvfs_store   := core/numvfs_store.c
+FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store
+fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
+build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_FLAGS) -o $@ $^
+fuzz-run: fuzz
+	@for t in $(FUZZ_TARGETS); do \
+		mkdir -p build/fuzz/corpus/$$t; \
+		echo "== fuzz: $$t ($(FUZZ_SECONDS) s)"; \
+		build/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+		    -artifact_prefix=build/fuzz/crash-$$t- \
+		    build/fuzz/corpus/$$t tests/fuzz-corpus/$$t > build/fuzz/$$t.log 2>&1; \
+		rc=$$?; tail -n 3 build/fuzz/$$t.log; \
+		[ $$rc -eq 0 ] || { echo "fuzz: $$t failed (build/fuzz/$$t.log)"; exit 1; }; \
+	done; rm -rf /tmp/vfpool-fuzz-numvfs.*
 
 clean:
 	rm -rf build

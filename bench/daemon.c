@@ -97,7 +97,9 @@ int bench_daemon_start(struct bench_daemon *d, const char *spec, unsigned spin_u
 		bench_error("no vfpoold next to this binary (%s): %s", path, strerror(-r));
 		return r;
 	}
-	snprintf(d->dir, sizeof(d->dir), "/tmp/vfpool-bench.XXXXXX");
+	/* tmpfs, as /run is on a real host: the lease journal lives in the run dir */
+	snprintf(d->dir, sizeof(d->dir), "%s/vfpool-bench.XXXXXX",
+		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
 	if (!mkdtemp(d->dir)) {
 		r = -errno;
 		bench_error("mkdtemp: %s", strerror(errno));

@@ -7,6 +7,7 @@
 
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
+#include "core/lease_cmd.h"
 #include "core/log.h"
 #include "core/policy_cmd.h"
 
@@ -24,6 +25,7 @@ static const struct ctl_command core_commands[] = {
 static const struct ctl_command *const ctl_command_tables[] = {
 	core_commands,
 	policy_commands,
+	lease_commands,
 };
 
 static void reply_frame(struct ctl_request *req, int status, const char *text)

@@ -23,6 +23,7 @@
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
+#include "core/lease_durable.h"
 #include "core/log.h"
 #include "core/policy_cmd.h"
 #include "core/vf_config.h"
@@ -524,6 +525,9 @@ int daemon_run(struct daemon *d)
 	while (!d->stop) {
 		unsigned did = reap_completions(d) + serve_clients(d);
 
+		/* one group commit for everything this turn changed; completions follow it */
+		lease_durable_flush(d->durable);
+
 		if (io_uring_sq_ready(&d->ring))
 			io_uring_submit(&d->ring);
 		if (did) {
@@ -554,7 +558,15 @@ int daemon_run(struct daemon *d)
 		idle_since = 0;
 		idle_polls = 0;
 	}
-	return 0;
+	return d->failed ? -EIO : 0;
+}
+
+static void on_durability_lost(void *ctx)
+{
+	struct daemon *d = ctx;
+
+	d->failed = 1;
+	d->stop = true;
 }
 
 int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon **ret_daemon)
@@ -595,11 +607,22 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = engine_init(&d->engine, d->seg->hdr);
 	if (r)
 		goto fail;
+	d->engine.max_leases_per_vm = opts->max_leases_per_vm;
+	r = policy_daemon_start(d);
+	if (r)
+		goto fail;
+	/* leases come back from the journal before the socket exists: a client (or a test)
+	 * that can connect sees every lease (the ring is only used once the loop runs).
+	 * The journal lives in the run dir: a lease is a VM's, and VMs do not outlive the
+	 * host, so it must survive daemon crashes and restarts (tmpfs does) but not a reboot
+	 * (after which a stale lease would pin a VF nobody uses). Policy and numvfs, which
+	 * must survive reboots, stay in the state dir. */
+	r = lease_durable_start(&d->engine, &d->ring, opts->run_dir, on_durability_lost, d,
+				&d->durable);
+	if (r)
+		goto fail;
 	/* before the socket listens: a client's first snapshot already has the probe's view */
 	r = probe_source_new(&d->engine, opts->probe_mode, &d->probe);
-	if (r)
-		goto fail; /* it logged why */
-	r = policy_daemon_start(d);
 	if (r)
 		goto fail;
 	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
@@ -658,6 +681,7 @@ void daemon_free(struct daemon *d)
 	vf_config_free(d->vfc); /* posts nothing: the connections go with it */
 	free(d->conns);
 	free(d->live);
+	lease_durable_free(d->durable);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
 		control_unlink(d->opts.run_dir);

@@ -17,6 +17,7 @@ struct daemon_opts {
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */
 	int vf_config_mode;   /* enum vf_config_mode (core/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */
+	unsigned max_leases_per_vm; /* 0: no limit */
 };
 
 struct daemon;

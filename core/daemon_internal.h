@@ -63,6 +63,8 @@ struct daemon {
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	struct probe_source *probe; /* NULL with --probe=off */
 	struct vf_config *vfc;
+	struct lease_durable *durable; /* the lease journal (core/lease_durable.h) */
+	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
 };
 

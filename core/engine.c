@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "core/vm_quota.h"
 #include "core/state_segment.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
@@ -32,6 +33,9 @@ int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 	r = lease_index_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->leases);
 	if (r)
 		goto fail;
+	r = vm_quota_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->quota);
+	if (r)
+		goto fail;
 	e->pci_sorted = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->pci_sorted));
 	e->slot_profile = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->slot_profile));
 	if (!e->pci_sorted || !e->slot_profile) {
@@ -54,6 +58,7 @@ void engine_fini(struct engine *e)
 {
 	pool_views_free(&e->pool);
 	lease_index_free(e->leases);
+	vm_quota_free(e->quota);
 	free(e->pci_sorted);
 	free(e->slot_profile);
 	memset(e, 0, sizeof(*e));
@@ -219,6 +224,7 @@ static void undo_alloc(struct engine *e, const struct alloc_undo *u)
 
 	if (!u->fresh)
 		return;
+	vm_quota_add(e->quota, vf->vm_id, -1);
 	lease_index_remove(e->leases, vf->vm_id, vf->vnic_id);
 	pool_release_vf(&e->pool.pfs[u->pf], u->pf_slot);
 	vf->state = VFPOOL_VF_FREE;
@@ -303,6 +309,11 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 		c->flags |= VFPOOL_CQE_F_EXISTING;
 		return;
 	}
+	if (e->max_leases_per_vm && vm_quota_count(e->quota, req->vm_id) >= e->max_leases_per_vm) {
+		complete_err(c, -EDQUOT, "%s: %u leases, the limit", req->vm_id, e->max_leases_per_vm);
+		return;
+	}
+
 	if (req->flags & VFPOOL_REQ_F_PIN) {
 		int64_t slot = engine_find_pci(e, req->pin_pci);
 		enum vfpool_block_reason why = VFPOOL_BLOCK_NR;
@@ -354,6 +365,7 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 	}
 	*u = (struct alloc_undo){ .fresh = true, .pf = pick.pf, .pf_slot = pick.slot, .slot = slot,
 				  .prev_gen = u->prev_gen };
+	vm_quota_add(e->quota, req->vm_id, 1);
 	fill_lease(e, slot, c);
 	if (pick.numa_miss)
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
@@ -367,6 +379,8 @@ static int serve_alloc(struct engine *e, const struct request *req, struct compl
 	seqlock_write_begin(&e->hdr->seq);
 	alloc_locked(e, req, c, &u);
 	seqlock_write_end(&e->hdr->seq);
+	if (c->res == 0 && u.fresh)
+		e->changed_slot = u.slot;
 	/* a new lease may need more work (VF configuration) before the client hears of it */
 	if (c->res == 0 && u.fresh && e->hooks && e->hooks->lease_made)
 		return e->hooks->lease_made(e->hooks, e, u.slot, req, sink, c);
@@ -402,6 +416,7 @@ static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, cons
 	memset(e->slot_profile[slot], 0, sizeof(e->slot_profile[slot]));
 	seqlock_write_end(&e->hdr->seq);
 	lease_index_remove(e->leases, vm_id, vnic_id);
+	vm_quota_add(e->quota, vm_id, -1);
 }
 
 static uint32_t pf_slot(const struct engine *e, uint32_t slot)
@@ -430,7 +445,24 @@ void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
 	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
 	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
 	clear_lease(e, slot, vm_id, vnic_id);
+	/* the journal has the lease: record that it is gone (staged only, nobody waits) */
+	if (e->commit) {
+		struct request req = { .op = VFPOOL_OP_RELEASE };
+		struct vfpool_cqe c = { .generation = generation };
+
+		memcpy(req.vm_id, vm_id, sizeof(req.vm_id));
+		memcpy(req.vnic_id, vnic_id, sizeof(req.vnic_id));
+		e->commit->changed(e->commit, e, &req, slot, false, NULL, &c);
+	}
 	engine_return_vf(e, slot);
+}
+
+void engine_post(struct engine *e, struct completion_sink *sink, const struct vfpool_cqe *cqe)
+{
+	if (e->commit && e->commit->post)
+		e->commit->post(e->commit, sink, cqe);
+	else
+		sink->post(sink, cqe);
 }
 
 void engine_quarantine(struct engine *e, uint32_t slot, const char *reason)
@@ -476,6 +508,7 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	fill_lease(e, (uint32_t)slot, c);
 	gen = vf->lease_gen;
 	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id);
+	e->changed_slot = slot;
 	/* a hook that resets the VF keeps it claimed until the reset is done, so no new lease
 	 * can meet the old VM's configuration */
 	if (!(e->hooks && e->hooks->lease_ended &&
@@ -492,6 +525,7 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 	memset(c, 0, offsetof(struct vfpool_cqe, message));
 	c->message[0] = '\0';
 	c->user_data = req->user_data;
+	e->changed_slot = -1;
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
 		kept = serve_alloc(e, req, sink, c);
@@ -501,6 +535,14 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 		break;
 	default:
 		break; /* NOP */
+	}
+	/* durable before told: the journal keeps the completion until the change is on disk
+	 * (a completion a hook already kept is only staged, posted by the hook later) */
+	if (e->changed_slot >= 0 && e->commit) {
+		int k = e->commit->changed(e->commit, e, req, (uint32_t)e->changed_slot,
+					   req->op == VFPOOL_OP_ALLOC, kept ? NULL : sink, c);
+
+		kept = kept || k == 1;
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
@@ -564,11 +606,15 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 	 * keep theirs (the claim was all-or-nothing, the configuration is per VF). */
 	for (unsigned i = 0; i < n; i++) {
 		ret_kept[i] = false;
-		if (failed == n && undo[i].fresh && e->hooks && e->hooks->lease_made &&
-		    e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink, &cqes[i]) == 1) {
+		if (failed < n || !undo[i].fresh)
+			continue;
+		if (e->hooks && e->hooks->lease_made &&
+		    e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink, &cqes[i]) == 1)
 			ret_kept[i] = true;
-			kept++;
-		}
+		if (e->commit && e->commit->changed(e->commit, e, &reqs[i], undo[i].slot, true,
+						   ret_kept[i] ? NULL : sink, &cqes[i]) == 1)
+			ret_kept[i] = true;
+		kept += ret_kept[i];
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);

@@ -36,9 +36,28 @@ struct engine_hooks {
 			    uint64_t generation);
 };
 
+/* Makes lease changes durable before anyone hears of them (core/lease_durable.h). changed
+ * runs once a lease was made (made = true) or released, in memory: 0 completes the request
+ * now, 1 keeps it (posted through sink once the change is on disk). sink NULL: the
+ * request is already kept by a hook; stage the change only. */
+struct engine_commit {
+	int (*changed)(struct engine_commit *cm, struct engine *e, const struct request *req,
+		       uint32_t slot, bool made, struct completion_sink *sink,
+		       struct vfpool_cqe *cqe);
+	/* Delivers a completion a hook kept, once every change staged so far is durable. */
+	void (*post)(struct engine_commit *cm, struct completion_sink *sink,
+		     const struct vfpool_cqe *cqe);
+};
+
+struct vm_quota;
+
 struct engine {
 	struct vfpool_state_hdr *hdr; /* the state segment, writable */
 	struct engine_hooks *hooks;   /* NULL: every request completes at once */
+	struct engine_commit *commit; /* NULL: changes are not journaled */
+	struct vm_quota *quota;       /* leases per VM */
+	uint32_t max_leases_per_vm;   /* 0: no limit */
+	int64_t changed_slot;         /* the slot the request being served changed, or -1 */
 	struct pool pool;
 	struct lease_index *leases;
 	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */
@@ -83,9 +102,20 @@ void engine_quarantine(struct engine *e, uint32_t slot, const char *reason);
 /* Claims a free VF for a hook's own work (start-up reset); -EBUSY when leased. */
 int engine_hold_vf(struct engine *e, uint32_t slot);
 
+/* Delivers a completion a hook kept (VF configuration done): through the journal's commit
+ * when there is one, so a client never hears of a lease that is not yet on disk. */
+void engine_post(struct engine *e, struct completion_sink *sink, const struct vfpool_cqe *cqe);
+
 /* Completes a request that failed to decode. */
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,
 		   struct vfpool_cqe *ret_cqe);
+
+/* Gives back a lease read from the journal at start: claims its slot, writes its record
+ * and indexes it. -ENODEV when the slot no longer holds that VF (the lease is lost),
+ * -EBUSY when the slot is already leased, -EEXIST when the (VM, vNIC) already holds one. */
+int engine_restore_lease(struct engine *e, uint32_t slot, const char *pci, const char *vm,
+			 const char *vnic, const char *network, const uint8_t mac[6],
+			 uint64_t generation, uint16_t lease_flags);
 
 /* VF slot by PCI address, or -ENOENT. */
 int64_t engine_find_pci(const struct engine *e, const char *pci);

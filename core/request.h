@@ -23,6 +23,7 @@ struct request {
 	char pin_pci[VFPOOL_PCI_ADDR_MAX];
 	uint8_t mac[6];
 	char profile[VFPOOL_NETWORK_MAX]; /* "" unless VFPOOL_REQ_F_PROFILE */
+	int32_t bind_pid; /* > 0: release the lease when this process exits */
 };
 
 /* 0, or a negative errno with why (a static string naming the field) set. user_data is

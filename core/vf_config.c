@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -58,6 +59,8 @@ struct pf_queue {
 	struct job *head, *tail;
 	bool in_flight;
 	uint32_t seq; /* of the request in flight */
+	int ifindex;           /* of the PF netdev, cached: resolving costs syscalls */
+	uint64_t resolved_ns;  /* when (CLOCK_MONOTONIC_COARSE); 0: never */
 };
 
 struct vf_saved {
@@ -270,6 +273,9 @@ static bool is_vfio(const struct vf_config *vc, uint32_t slot)
 	char path[256], target[256];
 	ssize_t n;
 
+	/* a simulated host has no sysfs behind its VFs: nothing to look up */
+	if (vc->e->hdr->host_kind != VFPOOL_HOST_UDEV)
+		return false;
 	snprintf(path, sizeof(path), "%s/%s/driver", vc->sysfs_pci, vf_rec(vc, slot)->pci_addr);
 	n = readlink(path, target, sizeof(target) - 1);
 	if (n <= 0)
@@ -305,13 +311,14 @@ static void record_cfg(struct vf_config *vc, uint32_t slot, const struct vf_stat
 	seqlock_write_end(&vc->e->hdr->seq);
 }
 
-static void post(struct job *j)
+static void post(struct vf_config *vc, struct job *j)
 {
 	struct completion_sink *sink = j->sink;
 
 	j->sink = NULL;
+	/* through the engine: the lease must be durable before the client hears of it */
 	if (sink)
-		sink->post(sink, &j->cqe);
+		engine_post(vc->e, sink, &j->cqe);
 }
 
 static void finish_job(struct vf_config *vc, uint32_t pf)
@@ -338,7 +345,7 @@ static void finish_job(struct vf_config *vc, uint32_t pf)
 	case JOB_SCAN:
 		break;
 	}
-	post(j);
+	post(vc, j);
 	pop_job(vc, pf);
 }
 
@@ -359,7 +366,7 @@ static void quarantine(struct vf_config *vc, uint32_t pf)
 		engine_hold_vf(vc->e, j->slot);
 	}
 	engine_quarantine(vc->e, j->slot, reason);
-	post(j);
+	post(vc, j);
 	pop_job(vc, pf);
 }
 
@@ -420,7 +427,7 @@ static void run_pf(struct vf_config *vc, uint32_t pf)
 			j->cqe.res = -ECANCELED;
 			snprintf(j->cqe.message, sizeof(j->cqe.message),
 				 "%s: released before it was configured", vf->pci_addr);
-			post(j);
+			post(vc, j);
 			pop_job(vc, pf);
 			continue;
 		}
@@ -686,11 +693,29 @@ static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe)
 
 /* ---- engine hooks --------------------------------------------------------------------- */
 
+/* The PF netdev's ifindex, re-resolved at most once a second: this runs for every lease,
+ * and if_nametoindex costs three syscalls; a netdev that appears or goes is seen within
+ * the second. */
+static int pf_ifindex(const struct vf_config *vc, uint32_t pf)
+{
+	struct pf_queue *q = &vc->pfs[pf];
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (!q->resolved_ns || now - q->resolved_ns >= 1000000000u) {
+		q->ifindex = ifindex_of(pf_rec(vc, pf)->netdev);
+		q->resolved_ns = now ? now : 1;
+	}
+	return q->ifindex;
+}
+
 static bool sends(const struct vf_config *vc, uint32_t pf)
 {
 	if (vc->opts.mode == VF_CONFIG_OFF)
 		return false;
-	return vc->opts.mode == VF_CONFIG_ON || ifindex_of(pf_rec(vc, pf)->netdev) > 0;
+	return vc->opts.mode == VF_CONFIG_ON || pf_ifindex(vc, pf) > 0;
 }
 
 static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,

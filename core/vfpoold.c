@@ -28,6 +28,7 @@ static void usage(FILE *f)
 		"  --admin-group G     members may change configuration (default: root only)\n"
 		"  --probe MODE        link-event probe: bpf (default; falls back when the filter\n"
 		"                      cannot load), fallback (filter in userspace), off\n"
+		"  --max-leases-per-vm N  refuse a VM's allocation past N leases (default: no limit)\n"
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
 		"  --vf-config-timeout-ms N  per netlink request (default 2000)\n"
@@ -61,6 +62,7 @@ int main(int argc, char **argv)
 		{ "probe", required_argument, NULL, 'P' },
 		{ "vf-config", required_argument, NULL, 'V' },
 		{ "vf-config-timeout-ms", required_argument, NULL, 'T' },
+		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -142,6 +144,13 @@ int main(int argc, char **argv)
 		case 'P':
 			if (probe_source_parse_mode(optarg, &opts.probe_mode)) {
 				fprintf(stderr, "vfpoold: --probe %s: use bpf, fallback or off\n", optarg);
+				return 2;
+			}
+			break;
+		case 'Q':
+			if (parse_uint(optarg, 1u << 24, &opts.max_leases_per_vm) ||
+			    opts.max_leases_per_vm == 0) {
+				fprintf(stderr, "vfpoold: --max-leases-per-vm %s: not a number in 1..16777216\n", optarg);
 				return 2;
 			}
 			break;

@@ -3,7 +3,9 @@
 # a launcher load through libvfpool, the snapshot it leaves, a clean stop. No root needed.
 set -euo pipefail
 B=${1:-build}
-run=$(mktemp -d /tmp/vfpool-demo.XXXXXX)
+# a tmpfs run dir, as /run is on a real host: the lease journal lives there
+base=/dev/shm; [ -d "$base" ] && [ -w "$base" ] || base=/tmp
+run=$(mktemp -d "$base/vfpool-demo.XXXXXX")
 log=$run/vfpoold.log
 cleanup() {
 	[ -n "${pid:-}" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true

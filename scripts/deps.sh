@@ -4,7 +4,7 @@
 set -euo pipefail
 
 packages=(
-	build-essential pkg-config make gcc clang llvm
+	build-essential pkg-config make gcc clang llvm libclang-rt-14-dev
 	liburing-dev libnl-3-dev libnl-route-3-dev libbpf-dev libelf-dev zlib1g-dev
 	libudev-dev libcriterion-dev
 	umockdev libumockdev-dev
