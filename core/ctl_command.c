@@ -8,6 +8,7 @@
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
 #include "core/log.h"
+#include "core/numvfs_cmd.h"
 
 static void cmd_ping(struct ctl_request *req)
 {
@@ -22,6 +23,7 @@ static const struct ctl_command core_commands[] = {
 /* Every feature's table. A feature adds its own here; order is the order of `help`. */
 static const struct ctl_command *const ctl_command_tables[] = {
 	core_commands,
+	numvfs_commands,
 };
 
 static void reply_frame(struct ctl_request *req, int status, const char *text)
@@ -61,6 +63,12 @@ void ctl_reply_take(struct ctl_request *req, int status, char *text)
 {
 	reply_frame(req, status, text);
 	free(text);
+	free(req->argv);
+	free(req);
+}
+
+void ctl_request_drop(struct ctl_request *req)
+{
 	free(req->argv);
 	free(req);
 }

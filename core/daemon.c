@@ -23,7 +23,9 @@
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
+#include "core/host_watch.h"
 #include "core/log.h"
+#include "core/numvfs_cmd.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -581,6 +583,8 @@ void daemon_free(struct daemon *d)
 		return;
 	if (d->ring_ready)
 		io_uring_queue_exit(&d->ring); /* cancels everything still in flight */
+	numvfs_cmd_free_all(d);
+	host_watch_free(d->host_watch);
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {
 		struct conn *c = &d->conns[i];
 

@@ -14,6 +14,7 @@ struct daemon_opts {
 	unsigned max_clients;
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
+	unsigned numvfs_timeout_ms; /* each step of a numvfs change; 0: the default (2 min) */
 };
 
 struct daemon;

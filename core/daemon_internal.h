@@ -54,6 +54,8 @@ struct daemon {
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	bool stop;
+	struct host_watch *host_watch;   /* NULL for a simulated host (core/host_watch.h) */
+	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
 };
 
 /* Closes a connection (logs why once); its memory is reclaimed when no request is left. */

@@ -34,6 +34,10 @@ void engine_serve(struct engine *e, const struct request *req, struct vfpool_cqe
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,
 		   struct vfpool_cqe *ret_cqe);
 
+/* Rebuilds the PCI-address index after VF records gained or changed addresses (VFs that
+ * appeared after start). */
+void engine_reindex_pci(struct engine *e);
+
 /* VF slot by PCI address, or -ENOENT. */
 int64_t engine_find_pci(const struct engine *e, const char *pci);
 

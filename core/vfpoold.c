@@ -4,19 +4,25 @@
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/daemon.h"
 #include "core/host.h"
+#include "core/host_watch.h"
 #include "core/log.h"
+#include "core/restore_numvfs.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vfpoold [OPTIONS]\n"
-		"  --simulate NxM      serve a simulated host of N PFs x M VFs (no hardware, no root)\n"
+		"  --simulate NxM      serve a simulated host of N PFs x M VFs (no hardware, no root);\n"
+		"                      without it the host is discovered through libudev\n"
+		"  --restore-numvfs    one-shot at boot: set every persisted PF's numvfs, then exit\n"
+		"  --numvfs-timeout-ms N  bound on each step of a numvfs change (default 120000)\n"
 		"  --run-dir DIR       control socket and state segment (default /run/vfpool)\n"
 		"  --state-dir DIR     persistent state (default /var/lib/vfpool)\n"
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
@@ -52,6 +58,8 @@ int main(int argc, char **argv)
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
+		{ "restore-numvfs", no_argument, NULL, 'R' },
+		{ "numvfs-timeout-ms", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -62,6 +70,8 @@ int main(int argc, char **argv)
 	const char *simulate = NULL;
 	struct host *host = NULL;
 	struct daemon *d = NULL;
+	struct host_watch *watch = NULL;
+	bool restore = false;
 	sigset_t mask;
 	int c, r;
 
@@ -112,6 +122,15 @@ int main(int argc, char **argv)
 			log_set_level(lvl);
 			break;
 		}
+		case 'R': restore = true; break;
+		case 'T':
+			if (parse_uint(optarg, 86400000, &opts.numvfs_timeout_ms) ||
+			    opts.numvfs_timeout_ms == 0) {
+				fprintf(stderr, "vfpoold: --numvfs-timeout-ms %s: not a number in 1..86400000\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -120,11 +139,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!simulate) {
-		fprintf(stderr, "vfpoold: host discovery is not available in this build; use --simulate NxM\n");
-		return 2;
-	}
-	{
+	if (restore)
+		return restore_numvfs_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
+	if (simulate) {
 		unsigned pfs, vfs;
 
 		r = host_parse_simulate_spec(simulate, &pfs, &vfs);
@@ -138,6 +155,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vfpoold: simulated host: %s\n", strerror(-r));
 			return 1;
 		}
+	} else {
+		r = host_watch_open(&watch, &host);
+		if (r) {
+			fprintf(stderr, "vfpoold: host discovery through libudev: %s\n", strerror(-r));
+			return 1;
+		}
+		if (host->n_pfs == 0) {
+			fprintf(stderr, "vfpoold: no SR-IOV PF on this host (no PCI device has "
+					"sriov_totalvfs); use --simulate NxM for a demo\n");
+			host_free(host);
+			host_watch_free(watch);
+			return 1;
+		}
 	}
 	/* signals arrive through the loop's signalfd */
 	sigemptyset(&mask);
@@ -147,8 +177,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	r = daemon_new(&opts, host, &d);
-	if (r)
+	if (r) {
+		host_watch_free(watch);
 		return 1; /* daemon_new logged why; the host is freed with it */
+	}
+	if (watch)
+		host_watch_attach(d, watch);
 	r = daemon_run(d);
 	daemon_free(d);
 	return r ? 1 : 0;
