@@ -22,6 +22,8 @@ struct ctl_opts {
 int cmd_snapshot(const struct ctl_opts *o);
 int cmd_alloc(const struct ctl_opts *o);
 int cmd_release(const struct ctl_opts *o);
+/* Exit status as vfpoolctl_doctor returns it: 0 pass, 1 warn, 2 fail. */
+int cmd_doctor(const struct ctl_opts *o);
 /* Any command the daemon implements: words in o->argv, passed as they are. */
 int cmd_daemon(const struct ctl_opts *o);
 

@@ -14,6 +14,8 @@ static void usage(FILE *f)
 		"  snapshot [--all]                 PFs, VFs, leases (from the state segment)\n"
 		"  alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n"
 		"  release VM VNIC [GENERATION]\n"
+		"  doctor                           can this host do SR-IOV passthrough? (local;\n"
+		"                                   exit 0 pass, 1 warn, 2 fail)\n"
 		"  help                             the daemon's own commands\n"
 		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
 		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
@@ -24,6 +26,7 @@ int main(int argc, char **argv)
 {
 	static const struct { const char *name; int (*fn)(const struct ctl_opts *); } cmds[] = {
 		{ "snapshot", cmd_snapshot }, { "alloc", cmd_alloc }, { "release", cmd_release },
+		{ "doctor", cmd_doctor },
 	};
 	struct ctl_opts o = { .run_dir = getenv("VFPOOL_RUN_DIR") };
 	int i = 1;
