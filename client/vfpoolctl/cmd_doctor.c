@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* `vfpoolctl doctor` (the command; the checks are in doctor.c): the host's SR-IOV readiness, checked locally (no daemon needed). */
+/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed). */
 #include <stdio.h>
 
 #include "client/vfpoolctl/cmds.h"
