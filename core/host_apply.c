@@ -12,28 +12,44 @@
 #define REASON_VANISHED "VF vanished"
 #define REASON_CHANGING "numvfs change in progress"
 
-static int fresh_pf_index(const struct host *fresh, const char *pci)
+/* Whether the burst's last word on pci is its removal. */
+static bool is_gone(const struct host_gone *gone, const char *pci)
 {
+	for (size_t i = gone ? gone->n : 0; i-- > 0;) {
+		const struct host_change *c = &gone->changes[i];
+
+		if (strcmp(c->pci_addr, pci) != 0)
+			continue;
+		return c->kind == HOST_VF_REMOVED || c->kind == HOST_PF_REMOVED;
+	}
+	return false;
+}
+
+static int fresh_pf_index(const struct host *fresh, const struct host_gone *gone, const char *pci)
+{
+	if (is_gone(gone, pci))
+		return -1;
 	for (size_t i = 0; i < fresh->n_pfs; i++)
 		if (strcmp(fresh->pfs[i].pci_addr, pci) == 0)
 			return (int)i;
 	return -1;
 }
 
-static const struct host_vf *fresh_vf(const struct host *fresh, int fpf, uint32_t index)
+static const struct host_vf *fresh_vf(const struct host *fresh, const struct host_gone *gone,
+				      int fpf, uint32_t index)
 {
 	if (fpf < 0)
 		return NULL;
 	for (size_t i = 0; i < fresh->n_vfs; i++)
 		if (fresh->vfs[i].pf == (uint32_t)fpf && fresh->vfs[i].vf_index == index)
-			return &fresh->vfs[i];
+			return is_gone(gone, fresh->vfs[i].pci_addr) ? NULL : &fresh->vfs[i];
 	return NULL;
 }
 
 /* The next model: the segment's PFs in its order, updated from fresh, and fresh's VFs of
  * those PFs. Leased VFs bound to a passthrough driver are the lessee's, not another party's. */
 static int build_model(const struct engine *e, const struct host *old, const struct host *fresh,
-		       struct host **ret)
+		       const struct host_gone *gone, struct host **ret)
 {
 	struct host *m = calloc(1, sizeof(*m));
 
@@ -50,7 +66,7 @@ static int build_model(const struct engine *e, const struct host *old, const str
 	memcpy(m->groups, fresh->groups, fresh->n_groups * sizeof(*m->groups));
 	m->n_groups = fresh->n_groups;
 	for (size_t p = 0; p < old->n_pfs; p++) {
-		int fp = fresh_pf_index(fresh, old->pfs[p].pci_addr);
+		int fp = fresh_pf_index(fresh, gone, old->pfs[p].pci_addr);
 
 		m->pfs[p] = old->pfs[p];
 		if (fp < 0) {
@@ -64,7 +80,8 @@ static int build_model(const struct engine *e, const struct host *old, const str
 			struct host_vf *vf;
 
 			if (fresh->vfs[i].pf != (uint32_t)fp ||
-			    fresh->vfs[i].vf_index >= old->pfs[p].total_vfs)
+			    fresh->vfs[i].vf_index >= old->pfs[p].total_vfs ||
+			    is_gone(gone, fresh->vfs[i].pci_addr))
 				continue;
 			vf = &m->vfs[m->n_vfs++];
 			*vf = fresh->vfs[i];
@@ -178,8 +195,8 @@ static void log_lost(const struct engine *e, const uint32_t *lost, uint32_t n_lo
 	}
 }
 
-int host_apply(struct engine *e, struct host **model, struct host *fresh, const bool *pf_busy,
-	       struct host_apply_stats *ret_stats)
+int host_apply(struct engine *e, struct host **model, struct host *fresh,
+	       const struct host_gone *gone, const bool *pf_busy, struct host_apply_stats *ret_stats)
 {
 	struct host_apply_stats st = { 0 };
 	struct host *next = NULL;
@@ -187,7 +204,7 @@ int host_apply(struct engine *e, struct host **model, struct host *fresh, const 
 	bool reindex = false;
 	int r;
 
-	r = build_model(e, *model, fresh, &next);
+	r = build_model(e, *model, fresh, gone, &next);
 	if (r) {
 		host_free(fresh);
 		return r;
@@ -201,11 +218,11 @@ int host_apply(struct engine *e, struct host **model, struct host *fresh, const 
 	seqlock_write_begin(&e->hdr->seq);
 	for (uint32_t p = 0; p < e->pool.n_pfs && p < next->n_pfs; p++) {
 		struct vfpool_shm_pf *spf = &state_pfs(e->hdr)[p];
-		int fp = fresh_pf_index(fresh, spf->pci_addr);
+		int fp = fresh_pf_index(fresh, gone, spf->pci_addr);
 		bool busy = pf_busy && pf_busy[p];
 
 		for (uint32_t s = 0; s < spf->total_vfs; s++)
-			reindex |= apply_slot(e, p, s, fresh_vf(fresh, fp, s), fresh, busy, &st,
+			reindex |= apply_slot(e, p, s, fresh_vf(fresh, gone, fp, s), fresh, busy, &st,
 					      lost, &n_lost);
 		spf->num_vfs = fp < 0 ? 0 : fresh->pfs[fp].num_vfs;
 		if (fp >= 0) {

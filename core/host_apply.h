@@ -13,6 +13,7 @@
 
 #include "core/engine.h"
 #include "core/host.h"
+#include "core/host_monitor.h"
 
 struct host_apply_stats {
 	unsigned appeared;    /* slots that became present */
@@ -21,12 +22,20 @@ struct host_apply_stats {
 	unsigned changed;     /* present slots whose netdev, driver or IOMMU verdict changed */
 };
 
+/* The devices a burst of udev changes removed: the kernel announces a removal before its
+ * sysfs directory goes, so discovery right after the event may still see the device. */
+struct host_gone {
+	const struct host_change *changes;
+	size_t n;
+};
+
 /* Applies fresh to the segment behind e (inside its seqlock) and replaces *model with the
- * model of the managed PFs in segment order. pf_busy: NULL, or one flag per (*model) PF;
+ * model of the managed PFs in segment order. gone: NULL, or removals that fresh may not
+ * show yet (they win over fresh). pf_busy: NULL, or one flag per (*model) PF;
  * the VFs of a busy PF (a numvfs change in progress) stay absent for the allocator. Takes
  * ownership of fresh. Logs lease_lost for each lease whose VF vanished. */
-int host_apply(struct engine *e, struct host **model, struct host *fresh, const bool *pf_busy,
-	       struct host_apply_stats *ret_stats);
+int host_apply(struct engine *e, struct host **model, struct host *fresh,
+	       const struct host_gone *gone, const bool *pf_busy, struct host_apply_stats *ret_stats);
 
 /* One flag per model VF: whether its slot is leased (for numvfs_check_request). malloc'd. */
 bool *host_apply_leased_flags(const struct engine *e, const struct host *model);

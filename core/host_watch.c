@@ -79,7 +79,7 @@ static void arm_poll(struct host_watch *w)
 	io_uring_sqe_set_data(sqe, &w->poll_op);
 }
 
-int host_watch_resync(struct daemon *d)
+static int resync(struct daemon *d, const struct host_gone *gone)
 {
 	struct host_apply_stats st;
 	struct host *fresh = NULL;
@@ -98,7 +98,7 @@ int host_watch_resync(struct daemon *d)
 		host_free(fresh);
 		return -ENOMEM;
 	}
-	r = host_apply(&d->engine, &d->host, fresh, busy, &st);
+	r = host_apply(&d->engine, &d->host, fresh, gone, busy, &st);
 	free(busy);
 	if (r < 0) {
 		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
@@ -108,6 +108,11 @@ int host_watch_resync(struct daemon *d)
 		log_info("host_changed", "appeared=%u vanished=%u changed=%u leases_lost=%u",
 			 st.appeared, st.vanished, st.changed, st.leases_lost);
 	return 0;
+}
+
+int host_watch_resync(struct daemon *d)
+{
+	return resync(d, NULL);
 }
 
 static bool model_has_pf(const struct host *h, const char *pci)
@@ -171,7 +176,9 @@ static void on_poll(struct loop_op *op, const struct io_uring_cqe *cqe)
 	}
 	drain(w);
 	if (w->n_changes) {
-		host_watch_resync(d);
+		struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
+
+		resync(d, &gone);
 		for (size_t i = 0; i < w->n_changes; i++)
 			numvfs_cmd_observe(d, &w->changes[i]);
 	}
