@@ -112,7 +112,11 @@ static int resync(struct daemon *d, const struct host_gone *gone)
 
 int host_watch_resync(struct daemon *d)
 {
-	return resync(d, NULL);
+	struct host_watch *w = d->host_watch;
+	/* the latest burst's removals still hold: their devices may linger in sysfs a moment */
+	struct host_gone gone = { .changes = w ? w->changes : NULL, .n = w ? w->n_changes : 0 };
+
+	return resync(d, &gone);
 }
 
 static bool model_has_pf(const struct host *h, const char *pci)

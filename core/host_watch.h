@@ -26,7 +26,8 @@ void host_watch_free(struct host_watch *w);
 
 struct udev *host_watch_udev(const struct host_watch *w);
 
-/* Discovers the host now and applies it (e.g. before answering a numvfs change). */
+/* Discovers the host now and applies it (e.g. before answering a numvfs change); the
+ * removals of the latest udev burst still count. */
 int host_watch_resync(struct daemon *d);
 
 #endif
