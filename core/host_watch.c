@@ -152,8 +152,10 @@ static void drain(struct host_watch *w)
 	while ((dev = udev_monitor_receive_device(w->mon))) {
 		struct host_change c;
 
+		/* a removal the model no longer knows (an earlier burst's discovery already
+		 * missed the device) stays HOST_PCI_REMOVED: a numvfs change may still await it */
 		if (host_change_from_udev(dev, &c) == 0 &&
-		    host_change_resolve(w->d->host, &c) == 0) {
+		    (host_change_resolve(w->d->host, &c) == 0 || c.kind == HOST_PCI_REMOVED)) {
 			log_debug("host_event", "kind=%s pci=%s pf=%s driver=%s netdev=%s",
 				  host_change_kind_name(c.kind), c.pci_addr, c.pf_addr, c.driver,
 				  c.netdev);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,6 +8,13 @@
 
 #include "core/numvfs.h"
 #include "core/restore_numvfs.h"
+
+static bool ends_with(const char *s, const char *suffix)
+{
+	size_t n = strlen(s), m = strlen(suffix);
+
+	return n >= m && strcmp(s + n - m, suffix) == 0;
+}
 
 int restore_numvfs_main(const char *state_dir, uint32_t timeout_ms, FILE *out, FILE *err)
 {
@@ -34,7 +42,7 @@ int restore_numvfs_main(const char *state_dir, uint32_t timeout_ms, FILE *out, F
 			nl = strchr(line, '\n');
 			if (nl)
 				*nl = '\0';
-			if (!strstr(line, " restored") && !strstr(line, "already in place"))
+			if (!ends_with(line, " restored") && !ends_with(line, " already in place"))
 				fprintf(err, "vfpoold: %s\n", line);
 			if (!nl)
 				break;

@@ -38,11 +38,12 @@ static bool socket_accepts(const char *run_dir)
 	return ok;
 }
 
-void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
+/* simulate NULL: the host is discovered (a umockdev testbed under the test's wrapper). */
+static void start_argv(struct test_daemon *d, const char *simulate, const char *state_dir,
+		       va_list ap)
 {
 	const char *argv[32];
 	int argc = 0;
-	va_list ap;
 	const char *a;
 
 	memset(d, 0, sizeof(*d));
@@ -50,16 +51,16 @@ void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
 	cr_assert(mkdtemp(d->run_dir), "mkdtemp: %s", strerror(errno));
 	snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->run_dir);
 	argv[argc++] = test_build_path("vfpoold");
-	argv[argc++] = "--simulate";
-	argv[argc++] = simulate;
+	if (simulate) {
+		argv[argc++] = "--simulate";
+		argv[argc++] = simulate;
+	}
 	argv[argc++] = "--run-dir";
 	argv[argc++] = d->run_dir;
 	argv[argc++] = "--state-dir";
-	argv[argc++] = d->run_dir;
-	va_start(ap, simulate);
+	argv[argc++] = state_dir ? state_dir : d->run_dir;
 	while ((a = va_arg(ap, const char *)) && argc < 30)
 		argv[argc++] = a;
-	va_end(ap);
 	argv[argc] = NULL;
 
 	d->pid = fork();
@@ -84,6 +85,24 @@ void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
 		usleep(10000);
 	}
 	cr_assert_fail("vfpoold did not open its socket in 5 s; see %s", d->log_path);
+}
+
+void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
+{
+	va_list ap;
+
+	va_start(ap, simulate);
+	start_argv(d, simulate, NULL, ap);
+	va_end(ap);
+}
+
+void test_daemon_start_discovered(struct test_daemon *d, const char *state_dir, ...)
+{
+	va_list ap;
+
+	va_start(ap, state_dir);
+	start_argv(d, NULL, state_dir, ap);
+	va_end(ap);
 }
 
 bool test_daemon_alive(const struct test_daemon *d)
