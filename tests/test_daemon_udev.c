@@ -352,12 +352,13 @@ Test(daemon_udev, pf_set_beyond_totalvfs_and_unknown_pf_are_refused_by_name)
 	bed_close(&b);
 }
 
-/* A kernel that accepts the write of `ignored` but never creates its VFs (a driver that
- * fails late), and plays every other write like fake_kernel. */
+/* A kernel for MLX that accepts the write of `ignored` but never creates its VFs (a driver
+ * that fails late), and plays every other write like fake_kernel. With a gate, it holds the
+ * first write until the test opens the gate: the change stays in progress until then. */
 struct lazy_kernel {
 	UMockdevTestbed *tb;
 	pthread_t thread;
-	int inotify_fd, stop_fd;
+	int inotify_fd, stop_fd, gate_fd;
 	unsigned ignored;
 };
 
@@ -371,8 +372,14 @@ static void *lazy_main(void *arg)
 	while (poll(p, 2, -1) > 0 && !(p[1].revents & POLLIN)) {
 		char rel[128], val[16];
 
+		uint64_t v;
+
 		if (read(k->inotify_fd, buf, sizeof(buf)) <= 0)
 			continue;
+		if (k->gate_fd >= 0 && read(k->gate_fd, &v, sizeof(v)) == (ssize_t)sizeof(v)) {
+			close(k->gate_fd);
+			k->gate_fd = -1;
+		}
 		snprintf(rel, sizeof(rel), "%s/sriov_numvfs", MLX + strlen("/sys/"));
 		testbed_read(k->tb, rel, val, sizeof(val));
 		if (strtoul(val, NULL, 10) != k->ignored)
@@ -381,11 +388,12 @@ static void *lazy_main(void *arg)
 	return NULL;
 }
 
-static void lazy_start(struct lazy_kernel *k, UMockdevTestbed *tb, unsigned ignored)
+static void lazy_start(struct lazy_kernel *k, UMockdevTestbed *tb, unsigned ignored, bool gated)
 {
 	char *p = testbed_sys_path(tb, MLX "/sriov_numvfs" + strlen("/sys/"));
 
 	k->tb = tb;
+	k->gate_fd = gated ? eventfd(0, EFD_CLOEXEC) : -1;
 	k->ignored = ignored;
 	k->inotify_fd = inotify_init1(IN_CLOEXEC);
 	k->stop_fd = eventfd(0, EFD_CLOEXEC);
@@ -402,6 +410,15 @@ static void lazy_stop(struct lazy_kernel *k)
 	pthread_join(k->thread, NULL);
 	close(k->inotify_fd);
 	close(k->stop_fd);
+	if (k->gate_fd >= 0)
+		close(k->gate_fd);
+}
+
+static void lazy_open_gate(struct lazy_kernel *k)
+{
+	uint64_t one = 1;
+
+	cr_assert_eq(write(k->gate_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
 }
 
 Test(daemon_udev, failed_change_restores_the_last_value_and_reports_both)
@@ -413,7 +430,7 @@ Test(daemon_udev, failed_change_restores_the_last_value_and_reports_both)
 	bed_open(&b);
 	/* short steps: the ignored write's wait is what fails */
 	bed_start(&b, "300");
-	lazy_start(&k, b.tb, 3);
+	lazy_start(&k, b.tb, 3, false);
 	cr_assert_eq(command(&b, &out, "ens2f0", "3"), -ETIMEDOUT, "%s", out);
 	lazy_stop(&k);
 	cr_assert_str_eq(out, "0000:5e:00.0: writing sriov_numvfs=3 failed: 0 of 3 VFs appeared "
@@ -443,20 +460,20 @@ static void *run_async(void *arg)
 
 Test(daemon_udev, second_change_of_the_same_pf_is_busy_and_other_pfs_keep_serving)
 {
-	static const char *const pfs[] = { MLX };
 	struct bed b;
 	struct async_cmd first = { .b = &b };
 	struct vfpool_vf_info v;
 	struct vfpool *h;
 	struct vfpool_lease l;
-	struct fake_kernel *k;
+	struct lazy_kernel k;
 	pthread_t t;
 	char why[160], *out = NULL;
 	int i;
 
 	bed_open(&b);
 	bed_start(&b, "120000");
-	/* no kernel yet: the change stays in progress after writing 0 */
+	/* the kernel holds the write of 0: the change stays in progress */
+	lazy_start(&k, b.tb, UINT32_MAX, true);
 	cr_assert_eq(pthread_create(&t, NULL, run_async, &first), 0);
 	for (i = 0; i < 1000; i++) {
 		if (vf_by_pci(&b, "0000:5e:00.2", &v) && strcmp(v.reason, "numvfs change in progress") == 0)
@@ -471,11 +488,9 @@ Test(daemon_udev, second_change_of_the_same_pf_is_busy_and_other_pfs_keep_servin
 	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
 	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:0a.0", &l, why, sizeof(why)), 0, "%s", why);
 	vfpool_close(h);
-	/* now the kernel: the 0 already written, then whatever comes next */
-	k = fake_kernel_start(b.tb, pfs, 1);
-	fake_kernel_apply(b.tb, MLX);
+	lazy_open_gate(&k);
 	pthread_join(t, NULL);
-	fake_kernel_stop(k, NULL);
+	lazy_stop(&k);
 	cr_assert_eq(first.r, 0, "%s", first.out);
 	cr_assert_str_eq(first.out, "ens2f0: 3 VFs");
 	free(first.out);
