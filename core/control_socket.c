@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -25,18 +26,12 @@ static int socket_path(const char *run_dir, struct sockaddr_un *sa)
 int control_listen(const char *run_dir, gid_t gid, int *ret_fd)
 {
 	struct sockaddr_un sa;
-	int fd, probe, r = socket_path(run_dir, &sa);
+	int fd, r = socket_path(run_dir, &sa);
 
 	if (r)
 		return r;
-	/* a socket file with a live listener behind it belongs to another daemon */
-	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0) {
-		r = connect(probe, (struct sockaddr *)&sa, sizeof(sa));
-		close(probe);
-		if (r == 0)
-			return -EADDRINUSE;
-	}
+	/* whoever holds the run dir's lock (daemon_new) owns it: a socket file here is a dead
+	 * daemon's, even if its io_uring still answers connects while the kernel tears it down */
 	unlink(sa.sun_path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -128,4 +123,25 @@ int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ri
 	if (n < 0)
 		return -errno;
 	return n == (ssize_t)sizeof(w) ? 0 : -EIO;
+}
+
+int control_lock_run_dir(const char *run_dir, int *ret_fd)
+{
+	char path[4096];
+	int fd;
+
+	if (snprintf(path, sizeof(path), "%s/vfpoold.lock", run_dir) >= (int)sizeof(path))
+		return -ENAMETOOLONG;
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return -errno;
+	/* released by the kernel the moment the holder dies, whatever else it left open */
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		int r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
 }

@@ -8,8 +8,12 @@
 
 #include "shm/control_proto.h"
 
-/* Binds <run_dir>/vfpool.sock (mode 0660, group gid unless (gid_t)-1), non-blocking.
- * -EADDRINUSE when another daemon answers on it; a stale socket file is replaced. */
+/* Takes <run_dir>/vfpoold.lock: one daemon per run dir (its journal and socket). Held for
+ * the daemon's life through *ret_fd. -EADDRINUSE when another daemon holds it. */
+int control_lock_run_dir(const char *run_dir, int *ret_fd);
+
+/* Binds <run_dir>/vfpool.sock (mode 0660, group gid unless (gid_t)-1), non-blocking,
+ * replacing a dead daemon's socket file. Call with the run dir's lock held. */
 int control_listen(const char *run_dir, gid_t gid, int *ret_fd);
 void control_unlink(const char *run_dir);
 

@@ -10,6 +10,7 @@
 #include "core/lease_cmd.h"
 #include "core/log.h"
 #include "core/policy_cmd.h"
+#include "core/numvfs_cmd.h"
 
 static void cmd_ping(struct ctl_request *req)
 {
@@ -26,6 +27,7 @@ static const struct ctl_command *const ctl_command_tables[] = {
 	core_commands,
 	policy_commands,
 	lease_commands,
+	numvfs_commands,
 };
 
 static void reply_frame(struct ctl_request *req, int status, const char *text)
@@ -65,6 +67,12 @@ void ctl_reply_take(struct ctl_request *req, int status, char *text)
 {
 	reply_frame(req, status, text);
 	free(text);
+	free(req->argv);
+	free(req);
+}
+
+void ctl_request_drop(struct ctl_request *req)
+{
 	free(req->argv);
 	free(req);
 }

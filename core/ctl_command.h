@@ -40,6 +40,9 @@ void ctl_reply(struct ctl_request *req, int status, const char *fmt, ...);
 /* Same with a prepared buffer that the reply takes over (malloc'd, NUL-terminated). */
 void ctl_reply_take(struct ctl_request *req, int status, char *text);
 
+/* Frees req without answering: only when the daemon shuts down with the command pending. */
+void ctl_request_drop(struct ctl_request *req);
+
 /* Dispatches a received command frame's payload; replies on error. */
 void ctl_dispatch(struct daemon *d, struct conn *c, uint32_t seq, char *payload, uint32_t len);
 

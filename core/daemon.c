@@ -23,8 +23,10 @@
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
+#include "core/host_watch.h"
 #include "core/lease_durable.h"
 #include "core/log.h"
+#include "core/numvfs_cmd.h"
 #include "core/policy_cmd.h"
 #include "core/vf_config.h"
 #include "shm/seqlock.h"
@@ -271,8 +273,13 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 		close(fd);
 		return;
 	}
-	memset(&c->cred, 0, sizeof(c->cred));
-	getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len);
+	/* no credentials, no service: a zeroed ucred would read as root */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
+	    len != sizeof(struct ucred)) {
+		log_warn("client_refused", "reason=\"no peer credentials: %s\"", strerror(errno));
+		close(fd);
+		return;
+	}
 	c->d = d;
 	c->state = CONN_HELLO;
 	c->fd = fd;
@@ -496,11 +503,13 @@ static bool prepare_sleep(struct daemon *d)
 	for (uint32_t i = 0; i < d->n_live; i++) {
 		struct conn *c = d->live[i];
 
-		if (client_ring_prepare_sleep(&c->ring) < 0)
+		int64_t bell = client_ring_prepare_sleep(&c->ring);
+
+		if (bell < 0)
 			return false;
+		/* the value read before the re-check: a doorbell rung since fails the wait */
 		if (!c->futex_pending)
-			arm_futex(d, c, atomic_load_explicit(&c->ring.hdr->sq_bell.v,
-							     memory_order_acquire));
+			arm_futex(d, c, (uint32_t)bell);
 	}
 	return true;
 }
@@ -583,6 +592,7 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	d->opts = *opts;
 	d->host = host;
 	d->listen_fd = -1;
+	d->lock_fd = -1;
 	d->signal_fd = -1;
 	d->admin_gid = opts->admin_gid;
 	d->accept_op.complete = on_accept;
@@ -597,6 +607,13 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	if (mkdir(opts->run_dir, 0755) < 0 && errno != EEXIST) {
 		r = -errno;
 		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir, strerror(errno));
+		goto fail;
+	}
+	/* before anything in the run dir is touched: the journal has one writer */
+	r = control_lock_run_dir(opts->run_dir, &d->lock_fd);
+	if (r) {
+		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir,
+			r == -EADDRINUSE ? "another vfpoold runs on this run dir" : strerror(-r));
 		goto fail;
 	}
 	r = state_seg_create(opts->run_dir, host, &d->seg);
@@ -669,6 +686,8 @@ void daemon_free(struct daemon *d)
 	if (d->ring_ready)
 		io_uring_queue_exit(&d->ring); /* cancels everything still in flight */
 	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
+	numvfs_cmd_free_all(d);
+	host_watch_free(d->host_watch);
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {
 		struct conn *c = &d->conns[i];
 
@@ -688,6 +707,8 @@ void daemon_free(struct daemon *d)
 	}
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
 	policy_daemon_stop(d);
 	engine_fini(&d->engine);
 	state_seg_destroy(d->seg);

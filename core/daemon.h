@@ -18,6 +18,7 @@ struct daemon_opts {
 	int vf_config_mode;   /* enum vf_config_mode (core/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */
 	unsigned max_leases_per_vm; /* 0: no limit */
+	unsigned numvfs_timeout_ms; /* each step of a numvfs change; 0: the default (2 min) */
 };
 
 struct daemon;

@@ -49,6 +49,7 @@ struct daemon {
 	struct io_uring ring;
 	bool ring_ready;
 	int listen_fd;
+	int lock_fd;     /* <run-dir>/vfpoold.lock, held for the daemon's life */
 	int signal_fd;
 	struct signalfd_siginfo siginfo;
 	struct loop_op accept_op, signal_op;
@@ -66,6 +67,8 @@ struct daemon {
 	struct lease_durable *durable; /* the lease journal (core/lease_durable.h) */
 	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
+	struct host_watch *host_watch;   /* NULL for a simulated host (core/host_watch.h) */
+	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
 };
 
 /* Closes a connection (logs why once); its memory is reclaimed when no request is left. */

@@ -20,6 +20,17 @@ static int cmp_pci(const void *a, const void *b)
 	return strcmp(vfs[*(const uint32_t *)a].pci_addr, vfs[*(const uint32_t *)b].pci_addr);
 }
 
+void engine_reindex_pci(struct engine *e)
+{
+	e->n_pci_sorted = 0;
+	for (uint32_t i = 0; i < e->hdr->n_vfs; i++)
+		if (state_vfs(e->hdr)[i].pci_addr[0])
+			e->pci_sorted[e->n_pci_sorted++] = i;
+	sort_ctx = e;
+	qsort(e->pci_sorted, e->n_pci_sorted, sizeof(*e->pci_sorted), cmp_pci);
+	sort_ctx = NULL;
+}
+
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 {
 	int r;
@@ -42,12 +53,7 @@ int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 		r = -ENOMEM;
 		goto fail;
 	}
-	for (uint32_t i = 0; i < hdr->n_vfs; i++)
-		if (state_vfs(hdr)[i].pci_addr[0])
-			e->pci_sorted[e->n_pci_sorted++] = i;
-	sort_ctx = e;
-	qsort(e->pci_sorted, e->n_pci_sorted, sizeof(*e->pci_sorted), cmp_pci);
-	sort_ctx = NULL;
+	engine_reindex_pci(e);
 	return 0;
 fail:
 	engine_fini(e);

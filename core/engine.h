@@ -116,6 +116,9 @@ void engine_reject(struct engine *e, uint64_t user_data, int err, const char *wh
 int engine_restore_lease(struct engine *e, uint32_t slot, const char *pci, const char *vm,
 			 const char *vnic, const char *network, const uint8_t mac[6],
 			 uint64_t generation, uint16_t lease_flags);
+/* Rebuilds the PCI-address index after VF records gained or changed addresses (VFs that
+ * appeared after start). */
+void engine_reindex_pci(struct engine *e);
 
 /* VF slot by PCI address, or -ENOENT. */
 int64_t engine_find_pci(const struct engine *e, const char *pci);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/pool.h"
+#include "core/pool_internal.h"
 
 #define ONE UINT64_C(1)
 
@@ -134,7 +135,7 @@ static void summary_clear(struct pool_pf *pf, uint32_t lv, uint32_t idx)
 
 /* Atomic AND-NOT on the free word: its return value says whether this thread took the
  * slot, so unlike a CAS on the whole word it never fails because a neighbour changed. */
-static bool take_slot(struct pool_pf *pf, uint32_t slot)
+bool pool_take_slot(struct pool_pf *pf, uint32_t slot)
 {
 	uint64_t bit = ONE << (slot % 64);
 	_Atomic uint64_t *fw = &pf->block[pf->layout.free_off + slot / 64];
@@ -144,6 +145,19 @@ static bool take_slot(struct pool_pf *pf, uint32_t slot)
 	return atomic_fetch_and_explicit(fw, ~bit, memory_order_seq_cst) & bit;
 }
 
+/* Returns a slot taken by pool_take_slot that the claimer does not keep. Like a release,
+ * it must re-announce the word when the slot is allocatable by now: an unblock that ran
+ * while we held the slot saw it taken and left the summary alone. */
+void pool_give_back(struct pool_pf *pf, uint32_t slot)
+{
+	uint64_t bit = ONE << (slot % 64);
+	uint32_t w = slot / 64;
+
+	atomic_fetch_or_explicit(&pf->block[pf->layout.free_off + w], bit, memory_order_seq_cst);
+	if (!(blocked_word(pf, w) & bit))
+		summary_set(pf, w);
+}
+
 /* After winning a slot, a reason set before our AND must win: give the slot back. */
 static bool blocked_after_take(struct pool_pf *pf, uint32_t slot, enum vfpool_block_reason *why)
 {
@@ -151,8 +165,7 @@ static bool blocked_after_take(struct pool_pf *pf, uint32_t slot, enum vfpool_bl
 
 	for (int r = 0; r < VFPOOL_BLOCK_NR; r++) {
 		if (ld(&pf->block[pf->layout.reason_off[r] + slot / 64]) & bit) {
-			atomic_fetch_or_explicit(&pf->block[pf->layout.free_off + slot / 64], bit,
-						 memory_order_seq_cst);
+			pool_give_back(pf, slot);
 			if (why)
 				*why = (enum vfpool_block_reason)r;
 			return true;
@@ -191,7 +204,7 @@ int pool_claim_vf(struct pool_pf *pf, uint32_t *ret_slot)
 			continue;
 		}
 		uint32_t slot = idx * 64 + (uint32_t)__builtin_ctzll(avail);
-		if (!take_slot(pf, slot))
+		if (!pool_take_slot(pf, slot))
 			continue; /* another claimer won it */
 		if (blocked_after_take(pf, slot, NULL))
 			continue;
@@ -214,7 +227,7 @@ int pool_claim_vf_at(struct pool_pf *pf, uint32_t slot, enum vfpool_block_reason
 			return -EPERM;
 		}
 	}
-	if (!take_slot(pf, slot))
+	if (!pool_take_slot(pf, slot))
 		return -EBUSY;
 	if (blocked_after_take(pf, slot, &why)) {
 		if (ret_reason)

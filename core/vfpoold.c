@@ -4,21 +4,27 @@
 #include <getopt.h>
 #include <grp.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/daemon.h"
 #include "core/host.h"
+#include "core/host_watch.h"
 #include "core/log.h"
 #include "core/probe_source.h"
 #include "core/vf_config.h"
+#include "core/restore_numvfs.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: vfpoold [OPTIONS]\n"
-		"  --simulate NxM      serve a simulated host of N PFs x M VFs (no hardware, no root)\n"
+		"  --simulate NxM      serve a simulated host of N PFs x M VFs (no hardware, no root);\n"
+		"                      without it the host is discovered through libudev\n"
+		"  --restore-numvfs    one-shot at boot: set every persisted PF's numvfs, then exit\n"
+		"  --numvfs-timeout-ms N  bound on each step of a numvfs change (default 120000)\n"
 		"  --run-dir DIR       control socket and state segment (default /run/vfpool)\n"
 		"  --state-dir DIR     persistent state (default /var/lib/vfpool)\n"
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
@@ -63,6 +69,8 @@ int main(int argc, char **argv)
 		{ "vf-config", required_argument, NULL, 'V' },
 		{ "vf-config-timeout-ms", required_argument, NULL, 'T' },
 		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
+		{ "restore-numvfs", no_argument, NULL, 'R' },
+		{ "numvfs-timeout-ms", required_argument, NULL, 'N' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -74,6 +82,8 @@ int main(int argc, char **argv)
 	const char *simulate = NULL;
 	struct host *host = NULL;
 	struct daemon *d = NULL;
+	struct host_watch *watch = NULL;
+	bool restore = false;
 	sigset_t mask;
 	int c, r;
 
@@ -154,6 +164,15 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'R': restore = true; break;
+		case 'N':
+			if (parse_uint(optarg, 86400000, &opts.numvfs_timeout_ms) ||
+			    opts.numvfs_timeout_ms == 0) {
+				fprintf(stderr, "vfpoold: --numvfs-timeout-ms %s: not a number in 1..86400000\n",
+					optarg);
+				return 2;
+			}
+			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -162,11 +181,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (!simulate) {
-		fprintf(stderr, "vfpoold: host discovery is not available in this build; use --simulate NxM\n");
-		return 2;
-	}
-	{
+	if (restore)
+		return restore_numvfs_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
+	if (simulate) {
 		unsigned pfs, vfs;
 
 		r = host_parse_simulate_spec(simulate, &pfs, &vfs);
@@ -180,6 +197,19 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vfpoold: simulated host: %s\n", strerror(-r));
 			return 1;
 		}
+	} else {
+		r = host_watch_open(&watch, &host);
+		if (r) {
+			fprintf(stderr, "vfpoold: host discovery through libudev: %s\n", strerror(-r));
+			return 1;
+		}
+		if (host->n_pfs == 0) {
+			fprintf(stderr, "vfpoold: no SR-IOV PF on this host (no PCI device has "
+					"sriov_totalvfs); use --simulate NxM for a demo\n");
+			host_free(host);
+			host_watch_free(watch);
+			return 1;
+		}
 	}
 	/* signals arrive through the loop's signalfd */
 	sigemptyset(&mask);
@@ -189,8 +219,12 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	r = daemon_new(&opts, host, &d);
-	if (r)
+	if (r) {
+		host_watch_free(watch);
 		return 1; /* daemon_new logged why; the host is freed with it */
+	}
+	if (watch)
+		host_watch_attach(d, watch);
 	r = daemon_run(d);
 	daemon_free(d);
 	return r ? 1 : 0;

@@ -46,6 +46,24 @@ static inline uint64_t seqlock_read_begin(const _Atomic uint64_t *seq)
 	return s;
 }
 
+/* Like seqlock_read_begin, but gives up after spins polls of an open write (a writer that
+ * died inside its write section never closes it): 0 and *ret_seq, or -EAGAIN. */
+static inline int seqlock_read_begin_bounded(const _Atomic uint64_t *seq, unsigned spins,
+					     uint64_t *ret_seq)
+{
+	for (unsigned i = 0; i <= spins; i++) {
+		/* acquire: pairs with the release store in seqlock_write_end */
+		uint64_t s = atomic_load_explicit(seq, memory_order_acquire);
+
+		if (!(s & 1)) {
+			*ret_seq = s;
+			return 0;
+		}
+		seqlock_cpu_relax();
+	}
+	return -11; /* -EAGAIN, without pulling errno.h into every includer */
+}
+
 static inline int seqlock_read_retry(const _Atomic uint64_t *seq, uint64_t start)
 {
 	/* acquire fence: our data loads complete before the re-check; pairs with the

@@ -120,7 +120,8 @@ int state_validate_records(const void *base, size_t size, const char **ret_why)
 			FAIL("PF bitmap block size");
 		if ((uint64_t)pf->vf_first + pf->total_vfs > h->n_vfs)
 			FAIL("PF VF range beyond VF records");
-		if (pf->bm_off + pf->bm_words > h->bitmap_words)
+		/* written so it cannot wrap: bm_off comes from the file */
+		if (pf->bm_off > h->bitmap_words || pf->bm_words > h->bitmap_words - pf->bm_off)
 			FAIL("PF bitmap block beyond bitmap area");
 	}
 	for (uint32_t i = 0; i < h->n_vfs; i++) {

@@ -38,28 +38,38 @@ static bool socket_accepts(const char *run_dir)
 	return ok;
 }
 
-void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
+/* simulate NULL: the host is discovered (a umockdev testbed under the test's wrapper). */
+static void start_argv(struct test_daemon *d, const char *simulate, const char *state_dir,
+		       bool reuse_run_dir, va_list ap)
 {
 	const char *argv[32];
 	int argc = 0;
-	va_list ap;
 	const char *a;
 
-	memset(d, 0, sizeof(*d));
-	snprintf(d->run_dir, sizeof(d->run_dir), "/tmp/vfpool-test.XXXXXX");
-	cr_assert(mkdtemp(d->run_dir), "mkdtemp: %s", strerror(errno));
+	if (!reuse_run_dir) {
+		memset(d, 0, sizeof(*d));
+		snprintf(d->run_dir, sizeof(d->run_dir), "/tmp/vfpool-test.XXXXXX");
+		cr_assert(mkdtemp(d->run_dir), "mkdtemp: %s", strerror(errno));
+	} else {
+		char sock[128];
+
+		/* the dead daemon's socket may still take connects until the kernel has torn
+		 * its io_uring down: readiness must be the new daemon's socket */
+		snprintf(sock, sizeof(sock), "%s/vfpool.sock", d->run_dir);
+		unlink(sock);
+	}
 	snprintf(d->log_path, sizeof(d->log_path), "%s/daemon.log", d->run_dir);
 	argv[argc++] = test_build_path("vfpoold");
-	argv[argc++] = "--simulate";
-	argv[argc++] = simulate;
+	if (simulate) {
+		argv[argc++] = "--simulate";
+		argv[argc++] = simulate;
+	}
 	argv[argc++] = "--run-dir";
 	argv[argc++] = d->run_dir;
 	argv[argc++] = "--state-dir";
-	argv[argc++] = d->run_dir;
-	va_start(ap, simulate);
+	argv[argc++] = state_dir ? state_dir : d->run_dir;
 	while ((a = va_arg(ap, const char *)) && argc < 30)
 		argv[argc++] = a;
-	va_end(ap);
 	argv[argc] = NULL;
 
 	d->pid = fork();
@@ -86,6 +96,34 @@ void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
 	cr_assert_fail("vfpoold did not open its socket in 5 s; see %s", d->log_path);
 }
 
+void test_daemon_start(struct test_daemon *d, const char *simulate, ...)
+{
+	va_list ap;
+
+	va_start(ap, simulate);
+	start_argv(d, simulate, NULL, false, ap);
+	va_end(ap);
+}
+
+void test_daemon_restart(struct test_daemon *d, const char *simulate, ...)
+{
+	va_list ap;
+
+	cr_assert(d->run_dir[0] && !test_daemon_alive(d), "restart needs a daemon that has ended");
+	va_start(ap, simulate);
+	start_argv(d, simulate, NULL, true, ap);
+	va_end(ap);
+}
+
+void test_daemon_start_discovered(struct test_daemon *d, const char *state_dir, ...)
+{
+	va_list ap;
+
+	va_start(ap, state_dir);
+	start_argv(d, NULL, state_dir, false, ap);
+	va_end(ap);
+}
+
 bool test_daemon_alive(const struct test_daemon *d)
 {
 	int status;
@@ -104,6 +142,12 @@ int test_daemon_stop(struct test_daemon *d)
 	for (int i = 0; i < 500; i++) {
 		if (waitpid(d->pid, &status, WNOHANG) == d->pid) {
 			d->pid = 0;
+			/* an unclean exit fails the test: show why it ended before the log goes */
+			if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+				snprintf(cmd, sizeof(cmd), "sed 's/^/  daemon: /' '%s' >&2", d->log_path);
+				if (system(cmd) != 0)
+					fprintf(stderr, "no daemon log at %s\n", d->log_path);
+			}
 			snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d->run_dir);
 			if (system(cmd) != 0)
 				fprintf(stderr, "could not remove %s\n", d->run_dir);

@@ -15,6 +15,13 @@ struct test_daemon {
 /* Starts vfpoold --simulate spec with extra arguments (NULL-terminated list), waits until
  * its socket accepts. Aborts the test on failure. */
 void test_daemon_start(struct test_daemon *d, const char *simulate, ...);
+/* Same without --simulate: the daemon discovers the host through libudev, which under
+ * umockdev-wrapper is the testbed the test built (the daemon inherits the preload and
+ * UMOCKDEV_DIR). state_dir: persistent state (NULL: the run directory). */
+void test_daemon_start_discovered(struct test_daemon *d, const char *state_dir, ...);
+/* Starts again in the same run directory after the daemon ended (a crash or a stop that
+ * kept it): what a restarted service finds in /run/vfpool, the lease journal included. */
+void test_daemon_restart(struct test_daemon *d, const char *simulate, ...);
 /* SIGTERM, wait; returns the exit status (0 on a clean shutdown). */
 int test_daemon_stop(struct test_daemon *d);
 bool test_daemon_alive(const struct test_daemon *d);

@@ -37,10 +37,22 @@ static void start(struct test_daemon *d, const char *spec)
 	test_daemon_start(d, spec, "--state-dir", state_dir, NULL);
 }
 
+/* Restarted in the same run dir: the lease journal lives there, as in /run/vfpool, which
+ * survives a daemon crash (the unit keeps it: RuntimeDirectoryPreserve=yes). */
+static void restart(struct test_daemon *d, const char *spec)
+{
+	test_daemon_restart(d, spec, "--state-dir", state_dir, NULL);
+}
+
+/* SIGKILL, reaped; the run dir stays for the restart. */
 static void crash(struct test_daemon *d)
 {
+	int status;
+
 	kill(d->pid, SIGKILL);
-	cr_assert_eq(test_daemon_stop(d), 128 + SIGKILL);
+	cr_assert_eq(waitpid(d->pid, &status, 0), d->pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+	d->pid = 0;
 }
 
 static struct vfpool *connect_ok(const struct test_daemon *d)
@@ -117,7 +129,7 @@ Test(crash, acknowledged_leases_survive_sigkill_and_releases_stay_released,
 	cr_assert_eq(nb, 19u);
 	crash(&d);
 
-	start(&d, "2x16");
+	restart(&d, "2x16");
 	na = snapshot_leases(&d, after, 64);
 	cr_assert_eq(na, nb);
 	for (unsigned i = 0; i < nb; i++) {
@@ -144,7 +156,7 @@ Test(crash, generations_keep_rising_across_a_restart_so_stale_releases_are_refus
 	cr_assert_eq(vfpool_alloc(h, &req, &first, NULL, 0), 0);
 	vfpool_close(h);
 	crash(&d);
-	start(&d, "1x4");
+	restart(&d, "1x4");
 	h = connect_ok(&d);
 	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation), 0);
 	cr_assert_eq(vfpool_alloc(h, &req, &second, NULL, 0), 0);
@@ -224,7 +236,7 @@ Test(crash, sigkill_mid_batch_loses_no_acknowledged_lease, .init = make_state_di
 		usleep(20000 + (useconds_t)round * 17000);
 		crash(&d);
 		waitpid(child, &status, 0);
-		start(&d, "4x64");
+		restart(&d, "4x64");
 		na = snapshot_leases(&d, after, 512);
 		f = fopen(path, "r");
 		cr_assert(f);

@@ -323,3 +323,41 @@ Test(daemon, reap_reports_a_daemon_that_went_away)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", d.run_dir);
 	cr_assert_eq(system(cmd), 0);
 }
+
+Test(daemon, second_daemon_on_the_same_run_dir_is_refused)
+{
+	struct test_daemon d;
+	char cmd[512];
+
+	test_daemon_start(&d, "1x4", NULL);
+	snprintf(cmd, sizeof(cmd), "%s --simulate 1x4 --run-dir %s --state-dir %s 2>%s/second.log",
+		 test_build_path("vfpoold"), d.run_dir, d.run_dir, d.run_dir);
+	int rc = system(cmd);
+	cr_assert(WIFEXITED(rc) && WEXITSTATUS(rc) == 1, "second daemon exit %d", rc);
+	snprintf(cmd, sizeof(cmd), "grep -q 'another vfpoold runs on this run dir' %s/second.log",
+		 d.run_dir);
+	cr_assert_eq(system(cmd), 0, "the refusal names the reason");
+	cr_assert(test_daemon_alive(&d), "the first daemon keeps serving");
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Regression: a SIGKILLed daemon's io_uring is torn down asynchronously and keeps its
+ * listening socket answering for a while; a restart used to take that for a live daemon
+ * and refuse to start. */
+Test(daemon, restart_right_after_sigkill_serves)
+{
+	struct test_daemon d;
+	struct vfpool_lease l;
+	int status;
+
+	test_daemon_start(&d, "1x4", NULL);
+	kill(d.pid, SIGKILL);
+	waitpid(d.pid, &status, 0);
+	d.pid = 0;
+	test_daemon_restart(&d, "1x4", NULL);
+	struct vfpool *h = connect_ok(&d);
+	struct vfpool_alloc_req req = req_for("vm1", "nic0");
+	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/pool.h"
+#include "core/pool_internal.h"
 
 static _Atomic uint64_t *new_block(uint32_t slots, struct pool_pf *pf, int32_t numa)
 {
@@ -209,4 +210,26 @@ Test(pool, alloc_uses_only_allowed_pfs)
 	cr_assert_eq(pool_alloc(&pool, &allowed, -1, &pick), -ENOSPC);
 	for (int i = 0; i < 3; i++)
 		free(mem[i]);
+}
+
+/* Regression: a claim that found its slot blocked gave it back without re-announcing the
+ * word, so an unblock that ran while the claim held it left a free, allocatable slot that
+ * no search could reach. The interleaving, step by step: */
+Test(pool, slot_given_back_after_an_unblock_stays_reachable)
+{
+	struct pool_pf pf;
+	_Atomic uint64_t *mem = new_block(1, &pf, 0);
+	struct pf_block_counts c;
+	uint32_t slot;
+
+	pool_set_blocked(&pf, 0, VFPOOL_BLOCK_HOST_BUSY, true);  /* B blocks the slot */
+	cr_assert(pool_take_slot(&pf, 0));                       /* A wins its free bit */
+	cr_assert_eq(pool_claim_vf(&pf, &slot), -ENOSPC);        /* D finds nothing, clears summary */
+	pool_set_blocked(&pf, 0, VFPOOL_BLOCK_HOST_BUSY, false); /* C unblocks: slot looks taken */
+	pool_give_back(&pf, 0);                                  /* A saw the block: gives it back */
+	pool_pf_count(&pf, &c);
+	cr_assert_eq(c.allocatable, 1u);
+	cr_assert_eq(pool_claim_vf(&pf, &slot), 0, "the allocatable slot must be reachable");
+	cr_assert_eq(slot, 0u);
+	free(mem);
 }

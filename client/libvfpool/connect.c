@@ -58,9 +58,11 @@ static int recv_welcome(int sock, struct vfpool_ctl_welcome *w, int fds[2])
 	}
 	if (n != (ssize_t)sizeof(*w) || w->magic != VFPOOL_CTL_MAGIC ||
 	    w->type != VFPOOL_CTL_WELCOME || (msg.msg_flags & MSG_CTRUNC)) {
-		for (int i = 0; i < 2; i++)
+		for (int i = 0; i < 2; i++) {
 			if (fds[i] >= 0)
 				close(fds[i]);
+			fds[i] = -1; /* the caller's error path closes what is left: nothing */
+		}
 		return -EPROTO;
 	}
 	return 0;
@@ -135,10 +137,18 @@ VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opt
 		goto fail;
 	}
 	if (send(h->sock, &hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
-		r = -errno ? -errno : -EIO;
-		goto fail;
+		int send_err = errno ? -errno : -EIO;
+
+		/* a daemon that refuses (too many clients) answers and closes without waiting for
+		 * the hello: its welcome says why, and is still there to read */
+		r = recv_welcome(h->sock, &w, fds);
+		if (r || w.status == 0) {
+			r = send_err;
+			goto fail;
+		}
+	} else {
+		r = recv_welcome(h->sock, &w, fds);
 	}
-	r = recv_welcome(h->sock, &w, fds);
 	if (r) {
 		vfpool_log(VFPOOL_LOG_ERR, "%s: handshake: %s", sa.sun_path, strerror(-r));
 		goto fail;

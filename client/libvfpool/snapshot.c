@@ -27,6 +27,8 @@ struct vfpool_snapshot {
 	struct vfpool_state_hdr *copy;      /* the consistent copy */
 	struct vfpool_state_hdr *spare;     /* the next refresh reads into this, then swaps */
 	size_t copy_size;                   /* bytes both buffers hold */
+	ino_t ino;                          /* the mapped file: a restart replaces it */
+	dev_t dev;
 	uint64_t seq;
 };
 
@@ -68,13 +70,19 @@ static int map_state(struct vfpool_snapshot *s)
 	}
 	s->map = mem;
 	s->size = (size_t)st.st_size;
+	s->ino = st.st_ino;
+	s->dev = st.st_dev;
 	return 0;
 }
 
 static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *dst)
 {
 	for (int i = 0; i < SNAPSHOT_RETRIES; i++) {
-		uint64_t seq = seqlock_read_begin(&s->map->seq);
+		uint64_t seq;
+
+		/* bounded: a daemon killed inside a write leaves the sequence odd for good */
+		if (seqlock_read_begin_bounded(&s->map->seq, 1000, &seq) < 0)
+			continue;
 
 		seqlock_copy(dst, s->map, s->size);
 		if (!seqlock_read_retry(&s->map->seq, seq)) {
@@ -97,6 +105,13 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 	if (s->map && (atomic_load_explicit(&s->map->flags, memory_order_relaxed) &
 		       VFPOOL_STATE_F_STALE)) {
 		unmap(s);
+	}
+	/* a daemon that crashed never set the flag: a new file under the name says it too */
+	if (s->map) {
+		struct stat now;
+
+		if (stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev)
+			unmap(s);
 	}
 	if (!s->map) {
 		r = map_state(s);

@@ -190,10 +190,10 @@ static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out
 
 static bool daemon_gone(struct vfpool *h)
 {
-	struct pollfd pfd = { .fd = h->sock, .events = POLLIN };
+	struct pollfd pfd = { .fd = h->sock, .events = POLLRDHUP };
 
-	/* the daemon never writes after the welcome: readable means closed */
-	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLIN | POLLHUP | POLLERR)))
+	/* hang-up only: a command reply left unread makes the socket readable, not dead */
+	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
 		h->dead = true;
 	return h->dead;
 }

@@ -34,6 +34,8 @@ void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs
 void snapshot_print_pf_table(FILE *f, const struct vfpool_snapshot *s);
 void snapshot_print_pf_json(FILE *f, unsigned index, const struct vfpool_pf_info *p);
 int cmd_capacity(const struct ctl_opts *o);
+/* Exit status as vfpoolctl_doctor returns it: 0 pass, 1 warn, 2 fail. */
+int cmd_doctor(const struct ctl_opts *o);
 /* Any command the daemon implements: words in o->argv, passed as they are. */
 int cmd_daemon(const struct ctl_opts *o);
 

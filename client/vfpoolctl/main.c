@@ -20,6 +20,8 @@ static void usage(FILE *f)
 		"        [--format text|libvirt|qemu]\n"
 		"  release VM VNIC [GENERATION]\n"
 		"  capacity [--network N]           free VFs per network, PF and NUMA node\n"
+		"  doctor                           can this host do SR-IOV passthrough? (local;\n"
+		"                                   exit 0 pass, 1 warn, 2 fail)\n"
 		"  help                             the daemon's own commands\n"
 		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
 		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
@@ -33,6 +35,7 @@ int main(int argc, char **argv)
 		{ "watch", cmd_watch }, { "pf", cmd_pf }, { "lease", cmd_lease },
 		{ "metrics", cmd_metrics },
 		{ "capacity", cmd_capacity },
+		{ "doctor", cmd_doctor },
 	};
 	struct ctl_opts o = { .run_dir = getenv("VFPOOL_RUN_DIR") };
 	int i = 1;

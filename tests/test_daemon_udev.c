@@ -1,0 +1,700 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The real vfpoold without --simulate, on a umockdev testbed the test builds from
+ * tests/fixtures/host_two_vendors.umockdev: discovery, allocation from the discovered host,
+ * numvfs changes over the control socket while the test plays the kernel, lost leases,
+ * the boot-time restore, and the admin check. The daemon inherits umockdev-wrapper's
+ * preload and the testbed's UMOCKDEV_DIR, so its libudev and its /sys are the testbed's.
+ *
+ * Fixture: ens1f0 (0000:3b:00.0, 8 slots, 4 VFs: 02.1 shares IOMMU group 51 with 3c:00.0,
+ * 02.2 is bound to vfio-pci), ens1f1 (0000:3b:00.1, 8 slots, 2 VFs), ens2f0 (0000:5e:00.0,
+ * 4 slots, 2 VFs: 5e:00.2 and 5e:00.3).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <criterion/criterion.h>
+
+#include "core/numvfs.h"
+#include "shm/layout.h"
+#include "tests/daemon_fixture.h"
+#include "tests/fake_kernel.h"
+#include "tests/udev_testbed.h"
+#include "vfpool/vfpool.h"
+
+#define INTEL0 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
+#define INTEL1 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1"
+#define MLX    "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0"
+#define MLX_PF_INDEX 2u /* PFs ascend by PCI address */
+
+struct bed {
+	UMockdevTestbed *tb;
+	char state_dir[64];
+	struct test_daemon d;
+	bool running;
+};
+
+static void bed_open(struct bed *b)
+{
+	memset(b, 0, sizeof(*b));
+	b->tb = testbed_from_fixture("host_two_vendors.umockdev");
+	snprintf(b->state_dir, sizeof(b->state_dir), "/tmp/vfpool-state.XXXXXX");
+	cr_assert(mkdtemp(b->state_dir), "mkdtemp: %s", strerror(errno));
+}
+
+static void bed_start(struct bed *b, const char *timeout_ms)
+{
+	test_daemon_start_discovered(&b->d, b->state_dir, "--numvfs-timeout-ms", timeout_ms,
+				     "--spin-us", "0", NULL);
+	b->running = true;
+}
+
+static void bed_stop(struct bed *b)
+{
+	if (!b->running)
+		return;
+	b->running = false;
+	cr_assert_eq(test_daemon_stop(&b->d), 0, "vfpoold did not shut down cleanly");
+}
+
+static void bed_close(struct bed *b)
+{
+	char cmd[128];
+
+	bed_stop(b);
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->state_dir);
+	cr_assert_eq(system(cmd), 0);
+	g_object_unref(b->tb);
+}
+
+/* ---- reading the daemon's state ------------------------------------------------------- */
+
+static struct vfpool_pf_info pf_info(const struct bed *b, unsigned index)
+{
+	struct vfpool_snapshot *s;
+	struct vfpool_pf_info i;
+
+	cr_assert_eq(vfpool_snapshot_take(b->d.run_dir, &s), 0);
+	cr_assert_eq(vfpool_snapshot_pf(s, index, &i), 0);
+	vfpool_snapshot_free(s);
+	return i;
+}
+
+static bool vf_by_pci(const struct bed *b, const char *pci, struct vfpool_vf_info *ret)
+{
+	struct vfpool_snapshot *s;
+	bool found = false;
+
+	cr_assert_eq(vfpool_snapshot_take(b->d.run_dir, &s), 0);
+	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s) && !found; i++) {
+		cr_assert_eq(vfpool_snapshot_vf(s, i, ret), 0);
+		found = strcmp(ret->pci_addr, pci) == 0;
+	}
+	vfpool_snapshot_free(s);
+	return found;
+}
+
+/* The header fields the public snapshot does not carry (host kind, lost leases). */
+struct hdr_facts {
+	uint32_t host_kind;
+	uint64_t leases_lost;
+};
+
+static struct hdr_facts hdr_facts(const struct bed *b)
+{
+	char path[128];
+	struct hdr_facts f;
+	const struct vfpool_state_hdr *h;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/state", b->d.run_dir);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	cr_assert(fd >= 0, "%s: %s", path, strerror(errno));
+	h = mmap(NULL, sizeof(*h), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	cr_assert(h != MAP_FAILED);
+	f.host_kind = h->host_kind; /* written once at start, before any test reads it */
+	/* relaxed: a counter; the test polls it */
+	f.leases_lost = atomic_load_explicit(&h->leases_lost, memory_order_relaxed);
+	munmap((void *)h, sizeof(*h));
+	return f;
+}
+
+/* Polls (bounded, no timing asserted) until the MLX PF shows `existing` VFs. */
+static bool wait_existing(const struct bed *b, unsigned index, unsigned existing)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (pf_info(b, index).existing == existing)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+static int command(const struct bed *b, char **out, const char *pf, const char *n)
+{
+	const char *words[] = { "pf", "set", pf, "--numvfs", n };
+	struct vfpool *h;
+	int r;
+
+	cr_assert_eq(vfpool_connect(b->d.run_dir, NULL, &h), 0);
+	r = vfpool_command(h, 5, words, out);
+	vfpool_close(h);
+	return r;
+}
+
+static int alloc_pinned(struct vfpool *h, const char *vm, const char *pci, struct vfpool_lease *l,
+			char *why, size_t why_len)
+{
+	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = "nic0", .network = "red",
+					.pin_pci = pci, .numa_node = -1 };
+
+	return vfpool_alloc(h, &req, l, why, why_len);
+}
+
+static unsigned testbed_numvfs(struct bed *b, const char *pf)
+{
+	char rel[128], buf[16];
+
+	snprintf(rel, sizeof(rel), "%s/sriov_numvfs", pf + strlen("/sys/"));
+	testbed_read(b->tb, rel, buf, sizeof(buf));
+	return (unsigned)strtoul(buf, NULL, 10);
+}
+
+static bool log_has(const struct bed *b, const char *needle)
+{
+	char buf[16384];
+	FILE *f = fopen(b->d.log_path, "re");
+	size_t n;
+
+	cr_assert(f, "%s: %s", b->d.log_path, strerror(errno));
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	buf[n] = '\0';
+	fclose(f);
+	return strstr(buf, needle) != NULL;
+}
+
+TestSuite(daemon_udev, .timeout = 60);
+
+/* ---- discovery and allocation --------------------------------------------------------- */
+
+Test(daemon_udev, discovers_the_testbed_host_with_exact_per_pf_counts)
+{
+	struct bed b;
+	struct vfpool_pf_info p;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(hdr_facts(&b).host_kind, VFPOOL_HOST_UDEV);
+	p = pf_info(&b, 0);
+	cr_assert_str_eq(p.netdev, "ens1f0");
+	cr_assert_eq(p.total_vfs, 8);
+	cr_assert_eq(p.existing, 4);
+	cr_assert_eq(p.free, 2);
+	cr_assert_eq(p.iommu_shared, 1);
+	cr_assert_eq(p.bound_other, 1);
+	p = pf_info(&b, 1);
+	cr_assert_str_eq(p.netdev, "ens1f1");
+	cr_assert_eq(p.total_vfs, 8);
+	cr_assert_eq(p.existing, 2);
+	cr_assert_eq(p.free, 2);
+	p = pf_info(&b, MLX_PF_INDEX);
+	cr_assert_str_eq(p.pci_addr, "0000:5e:00.0");
+	cr_assert_eq(p.total_vfs, 4);
+	cr_assert_eq(p.existing, 2);
+	cr_assert_eq(p.free, 2);
+	bed_close(&b);
+}
+
+Test(daemon_udev, serves_every_free_vf_and_never_a_shared_or_foreign_bound_one)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	char why[160], vm[16];
+	int got = 0;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	for (int i = 0; i < 7; i++) {
+		struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = "nic0", .network = "red",
+						.numa_node = -1 };
+		int r;
+
+		snprintf(vm, sizeof(vm), "vm%d", i);
+		r = vfpool_alloc(h, &req, &l, why, sizeof(why));
+		if (r == 0) {
+			got++;
+			cr_assert_str_neq(l.pci_addr, "0000:3b:02.1", "handed out an IOMMU-shared VF");
+			cr_assert_str_neq(l.pci_addr, "0000:3b:02.2", "handed out a vfio-bound VF");
+		} else {
+			cr_assert_eq(r, -ENOSPC, "%s", why);
+		}
+	}
+	cr_assert_eq(got, 6, "6 VFs are free on the testbed, %d were served", got);
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+Test(daemon_udev, pinning_a_blocked_vf_is_refused_with_its_reason)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	char why[160];
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:02.2", &l, why, sizeof(why)), -EPERM);
+	cr_assert_str_eq(why, "0000:3b:02.2: bound to vfio-pci without a lease");
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:02.1", &l, why, sizeof(why)), -EPERM);
+	cr_assert_str_eq(why, "0000:3b:02.1: IOMMU group 51 shared with 0000:3c:00.0");
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+/* ---- numvfs over the control socket --------------------------------------------------- */
+
+Test(daemon_udev, pf_set_changes_numvfs_persists_it_and_the_snapshot_shows_it)
+{
+	static const char *const pfs[] = { MLX };
+	struct bed b;
+	struct fake_kernel *k;
+	char *out = NULL, file[160], buf[16] = "";
+	FILE *f;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(command(&b, &out, "ens2f0", "4"), 0, "%s", out);
+	fake_kernel_stop(k, NULL);
+	cr_assert_str_eq(out, "ens2f0: 4 VFs");
+	free(out);
+	snprintf(file, sizeof(file), "%s/%s/0000:5e:00.0", b.state_dir, NUMVFS_DIR);
+	f = fopen(file, "re");
+	cr_assert(f, "%s: %s", file, strerror(errno));
+	cr_assert(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	cr_assert_str_eq(buf, "4\n");
+	cr_assert_eq(testbed_numvfs(&b, MLX), 4);
+	/* the reply comes after the segment shows the change */
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 4);
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).free, 4);
+	bed_close(&b);
+}
+
+Test(daemon_udev, pf_set_by_pci_address_works_like_by_netdev)
+{
+	static const char *const pfs[] = { MLX };
+	struct bed b;
+	struct fake_kernel *k;
+	char *out = NULL;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(command(&b, &out, "0000:5e:00.0", "1"), 0, "%s", out);
+	fake_kernel_stop(k, NULL);
+	cr_assert_str_eq(out, "ens2f0: 1 VFs");
+	free(out);
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 1);
+	bed_close(&b);
+}
+
+Test(daemon_udev, pf_set_is_refused_while_a_vf_of_the_pf_is_allocated)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	char why[160], *out = NULL;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:5e:00.2", &l, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(command(&b, &out, "ens2f0", "4"), -EBUSY);
+	cr_assert_str_eq(out, "ens2f0: 1 of 2 VFs in use");
+	free(out);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2, "sriov_numvfs was written");
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+Test(daemon_udev, pf_set_beyond_totalvfs_and_unknown_pf_are_refused_by_name)
+{
+	struct bed b;
+	char *out = NULL;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(command(&b, &out, "ens2f0", "5"), -ERANGE);
+	cr_assert_str_eq(out, "ens2f0: 5 VFs requested, the PF supports 0..4");
+	free(out);
+	cr_assert_eq(command(&b, &out, "eth9", "1"), -ENODEV);
+	cr_assert_str_eq(out, "eth9: no such SR-IOV PF on this host");
+	free(out);
+	cr_assert_eq(command(&b, &out, "ens2f0", "-1"), -EINVAL);
+	free(out);
+	bed_close(&b);
+}
+
+/* A kernel for MLX that accepts the write of `ignored` but never creates its VFs (a driver
+ * that fails late), and plays every other write like fake_kernel. With a gate, it holds the
+ * first write until the test opens the gate: the change stays in progress until then. */
+struct lazy_kernel {
+	UMockdevTestbed *tb;
+	pthread_t thread;
+	int inotify_fd, stop_fd, gate_fd;
+	unsigned ignored;
+};
+
+static void *lazy_main(void *arg)
+{
+	struct lazy_kernel *k = arg;
+	struct pollfd p[2] = { { .fd = k->inotify_fd, .events = POLLIN },
+			       { .fd = k->stop_fd, .events = POLLIN } };
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+
+	while (poll(p, 2, -1) > 0 && !(p[1].revents & POLLIN)) {
+		char rel[128], val[16];
+
+		uint64_t v;
+
+		if (read(k->inotify_fd, buf, sizeof(buf)) <= 0)
+			continue;
+		if (k->gate_fd >= 0 && read(k->gate_fd, &v, sizeof(v)) == (ssize_t)sizeof(v)) {
+			close(k->gate_fd);
+			k->gate_fd = -1;
+		}
+		snprintf(rel, sizeof(rel), "%s/sriov_numvfs", MLX + strlen("/sys/"));
+		testbed_read(k->tb, rel, val, sizeof(val));
+		if (strtoul(val, NULL, 10) != k->ignored)
+			fake_kernel_apply(k->tb, MLX);
+	}
+	return NULL;
+}
+
+static void lazy_start(struct lazy_kernel *k, UMockdevTestbed *tb, unsigned ignored, bool gated)
+{
+	char *p = testbed_sys_path(tb, MLX "/sriov_numvfs" + strlen("/sys/"));
+
+	k->tb = tb;
+	k->gate_fd = gated ? eventfd(0, EFD_CLOEXEC) : -1;
+	k->ignored = ignored;
+	k->inotify_fd = inotify_init1(IN_CLOEXEC);
+	k->stop_fd = eventfd(0, EFD_CLOEXEC);
+	cr_assert(inotify_add_watch(k->inotify_fd, p, IN_CLOSE_WRITE) >= 0);
+	free(p);
+	cr_assert_eq(pthread_create(&k->thread, NULL, lazy_main, k), 0);
+}
+
+static void lazy_stop(struct lazy_kernel *k)
+{
+	uint64_t one = 1;
+
+	cr_assert_eq(write(k->stop_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+	pthread_join(k->thread, NULL);
+	close(k->inotify_fd);
+	close(k->stop_fd);
+	if (k->gate_fd >= 0)
+		close(k->gate_fd);
+}
+
+static void lazy_open_gate(struct lazy_kernel *k)
+{
+	uint64_t one = 1;
+
+	cr_assert_eq(write(k->gate_fd, &one, sizeof(one)), (ssize_t)sizeof(one));
+}
+
+Test(daemon_udev, failed_change_restores_the_last_value_and_reports_both)
+{
+	struct bed b;
+	struct lazy_kernel k;
+	char *out = NULL, file[160];
+
+	bed_open(&b);
+	/* short steps: the ignored write's wait is what fails */
+	bed_start(&b, "300");
+	lazy_start(&k, b.tb, 3, false);
+	cr_assert_eq(command(&b, &out, "ens2f0", "3"), -ETIMEDOUT, "%s", out);
+	lazy_stop(&k);
+	cr_assert_str_eq(out, "0000:5e:00.0: writing sriov_numvfs=3 failed: 0 of 3 VFs appeared "
+			      "within 300 ms; restored 2");
+	free(out);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 2);
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).free, 2);
+	snprintf(file, sizeof(file), "%s/%s/0000:5e:00.0", b.state_dir, NUMVFS_DIR);
+	cr_assert_neq(access(file, F_OK), 0, "a failed change was persisted");
+	bed_close(&b);
+}
+
+struct async_cmd {
+	const struct bed *b;
+	int r;
+	char *out;
+};
+
+static void *run_async(void *arg)
+{
+	struct async_cmd *a = arg;
+
+	a->r = command(a->b, &a->out, "ens2f0", "3");
+	return NULL;
+}
+
+Test(daemon_udev, second_change_of_the_same_pf_is_busy_and_other_pfs_keep_serving)
+{
+	struct bed b;
+	struct async_cmd first = { .b = &b };
+	struct vfpool_vf_info v;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	struct lazy_kernel k;
+	pthread_t t;
+	char why[160], *out = NULL;
+	int i;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	/* the kernel holds the write of 0: the change stays in progress */
+	lazy_start(&k, b.tb, UINT32_MAX, true);
+	cr_assert_eq(pthread_create(&t, NULL, run_async, &first), 0);
+	for (i = 0; i < 1000; i++) {
+		if (vf_by_pci(&b, "0000:5e:00.2", &v) && strcmp(v.reason, "numvfs change in progress") == 0)
+			break;
+		usleep(10000);
+	}
+	cr_assert_lt(i, 1000, "the change never started");
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_ABSENT, "a VF of a PF being changed is allocatable");
+	cr_assert_eq(command(&b, &out, "ens2f0", "4"), -EBUSY);
+	cr_assert_str_eq(out, "ens2f0: numvfs change already in progress");
+	free(out);
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:0a.0", &l, why, sizeof(why)), 0, "%s", why);
+	vfpool_close(h);
+	lazy_open_gate(&k);
+	pthread_join(t, NULL);
+	lazy_stop(&k);
+	cr_assert_eq(first.r, 0, "%s", first.out);
+	cr_assert_str_eq(first.out, "ens2f0: 3 VFs");
+	free(first.out);
+	bed_close(&b);
+}
+
+/* ---- the host changing under the daemon ----------------------------------------------- */
+
+static void remove_device(UMockdevTestbed *tb, const char *path)
+{
+	umockdev_testbed_uevent(tb, path, "remove");
+	umockdev_testbed_remove_device(tb, path);
+}
+
+Test(daemon_udev, pf_removed_under_leases_reports_them_lost_and_keeps_them_visible)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	struct vfpool_vf_info v;
+	char why[160];
+	int i;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm7", "0000:5e:00.2", &l, why, sizeof(why)), 0, "%s", why);
+	remove_device(b.tb, "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.2");
+	remove_device(b.tb, "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3");
+	remove_device(b.tb, MLX);
+	for (i = 0; i < 1000 && hdr_facts(&b).leases_lost == 0; i++)
+		usleep(10000);
+	cr_assert_eq(hdr_facts(&b).leases_lost, 1);
+	cr_assert(wait_existing(&b, MLX_PF_INDEX, 0), "the removed PF still has VFs");
+	cr_assert(vf_by_pci(&b, "0000:5e:00.2", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "the lost lease was dropped");
+	cr_assert_str_eq(v.vm_id, "vm7");
+	cr_assert_str_eq(v.reason, "VF vanished");
+	cr_assert(v.blocked_mask & (1u << VFPOOL_BLOCK_ABSENT));
+	cr_assert(log_has(&b, "event=lease_lost vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
+		  "no lease_lost line in %s", b.d.log_path);
+	/* the launcher can still release it; the slot stays absent */
+	cr_assert_eq(vfpool_release(h, "vm7", "nic0", l.generation), 0);
+	vfpool_close(h);
+	cr_assert(test_daemon_alive(&b.d));
+	bed_close(&b);
+}
+
+Test(daemon_udev, vf_bound_to_vfio_by_someone_else_becomes_bound_other)
+{
+	struct bed b;
+	struct vfpool_vf_info v;
+	const char *vf = "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3";
+	int i;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	char *link;
+
+	testbed_add_pci_driver(b.tb, "vfio-pci");
+	link = testbed_sys_path(b.tb, "devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3/driver");
+	cr_assert_eq(unlink(link), 0, "%s: %s", link, strerror(errno));
+	free(link);
+	umockdev_testbed_set_attribute_link(b.tb, vf, "driver", "../../../../bus/pci/drivers/vfio-pci");
+	umockdev_testbed_set_property(b.tb, vf, "DRIVER", "vfio-pci");
+	umockdev_testbed_uevent(b.tb, vf, "bind");
+	for (i = 0; i < 1000; i++) {
+		cr_assert(vf_by_pci(&b, "0000:5e:00.3", &v));
+		if (v.status == VFPOOL_VF_STATUS_BOUND_OTHER)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_BOUND_OTHER);
+	cr_assert_str_eq(v.reason, "bound to vfio-pci without a lease");
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).free, 1);
+	bed_close(&b);
+}
+
+/* ---- boot-time restore ---------------------------------------------------------------- */
+
+static int run_restore(struct bed *b, char *out, size_t out_len, char *err, size_t err_len)
+{
+	char out_path[128], err_path[128];
+	pid_t pid;
+	int status;
+	FILE *f;
+	size_t n;
+
+	snprintf(out_path, sizeof(out_path), "%s.out", b->state_dir);
+	snprintf(err_path, sizeof(err_path), "%s.err", b->state_dir);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int o = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		int e = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		dup2(o, 1);
+		dup2(e, 2);
+		execl(test_build_path("vfpoold"), "vfpoold", "--restore-numvfs", "--state-dir",
+		      b->state_dir, "--numvfs-timeout-ms", "5000", (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	f = fopen(out_path, "re");
+	cr_assert(f);
+	n = fread(out, 1, out_len - 1, f);
+	out[n] = '\0';
+	fclose(f);
+	f = fopen(err_path, "re");
+	cr_assert(f);
+	n = fread(err, 1, err_len - 1, f);
+	err[n] = '\0';
+	fclose(f);
+	unlink(out_path);
+	unlink(err_path);
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+Test(daemon_udev, restore_after_reboot_brings_back_the_count_and_leaves_unmanaged_pfs_alone)
+{
+	static const char *const one[] = { MLX };
+	static const char *const all[] = { INTEL0, INTEL1, MLX };
+	struct bed b;
+	struct fake_kernel *k;
+	unsigned writes[3];
+	char *out = NULL, rout[1024], rerr[1024];
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	k = fake_kernel_start(b.tb, one, 1);
+	cr_assert_eq(command(&b, &out, "ens2f0", "4"), 0, "%s", out);
+	fake_kernel_stop(k, NULL);
+	free(out);
+	bed_stop(&b);
+	/* the reboot: the kernel comes up with the firmware's VF counts again */
+	g_object_unref(b.tb);
+	b.tb = testbed_from_fixture("host_two_vendors.umockdev");
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	k = fake_kernel_start(b.tb, all, 3);
+	cr_assert_eq(run_restore(&b, rout, sizeof(rout), rerr, sizeof(rerr)), 0, "%s", rerr);
+	fake_kernel_stop(k, writes);
+	cr_assert(strstr(rout, "0000:5e:00.0: sriov_numvfs=4 restored"), "report: %s", rout);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 4);
+	cr_assert_eq(writes[0], 0, "unmanaged ens1f0 was written");
+	cr_assert_eq(writes[1], 0, "unmanaged ens1f1 was written");
+	cr_assert_eq(testbed_numvfs(&b, INTEL1), 2);
+	/* the daemon after the reboot sees the restored host */
+	bed_start(&b, "120000");
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 4);
+	cr_assert_eq(pf_info(&b, 1).existing, 2);
+	bed_close(&b);
+}
+
+Test(daemon_udev, restore_failure_exits_nonzero_naming_the_pf)
+{
+	struct bed b;
+	char rout[1024], rerr[1024];
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(b.state_dir, "0000:99:00.0", 2), 0);
+	cr_assert_eq(run_restore(&b, rout, sizeof(rout), rerr, sizeof(rerr)), 1);
+	cr_assert(strstr(rout, "0000:99:00.0: sriov_numvfs=2 not restored: no such SR-IOV PF"),
+		  "report: %s", rout);
+	cr_assert(strstr(rerr, "0000:99:00.0"), "stderr does not name the PF: %s", rerr);
+	bed_close(&b);
+}
+
+/* ---- rights --------------------------------------------------------------------------- */
+
+Test(daemon_udev, non_admin_peer_gets_eperm_for_pf_set)
+{
+	struct bed b;
+	struct group *g = getgrnam("nogroup");
+	pid_t pid;
+	int status;
+
+	if (!g)
+		cr_skip_test("no group 'nogroup' to give an unprivileged peer the socket");
+	if (geteuid() != 0)
+		cr_skip_test("needs root to drop to uid 65534 in the peer");
+	bed_open(&b);
+	test_daemon_start_discovered(&b.d, b.state_dir, "--socket-group", "nogroup", NULL);
+	b.running = true;
+	cr_assert_eq(chmod(b.d.run_dir, 0755), 0);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		const char *words[] = { "pf", "set", "ens2f0", "--numvfs", "4" };
+		struct vfpool *h;
+		char *out = NULL;
+		int r;
+
+		if (setgroups(0, NULL) < 0 || setgid(g->gr_gid) < 0 || setuid(65534) < 0)
+			_exit(10);
+		if (vfpool_connect(b.d.run_dir, NULL, &h) != 0)
+			_exit(11);
+		r = vfpool_command(h, 5, words, &out);
+		vfpool_close(h);
+		_exit(r == -EPERM && out && strstr(out, "needs root or the admin group") ? 0 : 12);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status));
+	cr_assert_eq(WEXITSTATUS(status), 0,
+		     "peer: 10 = could not drop rights, 11 = no connection, 12 = not EPERM");
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	bed_close(&b);
+}
