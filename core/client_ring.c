@@ -278,10 +278,17 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 	 * pairs with the client's fence between publishing sq_tail and reading sq_wakeup */
 	atomic_thread_fence(memory_order_seq_cst);
 	pending = ring_cons_avail(&r->sq);
-	/* an unfinished chain is no work until the client publishes more */
+	/* an unfinished chain is no work until the client publishes more, and neither are
+	 * requests whose completions have no room: the client reaps, sees sq_wakeup and rings
+	 * (libvfpool does, in take_completions); spinning on them would burn a CPU for a
+	 * client that may never reap */
 	if (pending != 0 && pending != (int64_t)r->chain_wait) {
-		atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
-		return -EAGAIN;
+		int64_t space = ring_prod_space(&r->cq);
+
+		if (space < 0 || space > (int64_t)r->deferred) {
+			atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
+			return -EAGAIN;
+		}
 	}
 	return bell;
 }

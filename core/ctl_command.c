@@ -57,10 +57,9 @@ static void reply_frame(struct ctl_request *req, int status, const char *text)
 		memcpy(buf + sizeof(f), text, tlen);
 	else
 		buf[sizeof(f)] = '\0';
-	if (conn_send(d, c, buf, sizeof(f) + tlen) < 0)
+	if (conn_send_reply(d, c, buf, sizeof(f) + tlen) < 0)
 		conn_close(d, c, "reply not queued");
 	free(buf);
-	conn_resume(d, c);
 }
 
 void ctl_reply_take(struct ctl_request *req, int status, char *text)
@@ -68,12 +67,14 @@ void ctl_reply_take(struct ctl_request *req, int status, char *text)
 	reply_frame(req, status, text);
 	free(text);
 	free(req->argv);
+	free(req->payload);
 	free(req);
 }
 
 void ctl_request_drop(struct ctl_request *req)
 {
 	free(req->argv);
+	free(req->payload);
 	free(req);
 }
 
@@ -163,6 +164,15 @@ void ctl_dispatch(struct daemon *d, struct conn *c, uint32_t seq, char *payload,
 		ctl_reply(req, -EINVAL, "command: arguments not NUL-terminated");
 		return;
 	}
+	/* the request's own copy: an asynchronous handler may outlive the connection and
+	 * its input buffer */
+	req->payload = malloc(len);
+	if (!req->payload) {
+		ctl_reply(req, -ENOMEM, "out of memory");
+		return;
+	}
+	memcpy(req->payload, payload, len);
+	payload = req->payload;
 	for (uint32_t off = 0; off < len; off += (uint32_t)strlen(payload + off) + 1) {
 		if (argc == VFPOOL_CTL_MAX_ARGS) {
 			ctl_reply(req, -E2BIG, "command: more than %u arguments", VFPOOL_CTL_MAX_ARGS);

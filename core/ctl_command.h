@@ -21,7 +21,8 @@ struct ctl_request {
 	uint32_t conn_gen; /* the reply is dropped if the connection was reused */
 	uint32_t seq;
 	int argc;          /* the arguments after the command's own words */
-	char **argv;       /* valid until ctl_reply */
+	char **argv;       /* valid until ctl_reply; point into payload */
+	char *payload;     /* the request's own copy of the words */
 	struct ucred cred;
 	bool admin;        /* root or a member of the admin group */
 	bool json;         /* "--json" was among the arguments (and removed from argv) */

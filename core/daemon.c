@@ -130,7 +130,7 @@ static void arm_futex(struct daemon *d, struct conn *c, uint32_t expected)
 static void conn_free_if_idle(struct daemon *d, struct conn *c)
 {
 	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending ||
-	    c->ring.deferred > 0)
+	    c->ring.deferred > 0 || c->hello_timer_pending)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
 	client_ring_destroy(&c->ring);
@@ -157,6 +157,30 @@ static void live_remove(struct daemon *d, struct conn *c)
 	last->live_idx = c->live_idx;
 }
 
+/* The hello arrived, or the connection ends: the deadline no longer applies. */
+static void cancel_hello_timer(struct daemon *d, struct conn *c)
+{
+	struct io_uring_sqe *sqe;
+
+	if (!c->hello_timer_pending)
+		return;
+	sqe = loop_sqe(&d->ring, &c->hello_cancel_op);
+	io_uring_prep_timeout_remove(sqe, (uint64_t)(uintptr_t)&c->hello_timer_op, 0);
+	io_uring_sqe_set_data(sqe, &c->hello_cancel_op);
+}
+
+static void on_hello_timer(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = container_of(op, struct conn, hello_timer_op);
+
+	c->hello_timer_pending = false;
+	/* -ETIME: the deadline passed; -ECANCELED: the hello came, or the connection went */
+	if (cqe->res == -ETIME && c->state == CONN_HELLO)
+		conn_close(c->d, c, "no hello before the handshake deadline");
+	else
+		conn_free_if_idle(c->d, c);
+}
+
 void conn_close(struct daemon *d, struct conn *c, const char *why)
 {
 	if (c->state == CONN_CLOSING || c->state == CONN_FREE)
@@ -166,6 +190,7 @@ void conn_close(struct daemon *d, struct conn *c, const char *why)
 	log_info("client_disconnected", "client=%u pid=%d uid=%u reason=\"%s\"", c->id,
 		 (int)c->cred.pid, (unsigned)c->cred.uid, why);
 	c->state = CONN_CLOSING;
+	cancel_hello_timer(d, c);
 	/* the pending recv returns once the socket is shut down; the futex wait needs a cancel */
 	shutdown(c->fd, SHUT_RDWR);
 	if (c->futex_pending) {
@@ -179,10 +204,22 @@ void conn_close(struct daemon *d, struct conn *c, const char *why)
 
 struct send_op {
 	struct loop_op op;
+	struct send_op *prev, *next; /* daemon.sends: freed at shutdown if still in flight */
 	struct conn *c;
 	size_t len;
+	bool resume; /* a command's reply: read the next command once it is out */
 	uint8_t buf[];
 };
+
+static void send_unlink(struct daemon *d, struct send_op *s)
+{
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		d->sends = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+}
 
 static void on_send(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
@@ -190,13 +227,30 @@ static void on_send(struct loop_op *op, const struct io_uring_cqe *cqe)
 	struct conn *c = s->c;
 
 	c->sends_pending--;
+	send_unlink(c->d, s);
 	if (cqe->res < 0 || (size_t)cqe->res != s->len)
 		conn_close(c->d, c, "reply not delivered");
+	else if (s->resume)
+		conn_resume(c->d, c); /* one command at a time, its reply fully out first */
 	free(s);
 	conn_free_if_idle(c->d, c);
 }
 
+static int send_op_queue(struct daemon *d, struct conn *c, const void *buf, size_t len,
+			 bool resume);
+
 int conn_send(struct daemon *d, struct conn *c, const void *buf, size_t len)
+{
+	return send_op_queue(d, c, buf, len, false);
+}
+
+int conn_send_reply(struct daemon *d, struct conn *c, const void *buf, size_t len)
+{
+	return send_op_queue(d, c, buf, len, true);
+}
+
+static int send_op_queue(struct daemon *d, struct conn *c, const void *buf, size_t len,
+			 bool resume)
 {
 	struct send_op *s;
 	struct io_uring_sqe *sqe;
@@ -209,6 +263,12 @@ int conn_send(struct daemon *d, struct conn *c, const void *buf, size_t len)
 	s->op.complete = on_send;
 	s->c = c;
 	s->len = len;
+	s->resume = resume;
+	s->prev = NULL;
+	s->next = d->sends;
+	if (d->sends)
+		d->sends->prev = s;
+	d->sends = s;
 	memcpy(s->buf, buf, len);
 	sqe = loop_sqe(&d->ring, &s->op);
 	/* MSG_WAITALL: a stream socket may take a large reply in pieces */
@@ -294,8 +354,14 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 	c->cancel_op.complete = on_cancel;
 	c->sink.post = conn_post;
 	c->ring.deferred = 0;
+	c->hello_timer_op.complete = on_hello_timer;
+	c->hello_cancel_op.complete = on_cancel;
 	d->n_active++;
 	arm_recv(d, c);
+	/* a slot is held only by a connection that speaks: silent ones are cut off */
+	loop_timer(&d->ring, &c->hello_timer_op, &c->hello_ts,
+		   d->opts.handshake_timeout_ms ? d->opts.handshake_timeout_ms : 2000);
+	c->hello_timer_pending = true;
 }
 
 static void finish_handshake(struct daemon *d, struct conn *c)
@@ -306,6 +372,7 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 
 	memcpy(&hello, c->in, sizeof(hello));
 	c->in_len = 0;
+	cancel_hello_timer(d, c);
 	r = control_check_hello(&hello, &why);
 	if (r) {
 		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, why);
@@ -407,8 +474,11 @@ static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe)
 		return;
 	}
 	/* woken (0) or the bell moved before we slept (-EAGAIN): either way, wait again; the
-	 * ring itself is polled by the loop */
-	(void)cqe;
+	 * ring itself is polled by the loop. Anything else would fail again at once: a spin */
+	if (cqe->res != 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) {
+		conn_close(d, c, "doorbell wait failed");
+		return;
+	}
 	arm_futex(d, c, atomic_load_explicit(&c->ring.hdr->sq_bell.v, memory_order_acquire));
 }
 
@@ -663,6 +733,19 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	}
 	d->ring_ready = true;
 	{
+		/* the doorbells are futex waits in the ring (Linux 6.7+): without them the loop
+		 * would spin on failed waits, so refuse to start instead */
+		struct io_uring_probe *probe = io_uring_get_probe_ring(&d->ring);
+		bool ok = probe && io_uring_opcode_supported(probe, IORING_OP_FUTEX_WAIT);
+
+		io_uring_free_probe(probe);
+		if (!ok) {
+			log_err("start_failed", "reason=\"the kernel lacks IORING_OP_FUTEX_WAIT (needs Linux 6.7 or later)\"");
+			r = -EOPNOTSUPP;
+			goto fail;
+		}
+	}
+	{
 		struct vf_config_opts vo = { .mode = (enum vf_config_mode)opts->vf_config_mode,
 					     .timeout_ms = opts->vf_config_timeout_ms, .nl_fd = -1 };
 
@@ -698,6 +781,13 @@ void daemon_free(struct daemon *d)
 		free(c->in);
 	}
 	vf_config_free(d->vfc); /* posts nothing: the connections go with it */
+	/* replies still in flight when the ring went: their completions never come */
+	while (d->sends) {
+		struct send_op *next = d->sends->next;
+
+		free(d->sends);
+		d->sends = next;
+	}
 	free(d->conns);
 	free(d->live);
 	lease_durable_free(d->durable);

@@ -12,6 +12,7 @@ struct daemon_opts {
 	const char *state_dir;
 	unsigned spin_us;     /* poll this long after the last work before sleeping */
 	unsigned max_clients;
+	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */

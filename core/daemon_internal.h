@@ -35,10 +35,14 @@ struct conn {
 	struct client_ring ring;
 	struct completion_sink sink; /* deferred completions of this connection's requests */
 	struct loop_op recv_op, futex_op, cancel_op;
-	bool recv_pending, futex_pending;
+	struct loop_op hello_timer_op, hello_cancel_op;
+	struct __kernel_timespec hello_ts;
+	bool recv_pending, futex_pending, hello_timer_pending;
 	unsigned sends_pending;
 	uint32_t live_idx; /* position in daemon.live while ACTIVE */
 };
+
+struct send_op;
 
 struct daemon {
 	struct daemon_opts opts;
@@ -60,6 +64,7 @@ struct daemon {
 	/* connections past the handshake, densely packed: the polling loop walks only these */
 	struct conn **live;
 	uint32_t n_live;
+	struct send_op *sends; /* replies in flight */
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	struct probe_source *probe; /* NULL with --probe=off */
@@ -75,6 +80,9 @@ struct daemon {
 void conn_close(struct daemon *d, struct conn *c, const char *why);
 /* Queues bytes to send on a connection (the buffer is copied). */
 int conn_send(struct daemon *d, struct conn *c, const void *buf, size_t len);
+/* Queues a command's reply; reading resumes once it is fully sent (backpressure: a
+ * client that never reads replies gets no more commands read, and costs one buffer). */
+int conn_send_reply(struct daemon *d, struct conn *c, const void *buf, size_t len);
 /* Resumes reading a connection after a command's reply. */
 void conn_resume(struct daemon *d, struct conn *c);
 

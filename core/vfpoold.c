@@ -30,6 +30,7 @@ static void usage(FILE *f)
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
 		"                      (default 50; 0 sleeps at once)\n"
 		"  --max-clients N     concurrent client connections (default 256)\n"
+		"  --handshake-timeout-ms N  a connection must say hello within N ms (default 2000)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
 		"  --probe MODE        link-event probe: bpf (default; falls back when the filter\n"
@@ -62,6 +63,7 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "spin-us", required_argument, NULL, 'p' },
 		{ "max-clients", required_argument, NULL, 'm' },
+		{ "handshake-timeout-ms", required_argument, NULL, 'H' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -112,6 +114,14 @@ int main(int argc, char **argv)
 			if (parse_uint(optarg, 600000, &opts.vf_config_timeout_ms) ||
 			    opts.vf_config_timeout_ms == 0) {
 				fprintf(stderr, "vfpoold: --vf-config-timeout-ms %s: not a number in 1..600000\n", optarg);
+				return 2;
+			}
+			break;
+		case 'H':
+			if (parse_uint(optarg, 600000, &opts.handshake_timeout_ms) ||
+			    opts.handshake_timeout_ms == 0) {
+				fprintf(stderr, "vfpoold: --handshake-timeout-ms %s: not a number in 1..600000\n",
+					optarg);
 				return 2;
 			}
 			break;

@@ -2,11 +2,13 @@
 /* The real vfpoold binary and libvfpool over the real control socket. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -359,5 +361,188 @@ Test(daemon, restart_right_after_sigkill_serves)
 	struct vfpool_alloc_req req = req_for("vm1", "nic0");
 	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
 	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+static void ring_bell(struct vfpool_ring_hdr *ring)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load(&ring->sq_wakeup.v)) {
+		atomic_fetch_add(&ring->sq_bell.v, 1);
+		syscall(SYS_futex, &ring->sq_bell.v, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	}
+}
+
+static bool wait_for(const _Atomic uint32_t *v, uint32_t want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (atomic_load(v) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Regression: requests whose completions had no room counted as work, so a client that
+ * filled both rings and never reaped kept the daemon spinning forever. */
+Test(daemon, client_with_a_full_completion_ring_lets_the_daemon_sleep)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "0", NULL);
+	raw_connect(&d, &rc);
+	struct vfpool_sqe *sqes = (struct vfpool_sqe *)((char *)rc.ring + rc.ring->sq_off);
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < 8; i++) {
+			memset(&sqes[i], 0, sizeof(sqes[i])); /* NOPs */
+			sqes[i].user_data = (uint64_t)(round * 8 + i);
+		}
+		atomic_store(&rc.ring->sq_tail.v, (uint32_t)(round + 1) * 8);
+		ring_bell(rc.ring);
+		if (round == 0)
+			cr_assert(wait_for(&rc.ring->cq_tail.v, 8), "first 8 not completed");
+	}
+	/* 8 requests wait for completion room: the daemon must go to sleep on them */
+	cr_assert(wait_for(&rc.ring->sq_wakeup.v, 1), "daemon never announced sleep");
+	cr_assert_eq(atomic_load(&rc.ring->cq_tail.v), 8u);
+	/* the client reaps and rings: the held 8 are served */
+	atomic_store(&rc.ring->cq_head.v, 8);
+	ring_bell(rc.ring);
+	cr_assert(wait_for(&rc.ring->cq_tail.v, 16), "held requests not served after the reap");
+	munmap(rc.ring, rc.size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	long kib = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+/* Regression: replies were queued without backpressure, so a client that pipelined
+ * commands and never read the replies grew the daemon's memory without bound. */
+Test(daemon, client_that_never_reads_replies_cannot_grow_the_daemon)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+	uint8_t frame[sizeof(struct vfpool_ctl_frame) + 5];
+	struct vfpool_ctl_frame f = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+				      .type = VFPOOL_CTL_COMMAND, .len = 5 };
+	long before, after;
+	unsigned sent = 0;
+
+	test_daemon_start(&d, "1x4", NULL);
+	raw_connect(&d, &rc);
+	before = rss_kib(d.pid);
+	memcpy(frame, &f, sizeof(f));
+	memcpy(frame + sizeof(f), "ping", 5);
+	fcntl(rc.sock, F_SETFL, O_NONBLOCK);
+	for (unsigned i = 0; i < 200000; i++) {
+		if (send(rc.sock, frame, sizeof(frame), MSG_NOSIGNAL) != (ssize_t)sizeof(frame))
+			break; /* the daemon stopped reading: what the fix is for */
+		sent++;
+	}
+	usleep(200000);
+	after = rss_kib(d.pid);
+	cr_assert_gt(before, 0);
+	cr_assert_lt(after - before, 4096, "daemon grew %ld KiB for %u unread replies",
+		     after - before, sent);
+	cr_assert_lt(sent, 200000u, "the daemon kept reading commands nobody read replies to");
+	cr_assert(test_daemon_alive(&d));
+	munmap(rc.ring, rc.size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Regression: a connection that never said hello held its slot forever, so a few silent
+ * sockets locked every launcher out. */
+Test(daemon, silent_connections_are_cut_off_at_the_handshake_deadline)
+{
+	struct test_daemon d;
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfpool *h = NULL;
+	int silent[2], r = -EUSERS;
+
+	test_daemon_start(&d, "1x4", "--max-clients", "2", "--handshake-timeout-ms", "200", NULL);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", d.run_dir);
+	for (int i = 0; i < 2; i++) {
+		silent[i] = socket(AF_UNIX, SOCK_STREAM, 0);
+		cr_assert_eq(connect(silent[i], (struct sockaddr *)&sa, sizeof(sa)), 0);
+	}
+	/* the slots free up once the deadline passes; a real client then gets in */
+	for (int i = 0; i < 500 && r == -EUSERS; i++) {
+		r = vfpool_connect(d.run_dir, NULL, &h);
+		if (r == -EUSERS)
+			usleep(10000);
+	}
+	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
+	/* and the silent ones were closed by the daemon */
+	char b;
+	cr_assert_eq(recv(silent[0], &b, 1, 0), 0);
+	vfpool_close(h);
+	close(silent[0]);
+	close(silent[1]);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Regression: the synchronous calls waited forever, so a daemon that was alive but wedged
+ * (stopped, stuck) hung the launcher. */
+Test(daemon, sync_alloc_against_a_wedged_daemon_times_out)
+{
+	struct test_daemon d;
+	struct vfpool_opts o = { .sz = sizeof(o), .timeout_ms = 300 };
+	struct vfpool_alloc_req req = req_for("vm1", "nic0");
+	struct vfpool_lease l;
+	struct vfpool *h;
+
+	test_daemon_start(&d, "1x4", NULL);
+	cr_assert_eq(vfpool_connect(d.run_dir, &o, &h), 0);
+	kill(d.pid, SIGSTOP);
+	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), -ETIMEDOUT);
+	kill(d.pid, SIGCONT);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Regression: a reader spun forever on a state segment whose writer died inside a write
+ * (the sequence stays odd). */
+Test(daemon, snapshot_of_a_segment_left_mid_write_gives_up)
+{
+	struct test_daemon d;
+	struct vfpool_snapshot *s;
+	char copy[128], cmd[400];
+
+	/* a copy of a live state file, as a writer killed mid-write leaves it: sequence odd */
+	test_daemon_start(&d, "1x4", NULL);
+	snprintf(copy, sizeof(copy), "%s/odd", d.run_dir);
+	mkdir(copy, 0755);
+	snprintf(cmd, sizeof(cmd), "cp %s/state %s/state", d.run_dir, copy);
+	cr_assert_eq(system(cmd), 0);
+	{
+		char path[160];
+		FILE *f;
+		uint64_t seq = 1;
+
+		snprintf(path, sizeof(path), "%s/state", copy);
+		f = fopen(path, "r+");
+		cr_assert(f);
+		fseek(f, offsetof(struct vfpool_state_hdr, seq), SEEK_SET);
+		fwrite(&seq, sizeof(seq), 1, f);
+		fclose(f);
+	}
+	cr_assert_eq(vfpool_snapshot_take(copy, &s), -EAGAIN);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }

@@ -120,12 +120,16 @@ VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opt
 	if (!h)
 		return -ENOMEM;
 	h->spin_us = 20;
+	h->timeout_ms = 60000;
 	hello.sq_entries = hello.cq_entries = VFPOOL_RING_DEFAULT_ENTRIES;
 	if (opts && opts->sz >= offsetof(struct vfpool_opts, spin_us) + sizeof(opts->spin_us)) {
 		hello.sq_entries = hello.cq_entries = round_pow2(opts->ring_entries);
 		if (opts->spin_us)
 			h->spin_us = opts->spin_us;
 	}
+	if (opts && opts->sz >= offsetof(struct vfpool_opts, timeout_ms) + sizeof(opts->timeout_ms) &&
+	    opts->timeout_ms)
+		h->timeout_ms = opts->timeout_ms;
 	h->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (h->sock < 0) {
 		r = -errno;

@@ -23,6 +23,7 @@ struct vfpool {
 	uint32_t inflight; /* published, not yet reaped */
 	uint32_t linked;   /* queued entries of a chain still open (never published) */
 	unsigned spin_us;
+	unsigned timeout_ms; /* for the synchronous calls */
 	uint32_t cmd_seq;
 	bool dead;
 };

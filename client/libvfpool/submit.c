@@ -115,6 +115,21 @@ VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const 
 	return 0;
 }
 
+/* Wakes the daemon if it announced it sleeps. Call after a store it must see (a new
+ * sq_tail, or a cq_head that makes room): the seq_cst fence orders that store before the
+ * sq_wakeup load and pairs with the daemon's fence between setting sq_wakeup and
+ * re-reading the rings in client_ring_prepare_sleep, so one of the two sees the other. */
+static void ring_doorbell(struct vfpool *h)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&h->ring->sq_wakeup.v, memory_order_relaxed)) {
+		/* release: pairs with the daemon's acquire load of sq_bell before it arms its
+		 * futex wait; a bump it did not see makes that wait return at once */
+		atomic_fetch_add_explicit(&h->ring->sq_bell.v, 1, memory_order_release);
+		syscall(SYS_futex, &h->ring->sq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
+	}
+}
+
 VFPOOL_API int vfpool_flush(struct vfpool *h)
 {
 	/* an open chain stays queued: the daemon must never see half of it */
@@ -125,15 +140,7 @@ VFPOOL_API int vfpool_flush(struct vfpool *h)
 	ring_prod_publish(&h->sq, n);
 	h->queued -= n;
 	h->inflight += n;
-	/* seq_cst fence: the sq_tail store is ordered before reading sq_wakeup; pairs with the
-	 * daemon's fence between setting sq_wakeup and re-reading sq_tail before it sleeps */
-	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&h->ring->sq_wakeup.v, memory_order_relaxed)) {
-		/* release: pairs with the daemon's acquire load of sq_bell before it arms its
-		 * futex wait; a bump it did not see makes that wait return at once */
-		atomic_fetch_add_explicit(&h->ring->sq_bell.v, 1, memory_order_release);
-		syscall(SYS_futex, &h->ring->sq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
-	}
+	ring_doorbell(h);
 	return (int)n;
 }
 
@@ -185,6 +192,10 @@ static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out
 	if (n)
 		ring_cons_consume(&h->cq, n);
 	h->inflight -= n < h->inflight ? n : h->inflight;
+	/* requests still waiting may have been held back by a full completion ring: the
+	 * daemon sleeps on them until told there is room */
+	if (n && h->inflight)
+		ring_doorbell(h);
 	return n;
 }
 
@@ -249,7 +260,20 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 		}
 		if (daemon_gone(h))
 			return got ? (int)got : -ECONNRESET;
-		sleep_for_completions(h, 100);
+		{
+			/* at most 100 ms at a time (to notice a dead daemon), never past the
+			 * caller's deadline */
+			int slice = 100;
+
+			if (timeout_ms >= 0) {
+				uint64_t left = (uint64_t)timeout_ms * 1000000u - (now - start);
+
+				slice = (int)(left / 1000000u) + 1;
+				if (slice > 100)
+					slice = 100;
+			}
+			sleep_for_completions(h, slice);
+		}
 	}
 }
 
@@ -267,7 +291,7 @@ VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req
 	if (r)
 		return r;
 	vfpool_flush(h);
-	r = vfpool_reap(h, &c, 1, 1, -1);
+	r = vfpool_reap(h, &c, 1, 1, (int)h->timeout_ms);
 	if (r < 0)
 		return r;
 	if (c.res) {
@@ -310,7 +334,7 @@ VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
 	}
 	vfpool_flush(h);
 	for (unsigned got = 0; got < n; ) {
-		r = vfpool_reap(h, c + got, n - got, n - got, -1);
+		r = vfpool_reap(h, c + got, n - got, n - got, (int)h->timeout_ms);
 		if (r < 0)
 			return r;
 		got += (unsigned)r;
@@ -350,7 +374,7 @@ VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *v
 	if (r)
 		return r;
 	vfpool_flush(h);
-	r = vfpool_reap(h, &c, 1, 1, -1);
+	r = vfpool_reap(h, &c, 1, 1, (int)h->timeout_ms);
 	if (r < 0)
 		return r;
 	return c.res;

@@ -38,6 +38,8 @@ struct vfpool_opts {
 	size_t sz;             /* sizeof(struct vfpool_opts), for forward compatibility */
 	unsigned ring_entries; /* 0: default (256); rounded up to a power of two, max 4096 */
 	unsigned spin_us;      /* how long to spin on a completion before sleeping (0: 20) */
+	unsigned timeout_ms;   /* how long vfpool_alloc/_release/_alloc_vm wait for the daemon
+				* before -ETIMEDOUT (0: 60000); a wedged daemon never hangs a launcher */
 };
 
 /* Connects to the daemon serving run_dir (NULL: VFPOOL_DEFAULT_RUN_DIR). Any thread. */
