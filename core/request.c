@@ -110,7 +110,17 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		return -EINVAL;
 	}
 	r.flags = copy->flags;
-	if (copy->reserved0 || copy->reserved1 || !all_zero(copy->reserved2, sizeof(copy->reserved2)) ||
+	if ((copy->flags & (VFPOOL_REQ_F_BIND_PID | VFPOOL_REQ_F_EARLY))) {
+		/* defined in the ABI, served once the daemon implements them: refused, never
+		 * silently ignored */
+		*ret_why = "process-bound and early-completion requests are not supported yet";
+		return -EOPNOTSUPP;
+	}
+	if (copy->bind_pid) {
+		*ret_why = "bind_pid set without the bind flag";
+		return -EINVAL;
+	}
+	if (copy->reserved0 || !all_zero(copy->reserved2, sizeof(copy->reserved2)) ||
 	    !all_zero(copy->reserved3, sizeof(copy->reserved3))) {
 		*ret_why = "reserved field not zero";
 		return -EINVAL;

@@ -104,7 +104,28 @@ struct vfpool_state_hdr {
 	uint8_t pad_status[24];
 	/* line 5 */
 	char probe_reason[64];      /* why the fallback runs, "" otherwise */
+	/* lines 6-7: failed requests by kind (relaxed counters, enum vfpool_err_kind) */
+	_Atomic uint64_t errors_by_kind[16];
+	/* lines 8-9: request service time, sampled 1 in VFPOOL_LAT_SAMPLE: bucket i counts
+	 * samples under 2^(i+7) ns (128 ns .. 4 ms), the last one everything slower */
+	_Atomic uint64_t latency_buckets[16];
 };
+
+enum vfpool_err_kind {
+	VFPOOL_ERR_NO_VF = 0,     /* -ENOSPC: no eligible VF */
+	VFPOOL_ERR_REJECTED = 1,  /* malformed request */
+	VFPOOL_ERR_BLOCKED = 2,   /* -EPERM: pinned VF blocked, network not allowed */
+	VFPOOL_ERR_BUSY = 3,      /* -EBUSY */
+	VFPOOL_ERR_NO_LEASE = 4,  /* -ENOENT */
+	VFPOOL_ERR_STALE = 5,     /* -ESTALE */
+	VFPOOL_ERR_CONFLICT = 6,  /* -EEXIST */
+	VFPOOL_ERR_QUOTA = 7,     /* -EDQUOT */
+	VFPOOL_ERR_CONFIG = 8,    /* VF configuration failed (kernel NACK, timeout) */
+	VFPOOL_ERR_OTHER = 9,
+	VFPOOL_ERR_NR = 10,
+};
+#define VFPOOL_LAT_SAMPLE 64u
+#define VFPOOL_LAT_BUCKETS 16u
 
 enum vfpool_host_kind { VFPOOL_HOST_SIMULATED = 0, VFPOOL_HOST_UDEV = 1 };
 enum vfpool_probe_mode { VFPOOL_PROBE_OFF = 0, VFPOOL_PROBE_BPF = 1, VFPOOL_PROBE_FALLBACK = 2 };
@@ -199,8 +220,12 @@ enum vfpool_opcode {
  * IOSQE_IO_LINK). The daemon serves a chain only once its last entry is published; any
  * failure undoes the chain's earlier allocations and every entry completes with it. */
 #define VFPOOL_REQ_F_LINK    (1u << 4)
+#define VFPOOL_REQ_F_BIND_PID (1u << 5) /* the lease ends with process bind_pid (0: the client) */
+#define VFPOOL_REQ_F_EARLY   (1u << 6) /* complete at reservation (VFPOOL_CQE_F_MORE), then
+					  * again once the VF is configured */
 #define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN | \
-			   VFPOOL_REQ_F_PROFILE | VFPOOL_REQ_F_LINK)
+			   VFPOOL_REQ_F_PROFILE | VFPOOL_REQ_F_LINK | VFPOOL_REQ_F_BIND_PID | \
+			   VFPOOL_REQ_F_EARLY)
 #define VFPOOL_CHAIN_MAX  32u /* entries in one chain */
 
 /* One request. Written by the client, so the daemon copies it out once and validates the
@@ -211,7 +236,7 @@ struct vfpool_sqe {
 	uint16_t reserved0;
 	uint32_t flags;
 	int32_t numa_node; /* -1: no preference */
-	uint32_t reserved1;
+	int32_t bind_pid;  /* with VFPOOL_REQ_F_BIND_PID: release when this process exits */
 	uint64_t generation;
 	char vm_id[VFPOOL_VM_ID_MAX];
 	char vnic_id[VFPOOL_VNIC_ID_MAX];
@@ -225,6 +250,7 @@ struct vfpool_sqe {
 
 #define VFPOOL_CQE_F_EXISTING  (1u << 0) /* the (VM, vNIC) already held this lease */
 #define VFPOOL_CQE_F_NUMA_MISS (1u << 1) /* placed off the requested NUMA node */
+#define VFPOOL_CQE_F_MORE      (1u << 2) /* another completion for this request follows */
 
 /* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
  * failure; the vNIC is to use the bridge (message says why no VF was eligible). */
@@ -283,7 +309,12 @@ struct vfpool_ring_hdr {
 
 /* ---- the contract -------------------------------------------------------------------- */
 
-_Static_assert(sizeof(struct vfpool_state_hdr) == 6 * VFPOOL_CACHELINE, "state header size");
+_Static_assert(sizeof(struct vfpool_state_hdr) == 10 * VFPOOL_CACHELINE, "state header size");
+_Static_assert(offsetof(struct vfpool_state_hdr, errors_by_kind) == 6 * VFPOOL_CACHELINE,
+	       "error counters line");
+_Static_assert(offsetof(struct vfpool_state_hdr, latency_buckets) == 8 * VFPOOL_CACHELINE,
+	       "latency histogram line");
+_Static_assert(VFPOOL_ERR_NR <= 16, "error kinds fit their counters");
 _Static_assert(offsetof(struct vfpool_state_hdr, probe_mode) == 4 * VFPOOL_CACHELINE, "status line");
 _Static_assert(offsetof(struct vfpool_state_hdr, probe_reason) == 5 * VFPOOL_CACHELINE, "reason line");
 _Static_assert(sizeof(struct vfpool_shm_network) == 128, "network record size");
@@ -299,6 +330,7 @@ _Static_assert(offsetof(struct vfpool_shm_vf, mtu) == 252, "VF mtu offset");
 _Static_assert(sizeof(struct vfpool_shm_iommu_group) == 32, "IOMMU group record size");
 _Static_assert(sizeof(struct vfpool_sqe) == 256, "request entry size");
 _Static_assert(offsetof(struct vfpool_sqe, vm_id) == 32, "request vm_id offset");
+_Static_assert(offsetof(struct vfpool_sqe, bind_pid) == 20, "request bind_pid offset");
 _Static_assert(offsetof(struct vfpool_sqe, profile) == 184, "request profile offset");
 _Static_assert(sizeof(struct vfpool_cqe) == 256, "completion entry size");
 _Static_assert(sizeof(struct vfpool_ring_index) == VFPOOL_CACHELINE, "one index per line");
