@@ -216,7 +216,7 @@ FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -I. -fsanitize=fuzzer,addr
 FUZZ_SRC_request_decode := core/request.c
 FUZZ_SRC_handshake      := core/control_socket.c
 FUZZ_SRC_journal_scan   := core/journal_format.c core/crc32c.c
-FUZZ_SRC_numvfs_store   := core/numvfs_store.c
+FUZZ_SRC_numvfs_store   := core/numvfs_store.c core/atomic_file.c
 FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*)

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/numvfs.h"
 
 __attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt, ...)
@@ -62,50 +63,17 @@ static int open_store_dir(const char *state_dir, bool create)
 	return dfd;
 }
 
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 int numvfs_store_save(const char *state_dir, const char *pci, unsigned n)
 {
-	char tmp[VFPOOL_PCI_ADDR_MAX + 8], buf[16];
-	int dfd, fd, r;
+	char buf[16];
+	int dfd, r;
 
 	if (!state_dir || !pci || !valid_pci_name(pci) || n > NUMVFS_MAX)
 		return -EINVAL;
 	dfd = open_store_dir(state_dir, true);
 	if (dfd < 0)
 		return dfd;
-	snprintf(tmp, sizeof(tmp), ".%s.tmp", pci);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = write_all(fd, buf, (size_t)snprintf(buf, sizeof(buf), "%u\n", n));
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && renameat(dfd, tmp, dfd, pci) < 0)
-		r = -errno;
-	if (r == 0 && fsync(dfd) < 0)
-		r = -errno;
-	if (r < 0)
-		unlinkat(dfd, tmp, 0);
-out:
+	r = atomic_file_replace(dfd, pci, buf, (size_t)snprintf(buf, sizeof(buf), "%u\n", n), 0644);
 	close(dfd);
 	return r;
 }

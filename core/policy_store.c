@@ -8,9 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/atomic_file.h"
 #include "core/policy_store.h"
 
-#define TMP_FILE ".policy.tmp"
 #define MAX_LINE 256
 
 __attribute__((format(printf, 4, 5)))
@@ -24,22 +24,6 @@ static int say(int err, char *why, size_t len, const char *fmt, ...)
 		va_end(ap);
 	}
 	return err;
-}
-
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
 }
 
 static char *render(const struct policy *p, size_t *ret_len)
@@ -77,7 +61,7 @@ int policy_store_save(const char *state_dir, const struct policy *p, char *why, 
 {
 	size_t len = 0;
 	char *text = render(p, &len);
-	int dfd = -1, fd = -1, r = 0;
+	int dfd = -1, r = 0;
 
 	if (!text)
 		return say(-ENOMEM, why, why_len, "%s/%s: out of memory", state_dir, POLICY_FILE);
@@ -90,27 +74,10 @@ int policy_store_save(const char *state_dir, const struct policy *p, char *why, 
 		r = say(-errno, why, why_len, "%s: %s", state_dir, strerror(errno));
 		goto out;
 	}
-	fd = openat(dfd, TMP_FILE, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd < 0) {
-		r = say(-errno, why, why_len, "%s/%s: %s", state_dir, TMP_FILE, strerror(errno));
-		goto out;
-	}
-	r = write_all(fd, text, len);
-	/* the data must be on disk before the rename makes it the policy */
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && renameat(dfd, TMP_FILE, dfd, POLICY_FILE) < 0)
-		r = -errno;
-	/* and the rename itself durable */
-	if (r == 0 && fsync(dfd) < 0)
-		r = -errno;
-	if (r) {
+	r = atomic_file_replace(dfd, POLICY_FILE, text, len, 0644);
+	if (r)
 		say(r, why, why_len, "%s/%s: %s", state_dir, POLICY_FILE, strerror(-r));
-		unlinkat(dfd, TMP_FILE, 0);
-	}
 out:
-	if (fd >= 0)
-		close(fd);
 	if (dfd >= 0)
 		close(dfd);
 	free(text);
