@@ -325,6 +325,41 @@ int policy_pf_all_networks(struct policy *p, uint32_t pf, bool on)
 	return 0;
 }
 
+/* A PF's network list or label list: the same rules (design page: no additions while all
+ * networks are allowed, no duplicates), different words and checks. */
+_Static_assert(VFPOOL_LABEL_MAX == POLICY_NAME_MAX, "label and network lists share one row type");
+
+struct pf_list {
+	const char *kind;             /* "network", "label" */
+	char (*items)[POLICY_NAME_MAX];
+	uint32_t *n, max;
+};
+
+static int pf_list_edit(struct policy *p, struct policy_pf *f, const struct pf_list *l,
+			const char *item, bool add, char *why, size_t len)
+{
+	if (!add) {
+		if (!pf_lists(l->items, *l->n, item))
+			return refuse(-ENOENT, why, len, "%s: %s %s not in its list", pf_name(f),
+				      l->kind, item);
+		list_remove(l->items, l->n, item);
+		policy_recompute(p);
+		return 0;
+	}
+	if (f->all_networks)
+		return refuse(-EINVAL, why, len, "%s: all networks allowed; %s %s cannot be added",
+			      pf_name(f), l->kind, item);
+	if (pf_lists(l->items, *l->n, item))
+		return refuse(-EEXIST, why, len, "%s: %s %s already in its list", pf_name(f), l->kind,
+			      item);
+	if (*l->n == l->max)
+		return refuse(-ENOSPC, why, len, "%s: %u %ss already listed", pf_name(f), l->max,
+			      l->kind);
+	snprintf(l->items[(*l->n)++], POLICY_NAME_MAX, "%s", item);
+	policy_recompute(p);
+	return 0;
+}
+
 int policy_pf_network(struct policy *p, uint32_t pf, const char *net, bool add, char *why,
 		      size_t len)
 {
@@ -333,27 +368,11 @@ int policy_pf_network(struct policy *p, uint32_t pf, const char *net, bool add, 
 	if (pf >= p->n_pfs)
 		return -ERANGE;
 	f = &p->pfs[pf];
-	if (!add) {
-		if (!pf_lists(f->nets, f->n_nets, net))
-			return refuse(-ENOENT, why, len, "%s: network %s not in its list", pf_name(f),
-				      net);
-		list_remove(f->nets, &f->n_nets, net);
-		policy_recompute(p);
-		return 0;
-	}
-	if (f->all_networks)
-		return refuse(-EINVAL, why, len, "%s: all networks allowed; network %s cannot be added",
-			      pf_name(f), net);
-	if (network_index(p, net) < 0)
+	if (add && !f->all_networks && network_index(p, net) < 0)
 		return refuse(-ENOENT, why, len, "%s: network %s not defined", pf_name(f), net);
-	if (pf_lists(f->nets, f->n_nets, net))
-		return refuse(-EEXIST, why, len, "%s: network %s already in its list", pf_name(f), net);
-	if (f->n_nets == POLICY_PF_MAX_NETS)
-		return refuse(-ENOSPC, why, len, "%s: %u networks already listed", pf_name(f),
-			      POLICY_PF_MAX_NETS);
-	snprintf(f->nets[f->n_nets++], POLICY_NAME_MAX, "%s", net);
-	policy_recompute(p);
-	return 0;
+	return pf_list_edit(p, f, &(struct pf_list){ "network", f->nets, &f->n_nets,
+						     POLICY_PF_MAX_NETS },
+			    net, add, why, len);
 }
 
 int policy_pf_label(struct policy *p, uint32_t pf, const char *label, bool add, char *why,
@@ -364,29 +383,12 @@ int policy_pf_label(struct policy *p, uint32_t pf, const char *label, bool add, 
 	if (pf >= p->n_pfs)
 		return -ERANGE;
 	f = &p->pfs[pf];
-	if (!add) {
-		if (!pf_lists(f->labels, f->n_labels, label))
-			return refuse(-ENOENT, why, len, "%s: label %s not in its list", pf_name(f),
-				      label);
-		list_remove(f->labels, &f->n_labels, label);
-		policy_recompute(p);
-		return 0;
-	}
-	if (f->all_networks)
-		return refuse(-EINVAL, why, len, "%s: all networks allowed; label %s cannot be added",
-			      pf_name(f), label);
-	if (!policy_name_valid(label, VFPOOL_LABEL_MAX))
+	if (add && !f->all_networks && !policy_name_valid(label, VFPOOL_LABEL_MAX))
 		return refuse(-EINVAL, why, len, "%s: label must be 1-31 of [A-Za-z0-9._-]",
 			      pf_name(f));
-	if (pf_lists(f->labels, f->n_labels, label))
-		return refuse(-EEXIST, why, len, "%s: label %s already in its list", pf_name(f),
-			      label);
-	if (f->n_labels == POLICY_PF_MAX_LABELS)
-		return refuse(-ENOSPC, why, len, "%s: %u labels already listed", pf_name(f),
-			      POLICY_PF_MAX_LABELS);
-	snprintf(f->labels[f->n_labels++], VFPOOL_LABEL_MAX, "%s", label);
-	policy_recompute(p);
-	return 0;
+	return pf_list_edit(p, f, &(struct pf_list){ "label", f->labels, &f->n_labels,
+						     POLICY_PF_MAX_LABELS },
+			    label, add, why, len);
 }
 
 void policy_publish(const struct policy *p, struct vfpool_shm_network *table, uint32_t capacity,
