@@ -8,6 +8,7 @@
 
 #include "core/daemon_internal.h"
 #include "core/host_apply.h"
+#include "core/probe_source.h"
 #include "core/host_monitor.h"
 #include "core/host_udev.h"
 #include "core/host_watch.h"
@@ -107,6 +108,9 @@ static int resync(struct daemon *d, const struct host_gone *gone)
 	if (st.appeared || st.vanished || st.changed)
 		log_info("host_changed", "appeared=%u vanished=%u changed=%u leases_lost=%u",
 			 st.appeared, st.vanished, st.changed, st.leases_lost);
+	/* the event probe watches VF netdevs by ifindex in this namespace: new, renamed and
+	 * re-created ones join it (one interface listing per udev batch) */
+	probe_source_retrack(d->probe);
 	return 0;
 }
 

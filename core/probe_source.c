@@ -41,6 +41,7 @@ struct probe_source {
 	struct __kernel_timespec timer_ts;
 	unsigned refresh_ms;
 	uint64_t passed, dropped; /* as last published */
+	int32_t *tracked;         /* per VF slot: the ifindex tracked for it, 0: none */
 	uint8_t buf[RECV_BUF];
 };
 
@@ -224,16 +225,27 @@ static int track_vfs(struct probe_source *ps)
 			vfs[i].ifindex = ifindex[i];
 	seqlock_write_end(&hdr->seq);
 	for (uint32_t i = 0; i < hdr->n_vfs; i++) {
+		/* a netdev that went, or came back under another ifindex, is tracked anew */
+		if (ps->tracked[i] > 0 && ps->tracked[i] != ifindex[i]) {
+			probe_untrack(ps->probe, ps->tracked[i]);
+			link_watch_untrack_vf(ps->lw, ps->tracked[i]);
+			ps->tracked[i] = 0;
+		}
 		if (ifindex[i] <= 0)
 			continue;
+		if (ps->tracked[i] == ifindex[i]) {
+			n++;
+			continue;
+		}
 		r = probe_track(ps->probe, ifindex[i], i);
 		if (r == 0)
 			r = link_watch_track_vf(ps->lw, ifindex[i], i);
 		if (r < 0) {
-			log_err("probe_start_failed", "vf=%s netdev=%s error=\"tracking: %s\"",
+			log_err("probe_track_failed", "vf=%s netdev=%s error=\"tracking: %s\"",
 				vfs[i].pci_addr, vfs[i].netdev, strerror(-r));
 			goto out;
 		}
+		ps->tracked[i] = ifindex[i];
 		n++;
 	}
 	r = n;
@@ -266,6 +278,11 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
 	ps->poll_op.complete = on_poll;
 	ps->timer_op.complete = on_timer;
 	ps->refresh_ms = REFRESH_MIN_MS;
+	ps->tracked = calloc(ps->hdr->n_vfs ? ps->hdr->n_vfs : 1, sizeof(*ps->tracked));
+	if (!ps->tracked) {
+		r = -ENOMEM;
+		goto fail;
+	}
 	r = probe_open(&opts, &ps->probe);
 	if (r < 0) {
 		log_err("probe_start_failed", "error=\"opening the NETLINK_ROUTE event socket: %s\"",
@@ -319,5 +336,22 @@ void probe_source_free(struct probe_source *ps)
 		return;
 	link_watch_free(ps->lw);
 	probe_close(ps->probe);
+	free(ps->tracked);
 	free(ps);
+}
+
+int probe_source_retrack(struct probe_source *ps)
+{
+	int r;
+
+	if (!ps)
+		return 0;
+	r = track_vfs(ps);
+	if (r < 0)
+		return r;
+	/* what already sits on a VF netdev that just came counts, as at start */
+	r = link_watch_resync(ps->lw, NULL);
+	if (r < 0)
+		log_err("probe_resync_failed", "cause=\"host changed\" error=\"%s\"", strerror(-r));
+	return r;
 }

@@ -29,6 +29,11 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
  * the socket). NULL source: nothing to do. */
 void probe_source_arm(struct probe_source *ps, struct io_uring *ring);
 
+/* The host changed (VFs appeared, netdevs renamed or gone): re-resolves every VF record's
+ * netdev, tracks what came, untracks what went, and learns what is already stacked on the
+ * new ones. NULL source: nothing to do. */
+int probe_source_retrack(struct probe_source *ps);
+
 /* Frees the source. Only after the ring is gone (io_uring_queue_exit): its requests point
  * into it. NULL is fine. */
 void probe_source_free(struct probe_source *ps);

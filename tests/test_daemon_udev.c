@@ -31,6 +31,8 @@
 #include "shm/layout.h"
 #include "tests/daemon_fixture.h"
 #include "tests/fake_kernel.h"
+#include "tests/netns_links.h"
+#include <netlink/socket.h>
 #include "tests/udev_testbed.h"
 #include "vfpool/vfpool.h"
 
@@ -696,5 +698,43 @@ Test(daemon_udev, non_admin_peer_gets_eperm_for_pf_set)
 	cr_assert_eq(WEXITSTATUS(status), 0,
 		     "peer: 10 = could not drop rights, 11 = no connection, 12 = not EPERM");
 	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	bed_close(&b);
+}
+
+/* ---- the event probe on a discovered host ------------------------------------------- */
+
+/* A VF netdev that shows up after the daemon started (a numvfs change, a driver reload) is
+ * watched by the event probe as soon as udev announces it: a macvtap on it then makes the
+ * VF host-busy. */
+Test(daemon_udev, vf_netdev_appearing_after_start_is_watched_by_the_probe)
+{
+	struct nl_sock *sk = netns_enter(); /* skips, saying why, without root */
+	struct vfpool_vf_info v;
+	struct bed b;
+	int i, ifindex;
+
+	bed_open(&b);
+	bed_start(&b, "120000"); /* ens1f0v0 does not exist yet in this namespace */
+	cr_assert(vf_by_pci(&b, "0000:3b:02.0", &v));
+	cr_assert_eq(v.ifindex, 0, "nothing to watch yet");
+	ifindex = netns_add_veth(sk, "ens1f0v0");
+	umockdev_testbed_uevent(b.tb, INTEL0 "/../0000:3b:02.0/net/ens1f0v0", "add");
+	for (i = 0; i < 500; i++) {
+		cr_assert(vf_by_pci(&b, "0000:3b:02.0", &v));
+		if (v.ifindex == ifindex)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(v.ifindex, ifindex, "the VF netdev was not picked up");
+	netns_add_macvtap_passthru(sk, "mvt0", "ens1f0v0");
+	for (i = 0; i < 500; i++) {
+		cr_assert(vf_by_pci(&b, "0000:3b:02.0", &v));
+		if (v.status == VFPOOL_VF_STATUS_HOST_BUSY)
+			break;
+		usleep(10000);
+	}
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_HOST_BUSY);
+	cr_assert_str_eq(v.reason, "mvt0 (macvtap) on top");
+	nl_socket_free(sk);
 	bed_close(&b);
 }
