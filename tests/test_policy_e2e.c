@@ -418,3 +418,53 @@ Test(concurrency, config_edits_and_allocations_never_use_a_stale_allowed_list)
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+static void ctl(const struct test_daemon *d, const char *args)
+{
+	char cmd[512];
+
+	snprintf(cmd, sizeof(cmd), "%s --run-dir %s %s >/dev/null", test_build_path("vfpoolctl"),
+		 d->run_dir, args);
+	cr_assert_eq(system(cmd), 0, "vfpoolctl %s failed", args);
+}
+
+static void ctl_output(const struct test_daemon *d, const char *args, char *out, size_t len)
+{
+	char cmd[512];
+	FILE *p;
+	size_t n;
+
+	snprintf(cmd, sizeof(cmd), "%s --run-dir %s %s", test_build_path("vfpoolctl"), d->run_dir,
+		 args);
+	p = popen(cmd, "r");
+	cr_assert(p);
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	cr_assert_eq(pclose(p), 0, "vfpoolctl %s failed", args);
+}
+
+/* What a scheduler reads: free VFs per network, per PF and per NUMA node, from the
+ * snapshot (no round trip), following each PF's allowed networks. */
+Test(policy_daemon, capacity_counts_free_vfs_per_network_pf_and_numa_node)
+{
+	struct test_daemon d;
+	char out[4096];
+
+	test_daemon_start(&d, "2x4", NULL);
+	ctl(&d, "network add red --vlan 10");
+	ctl(&d, "network add blue");
+	ctl(&d, "pf config ens1f0 --all-networks off");
+	ctl(&d, "pf network add ens1f0 red");
+	ctl(&d, "pf config ens1f1 --all-networks off");
+	ctl(&d, "pf network add ens1f1 blue");
+	ctl(&d, "alloc vm1 nic0 red");
+	ctl_output(&d, "capacity --json", out, sizeof(out));
+	cr_assert(strstr(out, "{\"network\":\"red\",\"pfs\":[{\"pf\":\"ens1f0\",\"numa_node\":0,"
+			      "\"free\":3}],\"numa\":{\"0\":3},\"free\":3}"), "%s", out);
+	cr_assert(strstr(out, "{\"network\":\"blue\",\"pfs\":[{\"pf\":\"ens1f1\",\"numa_node\":0,"
+			      "\"free\":4}],\"numa\":{\"0\":4},\"free\":4}"), "%s", out);
+	ctl_output(&d, "capacity --network blue", out, sizeof(out));
+	cr_assert(strstr(out, "blue: ens1f1=4"), "%s", out);
+	cr_assert_null(strstr(out, "red"), "only the asked network: %s", out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
