@@ -14,7 +14,7 @@ cleanup() {
 trap cleanup EXIT
 
 echo "== vfpoold --simulate 4x64 --run-dir $run"
-"$B/vfpoold" --simulate 4x64 --run-dir "$run" --state-dir "$run/state" 2>"$log" &
+"$B/vfpoold" --simulate 4x64 --run-dir "$run" --state-dir "$run/lib" 2>"$log" &
 pid=$!
 for _ in $(seq 100); do
 	[ -S "$run/vfpool.sock" ] && break
