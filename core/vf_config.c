@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/vf_config.h"
+#include "core/vf_config_want.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
@@ -724,15 +725,12 @@ static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
 {
 	struct vf_config *vc = (struct vf_config *)h;
 	struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+	struct vf_state want;
 	struct job *j;
 
-	(void)e;
-	struct vf_state want = { .fields = VF_F_SPOOFCHK | VF_F_TRUST | VF_F_LINK,
-				 .spoofchk = true, .link_state = IFLA_VF_LINK_STATE_AUTO };
-	if (req->flags & VFPOOL_REQ_F_MAC) {
-		memcpy(want.mac, req->mac, sizeof(want.mac));
-		want.fields |= VF_F_MAC;
-	}
+	/* the record holds the network the engine resolved (a profile's, when named): the
+	 * request copy may carry only the profile */
+	vf_config_want(e->policy, vf->network, req, &want);
 	if (!sends(vc, vf->pf_index)) {
 		/* no PF netdev here (a simulated host): what would be applied is recorded */
 		record_cfg(vc, slot, &want, VFPOOL_CFG_APPLIED);
