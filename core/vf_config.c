@@ -96,6 +96,11 @@ struct vf_config {
 	bool recv_armed;
 	uint8_t *rbuf;
 	unsigned busy;
+	/* lease_made runs inside the engine's serve: a job that fails before its first
+	 * request goes out (the PF netdev gone) is answered through the hook's own cqe, never
+	 * posted from in there (the client ring is between writing and publishing) */
+	bool in_hook, hook_answered;
+	struct vfpool_cqe hook_cqe;
 };
 
 static void run_pf(struct vf_config *vc, uint32_t pf);
@@ -317,6 +322,11 @@ static void post(struct vf_config *vc, struct job *j)
 	struct completion_sink *sink = j->sink;
 
 	j->sink = NULL;
+	if (sink && vc->in_hook) {
+		vc->hook_cqe = j->cqe;
+		vc->hook_answered = true;
+		return;
+	}
 	/* through the engine: the lease must be durable before the client hears of it */
 	if (sink)
 		engine_post(vc->e, sink, &j->cqe);
@@ -755,7 +765,19 @@ static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
 	j->sink = sink;
 	j->cqe = *cqe;
 	record_cfg(vc, slot, &want, VFPOOL_CFG_PENDING);
+	vc->in_hook = true;
+	vc->hook_answered = false;
 	push_job(vc, vf->pf_index, j);
+	vc->in_hook = false;
+	if (vc->hook_answered) {
+		*cqe = vc->hook_cqe; /* failed at once: one completion, now */
+		return 0;
+	}
+	if (req->flags & VFPOOL_REQ_F_EARLY) {
+		/* reserved now, told so now; the job's copy (no MORE) is the final word */
+		cqe->flags |= VFPOOL_CQE_F_MORE;
+		return ENGINE_HOOK_EARLY;
+	}
 	return 1;
 }
 

@@ -126,16 +126,21 @@ static void run_until_idle(struct rig *g)
 	cr_assert_eq(vf_config_busy(g->vc), 0u, "the executor finished its work");
 }
 
-static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
+static int alloc_flags(struct rig *g, const char *vnic, uint32_t flags, struct vfpool_cqe *ret)
 {
 	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
-			     .flags = VFPOOL_REQ_F_MAC,
+			     .flags = VFPOOL_REQ_F_MAC | flags,
 			     .mac = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 } };
 
 	strcpy(r.vm_id, "vm1");
 	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
 	strcpy(r.network, "red");
 	return engine_serve(&g->e, &r, &g->sink.s, ret);
+}
+
+static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
+{
+	return alloc_flags(g, vnic, 0, ret);
 }
 
 static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
@@ -307,5 +312,75 @@ Test(vf_config, a_failed_restore_quarantines_the_vf)
 	cr_assert_eq(allocatable(&g), 3u, "a dirty VF is not handed on");
 	cr_assert(pool_is_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_DIRTY));
 	cr_assert_str_eq(state_vfs(g.e.hdr)[0].reason, "reset failed: Device or resource busy");
+	rig_teardown(&g);
+}
+
+/* The fake kernel answers every request until the executor is idle: a GETLINK with state,
+ * everything else with error (0: ACK). */
+static void peer_serve_all(struct rig *g, const struct vf_state *state, int error)
+{
+	uint8_t buf[8192];
+
+	while (vf_config_busy(g->vc)) {
+		turn(g);
+		if (recv(g->peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			struct nlmsghdr *req = peer_read(g, buf, sizeof(buf));
+
+			if (req->nlmsg_type == RTM_GETLINK) {
+				peer_state(g, req, state);
+				peer_ack(g, req, 0);
+			} else {
+				peer_ack(g, req, error);
+			}
+		}
+	}
+}
+
+Test(vf_config, an_early_allocation_is_told_twice_first_with_more)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	struct vf_state clean;
+
+	vf_state_clean(&clean);
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1,
+		     "one completion still to come");
+	cr_assert(engine_cqe_now(1, &now), "the first goes out now");
+	cr_assert_eq(now.res, 0);
+	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
+	cr_assert_str_eq(now.pci_addr, state_vfs(g.e.hdr)[now.vf_slot].pci_addr);
+	cr_assert_eq(state_vfs(g.e.hdr)[now.vf_slot].cfg_state, VFPOOL_CFG_PENDING);
+	cr_assert_eq(g.sink.posted, 0);
+	peer_serve_all(&g, &clean, 0);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+	cr_assert_not(g.sink.cqe.flags & VFPOOL_CQE_F_MORE, "the second is the last");
+	cr_assert_eq(g.sink.cqe.generation, now.generation);
+	cr_assert_eq(state_vfs(g.e.hdr)[now.vf_slot].cfg_state, VFPOOL_CFG_APPLIED);
+	rig_teardown(&g);
+}
+
+Test(vf_config, an_early_allocation_the_kernel_refuses_is_told_why_and_undone)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	struct vf_state clean;
+
+	vf_state_clean(&clean);
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1);
+	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
+	cr_assert_eq(allocatable(&g), 3u);
+	peer_serve_all(&g, &clean, -EINVAL);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, -EINVAL);
+	cr_assert(strstr(g.sink.cqe.message, "ens1f0 vf 0: kernel refused"), "%s",
+		  g.sink.cqe.message);
+	cr_assert_not(g.sink.cqe.flags & VFPOOL_CQE_F_MORE);
+	cr_assert_eq(allocatable(&g), 4u, "the lease is undone");
+	cr_assert_eq(lease_index_count(g.e.leases), 0u);
 	rig_teardown(&g);
 }
