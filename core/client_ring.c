@@ -138,9 +138,14 @@ static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avai
 		/* relaxed read of the client's memory: only decides how many to copy and how
 		 * many slots to hold; the copies are what gets validated (a flag changed since
 		 * fails their decode) */
-		uint32_t flags = r->sqes[ring_cons_slot(&r->sq, i + k)].flags;
+		const struct vfpool_sqe *q = &r->sqes[ring_cons_slot(&r->sq, i + k)];
+		uint32_t flags = q->flags;
 
-		if (flags & VFPOOL_REQ_F_EARLY)
+		/* only an entry that can decode as an early alloc holds a second slot: garbage
+		 * with that bit set is rejected with one completion, and must not stall the
+		 * ring waiting for room it will never use */
+		if ((flags & VFPOOL_REQ_F_EARLY) && !(flags & ~VFPOOL_REQ_F_ALL) &&
+		    q->opcode == VFPOOL_OP_ALLOC)
 			*ret_early |= 1u << k;
 		k++;
 		if (!(flags & VFPOOL_REQ_F_LINK) || k == VFPOOL_CHAIN_MAX)
