@@ -125,16 +125,28 @@ int64_t client_ring_pending(const struct client_ring *r)
 }
 
 /* Entries of the chain starting at entry i: up to and including the first without the link
- * flag. 0 when its last entry is not published yet. */
-static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avail)
+ * flag. 0 when its last entry is not published yet. *ret_early: bit k for each entry that
+ * asks for early completion (two completions, two CQ slots). */
+static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avail,
+			  uint32_t *ret_early)
 {
 	uint32_t k = 0;
 
+	_Static_assert(VFPOOL_CHAIN_MAX <= 32, "one early bit per chain entry");
+	*ret_early = 0;
 	while (i + k < avail) {
-		/* relaxed read of the client's memory: only decides how many to copy; the
-		 * copies are what gets validated (a flag changed since fails their decode) */
-		uint32_t flags = r->sqes[ring_cons_slot(&r->sq, i + k)].flags;
+		/* relaxed read of the client's memory: only decides how many to copy and how
+		 * many slots to hold; the copies are what gets validated (a flag changed since
+		 * fails their decode) */
+		const struct vfpool_sqe *q = &r->sqes[ring_cons_slot(&r->sq, i + k)];
+		uint32_t flags = q->flags;
 
+		/* only an entry that can decode as an early alloc holds a second slot: garbage
+		 * with that bit set is rejected with one completion, and must not stall the
+		 * ring waiting for room it will never use */
+		if ((flags & VFPOOL_REQ_F_EARLY) && !(flags & ~VFPOOL_REQ_F_ALL) &&
+		    q->opcode == VFPOOL_OP_ALLOC)
+			*ret_early |= 1u << k;
 		k++;
 		if (!(flags & VFPOOL_REQ_F_LINK) || k == VFPOOL_CHAIN_MAX)
 			return k;
@@ -144,11 +156,12 @@ static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avai
 
 /* Serves the n entries from request i (one request, or one chain). Completions ready now go
  * to the completion slots from w; kept ones come later through sink and hold a slot each.
- * Returns how many were written now. */
+ * early: the entries two slots were counted for (chain_len). Returns how many were
+ * written now. */
 static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct completion_sink *sink,
-			      uint32_t i, uint32_t w, uint32_t n)
+			      uint32_t i, uint32_t w, uint32_t n, uint32_t early)
 {
-	bool kept[VFPOOL_CHAIN_MAX] = { false };
+	uint8_t later[VFPOOL_CHAIN_MAX] = { 0 };
 	uint32_t written = 0;
 	struct request reqs[VFPOOL_CHAIN_MAX];
 	struct vfpool_cqe done[VFPOOL_CHAIN_MAX];
@@ -174,6 +187,11 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 			err = -EINVAL;
 			why = k + 1 < n ? "link flag cleared while read" : "chain longer than 32 entries";
 		}
+		/* its second completion needs the slot counted for it before the copy */
+		if (!err && (reqs[k].flags & VFPOOL_REQ_F_EARLY) && !(early & (1u << k))) {
+			err = -EINVAL;
+			why = "early flag set while read";
+		}
 		if (err && bad == n) {
 			bad = k;
 			bad_err = err;
@@ -192,15 +210,15 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
 		}
 	} else if (n == 1 && !(reqs[0].flags & VFPOOL_REQ_F_LINK)) {
-		kept[0] = engine_serve(e, &reqs[0], sink, &done[0]) == 1;
+		later[0] = (uint8_t)engine_serve(e, &reqs[0], sink, &done[0]);
 	} else {
-		engine_serve_chain(e, reqs, n, sink, done, kept);
+		engine_serve_chain(e, reqs, n, sink, done, later);
 	}
 	for (uint32_t k = 0; k < n; k++) {
-		if (kept[k]) {
-			r->deferred++; /* its slot stays reserved until client_ring_post_deferred */
+		/* each slot stays reserved until client_ring_post_deferred */
+		r->deferred += later[k];
+		if (!engine_cqe_now(later[k], &done[k]))
 			continue;
-		}
 		/* a success fills the fields before the message: copy just those, so one
 		 * completion moves two cache lines to the client instead of four */
 		memcpy(&r->cqes[ring_prod_slot(&r->cq, w + written)], &done[k],
@@ -231,17 +249,18 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 	space = space > r->deferred ? space - r->deferred : 0;
 	r->chain_wait = 0;
 	while (i < (uint32_t)avail && i < max) {
-		uint32_t n = chain_len(r, i, (uint32_t)avail);
+		uint32_t early, n = chain_len(r, i, (uint32_t)avail, &early), slots;
 
 		if (n == 0) {
 			/* the chain's end is not published: wait for it, without spinning on it */
 			r->chain_wait = (uint32_t)avail - i;
 			break;
 		}
-		if (held + n > (uint32_t)space)
+		slots = n + (uint32_t)__builtin_popcount(early);
+		if (held + slots > (uint32_t)space)
 			break; /* its completions must all fit: the client reaps first */
-		written += serve_entries(r, e, sink, i, written, n);
-		held += n;
+		written += serve_entries(r, e, sink, i, written, n, early);
+		held += slots;
 		i += n;
 	}
 	if (i)

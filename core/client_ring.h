@@ -20,7 +20,8 @@ struct client_ring {
 	struct ring_cons sq;
 	struct ring_prod cq;
 	uint32_t sq_entries, cq_entries;
-	uint32_t deferred; /* requests the engine kept: each holds one CQ slot until posted */
+	uint32_t deferred; /* completions the engine kept: each holds one CQ slot until posted
+			    * (an early allocation may hold two) */
 	bool violated; /* indices out of range: the client is disconnected */
 	uint32_t chain_wait; /* entries pending that are an unfinished chain (not work) */
 };

@@ -388,8 +388,14 @@ static int serve_alloc(struct engine *e, const struct request *req, struct compl
 	if (c->res == 0 && u.fresh)
 		e->changed_slot = u.slot;
 	/* a new lease may need more work (VF configuration) before the client hears of it */
-	if (c->res == 0 && u.fresh && e->hooks && e->hooks->lease_made)
-		return e->hooks->lease_made(e->hooks, e, u.slot, req, sink, c);
+	if (c->res == 0 && u.fresh && e->hooks && e->hooks->lease_made) {
+		int hooked = e->hooks->lease_made(e->hooks, e, u.slot, req, sink, c);
+
+		/* a hook that failed at once undid the lease itself: nothing to make durable */
+		if (hooked == 0 && c->res < 0)
+			e->changed_slot = -1;
+		return hooked;
+	}
 	return 0;
 }
 
@@ -522,10 +528,16 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 		engine_return_vf(e, (uint32_t)slot);
 }
 
+/* A hook's answer as completions to come: an early allocation's first one is now */
+static int hook_later(int hooked)
+{
+	return hooked == ENGINE_HOOK_EARLY ? 1 : hooked;
+}
+
 int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
 		 struct vfpool_cqe *c)
 {
-	int kept = 0;
+	int hooked = 0, later;
 
 	/* the message is written only with an error (complete_err); clear just its first byte */
 	memset(c, 0, offsetof(struct vfpool_cqe, message));
@@ -534,7 +546,7 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 	e->changed_slot = -1;
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
-		kept = serve_alloc(e, req, sink, c);
+		hooked = serve_alloc(e, req, sink, c);
 		break;
 	case VFPOOL_OP_RELEASE:
 		serve_release(e, req, c);
@@ -542,23 +554,26 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 	default:
 		break; /* NOP */
 	}
+	later = hook_later(hooked);
 	/* durable before told: the journal keeps the completion until the change is on disk
-	 * (a completion a hook already kept is only staged, posted by the hook later) */
+	 * (a completion a hook already kept is only staged, posted by the hook later; an
+	 * early first completion waits like an immediate one) */
 	if (e->changed_slot >= 0 && e->commit) {
 		int k = e->commit->changed(e->commit, e, req, (uint32_t)e->changed_slot,
-					   req->op == VFPOOL_OP_ALLOC, kept ? NULL : sink, c);
+					   req->op == VFPOOL_OP_ALLOC, hooked == 1 ? NULL : sink, c);
 
-		kept = kept || k == 1;
+		if (hooked != 1 && k == 1)
+			later++;
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
-	if (!kept && c->res < 0)
+	if (!later && c->res < 0)
 		atomic_fetch_add_explicit(&e->hdr->errors, 1, memory_order_relaxed);
-	return kept;
+	return later;
 }
 
 unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
-			    struct completion_sink *sink, struct vfpool_cqe *cqes, bool *ret_kept)
+			    struct completion_sink *sink, struct vfpool_cqe *cqes, uint8_t *ret_later)
 {
 	unsigned kept = 0;
 	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
@@ -611,16 +626,22 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 	 * there completes that vNIC with the kernel's reason and returns its VF; the others
 	 * keep theirs (the claim was all-or-nothing, the configuration is per VF). */
 	for (unsigned i = 0; i < n; i++) {
-		ret_kept[i] = false;
+		int hooked = 0;
+
+		ret_later[i] = 0;
 		if (failed < n || !undo[i].fresh)
 			continue;
-		if (e->hooks && e->hooks->lease_made &&
-		    e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink, &cqes[i]) == 1)
-			ret_kept[i] = true;
+		if (e->hooks && e->hooks->lease_made)
+			hooked = e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink,
+						      &cqes[i]);
+		ret_later[i] = (uint8_t)hook_later(hooked);
+		if (hooked == 0 && cqes[i].res < 0)
+			continue; /* undone by the hook already, as in serve_alloc */
 		if (e->commit && e->commit->changed(e->commit, e, &reqs[i], undo[i].slot, true,
-						   ret_kept[i] ? NULL : sink, &cqes[i]) == 1)
-			ret_kept[i] = true;
-		kept += ret_kept[i];
+						   hooked == 1 ? NULL : sink, &cqes[i]) == 1 &&
+		    hooked != 1)
+			ret_later[i]++;
+		kept += ret_later[i];
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);

@@ -24,7 +24,10 @@ struct engine;
 
 /* Work that finishes a lease after the pool claim (VF configuration). lease_made runs
  * after an allocation is recorded: 0 completes the request now (cqe as filled), 1 means it
- * kept the request and will post the completion through sink. */
+ * kept the request and will post the completion through sink. 2 (only for a request with
+ * VFPOOL_REQ_F_EARLY): cqe, now carrying VFPOOL_CQE_F_MORE, is a first completion to
+ * deliver now (the lease is reserved), and the hook posts the final one through sink. */
+#define ENGINE_HOOK_EARLY 2
 struct engine_hooks {
 	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
 			  const struct request *req, struct completion_sink *sink,
@@ -74,19 +77,30 @@ struct engine {
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
 void engine_fini(struct engine *e);
 
-/* Serves one request. Returns 0 when *ret_cqe is the whole completion now, 1 when the engine
- * kept the request and will call sink->post(sink, &cqe) later, exactly once. Never fails as
- * a function: errors are completions. */
+/* Serves one request. Returns how many completions come later through sink->post (0, 1,
+ * or 2 for an early allocation whose first completion waits for the journal too). Never
+ * fails as a function: errors are completions. Whether *ret_cqe is to be delivered now:
+ * engine_cqe_now. */
 int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
 		 struct vfpool_cqe *ret_cqe);
+
+/* True when the completion engine_serve (or a chain entry) left in cqe goes to the client
+ * now: nothing kept, or an early allocation's first completion (VFPOOL_CQE_F_MORE) while
+ * only its final one was kept. */
+static inline bool engine_cqe_now(unsigned later, const struct vfpool_cqe *cqe)
+{
+	return later == 0 || (later == 1 && (cqe->flags & VFPOOL_CQE_F_MORE));
+}
 
 /* Serves an all-or-nothing chain of n alloc requests (VFPOOL_REQ_F_LINK): every entry is
  * leased, or none is and every completion carries the failure (the failing entry's own
  * message names it). Readers never see part of a chain: one seqlock write section.
- * ret_kept[i] says whether entry i's completion was kept (VF configuration under way; it
- * comes through sink later); returns how many were. */
+ * ret_later[i] is how many of entry i's completions come through sink later (as
+ * engine_serve returns; cqes[i] goes out now when engine_cqe_now says so); returns the
+ * sum. */
 unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
-			    struct completion_sink *sink, struct vfpool_cqe *cqes, bool *ret_kept);
+			    struct completion_sink *sink, struct vfpool_cqe *cqes,
+			    uint8_t *ret_later);
 
 /* Leases that were made with this profile. */
 unsigned engine_profile_leases(const struct engine *e, const char *profile);

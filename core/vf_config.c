@@ -20,6 +20,7 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/vf_config.h"
+#include "core/vf_config_want.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
@@ -95,6 +96,11 @@ struct vf_config {
 	bool recv_armed;
 	uint8_t *rbuf;
 	unsigned busy;
+	/* lease_made runs inside the engine's serve: a job that fails before its first
+	 * request goes out (the PF netdev gone) is answered through the hook's own cqe, never
+	 * posted from in there (the client ring is between writing and publishing) */
+	bool in_hook, hook_answered;
+	struct vfpool_cqe hook_cqe;
 };
 
 static void run_pf(struct vf_config *vc, uint32_t pf);
@@ -316,6 +322,11 @@ static void post(struct vf_config *vc, struct job *j)
 	struct completion_sink *sink = j->sink;
 
 	j->sink = NULL;
+	if (sink && vc->in_hook) {
+		vc->hook_cqe = j->cqe;
+		vc->hook_answered = true;
+		return;
+	}
 	/* through the engine: the lease must be durable before the client hears of it */
 	if (sink)
 		engine_post(vc->e, sink, &j->cqe);
@@ -724,15 +735,12 @@ static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
 {
 	struct vf_config *vc = (struct vf_config *)h;
 	struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+	struct vf_state want;
 	struct job *j;
 
-	(void)e;
-	struct vf_state want = { .fields = VF_F_SPOOFCHK | VF_F_TRUST | VF_F_LINK,
-				 .spoofchk = true, .link_state = IFLA_VF_LINK_STATE_AUTO };
-	if (req->flags & VFPOOL_REQ_F_MAC) {
-		memcpy(want.mac, req->mac, sizeof(want.mac));
-		want.fields |= VF_F_MAC;
-	}
+	/* the record holds the network the engine resolved (a profile's, when named): the
+	 * request copy may carry only the profile */
+	vf_config_want(e->policy, vf->network, req, &want);
 	if (!sends(vc, vf->pf_index)) {
 		/* no PF netdev here (a simulated host): what would be applied is recorded */
 		record_cfg(vc, slot, &want, VFPOOL_CFG_APPLIED);
@@ -757,7 +765,19 @@ static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
 	j->sink = sink;
 	j->cqe = *cqe;
 	record_cfg(vc, slot, &want, VFPOOL_CFG_PENDING);
+	vc->in_hook = true;
+	vc->hook_answered = false;
 	push_job(vc, vf->pf_index, j);
+	vc->in_hook = false;
+	if (vc->hook_answered) {
+		*cqe = vc->hook_cqe; /* failed at once: one completion, now */
+		return 0;
+	}
+	if (req->flags & VFPOOL_REQ_F_EARLY) {
+		/* reserved now, told so now; the job's copy (no MORE) is the final word */
+		cqe->flags |= VFPOOL_CQE_F_MORE;
+		return ENGINE_HOOK_EARLY;
+	}
 	return 1;
 }
 

@@ -151,7 +151,9 @@ int vf_msg_build_getlink(int ifindex, struct nl_msg **ret_msg)
 		nlmsg_free(msg);
 		return r;
 	}
-	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_ACK;
+	/* libnl adds NLM_F_REQUEST only when it sends; we send ourselves, and the kernel
+	 * acknowledges a message without it as a no-op: no RTM_NEWLINK, no saved state */
+	nlmsg_hdr(msg)->nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
 	*ret_msg = msg;
 	return 0;
 }

@@ -2,6 +2,7 @@
 /* Deferred completions on malloc'd ring memory: requests the engine keeps hold a CQ slot
  * until they complete, and their completions reach the client in the next free slot. */
 #include <criterion/criterion.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,10 +31,14 @@ static int keep_late(struct engine_hooks *h, struct engine *e, uint32_t slot,
 
 	(void)e;
 	(void)slot;
-	if (strncmp(req->vnic_id, "late", 4) != 0)
+	if (strncmp(req->vnic_id, "late", 4) != 0 && !(req->flags & VFPOOL_REQ_F_EARLY))
 		return 0;
 	k->sink[k->n] = sink;
 	k->cqe[k->n++] = *cqe;
+	if (req->flags & VFPOOL_REQ_F_EARLY) {
+		cqe->flags |= VFPOOL_CQE_F_MORE;
+		return ENGINE_HOOK_EARLY;
+	}
 	return 1;
 }
 
@@ -193,5 +198,73 @@ Test(deferred, completions_are_matched_by_user_data_not_position)
 	cr_assert_eq(client_cqe(&g, 1)->user_data, 2u);
 	cr_assert_eq(client_cqe(&g, 2)->user_data, 1u);
 	cr_assert_neq(client_cqe(&g, 1)->vf_slot, client_cqe(&g, 2)->vf_slot);
+	rig_teardown(&g);
+}
+
+Test(deferred, an_early_allocation_completes_at_once_with_more_then_again)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	submit_alloc(&g, 0, 5, "nic0");
+	g.r.sqes[ring_prod_slot(&g.sq, 0)].flags = VFPOOL_REQ_F_EARLY;
+	ring_prod_publish(&g.sq, 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 1);
+	cr_assert_eq(ring_cons_avail(&g.cq), 1, "the reservation is told at once");
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 5u);
+	cr_assert_eq(client_cqe(&g, 0)->res, 0);
+	cr_assert(client_cqe(&g, 0)->flags & VFPOOL_CQE_F_MORE);
+	cr_assert_eq(g.r.deferred, 1u, "one slot held for the final completion");
+	ring_cons_consume(&g.cq, 1);
+
+	complete_kept(&g, 0);
+	cr_assert_eq(ring_cons_avail(&g.cq), 1);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 5u);
+	cr_assert_eq(client_cqe(&g, 0)->res, 0);
+	cr_assert_not(client_cqe(&g, 0)->flags & VFPOOL_CQE_F_MORE, "the final one ends it");
+	cr_assert_eq(g.r.deferred, 0u);
+	rig_teardown(&g);
+}
+
+Test(deferred, an_early_allocation_needs_two_free_completion_slots)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	/* 7 immediate completions the client does not reap: one slot left */
+	for (uint32_t i = 0; i < 7; i++) {
+		char vnic[16];
+
+		snprintf(vnic, sizeof(vnic), "now%u", i);
+		submit_alloc(&g, i, i, vnic);
+	}
+	ring_prod_publish(&g.sq, 7);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 7);
+	submit_alloc(&g, 0, 50, "nic0");
+	g.r.sqes[ring_prod_slot(&g.sq, 0)].flags = VFPOOL_REQ_F_EARLY;
+	ring_prod_publish(&g.sq, 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 0,
+		     "one free slot is not enough for two completions");
+	ring_cons_consume(&g.cq, 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 1);
+	cr_assert_eq(g.r.deferred, 1u);
+	rig_teardown(&g);
+}
+
+Test(deferred, an_early_flag_on_a_release_is_refused)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	submit_alloc(&g, 0, 6, "nic0");
+	g.r.sqes[ring_prod_slot(&g.sq, 0)].opcode = VFPOOL_OP_RELEASE;
+	g.r.sqes[ring_prod_slot(&g.sq, 0)].flags = VFPOOL_REQ_F_EARLY;
+	memset(g.r.sqes[ring_prod_slot(&g.sq, 0)].network, 0, VFPOOL_NETWORK_MAX);
+	ring_prod_publish(&g.sq, 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 1);
+	cr_assert_eq(client_cqe(&g, 0)->res, -EINVAL);
+	cr_assert(strstr(client_cqe(&g, 0)->message, "early completion on a request other than alloc"),
+		  "%s", client_cqe(&g, 0)->message);
+	cr_assert_eq(g.r.deferred, 0u);
 	rig_teardown(&g);
 }

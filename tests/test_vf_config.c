@@ -19,10 +19,12 @@
 #include <netlink/netlink.h>
 #include <netlink/route/link.h>
 #include <netlink/route/link/veth.h>
+#include <net/if.h>
 
 #include "core/engine.h"
 #include "core/host.h"
 #include "core/loop.h"
+#include "core/policy.h"
 #include "core/request.h"
 #include "core/state_segment.h"
 #include "core/vf_config.h"
@@ -126,16 +128,21 @@ static void run_until_idle(struct rig *g)
 	cr_assert_eq(vf_config_busy(g->vc), 0u, "the executor finished its work");
 }
 
-static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
+static int alloc_flags(struct rig *g, const char *vnic, uint32_t flags, struct vfpool_cqe *ret)
 {
 	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
-			     .flags = VFPOOL_REQ_F_MAC,
+			     .flags = VFPOOL_REQ_F_MAC | flags,
 			     .mac = { 0x52, 0x54, 0x00, 0xaa, 0xbb, 0x01 } };
 
 	strcpy(r.vm_id, "vm1");
 	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
 	strcpy(r.network, "red");
 	return engine_serve(&g->e, &r, &g->sink.s, ret);
+}
+
+static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
+{
+	return alloc_flags(g, vnic, 0, ret);
 }
 
 static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
@@ -307,5 +314,220 @@ Test(vf_config, a_failed_restore_quarantines_the_vf)
 	cr_assert_eq(allocatable(&g), 3u, "a dirty VF is not handed on");
 	cr_assert(pool_is_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_DIRTY));
 	cr_assert_str_eq(state_vfs(g.e.hdr)[0].reason, "reset failed: Device or resource busy");
+	rig_teardown(&g);
+}
+
+/* The fake kernel answers every request until the executor is idle: a GETLINK with state,
+ * everything else with error (0: ACK). */
+static void peer_serve_all(struct rig *g, const struct vf_state *state, int error)
+{
+	uint8_t buf[8192];
+
+	while (vf_config_busy(g->vc)) {
+		turn(g);
+		if (recv(g->peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			struct nlmsghdr *req = peer_read(g, buf, sizeof(buf));
+
+			if (req->nlmsg_type == RTM_GETLINK) {
+				peer_state(g, req, state);
+				peer_ack(g, req, 0);
+			} else {
+				peer_ack(g, req, error);
+			}
+		}
+	}
+}
+
+Test(vf_config, an_early_allocation_is_told_twice_first_with_more)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	struct vf_state clean;
+
+	vf_state_clean(&clean);
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1,
+		     "one completion still to come");
+	cr_assert(engine_cqe_now(1, &now), "the first goes out now");
+	cr_assert_eq(now.res, 0);
+	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
+	cr_assert_str_eq(now.pci_addr, state_vfs(g.e.hdr)[now.vf_slot].pci_addr);
+	cr_assert_eq(state_vfs(g.e.hdr)[now.vf_slot].cfg_state, VFPOOL_CFG_PENDING);
+	cr_assert_eq(g.sink.posted, 0);
+	peer_serve_all(&g, &clean, 0);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+	cr_assert_not(g.sink.cqe.flags & VFPOOL_CQE_F_MORE, "the second is the last");
+	cr_assert_eq(g.sink.cqe.generation, now.generation);
+	cr_assert_eq(state_vfs(g.e.hdr)[now.vf_slot].cfg_state, VFPOOL_CFG_APPLIED);
+	rig_teardown(&g);
+}
+
+Test(vf_config, an_early_allocation_the_kernel_refuses_is_told_why_and_undone)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	struct vf_state clean;
+
+	vf_state_clean(&clean);
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1);
+	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
+	cr_assert_eq(allocatable(&g), 3u);
+	peer_serve_all(&g, &clean, -EINVAL);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, -EINVAL);
+	cr_assert(strstr(g.sink.cqe.message, "ens1f0 vf 0: kernel refused"), "%s",
+		  g.sink.cqe.message);
+	cr_assert_not(g.sink.cqe.flags & VFPOOL_CQE_F_MORE);
+	cr_assert_eq(allocatable(&g), 4u, "the lease is undone");
+	cr_assert_eq(lease_index_count(g.e.leases), 0u);
+	rig_teardown(&g);
+}
+
+/* ---- the network's MTU on a real VF netdev -------------------------------------------- */
+
+/* The fake kernel for the PF (a veth cannot take VF configuration), the real one for the VF
+ * netdev: requests about vf_ifindex are relayed to the kernel and its answers back. */
+static void peer_relay_vf(struct rig *g, int rtnl, int vf_ifindex)
+{
+	uint8_t buf[8192];
+	static uint8_t ans[65536];
+	struct vf_state clean;
+
+	vf_state_clean(&clean);
+	while (vf_config_busy(g->vc)) {
+		struct nlmsghdr *req;
+		const struct ifinfomsg *ifi;
+
+		turn(g);
+		if (recv(g->peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) <= 0)
+			continue;
+		req = peer_read(g, buf, sizeof(buf));
+		ifi = NLMSG_DATA(req);
+		if (ifi->ifi_index != vf_ifindex) {
+			if (req->nlmsg_type == RTM_GETLINK)
+				peer_state(g, req, &clean);
+			peer_ack(g, req, 0);
+			continue;
+		}
+		cr_assert_eq(send(rtnl, req, req->nlmsg_len, 0), (ssize_t)req->nlmsg_len);
+		for (bool acked = false; !acked;) {
+			ssize_t n = recv(rtnl, ans, sizeof(ans), MSG_TRUNC);
+			int left = (int)n;
+
+			cr_assert_gt(n, 0);
+			cr_assert_leq(n, (ssize_t)sizeof(ans), "the kernel's answer fits");
+			for (struct nlmsghdr *h = (struct nlmsghdr *)ans; NLMSG_OK(h, left);
+			     h = NLMSG_NEXT(h, left))
+				acked = acked || h->nlmsg_type == NLMSG_ERROR;
+			cr_assert_eq(send(g->peer, ans, (size_t)n, 0), n);
+		}
+	}
+}
+
+static unsigned link_mtu(const char *name)
+{
+	struct nl_sock *sk = nl_socket_alloc();
+	struct rtnl_link *l = NULL;
+	unsigned mtu;
+
+	cr_assert_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	cr_assert_eq(rtnl_link_get_kernel(sk, 0, name, &l), 0, "%s exists", name);
+	mtu = rtnl_link_get_mtu(l);
+	rtnl_link_put(l);
+	nl_socket_free(sk);
+	return mtu;
+}
+
+Test(vf_config, the_network_mtu_reaches_the_vf_netdev_and_release_restores_it)
+{
+	struct policy_network red = { .name = "red", .vlan = 7, .mtu = 1400 };
+	struct policy p;
+	struct rig g;
+	struct vfpool_cqe now;
+	struct nl_sock *sk;
+	char why[128];
+	int rtnl, vf_if;
+
+	enter_netns_with_pf();
+	sk = nl_socket_alloc();
+	cr_assert_eq(nl_connect(sk, NETLINK_ROUTE), 0);
+	/* named like the simulated host's first VF netdev */
+	cr_assert_eq(rtnl_link_veth_add(sk, "ens1f0v0", "ens1f0v0p", getpid()), 0);
+	nl_socket_free(sk);
+	cr_assert_eq(link_mtu("ens1f0v0"), 1500u);
+	vf_if = (int)if_nametoindex("ens1f0v0");
+	rtnl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	cr_assert_geq(rtnl, 0);
+
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(policy_init(&p, 1, NULL, NULL), 0);
+	cr_assert_eq(policy_network_add(&p, &red, why, sizeof(why)), 0, "%s", why);
+	g.e.policy = &p;
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	cr_assert_str_eq(state_vfs(g.e.hdr)[0].netdev, "ens1f0v0");
+	peer_relay_vf(&g, rtnl, vf_if);
+	cr_assert_eq(g.sink.posted, 1);
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+	cr_assert_eq(link_mtu("ens1f0v0"), 1400u, "the kernel has the network's MTU");
+	/* what vfpoolctl snapshot shows: the lease's applied config */
+	cr_assert_eq(state_vfs(g.e.hdr)[0].mtu, 1400u);
+	cr_assert_eq(state_vfs(g.e.hdr)[0].vlan, 7);
+	cr_assert_eq(state_vfs(g.e.hdr)[0].cfg_state, VFPOOL_CFG_APPLIED);
+
+	cr_assert_eq(release(&g, "nic0", &now), 0);
+	peer_relay_vf(&g, rtnl, vf_if);
+	cr_assert_eq(link_mtu("ens1f0v0"), 1500u, "release put the MTU back");
+	cr_assert_eq(allocatable(&g), 4u);
+	close(rtnl);
+	g.e.policy = NULL;
+	rig_teardown(&g);
+	policy_fini(&p);
+}
+
+/* ---- start-up scan -------------------------------------------------------------------- */
+
+Test(vf_config, a_vf_left_configured_without_a_lease_is_reset_before_reuse)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	uint8_t buf[8192];
+	struct nlmsghdr *req;
+	struct vf_state dirty = { .fields = VF_F_PF_ALL, .mac = { 2, 0, 0, 0, 0, 9 },
+				  .vlan = 30, .spoofchk = true,
+				  .link_state = IFLA_VF_LINK_STATE_AUTO };
+	struct vf_state sent, clean;
+	bool reset_sent = false;
+
+	vf_state_clean(&clean);
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	vf_config_scan(g.vc);
+	turn(&g);
+	req = peer_read(&g, buf, sizeof(buf));
+	cr_assert_eq(req->nlmsg_type, RTM_GETLINK, "the scan reads the PF's VFs");
+	peer_state(&g, req, &dirty); /* VF 0 still carries a crashed lease's VLAN and MAC */
+	peer_ack(&g, req, 0);
+	while (!reset_sent) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			cr_assert_eq(req->nlmsg_type, RTM_SETLINK);
+			cr_assert_eq(vf_msg_parse(req, 0, &sent), 0);
+			cr_assert_not(vf_state_differs(&sent, &clean), "the reset sends the clean state");
+			reset_sent = true;
+			/* while the reset is in flight the VF is nobody's to take */
+			cr_assert_eq(allocatable(&g), 3u);
+			cr_assert_eq(alloc(&g, "nic0", &now), 1);
+			cr_assert_neq(now.vf_slot, 0u, "the dirty VF is not handed out");
+			peer_ack(&g, req, 0);
+		}
+	}
+	peer_serve_all(&g, &clean, 0);
+	cr_assert_eq(allocatable(&g), 3u, "the reset VF is back; nic0 holds another");
+	cr_assert_not(pool_is_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_DIRTY));
 	rig_teardown(&g);
 }

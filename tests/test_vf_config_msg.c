@@ -132,3 +132,14 @@ Test(vf_config_msg, a_differing_mac_is_a_difference)
 	b.fields &= ~VF_F_MAC; /* not known on one side: not compared */
 	cr_assert_not(vf_state_differs(&a, &b));
 }
+
+Test(vf_config_msg, getlink_is_a_request_the_kernel_answers)
+{
+	struct nl_msg *msg;
+
+	/* without NLM_F_REQUEST the kernel only acknowledges: no state comes back */
+	cr_assert_eq(vf_msg_build_getlink(3, &msg), 0);
+	cr_assert(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_REQUEST);
+	cr_assert(nlmsg_hdr(msg)->nlmsg_flags & NLM_F_ACK);
+	nlmsg_free(msg);
+}

@@ -193,5 +193,6 @@ VFPOOL_API void vfpool_close(struct vfpool *h)
 	if (h->ring)
 		munmap(h->ring, h->ring_size);
 	close(h->sock);
+	free(h->early_ud);
 	free(h);
 }

@@ -22,6 +22,8 @@ struct vfpool {
 	uint32_t queued;   /* written, not yet published */
 	uint32_t inflight; /* published, not yet reaped */
 	uint32_t linked;   /* queued entries of a chain still open (never published) */
+	uint64_t *early_ud; /* early requests whose first completion is owed (early.c) */
+	uint32_t n_early;
 	unsigned spin_us;
 	unsigned timeout_ms; /* for the synchronous calls */
 	uint32_t cmd_seq;
@@ -30,6 +32,13 @@ struct vfpool {
 
 __attribute__((format(printf, 2, 3)))
 void vfpool_log(enum vfpool_log_level level, const char *fmt, ...);
+
+/* Counts an early request's second completion slot until its first completion arrives.
+ * -ENOMEM, or -EAGAIN when as many are owed as the ring holds. */
+int early_track(struct vfpool *h, uint64_t user_data);
+/* A completion for user_data arrived: an early request waiting for its first one stops
+ * counting its extra slot. */
+void early_settle(struct vfpool *h, uint64_t user_data);
 
 void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *ret_lease);
 

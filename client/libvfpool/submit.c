@@ -34,7 +34,8 @@ static int put_str(char *dst, size_t n, const char *src, bool required)
 	return 0;
 }
 
-static struct vfpool_sqe *next_sqe(struct vfpool *h)
+/* slots: the completions the new request may need (2 for an early allocation) */
+static struct vfpool_sqe *next_sqe(struct vfpool *h, uint32_t slots)
 {
 	int64_t space;
 
@@ -43,8 +44,8 @@ static struct vfpool_sqe *next_sqe(struct vfpool *h)
 	space = ring_prod_space(&h->sq);
 	if (space <= (int64_t)h->queued)
 		return NULL;
-	/* completions must have room too: never have more in flight than the CQ holds */
-	if (h->inflight + h->queued >= h->cq.mask + 1)
+	/* completions must have room too: never have more owed than the CQ holds */
+	if (h->inflight + h->queued + h->n_early + slots > h->cq.mask + 1)
 		return NULL;
 	return &h->sqes[ring_prod_slot(&h->sq, h->queued)];
 }
@@ -63,8 +64,10 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 	    put_str(e.profile, sizeof(e.profile), req->profile, false) ||
 	    put_str(e.pin_pci, sizeof(e.pin_pci), req->pin_pci, false))
 		return -EINVAL;
-	if (req->flags & ~VFPOOL_ALLOC_LINK)
+	if (req->flags & ~(VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY))
 		return -EINVAL;
+	if (req->flags & VFPOOL_ALLOC_EARLY)
+		e.flags |= VFPOOL_REQ_F_EARLY;
 	if (req->profile)
 		e.flags |= VFPOOL_REQ_F_PROFILE;
 	if (req->flags & VFPOOL_ALLOC_LINK) {
@@ -82,9 +85,15 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 	if (req->numa_node < -1)
 		return -EINVAL;
 	e.numa_node = req->numa_node;
-	slot = next_sqe(h);
+	slot = next_sqe(h, (e.flags & VFPOOL_REQ_F_EARLY) ? 2 : 1);
 	if (!slot)
 		return h->dead ? -ECONNRESET : -EAGAIN;
+	if (e.flags & VFPOOL_REQ_F_EARLY) {
+		int r = early_track(h, user_data);
+
+		if (r)
+			return r;
+	}
 	memcpy(slot, &e, sizeof(e));
 	h->queued++;
 	h->linked = (e.flags & VFPOOL_REQ_F_LINK) ? h->linked + 1 : 0;
@@ -107,7 +116,7 @@ VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const 
 		e.flags |= VFPOOL_REQ_F_GEN;
 	if (h->linked)
 		return -EINVAL; /* a chain holds allocations only; end it first */
-	slot = next_sqe(h);
+	slot = next_sqe(h, 1);
 	if (!slot)
 		return h->dead ? -ECONNRESET : -EAGAIN;
 	memcpy(slot, &e, sizeof(e));
@@ -182,6 +191,12 @@ static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out
 		out[i].user_data = c.user_data;
 		_Static_assert(VFPOOL_CQE_USE_BRIDGE == VFPOOL_USE_BRIDGE, "use-the-bridge result");
 		out[i].res = c.res > 0 && c.res != VFPOOL_CQE_USE_BRIDGE ? -EPROTO : c.res;
+		out[i].more = (c.flags & VFPOOL_CQE_F_MORE) != 0;
+		if (h->n_early)
+			early_settle(h, c.user_data);
+		/* a request answered with more is still in flight: its last word is owed */
+		if (!out[i].more && h->inflight)
+			h->inflight--;
 		lease_from_cqe(&c, &out[i].lease);
 		out[i].why[0] = '\0';
 		if (c.res) {
@@ -191,7 +206,6 @@ static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out
 	}
 	if (n)
 		ring_cons_consume(&h->cq, n);
-	h->inflight -= n < h->inflight ? n : h->inflight;
 	/* requests still waiting may have been held back by a full completion ring: the
 	 * daemon sleeps on them until told there is room */
 	if (n && h->inflight)
@@ -283,7 +297,8 @@ VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req
 	struct vfpool_completion c;
 	int r;
 
-	if (!h || !req || !ret_lease || (req->flags & VFPOOL_ALLOC_LINK))
+	/* an early allocation is answered twice: submit and reap it */
+	if (!h || !req || !ret_lease || (req->flags & (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY)))
 		return -EINVAL;
 	if (h->inflight || h->queued)
 		return -EBUSY; /* a sync call would steal an async completion */

@@ -71,6 +71,15 @@ struct vfpool_alloc_req {
 /* Links this request to the next one submitted: the chain (up to 32) is allocated all or
  * nothing. vfpool_flush never publishes a chain before its last (unlinked) entry. */
 #define VFPOOL_ALLOC_LINK (1u << 0)
+/* "Reserve now, tell me when configured": the first completion comes as soon as the VF is
+ * leased, with more = 1 (the lease is usable for planning; the VF is not yet configured);
+ * the last one (more = 0) when its configuration (MAC, VLAN, MTU) is applied, or with the
+ * kernel's reason when it failed (the lease is then undone). A single completion
+ * (more = 0) when there is nothing to wait for: a failure at once, a lease the vNIC already
+ * held, or a host where the configuration is only recorded. For vfpool_submit_alloc only
+ * (vfpool_alloc refuses it: -EINVAL). Such a request needs two completion slots; give
+ * each one in flight its own user_data. */
+#define VFPOOL_ALLOC_EARLY (1u << 1)
 
 /* Result of an allocation by a "preferred" passthrough profile when no VF is eligible: not
  * an error; the vNIC is to use the bridge (why says why no VF was eligible). */
@@ -137,6 +146,8 @@ VFPOOL_API int vfpool_flush(struct vfpool *h);
 struct vfpool_completion {
 	uint64_t user_data;
 	int res;                   /* 0, VFPOOL_USE_BRIDGE or a negative errno */
+	int more;                  /* 1: another completion for this request follows
+				    * (VFPOOL_ALLOC_EARLY); added after 1.0 in what was padding */
 	struct vfpool_lease lease; /* for a successful alloc */
 	char why[160];             /* for a failure: each object and its reason */
 };
