@@ -309,3 +309,21 @@ Test(vf_config, a_failed_restore_quarantines_the_vf)
 	cr_assert_str_eq(state_vfs(g.e.hdr)[0].reason, "reset failed: Device or resource busy");
 	rig_teardown(&g);
 }
+
+Test(vf_config, a_configuration_failure_is_counted_once_as_a_config_error)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 50);
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	cr_assert_eq(atomic_load(&g.e.hdr->errors), 0u, "a kept request is no failure yet");
+	run_until_idle(&g);
+	cr_assert_eq(g.sink.cqe.res, -ETIMEDOUT);
+	cr_assert_eq(atomic_load(&g.e.hdr->errors_by_kind[VFPOOL_ERR_CONFIG]), 1u);
+	cr_assert_eq(atomic_load(&g.e.hdr->errors_by_kind[VFPOOL_ERR_OTHER]), 0u,
+		     "classified by where it failed, not by its errno");
+	cr_assert_eq(atomic_load(&g.e.hdr->errors), 1u);
+	rig_teardown(&g);
+}
