@@ -240,7 +240,7 @@ static int sample(struct parser *p, const char *line, struct prom_doc *d)
 			}
 		}
 		if (f && f->type && strcmp(f->kind, "histogram") && strcmp(f->kind, "summary"))
-			return fail(p, "_bucket/_sum/_count suffix on a family that is no histogram");
+			return fail(p, "_bucket/_sum/_count on a family that is no histogram");
 	} else if (f->type && strcmp(f->kind, "histogram") == 0) {
 		return fail(p, "histogram sample without _bucket, _sum or _count");
 	}
@@ -283,9 +283,8 @@ int prom_parse(const char *text, struct prom_doc *ret, char *why, size_t why_len
 
 		if (strcmp(f->kind, "histogram") == 0 && f->has_bucket &&
 		    (!f->has_inf || !f->has_sum || !f->has_count)) {
-			p->lineno++;
-			snprintf(why, why_len, "end: histogram %s lacks its +Inf bucket, _sum or _count",
-				 f->name);
+			snprintf(why, why_len,
+				 "end: histogram %s lacks its +Inf bucket, _sum or _count", f->name);
 			r = -1;
 		}
 	}

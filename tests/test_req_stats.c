@@ -102,7 +102,8 @@ static struct request req(enum vfpool_opcode op, const char *vm, const char *vni
 Test(req_stats, engine_counts_each_failed_request_under_its_kind)
 {
 	struct fixture f;
-	struct request a = req(VFPOOL_OP_ALLOC, "vm1", "nic0"), b = req(VFPOOL_OP_ALLOC, "vm1", "nic1");
+	struct request a = req(VFPOOL_OP_ALLOC, "vm1", "nic0");
+	struct request b = req(VFPOOL_OP_ALLOC, "vm1", "nic1");
 	struct request gone = req(VFPOOL_OP_RELEASE, "vm9", "nic0");
 	struct vfpool_cqe c;
 
@@ -125,7 +126,8 @@ Test(req_stats, engine_counts_each_failed_request_under_its_kind)
 Test(req_stats, a_failed_chain_counts_every_entry_under_the_failing_kind)
 {
 	struct fixture f;
-	struct request r[3] = { req(VFPOOL_OP_ALLOC, "vm1", "nic0"), req(VFPOOL_OP_ALLOC, "vm1", "nic1"),
+	struct request r[3] = { req(VFPOOL_OP_ALLOC, "vm1", "nic0"),
+				req(VFPOOL_OP_ALLOC, "vm1", "nic1"),
 				req(VFPOOL_OP_ALLOC, "vm1", "nic2") };
 	struct vfpool_cqe c[3];
 	bool kept[3];
@@ -141,7 +143,8 @@ Test(req_stats, a_failed_chain_counts_every_entry_under_the_failing_kind)
 Test(req_stats, a_chain_holding_a_release_is_counted_as_rejected)
 {
 	struct fixture f;
-	struct request r[2] = { req(VFPOOL_OP_ALLOC, "vm1", "nic0"), req(VFPOOL_OP_RELEASE, "vm1", "nic1") };
+	struct request r[2] = { req(VFPOOL_OP_ALLOC, "vm1", "nic0"),
+				req(VFPOOL_OP_RELEASE, "vm1", "nic1") };
 	struct vfpool_cqe c[2];
 	bool kept[2];
 

@@ -357,7 +357,9 @@ VFPOOL_API int vfpool_snapshot_stats(const struct vfpool_snapshot *s,
 	st.sample_every = VFPOOL_LAT_SAMPLE;
 	st.n_buckets = VFPOOL_LAT_BUCKETS;
 	for (unsigned b = 0; b < VFPOOL_LAT_BUCKETS; b++) {
-		st.latency[b].under_ns = b + 1 < VFPOOL_LAT_BUCKETS ? UINT64_C(1) << (b + 7) : UINT64_MAX;
+		bool last = b + 1 == VFPOOL_LAT_BUCKETS;
+
+		st.latency[b].under_ns = last ? UINT64_MAX : UINT64_C(1) << (b + 7);
 		st.latency[b].count = atomic_load_explicit(&s->copy->latency_buckets[b],
 							   memory_order_relaxed);
 	}
