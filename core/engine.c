@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/engine.h"
+#include "core/req_stats.h"
 #include "core/vm_quota.h"
 #include "core/state_segment.h"
 #include "shm/seqlock.h"
@@ -567,8 +568,9 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
+	/* a kept request is counted when its completion is posted, if it fails then */
 	if (!later && c->res < 0)
-		atomic_fetch_add_explicit(&e->hdr->errors, 1, memory_order_relaxed);
+		req_stats_errors(e->hdr, req_err_kind(req->op, c->res), 1);
 	return later;
 }
 
@@ -578,6 +580,7 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 	unsigned kept = 0;
 	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
 	unsigned failed = n;
+	bool misshapen = false; /* a chain with other than allocations: malformed */
 
 	if (n > VFPOOL_CHAIN_MAX)
 		n = VFPOOL_CHAIN_MAX; /* the ring never gathers more */
@@ -588,6 +591,7 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 			complete_err(&cqes[i], -EINVAL, "%s/%s: only allocations may be linked",
 				     reqs[i].vm_id, reqs[i].vnic_id);
 			failed = i;
+			misshapen = true;
 		}
 	}
 	/* one write section: readers see the whole VM leased or nothing of it */
@@ -642,11 +646,16 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 		    hooked != 1)
 			ret_later[i]++;
 		kept += ret_later[i];
+		/* a hook that failed at once (out of memory) completes just this entry */
+		if (!ret_later[i] && cqes[i].res < 0)
+			req_stats_errors(e->hdr, req_err_kind(VFPOOL_OP_ALLOC, cqes[i].res), 1);
 	}
 	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);
+	/* every entry completes with the failing one's error: n failures of its kind */
 	if (failed < n)
-		atomic_fetch_add_explicit(&e->hdr->errors, n, memory_order_relaxed);
+		req_stats_errors(e->hdr, misshapen ? VFPOOL_ERR_REJECTED
+					 : req_err_kind(VFPOOL_OP_ALLOC, cqes[failed].res), n);
 	return kept;
 }
 
@@ -656,6 +665,7 @@ void engine_reject(struct engine *e, uint64_t user_data, int err, const char *wh
 	memset(c, 0, sizeof(*c));
 	c->user_data = user_data;
 	complete_err(c, err, "request rejected: %s", why);
+	/* relaxed: statistics for ops tools, no ordering with anything */
 	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&e->hdr->errors, 1, memory_order_relaxed);
+	req_stats_errors(e->hdr, VFPOOL_ERR_REJECTED, 1);
 }

@@ -71,6 +71,9 @@ struct engine {
 	 * so a change is seen by the next request. */
 	const struct policy *policy;
 	char (*slot_profile)[VFPOOL_NETWORK_MAX]; /* per VF slot: the lease's profile, or "" */
+	/* requests served from client rings, modulo VFPOOL_LAT_SAMPLE: the one that reaches
+	 * it has its service time sampled (core/client_ring.c) */
+	uint32_t lat_tick;
 };
 
 /* Attaches to a formatted state segment (core/state_segment.h). */

@@ -19,6 +19,7 @@
 
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/req_stats.h"
 #include "core/vf_config.h"
 #include "core/vf_config_want.h"
 #include "shm/seqlock.h"
@@ -322,14 +323,21 @@ static void post(struct vf_config *vc, struct job *j)
 	struct completion_sink *sink = j->sink;
 
 	j->sink = NULL;
-	if (sink && vc->in_hook) {
+	if (!sink)
+		return;
+	/* still inside the hook: the engine answers (and counts) it now */
+	if (vc->in_hook) {
 		vc->hook_cqe = j->cqe;
 		vc->hook_answered = true;
 		return;
 	}
+	/* the engine did not count a request it kept: its failure is counted here, whatever
+	 * the errno, as a configuration failure (rolled back, quarantined, or released before
+	 * it was configured) */
+	if (j->cqe.res < 0)
+		req_stats_errors(vc->e->hdr, VFPOOL_ERR_CONFIG, 1);
 	/* through the engine: the lease must be durable before the client hears of it */
-	if (sink)
-		engine_post(vc->e, sink, &j->cqe);
+	engine_post(vc->e, sink, &j->cqe);
 }
 
 static void finish_job(struct vf_config *vc, uint32_t pf)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
+#include <math.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,10 @@
 struct family {
 	char name[128];
 	bool help, type;
+	char kind[16]; /* the TYPE: counter, gauge, histogram, summary, untyped */
+	/* a histogram (one series, no label but le): its buckets so far */
+	bool has_bucket, has_inf, has_sum, has_count;
+	double last_le, inf_value, last_bucket;
 };
 
 struct parser {
@@ -89,6 +94,7 @@ static int comment(struct parser *p, const char *line)
 	    strcmp(rest, "summary") && strcmp(rest, "untyped"))
 		return fail(p, "unknown TYPE");
 	f->type = true;
+	snprintf(f->kind, sizeof(f->kind), "%s", rest);
 	return 0;
 }
 
@@ -130,6 +136,71 @@ static long labels(struct parser *p, const char *s, char *out, size_t cap)
 	return (long)i + 1;
 }
 
+/* The value of le in labels that are exactly le="v" (this reader's histograms carry no
+ * other label); 0, or -1 with the reason. */
+static int bucket_le(struct parser *p, const char *labels_text, double *ret_le)
+{
+	size_t n = strlen(labels_text);
+	char *end;
+
+	if (strncmp(labels_text, "le=\"", 4) != 0 || n < 6 || labels_text[n - 1] != '"' ||
+	    strchr(labels_text + 4, '"') != labels_text + n - 1)
+		return fail(p, "histogram bucket without an le label (or with other labels)");
+	if (strcmp(labels_text, "le=\"+Inf\"") == 0) {
+		*ret_le = HUGE_VAL;
+		return 0;
+	}
+	*ret_le = strtod(labels_text + 4, &end);
+	if (end != labels_text + n - 1 || isinf(*ret_le) || isnan(*ret_le))
+		return fail(p, "histogram le is not a number");
+	return 0;
+}
+
+/* A histogram's series: buckets in increasing le with cumulative (non-decreasing) counts
+ * ending at +Inf, then _sum and _count, _count equal to the +Inf bucket. */
+static int histogram_sample(struct parser *p, struct family *f, const struct prom_sample *s)
+{
+	const char *sfx = s->name + strlen(f->name);
+	double le;
+
+	if (strcmp(sfx, "_bucket") == 0) {
+		if (bucket_le(p, s->labels, &le))
+			return -1;
+		if (f->has_inf || f->has_sum || f->has_count)
+			return fail(p, "histogram bucket after +Inf, _sum or _count");
+		if (f->has_bucket && le <= f->last_le)
+			return fail(p, "histogram buckets not in increasing le");
+		if (f->has_bucket && s->value < f->last_bucket)
+			return fail(p, "histogram buckets not cumulative");
+		f->has_bucket = true;
+		f->last_le = le;
+		f->last_bucket = s->value;
+		if (isinf(le)) {
+			f->has_inf = true;
+			f->inf_value = s->value;
+		}
+		return 0;
+	}
+	if (s->labels[0])
+		return fail(p, "histogram _sum/_count with labels");
+	if (!f->has_inf)
+		return fail(p, "histogram _sum/_count before its +Inf bucket");
+	if (strcmp(sfx, "_sum") == 0) {
+		if (f->has_sum)
+			return fail(p, "second histogram _sum");
+		f->has_sum = true;
+		return 0;
+	}
+	if (strcmp(sfx, "_count") != 0)
+		return fail(p, "histogram sample without _bucket, _sum or _count");
+	if (f->has_count)
+		return fail(p, "second histogram _count");
+	if (s->value != f->inf_value)
+		return fail(p, "histogram _count differs from its +Inf bucket");
+	f->has_count = true;
+	return 0;
+}
+
 static int sample(struct parser *p, const char *line, struct prom_doc *d)
 {
 	struct prom_sample s = { 0 };
@@ -168,9 +239,15 @@ static int sample(struct parser *p, const char *line, struct prom_doc *d)
 				f = find(p, base);
 			}
 		}
+		if (f && f->type && strcmp(f->kind, "histogram") && strcmp(f->kind, "summary"))
+			return fail(p, "_bucket/_sum/_count on a family that is no histogram");
+	} else if (f->type && strcmp(f->kind, "histogram") == 0) {
+		return fail(p, "histogram sample without _bucket, _sum or _count");
 	}
 	if (!f || !f->help || !f->type)
 		return fail(p, "sample before its family's HELP and TYPE");
+	if (strcmp(f->kind, "histogram") == 0 && histogram_sample(p, f, &s))
+		return -1;
 	d->samples = realloc(d->samples, (d->n + 1) * sizeof(*d->samples));
 	if (!d->samples)
 		return fail(p, "out of memory");
@@ -200,6 +277,16 @@ int prom_parse(const char *text, struct prom_doc *ret, char *why, size_t why_len
 	for (char *line = strtok_r(copy, "\n", &save); line && !r; line = strtok_r(NULL, "\n", &save)) {
 		p->lineno++;
 		r = line[0] == '#' ? comment(p, line) : sample(p, line, &d);
+	}
+	for (unsigned i = 0; i < p->n_fam && !r; i++) {
+		const struct family *f = &p->fam[i];
+
+		if (strcmp(f->kind, "histogram") == 0 && f->has_bucket &&
+		    (!f->has_inf || !f->has_sum || !f->has_count)) {
+			snprintf(why, why_len,
+				 "end: histogram %s lacks its +Inf bucket, _sum or _count", f->name);
+			r = -1;
+		}
 	}
 	free(copy);
 	free(p);

@@ -19,7 +19,10 @@ struct prom_doc {
 
 /* 0, or -1 with the offending line and the reason in why. Checks: metric and label names
  * valid, label values quoted and escaped, value numeric, every sample's family declared by
- * a HELP and a TYPE line before its first sample, TYPE known, no family declared twice. */
+ * a HELP and a TYPE line before its first sample, TYPE known, no family declared twice,
+ * _bucket/_sum/_count only on histograms and summaries. A histogram (one series, no label
+ * but le): buckets in increasing le, cumulative, ending at le="+Inf", then _sum and a
+ * _count equal to the +Inf bucket. */
 int prom_parse(const char *text, struct prom_doc *ret_doc, char *why, size_t why_len);
 /* Sum of the samples named name whose labels contain label (k="v"; NULL: all). */
 double prom_sum(const struct prom_doc *d, const char *name, const char *label);

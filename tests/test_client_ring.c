@@ -171,3 +171,51 @@ Test(client_ring, sleeping_daemon_refuses_to_sleep_when_requests_wait)
 	cr_assert_eq(atomic_load(&((struct vfpool_ring_hdr *)g.ring_mem)->sq_wakeup.v), 0u);
 	rig_teardown(&g);
 }
+
+static uint64_t latency_samples(const struct rig *g)
+{
+	uint64_t n = 0;
+
+	for (unsigned b = 0; b < VFPOOL_LAT_BUCKETS; b++)
+		n += atomic_load(&g->e.hdr->latency_buckets[b]);
+	return n;
+}
+
+/* Publishes n releases of leases nobody holds, serves them, reaps their completions. */
+static void serve_releases(struct rig *g, uint32_t n)
+{
+	while (n) {
+		uint32_t k = n < 8 ? n : 8;
+
+		for (uint32_t i = 0; i < k; i++) {
+			put_alloc(client_sqe(g, i), i, "vm9", "nic0");
+			client_sqe(g, i)->opcode = VFPOOL_OP_RELEASE;
+		}
+		ring_prod_publish(&g->sq, k);
+		cr_assert_eq(client_ring_serve(&g->r, &g->e, NULL, 64), (int)k);
+		cr_assert_eq(ring_cons_avail(&g->cq), (int64_t)k);
+		ring_cons_consume(&g->cq, k);
+		n -= k;
+	}
+}
+
+Test(client_ring, every_64th_request_is_timed_and_a_chain_counts_its_entries)
+{
+	struct rig g;
+
+	rig_setup(&g, 8);
+	serve_releases(&g, 63);
+	cr_assert_eq(latency_samples(&g), 0u, "63 requests: none is the 64th");
+	/* a chain of two: its second entry is the 64th request */
+	put_alloc(client_sqe(&g, 0), 1, "vm1", "nic0");
+	client_sqe(&g, 0)->flags = VFPOOL_REQ_F_LINK;
+	put_alloc(client_sqe(&g, 1), 2, "vm1", "nic1");
+	ring_prod_publish(&g.sq, 2);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, NULL, 64), 2);
+	ring_cons_consume(&g.cq, 2);
+	cr_assert_eq(latency_samples(&g), 1u);
+	serve_releases(&g, 63);
+	cr_assert_eq(latency_samples(&g), 2u, "128 requests: two samples");
+	cr_assert_eq(atomic_load(&g.e.hdr->requests), 128u);
+	rig_teardown(&g);
+}

@@ -167,3 +167,47 @@ Test(metrics, parser_rejects_an_unquoted_label_value)
 	cr_assert(strstr(why, "label"), "reason: %s", why);
 	free(text);
 }
+
+static void parse_fixture_fails(const char *path, const char *reason)
+{
+	struct prom_doc doc;
+	char why[256] = "", *text = read_file(path);
+
+	cr_assert_eq(prom_parse(text, &doc, why, sizeof(why)), -1, "%s accepted", path);
+	cr_assert(strstr(why, reason), "%s: reason: %s", path, why);
+	free(text);
+}
+
+Test(metrics, parser_accepts_a_cumulative_histogram)
+{
+	struct prom_doc doc;
+	char *text = read_file("tests/fixtures/metrics_histogram_ok.prom");
+
+	parse_ok(text, &doc);
+	cr_assert_eq(prom_sum(&doc, "t_seconds_bucket", "le=\"+Inf\""), 3.0);
+	cr_assert_eq(prom_sum(&doc, "t_seconds_count", NULL), 3.0);
+	prom_free(&doc);
+	free(text);
+}
+
+Test(metrics, parser_rejects_histogram_buckets_that_go_down)
+{
+	parse_fixture_fails("tests/fixtures/metrics_histogram_not_cumulative.prom",
+			    "not cumulative");
+}
+
+Test(metrics, parser_rejects_a_histogram_without_its_inf_bucket)
+{
+	parse_fixture_fails("tests/fixtures/metrics_histogram_without_inf.prom", "+Inf");
+}
+
+Test(metrics, parser_rejects_a_histogram_count_other_than_its_inf_bucket)
+{
+	parse_fixture_fails("tests/fixtures/metrics_histogram_count_mismatch.prom",
+			    "_count differs");
+}
+
+Test(metrics, parser_rejects_a_histogram_suffix_on_a_counter)
+{
+	parse_fixture_fails("tests/fixtures/metrics_suffix_on_counter.prom", "no histogram");
+}

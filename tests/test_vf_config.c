@@ -531,3 +531,21 @@ Test(vf_config, a_vf_left_configured_without_a_lease_is_reset_before_reuse)
 	cr_assert_not(pool_is_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_DIRTY));
 	rig_teardown(&g);
 }
+
+Test(vf_config, a_configuration_failure_is_counted_once_as_a_config_error)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 50);
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	cr_assert_eq(atomic_load(&g.e.hdr->errors), 0u, "a kept request is no failure yet");
+	run_until_idle(&g);
+	cr_assert_eq(g.sink.cqe.res, -ETIMEDOUT);
+	cr_assert_eq(atomic_load(&g.e.hdr->errors_by_kind[VFPOOL_ERR_CONFIG]), 1u);
+	cr_assert_eq(atomic_load(&g.e.hdr->errors_by_kind[VFPOOL_ERR_OTHER]), 0u,
+		     "classified by where it failed, not by its errno");
+	cr_assert_eq(atomic_load(&g.e.hdr->errors), 1u);
+	rig_teardown(&g);
+}

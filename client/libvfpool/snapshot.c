@@ -325,6 +325,48 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	return 0;
 }
 
+static const char *const err_kind_names[VFPOOL_ERR_NR] = {
+	[VFPOOL_ERR_NO_VF] = "no_vf",       [VFPOOL_ERR_REJECTED] = "rejected",
+	[VFPOOL_ERR_BLOCKED] = "blocked",   [VFPOOL_ERR_BUSY] = "busy",
+	[VFPOOL_ERR_NO_LEASE] = "no_lease", [VFPOOL_ERR_STALE] = "stale",
+	[VFPOOL_ERR_CONFLICT] = "conflict", [VFPOOL_ERR_QUOTA] = "quota",
+	[VFPOOL_ERR_CONFIG] = "config",     [VFPOOL_ERR_OTHER] = "other",
+};
+_Static_assert(VFPOOL_ERR_NR <= VFPOOL_STATS_KINDS, "every kind fits the public struct");
+_Static_assert(sizeof(((struct vfpool_state_hdr *)0)->errors_by_kind) ==
+	       VFPOOL_STATS_KINDS * sizeof(uint64_t), "one counter per public kind slot");
+_Static_assert(VFPOOL_LAT_BUCKETS == VFPOOL_STATS_BUCKETS, "histogram fits the public struct");
+
+VFPOOL_API int vfpool_snapshot_stats(const struct vfpool_snapshot *s,
+				     struct vfpool_request_stats *ret)
+{
+	struct vfpool_request_stats st = { 0 };
+
+	if (!s || !ret)
+		return -EINVAL;
+	/* relaxed: counters in a private copy; nobody else writes them */
+	st.requests = atomic_load_explicit(&s->copy->requests, memory_order_relaxed);
+	st.errors = atomic_load_explicit(&s->copy->errors, memory_order_relaxed);
+	st.n_kinds = VFPOOL_ERR_NR;
+	for (unsigned k = 0; k < VFPOOL_ERR_NR; k++)
+		snprintf(st.by_kind[k].kind, sizeof(st.by_kind[k].kind), "%s", err_kind_names[k]);
+	/* a newer daemon's kinds this library cannot name still add up to errors: as other */
+	for (unsigned k = 0; k < VFPOOL_STATS_KINDS; k++)
+		st.by_kind[k < VFPOOL_ERR_NR ? k : VFPOOL_ERR_OTHER].count +=
+			atomic_load_explicit(&s->copy->errors_by_kind[k], memory_order_relaxed);
+	st.sample_every = VFPOOL_LAT_SAMPLE;
+	st.n_buckets = VFPOOL_LAT_BUCKETS;
+	for (unsigned b = 0; b < VFPOOL_LAT_BUCKETS; b++) {
+		bool last = b + 1 == VFPOOL_LAT_BUCKETS;
+
+		st.latency[b].under_ns = last ? UINT64_MAX : UINT64_C(1) << (b + 7);
+		st.latency[b].count = atomic_load_explicit(&s->copy->latency_buckets[b],
+							   memory_order_relaxed);
+	}
+	*ret = st;
+	return 0;
+}
+
 VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsigned index,
 					 struct vfpool_vf_config *ret)
 {

@@ -5,15 +5,16 @@
  *   vfpool_pf_total_vfs{pf}              gauge: sriov_totalvfs
  *   vfpool_network_leased_vfs{network}   gauge: leases per network
  *   vfpool_requests_total                counter: requests served since the daemon started
- *   vfpool_request_errors_total          counter: requests that failed
+ *   vfpool_request_errors_total{kind}    counter: requests that failed, by kind (every kind
+ *                                        the library names, zeros too; they sum to the total)
+ *   vfpool_request_service_seconds       histogram: service time of 1 request in 64
  *   vfpool_probe_messages_total{verdict} counter: link events passed/dropped by the probe
  *   vfpool_probe_mode{mode}              gauge: 1 for the mode in use
  *   vfpool_journal_bytes                 gauge: size of the lease journal
  *   vfpool_daemon_start_time_seconds     gauge: when the daemon published its state
- * The state header has no per-kind error counters or latency histogram yet, so
- * vfpool_request_errors_total carries no kind label.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -120,8 +121,6 @@ static void write_daemon(FILE *f, const struct vfpool_daemon_info *d)
 
 	family(f, "vfpool_requests_total", "counter", "Requests served since the daemon started.");
 	fprintf(f, "vfpool_requests_total %llu\n", (unsigned long long)d->requests);
-	family(f, "vfpool_request_errors_total", "counter", "Requests that failed.");
-	fprintf(f, "vfpool_request_errors_total %llu\n", (unsigned long long)d->errors);
 	family(f, "vfpool_probe_messages_total", "counter",
 	       "Link events the event probe let through or filtered out.");
 	fprintf(f, "vfpool_probe_messages_total{verdict=\"passed\"} %llu\n",
@@ -141,16 +140,69 @@ static void write_daemon(FILE *f, const struct vfpool_daemon_info *d)
 		(unsigned long long)(d->started_ns % 1000000000u));
 }
 
+static void seconds(FILE *f, uint64_t ns)
+{
+	fprintf(f, "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
+		(unsigned long long)(ns % 1000000000u));
+}
+
+/* A bucket's representative time for the approximate sum: the middle of [under/2, under),
+ * [0, 128 ns) for the first; the last, unbounded one at 1.5 times its lower bound. */
+static double bucket_mid_ns(const struct vfpool_request_stats *st, unsigned b)
+{
+	if (b == 0)
+		return (double)st->latency[0].under_ns / 2;
+	return 1.5 * (double)st->latency[b - 1].under_ns;
+}
+
+static void write_request_stats(FILE *f, const struct vfpool_request_stats *st)
+{
+	uint64_t cum = 0;
+	double sum_ns = 0;
+	char help[256];
+
+	family(f, "vfpool_request_errors_total", "counter",
+	       "Requests that failed, by kind (the kinds sum to all failures).");
+	for (unsigned k = 0; k < st->n_kinds; k++) {
+		fputs("vfpool_request_errors_total{kind=", f);
+		label_value(f, st->by_kind[k].kind);
+		fprintf(f, "} %llu\n", (unsigned long long)st->by_kind[k].count);
+	}
+	snprintf(help, sizeof(help),
+		 "Request service time in the daemon, sampled: 1 request in %u is timed. "
+		 "_sum is approximate (each sample counted at its bucket's midpoint).",
+		 st->sample_every);
+	family(f, "vfpool_request_service_seconds", "histogram", help);
+	for (unsigned b = 0; b < st->n_buckets; b++) {
+		cum += st->latency[b].count;
+		sum_ns += (double)st->latency[b].count * bucket_mid_ns(st, b);
+		fputs("vfpool_request_service_seconds_bucket{le=\"", f);
+		if (st->latency[b].under_ns == UINT64_MAX)
+			fputs("+Inf", f);
+		else
+			seconds(f, st->latency[b].under_ns);
+		fprintf(f, "\"} %llu\n", (unsigned long long)cum);
+	}
+	if (!st->n_buckets || st->latency[st->n_buckets - 1].under_ns != UINT64_MAX)
+		fprintf(f, "vfpool_request_service_seconds_bucket{le=\"+Inf\"} %llu\n",
+			(unsigned long long)cum);
+	fprintf(f, "vfpool_request_service_seconds_sum %.9f\n", sum_ns / 1e9);
+	fprintf(f, "vfpool_request_service_seconds_count %llu\n", (unsigned long long)cum);
+}
+
 int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 {
 	struct vfpool_daemon_info d;
+	struct vfpool_request_stats st;
 	int r;
 
 	vfpool_snapshot_daemon(s, &d);
+	vfpool_snapshot_stats(s, &st);
 	write_vfs(f, s);
 	r = write_networks(f, s);
 	if (r)
 		return r;
 	write_daemon(f, &d);
+	write_request_stats(f, &st);
 	return 0;
 }

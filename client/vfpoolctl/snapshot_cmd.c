@@ -34,12 +34,22 @@ static const char *cfg_name(unsigned cfg_state)
 static void print_json(FILE *f, const struct vfpool_snapshot *s)
 {
 	struct vfpool_daemon_info d;
+	struct vfpool_request_stats st;
 	unsigned n_pfs = vfpool_snapshot_pf_count(s), n_vfs = vfpool_snapshot_vf_count(s);
 
 	vfpool_snapshot_daemon(s, &d);
-	fprintf(f, "{\"daemon\":{\"pid\":%d,\"requests\":%llu,\"errors\":%llu,\"seq\":%llu},\n",
+	vfpool_snapshot_stats(s, &st);
+	fprintf(f, "{\"daemon\":{\"pid\":%d,\"requests\":%llu,\"errors\":%llu,\"seq\":%llu,",
 		d.pid, (unsigned long long)d.requests, (unsigned long long)d.errors,
 		(unsigned long long)d.seq);
+	/* every kind, zeros too: a consumer finds the same keys each time */
+	fprintf(f, "\"errors_by_kind\":{");
+	for (unsigned k = 0; k < st.n_kinds; k++) {
+		fputs(k ? "," : "", f);
+		ctl_json_str(f, st.by_kind[k].kind);
+		fprintf(f, ":%llu", (unsigned long long)st.by_kind[k].count);
+	}
+	fprintf(f, "}},\n");
 	fprintf(f, " \"probe\":{\"mode\":");
 	ctl_json_str(f, d.probe_mode);
 	fprintf(f, ",\"passed\":%llu,\"dropped\":%llu,\"reason\":",
@@ -103,6 +113,23 @@ static void print_probe(FILE *f, const struct vfpool_daemon_info *d)
 	fputc('\n', f);
 }
 
+/* "errors: no_vf=3 stale=1": the kinds that occurred, or "errors: none". */
+static void print_errors(FILE *f, const struct vfpool_snapshot *s)
+{
+	struct vfpool_request_stats st;
+	bool any = false;
+
+	vfpool_snapshot_stats(s, &st);
+	fputs("errors:", f);
+	for (unsigned k = 0; k < st.n_kinds; k++) {
+		if (!st.by_kind[k].count)
+			continue;
+		fprintf(f, " %s=%llu", st.by_kind[k].kind, (unsigned long long)st.by_kind[k].count);
+		any = true;
+	}
+	fputs(any ? "\n" : " none\n", f);
+}
+
 void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
 {
 	struct vfpool_daemon_info d;
@@ -111,6 +138,7 @@ void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs
 	vfpool_snapshot_daemon(s, &d);
 	fprintf(f, "daemon pid %d, %llu requests served, %llu errors\n", d.pid,
 		(unsigned long long)d.requests, (unsigned long long)d.errors);
+	print_errors(f, s);
 	print_probe(f, &d);
 	fputc('\n', f);
 	snapshot_print_pf_table(f, s);

@@ -249,6 +249,37 @@ struct vfpool_daemon_info {
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
 				      struct vfpool_daemon_info *ret_info);
 
+/* Request statistics since the daemon started. Failed requests by kind: "no_vf" (no
+ * eligible VF), "rejected" (malformed request), "blocked" (pinned VF blocked, network not
+ * allowed), "busy", "no_lease" (release of a vNIC holding none), "stale" (release with an
+ * old generation), "conflict" (the vNIC holds another lease), "quota", "config" (the VF's
+ * configuration failed after the claim), "other"; the kinds add up to errors. Service
+ * time: every sample_every-th request served from a client ring is timed, from taking it
+ * off the ring to writing its completion (a chain: the whole chain); bucket i counts the
+ * samples under under_ns (powers of two from 128 ns), the last one (under_ns UINT64_MAX)
+ * every slower one. Bucket counts are per bucket, not cumulative. */
+#define VFPOOL_STATS_KINDS 16
+#define VFPOOL_STATS_BUCKETS 16
+struct vfpool_error_count {
+	char kind[16];
+	uint64_t count;
+};
+struct vfpool_latency_bucket {
+	uint64_t under_ns;
+	uint64_t count;
+};
+struct vfpool_request_stats {
+	uint64_t requests;
+	uint64_t errors;
+	unsigned n_kinds; /* by_kind[0 .. n_kinds) are valid */
+	struct vfpool_error_count by_kind[VFPOOL_STATS_KINDS];
+	unsigned sample_every;
+	unsigned n_buckets; /* latency[0 .. n_buckets) are valid */
+	struct vfpool_latency_bucket latency[VFPOOL_STATS_BUCKETS];
+};
+VFPOOL_API int vfpool_snapshot_stats(const struct vfpool_snapshot *snap,
+				     struct vfpool_request_stats *ret_stats);
+
 /* The configuration the daemon applied to a leased VF (what a launcher writes into its
  * domain: MAC, VLAN). has_mac is 0 when the lease asked for no MAC. */
 struct vfpool_vf_config {
