@@ -698,3 +698,63 @@ Test(daemon_udev, non_admin_peer_gets_eperm_for_pf_set)
 	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
 	bed_close(&b);
 }
+
+/* ---- the periodic lease sweep ------------------------------------------------------------ */
+
+static void sweep_case(struct bed *b, const char *mode, struct vfpool **ret_h, struct vfpool_lease *l)
+{
+	char why[160];
+
+	bed_open(b);
+	test_daemon_start_discovered(&b->d, b->state_dir, "--spin-us", "0", "--sweep-interval-s",
+				     "1", "--sweep", mode, NULL);
+	b->running = true;
+	cr_assert_eq(vfpool_connect(b->d.run_dir, NULL, ret_h), 0);
+	cr_assert_eq(alloc_pinned(*ret_h, "vm7", "0000:5e:00.2", l, why, sizeof(why)), 0, "%s", why);
+	remove_device(b->tb, "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.2");
+	remove_device(b->tb, "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3");
+	remove_device(b->tb, MLX);
+}
+
+/* Polls (bounded, no timing asserted) for a log line. */
+static bool wait_log(const struct bed *b, const char *needle)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (log_has(b, needle))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+Test(daemon_udev, sweep_reports_a_lease_whose_vf_vanished_and_keeps_it)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	struct vfpool_vf_info v;
+
+	sweep_case(&b, "report", &h, &l);
+	cr_assert(wait_log(&b, "event=sweep_stale_lease vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
+		  "no sweep_stale_lease line in %s", b.d.log_path);
+	cr_assert(log_has(&b, "reason=\"VF vanished\" action=report"));
+	cr_assert(vf_by_pci(&b, "0000:5e:00.2", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "a report-only sweep released a lease");
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+Test(daemon_udev, sweep_in_release_mode_releases_a_lease_whose_vf_vanished)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+
+	sweep_case(&b, "release", &h, &l);
+	cr_assert(wait_log(&b, "event=sweep_lease_released vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
+		  "no sweep_lease_released line in %s", b.d.log_path);
+	/* released through the engine: the launcher's own release finds nothing left */
+	cr_assert_eq(vfpool_release(h, "vm7", "nic0", 0), -ENOENT);
+	vfpool_close(h);
+	bed_close(&b);
+}
