@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -755,6 +756,61 @@ Test(daemon_udev, sweep_in_release_mode_releases_a_lease_whose_vf_vanished)
 		  "no sweep_lease_released line in %s", b.d.log_path);
 	/* released through the engine: the launcher's own release finds nothing left */
 	cr_assert_eq(vfpool_release(h, "vm7", "nic0", 0), -ENOENT);
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+/* ---- SIGKILL in the middle of a numvfs change -------------------------------------------- */
+
+Test(daemon_udev, sigkill_mid_numvfs_change_keeps_every_acknowledged_lease)
+{
+	struct bed b;
+	struct async_cmd change = { .b = &b };
+	struct vfpool_vf_info v;
+	struct vfpool *h;
+	struct vfpool_lease l0, l1, again;
+	struct lazy_kernel k;
+	pthread_t t;
+	char why[160];
+	int i;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:0a.0", &l0, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(alloc_pinned(h, "vm2", "0000:3b:0a.1", &l1, why, sizeof(why)), 0, "%s", why);
+	/* the kernel holds the write: the change is in progress when the daemon dies */
+	lazy_start(&k, b.tb, UINT32_MAX, true);
+	cr_assert_eq(pthread_create(&t, NULL, run_async, &change), 0);
+	for (i = 0; i < 1000; i++) {
+		if (vf_by_pci(&b, "0000:5e:00.2", &v) && strcmp(v.reason, "numvfs change in progress") == 0)
+			break;
+		usleep(10000);
+	}
+	cr_assert_lt(i, 1000, "the change never started");
+	kill(b.d.pid, SIGKILL);
+	cr_assert_eq(waitpid(b.d.pid, NULL, 0), b.d.pid);
+	b.d.pid = 0;
+	b.running = false;
+	pthread_join(t, NULL);
+	cr_assert_lt(change.r, 0, "a change whose daemon died was reported done");
+	free(change.out);
+	lazy_open_gate(&k);
+	lazy_stop(&k);
+
+	test_daemon_restart(&b.d, NULL, "--state-dir", b.state_dir, "--spin-us", "0", NULL);
+	b.running = true;
+	cr_assert(vf_by_pci(&b, "0000:3b:0a.0", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "an acknowledged lease was lost");
+	cr_assert_str_eq(v.vm_id, "vm1");
+	cr_assert_eq(v.generation, l0.generation);
+	cr_assert(vf_by_pci(&b, "0000:3b:0a.1", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "an acknowledged lease was lost");
+	cr_assert_str_eq(v.vm_id, "vm2");
+	/* the old handle reconnects by itself and finds its lease */
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:0a.0", &again, why, sizeof(why)), 0, "%s", why);
+	cr_assert(again.flags & VFPOOL_LEASE_EXISTING);
+	cr_assert_eq(again.generation, l0.generation);
 	vfpool_close(h);
 	bed_close(&b);
 }
