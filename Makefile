@@ -69,7 +69,7 @@ LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
            $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher
 
-.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall fuzz fuzz-run
+.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall fuzz fuzz-run soak
 all: $(TARGETS)
 
 deps:
@@ -121,6 +121,15 @@ $(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvf
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
+
+# The soak: clients and the daemon SIGKILLed at random, invariants checked at the end
+# (tests/soak/soak.h). Public API only; local sockets only.
+SOAK_SECONDS ?= 180
+SOAK_CLIENTS ?= 6
+$(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c)) $(B)/libvfpool.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL)
+soak: $(B)/vfpool-soak $(B)/vfpoold
+	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
 
 # The demo's launcher load: public API only, like a real launcher.
 $(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
@@ -200,6 +209,7 @@ check: deps
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	@bash tests/run.sh build plain build/asan asan build/tsan tsan
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
+	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
 
 demo: deps
 	$(MAKE) all

@@ -9,6 +9,7 @@
 
 #include "core/client_ring.h"
 #include "core/req_stats.h"
+#include "core/pid_watch.h"
 
 
 static size_t line_align(size_t v)
@@ -170,6 +171,7 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 	uint32_t bad = n;
 	const char *bad_why = NULL;
 	int bad_err = 0;
+	char bind_why[144];
 
 	if (n == 0 || n > VFPOOL_CHAIN_MAX)
 		return 0; /* chain_len never says so */
@@ -194,6 +196,17 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 			err = -EINVAL;
 			why = "early flag set while read";
 		}
+		if (!err && (reqs[k].flags & VFPOOL_REQ_F_BIND_PID)) {
+			if (reqs[k].bind_pid == 0)
+				reqs[k].bind_pid = r->peer_pid;
+			if (pid_watch_check(reqs[k].bind_pid) < 0) {
+				if (bad == n) /* only the first failure's reason is kept */
+					snprintf(bind_why, sizeof(bind_why), "%.63s/%.31s: process %d does not exist",
+					 reqs[k].vm_id, reqs[k].vnic_id, (int)reqs[k].bind_pid);
+				err = -ESRCH;
+				why = bind_why;
+			}
+		}
 		if (err && bad == n) {
 			bad = k;
 			bad_err = err;
@@ -202,7 +215,7 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		reqs[k].user_data = copy.user_data;
 	}
 	if (bad < n) {
-		char why[96];
+		char why[176]; /* the longest reason, bind_why, after "linked entry N: " */
 
 		for (uint32_t k = 0; k < n; k++) {
 			if (k == bad)
@@ -211,6 +224,9 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 				snprintf(why, sizeof(why), "linked entry %u: %s", bad, bad_why);
 			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
 		}
+		/* a bind to a dead process is no malformed request: its reason stands alone */
+		if (bad_why == bind_why)
+			snprintf(done[bad].message, sizeof(done[bad].message), "%s", bind_why);
 	} else if (n == 1 && !(reqs[0].flags & VFPOOL_REQ_F_LINK)) {
 		later[0] = (uint8_t)engine_serve(e, &reqs[0], sink, &done[0]);
 	} else {

@@ -24,6 +24,7 @@ struct client_ring {
 			    * (an early allocation may hold two) */
 	bool violated; /* indices out of range: the client is disconnected */
 	uint32_t chain_wait; /* entries pending that are an unfinished chain (not work) */
+	int32_t peer_pid; /* the client's SO_PEERCRED pid: a bind to pid 0 binds to it */
 };
 
 /* Creates the segment in a memfd sealed against shrinking and growing, so a client cannot

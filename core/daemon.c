@@ -25,6 +25,8 @@
 #include "core/daemon_internal.h"
 #include "core/host_watch.h"
 #include "core/lease_durable.h"
+#include "core/lease_sweep.h"
+#include "core/pid_watch.h"
 #include "core/log.h"
 #include "core/numvfs_cmd.h"
 #include "core/policy_cmd.h"
@@ -394,6 +396,7 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 		conn_close(d, c, "welcome not delivered");
 		return;
 	}
+	c->ring.peer_pid = c->cred.pid; /* what a bind to pid 0 means */
 	c->state = CONN_ACTIVE;
 	live_add(d, c);
 	log_info("client_connected", "client=%u pid=%d uid=%u gid=%u admin=%s sq=%u cq=%u", c->id,
@@ -755,6 +758,12 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 			goto fail;
 		}
 	}
+	r = pid_watch_start(&d->engine, d->durable, &d->ring, &d->pid_watch);
+	if (r)
+		goto fail;
+	r = lease_sweep_start(d, &d->sweep);
+	if (r)
+		goto fail;
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -769,6 +778,8 @@ void daemon_free(struct daemon *d)
 	if (d->ring_ready)
 		io_uring_queue_exit(&d->ring); /* cancels everything still in flight */
 	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
+	pid_watch_free(d->pid_watch);
+	lease_sweep_free(d->sweep);
 	numvfs_cmd_free_all(d);
 	host_watch_free(d->host_watch);
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {

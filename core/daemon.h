@@ -3,6 +3,7 @@
 #ifndef VFPOOL_CORE_DAEMON_H
 #define VFPOOL_CORE_DAEMON_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "core/host.h"
@@ -20,6 +21,8 @@ struct daemon_opts {
 	unsigned vf_config_timeout_ms; /* 0: the default */
 	unsigned max_leases_per_vm; /* 0: no limit */
 	unsigned numvfs_timeout_ms; /* each step of a numvfs change; 0: the default (2 min) */
+	unsigned sweep_interval_s;  /* lease sweep period; 0: the default (60 s) */
+	bool sweep_release;         /* the sweep releases what it finds (default: reports) */
 };
 
 struct daemon;

@@ -43,6 +43,8 @@ struct conn {
 };
 
 struct send_op;
+struct pid_watch;
+struct lease_sweep;
 
 struct daemon {
 	struct daemon_opts opts;
@@ -74,6 +76,8 @@ struct daemon {
 	bool stop;
 	struct host_watch *host_watch;   /* NULL for a simulated host (core/host_watch.h) */
 	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
+	struct pid_watch *pid_watch;     /* process-bound leases (core/pid_watch.h) */
+	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease_sweep.h) */
 };
 
 /* Closes a connection (logs why once); its memory is reclaimed when no request is left. */

@@ -215,6 +215,8 @@ static void record_lease(struct engine *e, uint32_t slot, const struct request *
 	memcpy(vf->vnic_id, req->vnic_id, sizeof(vf->vnic_id));
 	memcpy(vf->network, req->network, sizeof(vf->network));
 	memcpy(vf->mac, req->mac, sizeof(vf->mac));
+	if (req->bind_pid > 0)
+		vf->lease_flags |= VFPOOL_LEASE_F_PID_BOUND;
 	memcpy(e->slot_profile[slot], req->profile, sizeof(e->slot_profile[slot]));
 }
 
@@ -236,6 +238,7 @@ static void undo_alloc(struct engine *e, const struct alloc_undo *u)
 	pool_release_vf(&e->pool.pfs[u->pf], u->pf_slot);
 	vf->state = VFPOOL_VF_FREE;
 	vf->lease_gen = u->prev_gen;
+	vf->lease_flags &= (uint16_t)~VFPOOL_LEASE_F_PID_BOUND;
 	memset(vf->vm_id, 0, sizeof(vf->vm_id));
 	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
 	memset(vf->network, 0, sizeof(vf->network));
@@ -425,7 +428,7 @@ static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, cons
 	vf->vlan_qos = 0;
 	vf->mtu = 0;
 	vf->cfg_state = VFPOOL_CFG_NONE;
-	vf->lease_flags &= (uint16_t)~VFPOOL_LEASE_F_CFG_RECORDED;
+	vf->lease_flags &= (uint16_t)~(VFPOOL_LEASE_F_CFG_RECORDED | VFPOOL_LEASE_F_PID_BOUND);
 	memset(e->slot_profile[slot], 0, sizeof(e->slot_profile[slot]));
 	seqlock_write_end(&e->hdr->seq);
 	lease_index_remove(e->leases, vm_id, vnic_id);

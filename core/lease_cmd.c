@@ -13,6 +13,7 @@
 
 #include "core/daemon_internal.h"
 #include "core/lease_cmd.h"
+#include "core/lease_durable.h"
 #include "core/log.h"
 #include "shm/state.h"
 
@@ -150,13 +151,18 @@ static void cmd_lease_list(struct ctl_request *req)
 
 		if (vf->state != VFPOOL_VF_LEASED || (vm && strcmp(vf->vm_id, vm) != 0))
 			continue;
+		int32_t pid = s < req->d->durable->n_slots ? req->d->durable->bound_pid[s] : 0;
+
 		/* names were validated on the way in ([A-Za-z0-9._:@-]): nothing to escape */
 		if (req->json)
 			fprintf(f, "%s{\"vm\":\"%s\",\"vnic\":\"%s\",\"pci\":\"%s\",\"network\":\"%s\","
-				"\"generation\":%llu,\"pid_bound\":%s}", first ? "" : ",", vf->vm_id,
-				vf->vnic_id, vf->pci_addr, vf->network,
+				"\"generation\":%llu,\"pid_bound\":%s,\"bound_pid\":%d}", first ? "" : ",",
+				vf->vm_id, vf->vnic_id, vf->pci_addr, vf->network,
 				(unsigned long long)vf->lease_gen,
-				(vf->lease_flags & VFPOOL_LEASE_F_PID_BOUND) ? "true" : "false");
+				(vf->lease_flags & VFPOOL_LEASE_F_PID_BOUND) ? "true" : "false", (int)pid);
+		else if (pid > 0)
+			fprintf(f, "%s %s %s %s generation %llu pid %d\n", vf->vm_id, vf->vnic_id,
+				vf->pci_addr, vf->network, (unsigned long long)vf->lease_gen, (int)pid);
 		else
 			fprintf(f, "%s %s %s %s generation %llu\n", vf->vm_id, vf->vnic_id,
 				vf->pci_addr, vf->network, (unsigned long long)vf->lease_gen);

@@ -72,10 +72,16 @@ static int on_changed(struct engine_commit *cm, struct engine *e, const struct r
 			ld->bound_pid[slot] = req->bind_pid;
 		lease_durable_describe(ld, slot, &l);
 		r = journal_stage_add(ld->journal, &l);
+		if (req->bind_pid > 0 && slot < ld->n_slots && ld->bind_changed)
+			ld->bind_changed(ld->bind_ctx, slot, req->bind_pid, l.generation);
 	} else {
+		int32_t was = slot < ld->n_slots ? ld->bound_pid[slot] : 0;
+
 		if (slot < ld->n_slots)
 			ld->bound_pid[slot] = 0;
 		r = journal_stage_del(ld->journal, slot, cqe->generation);
+		if (was > 0 && ld->bind_changed)
+			ld->bind_changed(ld->bind_ctx, slot, 0, cqe->generation);
 	}
 	/* on tmpfs the append is a memcpy into the mapping: do it now and let the completion
 	 * go out with the others, instead of holding it for the end of the loop turn */

@@ -46,6 +46,10 @@ struct lease_durable {
 	void (*on_failed)(void *ctx);
 	void *ctx;
 	uint32_t lost;            /* leases replayed whose VF is gone */
+	/* Told whenever a lease's bound process changes: pid > 0 when a lease bound to it
+	 * was made, 0 when a bound lease ended (core/pid_watch.h). NULL: nobody watches. */
+	void (*bind_changed)(void *ctx, uint32_t slot, int32_t pid, uint64_t generation);
+	void *bind_ctx;
 };
 
 /* Opens the journal in state_dir, gives its leases back to the engine (those whose VF is

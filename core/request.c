@@ -110,17 +110,22 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		return -EINVAL;
 	}
 	r.flags = copy->flags;
-	if (copy->flags & VFPOOL_REQ_F_BIND_PID) {
-		/* defined in the ABI, served once the daemon implements it: refused, never
-		 * silently ignored */
-		*ret_why = "process-bound requests are not supported yet";
-		return -EOPNOTSUPP;
-	}
 	if ((copy->flags & VFPOOL_REQ_F_EARLY) && r.op != VFPOOL_OP_ALLOC) {
 		*ret_why = "early completion on a request other than alloc";
 		return -EINVAL;
 	}
-	if (copy->bind_pid) {
+	if (copy->flags & VFPOOL_REQ_F_BIND_PID) {
+		if (r.op != VFPOOL_OP_ALLOC) {
+			*ret_why = "bind flag on a request other than alloc";
+			return -EINVAL;
+		}
+		if (copy->bind_pid < 0) {
+			*ret_why = "bind_pid negative";
+			return -EINVAL;
+		}
+		/* 0 stays 0 here: the caller knows the connection's peer and resolves it */
+		r.bind_pid = copy->bind_pid;
+	} else if (copy->bind_pid) {
 		*ret_why = "bind_pid set without the bind flag";
 		return -EINVAL;
 	}

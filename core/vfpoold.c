@@ -39,6 +39,9 @@ static void usage(FILE *f)
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
 		"  --vf-config-timeout-ms N  per netlink request (default 2000)\n"
+		"  --sweep-interval-s N  check leases every N seconds (default 60)\n"
+		"  --sweep MODE        report (default) or release leases whose bound process is\n"
+		"                      gone or whose VF vanished\n"
 		"  -h, --help\n");
 }
 
@@ -73,6 +76,8 @@ int main(int argc, char **argv)
 		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
 		{ "restore-numvfs", no_argument, NULL, 'R' },
 		{ "numvfs-timeout-ms", required_argument, NULL, 'N' },
+		{ "sweep-interval-s", required_argument, NULL, 'W' },
+		{ "sweep", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -182,6 +187,21 @@ int main(int argc, char **argv)
 					optarg);
 				return 2;
 			}
+			break;
+		case 'W':
+			if (parse_uint(optarg, 86400, &opts.sweep_interval_s) ||
+			    opts.sweep_interval_s == 0) {
+				fprintf(stderr, "vfpoold: --sweep-interval-s %s: not a number in 1..86400\n",
+					optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			if (strcmp(optarg, "report") && strcmp(optarg, "release")) {
+				fprintf(stderr, "vfpoold: --sweep %s: not report or release\n", optarg);
+				return 2;
+			}
+			opts.sweep_release = strcmp(optarg, "release") == 0;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -736,5 +737,120 @@ Test(daemon_udev, vf_netdev_appearing_after_start_is_watched_by_the_probe)
 	cr_assert_eq(v.status, VFPOOL_VF_STATUS_HOST_BUSY);
 	cr_assert_str_eq(v.reason, "mvt0 (macvtap) on top");
 	nl_socket_free(sk);
+	bed_close(&b);
+}
+
+/* ---- the periodic lease sweep ------------------------------------------------------------ */
+
+static void sweep_case(struct bed *b, const char *mode, struct vfpool **ret_h, struct vfpool_lease *l)
+{
+	char why[160];
+
+	bed_open(b);
+	test_daemon_start_discovered(&b->d, b->state_dir, "--spin-us", "0", "--sweep-interval-s",
+				     "1", "--sweep", mode, NULL);
+	b->running = true;
+	cr_assert_eq(vfpool_connect(b->d.run_dir, NULL, ret_h), 0);
+	cr_assert_eq(alloc_pinned(*ret_h, "vm7", "0000:5e:00.2", l, why, sizeof(why)), 0, "%s", why);
+	remove_device(b->tb, "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.2");
+	remove_device(b->tb, "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3");
+	remove_device(b->tb, MLX);
+}
+
+/* Polls (bounded, no timing asserted) for a log line. */
+static bool wait_log(const struct bed *b, const char *needle)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (log_has(b, needle))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+Test(daemon_udev, sweep_reports_a_lease_whose_vf_vanished_and_keeps_it)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+	struct vfpool_vf_info v;
+
+	sweep_case(&b, "report", &h, &l);
+	cr_assert(wait_log(&b, "event=sweep_stale_lease vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
+		  "no sweep_stale_lease line in %s", b.d.log_path);
+	cr_assert(log_has(&b, "reason=\"VF vanished\" action=report"));
+	cr_assert(vf_by_pci(&b, "0000:5e:00.2", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "a report-only sweep released a lease");
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+Test(daemon_udev, sweep_in_release_mode_releases_a_lease_whose_vf_vanished)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l;
+
+	sweep_case(&b, "release", &h, &l);
+	cr_assert(wait_log(&b, "event=sweep_lease_released vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
+		  "no sweep_lease_released line in %s", b.d.log_path);
+	/* released through the engine: the launcher's own release finds nothing left */
+	cr_assert_eq(vfpool_release(h, "vm7", "nic0", 0), -ENOENT);
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+/* ---- SIGKILL in the middle of a numvfs change -------------------------------------------- */
+
+Test(daemon_udev, sigkill_mid_numvfs_change_keeps_every_acknowledged_lease)
+{
+	struct bed b;
+	struct async_cmd change = { .b = &b };
+	struct vfpool_vf_info v;
+	struct vfpool *h;
+	struct vfpool_lease l0, l1, again;
+	struct lazy_kernel k;
+	pthread_t t;
+	char why[160];
+	int i;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:0a.0", &l0, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(alloc_pinned(h, "vm2", "0000:3b:0a.1", &l1, why, sizeof(why)), 0, "%s", why);
+	/* the kernel holds the write: the change is in progress when the daemon dies */
+	lazy_start(&k, b.tb, UINT32_MAX, true);
+	cr_assert_eq(pthread_create(&t, NULL, run_async, &change), 0);
+	for (i = 0; i < 1000; i++) {
+		if (vf_by_pci(&b, "0000:5e:00.2", &v) && strcmp(v.reason, "numvfs change in progress") == 0)
+			break;
+		usleep(10000);
+	}
+	cr_assert_lt(i, 1000, "the change never started");
+	kill(b.d.pid, SIGKILL);
+	cr_assert_eq(waitpid(b.d.pid, NULL, 0), b.d.pid);
+	b.d.pid = 0;
+	b.running = false;
+	pthread_join(t, NULL);
+	cr_assert_lt(change.r, 0, "a change whose daemon died was reported done");
+	free(change.out);
+	lazy_open_gate(&k);
+	lazy_stop(&k);
+
+	test_daemon_restart(&b.d, NULL, "--state-dir", b.state_dir, "--spin-us", "0", NULL);
+	b.running = true;
+	cr_assert(vf_by_pci(&b, "0000:3b:0a.0", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "an acknowledged lease was lost");
+	cr_assert_str_eq(v.vm_id, "vm1");
+	cr_assert_eq(v.generation, l0.generation);
+	cr_assert(vf_by_pci(&b, "0000:3b:0a.1", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED, "an acknowledged lease was lost");
+	cr_assert_str_eq(v.vm_id, "vm2");
+	/* the old handle reconnects by itself and finds its lease */
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:0a.0", &again, why, sizeof(why)), 0, "%s", why);
+	cr_assert(again.flags & VFPOOL_LEASE_EXISTING);
+	cr_assert_eq(again.generation, l0.generation);
+	vfpool_close(h);
 	bed_close(&b);
 }

@@ -99,59 +99,51 @@ static int map_ring(struct vfpool *h, int fd, uint64_t size, uint32_t sq_n, uint
 	return 0;
 }
 
-VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opts,
-			      struct vfpool **ret_handle)
+bool daemon_hung_up(struct vfpool *h)
+{
+	struct pollfd pfd = { .fd = h->sock, .events = POLLRDHUP };
+
+	/* hang-up only: a command reply left unread makes the socket readable, not dead */
+	if (h->sock < 0 || (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR))))
+		h->dead = true;
+	return h->dead;
+}
+
+/* Opens a connection to h->run_dir's daemon and maps its ring into h (sock, ring fields,
+ * client_id). On failure h's connection fields are untouched. */
+int vfpool_open_conn(struct vfpool *h)
 {
 	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
 					  .type = VFPOOL_CTL_HELLO };
 	struct vfpool_ctl_welcome w;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct vfpool *h;
-	int fds[2] = { -1, -1 }, r;
+	struct vfpool tmp = *h;
+	int fds[2] = { -1, -1 }, r, sock;
 
-	if (!ret_handle)
-		return -EINVAL;
-	if (!run_dir)
-		run_dir = VFPOOL_DEFAULT_RUN_DIR;
-	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", run_dir, VFPOOL_CTL_SOCKET) >=
+	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", h->run_dir, VFPOOL_CTL_SOCKET) >=
 	    (int)sizeof(sa.sun_path))
 		return -ENAMETOOLONG;
-	h = calloc(1, sizeof(*h));
-	if (!h)
-		return -ENOMEM;
-	h->spin_us = 20;
-	h->timeout_ms = 60000;
-	hello.sq_entries = hello.cq_entries = VFPOOL_RING_DEFAULT_ENTRIES;
-	if (opts && opts->sz >= offsetof(struct vfpool_opts, spin_us) + sizeof(opts->spin_us)) {
-		hello.sq_entries = hello.cq_entries = round_pow2(opts->ring_entries);
-		if (opts->spin_us)
-			h->spin_us = opts->spin_us;
-	}
-	if (opts && opts->sz >= offsetof(struct vfpool_opts, timeout_ms) + sizeof(opts->timeout_ms) &&
-	    opts->timeout_ms)
-		h->timeout_ms = opts->timeout_ms;
-	h->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (h->sock < 0) {
-		r = -errno;
-		goto fail;
-	}
-	if (connect(h->sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+	hello.sq_entries = hello.cq_entries = h->ring_entries;
+	sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		return -errno;
+	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		r = -errno;
 		vfpool_log(VFPOOL_LOG_ERR, "%s: connect: %s", sa.sun_path, strerror(errno));
 		goto fail;
 	}
-	if (send(h->sock, &hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
+	if (send(sock, &hello, sizeof(hello), MSG_NOSIGNAL) != (ssize_t)sizeof(hello)) {
 		int send_err = errno ? -errno : -EIO;
 
 		/* a daemon that refuses (too many clients) answers and closes without waiting for
 		 * the hello: its welcome says why, and is still there to read */
-		r = recv_welcome(h->sock, &w, fds);
+		r = recv_welcome(sock, &w, fds);
 		if (r || w.status == 0) {
 			r = send_err;
 			goto fail;
 		}
 	} else {
-		r = recv_welcome(h->sock, &w, fds);
+		r = recv_welcome(sock, &w, fds);
 	}
 	if (r) {
 		vfpool_log(VFPOOL_LOG_ERR, "%s: handshake: %s", sa.sun_path, strerror(-r));
@@ -167,22 +159,86 @@ VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opt
 		r = -EPROTO;
 		goto fail;
 	}
-	r = map_ring(h, fds[0], w.ring_size, hello.sq_entries, hello.cq_entries);
+	r = map_ring(&tmp, fds[0], w.ring_size, hello.sq_entries, hello.cq_entries);
 	if (r)
 		goto fail;
 	/* the state segment is read through vfpool_snapshot_*; the ring is all we map */
 	close(fds[0]);
 	close(fds[1]);
+	h->sock = sock;
+	h->ring = tmp.ring;
+	h->ring_size = tmp.ring_size;
+	h->sqes = tmp.sqes;
+	h->cqes = tmp.cqes;
+	h->sq = tmp.sq;
+	h->cq = tmp.cq;
 	h->client_id = w.client_id;
-	*ret_handle = h;
+	h->queued = h->inflight = h->linked = 0;
+	h->dead = false;
 	return 0;
 fail:
 	for (int i = 0; i < 2; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
+	close(sock);
+	return r;
+}
+
+VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opts,
+			      struct vfpool **ret_handle)
+{
+	struct vfpool *h;
+	int r;
+
+	if (!ret_handle)
+		return -EINVAL;
+	if (!run_dir)
+		run_dir = VFPOOL_DEFAULT_RUN_DIR;
+	h = calloc(1, sizeof(*h));
+	if (!h)
+		return -ENOMEM;
+	if (snprintf(h->run_dir, sizeof(h->run_dir), "%s", run_dir) >= (int)sizeof(h->run_dir)) {
+		free(h);
+		return -ENAMETOOLONG;
+	}
+	h->sock = -1;
+	h->spin_us = 20;
+	h->timeout_ms = 60000;
+	h->ring_entries = VFPOOL_RING_DEFAULT_ENTRIES;
+	if (opts && opts->sz >= offsetof(struct vfpool_opts, spin_us) + sizeof(opts->spin_us)) {
+		h->ring_entries = round_pow2(opts->ring_entries);
+		if (opts->spin_us)
+			h->spin_us = opts->spin_us;
+	}
+	if (opts && opts->sz >= offsetof(struct vfpool_opts, timeout_ms) + sizeof(opts->timeout_ms) &&
+	    opts->timeout_ms)
+		h->timeout_ms = opts->timeout_ms;
+	r = vfpool_open_conn(h);
+	if (r) {
+		free(h);
+		return r;
+	}
+	*ret_handle = h;
+	return 0;
+}
+
+VFPOOL_API int vfpool_reconnect(struct vfpool *h)
+{
+	int r;
+
+	if (!h)
+		return -EINVAL;
+	if (!h->dead && !daemon_hung_up(h))
+		return 0; /* still connected: nothing to do */
+	/* the old ring's requests are lost with its daemon (their outcome unknown) */
+	if (h->ring)
+		munmap(h->ring, h->ring_size);
+	h->ring = NULL;
 	if (h->sock >= 0)
 		close(h->sock);
-	free(h);
+	h->sock = -1;
+	h->dead = true;
+	r = vfpool_open_conn(h);
 	return r;
 }
 
@@ -192,7 +248,8 @@ VFPOOL_API void vfpool_close(struct vfpool *h)
 		return;
 	if (h->ring)
 		munmap(h->ring, h->ring_size);
-	close(h->sock);
+	if (h->sock >= 0)
+		close(h->sock);
 	free(h->early_ud);
 	free(h);
 }

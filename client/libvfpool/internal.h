@@ -28,7 +28,15 @@ struct vfpool {
 	unsigned timeout_ms; /* for the synchronous calls */
 	uint32_t cmd_seq;
 	bool dead;
+	char run_dir[108];     /* what vfpool_reconnect connects to again */
+	uint32_t ring_entries; /* asked of every daemon this handle connects to */
 };
+
+/* Opens a connection to h->run_dir (connect.c); h's connection is replaced only on
+ * success. */
+int vfpool_open_conn(struct vfpool *h);
+/* True (and h marked dead) when the daemon's end of the socket hung up. */
+bool daemon_hung_up(struct vfpool *h);
 
 __attribute__((format(printf, 2, 3)))
 void vfpool_log(enum vfpool_log_level level, const char *fmt, ...);

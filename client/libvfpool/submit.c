@@ -64,10 +64,16 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 	    put_str(e.profile, sizeof(e.profile), req->profile, false) ||
 	    put_str(e.pin_pci, sizeof(e.pin_pci), req->pin_pci, false))
 		return -EINVAL;
-	if (req->flags & ~(VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY))
+	if (req->flags & ~(VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY | VFPOOL_ALLOC_BIND_PID))
 		return -EINVAL;
 	if (req->flags & VFPOOL_ALLOC_EARLY)
 		e.flags |= VFPOOL_REQ_F_EARLY;
+	if (req->flags & VFPOOL_ALLOC_BIND_PID) {
+		if (req->bind_pid < 0)
+			return -EINVAL;
+		e.flags |= VFPOOL_REQ_F_BIND_PID;
+		e.bind_pid = req->bind_pid;
+	}
 	if (req->profile)
 		e.flags |= VFPOOL_REQ_F_PROFILE;
 	if (req->flags & VFPOOL_ALLOC_LINK) {
@@ -213,16 +219,6 @@ static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out
 	return n;
 }
 
-static bool daemon_gone(struct vfpool *h)
-{
-	struct pollfd pfd = { .fd = h->sock, .events = POLLRDHUP };
-
-	/* hang-up only: a command reply left unread makes the socket readable, not dead */
-	if (poll(&pfd, 1, 0) > 0 && (pfd.revents & (POLLRDHUP | POLLHUP | POLLERR)))
-		h->dead = true;
-	return h->dead;
-}
-
 /* Sleeps until completions may have arrived, up to slice_ms. */
 static void sleep_for_completions(struct vfpool *h, int slice_ms)
 {
@@ -247,6 +243,8 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 
 	if (!h || (!out && max))
 		return -EINVAL;
+	if (!h->ring)
+		return -ECONNRESET; /* a reconnection failed: vfpool_reconnect again */
 	if (min_complete > max)
 		min_complete = max;
 	for (;;) {
@@ -272,7 +270,7 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 			seqlock_cpu_relax();
 			continue;
 		}
-		if (daemon_gone(h))
+		if (daemon_hung_up(h))
 			return got ? (int)got : -ECONNRESET;
 		{
 			/* at most 100 ms at a time (to notice a dead daemon), never past the
@@ -291,22 +289,19 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 	}
 }
 
-VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
-			    struct vfpool_lease *ret_lease, char *ret_why, size_t why_len)
+static int alloc_once(struct vfpool *h, const struct vfpool_alloc_req *req,
+		      struct vfpool_lease *ret_lease, char *ret_why, size_t why_len, int timeout_ms)
 {
 	struct vfpool_completion c;
 	int r;
 
-	/* an early allocation is answered twice: submit and reap it */
-	if (!h || !req || !ret_lease || (req->flags & (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY)))
-		return -EINVAL;
 	if (h->inflight || h->queued)
 		return -EBUSY; /* a sync call would steal an async completion */
 	r = vfpool_submit_alloc(h, req, SYNC_USER_DATA);
 	if (r)
 		return r;
 	vfpool_flush(h);
-	r = vfpool_reap(h, &c, 1, 1, (int)h->timeout_ms);
+	r = vfpool_reap(h, &c, 1, 1, timeout_ms);
 	if (r < 0)
 		return r;
 	if (c.res) {
@@ -320,15 +315,14 @@ VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req
 	return 0;
 }
 
-VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
-			       const struct vfpool_vnic_req *vnics, unsigned n,
-			       struct vfpool_lease *ret_leases, char *ret_why, size_t why_len)
+static int alloc_vm_once(struct vfpool *h, const char *vm_id,
+			 const struct vfpool_vnic_req *vnics, unsigned n,
+			 struct vfpool_lease *ret_leases, char *ret_why, size_t why_len,
+			 int timeout_ms)
 {
 	struct vfpool_completion c[VFPOOL_CHAIN_MAX];
 	int r = 0;
 
-	if (!h || !vm_id || !vnics || !ret_leases || n == 0 || n > VFPOOL_CHAIN_MAX)
-		return -EINVAL;
 	if (h->inflight || h->queued)
 		return -EBUSY;
 	for (unsigned i = 0; i < n; i++) {
@@ -349,7 +343,7 @@ VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
 	}
 	vfpool_flush(h);
 	for (unsigned got = 0; got < n; ) {
-		r = vfpool_reap(h, c + got, n - got, n - got, (int)h->timeout_ms);
+		r = vfpool_reap(h, c + got, n - got, n - got, timeout_ms);
 		if (r < 0)
 			return r;
 		got += (unsigned)r;
@@ -375,22 +369,124 @@ VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
 	return 0;
 }
 
-VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
-			      uint64_t generation)
+static int release_once(struct vfpool *h, const char *vm_id, const char *vnic_id,
+			uint64_t generation, int timeout_ms, bool *ret_published)
 {
 	struct vfpool_completion c;
 	int r;
 
-	if (!h)
-		return -EINVAL;
+	*ret_published = false;
 	if (h->inflight || h->queued)
 		return -EBUSY;
 	r = vfpool_submit_release(h, vm_id, vnic_id, generation, SYNC_USER_DATA);
 	if (r)
 		return r;
 	vfpool_flush(h);
-	r = vfpool_reap(h, &c, 1, 1, (int)h->timeout_ms);
+	*ret_published = true;
+	r = vfpool_reap(h, &c, 1, 1, timeout_ms);
 	if (r < 0)
 		return r;
 	return c.res;
+}
+
+/* ---- the synchronous calls survive a daemon restart -----------------------------------
+ * On -ECONNRESET they reconnect (RECONNECT_TRIES tries in all, the first at once, then
+ * waiting RECONNECT_FIRST_MS doubling to RECONNECT_MAX_MS, never past the handle's
+ * timeout_ms counted from the call's start) and submit the request again:
+ *  - alloc is idempotent for a (VM, vNIC): if the first attempt was served, the retry gets
+ *    the same lease back (VFPOOL_LEASE_EXISTING);
+ *  - release: if the first attempt was published, its outcome is unknown (the daemon may
+ *    have journaled it before dying), so -ENOENT from a retry means "released" and is 0;
+ *    if it was never published, -ENOENT is the daemon's real answer. */
+#define RECONNECT_TRIES 10
+#define RECONNECT_FIRST_MS 10
+#define RECONNECT_MAX_MS 1000
+
+static int ms_left(const struct vfpool *h, uint64_t start)
+{
+	uint64_t spent = (now_ns() - start) / 1000000u;
+
+	return spent >= h->timeout_ms ? 0 : (int)(h->timeout_ms - spent);
+}
+
+/* 0 once connected again; -ECONNRESET when the tries or the time ran out. */
+static int reconnect_within(struct vfpool *h, uint64_t start, unsigned *tries)
+{
+	unsigned delay = RECONNECT_FIRST_MS;
+
+	for (unsigned i = 0; *tries < RECONNECT_TRIES; i++) {
+		int left = ms_left(h, start);
+
+		if (left == 0)
+			break;
+		if (i) {
+			unsigned wait = delay < (unsigned)left ? delay : (unsigned)left;
+			struct timespec ts = { .tv_sec = wait / 1000,
+					       .tv_nsec = (long)(wait % 1000) * 1000000L };
+
+			nanosleep(&ts, NULL);
+			delay = delay * 2 > RECONNECT_MAX_MS ? RECONNECT_MAX_MS : delay * 2;
+		}
+		(*tries)++;
+		if (vfpool_reconnect(h) == 0)
+			return 0;
+	}
+	return -ECONNRESET;
+}
+
+VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
+			    struct vfpool_lease *ret_lease, char *ret_why, size_t why_len)
+{
+	uint64_t start = now_ns();
+	unsigned tries = 0;
+	int r;
+
+	/* an early allocation is answered twice: submit and reap it */
+	if (!h || !req || !ret_lease || (req->flags & (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY)))
+		return -EINVAL;
+	for (;;) {
+		r = alloc_once(h, req, ret_lease, ret_why, why_len, ms_left(h, start));
+		if (r != -ECONNRESET || reconnect_within(h, start, &tries))
+			return r;
+	}
+}
+
+VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
+			       const struct vfpool_vnic_req *vnics, unsigned n,
+			       struct vfpool_lease *ret_leases, char *ret_why, size_t why_len)
+{
+	uint64_t start = now_ns();
+	unsigned tries = 0;
+	int r;
+
+	if (!h || !vm_id || !vnics || !ret_leases || n == 0 || n > VFPOOL_CHAIN_MAX)
+		return -EINVAL;
+	for (;;) {
+		r = alloc_vm_once(h, vm_id, vnics, n, ret_leases, ret_why, why_len,
+				  ms_left(h, start));
+		if (r != -ECONNRESET || reconnect_within(h, start, &tries))
+			return r;
+	}
+}
+
+VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
+			      uint64_t generation)
+{
+	uint64_t start = now_ns();
+	unsigned tries = 0;
+	bool published, unknown = false;
+	int r;
+
+	if (!h)
+		return -EINVAL;
+	for (;;) {
+		r = release_once(h, vm_id, vnic_id, generation, ms_left(h, start), &published);
+		if (r == -ENOENT && unknown)
+			return 0; /* the lost attempt released it */
+		if (r != -ECONNRESET)
+			return r;
+		unknown = unknown || published;
+		if (reconnect_within(h, start, &tries))
+			return r;
+	}
 }

@@ -66,6 +66,8 @@ struct vfpool_alloc_req {
 	const char *profile; /* optional: the vNIC profile; network may then be NULL (the
 			      * profile's) and its passthrough mode decides a "no VF" answer */
 	unsigned flags;      /* VFPOOL_ALLOC_* */
+	int bind_pid;        /* with VFPOOL_ALLOC_BIND_PID: the process the lease ends with
+			      * (0: the calling process, as the daemon sees it on the socket) */
 };
 
 /* Links this request to the next one submitted: the chain (up to 32) is allocated all or
@@ -80,6 +82,10 @@ struct vfpool_alloc_req {
  * (vfpool_alloc refuses it: -EINVAL). Such a request needs two completion slots; give
  * each one in flight its own user_data. */
 #define VFPOOL_ALLOC_EARLY (1u << 1)
+/* Binds the lease to process bind_pid (e.g. the QEMU process): the daemon releases it when
+ * that process exits, even across a daemon restart. -ESRCH when the process does not
+ * exist. */
+#define VFPOOL_ALLOC_BIND_PID (1u << 2)
 
 /* Result of an allocation by a "preferred" passthrough profile when no VF is eligible: not
  * an error; the vNIC is to use the bridge (why says why no VF was eligible). */
@@ -127,9 +133,21 @@ VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
 			       struct vfpool_lease *ret_leases, char *ret_why, size_t why_len);
 
 /* Releases a vNIC's lease. generation 0 releases whatever the vNIC holds; otherwise only
- * that lease (-ESTALE if the VF has been leased again since). */
+ * that lease (-ESTALE if the VF has been leased again since).
+ *
+ * vfpool_alloc, vfpool_alloc_vm and vfpool_release survive a daemon restart: on a lost
+ * connection they reconnect (up to 10 tries, 10 ms doubling to 1 s apart, all within the
+ * handle's timeout_ms) and send the request again. An allocation is idempotent (a lease
+ * the lost attempt made comes back with VFPOOL_LEASE_EXISTING). A release whose first
+ * attempt reached the daemon but got no answer returns 0 when the retry finds no lease
+ * (-ENOENT): the lost attempt released it. -ECONNRESET once the tries are spent. */
 VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
 			      uint64_t generation);
+
+/* Connects a handle again after its daemon went away (-ECONNRESET from vfpool_reap or a
+ * submit): requests in flight are lost, their outcome unknown; submit them again (an
+ * allocation is idempotent). 0 when the handle is connected (at once if it still was). */
+VFPOOL_API int vfpool_reconnect(struct vfpool *h);
 
 /* ---- batches: submit many, then reap ------------------------------------------------- */
 
