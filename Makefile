@@ -207,9 +207,9 @@ check: deps
 	$(MAKE) all
 	$(MAKE) SAN=asan all
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
-	@bash tests/run.sh build plain build/asan asan build/tsan tsan
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
+	@bash tests/run.sh build plain build/asan asan build/tsan tsan
 
 demo: deps
 	$(MAKE) all

@@ -107,7 +107,7 @@ struct vfpool_state_hdr {
 	/* lines 6-7: failed requests by kind (relaxed counters, enum vfpool_err_kind) */
 	_Atomic uint64_t errors_by_kind[16];
 	/* lines 8-9: request service time, sampled 1 in VFPOOL_LAT_SAMPLE: bucket i counts
-	 * samples under 2^(i+7) ns (128 ns .. 4 ms), the last one everything slower */
+	 * samples under 2^(i+7) ns (128 ns .. 2.1 ms), the last one everything slower */
 	_Atomic uint64_t latency_buckets[16];
 };
 
