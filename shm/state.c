@@ -124,18 +124,29 @@ int state_validate_records(const void *base, size_t size, const char **ret_why)
 		if (pf->bm_off > h->bitmap_words || pf->bm_words > h->bitmap_words - pf->bm_off)
 			FAIL("PF bitmap block beyond bitmap area");
 	}
-	for (uint32_t i = 0; i < h->n_vfs; i++) {
-		const struct vfpool_shm_vf *vf = &state_vfs(h)[i];
+	return 0;
+}
 
-		if (vf->pf_index >= h->n_pfs)
-			FAIL("VF names a PF that does not exist");
-		if (!bounded_string(vf->pci_addr, sizeof(vf->pci_addr)) ||
-		    !bounded_string(vf->netdev, sizeof(vf->netdev)) ||
-		    !bounded_string(vf->vm_id, sizeof(vf->vm_id)) ||
-		    !bounded_string(vf->vnic_id, sizeof(vf->vnic_id)) ||
-		    !bounded_string(vf->network, sizeof(vf->network)) ||
-		    !bounded_string(vf->reason, sizeof(vf->reason)))
-			FAIL("VF string not terminated");
-	}
+int state_validate_vf(const void *base, uint32_t index, const char **ret_why)
+{
+	const struct vfpool_state_hdr *h = base;
+	const struct vfpool_shm_vf *vf;
+	const struct vfpool_shm_pf *pf;
+
+	if (index >= h->n_vfs)
+		FAIL("VF index beyond the records");
+	vf = &state_vfs(h)[index];
+	if (vf->pf_index >= h->n_pfs)
+		FAIL("VF names a PF that does not exist");
+	pf = &state_pfs(h)[vf->pf_index];
+	if (index < pf->vf_first || index - pf->vf_first >= (pf->total_vfs ? pf->total_vfs : 1))
+		FAIL("VF outside its PF's slots");
+	if (!bounded_string(vf->pci_addr, sizeof(vf->pci_addr)) ||
+	    !bounded_string(vf->netdev, sizeof(vf->netdev)) ||
+	    !bounded_string(vf->vm_id, sizeof(vf->vm_id)) ||
+	    !bounded_string(vf->vnic_id, sizeof(vf->vnic_id)) ||
+	    !bounded_string(vf->network, sizeof(vf->network)) ||
+	    !bounded_string(vf->reason, sizeof(vf->reason)))
+		FAIL("VF string not terminated");
 	return 0;
 }

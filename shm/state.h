@@ -24,6 +24,9 @@ void state_hdr_init(struct vfpool_state_hdr *hdr, const struct state_geometry *g
  * -EPROTO with *ret_why set to a static string naming the field. */
 int state_validate_header(const void *base, size_t size, const char **ret_why);
 int state_validate_records(const void *base, size_t size, const char **ret_why);
+/* One VF record of a copy that passed state_validate_records: checked when it is read, so a
+ * reader that copies the whole segment pays only for the records it uses. */
+int state_validate_vf(const void *base, uint32_t index, const char **ret_why);
 
 static inline struct vfpool_shm_pf *state_pfs(const struct vfpool_state_hdr *h)
 {

@@ -546,3 +546,39 @@ Test(daemon, snapshot_of_a_segment_left_mid_write_gives_up)
 	cr_assert_eq(vfpool_snapshot_take(copy, &s), -EAGAIN);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+/* VF records are validated when read: a corrupt one is refused (-EPROTO), the rest of the
+ * snapshot stays usable. */
+Test(daemon, corrupt_vf_record_is_refused_when_read)
+{
+	struct test_daemon d;
+	struct vfpool_snapshot *s;
+	struct vfpool_vf_info v;
+	char copy[128], cmd[400], path[160];
+	FILE *f;
+
+	test_daemon_start(&d, "1x4", NULL);
+	snprintf(copy, sizeof(copy), "%s/bad", d.run_dir);
+	mkdir(copy, 0755);
+	snprintf(cmd, sizeof(cmd), "cp %s/state %s/state", d.run_dir, copy);
+	cr_assert_eq(system(cmd), 0);
+	snprintf(path, sizeof(path), "%s/state", copy);
+	f = fopen(path, "r+");
+	cr_assert(f);
+	{
+		struct vfpool_state_hdr h;
+		uint32_t bad_pf = 999;
+
+		cr_assert_eq(fread(&h, sizeof(h), 1, f), 1u);
+		/* VF record 2 names a PF that does not exist */
+		fseek(f, (long)(h.vf_off + 2 * sizeof(struct vfpool_shm_vf) +
+				offsetof(struct vfpool_shm_vf, pf_index)), SEEK_SET);
+		fwrite(&bad_pf, sizeof(bad_pf), 1, f);
+	}
+	fclose(f);
+	cr_assert_eq(vfpool_snapshot_take(copy, &s), 0);
+	cr_assert_eq(vfpool_snapshot_vf(s, 2, &v), -EPROTO);
+	cr_assert_eq(vfpool_snapshot_vf(s, 1, &v), 0, "the other records stay readable");
+	vfpool_snapshot_free(s);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "client/libvfpool/internal.h"
@@ -28,6 +29,7 @@ struct vfpool_snapshot {
 	struct vfpool_state_hdr *spare;     /* the next refresh reads into this, then swaps */
 	size_t copy_size;                   /* bytes both buffers hold */
 	ino_t ino;                          /* the mapped file: a restart replaces it */
+	uint64_t checked_ms;                /* when the file's identity was last checked */
 	dev_t dev;
 	uint64_t seq;
 };
@@ -106,12 +108,21 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 		       VFPOOL_STATE_F_STALE)) {
 		unmap(s);
 	}
-	/* a daemon that crashed never set the flag: a new file under the name says it too */
+	/* a daemon that crashed never set the flag: a new file under the name says it too.
+	 * Looked at every 100 ms at most: a stat costs more than the copy itself */
 	if (s->map) {
-		struct stat now;
+		struct timespec ts;
+		uint64_t now_ms;
 
-		if (stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev)
-			unmap(s);
+		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+		now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+		if (now_ms - s->checked_ms >= 100) {
+			struct stat now;
+
+			s->checked_ms = now_ms;
+			if (stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev)
+				unmap(s);
+		}
 	}
 	if (!s->map) {
 		r = map_state(s);
@@ -237,6 +248,7 @@ VFPOOL_API int vfpool_snapshot_pf(const struct vfpool_snapshot *s, unsigned inde
 VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned index,
 				  struct vfpool_vf_info *ret)
 {
+	const char *why = NULL;
 	/* status when several reasons apply: the one an operator must fix first */
 	static const struct { enum vfpool_block_reason r; enum vfpool_vf_status st; } order[] = {
 		{ VFPOOL_BLOCK_ABSENT, VFPOOL_VF_STATUS_ABSENT },
@@ -254,6 +266,10 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 
 	if (!s || !ret || index >= s->copy->n_vfs)
 		return -EINVAL;
+	if (state_validate_vf(s->copy, index, &why) < 0) {
+		vfpool_log(VFPOOL_LOG_ERR, "%s: VF record %u: %s", s->path, index, why);
+		return -EPROTO;
+	}
 	vf = &state_vfs(s->copy)[index];
 	pf = &state_pfs(s->copy)[vf->pf_index];
 	pf_layout(pf, &l);
@@ -370,12 +386,17 @@ VFPOOL_API int vfpool_snapshot_stats(const struct vfpool_snapshot *s,
 VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsigned index,
 					 struct vfpool_vf_config *ret)
 {
+	const char *why = NULL;
 	static const uint8_t zero[6];
 	const struct vfpool_shm_vf *vf;
 	struct vfpool_vf_config c = { 0 };
 
 	if (!s || !ret || index >= s->copy->n_vfs)
 		return -EINVAL;
+	if (state_validate_vf(s->copy, index, &why) < 0) {
+		vfpool_log(VFPOOL_LOG_ERR, "%s: VF record %u: %s", s->path, index, why);
+		return -EPROTO;
+	}
 	vf = &state_vfs(s->copy)[index];
 	memcpy(c.mac, vf->mac, sizeof(c.mac));
 	c.has_mac = memcmp(vf->mac, zero, sizeof(zero)) != 0;
