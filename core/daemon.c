@@ -694,6 +694,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		log_err("start_failed", "state=%s/state error=\"%s\"", opts->run_dir, strerror(-r));
 		goto fail;
 	}
+	/* before anyone can connect: the kernel accepts into the backlog as soon as the socket
+	 * listens, so a reader may look before the loop runs */
+	d->seg->hdr->host_kind = opts->host_kind;
 	r = engine_init(&d->engine, d->seg->hdr);
 	if (r)
 		goto fail;

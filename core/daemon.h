@@ -16,6 +16,7 @@ struct daemon_opts {
 	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
+	unsigned host_kind;   /* enum vfpool_host_kind: published before the socket listens */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */
 	int vf_config_mode;   /* enum vf_config_mode (core/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */

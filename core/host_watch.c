@@ -201,8 +201,5 @@ void host_watch_attach(struct daemon *d, struct host_watch *w)
 	w->d = d;
 	w->poll_op.complete = on_poll;
 	d->host_watch = w;
-	seqlock_write_begin(&d->seg->hdr->seq);
-	d->seg->hdr->host_kind = VFPOOL_HOST_UDEV;
-	seqlock_write_end(&d->seg->hdr->seq);
 	arm_poll(w);
 }

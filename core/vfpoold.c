@@ -233,6 +233,7 @@ int main(int argc, char **argv)
 			fprintf(stderr, "vfpoold: host discovery through libudev: %s\n", strerror(-r));
 			return 1;
 		}
+		opts.host_kind = VFPOOL_HOST_UDEV;
 		if (host->n_pfs == 0) {
 			fprintf(stderr, "vfpoold: no SR-IOV PF on this host (no PCI device has "
 					"sriov_totalvfs); use --simulate NxM for a demo\n");
