@@ -414,11 +414,17 @@ unsigned engine_profile_leases(const struct engine *e, const char *profile)
 	return n;
 }
 
-static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, const char *vnic_id)
+/* Ends a lease's record; with return_vf the VF goes back to the pool in the same seqlock
+ * section, so no reader sees a taken VF whose lease is already gone. */
+static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, const char *vnic_id,
+			bool return_vf)
 {
 	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
 
 	seqlock_write_begin(&e->hdr->seq);
+	if (return_vf)
+		pool_release_vf(&e->pool.pfs[vf->pf_index],
+				slot - state_pfs(e->hdr)[vf->pf_index].vf_first);
 	vf->state = VFPOOL_VF_FREE;
 	memset(vf->vm_id, 0, sizeof(vf->vm_id));
 	memset(vf->vnic_id, 0, sizeof(vf->vnic_id));
@@ -460,7 +466,7 @@ void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
 		return;
 	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
 	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
-	clear_lease(e, slot, vm_id, vnic_id);
+	clear_lease(e, slot, vm_id, vnic_id, true);
 	/* the journal has the lease: record that it is gone (staged only, nobody waits) */
 	if (e->commit) {
 		struct request req = { .op = VFPOOL_OP_RELEASE };
@@ -470,7 +476,6 @@ void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
 		memcpy(req.vnic_id, vnic_id, sizeof(req.vnic_id));
 		e->commit->changed(e->commit, e, &req, slot, false, NULL, &c);
 	}
-	engine_return_vf(e, slot);
 }
 
 void engine_post(struct engine *e, struct completion_sink *sink, const struct vfpool_cqe *cqe)
@@ -509,6 +514,7 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id);
 	struct vfpool_shm_vf *vf;
 	uint64_t gen;
+	bool keep;
 
 	if (slot < 0) {
 		complete_err(c, -ENOENT, "%s/%s: holds no lease", req->vm_id, req->vnic_id);
@@ -523,13 +529,13 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	}
 	fill_lease(e, (uint32_t)slot, c);
 	gen = vf->lease_gen;
-	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id);
-	e->changed_slot = slot;
 	/* a hook that resets the VF keeps it claimed until the reset is done, so no new lease
-	 * can meet the old VM's configuration */
-	if (!(e->hooks && e->hooks->lease_ended &&
-	      e->hooks->lease_ended(e->hooks, e, (uint32_t)slot, gen)))
-		engine_return_vf(e, (uint32_t)slot);
+	 * can meet the old VM's configuration; asked first, so that the record and the bitmap
+	 * change together (the hook only queues its work) */
+	keep = e->hooks && e->hooks->lease_ended &&
+	       e->hooks->lease_ended(e->hooks, e, (uint32_t)slot, gen);
+	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id, !keep);
+	e->changed_slot = slot;
 }
 
 /* A hook's answer as completions to come: an early allocation's first one is now */

@@ -32,9 +32,10 @@ struct engine_hooks {
 	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
 			  const struct request *req, struct completion_sink *sink,
 			  struct vfpool_cqe *cqe);
-	/* Runs when a lease is released, the record already cleared and the VF still
-	 * claimed: true keeps it claimed until the hook calls engine_return_vf (after its
-	 * reset), false returns it to the pool now. */
+	/* Runs when a lease is released, just before its record is cleared (in the same
+	 * seqlock section as the VF's return, so readers never see one without the other):
+	 * true keeps the VF claimed until the hook calls engine_return_vf (after its reset),
+	 * false lets it return to the pool now. It may only queue work. */
 	bool (*lease_ended)(struct engine_hooks *h, struct engine *e, uint32_t slot,
 			    uint64_t generation);
 };
