@@ -177,6 +177,21 @@ static void emit_rtt(const char *name, const char *run_dir, const struct bench_b
 		bench_emit(&r);
 }
 
+/* Publishes the queued batch and waits for all BATCH completions. */
+static int flush_and_reap(struct vfpool *h, struct vfpool_completion *cqes)
+{
+	int r = vfpool_flush(h);
+
+	if (r < 0)
+		return r;
+	for (int got = 0; got < BATCH; got += r) {
+		r = vfpool_reap(h, cqes + got, (unsigned)(BATCH - got), (unsigned)(BATCH - got), 5000);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 /* One batch: 64 allocations in one flush, reap them, 64 releases in one flush, reap. */
 static int batch_round(struct vfpool *h, struct vfpool_alloc_req *reqs,
 		       struct vfpool_completion *cqes, char *why, size_t why_len)
@@ -188,14 +203,9 @@ static int batch_round(struct vfpool *h, struct vfpool_alloc_req *reqs,
 		if (r < 0)
 			return r;
 	}
-	r = vfpool_flush(h);
+	r = flush_and_reap(h, cqes);
 	if (r < 0)
 		return r;
-	for (int got = 0; got < BATCH; got += r) {
-		r = vfpool_reap(h, cqes + got, (unsigned)(BATCH - got), (unsigned)(BATCH - got), 5000);
-		if (r < 0)
-			return r;
-	}
 	for (int i = 0; i < BATCH; i++) {
 		if (cqes[i].res < 0) {
 			snprintf(why, why_len, "alloc: %s", cqes[i].why);
@@ -207,14 +217,9 @@ static int batch_round(struct vfpool *h, struct vfpool_alloc_req *reqs,
 		if (r < 0)
 			return r;
 	}
-	r = vfpool_flush(h);
+	r = flush_and_reap(h, cqes);
 	if (r < 0)
 		return r;
-	for (int got = 0; got < BATCH; got += r) {
-		r = vfpool_reap(h, cqes + got, (unsigned)(BATCH - got), (unsigned)(BATCH - got), 5000);
-		if (r < 0)
-			return r;
-	}
 	for (int i = 0; i < BATCH; i++) {
 		if (cqes[i].res < 0) {
 			snprintf(why, why_len, "release: %s", cqes[i].why);

@@ -288,19 +288,26 @@ Test(bind, bind_to_pid_zero_binds_to_the_connecting_client,
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 
+/* vm1/nic0 bound to qemu, then the daemon is SIGKILLed (its run dir and journal stay). */
+static void bound_lease_then_crash(struct test_daemon *d, pid_t qemu)
+{
+	struct vfpool *h;
+	struct vfpool_lease l;
+
+	test_daemon_start(d, "1x4", "--state-dir", state_dir, NULL);
+	cr_assert_eq(vfpool_connect(d->run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_bound(h, "nic0", qemu, &l, NULL, 0), 0);
+	vfpool_close(h);
+	crash(d);
+}
+
 Test(bind, bound_lease_is_watched_again_after_a_restart,
      .init = make_state_dir, .fini = remove_state_dir)
 {
 	struct test_daemon d;
-	struct vfpool *h;
-	struct vfpool_lease l;
 	pid_t qemu = spawn_sleeper();
 
-	test_daemon_start(&d, "1x4", "--state-dir", state_dir, NULL);
-	cr_assert_eq(vfpool_connect(d.run_dir, NULL, &h), 0);
-	cr_assert_eq(alloc_bound(h, "nic0", qemu, &l, NULL, 0), 0);
-	vfpool_close(h);
-	crash(&d);
+	bound_lease_then_crash(&d, qemu);
 	test_daemon_restart(&d, "1x4", "--state-dir", state_dir, NULL);
 	cr_assert(leased(&d, "vm1", "nic0"), "the bound lease was not restored");
 	end_process(qemu);
@@ -312,15 +319,9 @@ Test(bind, bound_lease_whose_process_died_while_the_daemon_was_down_is_released_
      .init = make_state_dir, .fini = remove_state_dir)
 {
 	struct test_daemon d;
-	struct vfpool *h;
-	struct vfpool_lease l;
 	pid_t qemu = spawn_sleeper();
 
-	test_daemon_start(&d, "1x4", "--state-dir", state_dir, NULL);
-	cr_assert_eq(vfpool_connect(d.run_dir, NULL, &h), 0);
-	cr_assert_eq(alloc_bound(h, "nic0", qemu, &l, NULL, 0), 0);
-	vfpool_close(h);
-	crash(&d);
+	bound_lease_then_crash(&d, qemu);
 	end_process(qemu);
 	test_daemon_restart(&d, "1x4", "--state-dir", state_dir, NULL);
 	cr_assert(wait_released(&d, "vm1", "nic0"), "a lease of a dead process was kept");
