@@ -65,9 +65,33 @@ TEST_OBJ  := $(call obj,$(TEST_SRC))
 STRESS_OBJ := $(call obj,$(STRESS_SRC))
 BPF_SKEL  := $(patsubst bpf/%.bpf.c,$(B)/gen/bpf/%.skel.h,$(BPF_PROG))
 
+# The Kubernetes device plugin (client/k8s): C++17 on gRPC++, a client of the daemon like
+# vfpoolctl (libvfpool's public API only). Its protobuf files are compiled at build time.
+CXXWARN  := -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers
+CXXFLAGS ?= -O2 -g
+PROTOC   ?= protoc
+GRPC_CPP_PLUGIN ?= $(shell command -v grpc_cpp_plugin 2>/dev/null || echo grpc_cpp_plugin)
+K8S_PKGS := grpc++ protobuf json-c
+K8S_PKG_CFLAGS = $(shell pkg-config --cflags $(K8S_PKGS) 2>/dev/null)
+K8S_PKG_LIBS   = $(shell pkg-config --libs $(K8S_PKGS) 2>/dev/null)
+# the generated headers are gRPC's code, not ours: -isystem keeps their warnings out
+K8S_CXXFLAGS = -std=c++17 -D_GNU_SOURCE -pthread -Iinclude -I. -isystem $(B)/gen/k8s \
+            $(K8S_PKG_CFLAGS) $(SAN_FLAGS) $(CXXFLAGS)
+K8S_PROTO   := $(wildcard client/k8s/proto/*/*/*.proto)
+K8S_GEN_CC  := $(foreach p,$(K8S_PROTO:client/k8s/proto/%.proto=%),\
+                 $(B)/gen/k8s/$(p).pb.cc $(B)/gen/k8s/$(p).grpc.pb.cc)
+K8S_GEN_H   := $(K8S_GEN_CC:.cc=.h)
+K8S_GEN_OBJ := $(patsubst $(B)/gen/k8s/%.cc,$(B)/obj/k8s-gen/%.o,$(K8S_GEN_CC))
+K8S_MAIN    := client/k8s/main.cc
+K8S_SRC     := $(filter-out $(K8S_MAIN),$(wildcard client/k8s/*.cc))
+cxxobj       = $(patsubst %.cc,$(B)/obj/%.o,$(1))
+K8S_OBJ     := $(call cxxobj,$(K8S_SRC))
+K8S_TEST_OBJ := $(call cxxobj,$(wildcard tests/k8s/*.cc))
+K8S_TARGETS := $(B)/vfpool-k8s $(B)/vfpool-k8s-tests $(B)/vfpool-bench-k8s
+
 LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
-           $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher
+           $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher $(K8S_TARGETS)
 
 .PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall fuzz fuzz-run soak
 all: $(TARGETS)
@@ -95,6 +119,25 @@ $(B)/gen/bpf/%.skel.h: $(B)/gen/bpf/%.bpf.o
 # Keep them: as intermediates make would delete them and rebuild every dependent each run.
 .PRECIOUS: $(B)/gen/bpf/%.bpf.o $(B)/gen/bpf/%.skel.h
 
+# protoc + grpc_cpp_plugin: one run writes all four files of a .proto
+$(B)/gen/k8s/%.pb.cc $(B)/gen/k8s/%.pb.h $(B)/gen/k8s/%.grpc.pb.cc $(B)/gen/k8s/%.grpc.pb.h: \
+		client/k8s/proto/%.proto
+	@mkdir -p $(B)/gen/k8s
+	$(PROTOC) -Iclient/k8s/proto --cpp_out=$(B)/gen/k8s --grpc_out=$(B)/gen/k8s \
+	    --plugin=protoc-gen-grpc=$(GRPC_CPP_PLUGIN) $<
+.PRECIOUS: $(B)/gen/k8s/%.pb.cc $(B)/gen/k8s/%.pb.h $(B)/gen/k8s/%.grpc.pb.cc $(B)/gen/k8s/%.grpc.pb.h
+
+# generated code is compiled without our warning flags (its warnings are not ours to fix)
+$(B)/obj/k8s-gen/%.o: $(B)/gen/k8s/%.cc | $(K8S_GEN_H)
+	@mkdir -p $(@D)
+	$(CXX) $(K8S_CXXFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/obj/%.o: %.cc | $(K8S_GEN_H)
+	@mkdir -p $(@D)
+	$(CXX) $(K8S_CXXFLAGS) $(CXXWARN) -MMD -MP -c $< -o $@
+# the tests' network-namespace rig speaks libnl
+$(K8S_TEST_OBJ): K8S_CXXFLAGS += $(PKG_CFLAGS)
+
 .SECONDEXPANSION:
 # ---- link ------------------------------------------------------------------------------
 $(B)/libvfpoolshm.a: $(SHM_OBJ)
@@ -121,6 +164,16 @@ $(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvf
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
 $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
+
+# The device plugin, its tests (a fake kubelet against a real vfpoold) and the bench's gRPC
+# helper (vfpool-bench runs it for grpc_unary and k8s_allocate).
+$(B)/vfpool-k8s: $(call cxxobj,$(K8S_MAIN)) $(K8S_OBJ) $(K8S_GEN_OBJ) $(B)/libvfpool.a
+	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS)
+$(B)/vfpool-k8s-tests: $(K8S_TEST_OBJ) $(K8S_OBJ) $(K8S_GEN_OBJ) \
+		$(call obj,tests/daemon_fixture.c tests/netns_links.c) $(B)/libvfpool.a
+	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS) $(CRIT_LIBS) $(PKG_LIBS)
+$(B)/vfpool-bench-k8s: $(call cxxobj,bench/k8s_helper.cc) $(K8S_GEN_OBJ) $(B)/libvfpool.a
+	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS)
 
 # The soak: clients and the daemon SIGKILLed at random, invariants checked at the end
 # (tests/soak/soak.h). Public API only; local sockets only.

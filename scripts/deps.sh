@@ -9,6 +9,8 @@ packages=(
 	libudev-dev libcriterion-dev
 	umockdev libumockdev-dev
 	linux-libc-dev bpftool iproute2 man-db libxml2-utils
+	# the Kubernetes device plugin (client/k8s): C++17 on Debian's gRPC++, config in JSON
+	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libjson-c-dev
 )
 
 missing=()

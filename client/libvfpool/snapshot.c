@@ -95,6 +95,22 @@ static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *d
 	return -EAGAIN;
 }
 
+/* A daemon that crashed never set the stale flag: a new file under the name says it too.
+ * Looked at every 100 ms at most: a stat costs more than the copy itself. */
+static bool file_replaced(struct vfpool_snapshot *s)
+{
+	struct timespec ts;
+	struct stat now;
+	uint64_t now_ms;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+	if (now_ms - s->checked_ms < 100)
+		return false;
+	s->checked_ms = now_ms;
+	return stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev;
+}
+
 VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 {
 	const char *why = NULL;
@@ -108,22 +124,8 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 		       VFPOOL_STATE_F_STALE)) {
 		unmap(s);
 	}
-	/* a daemon that crashed never set the flag: a new file under the name says it too.
-	 * Looked at every 100 ms at most: a stat costs more than the copy itself */
-	if (s->map) {
-		struct timespec ts;
-		uint64_t now_ms;
-
-		clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-		now_ms = (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-		if (now_ms - s->checked_ms >= 100) {
-			struct stat now;
-
-			s->checked_ms = now_ms;
-			if (stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev)
-				unmap(s);
-		}
-	}
+	if (s->map && file_replaced(s))
+		unmap(s);
 	if (!s->map) {
 		r = map_state(s);
 		if (r)
@@ -179,6 +181,25 @@ VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot 
 		return r;
 	}
 	*ret_snap = s;
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_changed(struct vfpool_snapshot *s)
+{
+	if (!s)
+		return -EINVAL;
+	if (!s->map)
+		return 1;
+	/* relaxed, both: a hint to refresh, which reads under the seqlock itself (an odd
+	 * sequence, a write in progress, also differs from the even one the copy was read at) */
+	if (atomic_load_explicit(&s->map->flags, memory_order_relaxed) & VFPOOL_STATE_F_STALE)
+		return 1;
+	if (atomic_load_explicit(&s->map->seq, memory_order_relaxed) != s->seq)
+		return 1;
+	if (file_replaced(s)) {
+		unmap(s); /* the refresh that follows maps the new file */
+		return 1;
+	}
 	return 0;
 }
 

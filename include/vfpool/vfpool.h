@@ -187,6 +187,12 @@ VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot 
  * daemon restarted). The cheap way to poll. -EAGAIN as above; on error the previous
  * contents stay. */
 VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *snap);
+/* 1 when the daemon's state has moved on since snap was read (a write since, one in
+ * progress, or a restarted daemon's new segment), 0 when snap is current. Reads one word of
+ * the shared mapping, copies nothing: the way to wait for a change is to call this at
+ * whatever interval the caller can afford, and vfpool_snapshot_refresh when it says 1.
+ * Same thread rules as vfpool_snapshot_refresh on this snap. (Added in 1.1.) */
+VFPOOL_API int vfpool_snapshot_changed(struct vfpool_snapshot *snap);
 VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *snap);
 /* Bytes copied by each take/refresh (the whole state segment). */
 VFPOOL_API size_t vfpool_snapshot_size(const struct vfpool_snapshot *snap);

@@ -1,0 +1,334 @@
+// SPDX-License-Identifier: MIT
+#include "client/k8s/allocator.h"
+
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <set>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <vfpool/vfpool.h>
+
+#include "client/k8s/log.h"
+
+namespace vfk8s {
+
+namespace {
+
+Code code_of(int err)
+{
+	switch (err) {
+	case -ETIMEDOUT:
+	case -ECONNRESET:
+	case -ECONNREFUSED:
+		return Code::unavailable; /* vfpoold unreachable: worth a retry */
+	case -ENOMEM:
+	case -EPROTO:
+	case -EIO:
+		return Code::internal;
+	default:
+		/* the daemon's refusals: leased to someone else, blocked, no such VF, network
+		 * not defined or not allowed on its PF, quota */
+		return Code::failed_precondition;
+	}
+}
+
+/* mkdir -p: the device-info directory lives on a tmpfs the plugin may be the first to use. */
+int make_dirs(const std::string &path)
+{
+	for (size_t at = 1; at <= path.size(); at++) {
+		if (at < path.size() && path[at] != '/')
+			continue;
+		std::string part = path.substr(0, at);
+
+		if (mkdir(part.c_str(), 0755) < 0 && errno != EEXIST)
+			return -errno;
+	}
+	return 0;
+}
+
+} // namespace
+
+Allocator::Allocator(AllocatorOptions o) : opts_(std::move(o)), started_(Clock::now())
+{
+}
+
+Allocator::~Allocator()
+{
+	vfpool_close(h_);
+}
+
+int Allocator::ensure_handle()
+{
+	struct vfpool_opts o = {};
+
+	if (h_)
+		return 0;
+	o.sz = sizeof(o);
+	o.ring_entries = 8; /* one request at a time */
+	o.timeout_ms = opts_.timeout_ms;
+	return vfpool_connect(opts_.run_dir.c_str(), &o, &h_);
+}
+
+int Allocator::lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why)
+{
+	std::string vm = lease_vm_id(vf.id);
+	const std::string &net = pool_network(pool.cfg);
+	struct vfpool_alloc_req req = {};
+	struct vfpool_lease l;
+	char buf[160] = "";
+	int r;
+
+	req.vm_id = vm.c_str();
+	req.vnic_id = lease_vnic_id;
+	req.network = net.empty() ? nullptr : net.c_str();
+	req.profile = pool.cfg.profile.empty() ? nullptr : pool.cfg.profile.c_str();
+	req.pin_pci = vf.id.c_str();
+	req.numa_node = -1;
+	r = vfpool_alloc(h_, &req, &l, buf, sizeof(buf));
+	if (r == VFPOOL_USE_BRIDGE) {
+		*why = vf.id + ": profile " + pool.cfg.profile + " gives no VF (" + buf + ")";
+		return -ENOSPC;
+	}
+	if (r < 0) {
+		*why = buf[0] ? std::string(buf) : vf.id + ": " + vfpool_strerror(r);
+		return r;
+	}
+	auto it = book_.find(vf.id);
+	if ((l.flags & VFPOOL_LEASE_EXISTING) && it != book_.end() && it->second.unheld_since) {
+		/* a lease whose pod is gone, not yet released: the next pod gets the VF reset,
+		 * as a fresh lease would have it */
+		r = vfpool_release(h_, vm.c_str(), lease_vnic_id, l.generation);
+		if (r < 0 && r != -ENOENT) {
+			*why = vf.id + ": releasing the previous pod's lease: " + vfpool_strerror(r);
+			return r;
+		}
+		k8s_info("lease_renewed", "device=%s pod_gone=\"%s\"", vf.id.c_str(),
+			 it->second.pod.c_str());
+		r = vfpool_alloc(h_, &req, &l, buf, sizeof(buf));
+		if (r < 0 || r == VFPOOL_USE_BRIDGE) {
+			*why = buf[0] ? std::string(buf) : vf.id + ": " + vfpool_strerror(r);
+			return r < 0 ? r : -ENOSPC;
+		}
+	}
+	*ret = { vf.id, l.generation, !(l.flags & VFPOOL_LEASE_EXISTING) };
+	return 0;
+}
+
+void Allocator::undo(const std::vector<Made> &made)
+{
+	for (const auto &m : made) {
+		if (!m.fresh)
+			continue;
+		std::string vm = lease_vm_id(m.id);
+		int r = vfpool_release(h_, vm.c_str(), lease_vnic_id, m.generation);
+
+		if (r < 0 && r != -ENOENT)
+			k8s_err("undo_failed", "device=%s reason=\"%s\"", m.id.c_str(), vfpool_strerror(r));
+	}
+}
+
+int Allocator::write_devinfo(const std::string &resource, const Vf &vf, std::string *why)
+{
+	std::string path = devinfo_path(opts_.devinfo_dir, resource, vf.id);
+	std::string name = path.substr(opts_.devinfo_dir.size() + 1), tmp = name + ".tmp";
+	std::string body = devinfo_json(vf);
+	int r = make_dirs(opts_.devinfo_dir), dir, fd;
+
+	if (r < 0) {
+		*why = opts_.devinfo_dir + ": " + strerror(-r);
+		return r;
+	}
+	dir = open(opts_.devinfo_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dir < 0) {
+		r = -errno;
+		*why = opts_.devinfo_dir + ": " + strerror(errno);
+		return r;
+	}
+	/* never through a link someone planted: this runs as root */
+	fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0) {
+		r = -errno;
+	} else {
+		ssize_t n = write(fd, body.data(), body.size());
+
+		r = n == (ssize_t)body.size() ? 0 : n < 0 ? -errno : -EIO;
+		if (close(fd) < 0 && r == 0)
+			r = -errno;
+		if (r == 0 && renameat(dir, tmp.c_str(), dir, name.c_str()) < 0)
+			r = -errno;
+		if (r < 0)
+			unlinkat(dir, tmp.c_str(), 0);
+	}
+	close(dir);
+	if (r < 0)
+		*why = path + ": " + strerror(-r);
+	return r;
+}
+
+void Allocator::remove_devinfo(const std::string &resource, const std::string &id)
+{
+	std::string path = devinfo_path(opts_.devinfo_dir, resource, id);
+
+	if (unlink(path.c_str()) < 0 && errno != ENOENT)
+		k8s_warn("devinfo_remove_failed", "path=%s reason=\"%s\"", path.c_str(), strerror(errno));
+}
+
+ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string> &ids)
+{
+	ContainerGrant g;
+	std::set<int> groups;
+	std::string list;
+
+	for (const auto &id : ids) {
+		const Vf *vf = pool.find(id);
+
+		list += (list.empty() ? "" : ",") + id;
+		if (vf && vf->iommu_group >= 0)
+			groups.insert(vf->iommu_group);
+	}
+	g.envs[env_name(pool.resource)] = list;
+	/* a group node exists only while a device of the group is bound to vfio-pci: the
+	 * VF's group has no other device (vfpool never hands out a shared group) */
+	for (int grp : groups) {
+		std::string host = opts_.vfio_dir + "/" + std::to_string(grp);
+
+		if (access(host.c_str(), F_OK) != 0)
+			continue;
+		if (g.devices.empty())
+			g.devices.push_back({ "/dev/vfio/vfio", opts_.vfio_dir + "/vfio", "rw" });
+		g.devices.push_back({ "/dev/vfio/" + std::to_string(grp), host, "rw" });
+	}
+	return g;
+}
+
+Outcome Allocator::allocate(const View &view, const std::string &resource,
+			    const std::vector<std::vector<std::string>> &containers,
+			    std::vector<ContainerGrant> *ret)
+{
+	std::lock_guard<std::mutex> lk(mu_);
+	const Pool *pool = view.find(resource);
+	std::vector<Made> made;
+	std::vector<std::string> written;
+	std::set<std::string> seen;
+	std::string why;
+	int r;
+
+	if (!pool)
+		return { Code::internal, resource + ": no such pool" };
+	for (const auto &ids : containers) {
+		for (const auto &id : ids) {
+			if (!pool->find(id))
+				return { Code::invalid_argument, id + ": not a device of " + resource };
+			if (!seen.insert(id).second)
+				return { Code::invalid_argument, id + ": asked for twice in one request" };
+		}
+	}
+	if (!view.daemon_up)
+		return { Code::unavailable, "vfpoold is not running" };
+	r = ensure_handle();
+	if (r < 0)
+		return { Code::unavailable, opts_.run_dir + ": " + vfpool_strerror(r) };
+	for (const auto &ids : containers) {
+		for (const auto &id : ids) {
+			Made m;
+
+			r = lease(*pool, *pool->find(id), &m, &why);
+			if (r < 0) {
+				undo(made);
+				k8s_warn("allocate_refused", "resource=%s reason=\"%s\"", resource.c_str(),
+					 why.c_str());
+				return { code_of(r), why };
+			}
+			made.push_back(m);
+		}
+	}
+	for (const auto &m : made) {
+		r = write_devinfo(resource, *pool->find(m.id), &why);
+		if (r < 0) {
+			for (const auto &id : written)
+				remove_devinfo(resource, id);
+			undo(made);
+			k8s_err("allocate_failed", "resource=%s reason=\"%s\"", resource.c_str(),
+				why.c_str());
+			return { Code::internal, why };
+		}
+		written.push_back(m.id);
+	}
+	auto now = Clock::now();
+	for (const auto &m : made) {
+		Book &b = book_[m.id];
+
+		b.allocated_at = now;
+		b.unheld_since.reset();
+		b.resource = resource;
+		k8s_info("allocated", "resource=%s device=%s generation=%llu%s", resource.c_str(),
+			 m.id.c_str(), (unsigned long long)m.generation, m.fresh ? "" : " existing=1");
+	}
+	ret->clear();
+	for (const auto &ids : containers)
+		ret->push_back(grant(*pool, ids));
+	return {};
+}
+
+Clock::time_point Allocator::reconcile(const View &view, const std::map<std::string, std::string> &held,
+				       Clock::time_point list_started, std::chrono::milliseconds grace)
+{
+	std::lock_guard<std::mutex> lk(mu_);
+	auto now = Clock::now(), next = Clock::time_point::max();
+
+	for (const auto &pool : view.pools) {
+		for (const auto &vf : pool.vfs) {
+			if (vf.holder != Holder::plugin)
+				continue;
+			auto [it, added] = book_.try_emplace(vf.id);
+			Book &b = it->second;
+
+			if (added) {
+				/* a lease from before this process: judged from our start */
+				b.allocated_at = started_;
+				b.resource = pool.resource;
+			}
+			auto h = held.find(vf.id);
+			if (h != held.end()) {
+				if (b.pod != h->second || b.unheld_since)
+					k8s_info("lease_held", "device=%s pod=%s", vf.id.c_str(),
+						 h->second.c_str());
+				b.pod = h->second;
+				b.unheld_since.reset();
+				continue;
+			}
+			if (b.allocated_at >= list_started)
+				continue; /* allocated after the List went out: no verdict yet */
+			if (!b.unheld_since) {
+				b.unheld_since = now;
+				k8s_info("lease_unheld", "device=%s last_pod=\"%s\" grace_ms=%lld",
+					 vf.id.c_str(), b.pod.c_str(), (long long)grace.count());
+			}
+			if (now < *b.unheld_since + grace) {
+				next = std::min(next, *b.unheld_since + grace);
+				continue;
+			}
+			int r = ensure_handle();
+			std::string vm = lease_vm_id(vf.id);
+
+			if (r == 0)
+				r = vfpool_release(h_, vm.c_str(), lease_vnic_id, vf.generation);
+			/* -ENOENT, -ESTALE: released or leased again by someone else meanwhile */
+			if (r < 0 && r != -ENOENT && r != -ESTALE) {
+				k8s_warn("release_failed", "device=%s reason=\"%s\"", vf.id.c_str(),
+					 vfpool_strerror(r));
+				continue;
+			}
+			remove_devinfo(b.resource, vf.id);
+			k8s_info("lease_released", "resource=%s device=%s last_pod=\"%s\" "
+				 "reason=\"no pod holds it\"", b.resource.c_str(), vf.id.c_str(),
+				 b.pod.c_str());
+			book_.erase(it);
+		}
+	}
+	return next;
+}
+
+} // namespace vfk8s
