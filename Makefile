@@ -254,7 +254,7 @@ uninstall:
 # ---- run -------------------------------------------------------------------------------
 # Tests find the binaries under test through VFPOOL_BUILD (the daemon is exec'd for real).
 test: $(TARGETS)
-	@bash tests/run.sh $(B) plain
+	@bash tests/run.sh $(B) plain $(B) k8s
 
 check: deps
 	$(MAKE) all
@@ -262,7 +262,7 @@ check: deps
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
-	@bash tests/run.sh build plain build/asan asan build/tsan tsan
+	@bash tests/run.sh build plain build k8s build/asan asan build/asan k8s-asan build/tsan tsan
 
 demo: deps
 	$(MAKE) all

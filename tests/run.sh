@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs the suites once per build variant: run.sh DIR VARIANT [DIR VARIANT ...]
 #   plain: every Criterion test; asan: every Criterion test under ASan+UBSan;
+#   k8s, k8s-asan: the Kubernetes device plugin's Criterion suite (vfpool-k8s-tests), plain
+#          and under ASan+UBSan;
 #   tsan:  the concurrency scenarios under ThreadSanitizer, through vfpool-stress (Criterion
 #          itself cannot run under TSan: Snaipe/Criterion#274; the scenarios are the same code
 #          the Criterion "concurrency" suite runs).
@@ -31,12 +33,15 @@ while [ $# -ge 2 ]; do
 		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1 # a TSan report ends the run early
 		;;
 	*)
-		if [ "$variant" = asan ]; then
+		# k8s, k8s-asan: the device plugin's suite (C++, its own binary, no udev testbeds)
+		bin=vfpool-tests wrap=umockdev-wrapper
+		case $variant in k8s*) bin=vfpool-k8s-tests wrap= ;; esac
+		if [ "$variant" = asan ] || [ "$variant" = k8s-asan ]; then
 			export ASAN_OPTIONS=verify_asan_link_order=0:detect_leaks=1
 			export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 		fi
-		echo "== tests: $variant ($dir/vfpool-tests)"
-		VFPOOL_BUILD=$dir VFPOOL_VARIANT=$variant umockdev-wrapper "$dir/vfpool-tests" \
+		echo "== tests: $variant ($dir/$bin)"
+		VFPOOL_BUILD=$dir VFPOOL_VARIANT=$variant $wrap "$dir/$bin" \
 			--jobs=2 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
 		line=$(grep -a 'Synthesis: Tested:' "$log" | tail -n1)
