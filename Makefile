@@ -217,12 +217,14 @@ SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
 	    -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' -e 's|@SBINDIR@|$(SBINDIR)|g' \
 	    -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@VERSION@|$(LIBVERSION)|g'
 
-install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a
+install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-k8s
 	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) $(DESTDIR)$(LIBDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR) $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(MANDIR)/man3 \
 	    $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(UNITDIR) \
-	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR)
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(DOCDIR)/k8s
 	$(INSTALL) -m 0755 $(B)/vfpoold $(DESTDIR)$(SBINDIR)/vfpoold
+	$(INSTALL) -m 0755 $(B)/vfpool-k8s $(DESTDIR)$(SBINDIR)/vfpool-k8s
+	$(INSTALL) -m 0644 dist/k8s/* $(DESTDIR)$(DOCDIR)/k8s/
 	$(INSTALL) -m 0755 $(B)/vfpoolctl $(DESTDIR)$(BINDIR)/vfpoolctl
 	$(INSTALL) -m 0755 $(LIBVFPOOL_SO) $(DESTDIR)$(LIBDIR)/libvfpool.so.$(LIBVERSION)
 	ln -sf libvfpool.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libvfpool.so.$(SOVERSION)
@@ -240,7 +242,8 @@ install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$(notdir $(u));)
 
 uninstall:
-	rm -f $(DESTDIR)$(SBINDIR)/vfpoold $(DESTDIR)$(BINDIR)/vfpoolctl \
+	rm -f $(DESTDIR)$(SBINDIR)/vfpoold $(DESTDIR)$(SBINDIR)/vfpool-k8s $(DESTDIR)$(BINDIR)/vfpoolctl \
+	    $(addprefix $(DESTDIR)$(DOCDIR)/k8s/,$(notdir $(wildcard dist/k8s/*))) \
 	    $(DESTDIR)$(LIBDIR)/libvfpool.so.$(LIBVERSION) $(DESTDIR)$(LIBDIR)/libvfpool.so.$(SOVERSION) \
 	    $(DESTDIR)$(LIBDIR)/libvfpool.so $(DESTDIR)$(LIBDIR)/libvfpool.a \
 	    $(DESTDIR)$(PKGCONFIGDIR)/vfpool.pc $(DESTDIR)$(DOCDIR)/examples/launcher.c \
@@ -249,7 +252,8 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
 	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR)/k8s \
+	    $(DESTDIR)$(DOCDIR) 2>/dev/null
 
 # ---- run -------------------------------------------------------------------------------
 # Tests find the binaries under test through VFPOOL_BUILD (the daemon is exec'd for real).

@@ -67,5 +67,6 @@ void bench_mutex_inproc(const struct bench_opts *o);
 void bench_scale(const struct bench_opts *o);
 void bench_rtt(const struct bench_opts *o);
 void bench_snapshot(const struct bench_opts *o);
+void bench_k8s(const struct bench_opts *o);
 
 #endif

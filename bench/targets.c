@@ -32,6 +32,8 @@ static const struct target targets[] = {
 	{ "batched: >= 2 M alloc+release/s", "batch64", NULL, OPS, 2e6, false },
 	{ "65,536 VFs at 99% full: p50 <= 1.5x 64 VFs", "scale_65536", "scale_64", P50, 1.5, true },
 	{ "snapshot read: p50 <= 1.2x plain copy", "snapshot_read", "plain_copy", P50, 1.2, true },
+	{ "k8s: Allocate p50 <= 1.5x bare gRPC unary p50", "k8s_allocate", "grpc_unary", P50, 1.5,
+	  true },
 };
 
 static double value(const struct bench_result *r, enum metric m)

@@ -19,7 +19,8 @@ unset MAKEFLAGS MFLAGS MAKELEVEL
 make -s install SAN="$san" DESTDIR="$dest" PREFIX=/usr >&2 || die "make install failed"
 
 lib=$dest/usr/lib
-for f in usr/sbin/vfpoold usr/bin/vfpoolctl usr/include/vfpool/vfpool.h \
+for f in usr/sbin/vfpoold usr/sbin/vfpool-k8s usr/share/man/man8/vfpool-k8s.8 \
+	 usr/share/doc/vfpool/k8s/daemonset.yaml usr/bin/vfpoolctl usr/include/vfpool/vfpool.h \
 	 usr/lib/pkgconfig/vfpool.pc usr/share/man/man8/vfpoold.8 usr/share/man/man8/vfpoolctl.8 \
 	 usr/share/man/man3/libvfpool.3 usr/lib/sysusers.d/vfpool.conf usr/lib/tmpfiles.d/vfpool.conf \
 	 usr/share/doc/vfpool/examples/launcher.c; do

@@ -32,6 +32,11 @@ Test(man, vfpoolctl_8_renders_without_warnings)
 	renders_without_warnings("man/vfpoolctl.8");
 }
 
+Test(man, vfpool_k8s_8_renders_without_warnings)
+{
+	renders_without_warnings("man/vfpool-k8s.8");
+}
+
 Test(man, libvfpool_3_renders_without_warnings)
 {
 	renders_without_warnings("man/libvfpool.3");

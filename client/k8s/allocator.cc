@@ -57,6 +57,8 @@ Allocator::Allocator(AllocatorOptions o) : opts_(std::move(o)), started_(Clock::
 Allocator::~Allocator()
 {
 	vfpool_close(h_);
+	if (dir_fd_ >= 0)
+		close(dir_fd_);
 }
 
 int Allocator::ensure_handle()
@@ -67,6 +69,9 @@ int Allocator::ensure_handle()
 		return 0;
 	o.sz = sizeof(o);
 	o.ring_entries = 8; /* one request at a time */
+	/* Allocate is rare and the kubelet waits on it: spinning for the answer a little
+	 * longer than the library's default beats sleeping and being woken for it */
+	o.spin_us = 200;
 	o.timeout_ms = opts_.timeout_ms;
 	return vfpool_connect(opts_.run_dir.c_str(), &o, &h_);
 }
@@ -101,7 +106,8 @@ int Allocator::lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why
 		 * as a fresh lease would have it */
 		r = vfpool_release(h_, vm.c_str(), lease_vnic_id, l.generation);
 		if (r < 0 && r != -ENOENT) {
-			*why = vf.id + ": releasing the previous pod's lease: " + vfpool_strerror(r);
+			*why = vf.id +
+			       ": releasing the previous pod's lease: " + vfpool_strerror(r);
 			return r;
 		}
 		k8s_info("lease_renewed", "device=%s pod_gone=\"%s\"", vf.id.c_str(),
@@ -125,8 +131,35 @@ void Allocator::undo(const std::vector<Made> &made)
 		int r = vfpool_release(h_, vm.c_str(), lease_vnic_id, m.generation);
 
 		if (r < 0 && r != -ENOENT)
-			k8s_err("undo_failed", "device=%s reason=\"%s\"", m.id.c_str(), vfpool_strerror(r));
+			k8s_err("undo_failed", "device=%s reason=\"%s\"", m.id.c_str(),
+				vfpool_strerror(r));
 	}
+}
+
+/* The directory stays open: a file per device per Allocate, on the path the kubelet waits
+ * on, costs four calls (create, write, close, rename), not a path walk each. Reopened, and
+ * made, when it went away. */
+int Allocator::devinfo_dir_fd(bool reopen, std::string *why)
+{
+	int r;
+
+	if (dir_fd_ >= 0 && !reopen)
+		return dir_fd_;
+	if (dir_fd_ >= 0)
+		close(dir_fd_);
+	dir_fd_ = -1;
+	r = make_dirs(opts_.devinfo_dir);
+	if (r < 0) {
+		*why = opts_.devinfo_dir + ": " + strerror(-r);
+		return r;
+	}
+	dir_fd_ = open(opts_.devinfo_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dir_fd_ < 0) {
+		r = -errno;
+		*why = opts_.devinfo_dir + ": " + strerror(errno);
+		return r;
+	}
+	return dir_fd_;
 }
 
 int Allocator::write_devinfo(const std::string &resource, const Vf &vf, std::string *why)
@@ -134,20 +167,20 @@ int Allocator::write_devinfo(const std::string &resource, const Vf &vf, std::str
 	std::string path = devinfo_path(opts_.devinfo_dir, resource, vf.id);
 	std::string name = path.substr(opts_.devinfo_dir.size() + 1), tmp = name + ".tmp";
 	std::string body = devinfo_json(vf);
-	int r = make_dirs(opts_.devinfo_dir), dir, fd;
+	int dir = devinfo_dir_fd(false, why), fd, r;
 
-	if (r < 0) {
-		*why = opts_.devinfo_dir + ": " + strerror(-r);
-		return r;
-	}
-	dir = open(opts_.devinfo_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	if (dir < 0) {
-		r = -errno;
-		*why = opts_.devinfo_dir + ": " + strerror(errno);
-		return r;
-	}
+	if (dir < 0)
+		return dir;
 	/* never through a link someone planted: this runs as root */
 	fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 && errno == ENOENT) {
+		/* the directory was removed under us (a tmpfs cleaned up): once more */
+		dir = devinfo_dir_fd(true, why);
+		if (dir < 0)
+			return dir;
+		fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			    0644);
+	}
 	if (fd < 0) {
 		r = -errno;
 	} else {
@@ -161,7 +194,6 @@ int Allocator::write_devinfo(const std::string &resource, const Vf &vf, std::str
 		if (r < 0)
 			unlinkat(dir, tmp.c_str(), 0);
 	}
-	close(dir);
 	if (r < 0)
 		*why = path + ": " + strerror(-r);
 	return r;
@@ -172,7 +204,8 @@ void Allocator::remove_devinfo(const std::string &resource, const std::string &i
 	std::string path = devinfo_path(opts_.devinfo_dir, resource, id);
 
 	if (unlink(path.c_str()) < 0 && errno != ENOENT)
-		k8s_warn("devinfo_remove_failed", "path=%s reason=\"%s\"", path.c_str(), strerror(errno));
+		k8s_warn("devinfo_remove_failed", "path=%s reason=\"%s\"", path.c_str(),
+			 strerror(errno));
 }
 
 ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string> &ids)
@@ -220,9 +253,11 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 	for (const auto &ids : containers) {
 		for (const auto &id : ids) {
 			if (!pool->find(id))
-				return { Code::invalid_argument, id + ": not a device of " + resource };
+				return { Code::invalid_argument,
+					 id + ": not a device of " + resource };
 			if (!seen.insert(id).second)
-				return { Code::invalid_argument, id + ": asked for twice in one request" };
+				return { Code::invalid_argument,
+					 id + ": asked for twice in one request" };
 		}
 	}
 	if (!view.daemon_up)
@@ -237,8 +272,8 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 			r = lease(*pool, *pool->find(id), &m, &why);
 			if (r < 0) {
 				undo(made);
-				k8s_warn("allocate_refused", "resource=%s reason=\"%s\"", resource.c_str(),
-					 why.c_str());
+				k8s_warn("allocate_refused", "resource=%s reason=\"%s\"",
+					 resource.c_str(), why.c_str());
 				return { code_of(r), why };
 			}
 			made.push_back(m);
@@ -264,7 +299,8 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 		b.unheld_since.reset();
 		b.resource = resource;
 		k8s_info("allocated", "resource=%s device=%s generation=%llu%s", resource.c_str(),
-			 m.id.c_str(), (unsigned long long)m.generation, m.fresh ? "" : " existing=1");
+			 m.id.c_str(), (unsigned long long)m.generation,
+			 m.fresh ? "" : " existing=1");
 	}
 	ret->clear();
 	for (const auto &ids : containers)
@@ -272,8 +308,10 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 	return {};
 }
 
-Clock::time_point Allocator::reconcile(const View &view, const std::map<std::string, std::string> &held,
-				       Clock::time_point list_started, std::chrono::milliseconds grace)
+Clock::time_point Allocator::reconcile(const View &view,
+				       const std::map<std::string, std::string> &held,
+				       Clock::time_point list_started,
+				       std::chrono::milliseconds grace)
 {
 	std::lock_guard<std::mutex> lk(mu_);
 	auto now = Clock::now(), next = Clock::time_point::max();
@@ -313,6 +351,8 @@ Clock::time_point Allocator::reconcile(const View &view, const std::map<std::str
 			int r = ensure_handle();
 			std::string vm = lease_vm_id(vf.id);
 
+			/* the file first: once the VF is free, nothing describes it to a pod */
+			remove_devinfo(b.resource, vf.id);
 			if (r == 0)
 				r = vfpool_release(h_, vm.c_str(), lease_vnic_id, vf.generation);
 			/* -ENOENT, -ESTALE: released or leased again by someone else meanwhile */
@@ -321,7 +361,6 @@ Clock::time_point Allocator::reconcile(const View &view, const std::map<std::str
 					 vfpool_strerror(r));
 				continue;
 			}
-			remove_devinfo(b.resource, vf.id);
 			k8s_info("lease_released", "resource=%s device=%s last_pod=\"%s\" "
 				 "reason=\"no pod holds it\"", b.resource.c_str(), vf.id.c_str(),
 				 b.pod.c_str());

@@ -73,8 +73,10 @@ public:
 	 * a pod holds, as PodResources listed them; list_started: when that List was sent
 	 * (a lease made since is not judged by it). Releases the leases no pod has held for
 	 * grace. Returns when the next lease falls due (Clock::time_point::max(): none). */
-	Clock::time_point reconcile(const View &view, const std::map<std::string, std::string> &held,
-				    Clock::time_point list_started, std::chrono::milliseconds grace);
+	Clock::time_point reconcile(const View &view,
+				    const std::map<std::string, std::string> &held,
+				    Clock::time_point list_started,
+				    std::chrono::milliseconds grace);
 
 private:
 	struct Book {
@@ -92,6 +94,7 @@ private:
 	int ensure_handle();
 	int lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why);
 	void undo(const std::vector<Made> &made);
+	int devinfo_dir_fd(bool reopen, std::string *why);
 	int write_devinfo(const std::string &resource, const Vf &vf, std::string *why);
 	void remove_devinfo(const std::string &resource, const std::string &id);
 	ContainerGrant grant(const Pool &pool, const std::vector<std::string> &ids);
@@ -99,6 +102,7 @@ private:
 	AllocatorOptions opts_;
 	std::mutex mu_; /* the handle is single-producer; the book goes with it */
 	struct vfpool *h_ = nullptr;
+	int dir_fd_ = -1; /* the device-info directory */
 	std::map<std::string, Book> book_;
 	Clock::time_point started_;
 };

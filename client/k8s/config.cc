@@ -63,7 +63,8 @@ bool string_list(json_object *v, const std::string &where, std::vector<std::stri
 		json_object *e = json_object_array_get_idx(v, i);
 		const char *s;
 
-		if (!json_object_is_type(e, json_type_string) || !*(s = json_object_get_string(e))) {
+		if (!json_object_is_type(e, json_type_string) ||
+		    !*(s = json_object_get_string(e))) {
 			*why = where + "[" + std::to_string(i) + "]: not a non-empty string";
 			return false;
 		}
@@ -247,7 +248,8 @@ bool config_parse(const std::string &text, Config *ret, std::string *why)
 		*why = "out of memory";
 		return false;
 	}
-	JsonPtr root(json_tokener_parse_ex(tok, text.c_str(), (int)text.size() + 1), json_object_put);
+	JsonPtr root(json_tokener_parse_ex(tok, text.c_str(), (int)text.size() + 1),
+		     json_object_put);
 	enum json_tokener_error err = json_tokener_get_error(tok);
 	json_tokener_free(tok);
 	if (!root || err != json_tokener_success) {

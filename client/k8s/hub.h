@@ -31,8 +31,9 @@ public:
 	void publish(std::shared_ptr<const View> v);
 	/* Waits until resource's version differs from seen, stop is set, or max passes.
 	 * Returns the version now and the view it belongs to. */
-	uint64_t wait_change(const std::string &resource, uint64_t seen, const std::atomic<bool> *stop,
-			     std::chrono::milliseconds max, std::shared_ptr<const View> *ret_view);
+	uint64_t wait_change(const std::string &resource, uint64_t seen,
+			     const std::atomic<bool> *stop, std::chrono::milliseconds max,
+			     std::shared_ptr<const View> *ret_view);
 	/* Wakes every waiter (a server stopping: its waiters see their stop flag). */
 	void wake_all();
 

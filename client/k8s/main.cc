@@ -98,8 +98,8 @@ int main(int argc, char **argv)
 			vfk8s::Level l;
 
 			if (!vfk8s::log_parse_level(optarg, &l)) {
-				fprintf(stderr, "vfpool-k8s: --log-level %s: not err, warn, info or "
-					"debug\n", optarg);
+				fprintf(stderr, "vfpool-k8s: --log-level %s: not err, warn, "
+					"info or debug\n", optarg);
 				return 2;
 			}
 			vfk8s::log_set_level(l);

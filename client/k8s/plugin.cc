@@ -277,7 +277,8 @@ void Plugin::arm_timer()
 	auto at = std::min({ daemon_retry_at_, register_retry_at_, server_retry_at_ });
 
 	if (at != Clock::time_point::max()) {
-		auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(at - Clock::now()).count();
+		auto left = at - Clock::now();
+		long long ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
 
 		if (ns < 1)
 			ns = 1; /* 0 would disarm it */
@@ -376,8 +377,8 @@ void Plugin::ensure_servers()
 
 		if (servers_.count(p.resource))
 			continue;
-		auto s = resource_server_start(opts_.plugin_dir + "/" + name, p.resource, hub_, alloc_,
-					       &why);
+		auto s = resource_server_start(opts_.plugin_dir + "/" + name, p.resource, hub_,
+					       alloc_, &why);
 		if (!s) {
 			k8s_err("serve_failed", "resource=%s reason=\"%s\"", p.resource.c_str(),
 				why.c_str());
@@ -535,7 +536,8 @@ int Plugin::run()
 				struct signalfd_siginfo si;
 
 				while (read(sig_, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-					k8s_info("shutdown", "signal=%s", strsignal((int)si.ssi_signo));
+					k8s_info("shutdown", "signal=%s",
+						 strsignal((int)si.ssi_signo));
 					stop_ = true;
 				}
 			} else if (evs[i].data.fd == ino_) {
@@ -544,7 +546,8 @@ int Plugin::run()
 				uint64_t expirations;
 				auto now = Clock::now();
 
-				if (read(timer_, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
+				if (read(timer_, &expirations, sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
 					k8s_warn("timerfd", "reason=\"%s\"", strerror(errno));
 				if (now >= daemon_retry_at_) {
 					daemon_retry_at_ = Clock::time_point::max();

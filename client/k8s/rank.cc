@@ -38,7 +38,8 @@ int pick_node(const std::map<int, std::vector<Cand>> &by_node, const std::vector
 	for (const auto &[node, c] : by_node) {
 		bool fits = c.size() >= need;
 
-		if (best == -2 || (fits && !best_fits) || (fits == best_fits && c.size() > best_n)) {
+		if (best == -2 || (fits && !best_fits) ||
+		    (fits == best_fits && c.size() > best_n)) {
 			best = node;
 			best_n = c.size();
 			best_fits = fits;
@@ -87,7 +88,8 @@ std::vector<Cand> order_node(std::vector<Cand> c, Placement placement,
 			if (left == 0)
 				continue;
 			if (!found || chosen[pf] < chosen[best] ||
-			    (chosen[pf] == chosen[best] && left > by_pf[best].size() - next[best])) {
+			    (chosen[pf] == chosen[best] &&
+			     left > by_pf[best].size() - next[best])) {
 				best = pf;
 				found = true;
 			}

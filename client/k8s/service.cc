@@ -67,7 +67,8 @@ public:
 
 		for (;;) {
 			std::shared_ptr<const View> view;
-			uint64_t now = hub_.wait_change(resource_, seen, &stopping_, cancel_check, &view);
+			uint64_t now =
+				hub_.wait_change(resource_, seen, &stopping_, cancel_check, &view);
 
 			if (stopping_)
 				return Status(StatusCode::UNAVAILABLE, "the plugin is stopping");
@@ -98,7 +99,8 @@ public:
 		}
 	}
 
-	Status GetPreferredAllocation(ServerContext *, const v1beta1::PreferredAllocationRequest *req,
+	Status GetPreferredAllocation(ServerContext *,
+				      const v1beta1::PreferredAllocationRequest *req,
 				      v1beta1::PreferredAllocationResponse *out) override
 	{
 		std::shared_ptr<const View> view = hub_.view();
@@ -112,7 +114,8 @@ public:
 						      c.must_include_deviceids().end());
 			auto *r = out->add_container_responses();
 
-			for (auto &id : rank_preferred(p ? *p : empty, avail, must, c.allocation_size()))
+			for (auto &id :
+			     rank_preferred(p ? *p : empty, avail, must, c.allocation_size()))
 				r->add_deviceids(std::move(id));
 		}
 		return Status::OK;
@@ -173,7 +176,8 @@ public:
 		if (!server_)
 			return;
 		service_.stop();
-		server_->Shutdown(std::chrono::system_clock::now() + std::chrono::milliseconds(500));
+		server_->Shutdown(std::chrono::system_clock::now() +
+				  std::chrono::milliseconds(500));
 		server_->Wait();
 		/* only our own socket: a new server may already listen under the name */
 		if (socket_is_ours() && lstat(path_.c_str(), &st) == 0)

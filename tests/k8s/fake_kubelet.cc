@@ -14,7 +14,8 @@ class FakeKubelet::Registration final : public v1beta1::Registration::Service {
 public:
 	explicit Registration(FakeKubelet &k) : k_(k) {}
 
-	Status Register(ServerContext *, const v1beta1::RegisterRequest *req, v1beta1::Empty *) override
+	Status Register(ServerContext *, const v1beta1::RegisterRequest *req,
+			v1beta1::Empty *) override
 	{
 		/* the kubelet's own checks: the version it speaks, a socket name, a name */
 		if (req->version() != "v1beta1")
@@ -80,7 +81,8 @@ void FakeKubelet::start()
 	grpc::ServerBuilder b;
 
 	reg_service_ = std::make_unique<Registration>(*this);
-	b.AddListeningPort("unix:" + plugin_dir_ + "/kubelet.sock", grpc::InsecureServerCredentials());
+	b.AddListeningPort("unix:" + plugin_dir_ + "/kubelet.sock",
+			   grpc::InsecureServerCredentials());
 	b.RegisterService(reg_service_.get());
 	reg_server_ = b.BuildAndStart();
 	if (!podres_server_) {

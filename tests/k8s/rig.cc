@@ -89,7 +89,8 @@ void Rig::start_daemon(const char *simulate, const std::vector<const char *> &ar
 		test_daemon_restart(&daemon, simulate, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
 				    a[7]);
 	else
-		test_daemon_start(&daemon, simulate, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+		test_daemon_start(&daemon, simulate, a[0], a[1], a[2], a[3], a[4], a[5], a[6],
+				  a[7]);
 }
 
 void Rig::kill_daemon()

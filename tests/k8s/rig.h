@@ -44,9 +44,11 @@ public:
 	/* The daemon's record of the VF with this PCI address. */
 	bool vf(const std::string &pci, vfpool_vf_info *ret);
 	/* Waits until pred holds for that VF. */
-	bool wait_vf(const std::string &pci, const std::function<bool(const vfpool_vf_info &)> &pred);
+	bool wait_vf(const std::string &pci,
+		     const std::function<bool(const vfpool_vf_info &)> &pred);
 	/* A lease outside Kubernetes, as a VM launcher makes one (0 or -errno). */
-	int launcher_alloc(const std::string &vm, const std::string &pci, std::string *why = nullptr);
+	int launcher_alloc(const std::string &vm, const std::string &pci,
+			   std::string *why = nullptr);
 	int launcher_release(const std::string &vm);
 
 	std::string dir, plugin_dir, podres_socket, devinfo_dir, vfio_dir, config_path, log_path;

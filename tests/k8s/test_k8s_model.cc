@@ -89,8 +89,8 @@ std::string join(const std::vector<std::string> &v)
 	return s;
 }
 
-void ranks(const Pool &p, const std::vector<std::string> &avail, const std::vector<std::string> &must,
-	   int size, const char *want)
+void ranks(const Pool &p, const std::vector<std::string> &avail,
+	   const std::vector<std::string> &must, int size, const char *want)
 {
 	std::string got = join(rank_preferred(p, avail, must, size));
 
@@ -142,14 +142,17 @@ Test(k8s_config, bad_configurations_are_refused_naming_the_pool_and_key)
 	parse_fails(R"({"pool": []})", "pool: unknown key");
 	parse_fails(R"({"pools": []})", "no pools: give at least one, or no configuration file "
 					 "for one pool per PF driver");
-	parse_fails(R"({"resourcePrefix": "Vfpool.IO", "pools": [{"name": "a", "drivers": ["x"]}]})",
-		    "resourcePrefix \"Vfpool.IO\" is not a DNS subdomain (lowercase letters, digits, "
-		    "'-' and '.')");
-	parse_fails(R"({"pools": [{"name": "a", "pfname": ["x"]}]})", "pools[0].pfname: unknown key");
+	parse_fails(
+		R"({"resourcePrefix": "Vfpool.IO", "pools": [{"name": "a", "drivers": ["x"]}]})",
+		"resourcePrefix \"Vfpool.IO\" is not a DNS subdomain (lowercase letters, digits, "
+		"'-' and '.')");
+	parse_fails(R"({"pools": [{"name": "a", "pfname": ["x"]}]})",
+		    "pools[0].pfname: unknown key");
 	parse_fails(R"({"pools": [{"drivers": ["x"]}]})", "pools[0]: no name");
-	parse_fails(R"({"pools": [{"name": "-a", "drivers": ["x"]}]})",
-		    "pool -a: the name must be 1..63 letters, digits, '-', '_' or '.', beginning and "
-		    "ending with a letter or digit");
+	parse_fails(
+		R"({"pools": [{"name": "-a", "drivers": ["x"]}]})",
+		"pool -a: the name must be 1..63 letters, digits, '-', '_' or '.', beginning and "
+		"ending with a letter or digit");
 	parse_fails(R"({"pools": [{"name": "a"}]})",
 		    "pool a: selects no PF (give pfNames, pfPciAddresses, drivers or devices)");
 	parse_fails(R"({"pools": [{"name": "a", "devices": ["8086"]}]})",
@@ -160,13 +163,16 @@ Test(k8s_config, bad_configurations_are_refused_naming_the_pool_and_key)
 		    "pools[0].drivers: not a list of strings");
 	parse_fails(R"({"pools": [{"name": "a", "placement": "fill", "drivers": ["x"]}]})",
 		    "pools[0].placement: \"fill\" is neither \"spread\" nor \"pack\"");
-	parse_fails(R"({"pools": [{"name": "a", "network": "red net", "drivers": ["x"]}]})",
-		    "pool a: network \"red net\" is not a vfpool name (1..31 of A-Z a-z 0-9 . _ -)");
-	parse_fails(R"({"pools": [{"name": "a-name-that-is-longer-than-31-chars", "drivers": ["x"]}]})",
-		    "pool a-name-that-is-longer-than-31-chars: the name is no vfpool network name "
-		    "(up to 31 characters): give \"network\"");
-	parse_fails(R"({"pools": [{"name": "a", "drivers": ["x"]}, {"name": "a", "drivers": ["y"]}]})",
-		    "pool a: defined twice");
+	parse_fails(
+		R"({"pools": [{"name": "a", "network": "red net", "drivers": ["x"]}]})",
+		"pool a: network \"red net\" is not a vfpool name (1..31 of A-Z a-z 0-9 . _ -)");
+	parse_fails(
+		R"({"pools": [{"name": "a-name-that-is-longer-than-31-chars", "drivers": ["x"]}]})",
+		"pool a-name-that-is-longer-than-31-chars: the name is no vfpool network name "
+		"(up to 31 characters): give \"network\"");
+	parse_fails(
+		R"({"pools": [{"name": "a", "drivers": ["x"]}, {"name": "a", "drivers": ["y"]}]})",
+		"pool a: defined twice");
 }
 
 Test(k8s_config, selectors_must_all_match_and_any_entry_of_one_may)
@@ -199,8 +205,9 @@ Test(k8s_names, the_device_info_file_is_where_multus_looks_and_says_what_the_spe
 
 	vf.id = "0000:3b:02.1";
 	vf.pf_pci = "0000:3b:00.0";
-	assert_str_eq(devinfo_path("/var/run/k8s.cni.cncf.io/devinfo/dp", "vfpool.io/a", vf.id).c_str(),
-			 "/var/run/k8s.cni.cncf.io/devinfo/dp/vfpool.io-a-0000:3b:02.1-device.json");
+	assert_str_eq(
+		devinfo_path("/var/run/k8s.cni.cncf.io/devinfo/dp", "vfpool.io/a", vf.id).c_str(),
+		"/var/run/k8s.cni.cncf.io/devinfo/dp/vfpool.io-a-0000:3b:02.1-device.json");
 	assert_str_eq(devinfo_json(vf).c_str(),
 			 "{\"type\":\"pci\",\"version\":\"1.1.0\",\"pci\":{\"pci-address\":"
 			 "\"0000:3b:02.1\",\"pf-pci-address\":\"0000:3b:00.0\"}}\n");
@@ -254,4 +261,15 @@ Test(k8s_rank, free_vfs_before_held_ones_and_unknown_ids_last)
 	Pool p = make_pool({ { 0, 1, 2 } }, Placement::spread);
 
 	ranks(p, { "x1", "p0v2", "p0v1", "p0v0" }, {}, 4, "p0v0,p0v2,p0v1,x1");
+}
+
+Test(k8s_config, the_shipped_example_parses)
+{
+	Config c;
+	std::string why;
+
+	cr_assert(config_load("dist/k8s/k8s.json", &c, &why), "%s", why.c_str());
+	cr_assert_eq(c.pools.size(), 2u);
+	cr_assert_not(config_load("dist/k8s/no-such.json", &c, &why));
+	assert_str_eq(why, "dist/k8s/no-such.json: No such file or directory");
 }

@@ -141,11 +141,13 @@ Test(k8s_plugin, list_and_watch_reports_each_vf_with_its_health_and_numa_node)
 		unsigned p = (unsigned)std::stoul(d.id().substr(0, 4), nullptr, 16) - 1;
 		bool shared = d.id().substr(5) == "00:01.7"; /* VF 15: IOMMU group shared */
 
-		cr_assert(want.erase(d.id()), "%s: not a VF of pool a, or listed twice", d.id().c_str());
+		cr_assert(want.erase(d.id()), "%s: not a VF of pool a, or listed twice",
+			  d.id().c_str());
 		assert_str_eq(d.health().c_str(), shared ? "Unhealthy" : "Healthy", "%s",
 				 d.id().c_str());
 		cr_assert_eq(d.topology().nodes_size(), 1, "%s: topology", d.id().c_str());
-		cr_assert_eq(d.topology().nodes(0).id(), p < 2 ? 0 : 1, "%s: NUMA node", d.id().c_str());
+		cr_assert_eq(d.topology().nodes(0).id(), p < 2 ? 0 : 1, "%s: NUMA node",
+			     d.id().c_str());
 	}
 	cr_assert(want.empty(), "pool a lacks %zu VFs", want.size());
 
@@ -206,16 +208,19 @@ Test(k8s_plugin, a_vf_turning_host_busy_is_pushed_unhealthy_and_back)
 	cr_assert(w.wait([](const auto &l) { return healthy(l) == 4; }));
 
 	netns_add_macvtap_passthru(sk, "mvt0", "ens1f0v1");
-	cr_assert(w.wait([&](const auto &l) { return health_is(l, x, "Unhealthy") && healthy(l) == 3; }),
+	cr_assert(w.wait([&](const auto &l) {
+		return health_is(l, x, "Unhealthy") && healthy(l) == 3;
+	}),
 		  "%s: a macvtap on top, still Healthy", x.c_str());
 	netns_del_link(sk, "mvt0");
-	cr_assert(w.wait([](const auto &l) { return healthy(l) == 4; }), "%s: free again, still Unhealthy",
-		  x.c_str());
+	cr_assert(w.wait([](const auto &l) { return healthy(l) == 4; }),
+		  "%s: free again, still Unhealthy", x.c_str());
 	stop_clean(r);
 	nl_socket_free(sk);
 }
 
-Test(k8s_plugin, preferred_allocation_keeps_to_one_numa_node_spreads_over_pfs_and_honours_must_include)
+Test(k8s_plugin,
+     preferred_allocation_keeps_to_one_numa_node_spreads_over_pfs_and_honours_must_include)
 {
 	Rig r(config_ab);
 	v1beta1::PreferredAllocationRequest req;
@@ -227,7 +232,8 @@ Test(k8s_plugin, preferred_allocation_keeps_to_one_numa_node_spreads_over_pfs_an
 	for (unsigned p = 0; p < 3; p++)
 		for (unsigned v = 0; v < 15; v++)
 			avail.push_back(vf_pci(p, v));
-	auto add = [&](const std::vector<std::string> &av, const std::vector<std::string> &must, int n) {
+	auto add = [&](const std::vector<std::string> &av, const std::vector<std::string> &must,
+		       int n) {
 		auto *c = req.add_container_requests();
 
 		for (const auto &id : av)
@@ -249,8 +255,10 @@ Test(k8s_plugin, preferred_allocation_keeps_to_one_numa_node_spreads_over_pfs_an
 			s += (s.empty() ? "" : ",") + id;
 		return s;
 	};
-	assert_str_eq(ids(0).c_str(), (vf_pci(0, 0) + "," + vf_pci(1, 0) + "," + vf_pci(0, 1)).c_str());
-	assert_str_eq(ids(1).c_str(), (vf_pci(2, 1) + "," + vf_pci(2, 0) + "," + vf_pci(2, 2)).c_str());
+	assert_str_eq(ids(0).c_str(),
+		      (vf_pci(0, 0) + "," + vf_pci(1, 0) + "," + vf_pci(0, 1)).c_str());
+	assert_str_eq(ids(1).c_str(),
+		      (vf_pci(2, 1) + "," + vf_pci(2, 0) + "," + vf_pci(2, 2)).c_str());
 	assert_str_eq(ids(2).c_str(), (vf_pci(2, 0) + "," + vf_pci(2, 1)).c_str());
 	stop_clean(r);
 }
@@ -286,11 +294,13 @@ Test(k8s_plugin, allocate_returns_the_environment_vfio_devices_and_device_info_f
 	assert_str_eq(c.devices(1).container_path().c_str(), ("/dev/vfio/" + group).c_str());
 	assert_str_eq(c.devices(1).host_path().c_str(), (r.vfio_dir + "/" + group).c_str());
 	assert_str_eq(read_file(r.devinfo_dir + "/vfpool.io-a-" + x + "-device.json").c_str(),
-			 ("{\"type\":\"pci\",\"version\":\"1.1.0\",\"pci\":{\"pci-address\":\"" + x +
-			  "\",\"pf-pci-address\":\"0000:3b:00.0\"}}\n").c_str());
+		      ("{\"type\":\"pci\",\"version\":\"1.1.0\",\"pci\":{\"pci-address\":\"" + x +
+		       "\",\"pf-pci-address\":\"0000:3b:00.0\"}}\n")
+			      .c_str());
 	assert_str_eq(read_file(r.devinfo_dir + "/vfpool.io-a-" + y + "-device.json").c_str(),
-			 ("{\"type\":\"pci\",\"version\":\"1.1.0\",\"pci\":{\"pci-address\":\"" + y +
-			  "\",\"pf-pci-address\":\"0000:3b:00.1\"}}\n").c_str());
+		      ("{\"type\":\"pci\",\"version\":\"1.1.0\",\"pci\":{\"pci-address\":\"" + y +
+		       "\",\"pf-pci-address\":\"0000:3b:00.1\"}}\n")
+			      .c_str());
 	cr_assert(r.vf(x, &vx) && leased_by_plugin(vx), "%s: %s %s/%s", x.c_str(),
 		  vfpool_vf_status_name(vx.status), vx.vm_id, vx.vnic_id);
 	cr_assert(r.vf(y, &vy) && leased_by_plugin(vy));
@@ -320,11 +330,13 @@ Test(k8s_plugin, a_request_naming_a_device_twice_or_a_blocked_one_is_refused_and
 	start_all(r);
 	auto a = r.kubelet.dial("vfpool-a.sock");
 	auto s = allocate(*a, { x, x }, &resp);
-	cr_assert_eq(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT, "%s", s.error_message().c_str());
+	cr_assert_eq(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT, "%s",
+		     s.error_message().c_str());
 	assert_str_eq(s.error_message().c_str(), (x + ": asked for twice in one request").c_str());
 	s = allocate(*a, { vf_pci(3, 0) }, &resp);
 	cr_assert_eq(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
-	assert_str_eq(s.error_message().c_str(), (vf_pci(3, 0) + ": not a device of vfpool.io/a").c_str());
+	assert_str_eq(s.error_message().c_str(),
+		      (vf_pci(3, 0) + ": not a device of vfpool.io/a").c_str());
 	/* all or nothing: x is leased first, then given back when the blocked VF is refused */
 	s = allocate(*a, { x, blocked }, &resp);
 	cr_assert_eq(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION, "%s",
@@ -381,7 +393,8 @@ Test(k8s_plugin, a_lease_is_kept_while_a_pod_holds_it_and_released_when_the_pod_
 	unsigned n = r.kubelet.list_calls();
 	cr_assert(r.kubelet.wait_list_calls(n + 8));
 	cr_assert(r.wait_log("event=lease_held device=" + x + " pod=default/vm-1"));
-	cr_assert(r.vf(x, &v) && leased_by_plugin(v), "%s released while its pod held it", x.c_str());
+	cr_assert(r.vf(x, &v) && leased_by_plugin(v), "%s released while its pod held it",
+		  x.c_str());
 	cr_assert_eq(stat(info.c_str(), &st), 0);
 
 	/* a kubelet that does not answer is no "no pod": nothing is released */
@@ -441,7 +454,8 @@ Test(k8s_plugin, the_plugin_follows_vfpoold_through_a_restart)
 	cr_assert(w.wait([](const auto &l) { return l.devices_size() == 48 && healthy(l) == 0; }),
 		  "vfpoold is gone, devices still Healthy");
 	auto s = allocate(*a, { y }, &resp);
-	cr_assert_eq(s.error_code(), grpc::StatusCode::UNAVAILABLE, "%s", s.error_message().c_str());
+	cr_assert_eq(s.error_code(), grpc::StatusCode::UNAVAILABLE, "%s",
+		     s.error_message().c_str());
 	assert_str_eq(s.error_message().c_str(), "vfpoold is not running");
 
 	r.start_daemon("4x16"); /* the same run directory, its journal */
