@@ -2,6 +2,7 @@
 #include "client/k8s/allocator.h"
 
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <fcntl.h>
 #include <set>
@@ -61,6 +62,13 @@ Allocator::~Allocator()
 		close(dir_fd_);
 }
 
+int Allocator::prepare()
+{
+	std::lock_guard<std::mutex> lk(mu_);
+
+	return ensure_handle();
+}
+
 int Allocator::ensure_handle()
 {
 	struct vfpool_opts o = {};
@@ -68,50 +76,57 @@ int Allocator::ensure_handle()
 	if (h_)
 		return 0;
 	o.sz = sizeof(o);
-	o.ring_entries = 8; /* one request at a time */
-	/* Allocate is rare and the kubelet waits on it: spinning for the answer a little
-	 * longer than the library's default beats sleeping and being woken for it */
-	o.spin_us = 200;
+	o.ring_entries = ring_entries; /* one AllocateRequest's devices at once */
 	o.timeout_ms = opts_.timeout_ms;
 	return vfpool_connect(opts_.run_dir.c_str(), &o, &h_);
 }
 
-int Allocator::lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why)
+void Allocator::fill_req(const Pool &pool, const Vf &vf, const std::string &vm,
+			 struct vfpool_alloc_req *req)
 {
-	std::string vm = lease_vm_id(vf.id);
 	const std::string &net = pool_network(pool.cfg);
-	struct vfpool_alloc_req req = {};
-	struct vfpool_lease l;
-	char buf[160] = "";
-	int r;
 
-	req.vm_id = vm.c_str();
-	req.vnic_id = lease_vnic_id;
-	req.network = net.empty() ? nullptr : net.c_str();
-	req.profile = pool.cfg.profile.empty() ? nullptr : pool.cfg.profile.c_str();
-	req.pin_pci = vf.id.c_str();
-	req.numa_node = -1;
-	r = vfpool_alloc(h_, &req, &l, buf, sizeof(buf));
+	*req = {};
+	req->vm_id = vm.c_str();
+	req->vnic_id = lease_vnic_id;
+	req->network = net.empty() ? nullptr : net.c_str();
+	req->profile = pool.cfg.profile.empty() ? nullptr : pool.cfg.profile.c_str();
+	req->pin_pci = vf.id.c_str();
+	req->numa_node = -1;
+}
+
+/* One device's answer from vfpoold: res, its lease and its reason. */
+int Allocator::finish(const Pool &pool, const Vf &vf, int res, const struct vfpool_lease &lease,
+		      const char *msg, Made *ret, std::string *why)
+{
+	struct vfpool_lease l = lease;
+	std::string vm = lease_vm_id(vf.id);
+	char buf[160] = "";
+	int r = res;
+
 	if (r == VFPOOL_USE_BRIDGE) {
-		*why = vf.id + ": profile " + pool.cfg.profile + " gives no VF (" + buf + ")";
+		*why = vf.id + ": profile " + pool.cfg.profile + " gives no VF (" + msg + ")";
 		return -ENOSPC;
 	}
 	if (r < 0) {
-		*why = buf[0] ? std::string(buf) : vf.id + ": " + vfpool_strerror(r);
+		*why = msg[0] ? std::string(msg) : vf.id + ": " + vfpool_strerror(r);
 		return r;
 	}
 	auto it = book_.find(vf.id);
 	if ((l.flags & VFPOOL_LEASE_EXISTING) && it != book_.end() && it->second.unheld_since) {
 		/* a lease whose pod is gone, not yet released: the next pod gets the VF reset,
 		 * as a fresh lease would have it */
+		struct vfpool_alloc_req req;
+
 		r = vfpool_release(h_, vm.c_str(), lease_vnic_id, l.generation);
 		if (r < 0 && r != -ENOENT) {
-			*why = vf.id +
-			       ": releasing the previous pod's lease: " + vfpool_strerror(r);
+			*why = vf.id + ": releasing the previous pod's lease: " +
+			       vfpool_strerror(r);
 			return r;
 		}
 		k8s_info("lease_renewed", "device=%s pod_gone=\"%s\"", vf.id.c_str(),
 			 it->second.pod.c_str());
+		fill_req(pool, vf, vm, &req);
 		r = vfpool_alloc(h_, &req, &l, buf, sizeof(buf));
 		if (r < 0 || r == VFPOOL_USE_BRIDGE) {
 			*why = buf[0] ? std::string(buf) : vf.id + ": " + vfpool_strerror(r);
@@ -122,8 +137,115 @@ int Allocator::lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why
 	return 0;
 }
 
+int Allocator::lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why)
+{
+	std::string vm = lease_vm_id(vf.id);
+	struct vfpool_alloc_req req;
+	struct vfpool_lease l = {};
+	char buf[160] = "";
+	int r;
+
+	fill_req(pool, vf, vm, &req);
+	r = vfpool_alloc(h_, &req, &l, buf, sizeof(buf));
+	return finish(pool, vf, r, l, buf, ret, why);
+}
+
+/* Every device's lease request goes out at once; `meanwhile` runs while vfpoold works (the
+ * device-info files are written in the time of the round trip, not after it); then the
+ * answers, in order. A lost connection falls back to one request per device through
+ * vfpool_alloc, which reconnects and retries (an allocation is idempotent). Stops at the
+ * first failure; made holds what was leased until then (the caller undoes it). */
+int Allocator::lease_all(const Pool &pool, const std::vector<const Vf *> &vfs,
+			 const std::function<void()> &meanwhile, std::vector<Made> *made,
+			 std::string *why)
+{
+	size_t n = vfs.size();
+	uint64_t tag = ++batch_ << 16;
+	std::vector<std::string> vms(n);
+	std::vector<struct vfpool_completion> done(n);
+	std::vector<bool> have(n, false);
+	size_t got = 0, sent = 0;
+	int r = n <= ring_entries ? 0 : -E2BIG;
+
+	for (; r == 0 && sent < n; sent++) {
+		struct vfpool_alloc_req req;
+
+		vms[sent] = lease_vm_id(vfs[sent]->id);
+		fill_req(pool, *vfs[sent], vms[sent], &req);
+		r = vfpool_submit_alloc(h_, &req, tag | sent);
+	}
+	if (r == 0)
+		r = vfpool_flush(h_) < 0 ? -ECONNRESET : 0;
+	meanwhile();
+	auto deadline = Clock::now() + std::chrono::milliseconds(opts_.timeout_ms);
+	while (r == 0 && got < n) {
+		struct vfpool_completion c[8];
+		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
+										   Clock::now());
+		int k = vfpool_reap(h_, c, 8, 1, left.count() > 0 ? (int)left.count() : 0);
+
+		if (k < 0) {
+			r = k;
+			break;
+		}
+		for (int i = 0; i < k; i++) {
+			uint64_t idx = c[i].user_data & 0xffff;
+
+			/* never another request's (the connection is fresh after a timeout) */
+			if ((c[i].user_data & ~UINT64_C(0xffff)) != tag || idx >= n || have[idx])
+				continue;
+			done[idx] = c[i];
+			have[idx] = true;
+			got++;
+		}
+	}
+	int err = 0;
+	if (r < 0 && r != -E2BIG) {
+		/* requests in flight on a connection we stop reading: a fresh one, so that no
+		 * late answer is taken for a later request's (the leases they make, if any,
+		 * are the plugin's and no pod holds them: reconciled away) */
+		vfpool_close(h_);
+		h_ = nullptr;
+		if (r != -ETIMEDOUT && (r = ensure_handle()) < 0)
+			err = r;
+	}
+	if (r == -ETIMEDOUT) {
+		/* a daemon this slow gets no more requests from this one: what it leased
+		 * for it is the plugin's, no pod holds it, reconciliation releases it */
+		*why = "vfpoold did not answer within " + std::to_string(opts_.timeout_ms) + " ms";
+		return r;
+	}
+	if (err)
+		*why = opts_.run_dir + ": " + vfpool_strerror(err);
+	/* every answer that came is either a lease to keep or to undo: collected past the
+	 * first failure; a device without one is asked again unless something failed */
+	for (size_t i = 0; i < n; i++) {
+		std::string w;
+		Made m;
+		int e;
+
+		if (have[i])
+			e = finish(pool, *vfs[i], done[i].res, done[i].lease, done[i].why, &m, &w);
+		else if (err == 0) /* the connection went: again, through the retrying call */
+			e = lease(pool, *vfs[i], &m, &w);
+		else
+			continue;
+		if (e < 0) {
+			if (err == 0) {
+				err = e;
+				*why = w;
+			}
+			continue;
+		}
+		made->push_back(m);
+	}
+	return err;
+}
+
 void Allocator::undo(const std::vector<Made> &made)
 {
+	if (!made.empty() && ensure_handle() < 0)
+		return; /* left to reconciliation */
 	for (const auto &m : made) {
 		if (!m.fresh)
 			continue;
@@ -265,31 +387,44 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 	r = ensure_handle();
 	if (r < 0)
 		return { Code::unavailable, opts_.run_dir + ": " + vfpool_strerror(r) };
-	for (const auto &ids : containers) {
-		for (const auto &id : ids) {
-			Made m;
-
-			r = lease(*pool, *pool->find(id), &m, &why);
-			if (r < 0) {
-				undo(made);
-				k8s_warn("allocate_refused", "resource=%s reason=\"%s\"",
-					 resource.c_str(), why.c_str());
-				return { code_of(r), why };
-			}
-			made.push_back(m);
+	std::vector<const Vf *> vfs;
+	for (const auto &ids : containers)
+		for (const auto &id : ids)
+			vfs.push_back(pool->find(id));
+	/* the files under their final names while vfpoold leases (rename: a reader sees a
+	 * whole file or none); a file for a device that is then refused goes again below */
+	std::string file_why;
+	auto write_files = [&] {
+		for (const Vf *vf : vfs) {
+			if (write_devinfo(resource, *vf, &file_why) < 0)
+				break;
+			written.push_back(vf->id);
 		}
-	}
-	for (const auto &m : made) {
-		r = write_devinfo(resource, *pool->find(m.id), &why);
-		if (r < 0) {
-			for (const auto &id : written)
+	};
+	r = lease_all(*pool, vfs, write_files, &made, &why);
+	bool files_failed = r == 0 && written.size() < vfs.size();
+	if (files_failed)
+		why = file_why;
+	if (r < 0 || files_failed) {
+		/* keep the files of leases held before this request (another container of
+		 * the same pod); the rest describe nothing */
+		std::set<std::string> kept;
+
+		for (const auto &m : made)
+			if (!m.fresh)
+				kept.insert(m.id);
+		for (const auto &id : written)
+			if (!kept.count(id))
 				remove_devinfo(resource, id);
-			undo(made);
+		undo(made);
+		if (files_failed) {
 			k8s_err("allocate_failed", "resource=%s reason=\"%s\"", resource.c_str(),
 				why.c_str());
 			return { Code::internal, why };
 		}
-		written.push_back(m.id);
+		k8s_warn("allocate_refused", "resource=%s reason=\"%s\"", resource.c_str(),
+			 why.c_str());
+		return { code_of(r), why };
 	}
 	auto now = Clock::now();
 	for (const auto &m : made) {

@@ -19,6 +19,8 @@
 #define VFPOOL_K8S_ALLOCATOR_H
 
 #include <chrono>
+#include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -28,6 +30,8 @@
 #include "client/k8s/model.h"
 
 struct vfpool;
+struct vfpool_alloc_req;
+struct vfpool_lease;
 
 namespace vfk8s {
 
@@ -64,6 +68,10 @@ public:
 	Allocator(const Allocator &) = delete;
 	Allocator &operator=(const Allocator &) = delete;
 
+	/* Connects to vfpoold ahead of the first Allocate (which would otherwise pay for the
+	 * handshake). 0 or a negative errno; Allocate tries again when this failed. */
+	int prepare();
+
 	/* One AllocateRequest for resource: containers[i] are container i's device IDs. */
 	Outcome allocate(const View &view, const std::string &resource,
 			 const std::vector<std::vector<std::string>> &containers,
@@ -91,8 +99,18 @@ private:
 		bool fresh; /* made by this request: undone if the request fails */
 	};
 
+	/* Devices one AllocateRequest leases at once; more go one by one. */
+	static constexpr size_t ring_entries = 64;
+
 	int ensure_handle();
+	void fill_req(const Pool &pool, const Vf &vf, const std::string &vm,
+		      struct vfpool_alloc_req *req);
+	int finish(const Pool &pool, const Vf &vf, int res, const struct vfpool_lease &lease,
+		   const char *msg, Made *ret, std::string *why);
 	int lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why);
+	int lease_all(const Pool &pool, const std::vector<const Vf *> &vfs,
+		      const std::function<void()> &meanwhile, std::vector<Made> *made,
+		      std::string *why);
 	void undo(const std::vector<Made> &made);
 	int devinfo_dir_fd(bool reopen, std::string *why);
 	int write_devinfo(const std::string &resource, const Vf &vf, std::string *why);
@@ -102,6 +120,7 @@ private:
 	AllocatorOptions opts_;
 	std::mutex mu_; /* the handle is single-producer; the book goes with it */
 	struct vfpool *h_ = nullptr;
+	uint64_t batch_ = 0; /* tags each request's completions (user_data >> 16) */
 	int dir_fd_ = -1; /* the device-info directory */
 	std::map<std::string, Book> book_;
 	Clock::time_point started_;

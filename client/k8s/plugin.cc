@@ -464,6 +464,7 @@ void Plugin::reconcile_once()
 
 	if (!view->daemon_up)
 		return;
+	alloc_.prepare(); /* the Allocate to come finds its connection made */
 	auto started = Clock::now();
 	if (!pod_resources_held(opts_.pod_resources, cfg_.resource_prefix, &held, &why)) {
 		/* never release on a failed List: no answer is not "no pod" */

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <fstream>
+#include <csignal>
 #include <set>
 #include <sstream>
 #include <sys/stat.h>
@@ -348,8 +349,52 @@ Test(k8s_plugin, a_request_naming_a_device_twice_or_a_blocked_one_is_refused_and
 	cr_assert(r.vf(vf_pci(3, 0), &v));
 	cr_assert_eq(v.status, VFPOOL_VF_STATUS_FREE);
 	struct stat st;
-	cr_assert(stat((r.devinfo_dir + "/vfpool.io-a-" + x + "-device.json").c_str(), &st) < 0,
-		  "a device-info file for a refused request");
+	std::string info = r.devinfo_dir + "/vfpool.io-a-" + x + "-device.json";
+	cr_assert(stat(info.c_str(), &st) < 0, "a device-info file for a refused request");
+
+	/* a device a pod holds stays held, its file too, when a request naming it fails */
+	r.kubelet.set_pod("default", "vm-1", "vfpool.io/a", { x });
+	cr_assert(allocate(*a, { x }, &resp).ok());
+	cr_assert(r.vf(x, &v) && leased_by_plugin(v));
+	uint64_t gen = v.generation;
+	s = allocate(*a, { x, blocked }, &resp);
+	cr_assert_eq(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+	cr_assert(r.vf(x, &v) && leased_by_plugin(v) && v.generation == gen,
+		  "the pod's lease was undone with the failed request");
+	cr_assert_eq(stat(info.c_str(), &st), 0, "the pod's device-info file went");
+	stop_clean(r);
+}
+
+Test(k8s_plugin, a_wedged_vfpoold_fails_allocate_in_bounded_time_and_its_late_lease_is_released)
+{
+	Rig r(config_ab);
+	std::string x = vf_pci(0, 9), y = vf_pci(0, 10);
+	v1beta1::AllocateResponse resp;
+	vfpool_vf_info v;
+
+	start_all(r, { "--timeout-ms", "300" });
+	auto a = r.kubelet.dial("vfpool-a.sock");
+	r.kubelet.set_pod("default", "vm-1", "vfpool.io/a", { y });
+	cr_assert(allocate(*a, { y }, &resp).ok()); /* connected: now the daemon stalls */
+	kill(r.daemon.pid, SIGSTOP);
+	auto s = allocate(*a, { x }, &resp);
+	kill(r.daemon.pid, SIGCONT);
+	cr_assert_eq(s.error_code(), grpc::StatusCode::UNAVAILABLE, "%d: %s", s.error_code(),
+		     s.error_message().c_str());
+	assert_str_eq(s.error_message(), "vfpoold did not answer within 300 ms");
+	/* the plugin hung up on the stalled request: the daemon, running again, drops it or
+	 * makes a lease no pod holds, which reconciliation releases; after a few rounds of
+	 * it, well past the grace period, the VF is free either way */
+	unsigned n = r.kubelet.list_calls();
+	cr_assert(r.kubelet.wait_list_calls(n + 10));
+	cr_assert(r.vf(x, &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_FREE, "%s: %s by %s after the stall", x.c_str(),
+		     vfpool_vf_status_name(v.status), v.vm_id);
+	r.kubelet.set_pod("default", "vm-2", "vfpool.io/a", { x });
+	s = allocate(*a, { x }, &resp);
+	cr_assert(s.ok(), "after the stall: %s", s.error_message().c_str());
+	cr_assert(r.vf(x, &v) && leased_by_plugin(v));
+	cr_assert(r.vf(y, &v) && leased_by_plugin(v), "the other pod's lease went");
 	stop_clean(r);
 }
 
