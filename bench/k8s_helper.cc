@@ -9,6 +9,8 @@
  *                 the floor of any call to that server over its unix socket
  *   k8s_allocate  Allocate of one device: a fresh pinned lease each time (the lease is
  *                 released through libvfpool between calls, untimed), its device-info file
+ *   k8s_health_push  a VF of the pool leased (released) by a launcher outside Kubernetes
+ *                 until the plugin's ListAndWatch stream says Unhealthy (Healthy)
  *
  * Prints one line per sample, "<name> <ns>", on stdout; errors on stderr, exit status 1.
  *
@@ -42,6 +44,7 @@
 namespace {
 
 constexpr const char *device = "0001:00:00.0"; /* VF 0 of PF ens1f0 on --simulate 4x64 */
+constexpr const char *other = "0001:00:00.1";  /* leased by a "launcher": health flips */
 constexpr int block = 100;                      /* samples per block before switching */
 
 uint64_t now_ns()
@@ -99,7 +102,7 @@ int main(int argc, char **argv)
 		{ nullptr, 0, nullptr, 0 },
 	};
 	std::string run_dir;
-	size_t ops = 0;
+	size_t ops = 0, push_ops;
 	uint64_t cap_ns = 0;
 	char self[PATH_MAX], tmpl[64];
 	Plugin p;
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
 	}
 	if (run_dir.empty() || !ops || !cap_ns)
 		return fail("%s", "usage: vfpool-bench-k8s --run-dir DIR --ops N --cap-ms MS");
+	push_ops = ops / 100 < 20 ? 20 : ops / 100; /* each is tens of ms */
 	ssize_t k = readlink("/proc/self/exe", self, sizeof(self) - 1);
 	if (k < 0)
 		return fail("/proc/self/exe: %s", strerror(errno));
@@ -219,6 +223,61 @@ int main(int argc, char **argv)
 			}
 		}
 	}
+	/* k8s_health_push: a launcher leases a VF of the pool outside Kubernetes (then gives
+	 * it back); timed from its lease (or release) returning to the kubelet's stream
+	 * saying Unhealthy (Healthy) */
+	std::vector<uint64_t> sp;
+	{
+		grpc::ClientContext ctx;
+		v1beta1::ListAndWatchResponse m;
+
+		ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
+		auto stream = stub->ListAndWatch(&ctx, v1beta1::Empty());
+		auto health = [&](const char *want) {
+			while (stream->Read(&m))
+				for (const auto &d : m.devices())
+					if (d.id() == other && d.health() == want)
+						return true;
+			err = "ListAndWatch ended";
+			return false;
+		};
+		struct vfpool_alloc_req oreq = {};
+		struct vfpool_lease l;
+		char why[160];
+
+		oreq.vm_id = "bench-launcher";
+		oreq.vnic_id = "nic0";
+		oreq.network = "default";
+		oreq.pin_pci = other;
+		oreq.numa_node = -1;
+		if (!stream->Read(&m)) /* the first list */
+			err = "ListAndWatch sent nothing";
+		for (size_t i = 0; i < push_ops && err.empty() && now_ns() < deadline + cap_ns; i++) {
+			/* quiet first: the plugin's test of the sequence backs off to its longest
+			 * interval; the release below comes while it is still at its shortest */
+			usleep(60000);
+			uint64_t t0 = now_ns();
+
+			r = vfpool_alloc(h, &oreq, &l, why, sizeof(why));
+			if (r < 0) {
+				err = std::string("launcher lease: ") + why;
+				break;
+			}
+			if (!health("Unhealthy"))
+				break;
+			sp.push_back(now_ns() - t0);
+			t0 = now_ns();
+			if (vfpool_release(h, oreq.vm_id, oreq.vnic_id, 0) < 0) {
+				err = "launcher release failed";
+				break;
+			}
+			if (!health("Healthy"))
+				break;
+			sp.push_back(now_ns() - t0);
+		}
+		ctx.TryCancel();
+		stream->Finish();
+	}
 	vfpool_close(h);
 	if (!err.empty())
 		return fail("%s", err);
@@ -226,5 +285,7 @@ int main(int argc, char **argv)
 		printf("grpc_unary %llu\n", (unsigned long long)s);
 	for (uint64_t s : sa)
 		printf("k8s_allocate %llu\n", (unsigned long long)s);
+	for (uint64_t s : sp)
+		printf("k8s_health_push %llu\n", (unsigned long long)s);
 	return 0;
 }

@@ -34,7 +34,7 @@ static const struct scenario scenarios[] = {
 	{ "scale_64,scale_1024,scale_16384,scale_65536", bench_scale },
 	{ "rtt_poll,batch64,rtt_sleep,rtt_sleep_2clients,rtt_sleep_1cpu", bench_rtt },
 	{ "snapshot_read,plain_copy", bench_snapshot },
-	{ "grpc_unary,k8s_allocate", bench_k8s },
+	{ "grpc_unary,k8s_allocate,k8s_health_push", bench_k8s },
 };
 
 static struct bench_result results[MAX_RESULTS];

@@ -34,6 +34,7 @@ static const struct target targets[] = {
 	{ "snapshot read: p50 <= 1.2x plain copy", "snapshot_read", "plain_copy", P50, 1.2, true },
 	{ "k8s: Allocate p50 <= 1.5x bare gRPC unary p50", "k8s_allocate", "grpc_unary", P50, 1.5,
 	  true },
+	{ "k8s: health change pushed, p99 <= 100 ms", "k8s_health_push", NULL, P99, 100e6, true },
 };
 
 static double value(const struct bench_result *r, enum metric m)

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <fcntl.h>
+#include <sched.h>
 #include <set>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -178,11 +179,21 @@ int Allocator::lease_all(const Pool &pool, const std::vector<const Vf *> &vfs,
 		r = vfpool_flush(h_) < 0 ? -ECONNRESET : 0;
 	meanwhile();
 	auto deadline = Clock::now() + std::chrono::milliseconds(opts_.timeout_ms);
+	auto yield_until = Clock::now() + std::chrono::microseconds(100);
 	while (r == 0 && got < n) {
 		struct vfpool_completion c[8];
 		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
 										   Clock::now());
-		int k = vfpool_reap(h_, c, 8, 1, left.count() > 0 ? (int)left.count() : 0);
+		/* yield, don't spin, for a while: on a small machine vfpoold may be spinning
+		 * on this very CPU, and a spinning waiter would only keep it from answering */
+		bool yielding = Clock::now() < yield_until;
+		int k = vfpool_reap(h_, c, 8, yielding ? 0 : 1,
+				    yielding ? 0 : left.count() > 0 ? (int)left.count() : 0);
+
+		if (k == 0 && yielding) {
+			sched_yield();
+			continue;
+		}
 
 		if (k < 0) {
 			r = k;

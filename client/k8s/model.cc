@@ -42,12 +42,14 @@ Vf make_vf(const vfpool_vf_info &v, const vfpool_pf_info &pf)
 		d.healthy = d.free = true;
 		break;
 	case VFPOOL_VF_STATUS_LEASED:
-		d.holder_name = std::string(v.vm_id) + "/" + v.vnic_id;
-		if (lease_vm_id(d.id) == v.vm_id && strcmp(v.vnic_id, lease_vnic_id) == 0) {
+		/* "k8s-" + the VF's own address, vNIC "vf": without building the string */
+		if (strncmp(v.vm_id, "k8s-", 4) == 0 && strcmp(v.vm_id + 4, v.pci_addr) == 0 &&
+		    strcmp(v.vnic_id, lease_vnic_id) == 0) {
 			d.holder = Holder::plugin;
 			d.healthy = true;
 		} else {
 			d.holder = Holder::other;
+			d.holder_name = std::string(v.vm_id) + "/" + v.vnic_id;
 			d.why = "leased to " + d.holder_name;
 		}
 		break;
@@ -124,6 +126,9 @@ View view_build(const Config &cfg, const vfpool_snapshot *snap)
 		}
 		pf_pool.push_back(which);
 	}
+	for (auto &p : view.pools)
+		p.vfs.reserve(n_vfs / (n_pfs ? n_pfs : 1));
+	/* the snapshot's order is the pools' order: by PF, then VF slot */
 	for (unsigned i = 0; i < n_vfs; i++) {
 		vfpool_vf_info v;
 
@@ -132,11 +137,6 @@ View view_build(const Config &cfg, const vfpool_snapshot *snap)
 			continue;
 		view.pools[(size_t)pf_pool[v.pf_index]].vfs.push_back(make_vf(v, pfs[v.pf_index]));
 	}
-	for (auto &p : view.pools)
-		std::stable_sort(p.vfs.begin(), p.vfs.end(), [](const Vf &a, const Vf &b) {
-			return a.pf_index != b.pf_index ? a.pf_index < b.pf_index
-							: a.vf_index < b.vf_index;
-		});
 	return view;
 }
 

@@ -34,7 +34,7 @@ struct Vf {
 	bool healthy = false;
 	bool free = false; /* allocatable now */
 	Holder holder = Holder::none;
-	std::string holder_name; /* "vm/vnic" of the lease, when leased */
+	std::string holder_name; /* "vm/vnic" of another party's lease */
 	uint64_t generation = 0;
 	std::string why;         /* why it is unhealthy */
 };
@@ -42,7 +42,7 @@ struct Vf {
 struct Pool {
 	std::string resource; /* "<prefix>/<name>" */
 	PoolConfig cfg;
-	std::vector<Vf> vfs;  /* by PF, then VF number */
+	std::vector<Vf> vfs;  /* by PF, then VF slot (the snapshot's order) */
 
 	const Vf *find(const std::string &id) const;
 };

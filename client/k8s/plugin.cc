@@ -355,6 +355,7 @@ void Plugin::follow_state()
 		tick_ = std::min(tick_max, std::max(tick_min, tick_ * 2));
 		return;
 	}
+	auto started = Clock::now();
 	r = vfpool_snapshot_refresh(snap_);
 	if (r == 0) {
 		publish();
@@ -362,7 +363,11 @@ void Plugin::follow_state()
 		daemon_down(vfpool_strerror(r));
 		return;
 	}
-	tick_ = tick_min;
+	/* a host of tens of thousands of VFs takes milliseconds to read and sort into pools:
+	 * under constant change, at most half of a CPU goes to it (and a change still
+	 * reaches the kubelet in a few times that) */
+	auto took = std::chrono::duration_cast<milliseconds>(Clock::now() - started);
+	tick_ = std::max(tick_min, took);
 }
 
 void Plugin::ensure_servers()
