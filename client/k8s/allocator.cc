@@ -13,6 +13,7 @@
 #include <vfpool/vfpool.h>
 
 #include "client/k8s/log.h"
+#include "client/k8s/paths.h"
 
 namespace vfk8s {
 
@@ -34,20 +35,6 @@ Code code_of(int err)
 		 * not defined or not allowed on its PF, quota */
 		return Code::failed_precondition;
 	}
-}
-
-/* mkdir -p: the device-info directory lives on a tmpfs the plugin may be the first to use. */
-int make_dirs(const std::string &path)
-{
-	for (size_t at = 1; at <= path.size(); at++) {
-		if (at < path.size() && path[at] != '/')
-			continue;
-		std::string part = path.substr(0, at);
-
-		if (mkdir(part.c_str(), 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	return 0;
 }
 
 } // namespace

@@ -26,6 +26,7 @@
 #include "client/k8s/hub.h"
 #include "client/k8s/log.h"
 #include "client/k8s/model.h"
+#include "client/k8s/paths.h"
 #include "client/k8s/service.h"
 
 namespace vfk8s {
@@ -41,36 +42,11 @@ constexpr milliseconds register_retry_min{ 1000 };
 constexpr milliseconds register_retry_max{ 30000 };
 constexpr const char *kubelet_socket_name = "kubelet.sock";
 
-std::string base_name(const std::string &path)
-{
-	size_t slash = path.rfind('/');
-
-	return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
-std::string dir_name(const std::string &path)
-{
-	size_t slash = path.rfind('/');
-
-	return slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-}
-
 bool exists(const std::string &path)
 {
 	struct stat st;
 
 	return stat(path.c_str(), &st) == 0;
-}
-
-int make_dirs(const std::string &path)
-{
-	for (size_t at = 1; at <= path.size(); at++) {
-		if (at < path.size() && path[at] != '/')
-			continue;
-		if (mkdir(path.substr(0, at).c_str(), 0755) < 0 && errno != EEXIST)
-			return -errno;
-	}
-	return 0;
 }
 
 void forward_library_log(enum vfpool_log_level level, const char *msg, void *)
