@@ -140,6 +140,16 @@ $(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
 $(B)/vfpool-stress: $(STRESS_OBJ) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
 
+# The same scenarios against a mutant pool whose claim does not re-check the block reasons
+# after its take: blocked_slot_never_returned must fail there (tests/run.sh, variant mutant).
+# The mutant object comes first, so the archive's pool.o is never pulled in.
+$(B)/obj/mutant/pool_no_recheck.o: core/pool.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DVFPOOL_MUTANT_NO_RECHECK -MMD -MP -c $< -o $@
+$(B)/vfpool-stress-mutant: $(B)/obj/mutant/pool_no_recheck.o $(STRESS_OBJ) $(B)/libvfpoolcore.a \
+			   $(B)/libvfpoolshm.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+
 # The example launcher links the shared library (not the archive): proof that the exported
 # symbols are enough to write a launcher. $ORIGIN lets it run from the build directory.
 $(B)/vfpool-example-launcher: examples/launcher.c include/vfpool/vfpool.h $(B)/libvfpool.so
@@ -204,12 +214,12 @@ test: $(TARGETS)
 	@bash tests/run.sh $(B) plain
 
 check: deps
-	$(MAKE) all
+	$(MAKE) all build/vfpool-stress-mutant
 	$(MAKE) SAN=asan all
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
-	@bash tests/run.sh build plain build/asan asan build/tsan tsan
+	@bash tests/run.sh build plain build/asan asan build/tsan tsan build mutant
 
 demo: deps
 	$(MAKE) all
