@@ -16,7 +16,7 @@
 
 extern char **environ;
 
-/* ---- decoding ------------------------------------------------------------------------- */
+/* ---- decoding (its refusals are rows of the table in tests/test_request.c) ------------- */
 
 static struct vfpool_sqe alloc_entry(void)
 {
@@ -52,42 +52,6 @@ Test(bind_decode, bind_to_pid_zero_is_left_for_the_connection_to_resolve)
 	e.flags = VFPOOL_REQ_F_BIND_PID;
 	cr_assert_eq(request_decode(&e, &r, &why), 0, "%s", why);
 	cr_assert_eq(r.bind_pid, 0);
-}
-
-Test(bind_decode, negative_bind_pid_is_refused)
-{
-	struct vfpool_sqe e = alloc_entry();
-	struct request r;
-	const char *why = NULL;
-
-	e.flags = VFPOOL_REQ_F_BIND_PID;
-	e.bind_pid = -5;
-	cr_assert_eq(request_decode(&e, &r, &why), -EINVAL);
-	cr_assert_str_eq(why, "bind_pid negative");
-}
-
-Test(bind_decode, bind_flag_on_a_release_is_refused)
-{
-	struct vfpool_sqe e = alloc_entry();
-	struct request r;
-	const char *why = NULL;
-
-	memset(e.network, 0, sizeof(e.network));
-	e.opcode = VFPOOL_OP_RELEASE;
-	e.flags = VFPOOL_REQ_F_BIND_PID;
-	cr_assert_eq(request_decode(&e, &r, &why), -EINVAL);
-	cr_assert_str_eq(why, "bind flag on a request other than alloc");
-}
-
-Test(bind_decode, bind_pid_without_the_flag_is_refused)
-{
-	struct vfpool_sqe e = alloc_entry();
-	struct request r;
-	const char *why = NULL;
-
-	e.bind_pid = 77;
-	cr_assert_eq(request_decode(&e, &r, &why), -EINVAL);
-	cr_assert_str_eq(why, "bind_pid set without the bind flag");
 }
 
 /* ---- the daemon ---------------------------------------------------------------------- */
