@@ -69,7 +69,8 @@ LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
            $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher
 
-.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall fuzz fuzz-run soak
+.PHONY: all deps check check-deps demo bench clean test test-asan test-tsan install uninstall fuzz \
+	fuzz-run soak
 all: $(TARGETS)
 
 deps:
@@ -220,6 +221,11 @@ check: deps
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
 	@bash tests/run.sh build plain build/asan asan build/tsan tsan build mutant
+
+# The include rules of deps.rules (which part may include which; no module cycles). Not in
+# `check` yet: today's tree breaks them (bpf/probe.c includes core/; the ctl_command knot).
+check-deps:
+	@python3 scripts/check-deps
 
 demo: deps
 	$(MAKE) all
