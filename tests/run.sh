@@ -25,16 +25,17 @@ while [ $# -ge 2 ]; do
 		# not shown as is: its own "0 passed, 1 failed" line is the expected outcome
 		"$dir/vfpool-stress-mutant" blocked_slot_never_returned >"$log" 2>&1
 		rc=0
-		# caught for the right reason: a blocked slot came back, not "the race did not happen"
-		want='^\[FAIL\] concurrency::blocked_slot_never_returned: .*returned although blocked'
+		# caught for the right reason: a blocked slot came back, not "no race happened"
+		want='^\[FAIL\] concurrency::blocked_slot_never_returned: '
+		want+='.*returned although blocked'
 		caught=$(grep -a "$want" "$log")
 		if [ -n "$caught" ]; then
 			echo "[PASS] mutant detected: ${caught#*blocked_slot_never_returned: }"
 			pass=1 fail=0
 		else
 			grep -av '^stress: ' "$log" | sed 's/^/  mutant: /'
-			echo "[FAIL] mutant not detected: blocked_slot_never_returned passes a pool" \
-				"whose claim does not re-check the block reasons"
+			echo "[FAIL] mutant not detected: blocked_slot_never_returned passes" \
+				"a pool whose claim does not re-check the block reasons"
 			pass=0 fail=1
 		fi
 		;;

@@ -263,7 +263,8 @@ int conc_blocked_slot_never_returned(char *why, size_t why_len)
 			 "happen", round);
 		ret = -1;
 	} else if (ret == 0) {
-		snprintf(why, why_len, "%u claims overlapped a block in %u rounds", overlaps, round);
+		snprintf(why, why_len, "%u claims overlapped a block in %u rounds", overlaps,
+			 round);
 	}
 	pthread_barrier_destroy(&b->start);
 	pthread_barrier_destroy(&b->end);
