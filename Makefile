@@ -215,9 +215,10 @@ test: $(TARGETS)
 	@bash tests/run.sh $(B) plain
 
 check: deps
-	$(MAKE) all build/vfpool-stress-mutant
+	$(MAKE) all
 	$(MAKE) SAN=asan all
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
+	$(MAKE) build/vfpool-stress-mutant
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
 	@bash tests/run.sh build plain build/asan asan build/tsan tsan build mutant
