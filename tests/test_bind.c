@@ -12,6 +12,7 @@
 
 #include "core/request.h"
 #include "tests/daemon_fixture.h"
+#include "tests/state_dir.h"
 #include "vfpool/vfpool.h"
 
 extern char **environ;
@@ -57,22 +58,6 @@ Test(bind_decode, bind_to_pid_zero_is_left_for_the_connection_to_resolve)
 /* ---- the daemon ---------------------------------------------------------------------- */
 
 TestSuite(bind);
-
-static char state_dir[64];
-
-static void make_state_dir(void)
-{
-	snprintf(state_dir, sizeof(state_dir), "/tmp/vfpool-state.XXXXXX");
-	cr_assert(mkdtemp(state_dir));
-}
-
-static void remove_state_dir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 /* A process that lives until killed: what a QEMU is to the daemon. Spawned (an exec, not
  * a bare fork): a fork of a Criterion worker would carry the runner's state along. */
