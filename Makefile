@@ -127,7 +127,7 @@ $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B
 # (tests/soak/soak.h). Public API only; local sockets only.
 SOAK_SECONDS ?= 180
 SOAK_CLIENTS ?= 6
-$(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c)) $(B)/libvfpool.a
+$(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c) tests/daemon_socket.c) $(B)/libvfpool.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL)
 soak: $(B)/vfpool-soak $(B)/vfpoold
 	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
