@@ -22,6 +22,7 @@
 
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
+#include "core/heartbeat.h"
 #include "core/daemon_internal.h"
 #include "core/host_watch.h"
 #include "core/lease_durable.h"
@@ -809,6 +810,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = lease_sweep_start(d, &d->sweep);
 	if (r)
 		goto fail;
+	r = heartbeat_start(&d->ring, d->seg->hdr, &d->stop, &d->heartbeat);
+	if (r)
+		goto fail;
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -825,6 +829,7 @@ void daemon_free(struct daemon *d)
 	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
 	pid_watch_free(d->pid_watch);
 	lease_sweep_free(d->sweep);
+	heartbeat_free(d->heartbeat);
 	numvfs_cmd_free_all(d);
 	host_watch_free(d->host_watch);
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {

@@ -82,6 +82,7 @@ struct daemon {
 	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
 	struct pid_watch *pid_watch;     /* process-bound leases (core/pid_watch.h) */
 	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease_sweep.h) */
+	struct heartbeat *heartbeat;     /* the state segment's heartbeat (core/heartbeat.h) */
 };
 
 /* Closes a connection (logs why once); its memory is reclaimed when no request is left. */

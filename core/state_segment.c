@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/state_segment.h"
+#include "shm/liveness.h"
 
 static uint32_t total_slots(const struct host *host)
 {
@@ -275,6 +276,7 @@ int state_seg_create(int dir_fd, gid_t group, const struct host *host,
 		((struct vfpool_state_hdr *)mem)->started_ns =
 			(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	}
+	state_writer_init(mem);
 	/* rename publishes a fully formatted segment: readers never see a half-built one */
 	if (renameat(dir_fd, STATE_TMP, dir_fd, STATE_NAME) < 0) {
 		r = say(-errno, why, why_len, "publishing: %s", strerror(errno));
@@ -314,7 +316,8 @@ void state_seg_destroy(struct state_seg *seg)
 	if (!seg)
 		return;
 	/* readers that still map it see the flag and know to reopen */
-	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE, memory_order_release);
+	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE | VFPOOL_STATE_F_EXITED,
+				 memory_order_release);
 	munmap(seg->hdr, seg->size);
 	if (seg->ro_fd >= 0)
 		close(seg->ro_fd);

@@ -26,10 +26,11 @@ int state_seg_format(void *mem, size_t size, const struct host *host);
 /* Publishes a formatted segment as "state" in the verified run dir dir_fd (a temp file
  * opened there without following links, its blocks reserved before it is mapped, then
  * renamed): mode 0640 with group group, or 0600 when group is (gid_t)-1, owned by the
- * daemon's user. On failure why says what failed and why ("reserving 53248 bytes: No space
- * left on device"). */
+ * daemon's user. Records this process as its writer (shm/liveness.h). On failure why says
+ * what failed and why ("reserving 53248 bytes: No space left on device"). */
 int state_seg_create(int dir_fd, gid_t group, const struct host *host,
 		     struct state_seg **ret_seg, char *why, size_t why_len);
+/* Marks the segment stale and exited (readers stop believing it), unmaps it. */
 void state_seg_destroy(struct state_seg *seg);
 
 /* Pool views over a formatted segment; pool->pfs is malloc'd (free with pool_views_free). */
