@@ -89,7 +89,10 @@ int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entr
 	fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -errno;
-	if (ftruncate(fd, (off_t)size) < 0 ||
+	/* the pages are taken now: a memfd is shmem, and shmem short of memory (a memory
+	 * cgroup, strict overcommit, huge=) answers a fault in a hole with SIGBUS, which would
+	 * kill the daemon at the first completion it writes; here it is an error */
+	if (ftruncate(fd, (off_t)size) < 0 || fallocate(fd, 0, 0, (off_t)size) < 0 ||
 	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		r = -errno;
 		close(fd);

@@ -28,7 +28,8 @@ struct client_ring {
 };
 
 /* Creates the segment in a memfd sealed against shrinking and growing, so a client cannot
- * truncate it under the daemon (which would fault on access). */
+ * truncate it under the daemon (which would fault on access), its pages reserved first:
+ * -ENOSPC or -ENOMEM when shmem cannot give them, instead of a SIGBUS later. */
 int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
 		       struct client_ring *ret_ring);
 /* Sets up the segment on caller-given memory (tests use malloc'd memory). */

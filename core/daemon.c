@@ -22,6 +22,7 @@
 
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
+#include "core/heartbeat.h"
 #include "core/daemon_internal.h"
 #include "core/host_watch.h"
 #include "core/lease_durable.h"
@@ -30,6 +31,7 @@
 #include "core/log.h"
 #include "core/numvfs_cmd.h"
 #include "core/policy_cmd.h"
+#include "core/safe_dir.h"
 #include "core/vf_config.h"
 #include "shm/seqlock.h"
 
@@ -383,8 +385,13 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 	}
 	r = client_ring_create(c->id, hello.sq_entries, hello.cq_entries, &c->ring);
 	if (r) {
-		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, "cannot create ring segment");
-		conn_close(d, c, strerror(-r));
+		char msg[128];
+
+		/* -ENOSPC / -ENOMEM: its memory could not be reserved; the client is told why */
+		snprintf(msg, sizeof(msg), "cannot create the ring segment (%zu bytes): %s",
+			 client_ring_size(hello.sq_entries, hello.cq_entries), strerror(-r));
+		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, msg);
+		conn_close(d, c, msg);
 		return;
 	}
 	r = control_send_welcome(c->fd, 0, c->id, c->ring.size, d->seg->size, c->ring.fd,
@@ -643,6 +650,34 @@ int daemon_run(struct daemon *d)
 	return d->failed ? -EIO : 0;
 }
 
+/* The run dir and the state dir, trusted as systemd trusts its own (core/safe_dir.h):
+ * created when missing (the run dir 0750 with the socket group, so its members reach the
+ * socket and the state segment; the state dir 0750), refused when another user controls
+ * them. From here on the daemon uses their resolved paths. */
+static int daemon_open_dirs(struct daemon *d)
+{
+	char why[512];
+	int fd;
+
+	fd = safe_dir_open(d->opts.run_dir, "run dir", 0750, d->opts.socket_gid, d->run_dir_real,
+			   sizeof(d->run_dir_real), why, sizeof(why));
+	if (fd < 0) {
+		log_err("start_failed", "error=\"%s\"", why);
+		return fd;
+	}
+	d->run_dir_fd = fd;
+	fd = safe_dir_open(d->opts.state_dir, "state dir", 0750, (gid_t)-1, d->state_dir_real,
+			   sizeof(d->state_dir_real), why, sizeof(why));
+	if (fd < 0) {
+		log_err("start_failed", "error=\"%s\"", why);
+		return fd;
+	}
+	close(fd); /* its stores open it by path (the resolved one) when they write */
+	d->opts.run_dir = d->run_dir_real;
+	d->opts.state_dir = d->state_dir_real;
+	return 0;
+}
+
 static void on_durability_lost(void *ctx)
 {
 	struct daemon *d = ctx;
@@ -665,6 +700,7 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	d->opts = *opts;
 	d->host = host;
 	d->listen_fd = -1;
+	d->run_dir_fd = -1;
 	d->lock_fd = -1;
 	d->signal_fd = -1;
 	d->admin_gid = opts->admin_gid;
@@ -677,22 +713,29 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (mkdir(opts->run_dir, 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir, strerror(errno));
+	r = daemon_open_dirs(d);
+	if (r)
 		goto fail;
-	}
+	opts = &d->opts; /* the verified paths from here on */
 	/* before anything in the run dir is touched: the journal has one writer */
-	r = control_lock_run_dir(opts->run_dir, &d->lock_fd);
+	r = control_lock_run_dir(d->run_dir_fd, &d->lock_fd);
 	if (r) {
-		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir,
-			r == -EADDRINUSE ? "another vfpoold runs on this run dir" : strerror(-r));
+		log_err("start_failed", "run_dir=%s lock=%s error=\"%s\"", opts->run_dir,
+			VFPOOL_LOCK_FILE,
+			r == -EADDRINUSE ? "another vfpoold runs on this run dir" :
+			r == -ELOOP ? "a symlink, not followed" :
+			r == -EINVAL ? "not a regular file" : strerror(-r));
 		goto fail;
 	}
-	r = state_seg_create(opts->run_dir, host, &d->seg);
-	if (r) {
-		log_err("start_failed", "state=%s/state error=\"%s\"", opts->run_dir, strerror(-r));
-		goto fail;
+	{
+		char why[256];
+
+		r = state_seg_create(d->run_dir_fd, opts->socket_gid, host, &d->seg, why,
+				     sizeof(why));
+		if (r) {
+			log_err("start_failed", "file=%s/state error=\"%s\"", opts->run_dir, why);
+			goto fail;
+		}
 	}
 	/* before anyone can connect: the kernel accepts into the backlog as soon as the socket
 	 * listens, so a reader may look before the loop runs */
@@ -718,7 +761,7 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = probe_source_new(&d->engine, opts->probe_mode, &d->probe);
 	if (r)
 		goto fail;
-	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
+	r = control_listen(d->run_dir_fd, opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
 			VFPOOL_CTL_SOCKET, strerror(-r));
@@ -767,6 +810,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = lease_sweep_start(d, &d->sweep);
 	if (r)
 		goto fail;
+	r = heartbeat_start(&d->ring, d->seg->hdr, &d->stop, &d->heartbeat);
+	if (r)
+		goto fail;
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -783,6 +829,7 @@ void daemon_free(struct daemon *d)
 	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
 	pid_watch_free(d->pid_watch);
 	lease_sweep_free(d->sweep);
+	heartbeat_free(d->heartbeat);
 	numvfs_cmd_free_all(d);
 	host_watch_free(d->host_watch);
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {
@@ -807,12 +854,14 @@ void daemon_free(struct daemon *d)
 	lease_durable_free(d->durable);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
-		control_unlink(d->opts.run_dir);
+		control_unlink(d->run_dir_fd);
 	}
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
+	if (d->run_dir_fd >= 0)
+		close(d->run_dir_fd);
 	policy_daemon_stop(d);
 	engine_fini(&d->engine);
 	state_seg_destroy(d->seg);

@@ -55,7 +55,11 @@ struct daemon {
 	struct io_uring ring;
 	bool ring_ready;
 	int listen_fd;
+	int run_dir_fd;  /* the verified run dir (core/safe_dir.h); its files are opened at it */
 	int lock_fd;     /* <run-dir>/vfpoold.lock, held for the daemon's life */
+	/* the resolved, verified paths opts.run_dir and opts.state_dir point at */
+	char run_dir_real[4096];
+	char state_dir_real[4096];
 	int signal_fd;
 	struct signalfd_siginfo siginfo;
 	struct loop_op accept_op, signal_op;
@@ -78,6 +82,7 @@ struct daemon {
 	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
 	struct pid_watch *pid_watch;     /* process-bound leases (core/pid_watch.h) */
 	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease_sweep.h) */
+	struct heartbeat *heartbeat;     /* the state segment's heartbeat (core/heartbeat.h) */
 };
 
 /* Closes a connection (logs why once); its memory is reclaimed when no request is left. */

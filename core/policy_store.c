@@ -65,11 +65,8 @@ int policy_store_save(const char *state_dir, const struct policy *p, char *why, 
 
 	if (!text)
 		return say(-ENOMEM, why, why_len, "%s/%s: out of memory", state_dir, POLICY_FILE);
-	if (mkdir(state_dir, 0755) < 0 && errno != EEXIST) {
-		r = say(-errno, why, why_len, "%s: %s", state_dir, strerror(errno));
-		goto out;
-	}
-	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* the daemon verified (and made) it at start (core/safe_dir.h): never through a link */
+	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
 		r = say(-errno, why, why_len, "%s: %s", state_dir, strerror(errno));
 		goto out;
@@ -222,9 +219,27 @@ int policy_store_load(const char *state_dir, struct policy *p, unsigned *ret_ski
 
 	if (snprintf(path, sizeof(path), "%s/%s", state_dir, POLICY_FILE) >= (int)sizeof(path))
 		return say(-ENAMETOOLONG, why, why_len, "%s: path too long", state_dir);
-	f = fopen(path, "re");
-	if (!f)
-		return say(-errno, why, why_len, "%s: %s", path, strerror(errno));
+	/* root reads it: never through a link, never a FIFO that would hang the start */
+	{
+		struct stat st;
+		int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+
+		if (fd < 0) {
+			r = -errno;
+			return say(r, why, why_len, "%s: %s", path,
+				   r == -ELOOP ? "a symlink, not followed" : strerror(-r));
+		}
+		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+			close(fd);
+			return say(-EINVAL, why, why_len, "%s: not a regular file", path);
+		}
+		f = fdopen(fd, "r");
+		if (!f) {
+			r = -errno;
+			close(fd);
+			return say(r, why, why_len, "%s: %s", path, strerror(-r));
+		}
+	}
 	/* parse into a copy: a corrupt file must leave nothing behind */
 	r = policy_init(&tmp, p->n_pfs, NULL, NULL);
 	if (r) {

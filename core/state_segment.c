@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/state_segment.h"
+#include "shm/liveness.h"
 
 static uint32_t total_slots(const struct host *host)
 {
@@ -183,46 +185,90 @@ void pool_views_free(struct pool *pool)
 	pool->n_pfs = 0;
 }
 
-int state_seg_create(const char *run_dir, const struct host *host, struct state_seg **ret_seg)
+/* Names in the run dir; a temp file under a fixed name is safe: the run dir's lock is held */
+#define STATE_NAME "state"
+#define STATE_TMP  ".state.tmp"
+
+__attribute__((format(printf, 4, 5)))
+static int say(int err, char *why, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (why && len) {
+		va_start(ap, fmt);
+		vsnprintf(why, len, fmt, ap);
+		va_end(ap);
+	}
+	return err;
+}
+
+/* The file's mode: the daemon's user, and the socket group when there is one. */
+static int set_owner(int fd, gid_t group, char *why, size_t len)
+{
+	if (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0)
+		return say(-errno, why, len, "giving it to group %u: %s", (unsigned)group,
+			   strerror(errno));
+	if (fchmod(fd, group != (gid_t)-1 ? 0640 : 0600) < 0)
+		return say(-errno, why, len, "chmod: %s", strerror(errno));
+	return 0;
+}
+
+/* Maps size bytes of fd whose blocks are reserved first: a file system that is full fails
+ * here, with a reason, instead of delivering SIGBUS at the first store into a hole. */
+static int map_reserved(int fd, size_t size, void **ret_mem, char *why, size_t len)
+{
+	void *mem;
+	int r;
+
+	if (ftruncate(fd, (off_t)size) < 0)
+		return say(-errno, why, len, "sizing to %zu bytes: %s", size, strerror(errno));
+	r = posix_fallocate(fd, 0, (off_t)size); /* returns the error, errno untouched */
+	if (r)
+		return say(-r, why, len, "reserving %zu bytes: %s", size, strerror(r));
+	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return say(-errno, why, len, "mmap of %zu bytes: %s", size, strerror(errno));
+	*ret_mem = mem;
+	return 0;
+}
+
+int state_seg_create(int dir_fd, gid_t group, const struct host *host,
+		     struct state_seg **ret_seg, char *why, size_t why_len)
 {
 	struct state_seg *seg;
-	char tmp[4096];
+	struct stat a, b;
+	void *mem = NULL;
 	size_t size;
-	void *mem;
 	int fd, r;
 
 	r = state_seg_size(host, &size);
 	if (r)
-		return r;
+		return say(r, why, why_len, "host too large for a state segment: %s", strerror(-r));
 	seg = calloc(1, sizeof(*seg));
 	if (!seg)
-		return -ENOMEM;
+		return say(-ENOMEM, why, why_len, "out of memory");
 	seg->ro_fd = -1;
-	if (snprintf(tmp, sizeof(tmp), "%s/.state.XXXXXX", run_dir) >= (int)sizeof(tmp) ||
-	    snprintf(seg->path, sizeof(seg->path), "%s/%s", run_dir, "state") >=
-		    (int)sizeof(seg->path)) {
-		free(seg);
-		return -ENAMETOOLONG;
-	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
+	/* a dead daemon's temp file (never one another user planted: the dir is verified) */
+	if (unlinkat(dir_fd, STATE_TMP, 0) < 0 && errno != ENOENT) {
+		r = say(-errno, why, why_len, "removing %s: %s", STATE_TMP, strerror(errno));
 		free(seg);
 		return r;
 	}
-	if (fchmod(fd, 0644) < 0 || ftruncate(fd, (off_t)size) < 0) {
-		r = -errno;
-		goto fail_unlink;
+	fd = openat(dir_fd, STATE_TMP, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		r = say(-errno, why, why_len, "creating %s: %s", STATE_TMP, strerror(errno));
+		free(seg);
+		return r;
 	}
-	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (mem == MAP_FAILED) {
-		r = -errno;
+	r = set_owner(fd, group, why, why_len);
+	if (r == 0)
+		r = map_reserved(fd, size, &mem, why, why_len);
+	if (r)
 		goto fail_unlink;
-	}
 	r = state_seg_format(mem, size, host);
 	if (r) {
-		munmap(mem, size);
-		goto fail_unlink;
+		say(r, why, why_len, "formatting: %s", strerror(-r));
+		goto fail_unmap;
 	}
 	{
 		struct timespec ts;
@@ -230,28 +276,36 @@ int state_seg_create(const char *run_dir, const struct host *host, struct state_
 		((struct vfpool_state_hdr *)mem)->started_ns =
 			(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	}
+	state_writer_init(mem);
 	/* rename publishes a fully formatted segment: readers never see a half-built one */
-	if (rename(tmp, seg->path) < 0) {
-		r = -errno;
-		munmap(mem, size);
-		goto fail_unlink;
+	if (renameat(dir_fd, STATE_TMP, dir_fd, STATE_NAME) < 0) {
+		r = say(-errno, why, why_len, "publishing: %s", strerror(errno));
+		goto fail_unmap;
 	}
-	seg->ro_fd = open(seg->path, O_RDONLY | O_CLOEXEC);
-	close(fd);
-	if (seg->ro_fd < 0) {
-		r = -errno;
+	/* the read-only descriptor handed to clients: the file just published, nothing else */
+	seg->ro_fd = openat(dir_fd, STATE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (seg->ro_fd < 0 || fstat(seg->ro_fd, &a) < 0 || fstat(fd, &b) < 0 ||
+	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
+		r = say(seg->ro_fd < 0 ? -errno : -ESTALE, why, why_len, "reopening read-only: %s",
+			seg->ro_fd < 0 ? strerror(errno) : "replaced under us");
+		if (seg->ro_fd >= 0)
+			close(seg->ro_fd);
 		munmap(mem, size);
-		unlink(seg->path);
+		unlinkat(dir_fd, STATE_NAME, 0);
+		close(fd);
 		free(seg);
 		return r;
 	}
+	close(fd);
 	seg->hdr = mem;
 	seg->size = size;
 	*ret_seg = seg;
 	return 0;
 
+fail_unmap:
+	munmap(mem, size);
 fail_unlink:
-	unlink(tmp);
+	unlinkat(dir_fd, STATE_TMP, 0);
 	close(fd);
 	free(seg);
 	return r;
@@ -262,7 +316,8 @@ void state_seg_destroy(struct state_seg *seg)
 	if (!seg)
 		return;
 	/* readers that still map it see the flag and know to reopen */
-	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE, memory_order_release);
+	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE | VFPOOL_STATE_F_EXITED,
+				 memory_order_release);
 	munmap(seg->hdr, seg->size);
 	if (seg->ro_fd >= 0)
 		close(seg->ro_fd);

@@ -5,6 +5,7 @@
 #define VFPOOL_CORE_STATE_SEGMENT_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "core/host.h"
 #include "core/pool.h"
@@ -14,7 +15,6 @@ struct state_seg {
 	struct vfpool_state_hdr *hdr;
 	size_t size;
 	int ro_fd; /* O_RDONLY, handed to clients */
-	char path[4096];
 };
 
 /* Builds the segment on memory mem (size state_seg_size(host) bytes, zeroed): header,
@@ -23,8 +23,14 @@ struct state_seg {
 int state_seg_size(const struct host *host, size_t *ret_size);
 int state_seg_format(void *mem, size_t size, const struct host *host);
 
-/* Publishes a formatted segment as <run_dir>/state (temp file, then rename). */
-int state_seg_create(const char *run_dir, const struct host *host, struct state_seg **ret_seg);
+/* Publishes a formatted segment as "state" in the verified run dir dir_fd (a temp file
+ * opened there without following links, its blocks reserved before it is mapped, then
+ * renamed): mode 0640 with group group, or 0600 when group is (gid_t)-1, owned by the
+ * daemon's user. Records this process as its writer (shm/liveness.h). On failure why says
+ * what failed and why ("reserving 53248 bytes: No space left on device"). */
+int state_seg_create(int dir_fd, gid_t group, const struct host *host,
+		     struct state_seg **ret_seg, char *why, size_t why_len);
+/* Marks the segment stale and exited (readers stop believing it), unmaps it. */
 void state_seg_destroy(struct state_seg *seg);
 
 /* Pool views over a formatted segment; pool->pfs is malloc'd (free with pool_views_free). */

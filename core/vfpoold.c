@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/daemon.h"
 #include "core/host.h"
@@ -16,6 +17,7 @@
 #include "core/probe_source.h"
 #include "core/vf_config.h"
 #include "core/restore_numvfs.h"
+#include "core/safe_dir.h"
 
 static void usage(FILE *f)
 {
@@ -211,8 +213,21 @@ int main(int argc, char **argv)
 		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
 		return 2;
 	}
-	if (restore)
+	if (restore) {
+		/* root writes sysfs from what the store says: only from a directory it trusts
+		 * (core/safe_dir.h); a missing one is nothing to restore */
+		char why[512];
+		int fd = safe_dir_open(opts.state_dir, "state dir", 0, (gid_t)-1, NULL, 0, why,
+				       sizeof(why));
+
+		if (fd < 0 && fd != -ENOENT) {
+			fprintf(stderr, "vfpoold: --restore-numvfs: %s\n", why);
+			return 1;
+		}
+		if (fd >= 0)
+			close(fd);
 		return restore_numvfs_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
+	}
 	if (simulate) {
 		unsigned pfs, vfs;
 

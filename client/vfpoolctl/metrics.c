@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Metric families (the names are an interface: dashboards and alerts use them):
+ *   vfpool_up                            gauge: 1 while vfpoold runs; 0 (and nothing else)
+ *                                        when it does not
  *   vfpool_vfs{pf,state}                 gauge: VFs per PF per state
  *   vfpool_pf_total_vfs{pf}              gauge: sriov_totalvfs
  *   vfpool_network_leased_vfs{network}   gauge: leases per network
@@ -190,6 +192,18 @@ static void write_request_stats(FILE *f, const struct vfpool_request_stats *st)
 	fprintf(f, "vfpool_request_service_seconds_count %llu\n", (unsigned long long)cum);
 }
 
+static void write_up(FILE *f, int up)
+{
+	family(f, "vfpool_up", "gauge",
+	       "1 while vfpoold runs; 0 when it does not (then no other vfpool metric is exported).");
+	fprintf(f, "vfpool_up %d\n", up);
+}
+
+void metrics_write_down(FILE *f)
+{
+	write_up(f, 0);
+}
+
 int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 {
 	struct vfpool_daemon_info d;
@@ -198,6 +212,7 @@ int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 
 	vfpool_snapshot_daemon(s, &d);
 	vfpool_snapshot_stats(s, &st);
+	write_up(f, 1);
 	write_vfs(f, s);
 	r = write_networks(f, s);
 	if (r)

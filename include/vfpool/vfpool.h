@@ -181,12 +181,34 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 struct vfpool_snapshot;
 
 /* Reads <run_dir>/state under its seqlock into private memory. Never blocks the daemon.
- * -EAGAIN if the daemon kept writing through every retry. Any thread. */
+ * -EAGAIN if the daemon kept writing through every retry; -EOWNERDEAD if the daemon that
+ * wrote the state is not running (it crashed or shut down: its pid is gone or is another
+ * process now; or it stopped advancing its heartbeat for VFPOOL_SNAPSHOT_STALE_MS): a dead
+ * daemon's last state is never served as current. Any thread. */
 VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap);
 /* Reads again into the same snapshot, reusing its mapping (reopening the state file if the
- * daemon restarted). The cheap way to poll. -EAGAIN as above; on error the previous
- * contents stay. */
+ * daemon restarted). The cheap way to poll. -EAGAIN as above, and then the previous
+ * contents stay; -EOWNERDEAD as above, and then (like a robust mutex's EOWNERDEAD) the
+ * snapshot holds the dead daemon's last state. */
 VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *snap);
+/* As vfpool_snapshot_take, but a dead daemon's last state is read too (0), for tools that
+ * show it as such; vfpool_snapshot_liveness says whether the daemon runs. Its refreshes
+ * return 0 likewise. */
+VFPOOL_API int vfpool_snapshot_take_last(const char *run_dir, struct vfpool_snapshot **ret_snap);
+/* Whether the daemon that wrote the snapshot was running at its last take or refresh: the
+ * process is looked up when the file is mapped and at most every 100 ms after (a crash is
+ * seen at once); its heartbeat, advanced every second even when the daemon is idle, on
+ * every read. */
+#define VFPOOL_SNAPSHOT_STALE_MS 5000
+struct vfpool_liveness {
+	int running;           /* 1: running; 0: not (the snapshot is its last state) */
+	int pid;               /* the daemon's pid, in its own pid namespace */
+	uint64_t heartbeat_ns; /* CLOCK_REALTIME of its last heartbeat: "last state from" */
+	char why[96];          /* when not running, how that was found ("process 123 is gone",
+				* "process 123 shut down", "no heartbeat from process 123 for 9 s") */
+};
+VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *snap,
+					struct vfpool_liveness *ret_liveness);
 VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *snap);
 /* Bytes copied by each take/refresh (the whole state segment). */
 VFPOOL_API size_t vfpool_snapshot_size(const struct vfpool_snapshot *snap);
