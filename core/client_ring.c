@@ -186,6 +186,9 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		err = request_decode(&copy, &reqs[k], &why);
 		if (err)
 			memset(&reqs[k], 0, sizeof(reqs[k])); /* only user_data is used */
+		/* who asks comes from the connection, never from the entry */
+		reqs[k].uid = r->peer_uid;
+		reqs[k].admin = r->peer_admin;
 		/* the chain's shape is judged on the copies too */
 		if (!err && n > 1 && (k + 1 < n) != !!(reqs[k].flags & VFPOOL_REQ_F_LINK)) {
 			err = -EINVAL;
