@@ -247,6 +247,21 @@ void journal_commit_end(struct journal *j, int res)
 	publish_size(j);
 }
 
+int journal_short_write_error(struct journal *j, size_t done)
+{
+	ssize_t n;
+
+	if (done >= j->inflight_len)
+		return -EIO;
+	/* the rest, written again: the error the kernel had no way to return with the part
+	 * that went through (journal_commit_refused cuts the file back either way) */
+	do {
+		n = pwrite(j->fd, j->inflight + done, j->inflight_len - done,
+			   (off_t)(j->size + done));
+	} while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : -EIO;
+}
+
 struct refused_ctx {
 	struct journal *j;
 	journal_visit_fn visit;

@@ -101,6 +101,9 @@ int journal_commit_begin(struct journal *j, const uint8_t **ret_buf, size_t *ret
 			 uint64_t *ret_off);
 void journal_commit_end(struct journal *j, int res);
 int journal_commit_refused(struct journal *j, journal_visit_fn visit, void *ctx);
+/* A write that stopped after done bytes: why (the rest written again; a negative errno,
+ * -EIO when it went through this time). */
+int journal_short_write_error(struct journal *j, size_t done);
 
 /* True when the file is past JOURNAL_COMPACT_FACTOR times the size of n_live leases. */
 bool journal_wants_compaction(const struct journal *j, uint32_t n_live);

@@ -293,7 +293,9 @@ static void commit_refused(struct lease_durable *ld, int err)
 static void commit_done(struct lease_durable *ld)
 {
 	bool write_ok = ld->write_res >= 0 && (size_t)ld->write_res == ld->write_len;
-	int res = !write_ok ? (ld->write_res < 0 ? ld->write_res : -EIO) : ld->fsync_res;
+	int res = write_ok ? ld->fsync_res
+		  : ld->write_res < 0 ? ld->write_res
+		  : journal_short_write_error(ld->journal, (size_t)ld->write_res);
 
 	journal_commit_end(ld->journal, res);
 	if (!write_ok) {
