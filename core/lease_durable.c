@@ -123,6 +123,7 @@ static bool was_forgotten(const struct lease_durable *ld, const struct vfpool_cq
 {
 	if (cqe->res != 0)
 		return false;
+	/* generations are never handed out twice: the generation alone names the lease */
 	for (uint32_t i = 0; i < ld->n_forgotten; i++)
 		if (ld->forgotten[i] == cqe->generation)
 			return true;
@@ -131,12 +132,10 @@ static bool was_forgotten(const struct lease_durable *ld, const struct vfpool_cq
 
 static void remember_forgotten(struct lease_durable *ld, uint64_t generation)
 {
-	if (ld->n_forgotten == sizeof(ld->forgotten) / sizeof(ld->forgotten[0])) {
-		memmove(ld->forgotten, ld->forgotten + 1,
-			sizeof(ld->forgotten) - sizeof(ld->forgotten[0]));
-		ld->n_forgotten--;
-	}
-	ld->forgotten[ld->n_forgotten++] = generation;
+	ld->forgotten[ld->forgotten_next] = generation;
+	ld->forgotten_next = (ld->forgotten_next + 1) % ld->forgotten_cap;
+	if (ld->n_forgotten < ld->forgotten_cap)
+		ld->n_forgotten++;
 }
 
 /* The completion of a lease that could not be made durable: the error, for the same
@@ -380,7 +379,7 @@ void lease_durable_flush(struct lease_durable *ld)
 	io_uring_sqe_set_data(sqe, &ld->fsync_op);
 }
 
-static int restore(struct lease_durable *ld, const struct journal_live *live)
+static int restore(struct lease_durable *ld, const struct journal_live *live, uint64_t damaged)
 {
 	struct engine *e = ld->engine;
 	uint32_t restored = 0;
@@ -411,8 +410,10 @@ static int restore(struct lease_durable *ld, const struct journal_live *live)
 	r = journal_commit(ld->journal);
 	if (r)
 		return r;
-	log_info("leases_restored", "journal=%s restored=%u lost=%u", ld->journal->path, restored,
-		 ld->lost);
+	/* two ways a lease does not come back: its VF is gone, or its record was damaged (each
+	 * one said above, by journal_damaged and the lines after it) */
+	log_info("leases_restored", "journal=%s restored=%u vf_gone=%u damaged_records=%llu",
+		 ld->journal->path, restored, ld->lost, (unsigned long long)damaged);
 	return 0;
 }
 
@@ -534,7 +535,11 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *sta
 	ld->fsync_op.complete = on_fsync;
 	ld->n_slots = e->hdr->n_vfs;
 	ld->bound_pid = calloc(ld->n_slots ? ld->n_slots : 1, sizeof(*ld->bound_pid));
-	if (!ld->bound_pid) {
+	ld->forgotten_cap = ld->n_slots + 64;
+	ld->forgotten = calloc(ld->forgotten_cap, sizeof(*ld->forgotten));
+	if (!ld->bound_pid || !ld->forgotten) {
+		free(ld->bound_pid);
+		free(ld->forgotten);
 		free(ld);
 		return -ENOMEM;
 	}
@@ -549,7 +554,7 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *sta
 		return r;
 	}
 	report_scan(ld, &scan, &live);
-	r = restore(ld, &live);
+	r = restore(ld, &live, scan.lost);
 	/* start above every generation the journal says may have been handed out */
 	if (live.gen_high >= e->next_generation)
 		e->next_generation = live.gen_high + 1;
@@ -577,5 +582,6 @@ void lease_durable_free(struct lease_durable *ld)
 	free(ld->staged.w);
 	free(ld->flight.w);
 	free(ld->bound_pid);
+	free(ld->forgotten);
 	free(ld);
 }

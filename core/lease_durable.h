@@ -63,10 +63,11 @@ struct lease_durable {
 	bool backoff;             /* after a failed write: the retry waits for retry_op */
 	struct loop_op retry_op;
 	struct __kernel_timespec retry_ts;
-	/* generations of leases forgotten after a failed write, newest last: a completion a
-	 * hook posts for one of them later is turned into the error */
-	uint64_t forgotten[64];
-	uint32_t n_forgotten;
+	/* generations of leases forgotten after a failed write, oldest overwritten first:
+	 * their completions in flight, and any a hook posts later, become the error. Room
+	 * for n_slots + 64: a write carries at most one new lease per VF slot. */
+	uint64_t *forgotten;
+	uint32_t n_forgotten, forgotten_cap, forgotten_next;
 	/* Told whenever a lease's bound process changes: pid > 0 when a lease bound to it
 	 * was made, 0 when a bound lease ended (core/pid_watch.h). NULL: nobody watches. */
 	void (*bind_changed)(void *ctx, uint32_t slot, int32_t pid, uint64_t generation);
