@@ -558,11 +558,11 @@ static int keep_aside(struct journal *j, const uint8_t *buf, size_t len)
 	char stamp[32];
 	struct tm tm;
 	time_t now = time(NULL);
-	bool copy = false;
+	bool copy = false, kept = false;
 
 	gmtime_r(&now, &tm);
 	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
-	for (unsigned k = 0; k < 100; k++) {
+	for (unsigned k = 0; k < 100 && !kept; k++) {
 		int fd, r;
 
 		if (k)
@@ -570,7 +570,8 @@ static int keep_aside(struct journal *j, const uint8_t *buf, size_t len)
 		else
 			snprintf(j->aside, sizeof(j->aside), "%s%s", JOURNAL_CORRUPT_PREFIX, stamp);
 		if (!copy) {
-			if (linkat(j->dir_fd, JOURNAL_FILE, j->dir_fd, j->aside, 0) == 0)
+			kept = linkat(j->dir_fd, JOURNAL_FILE, j->dir_fd, j->aside, 0) == 0;
+			if (kept)
 				break;
 			if (errno == EEXIST)
 				continue;
@@ -596,7 +597,11 @@ static int keep_aside(struct journal *j, const uint8_t *buf, size_t len)
 			j->aside[0] = '\0';
 			return r;
 		}
-		break;
+		kept = true;
+	}
+	if (!kept) {
+		j->aside[0] = '\0';
+		return -EEXIST; /* a hundred copies in this second: keep the journal in place */
 	}
 	if (fsync(j->dir_fd) < 0) {
 		int r = -errno;
