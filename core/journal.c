@@ -612,6 +612,24 @@ static int keep_aside(struct journal *j, const uint8_t *buf, size_t len)
 	return 0;
 }
 
+/* Keeps the file as it is up to j->size, without the bytes of a record cut short after it
+ * (an append would leave them behind the new records). Needs no space: a written journal
+ * is shortened, a mapped one's torn record (at most one) zeroed in place. */
+static int cut_tail(struct journal *j, size_t len)
+{
+	if (j->size < len && !j->in_memory && ftruncate(j->fd, (off_t)j->size) < 0)
+		return -errno;
+	if (j->size < len && j->in_memory) {
+		static const uint8_t zeros[JOURNAL_REC_SIZE(JOURNAL_PAYLOAD_MAX)];
+		size_t n = len - j->size < sizeof(zeros) ? len - j->size : sizeof(zeros);
+		int r = pwrite_all(j->fd, zeros, n, (off_t)j->size);
+
+		if (r)
+			return r;
+	}
+	return j->in_memory ? map_reserve(j, j->size) : 0;
+}
+
 int journal_open(const char *dir, struct journal_live *ret_live,
 		 struct journal_scan_result *ret_scan, struct journal **ret_journal)
 {
@@ -619,7 +637,7 @@ int journal_open(const char *dir, struct journal_live *ret_live,
 	uint8_t *buf = NULL;
 	struct stat st;
 	size_t len = 0;
-	bool damaged;
+	bool damaged, rewrite, in_place_ok;
 	int r;
 
 	journal_live_init(ret_live);
@@ -673,27 +691,29 @@ int journal_open(const char *dir, struct journal_live *ret_live,
 	j->size = ret_scan->good_bytes ? ret_scan->good_bytes : len;
 	j->reserved = j->size;
 	j->in_memory = on_tmpfs(j->fd);
+	/* a v2 file whose header and records up to good_bytes are sound can stay in place
+	 * (damage and all) when it cannot be kept aside or rewritten; a new, cut or v1 one
+	 * cannot */
+	in_place_ok = ret_scan->version == JOURNAL_VERSION && ret_scan->good_bytes >= JOURNAL_HDR_SIZE;
+	rewrite = len == 0 || ret_scan->stop || ret_scan->version != JOURNAL_VERSION;
 	if (damaged && (r = keep_aside(j, buf, len)) < 0) {
-		/* the evidence stays where it is, in the journal: read around again next time
-		 * (a version 1 file cannot take version 2 records: then nothing can be done) */
-		if (ret_scan->version != JOURNAL_VERSION)
+		/* the evidence stays where it is, in the journal: read around again next time */
+		if (!in_place_ok)
 			goto fail;
 		j->aside_err = r;
-		if (ftruncate(j->fd, (off_t)j->size) < 0) {
-			r = -errno;
-			goto fail;
-		}
-		if (j->in_memory) {
-			r = map_reserve(j, j->size);
-			if (r)
-				goto fail;
-		}
-	} else if (len == 0 || ret_scan->stop || ret_scan->version != JOURNAL_VERSION) {
+		rewrite = false;
+	}
+	if (rewrite) {
 		r = journal_compact(j, ret_live->leases, ret_live->n, ret_live->gen_high);
-		if (r)
+		if (r && !in_place_ok)
 			goto fail;
-	} else if (j->in_memory) {
-		r = map_reserve(j, j->size);
+		/* a full disk must not keep the daemon from starting after a crash: the torn
+		 * bytes are cut instead, which needs no space */
+		j->compact_err = r;
+		rewrite = r == 0;
+	}
+	if (!rewrite) {
+		r = cut_tail(j, len);
 		if (r)
 			goto fail;
 	}

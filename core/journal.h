@@ -40,6 +40,7 @@ struct journal {
 	bool no_reserve;     /* the file system cannot reserve (no fallocate): found at write */
 	char aside[64];      /* a damaged journal kept aside at open (JOURNAL_CORRUPT_PREFIX...) */
 	int aside_err;       /* why a damaged journal could not be kept aside (then: in place) */
+	int compact_err;     /* why it could not be rewritten at open (then: in place) */
 	uint8_t *pending;    /* staged records, not yet written */
 	size_t pending_len, pending_cap;
 	uint8_t *inflight;   /* records being written (journal_commit_begin .. _end) */

@@ -210,7 +210,8 @@ static void compact_if_due(struct lease_durable *ld)
 	struct journal_lease *live;
 	int r;
 
-	if (!journal_wants_compaction(ld->journal, n_live) || journal_has_pending(ld->journal))
+	if (!journal_wants_compaction(ld->journal, n_live) || journal_has_pending(ld->journal) ||
+	    ld->journal->size < ld->compact_retry_at)
 		return;
 	live = calloc(n_live ? n_live : 1, sizeof(*live));
 	if (!live)
@@ -220,11 +221,16 @@ static void compact_if_due(struct lease_durable *ld)
 			lease_durable_describe(ld, s, &live[n++]);
 	r = journal_compact(ld->journal, live, n, ld->gen_reserved);
 	free(live);
-	if (r)
-		log_warn("journal_compaction_failed", "journal=%s error=\"%s\"", ld->journal->path,
-			 strerror(-r));
-	else
-		log_debug("journal_compacted", "journal=%s leases=%u bytes=%llu", ld->journal->path, n,
+	if (r && !ld->compact_retry_at)
+		log_warn("journal_compaction_failed", "journal=%s error=\"%s\" action=\"retried "
+			 "as the journal grows\"", ld->journal->path, strerror(-r));
+	if (r) {
+		/* not once per request while the disk is full: after the next stretch of it */
+		ld->compact_retry_at = ld->journal->size + JOURNAL_COMPACT_MIN;
+		return;
+	}
+	ld->compact_retry_at = 0;
+	log_debug("journal_compacted", "journal=%s leases=%u bytes=%llu", ld->journal->path, n,
 			 (unsigned long long)ld->journal->size);
 }
 
@@ -491,6 +497,9 @@ static void report_scan(struct lease_durable *ld, const struct journal_scan_resu
 			 "note=\"any client may release those, as before\"", j->path,
 			 JOURNAL_VERSION, unowned);
 	}
+	if (j->compact_err)
+		log_warn("journal_not_rewritten", "journal=%s error=\"%s\" action=\"appending after "
+			 "its last intact record\"", j->path, strerror(-j->compact_err));
 	if (scan->unknown)
 		log_warn("journal_records_unknown", "journal=%s records=%llu reason=\"written by a "
 			 "newer vfpoold: kept until the next compaction, not applied\"", j->path,

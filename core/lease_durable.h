@@ -59,6 +59,7 @@ struct lease_durable {
 	uint32_t lost;            /* leases replayed whose VF is gone */
 	uint64_t gen_reserved;    /* generations up to this one are covered by a mark */
 	bool full;                /* the last reservation failed (logged once per episode) */
+	uint64_t compact_retry_at; /* after a failed compaction: no retry below this size */
 	int write_failing;        /* the last write failed with this error (logged once) */
 	bool backoff;             /* after a failed write: the retry waits for retry_op */
 	struct loop_op retry_op;

@@ -771,3 +771,52 @@ Test(journal, planted_symlink_is_not_followed, .init = make_dir, .fini = remove_
 	cr_assert_eq(stat(victim, &st), 0);
 	cr_assert_eq(st.st_size, 8);
 }
+
+/* A crash mid-append while the disk is full must not keep the daemon from starting: the
+ * torn record cannot be rewritten away (no space for a new file), so it is cut in place. */
+Test(journal_space, torn_tail_on_a_full_tmpfs_is_cut_in_place, .fini = unmount_tmpfs)
+{
+	struct journal_live live;
+	struct journal_scan_result scan;
+	uint8_t rec[JOURNAL_ADD_SIZE];
+	struct journal *j;
+	uint64_t end;
+	int fd;
+
+	mount_small_tmpfs("2m");
+	j = open_ok(&live, &scan);
+	for (uint32_t s = 0; s < 3; s++) {
+		struct journal_lease l = lease(s, 10 + s, "vm1", "nic");
+
+		snprintf(l.vnic, sizeof(l.vnic), "nic%u", s);
+		cr_assert_eq(journal_stage_add(j, &l), 0);
+	}
+	cr_assert_eq(journal_append_mapped(j), 0);
+	end = j->size;
+	journal_close(j);
+	journal_live_fini(&live);
+	/* the fourth record's first half, as a kill in the middle of its memcpy leaves it */
+	struct journal_lease torn = lease(3, 13, "vm1", "nic3");
+	cr_assert_eq(journal_encode_add(&torn, end, rec, sizeof(rec)), (int)sizeof(rec));
+	fd = open(journal_path(), O_WRONLY);
+	cr_assert(fd >= 0);
+	cr_assert_eq(pwrite(fd, rec, sizeof(rec) / 2, (off_t)end), (ssize_t)sizeof(rec) / 2);
+	close(fd);
+	const char *filler = fill();
+
+	j = open_ok(&live, &scan);
+	cr_assert(scan.torn);
+	cr_assert_eq(live.n, 3u);
+	cr_assert_eq(j->compact_err, -ENOSPC, "no room to rewrite: %s", strerror(-j->compact_err));
+	struct journal_lease next = lease(4, 14, "vm1", "nic4");
+	cr_assert_eq(journal_stage_add(j, &next), 0);
+	cr_assert_eq(journal_append_mapped(j), 0, "appends go on after the intact records");
+	journal_close(j);
+	journal_live_fini(&live);
+	cr_assert_eq(unlink(filler), 0);
+	j = open_ok(&live, &scan);
+	cr_assert_eq(scan.stop, 0, "the torn bytes were cut: %s", scan.why ? scan.why : "");
+	cr_assert_eq(live.n, 4u);
+	journal_close(j);
+	journal_live_fini(&live);
+}
