@@ -72,6 +72,9 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size)
 	r->violated = false;
 	r->deferred = 0;
 	r->chain_wait = 0;
+	/* no rights until the daemon says whose ring this is (core/daemon.c) */
+	r->peer_uid = REQUEST_UID_NONE;
+	r->peer_admin = false;
 }
 
 int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
