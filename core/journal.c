@@ -565,10 +565,8 @@ static int keep_aside(struct journal *j, const uint8_t *buf, size_t len)
 	for (unsigned k = 0; k < 100 && !kept; k++) {
 		int fd, r;
 
-		if (k)
-			snprintf(j->aside, sizeof(j->aside), "%s%s-%u", JOURNAL_CORRUPT_PREFIX, stamp, k);
-		else
-			snprintf(j->aside, sizeof(j->aside), "%s%s", JOURNAL_CORRUPT_PREFIX, stamp);
+		snprintf(j->aside, sizeof(j->aside), k ? "%s%s-%u" : "%s%s", JOURNAL_CORRUPT_PREFIX,
+			 stamp, k);
 		if (!copy) {
 			kept = linkat(j->dir_fd, JOURNAL_FILE, j->dir_fd, j->aside, 0) == 0;
 			if (kept)
@@ -582,8 +580,8 @@ static int keep_aside(struct journal *j, const uint8_t *buf, size_t len)
 			}
 			copy = true;
 		}
-		fd = openat(j->dir_fd, j->aside, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			    0600);
+		fd = openat(j->dir_fd, j->aside,
+			    O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (fd < 0 && errno == EEXIST)
 			continue;
 		r = fd < 0 ? -errno : pwrite_all(fd, buf, len, 0);
@@ -694,7 +692,8 @@ int journal_open(const char *dir, struct journal_live *ret_live,
 	/* a v2 file whose header and records up to good_bytes are sound can stay in place
 	 * (damage and all) when it cannot be kept aside or rewritten; a new, cut or v1 one
 	 * cannot */
-	in_place_ok = ret_scan->version == JOURNAL_VERSION && ret_scan->good_bytes >= JOURNAL_HDR_SIZE;
+	in_place_ok = ret_scan->version == JOURNAL_VERSION &&
+		      ret_scan->good_bytes >= JOURNAL_HDR_SIZE;
 	rewrite = len == 0 || ret_scan->stop || ret_scan->version != JOURNAL_VERSION;
 	if (damaged && (r = keep_aside(j, buf, len)) < 0) {
 		/* the evidence stays where it is, in the journal: read around again next time */

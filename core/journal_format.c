@@ -375,8 +375,10 @@ static bool torn_at(const uint8_t *b, size_t p, size_t end)
 	size = header_size(b, p, end);
 	if (!size)
 		return false;
-	return end - p < size || (all_zero(b + p + size - JOURNAL_REC_TRAILER, JOURNAL_REC_TRAILER) &&
-				  all_zero(b + p + size, end - p - size));
+	if (end - p < size)
+		return true;
+	return all_zero(b + p + size - JOURNAL_REC_TRAILER, JOURNAL_REC_TRAILER) &&
+	       all_zero(b + p + size, end - p - size);
 }
 
 /* The stretch [off, end) holds no intact record: count the damaged records in it, each as
@@ -516,8 +518,9 @@ static const char *decode_v1(uint16_t type, const uint8_t *p, uint32_t len, stru
 		if (len != sizeof(v))
 			return "add record of the wrong size";
 		memcpy(&v, p, sizeof(v));
-		if (!memchr(v.pci, 0, sizeof(v.pci)) || !v.pci[0] || !memchr(v.vm, 0, sizeof(v.vm)) ||
-		    !v.vm[0] || !memchr(v.vnic, 0, sizeof(v.vnic)) || !v.vnic[0] ||
+		if (!memchr(v.pci, 0, sizeof(v.pci)) || !v.pci[0] ||
+		    !memchr(v.vm, 0, sizeof(v.vm)) || !v.vm[0] ||
+		    !memchr(v.vnic, 0, sizeof(v.vnic)) || !v.vnic[0] ||
 		    !memchr(v.network, 0, sizeof(v.network)))
 			return "add record with an unterminated or empty name";
 		l->slot = v.slot;
@@ -578,7 +581,8 @@ static int scan_v1(const uint8_t *b, size_t len, journal_visit_fn visit, void *c
 			else if (get_u16(b + off + 10))
 				why = "reserved bytes set";
 			else
-				why = decode_v1(get_u16(b + off + 8), b + off + V1_REC_HDR, plen, &rec);
+				why = decode_v1(get_u16(b + off + 8), b + off + V1_REC_HDR, plen,
+						&rec);
 		}
 		if (why) {
 			if (cut) {

@@ -149,8 +149,9 @@ static void refuse_cqe(const struct lease_durable *ld, struct vfpool_cqe *cqe, i
 	cqe->user_data = user_data;
 	cqe->flags = more;
 	cqe->res = -EIO;
-	snprintf(cqe->message, sizeof(cqe->message), "journal %.96s: %s: the lease was not made durable",
-		 ld->journal->path, strerror(-err));
+	snprintf(cqe->message, sizeof(cqe->message),
+		 "journal %.96s: %s: the lease was not made durable", ld->journal->path,
+		 strerror(-err));
 	if (!more)
 		req_stats_errors(ld->engine->hdr, VFPOOL_ERR_OTHER, 1);
 }
@@ -187,8 +188,8 @@ static int on_room(struct engine_commit *cm, struct engine *e, struct vfpool_cqe
 
 	if (r == 0) {
 		if (ld->full)
-			log_info("journal_space_available", "journal=%s action=\"new leases resume\"",
-				 ld->journal->path);
+			log_info("journal_space_available",
+				 "journal=%s action=\"new leases resume\"", ld->journal->path);
 		ld->full = false;
 		return 0;
 	}
@@ -438,46 +439,37 @@ static const char *rec_type_name(uint16_t type)
 static void report_damage(const struct lease_durable *ld, const struct journal_damage *d,
 			  const struct journal_live *live)
 {
+	const char *path = ld->journal->path;
+	unsigned long long off = d->offset, gen = d->generation;
 	const struct journal_lease *now;
 
-	if (d->named && d->type == JOURNAL_LEASE_ADD) {
-		if (d->superseded)
-			log_warn("journal_record_lost", "journal=%s offset=%llu type=add vm=%s vnic=%s "
-				 "generation=%llu names=unverified outcome=\"nothing lost: a later "
-				 "record ended or replaced that lease\"", ld->journal->path,
-				 (unsigned long long)d->offset, d->vm, d->vnic,
-				 (unsigned long long)d->generation);
-		else
-			log_err("lease_lost", "journal=%s offset=%llu vm=%s vnic=%s generation=%llu "
-				"names=unverified reason=\"its journal record is damaged\"",
-				ld->journal->path, (unsigned long long)d->offset, d->vm, d->vnic,
-				(unsigned long long)d->generation);
-		return;
-	}
-	if (d->named && d->type == JOURNAL_LEASE_DEL) {
+	if (d->named && d->type == JOURNAL_LEASE_ADD && d->superseded) {
+		log_warn("journal_record_lost", "journal=%s offset=%llu type=add vm=%s vnic=%s "
+			 "generation=%llu names=unverified outcome=\"nothing lost: a later record "
+			 "ended or replaced that lease\"", path, off, d->vm, d->vnic, gen);
+	} else if (d->named && d->type == JOURNAL_LEASE_ADD) {
+		log_err("lease_lost", "journal=%s offset=%llu vm=%s vnic=%s generation=%llu "
+			"names=unverified reason=\"its journal record is damaged\"", path, off,
+			d->vm, d->vnic, gen);
+	} else if (d->named && d->type == JOURNAL_LEASE_DEL) {
 		now = journal_live_find(live, d->slot);
 		if (now && now->generation == d->generation)
-			log_warn("journal_record_lost", "journal=%s offset=%llu type=del vm=%s vnic=%s "
-				 "generation=%llu outcome=\"its release may be undone: the lease is "
-				 "restored\"", ld->journal->path, (unsigned long long)d->offset,
-				 now->vm, now->vnic, (unsigned long long)d->generation);
+			log_warn("journal_record_lost", "journal=%s offset=%llu type=del vm=%s "
+				 "vnic=%s generation=%llu outcome=\"its release may be undone: the "
+				 "lease is restored\"", path, off, now->vm, now->vnic, gen);
 		else
 			log_warn("journal_record_lost", "journal=%s offset=%llu type=del slot=%u "
 				 "generation=%llu outcome=\"nothing lost: that lease is not in the "
-				 "journal\"", ld->journal->path, (unsigned long long)d->offset, d->slot,
-				 (unsigned long long)d->generation);
-		return;
-	}
-	if (d->type == JOURNAL_GEN_MARK) {
+				 "journal\"", path, off, d->slot, gen);
+	} else if (d->type == JOURNAL_GEN_MARK) {
 		log_warn("journal_record_lost", "journal=%s offset=%llu type=gen outcome=\"nothing "
-			 "lost: generations restart a block higher\"", ld->journal->path,
-			 (unsigned long long)d->offset);
-		return;
+			 "lost: generations restart a block higher\"", path, off);
+	} else {
+		log_err("journal_record_lost", "journal=%s offset=%llu bytes=%llu type=%s "
+			"outcome=\"unknown: the record cannot be read; if it made a lease, that "
+			"lease is lost\"", path, off, (unsigned long long)d->bytes,
+			rec_type_name(d->type));
 	}
-	log_err("journal_record_lost", "journal=%s offset=%llu bytes=%llu type=%s outcome=\"unknown:"
-		" the record cannot be read; if it made a lease, that lease is lost\"",
-		ld->journal->path, (unsigned long long)d->offset, (unsigned long long)d->bytes,
-		rec_type_name(d->type));
 }
 
 static void report_scan(struct lease_durable *ld, const struct journal_scan_result *scan,
@@ -487,8 +479,8 @@ static void report_scan(struct lease_durable *ld, const struct journal_scan_resu
 	uint32_t unowned = 0;
 
 	if (scan->torn)
-		log_info("journal_torn_tail", "journal=%s offset=%llu reason=\"a write the daemon did "
-			 "not finish: never acknowledged, nothing lost\"", j->path,
+		log_info("journal_torn_tail", "journal=%s offset=%llu reason=\"a write the daemon "
+			 "did not finish: never acknowledged, nothing lost\"", j->path,
 			 (unsigned long long)scan->good_bytes);
 	if (scan->version == JOURNAL_VERSION_1) {
 		for (uint32_t i = 0; i < live->n; i++)
@@ -498,11 +490,11 @@ static void report_scan(struct lease_durable *ld, const struct journal_scan_resu
 			 JOURNAL_VERSION, unowned);
 	}
 	if (j->compact_err)
-		log_warn("journal_not_rewritten", "journal=%s error=\"%s\" action=\"appending after "
-			 "its last intact record\"", j->path, strerror(-j->compact_err));
+		log_warn("journal_not_rewritten", "journal=%s error=\"%s\" action=\"appending "
+			 "after its last intact record\"", j->path, strerror(-j->compact_err));
 	if (scan->unknown)
-		log_warn("journal_records_unknown", "journal=%s records=%llu reason=\"written by a "
-			 "newer vfpoold: kept until the next compaction, not applied\"", j->path,
+		log_warn("journal_records_unknown", "journal=%s records=%llu reason=\"written by "
+			 "a newer vfpoold: kept until the next compaction, not applied\"", j->path,
 			 (unsigned long long)scan->unknown);
 	if (!scan->lost && !scan->header_damaged)
 		return;
@@ -512,13 +504,14 @@ static void report_scan(struct lease_durable *ld, const struct journal_scan_resu
 		(unsigned long long)scan->records, scan->header_damaged ? "damaged" : "intact",
 		scan->why ? scan->why : "", j->aside[0] ? j->aside : "no");
 	if (j->aside_err)
-		log_err("journal_not_kept_aside", "journal=%s error=\"%s\" action=\"the damaged "
-			"journal stays in place, not rewritten\"", j->path, strerror(-j->aside_err));
+		log_err("journal_not_kept_aside", "journal=%s error=\"%s\" action=\"the "
+			"damaged journal stays in place, not rewritten\"", j->path,
+			strerror(-j->aside_err));
 	for (uint32_t i = 0; i < scan->n_damage; i++)
 		report_damage(ld, &scan->damage[i], live);
 	if (scan->lost > scan->n_damage)
-		log_err("journal_record_lost", "journal=%s more=%llu note=\"not listed one by one\"",
-			j->path, (unsigned long long)(scan->lost - scan->n_damage));
+		log_err("journal_record_lost", "journal=%s more=%llu note=\"not listed one by "
+			"one\"", j->path, (unsigned long long)(scan->lost - scan->n_damage));
 	/* relaxed: a statistic for ops tools */
 	atomic_fetch_add_explicit(&ld->engine->hdr->journal_records_lost, scan->lost,
 				  memory_order_relaxed);

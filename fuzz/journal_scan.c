@@ -44,7 +44,8 @@ static uint64_t take(struct input *in, unsigned bytes)
 
 static void take_name(struct input *in, char *out, size_t size, bool required)
 {
-	static const char set[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-";
+	static const char set[] = "abcdefghijklmnopqrstuvwxyz"
+				  "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:@-";
 	size_t n = (size_t)take(in, 1) % size;
 
 	memset(out, 0, size);
@@ -172,7 +173,8 @@ static void raw(const uint8_t *data, size_t size)
 	    res.n_damage > res.lost)
 		__builtin_trap();
 	for (uint32_t i = 0; i < res.n_damage; i++)
-		if (res.damage[i].offset >= size || res.damage[i].bytes > size - res.damage[i].offset)
+		if (res.damage[i].offset >= size ||
+		    res.damage[i].bytes > size - res.damage[i].offset)
 			__builtin_trap();
 	for (uint32_t i = 0; i < live.n; i++)
 		if (!live.leases[i].generation || live.leases[i].slot >= JOURNAL_MAX_SLOT ||

@@ -268,7 +268,8 @@ Test(engine_rights, owner_root_and_admin_may_release)
 	setup_host(&f, 1, 8);
 	for (unsigned i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
 		struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
-		struct request rel = as_uid(release_req("vm1", "nic0", 0), who[i].uid, who[i].admin);
+		struct request rel = as_uid(release_req("vm1", "nic0", 0), who[i].uid,
+					    who[i].admin);
 
 		engine_serve(&f.e, &a, NULL, &c);
 		cr_assert_eq(c.res, 0, "%s", c.message);

@@ -235,7 +235,8 @@ Test(journal, torn_tail_is_not_lost_and_is_cut_away, .init = make_dir, .fini = r
 	cr_assert_eq(asides((char[256]){ 0 }, 256), 0u, "nothing damaged to keep");
 	/* and the torn bytes are gone (rewritten: the mark, then the intact records): what
 	 * follows is appended to intact records */
-	cr_assert_eq(file_size(), (off_t)(JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE + 2 * JOURNAL_ADD_SIZE));
+	cr_assert_eq(file_size(), (off_t)(JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE +
+					  2 * JOURNAL_ADD_SIZE));
 	journal_close(j);
 	journal_live_fini(&live);
 }
@@ -545,7 +546,8 @@ Test(journal, compaction_keeps_exactly_the_live_leases, .init = make_dir, .fini 
 	cr_assert(journal_wants_compaction(j, live.n));
 	cr_assert_gt(atomic_load(&stat), 4u * JOURNAL_COMPACT_MIN);
 	cr_assert_eq(journal_compact(j, live.leases, live.n, 1000 + rounds), 0);
-	cr_assert_eq(atomic_load(&stat), JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE + 3 * JOURNAL_ADD_SIZE);
+	cr_assert_eq(atomic_load(&stat),
+		     JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE + 3 * JOURNAL_ADD_SIZE);
 	cr_assert_not(journal_wants_compaction(j, live.n));
 	/* appends continue on the new file */
 	struct journal_lease late = lease(5, 99999, "late", "nic0");
@@ -560,7 +562,8 @@ Test(journal, compaction_keeps_exactly_the_live_leases, .init = make_dir, .fini 
 	for (uint32_t s = 100; s < 103; s++)
 		cr_assert(journal_live_find(&live, s), "slot %u lost in compaction", s);
 	cr_assert(journal_live_find(&live, 5));
-	cr_assert_eq(file_size(), (off_t)(JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE + 4 * JOURNAL_ADD_SIZE));
+	cr_assert_eq(file_size(), (off_t)(JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE +
+					  4 * JOURNAL_ADD_SIZE));
 	journal_close(j);
 	journal_live_fini(&live);
 }

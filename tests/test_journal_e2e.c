@@ -322,8 +322,9 @@ Test(journal_e2e, profile_in_use_stays_undeletable_after_a_restart)
 	struct vfpool *h = connect_ok(&d);
 	cr_assert_eq(command(h, &out, 3, (const char *[]){ "network", "add", "red" }), 0);
 	free(out);
-	cr_assert_eq(command(h, &out, 7, (const char *[]){ "profile", "add", "fast", "--network",
-							   "red", "--passthrough", "mandatory" }), 0);
+	cr_assert_eq(command(h, &out, 7,
+			     (const char *[]){ "profile", "add", "fast", "--network", "red",
+					       "--passthrough", "mandatory" }), 0);
 	free(out);
 	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
 	vfpool_close(h);
