@@ -72,6 +72,9 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size)
 	r->violated = false;
 	r->deferred = 0;
 	r->chain_wait = 0;
+	/* no rights until the daemon says whose ring this is (core/daemon.c) */
+	r->peer_uid = REQUEST_UID_NONE;
+	r->peer_admin = false;
 }
 
 int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
@@ -189,6 +192,9 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		err = request_decode(&copy, &reqs[k], &why);
 		if (err)
 			memset(&reqs[k], 0, sizeof(reqs[k])); /* only user_data is used */
+		/* who asks comes from the connection, never from the entry */
+		reqs[k].uid = r->peer_uid;
+		reqs[k].admin = r->peer_admin;
 		/* the chain's shape is judged on the copies too */
 		if (!err && n > 1 && (k + 1 < n) != !!(reqs[k].flags & VFPOOL_REQ_F_LINK)) {
 			err = -EINVAL;

@@ -404,6 +404,8 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 		return;
 	}
 	c->ring.peer_pid = c->cred.pid; /* what a bind to pid 0 means */
+	c->ring.peer_uid = c->cred.uid; /* whose leases its requests may change */
+	c->ring.peer_admin = c->admin;
 	c->state = CONN_ACTIVE;
 	live_add(d, c);
 	log_info("client_connected", "client=%u pid=%d uid=%u gid=%u admin=%s sq=%u cq=%u", c->id,

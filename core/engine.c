@@ -308,6 +308,15 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 	if (held >= 0) {
 		const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[held];
 
+		int64_t owner = lease_index_owner(e->leases, req->vm_id, req->vnic_id);
+
+		/* someone else's lease is not found again for another uid: that would hand
+		 * it over (its VF, and the generation that releases it) */
+		if (owner >= 0 && !engine_may_change(req, (uint32_t)owner)) {
+			complete_err(c, -EPERM, "%s/%s: leased by uid %u, not by uid %u",
+				     req->vm_id, req->vnic_id, (unsigned)owner, (unsigned)req->uid);
+			return;
+		}
 		/* a retry after a lost completion finds its lease; a different request is a
 		 * conflict the launcher must see */
 		if (strcmp(vf->network, req->network) != 0) {
@@ -323,6 +332,10 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 		complete_err(c, -EDQUOT, "%s: %u leases, the limit", req->vm_id, e->max_leases_per_vm);
 		return;
 	}
+	/* a lease that could not be made durable is never made: asked before anything
+	 * changes (the journal keeps space for it, and for every release) */
+	if (e->commit && e->commit->room && e->commit->room(e->commit, e, c) < 0)
+		return;
 
 	if (req->flags & VFPOOL_REQ_F_PIN) {
 		int64_t slot = engine_find_pci(e, req->pin_pci);
@@ -364,7 +377,7 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 	uint32_t slot = state_pfs(e->hdr)[pick.pf].vf_first + pick.slot;
 	u->prev_gen = state_vfs(e->hdr)[slot].lease_gen;
 	record_lease(e, slot, req);
-	r = lease_index_insert(e->leases, req->vm_id, req->vnic_id, slot);
+	r = lease_index_insert(e->leases, req->vm_id, req->vnic_id, slot, req->uid);
 	if (r) {
 		/* cannot happen while the index holds one entry per slot; undo rather than
 		 * hand out a lease nobody could release */
@@ -457,6 +470,39 @@ void engine_return_vf(struct engine *e, uint32_t slot)
 	seqlock_write_end(&e->hdr->seq);
 }
 
+bool engine_may_change(const struct request *req, uint32_t owner_uid)
+{
+	return req->admin || req->uid == 0 || owner_uid == LEASE_OWNER_UNKNOWN ||
+	       req->uid == owner_uid;
+}
+
+int64_t engine_lease_owner(const struct engine *e, uint32_t slot)
+{
+	const struct vfpool_shm_vf *vf;
+
+	if (slot >= e->hdr->n_vfs)
+		return -ENOENT;
+	vf = &state_vfs(e->hdr)[slot];
+	if (vf->state != VFPOOL_VF_LEASED)
+		return -ENOENT;
+	return lease_index_owner(e->leases, vf->vm_id, vf->vnic_id);
+}
+
+void engine_forget_lease(struct engine *e, uint32_t slot, uint64_t generation)
+{
+	struct vfpool_shm_vf *vf;
+	char vm_id[VFPOOL_VM_ID_MAX], vnic_id[VFPOOL_VNIC_ID_MAX];
+
+	if (slot >= e->hdr->n_vfs)
+		return;
+	vf = &state_vfs(e->hdr)[slot];
+	if (vf->state != VFPOOL_VF_LEASED || vf->lease_gen != generation)
+		return;
+	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
+	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
+	clear_lease(e, slot, vm_id, vnic_id, true);
+}
+
 void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
 {
 	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
@@ -511,7 +557,7 @@ int engine_hold_vf(struct engine *e, uint32_t slot)
 
 static void serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
-	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id);
+	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id), owner;
 	struct vfpool_shm_vf *vf;
 	uint64_t gen;
 	bool keep;
@@ -521,6 +567,13 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 		return;
 	}
 	vf = &state_vfs(e->hdr)[slot];
+	owner = lease_index_owner(e->leases, req->vm_id, req->vnic_id);
+	/* before the generation check: another uid learns nothing about the lease */
+	if (owner >= 0 && !engine_may_change(req, (uint32_t)owner)) {
+		complete_err(c, -EPERM, "%s/%s: leased by uid %u; uid %u may not release it",
+			     req->vm_id, req->vnic_id, (unsigned)owner, (unsigned)req->uid);
+		return;
+	}
 	if ((req->flags & VFPOOL_REQ_F_GEN) && vf->lease_gen != req->generation) {
 		complete_err(c, -ESTALE, "%s/%s: generation %llu is not the lease's (%llu)",
 			     req->vm_id, req->vnic_id, (unsigned long long)req->generation,

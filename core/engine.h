@@ -51,6 +51,10 @@ struct engine_commit {
 	/* Delivers a completion a hook kept, once every change staged so far is durable. */
 	void (*post)(struct engine_commit *cm, struct completion_sink *sink,
 		     const struct vfpool_cqe *cqe);
+	/* Asked before a new lease is made: 0 when it can be made durable, else a negative
+	 * errno with the refusal written into cqe (res and message): the lease is not made
+	 * and nothing changes. NULL: always. */
+	int (*room)(struct engine_commit *cm, struct engine *e, struct vfpool_cqe *cqe);
 };
 
 struct vm_quota;
@@ -128,12 +132,25 @@ void engine_post(struct engine *e, struct completion_sink *sink, const struct vf
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,
 		   struct vfpool_cqe *ret_cqe);
 
-/* Gives back a lease read from the journal at start: claims its slot, writes its record
- * and indexes it. -ENODEV when the slot no longer holds that VF (the lease is lost),
- * -EBUSY when the slot is already leased, -EEXIST when the (VM, vNIC) already holds one. */
-int engine_restore_lease(struct engine *e, uint32_t slot, const char *pci, const char *vm,
-			 const char *vnic, const char *network, const uint8_t mac[6],
-			 uint64_t generation, uint16_t lease_flags);
+/* Gives back a lease read from the journal at start: claims its slot, writes its record,
+ * indexes it with its owner and remembers its profile. -ENODEV when the slot no longer
+ * holds that VF (the lease is lost), -EBUSY when the slot is already leased, -EEXIST when
+ * the (VM, vNIC) already holds one. */
+struct journal_lease;
+int engine_restore_lease(struct engine *e, const struct journal_lease *l);
+
+/* A new lease whose journal record could not be written: gone from memory as if it was
+ * never made (no journal record either: there is none to undo). Nothing happens when the
+ * slot's lease generation moved on. */
+void engine_forget_lease(struct engine *e, uint32_t slot, uint64_t generation);
+
+/* The uid that made the lease on slot (LEASE_OWNER_UNKNOWN: before owners were kept), or
+ * -ENOENT when the slot holds none. */
+int64_t engine_lease_owner(const struct engine *e, uint32_t slot);
+
+/* Whether req may change (release, or allocate again) a lease made by owner_uid: its
+ * owner, root, the admin group; anyone for a lease whose owner is unknown. */
+bool engine_may_change(const struct request *req, uint32_t owner_uid);
 /* Rebuilds the PCI-address index after VF records gained or changed addresses (VFs that
  * appeared after start). */
 void engine_reindex_pci(struct engine *e);

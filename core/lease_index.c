@@ -9,6 +9,7 @@
 struct lease_entry {
 	uint64_t hash; /* 0: empty */
 	uint32_t slot;
+	uint32_t owner_uid;
 	char vm_id[VFPOOL_VM_ID_MAX];
 	char vnic_id[VFPOOL_VNIC_ID_MAX];
 };
@@ -80,8 +81,15 @@ int64_t lease_index_find(const struct lease_index *idx, const char *vm_id, const
 	return pos < 0 ? pos : idx->e[pos].slot;
 }
 
+int64_t lease_index_owner(const struct lease_index *idx, const char *vm_id, const char *vnic_id)
+{
+	int64_t pos = find_pos(idx, key_hash(vm_id, vnic_id), vm_id, vnic_id);
+
+	return pos < 0 ? pos : idx->e[pos].owner_uid;
+}
+
 int lease_index_insert(struct lease_index *idx, const char *vm_id, const char *vnic_id,
-		       uint32_t slot)
+		       uint32_t slot, uint32_t owner_uid)
 {
 	uint64_t h = key_hash(vm_id, vnic_id);
 	uint32_t i;
@@ -94,6 +102,7 @@ int lease_index_insert(struct lease_index *idx, const char *vm_id, const char *v
 		;
 	idx->e[i].hash = h;
 	idx->e[i].slot = slot;
+	idx->e[i].owner_uid = owner_uid;
 	strncpy(idx->e[i].vm_id, vm_id, sizeof(idx->e[i].vm_id) - 1);
 	strncpy(idx->e[i].vnic_id, vnic_id, sizeof(idx->e[i].vnic_id) - 1);
 	idx->count++;

@@ -97,7 +97,7 @@ bool pci_addr_valid(const char *s)
 
 int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const char **ret_why)
 {
-	struct request r = { .user_data = copy->user_data };
+	struct request r = { .user_data = copy->user_data, .uid = REQUEST_UID_NONE };
 
 	ret_req->user_data = copy->user_data;
 	if (copy->opcode >= VFPOOL_OP_NR) {

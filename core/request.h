@@ -24,7 +24,14 @@ struct request {
 	uint8_t mac[6];
 	char profile[VFPOOL_NETWORK_MAX]; /* "" unless VFPOOL_REQ_F_PROFILE */
 	int32_t bind_pid; /* > 0: release the lease when this process exits */
+	/* Who asks: never from shared memory. The daemon sets them from the connection's
+	 * SO_PEERCRED after decoding (request_decode leaves REQUEST_UID_NONE, which owns
+	 * nothing); requests the daemon makes itself are root's (0). */
+	uint32_t uid;
+	bool admin; /* root or the admin group: may change any lease */
 };
+
+#define REQUEST_UID_NONE (UINT32_MAX - 1) /* no credentials: no rights over any lease */
 
 /* 0, or a negative errno with why (a static string naming the field) set. user_data is
  * always copied, so the error can be completed to the right request. */

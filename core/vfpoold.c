@@ -263,6 +263,9 @@ int main(int argc, char **argv)
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	/* a write past a file size limit is an error to handle (the journal refuses the
+	 * change it carried), not a reason to die */
+	signal(SIGXFSZ, SIG_IGN);
 
 	r = daemon_new(&opts, host, &d);
 	if (r) {

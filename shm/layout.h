@@ -116,7 +116,8 @@ struct vfpool_state_hdr {
 	_Atomic uint64_t probe_dropped;
 	_Atomic uint64_t journal_bytes;
 	_Atomic uint64_t leases_lost; /* leases whose VF vanished */
-	uint8_t pad_status[24];
+	_Atomic uint64_t journal_records_lost; /* damaged journal records skipped at start */
+	uint8_t pad_status[16];
 	/* line 5 */
 	char probe_reason[64];      /* why the fallback runs, "" otherwise */
 	/* lines 6-7: failed requests by kind (relaxed counters, enum vfpool_err_kind) */

@@ -8,6 +8,7 @@
 
 #include "core/engine.h"
 #include "core/host.h"
+#include "core/journal_format.h"
 #include "core/state_segment.h"
 #include "shm/state.h"
 
@@ -219,5 +220,118 @@ Test(engine, pinned_alloc_of_an_unknown_vf_is_refused)
 	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENODEV);
 	cr_assert_str_eq(c.message, "0000:99:00.0: no such VF on this host");
+	teardown_host(&f);
+}
+
+/* ---- who may change a lease ---------------------------------------------------------- */
+
+static struct request as_uid(struct request r, uint32_t uid, bool admin)
+{
+	r.uid = uid;
+	r.admin = admin;
+	return r;
+}
+
+Test(engine_rights, release_by_another_uid_is_eperm_naming_the_vm)
+{
+	struct fixture f;
+	struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
+	struct request other = as_uid(release_req("vm1", "nic0", 0), 1002, false);
+	struct vfpool_cqe made, c;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &a, NULL, &made);
+	cr_assert_eq(made.res, 0, "%s", made.message);
+	engine_serve(&f.e, &other, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	cr_assert(strstr(c.message, "vm1/nic0"), "the message names the VM: %s", c.message);
+	cr_assert(strstr(c.message, "1001") && strstr(c.message, "1002"), "%s", c.message);
+	cr_assert_eq(state_vfs(f.e.hdr)[made.vf_slot].state, VFPOOL_VF_LEASED, "lease untouched");
+	/* the generation is no key: a stale or a right one, still not its lease */
+	other = as_uid(release_req("vm1", "nic0", made.generation), 1002, false);
+	engine_serve(&f.e, &other, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	/* nor may another uid take it over by asking for it again */
+	struct request again = as_uid(alloc_req("vm1", "nic0", "red"), 1002, false);
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, -EPERM, "%s", c.message);
+	teardown_host(&f);
+}
+
+Test(engine_rights, owner_root_and_admin_may_release)
+{
+	struct fixture f;
+	struct vfpool_cqe c;
+	const struct { uint32_t uid; bool admin; } who[] = { { 1001, false }, { 0, false },
+							     { 1003, true } };
+
+	setup_host(&f, 1, 8);
+	for (unsigned i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
+		struct request rel = as_uid(release_req("vm1", "nic0", 0), who[i].uid,
+					    who[i].admin);
+
+		engine_serve(&f.e, &a, NULL, &c);
+		cr_assert_eq(c.res, 0, "%s", c.message);
+		engine_serve(&f.e, &rel, NULL, &c);
+		cr_assert_eq(c.res, 0, "uid %u admin %d: %s", who[i].uid, who[i].admin, c.message);
+	}
+	teardown_host(&f);
+}
+
+Test(engine_rights, request_without_credentials_changes_no_one_elses_lease)
+{
+	struct fixture f;
+	struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
+	struct request rel = as_uid(release_req("vm1", "nic0", 0), REQUEST_UID_NONE, false);
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &a, NULL, &c);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	teardown_host(&f);
+}
+
+Test(engine_rights, restored_lease_keeps_its_owner_and_profile)
+{
+	struct fixture f;
+	struct journal_lease l = { .generation = 77, .owner_uid = 1001 };
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	l.slot = 3;
+	snprintf(l.pci, sizeof(l.pci), "%s", state_vfs(f.e.hdr)[3].pci_addr);
+	snprintf(l.vm, sizeof(l.vm), "vm1");
+	snprintf(l.vnic, sizeof(l.vnic), "nic0");
+	snprintf(l.network, sizeof(l.network), "red");
+	snprintf(l.profile, sizeof(l.profile), "fast");
+	cr_assert_eq(engine_restore_lease(&f.e, &l), 0);
+	cr_assert_eq(engine_lease_owner(&f.e, 3), 1001);
+	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 1u, "a profile in use stays in use");
+	struct request rel = as_uid(release_req("vm1", "nic0", 0), 1002, false);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	rel.uid = 1001;
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 0u);
+	teardown_host(&f);
+}
+
+Test(engine_rights, lease_from_a_version_1_journal_may_be_released_by_anyone)
+{
+	struct fixture f;
+	struct journal_lease l = { .slot = 2, .generation = 5, .owner_uid = JOURNAL_OWNER_UNKNOWN };
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	snprintf(l.pci, sizeof(l.pci), "%s", state_vfs(f.e.hdr)[2].pci_addr);
+	snprintf(l.vm, sizeof(l.vm), "vm1");
+	snprintf(l.vnic, sizeof(l.vnic), "nic0");
+	cr_assert_eq(engine_restore_lease(&f.e, &l), 0);
+	struct request rel = as_uid(release_req("vm1", "nic0", 0), 1002, false);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, 0, "owner unknown: as before owners were kept: %s", c.message);
 	teardown_host(&f);
 }

@@ -401,6 +401,8 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	snprintf(ret->probe_reason, sizeof(ret->probe_reason), "%.*s",
 		 (int)sizeof(s->copy->probe_reason), s->copy->probe_reason);
 	ret->journal_bytes = atomic_load_explicit(&s->copy->journal_bytes, memory_order_relaxed);
+	ret->journal_records_lost = atomic_load_explicit(&s->copy->journal_records_lost,
+							 memory_order_relaxed);
 	return 0;
 }
 

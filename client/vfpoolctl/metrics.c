@@ -13,6 +13,7 @@
  *   vfpool_probe_messages_total{verdict} counter: link events passed/dropped by the probe
  *   vfpool_probe_mode{mode}              gauge: 1 for the mode in use
  *   vfpool_journal_bytes                 gauge: size of the lease journal
+ *   vfpool_journal_records_lost_total    counter: damaged journal records skipped at start
  *   vfpool_daemon_start_time_seconds     gauge: when the daemon published its state
  */
 #include <errno.h>
@@ -135,6 +136,10 @@ static void write_daemon(FILE *f, const struct vfpool_daemon_info *d)
 			strcmp(d->probe_mode, modes[m]) == 0);
 	family(f, "vfpool_journal_bytes", "gauge", "Size of the lease journal in bytes.");
 	fprintf(f, "vfpool_journal_bytes %llu\n", (unsigned long long)d->journal_bytes);
+	family(f, "vfpool_journal_records_lost_total", "counter",
+	       "Damaged lease journal records skipped when the daemon started (each one logged).");
+	fprintf(f, "vfpool_journal_records_lost_total %llu\n",
+		(unsigned long long)d->journal_records_lost);
 	family(f, "vfpool_daemon_start_time_seconds", "gauge",
 	       "When the daemon published its state, seconds since the epoch.");
 	fprintf(f, "vfpool_daemon_start_time_seconds %llu.%09llu\n",

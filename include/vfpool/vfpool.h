@@ -285,6 +285,9 @@ struct vfpool_daemon_info {
 	uint64_t probe_dropped; /* unrelated link events it dropped */
 	char probe_reason[64];  /* why it is not "bpf"; "" in bpf mode */
 	uint64_t journal_bytes;  /* the lease journal's size (0 until it exists) */
+	/* damaged journal records the daemon skipped when it started (each one logged; the
+	 * damaged journal kept as leases.journal.corrupt.<time>); added after 1.0 */
+	uint64_t journal_records_lost;
 };
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
 				      struct vfpool_daemon_info *ret_info);
