@@ -23,15 +23,6 @@
 #include "tests/run_cmd.h"
 #include "vfpool/vfpool.h"
 
-static struct vfpool *connect_ok(const struct test_daemon *d)
-{
-	struct vfpool *h = NULL;
-	int r = vfpool_connect(d->run_dir, NULL, &h);
-
-	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
-	return h;
-}
-
 static int alloc(struct vfpool *h, const char *vm, const char *vnic, struct vfpool_lease *l,
 		 char *why, size_t why_len)
 {
