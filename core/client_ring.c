@@ -9,7 +9,7 @@
 
 #include "core/client_ring.h"
 #include "core/req_stats.h"
-#include "core/pid_watch.h"
+#include "core/pid_check.h"
 
 
 static size_t line_align(size_t v)
