@@ -335,9 +335,8 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 		if (n == 0) {
 			/* a chain that fills the request ring can never be ended */
 			if (i == 0 && (uint32_t)avail == r->sq_entries)
-				return refuse_client(r, -EMSGSIZE,
-						     "chain longer than the request ring (%u entries)",
-						     r->sq_entries);
+				return refuse_client(r, -EMSGSIZE, "chain longer than the request "
+						     "ring (%u entries)", r->sq_entries);
 			/* the chain's end is not published: wait for it, without spinning on it */
 			r->stalled = true;
 			break;
@@ -348,9 +347,9 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 			if (i > 0)
 				break; /* what came before it is served first */
 			if (n > r->cq_entries)
-				return refuse_client(r, -EMSGSIZE,
-						     "chain of %u entries longer than the completion ring (%u)",
-						     n, r->cq_entries);
+				return refuse_client(r, -EMSGSIZE, "chain of %u entries longer "
+						     "than the completion ring (%u)", n,
+						     r->cq_entries);
 			/* one error completion each does fit */
 			snprintf(too_long, sizeof(too_long),
 				 "chain of %u entries needs %u completion slots, the ring has %u", n,

@@ -84,7 +84,8 @@ void client_ring_awake(struct client_ring *r);
 /* A client may ring its doorbell (the futex word sq_bell) as often as it likes. The loop
  * arms the wait with the value client_ring_prepare_sleep returned and says so
  * (client_ring_bell_armed: the indices that call decided on are kept), and reports each
- * wake (client_ring_bell_rang): a wake with the indices unchanged told the daemon nothing. After CLIENT_RING_IDLE_BELLS such wakes in a row the doorbell is a storm:
+ * wake (client_ring_bell_rang): a wake with the indices unchanged told the daemon nothing.
+ * After CLIENT_RING_IDLE_BELLS such wakes in a row the doorbell is a storm:
  * client_ring_bell_rang returns true and the loop rests the doorbell for a while (the ring
  * is still polled whenever the loop is awake), so a storm costs a bounded number of wakes
  * instead of a CPU. A client that publishes or reaps in between never trips it. */

@@ -513,10 +513,10 @@ static void rest_bell(struct daemon *d, struct conn *c)
 	if (c->bell_resting)
 		return;
 	if (c->bell_storms++ == 0) /* once per connection: the storm itself must not flood the log */
-		log_warn("client_doorbell_storm",
-			 "client=%u pid=%d uid=%u reason=\"%u doorbells without a request or a reap; "
-			 "the doorbell rests %u ms each time\"", c->id, (int)c->cred.pid,
-			 (unsigned)c->cred.uid, CLIENT_RING_IDLE_BELLS, BELL_REST_MS);
+		log_warn("client_doorbell_storm", "client=%u pid=%d uid=%u reason=\"%u doorbells "
+			 "without a request or a reap; the doorbell rests %u ms each time\"",
+			 c->id, (int)c->cred.pid, (unsigned)c->cred.uid, CLIENT_RING_IDLE_BELLS,
+			 BELL_REST_MS);
 	c->bell_resting = true;
 	loop_timer(&d->ring, &c->bell_rest_op, &c->bell_rest_ts, BELL_REST_MS);
 }

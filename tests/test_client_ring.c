@@ -278,8 +278,8 @@ Test(client_ring, early_chain_that_can_never_fit_gets_an_error_completion_each)
 		cr_assert_eq(client_cqe(&g, i)->res, -E2BIG, "%s", client_cqe(&g, i)->message);
 		cr_assert_eq(client_cqe(&g, i)->flags, i ? VFPOOL_CQE_F_CHAIN : 0u);
 	}
-	cr_assert_str_eq(client_cqe(&g, 0)->message,
-			 "request rejected: chain of 5 entries needs 10 completion slots, the ring has 8");
+	cr_assert_str_eq(client_cqe(&g, 0)->message, "request rejected: chain of 5 entries needs "
+			 "10 completion slots, the ring has 8");
 	cr_assert_eq(lease_index_count(g.e.leases), 0u);
 	cr_assert_geq(client_ring_prepare_sleep(&g.r), 0, "nothing left to serve");
 	rig_teardown(&g);

@@ -475,7 +475,8 @@ Test(daemon, chain_longer_than_the_completion_ring_is_refused_and_the_daemon_sle
 	atomic_fetch_add(&bad.ring->sq_bell.v, 1);
 	syscall(SYS_futex, &bad.ring->sq_bell.v, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
 	setsockopt(bad.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	cr_assert_eq(recv(bad.sock, &b, 1, 0), 0, "the client with the unservable chain is not cut off");
+	cr_assert_eq(recv(bad.sock, &b, 1, 0), 0,
+		     "the client with the unservable chain is not cut off");
 	snprintf(cmd, sizeof(cmd),
 		 "grep -q 'reason=\"chain of 9 entries longer than the completion ring (8)\"' %s",
 		 d.log_path);

@@ -229,7 +229,8 @@ struct counting_commit {
 };
 
 static int count_changed(struct engine_commit *cm, struct engine *e, const struct request *req,
-			 uint32_t slot, bool made, struct completion_sink *sink, struct vfpool_cqe *cqe)
+			 uint32_t slot, bool made, struct completion_sink *sink,
+			 struct vfpool_cqe *cqe)
 {
 	struct counting_commit *cc = (struct counting_commit *)cm;
 
