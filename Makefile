@@ -244,7 +244,12 @@ FUZZ_SRC_request_decode := core/request.c
 FUZZ_SRC_handshake      := core/control_socket.c
 FUZZ_SRC_journal_scan   := core/journal_format.c core/crc32c.c
 FUZZ_SRC_numvfs_store   := core/numvfs_store.c core/atomic_file.c
-FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store
+# the ring decoder and the engine together, on a simulated host, against a model of leases
+FUZZ_SRC_ring_engine_model := core/client_ring.c core/engine.c core/request.c \
+	core/state_segment.c core/pool.c core/lease_index.c core/vm_quota.c core/req_stats.c \
+	core/host_sim.c core/host.c core/policy.c core/pid_check.c \
+	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c
+FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store ring_engine_model
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p $(@D)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -9,7 +10,7 @@
 
 #include "core/client_ring.h"
 #include "core/req_stats.h"
-#include "core/pid_watch.h"
+#include "core/pid_check.h"
 
 
 static size_t line_align(size_t v)
@@ -71,10 +72,14 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size)
 	ring_prod_init(&r->cq, &h->cq_tail.v, &h->cq_head.v, r->cq_entries, 0);
 	r->violated = false;
 	r->deferred = 0;
-	r->chain_wait = 0;
 	/* no rights until the daemon says whose ring this is (core/daemon.c) */
 	r->peer_uid = REQUEST_UID_NONE;
 	r->peer_admin = false;
+	r->stalled = false;
+	r->refused[0] = '\0';
+	r->sleep_sq_tail = r->sleep_cq_head = 0;
+	r->bell_sq_tail = r->bell_cq_head = 0;
+	r->idle_bells = 0;
 }
 
 int client_ring_create(uint32_t client_id, uint32_t sq_entries, uint32_t cq_entries,
@@ -165,10 +170,11 @@ static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avai
 
 /* Serves the n entries from request i (one request, or one chain). Completions ready now go
  * to the completion slots from w; kept ones come later through sink and hold a slot each.
- * early: the entries two slots were counted for (chain_len). Returns how many were
- * written now. */
+ * early: the entries two slots were counted for (chain_len). refuse: not NULL, every entry
+ * is rejected with -E2BIG for that reason (a chain the completion ring cannot hold).
+ * Returns how many were written now. */
 static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct completion_sink *sink,
-			      uint32_t i, uint32_t w, uint32_t n, uint32_t early)
+			      uint32_t i, uint32_t w, uint32_t n, uint32_t early, const char *refuse)
 {
 	uint8_t later[VFPOOL_CHAIN_MAX] = { 0 };
 	uint32_t written = 0;
@@ -223,6 +229,11 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		}
 		reqs[k].user_data = copy.user_data;
 	}
+	if (refuse && bad == n) {
+		bad = 0;
+		bad_err = -E2BIG;
+		bad_why = refuse;
+	}
 	if (bad < n) {
 		char why[176]; /* the longest reason, bind_why, after "linked entry N: " */
 
@@ -232,6 +243,8 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 			else
 				snprintf(why, sizeof(why), "linked entry %u: %s", bad, bad_why);
 			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
+			if (k != bad)
+				done[k].flags |= VFPOOL_CQE_F_CHAIN;
 		}
 		/* a bind to a dead process is no malformed request: its reason stands alone */
 		if (bad_why == bind_why)
@@ -278,17 +291,28 @@ static bool sample_due(struct engine *e, uint32_t n)
 /* serve_entries, with its service time sampled when due (a chain's is the whole chain's) */
 static uint32_t serve_sampled(struct client_ring *r, struct engine *e,
 			      struct completion_sink *sink, uint32_t i, uint32_t w, uint32_t n,
-			      uint32_t early)
+			      uint32_t early, const char *refuse)
 {
 	uint64_t t0;
 	uint32_t written;
 
 	if (!sample_due(e, n))
-		return serve_entries(r, e, sink, i, w, n, early);
+		return serve_entries(r, e, sink, i, w, n, early, refuse);
 	t0 = monotonic_ns();
-	written = serve_entries(r, e, sink, i, w, n, early);
+	written = serve_entries(r, e, sink, i, w, n, early, refuse);
 	req_stats_latency(e->hdr, monotonic_ns() - t0);
 	return written;
+}
+
+__attribute__((format(printf, 3, 4)))
+static int refuse_client(struct client_ring *r, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(r->refused, sizeof(r->refused), fmt, ap);
+	va_end(ap);
+	return err;
 }
 
 int client_ring_serve(struct client_ring *r, struct engine *e, struct completion_sink *sink,
@@ -296,35 +320,66 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 {
 	int64_t avail = ring_cons_avail(&r->sq);
 	int64_t space;
-	uint32_t i = 0, written = 0, held = 0;
+	uint32_t i = 0, written = 0, held = 0, room, sq_tail, cq_head;
+	char too_long[96];
 
-	if (avail == 0) {
-		r->chain_wait = 0;
+	r->stalled = false;
+	if (avail == 0)
 		return 0; /* the polling loop's common case: one load of the client's tail */
-	}
 	space = ring_prod_space(&r->cq);
 	if (avail < 0 || space < 0) {
 		r->violated = true;
-		return -EPROTO;
+		return refuse_client(r, -EPROTO, "ring indices out of range");
 	}
+	/* the indices this pass decides on, for client_ring_prepare_sleep */
+	sq_tail = r->sq.priv_head + (uint32_t)avail;
+	cq_head = r->cq.priv_tail - (r->cq_entries - (uint32_t)space);
 	/* slots held for deferred completions are not ours to fill: a kept request must
 	 * always find room when it completes, whatever the client does meanwhile */
-	space = space > r->deferred ? space - r->deferred : 0;
-	r->chain_wait = 0;
+	room = (uint32_t)space > r->deferred ? (uint32_t)space - r->deferred : 0;
 	while (i < (uint32_t)avail && i < max) {
 		uint32_t early, n = chain_len(r, i, (uint32_t)avail, &early), slots;
+		const char *refuse = NULL;
 
 		if (n == 0) {
+			/* a chain that fills the request ring can never be ended */
+			if (i == 0 && (uint32_t)avail == r->sq_entries)
+				return refuse_client(r, -EMSGSIZE, "chain longer than the request "
+						     "ring (%u entries)", r->sq_entries);
 			/* the chain's end is not published: wait for it, without spinning on it */
-			r->chain_wait = (uint32_t)avail - i;
+			r->stalled = true;
 			break;
 		}
 		slots = n + (uint32_t)__builtin_popcount(early);
-		if (held + slots > (uint32_t)space)
-			break; /* its completions must all fit: the client reaps first */
-		written += serve_sampled(r, e, sink, i, written, n, early);
+		if (slots > r->cq_entries) {
+			/* its completions never fit, whatever the client reaps */
+			if (i > 0)
+				break; /* what came before it is served first */
+			if (n > r->cq_entries)
+				return refuse_client(r, -EMSGSIZE, "chain of %u entries longer "
+						     "than the completion ring (%u)", n,
+						     r->cq_entries);
+			/* one error completion each does fit */
+			snprintf(too_long, sizeof(too_long),
+				 "chain of %u entries needs %u completion slots, the ring has %u", n,
+				 slots, r->cq_entries);
+			refuse = too_long;
+			slots = n;
+		}
+		if (held + slots > room) {
+			/* its completions must all fit: the client reaps first. Only a pass that
+			 * served nothing knows: what it served may have held more slots than it
+			 * wrote (an early allocation that completed at once) */
+			r->stalled = i == 0;
+			break;
+		}
+		written += serve_sampled(r, e, sink, i, written, n, early, refuse);
 		held += slots;
 		i += n;
+	}
+	if (r->stalled) {
+		r->stall_sq_tail = sq_tail;
+		r->stall_cq_head = cq_head;
 	}
 	if (i)
 		ring_cons_consume(&r->sq, i);
@@ -332,7 +387,6 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 		ring_prod_publish(&r->cq, written);
 	return (int)i;
 }
-
 
 bool client_ring_client_sleeps(struct client_ring *r)
 {
@@ -353,26 +407,62 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 	/* acquire: pairs with the client's bump of sq_bell, so a doorbell rung before we read
 	 * it makes the futex wait below fail with -EAGAIN instead of sleeping */
 	uint32_t bell = atomic_load_explicit(&r->hdr->sq_bell.v, memory_order_acquire);
-	int64_t pending;
+	uint32_t sq_tail, cq_head;
+	int64_t pending, space;
 
 	atomic_store_explicit(&r->hdr->sq_wakeup.v, 1, memory_order_relaxed);
-	/* seq_cst fence: the wakeup flag store is ordered before the re-read of sq_tail;
-	 * pairs with the client's fence between publishing sq_tail and reading sq_wakeup */
+	/* seq_cst fence: the wakeup flag store is ordered before the re-read of sq_tail and
+	 * cq_head; pairs with the client's fence between publishing either and reading
+	 * sq_wakeup (libvfpool: ring_doorbell) */
 	atomic_thread_fence(memory_order_seq_cst);
 	pending = ring_cons_avail(&r->sq);
-	/* an unfinished chain is no work until the client publishes more, and neither are
-	 * requests whose completions have no room: the client reaps, sees sq_wakeup and rings
-	 * (libvfpool does, in take_completions); spinning on them would burn a CPU for a
-	 * client that may never reap */
-	if (pending != 0 && pending != (int64_t)r->chain_wait) {
-		int64_t space = ring_prod_space(&r->cq);
-
-		if (space < 0 || space > (int64_t)r->deferred) {
-			atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
-			return -EAGAIN;
-		}
+	if (pending == 0) {
+		/* nothing to serve, whatever the client did to its cq_head (the serve that finds
+		 * a request checks it) */
+		r->sleep_sq_tail = r->sq.priv_head;
+		r->sleep_cq_head = atomic_load_explicit(&r->hdr->cq_head.v, memory_order_relaxed);
+		return bell;
 	}
+	space = ring_prod_space(&r->cq);
+	if (pending < 0 || space < 0)
+		goto work; /* the serve that follows disconnects the client */
+	sq_tail = r->sq.priv_head + (uint32_t)pending;
+	cq_head = r->cq.priv_tail - (r->cq_entries - (uint32_t)space);
+	/* requests the last serve stopped on (an unfinished chain, completions without room)
+	 * are no work until the client publishes or reaps: it rings then. Judged on the
+	 * indices alone, never on the entries, so a client rewriting its entries cannot keep
+	 * the loop awake; spinning on them would burn a CPU for a client that may never reap */
+	if (!r->stalled || sq_tail != r->stall_sq_tail || cq_head != r->stall_cq_head)
+		goto work;
+	r->sleep_sq_tail = sq_tail;
+	r->sleep_cq_head = cq_head;
 	return bell;
+work:
+	atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
+	return -EAGAIN;
+}
+
+void client_ring_bell_armed(struct client_ring *r)
+{
+	r->bell_sq_tail = r->sleep_sq_tail;
+	r->bell_cq_head = r->sleep_cq_head;
+}
+
+bool client_ring_bell_rang(struct client_ring *r)
+{
+	/* relaxed: the indices only tell whether the doorbell announced anything; serving
+	 * reads them again with the ring's own ordering */
+	uint32_t sq_tail = atomic_load_explicit(&r->hdr->sq_tail.v, memory_order_relaxed);
+	uint32_t cq_head = atomic_load_explicit(&r->hdr->cq_head.v, memory_order_relaxed);
+
+	if (sq_tail != r->bell_sq_tail || cq_head != r->bell_cq_head) {
+		r->idle_bells = 0;
+		return false;
+	}
+	if (++r->idle_bells < CLIENT_RING_IDLE_BELLS)
+		return false;
+	r->idle_bells = 0; /* the rest starts now: after it, another CLIENT_RING_IDLE_BELLS */
+	return true;
 }
 
 void client_ring_awake(struct client_ring *r)

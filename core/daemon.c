@@ -42,7 +42,11 @@
 #endif
 #define FUTEX2_SIZE_U32_FLAG 0x02 /* shared (not FUTEX2_PRIVATE): the word is in a memfd */
 
+/* Requests served per client per loop turn (a chain may finish past it), so one busy
+ * client cannot starve the others nor make a turn unbounded. */
 #define SERVE_BATCH 64
+/* How long a doorbell rings into the void after a storm (client_ring_bell_rang). */
+#define BELL_REST_MS 10
 #define CONN_IN_INITIAL 256
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -59,6 +63,8 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void on_bell_rest(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void rest_bell(struct daemon *d, struct conn *c);
 static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe);
 
@@ -129,12 +135,13 @@ static void arm_futex(struct daemon *d, struct conn *c, uint32_t expected)
 	sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
 	io_uring_sqe_set_data(sqe, &c->futex_op);
 	c->futex_pending = true;
+	client_ring_bell_armed(&c->ring);
 }
 
 static void conn_free_if_idle(struct daemon *d, struct conn *c)
 {
 	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending ||
-	    c->ring.deferred > 0 || c->hello_timer_pending)
+	    c->ring.deferred > 0 || c->hello_timer_pending || c->bell_resting)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
 	client_ring_destroy(&c->ring);
@@ -202,6 +209,12 @@ void conn_close(struct daemon *d, struct conn *c, const char *why)
 
 		io_uring_prep_cancel(sqe, &c->futex_op, 0);
 		io_uring_sqe_set_data(sqe, &c->cancel_op);
+	}
+	if (c->bell_resting) {
+		struct io_uring_sqe *sqe = loop_sqe(&d->ring, &c->bell_rest_cancel_op);
+
+		io_uring_prep_timeout_remove(sqe, (uint64_t)(uintptr_t)&c->bell_rest_op, 0);
+		io_uring_sqe_set_data(sqe, &c->bell_rest_cancel_op);
 	}
 	conn_free_if_idle(d, c);
 }
@@ -406,6 +419,10 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 	c->ring.peer_pid = c->cred.pid; /* what a bind to pid 0 means */
 	c->ring.peer_uid = c->cred.uid; /* whose leases its requests may change */
 	c->ring.peer_admin = c->admin;
+	c->bell_rest_op.complete = on_bell_rest;
+	c->bell_rest_cancel_op.complete = on_cancel;
+	c->bell_resting = false;
+	c->bell_storms = 0;
 	c->state = CONN_ACTIVE;
 	live_add(d, c);
 	log_info("client_connected", "client=%u pid=%d uid=%u gid=%u admin=%s sq=%u cq=%u", c->id,
@@ -485,13 +502,41 @@ static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe)
 		conn_free_if_idle(d, c);
 		return;
 	}
-	/* woken (0) or the bell moved before we slept (-EAGAIN): either way, wait again; the
-	 * ring itself is polled by the loop. Anything else would fail again at once: a spin */
+	/* woken (0) or the bell moved before we slept (-EAGAIN). Anything else would fail
+	 * again at once: a spin */
 	if (cqe->res != 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) {
 		conn_close(d, c, "doorbell wait failed");
 		return;
 	}
-	arm_futex(d, c, atomic_load_explicit(&c->ring.hdr->sq_bell.v, memory_order_acquire));
+	/* the ring is polled while the loop is awake: the wait is armed again only when it
+	 * goes to sleep (prepare_sleep), so ringing an awake daemon costs it nothing */
+	if (client_ring_bell_rang(&c->ring))
+		rest_bell(d, c);
+}
+
+/* A doorbell storm: the client rang again and again without publishing or reaping. Its
+ * doorbell rests for BELL_REST_MS (its ring is still served whenever the loop is awake):
+ * a storm costs the daemon a few wakes per rest instead of a CPU. */
+static void rest_bell(struct daemon *d, struct conn *c)
+{
+	if (c->bell_resting)
+		return;
+	if (c->bell_storms++ == 0) /* once per connection: the storm itself must not flood the log */
+		log_warn("client_doorbell_storm", "client=%u pid=%d uid=%u reason=\"%u doorbells "
+			 "without a request or a reap; the doorbell rests %u ms each time\"",
+			 c->id, (int)c->cred.pid, (unsigned)c->cred.uid, CLIENT_RING_IDLE_BELLS,
+			 BELL_REST_MS);
+	c->bell_resting = true;
+	loop_timer(&d->ring, &c->bell_rest_op, &c->bell_rest_ts, BELL_REST_MS);
+}
+
+static void on_bell_rest(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = container_of(op, struct conn, bell_rest_op);
+
+	(void)cqe; /* -ETIME, or -ECANCELED when the connection went */
+	c->bell_resting = false;
+	conn_free_if_idle(c->d, c); /* if it is closing; else prepare_sleep arms the wait */
 }
 
 static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -521,12 +566,15 @@ static unsigned reap_completions(struct daemon *d)
 	while (io_uring_peek_cqe(&d->ring, &cqe) == 0) {
 		struct loop_op *op = io_uring_cqe_get_data(cqe);
 		struct io_uring_cqe copy = *cqe;
+		/* a doorbell is no work by itself: the requests it announces count when they are
+		 * served, so ringing without publishing cannot keep the loop polling */
+		bool bell = op && op->complete == on_futex;
 
 		/* mark it seen first: the handler may queue new requests that need CQ room */
 		io_uring_cqe_seen(&d->ring, cqe);
 		if (op)
 			op->complete(op, &copy);
-		n++;
+		n += !bell;
 	}
 	if (!d->accept_armed && !d->stop)
 		arm_accept(d);
@@ -569,7 +617,7 @@ static unsigned serve_clients(struct daemon *d)
 
 		n = client_ring_serve(&c->ring, &d->engine, &c->sink, SERVE_BATCH);
 		if (n < 0) {
-			conn_close(d, c, "ring indices out of range");
+			conn_close(d, c, c->ring.refused);
 			continue;
 		}
 		if (n > 0 && client_ring_client_sleeps(&c->ring))
@@ -579,7 +627,9 @@ static unsigned serve_clients(struct daemon *d)
 	return total;
 }
 
-/* Announces sleep to every client; false if one has work (then nobody sleeps). */
+/* Announces sleep to every client; false if one has work (then nobody sleeps). Work is
+ * what a serve would move on: requests waiting on their own client (an unfinished chain,
+ * completions without room) are not, so no client keeps the loop awake with them. */
 static bool prepare_sleep(struct daemon *d)
 {
 	for (uint32_t i = 0; i < d->n_live; i++) {
@@ -590,7 +640,7 @@ static bool prepare_sleep(struct daemon *d)
 		if (bell < 0)
 			return false;
 		/* the value read before the re-check: a doorbell rung since fails the wait */
-		if (!c->futex_pending)
+		if (!c->futex_pending && !c->bell_resting)
 			arm_futex(d, c, (uint32_t)bell);
 	}
 	return true;
@@ -646,7 +696,8 @@ int daemon_run(struct daemon *d)
 		}
 		io_uring_submit_and_wait(&d->ring, 1);
 		awake(d);
-		idle_since = 0;
+		/* the spin window restarts only with work: a wake that brings none (a doorbell
+		 * rung for nothing) goes back to sleep without spinning spin_us first */
 		idle_polls = 0;
 	}
 	return d->failed ? -EIO : 0;

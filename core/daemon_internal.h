@@ -38,6 +38,12 @@ struct conn {
 	struct loop_op hello_timer_op, hello_cancel_op;
 	struct __kernel_timespec hello_ts;
 	bool recv_pending, futex_pending, hello_timer_pending;
+	/* after a doorbell storm (client_ring_bell_rang) the doorbell rests: no futex wait
+	 * until this timer fires */
+	struct loop_op bell_rest_op, bell_rest_cancel_op;
+	struct __kernel_timespec bell_rest_ts;
+	bool bell_resting;
+	unsigned bell_storms;
 	unsigned sends_pending;
 	uint32_t live_idx; /* position in daemon.live while ACTIVE */
 };

@@ -636,66 +636,86 @@ int engine_serve(struct engine *e, const struct request *req, struct completion_
 	return later;
 }
 
+/* A chain that failed: the failing entry names its vNIC (whatever the reason's own wording),
+ * every other entry completes with its error and VFPOOL_CQE_F_CHAIN. */
+static void fail_chain(struct engine *e, const struct request *reqs, unsigned n, unsigned failed,
+		       bool misshapen, struct vfpool_cqe *cqes)
+{
+	struct vfpool_cqe *f = &cqes[failed];
+	char own[sizeof(f->message)];
+	int pre = snprintf(own, sizeof(own), "%s/%s: ", reqs[failed].vm_id, reqs[failed].vnic_id);
+
+	if (pre > 0 && strncmp(f->message, own, (size_t)pre) != 0) {
+		snprintf(own + pre, sizeof(own) - (size_t)pre, "%s", f->message);
+		memcpy(f->message, own, sizeof(f->message));
+	}
+	for (unsigned i = 0; i < n; i++) {
+		if (i == failed)
+			continue;
+		memset(&cqes[i], 0, sizeof(cqes[i]));
+		cqes[i].user_data = reqs[i].user_data;
+		cqes[i].flags = VFPOOL_CQE_F_CHAIN;
+		complete_err(&cqes[i], f->res, "%s/%s: not allocated: %s/%s failed: %.80s",
+			     reqs[i].vm_id, reqs[i].vnic_id, reqs[failed].vm_id,
+			     reqs[failed].vnic_id, f->message);
+	}
+	/* every entry completes with the failing one's error: n failures of its kind */
+	req_stats_errors(e->hdr, misshapen ? VFPOOL_ERR_REJECTED
+				 : req_err_kind(VFPOOL_OP_ALLOC, f->res), n);
+}
+
 unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
 			    struct completion_sink *sink, struct vfpool_cqe *cqes, uint8_t *ret_later)
 {
 	unsigned kept = 0;
 	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
+	unsigned tried = 0; /* entries alloc_locked ran for: only their undo records are filled */
 	unsigned failed = n;
-	bool misshapen = false; /* a chain with other than allocations: malformed */
 
 	if (n > VFPOOL_CHAIN_MAX)
 		n = VFPOOL_CHAIN_MAX; /* the ring never gathers more */
 	for (unsigned i = 0; i < n; i++) {
 		memset(&cqes[i], 0, sizeof(cqes[i]));
 		cqes[i].user_data = reqs[i].user_data;
-		if (reqs[i].op != VFPOOL_OP_ALLOC && failed == n) {
-			complete_err(&cqes[i], -EINVAL, "%s/%s: only allocations may be linked",
-				     reqs[i].vm_id, reqs[i].vnic_id);
-			failed = i;
-			misshapen = true;
-		}
+		ret_later[i] = 0;
+	}
+	/* a chain is allocations only: anything else refuses it whole, before it claims a VF */
+	for (unsigned i = 0; i < n && failed == n; i++) {
+		if (reqs[i].op == VFPOOL_OP_ALLOC)
+			continue;
+		complete_err(&cqes[i], -EINVAL, "%s/%s: only allocations may be linked",
+			     reqs[i].vm_id, reqs[i].vnic_id);
+		failed = i;
+	}
+	/* relaxed: statistics for ops tools, no ordering with anything */
+	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);
+	if (failed < n) {
+		fail_chain(e, reqs, n, failed, true, cqes);
+		return 0;
 	}
 	/* one write section: readers see the whole VM leased or nothing of it */
 	seqlock_write_begin(&e->hdr->seq);
-	for (unsigned i = 0; i < n && failed == n; i++) {
-		alloc_locked(e, &reqs[i], &cqes[i], &undo[i]);
-		if (cqes[i].res < 0)
-			failed = i;
+	while (tried < n && failed == n) {
+		alloc_locked(e, &reqs[tried], &cqes[tried], &undo[tried]);
+		if (cqes[tried].res < 0)
+			failed = tried;
+		tried++;
 	}
-	if (failed < n) {
-		struct vfpool_cqe *f = &cqes[failed];
-		char own[sizeof(f->message)];
-		int pre = snprintf(own, sizeof(own), "%s/%s: ", reqs[failed].vm_id,
-				   reqs[failed].vnic_id);
-
-		/* the failing entry names its vNIC, whatever the reason's own wording */
-		if (pre > 0 && strncmp(f->message, own, (size_t)pre) != 0) {
-			snprintf(own + pre, sizeof(own) - (size_t)pre, "%s", f->message);
-			memcpy(f->message, own, sizeof(f->message));
-		}
-
-		for (unsigned i = 0; i < failed; i++)
-			undo_alloc(e, &undo[i]);
-		for (unsigned i = 0; i < n; i++) {
-			if (i == failed)
-				continue;
-			memset(&cqes[i], 0, sizeof(cqes[i]));
-			cqes[i].user_data = reqs[i].user_data;
-			complete_err(&cqes[i], f->res, "%s/%s: not allocated: %s/%s failed: %.80s",
-				     reqs[i].vm_id, reqs[i].vnic_id, reqs[failed].vm_id,
-				     reqs[failed].vnic_id, f->message);
-		}
-	}
+	/* backwards: each allocation is undone on the state the later ones left */
+	for (unsigned i = tried; failed < n && i-- > 0;)
+		undo_alloc(e, &undo[i]);
 	seqlock_write_end(&e->hdr->seq);
+	if (failed < n) {
+		fail_chain(e, reqs, n, failed, false, cqes);
+		return 0;
+	}
 	/* the whole VM is leased: each new lease may still need its VF configured. A failure
 	 * there completes that vNIC with the kernel's reason and returns its VF; the others
 	 * keep theirs (the claim was all-or-nothing, the configuration is per VF). */
 	for (unsigned i = 0; i < n; i++) {
 		int hooked = 0;
 
-		ret_later[i] = 0;
-		if (failed < n || !undo[i].fresh)
+		if (!undo[i].fresh)
 			continue;
 		if (e->hooks && e->hooks->lease_made)
 			hooked = e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink,
@@ -712,12 +732,6 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 		if (!ret_later[i] && cqes[i].res < 0)
 			req_stats_errors(e->hdr, req_err_kind(VFPOOL_OP_ALLOC, cqes[i].res), 1);
 	}
-	/* relaxed: statistics for ops tools, no ordering with anything */
-	atomic_fetch_add_explicit(&e->hdr->requests, n, memory_order_relaxed);
-	/* every entry completes with the failing one's error: n failures of its kind */
-	if (failed < n)
-		req_stats_errors(e->hdr, misshapen ? VFPOOL_ERR_REJECTED
-					 : req_err_kind(VFPOOL_OP_ALLOC, cqes[failed].res), n);
 	return kept;
 }
 

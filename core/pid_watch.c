@@ -43,19 +43,6 @@ static int pidfd_open_(pid_t pid)
 	return (int)syscall(SYS_pidfd_open, pid, 0);
 }
 
-int pid_watch_check(pid_t pid)
-{
-	int fd;
-
-	if (pid <= 0)
-		return -ESRCH;
-	fd = pidfd_open_(pid);
-	if (fd < 0)
-		return errno == ESRCH ? -ESRCH : -errno;
-	close(fd);
-	return 0;
-}
-
 static void released_posted(struct completion_sink *sink, const struct vfpool_cqe *cqe)
 {
 	(void)sink;

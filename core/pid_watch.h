@@ -20,12 +20,9 @@
 
 #include "core/engine.h"
 #include "core/lease_durable.h"
+#include "core/pid_check.h"
 
 struct pid_watch;
-
-/* 0 if pid names a live process (a zombie counts: its exit is seen at once), -ESRCH if
- * not. For the request path: a bind to a process that does not exist is refused. */
-int pid_watch_check(pid_t pid);
 
 /* Hooks into ld (every bound lease made or released is seen) and watches the bound leases
  * the journal restored. */

@@ -267,6 +267,9 @@ struct vfpool_sqe {
 #define VFPOOL_CQE_F_EXISTING  (1u << 0) /* the (VM, vNIC) already held this lease */
 #define VFPOOL_CQE_F_NUMA_MISS (1u << 1) /* placed off the requested NUMA node */
 #define VFPOOL_CQE_F_MORE      (1u << 2) /* another completion for this request follows */
+/* A failed entry of a chain that was not itself the cause: another entry failed (its own
+ * completion, without this flag, says why) and nothing of the chain was allocated. */
+#define VFPOOL_CQE_F_CHAIN     (1u << 3)
 
 /* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
  * failure; the vNIC is to use the bridge (message says why no VF was eligible). */

@@ -7,7 +7,7 @@
 #include "core/state_segment.h"
 #include "tests/ring_rig.h"
 
-void ring_rig_setup(struct ring_rig *g, uint32_t entries)
+void ring_rig_setup_rings(struct ring_rig *g, uint32_t sq_entries, uint32_t cq_entries)
 {
 	size_t size;
 	struct vfpool_ring_hdr *h;
@@ -18,14 +18,19 @@ void ring_rig_setup(struct ring_rig *g, uint32_t entries)
 	g->state = aligned_alloc(64, size);
 	cr_assert_eq(state_seg_format(g->state, size, g->host), 0);
 	cr_assert_eq(engine_init(&g->e, g->state), 0);
-	g->ring_size = client_ring_size(entries, entries);
+	g->ring_size = client_ring_size(sq_entries, cq_entries);
 	g->ring_mem = aligned_alloc(4096, g->ring_size);
-	cr_assert_eq(client_ring_format(g->ring_mem, g->ring_size, 1, entries, entries), 0);
+	cr_assert_eq(client_ring_format(g->ring_mem, g->ring_size, 1, sq_entries, cq_entries), 0);
 	client_ring_attach(&g->r, g->ring_mem, g->ring_size);
 	g->r.fd = -1;
 	h = g->ring_mem;
-	ring_prod_init(&g->sq, &h->sq_tail.v, &h->sq_head.v, entries, 0);
-	ring_cons_init(&g->cq, &h->cq_head.v, &h->cq_tail.v, entries, 0);
+	ring_prod_init(&g->sq, &h->sq_tail.v, &h->sq_head.v, sq_entries, 0);
+	ring_cons_init(&g->cq, &h->cq_head.v, &h->cq_tail.v, cq_entries, 0);
+}
+
+void ring_rig_setup(struct ring_rig *g, uint32_t entries)
+{
+	ring_rig_setup_rings(g, entries, entries);
 }
 
 void ring_rig_teardown(struct ring_rig *g)

@@ -25,6 +25,8 @@ struct ring_rig {
 
 /* entries in each ring (a power of two). Aborts the test on failure. */
 void ring_rig_setup(struct ring_rig *g, uint32_t entries);
+/* The same with rings of different sizes (the request ring sq_entries, completions cq_entries). */
+void ring_rig_setup_rings(struct ring_rig *g, uint32_t sq_entries, uint32_t cq_entries);
 void ring_rig_teardown(struct ring_rig *g);
 
 /* The client's n-th entry past its tail, and n-th completion past its head. */

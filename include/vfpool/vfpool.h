@@ -94,6 +94,9 @@ struct vfpool_alloc_req {
 #define VFPOOL_LEASE_EXISTING  (1u << 0) /* the vNIC already held this lease */
 #define VFPOOL_LEASE_NUMA_MISS (1u << 1) /* no VF on the preferred node; placed elsewhere */
 #define VFPOOL_LEASE_USE_BRIDGE (1u << 2) /* no lease: preferred profile, use the bridge */
+/* A failed linked request that was not the cause: another request of its chain failed (its
+ * completion, without this flag, says why) and none of the chain was leased. */
+#define VFPOOL_LEASE_CHAIN_ABORTED (1u << 3)
 
 struct vfpool_lease {
 	char pci_addr[VFPOOL_PCI_ADDR_LEN];
