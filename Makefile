@@ -43,7 +43,7 @@ LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
 # ---- sources, by part ------------------------------------------------------------------
 SHM_SRC    := $(wildcard shm/*.c)
 CORE_MAIN  := core/vfpoold.c
-CORE_SRC   := $(filter-out $(CORE_MAIN),$(wildcard core/*.c))
+CORE_SRC   := $(filter-out $(CORE_MAIN),$(wildcard core/*.c core/*/*.c))
 BPF_PROG   := $(wildcard bpf/*.bpf.c)
 BPF_SRC    := $(filter-out $(BPF_PROG),$(wildcard bpf/*.c))
 LIB_SRC    := $(wildcard client/libvfpool/*.c)
@@ -144,7 +144,7 @@ $(B)/vfpool-stress: $(STRESS_OBJ) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 # The same scenarios against a mutant pool whose claim does not re-check the block reasons
 # after its take: blocked_slot_never_returned must fail there (tests/run.sh, variant mutant).
 # The mutant object comes first, so the archive's pool.o is never pulled in.
-$(B)/obj/mutant/pool_no_recheck.o: core/pool.c
+$(B)/obj/mutant/pool_no_recheck.o: core/model/pool.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -DVFPOOL_MUTANT_NO_RECHECK -MMD -MP -c $< -o $@
 $(B)/vfpool-stress-mutant: $(B)/obj/mutant/pool_no_recheck.o $(STRESS_OBJ) $(B)/libvfpoolcore.a \
@@ -240,14 +240,14 @@ bench: deps
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -I. -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all
-FUZZ_SRC_request_decode := core/request.c
+FUZZ_SRC_request_decode := core/model/request.c
 FUZZ_SRC_handshake      := core/control_socket.c
-FUZZ_SRC_journal_scan   := core/journal_format.c core/crc32c.c
-FUZZ_SRC_numvfs_store   := core/numvfs_store.c core/atomic_file.c
+FUZZ_SRC_journal_scan   := core/lease/journal_format.c core/lease/crc32c.c
+FUZZ_SRC_numvfs_store   := core/numvfs/numvfs_store.c core/atomic_file.c
 # the ring decoder and the engine together, on a simulated host, against a model of leases
-FUZZ_SRC_ring_engine_model := core/client_ring.c core/engine.c core/request.c \
-	core/state_segment.c core/pool.c core/lease_index.c core/vm_quota.c core/req_stats.c \
-	core/host_sim.c core/host.c core/policy.c core/pid_check.c \
+FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c core/model/request.c \
+	core/model/state_segment.c core/model/pool.c core/model/lease_index.c core/model/vm_quota.c core/model/req_stats.c \
+	core/model/host_sim.c core/model/host.c core/model/policy.c core/model/pid_check.c \
 	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c
 FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store ring_engine_model
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))

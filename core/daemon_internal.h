@@ -9,13 +9,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
-#include "core/client_ring.h"
+#include "core/model/client_ring.h"
 #include "core/daemon.h"
-#include "core/engine.h"
+#include "core/model/engine.h"
 #include "core/loop.h"
-#include "core/probe_source.h"
-#include "core/policy.h"
-#include "core/state_segment.h"
+#include "core/probe/probe_source.h"
+#include "core/model/policy.h"
+#include "core/model/state_segment.h"
 #include "shm/control_proto.h"
 
 enum conn_state { CONN_FREE = 0, CONN_HELLO, CONN_ACTIVE, CONN_CLOSING };
@@ -57,7 +57,7 @@ struct daemon {
 	struct host *host;
 	struct state_seg *seg;
 	struct engine engine;
-	struct policy policy; /* core/policy_cmd.h */
+	struct policy policy; /* core/policy/policy_cmd.h */
 	struct io_uring ring;
 	bool ring_ready;
 	int listen_fd;
@@ -81,13 +81,13 @@ struct daemon {
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	struct probe_source *probe; /* NULL with --probe=off */
 	struct vf_config *vfc;
-	struct lease_durable *durable; /* the lease journal (core/lease_durable.h) */
+	struct lease_durable *durable; /* the lease journal (core/lease/lease_durable.h) */
 	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
-	struct host_watch *host_watch;   /* NULL for a simulated host (core/host_watch.h) */
-	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
-	struct pid_watch *pid_watch;     /* process-bound leases (core/pid_watch.h) */
-	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease_sweep.h) */
+	struct host_watch *host_watch;   /* NULL for a simulated host (core/host/host_watch.h) */
+	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs/numvfs_cmd.h) */
+	struct pid_watch *pid_watch;     /* process-bound leases (core/lease/pid_watch.h) */
+	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease/lease_sweep.h) */
 	struct heartbeat *heartbeat;     /* the state segment's heartbeat (core/heartbeat.h) */
 };
 

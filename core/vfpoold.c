@@ -11,12 +11,12 @@
 #include <unistd.h>
 
 #include "core/daemon.h"
-#include "core/host.h"
-#include "core/host_watch.h"
+#include "core/model/host.h"
+#include "core/host/host_watch.h"
 #include "core/log.h"
-#include "core/probe_source.h"
-#include "core/vf_config.h"
-#include "core/restore_numvfs.h"
+#include "core/probe/probe_source.h"
+#include "core/vfconfig/vf_config.h"
+#include "core/numvfs/numvfs_boot.h"
 #include "core/safe_dir.h"
 
 static void usage(FILE *f)
@@ -226,7 +226,7 @@ int main(int argc, char **argv)
 		}
 		if (fd >= 0)
 			close(fd);
-		return restore_numvfs_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
+		return numvfs_boot_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
 	}
 	if (simulate) {
 		unsigned pfs, vfs;

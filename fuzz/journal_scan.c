@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/journal_format.h"
+#include "core/lease/journal_format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -31,12 +31,12 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/client_ring.h"
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/request.h"
-#include "core/state_segment.h"
-#include "core/vm_quota.h"
+#include "core/model/client_ring.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/model/request.h"
+#include "core/model/state_segment.h"
+#include "core/model/vm_quota.h"
 #include "shm/state.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -353,7 +353,7 @@ static void check_journal(void)
 
 /* ---- what the daemon does with a published batch ------------------------------------- */
 
-/* The ring's grouping (core/client_ring.c chain_len): up to and including the first entry
+/* The ring's grouping (core/model/client_ring.c chain_len): up to and including the first entry
  * without the link flag, at most a chain's worth. 0: its end is not published. */
 static uint32_t group_len(const struct vfpool_sqe *q, uint32_t i, uint32_t avail)
 {

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/state_segment.h"
+#include "core/model/state_segment.h"
 #include "tests/ring_rig.h"
 
 void ring_rig_setup_rings(struct ring_rig *g, uint32_t sq_entries, uint32_t cq_entries)

@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "core/client_ring.h"
-#include "core/engine.h"
-#include "core/host.h"
+#include "core/model/client_ring.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
 
 struct ring_rig {
 	struct host *host;

@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/request.h"
+#include "core/model/request.h"
 #include "tests/daemon_fixture.h"
 #include "tests/state_dir.h"
 #include "vfpool/vfpool.h"

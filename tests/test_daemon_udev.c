@@ -28,7 +28,7 @@
 
 #include <criterion/criterion.h>
 
-#include "core/numvfs.h"
+#include "core/numvfs/numvfs.h"
 #include "shm/layout.h"
 #include "tests/daemon_fixture.h"
 #include "tests/fake_kernel.h"

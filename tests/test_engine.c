@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/journal_format.h"
-#include "core/state_segment.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/lease/journal_format.h"
+#include "core/model/state_segment.h"
 #include "shm/state.h"
 
 struct fixture {

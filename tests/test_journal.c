@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/crc32c.h"
-#include "core/journal.h"
+#include "core/lease/crc32c.h"
+#include "core/lease/journal.h"
 
 static char dir[64];
 

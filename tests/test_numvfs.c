@@ -13,9 +13,9 @@
 
 #include <criterion/criterion.h>
 
-#include "core/host_monitor.h"
-#include "core/host_udev.h"
-#include "core/numvfs.h"
+#include "core/host/host_monitor.h"
+#include "core/host/host_udev.h"
+#include "core/numvfs/numvfs.h"
 #include "tests/fake_kernel.h"
 #include "tests/state_dir.h"
 #include "tests/udev_testbed.h"

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "core/request.h"
+#include "core/model/request.h"
 
 /* The valid entries every refusal starts from: one mutation must be the only fault. */
 static struct vfpool_sqe good_alloc(void)

@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/pool.h"
-#include "core/state_segment.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/model/pool.h"
+#include "core/model/state_segment.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 #include "tests/concurrency/scenarios.h"
@@ -122,7 +122,7 @@ out:
  * reads whether s was still free (a seq_cst load after its seq_cst OR). "Free" proves that
  * the OR came before any AND that takes s, so a claim that returns s broke the promise: the
  * pool without the re-check after the take (the VFPOOL_MUTANT_NO_RECHECK build of
- * core/pool.c, run by make check) is caught that way.
+ * core/model/pool.c, run by make check) is caught that way.
  */
 /* Rounds run until enough claims overlapped a block: a loaded machine that leaves the two
  * threads one CPU between them gets more rounds, not a vacuous pass. */
