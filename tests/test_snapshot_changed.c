@@ -47,6 +47,12 @@ Test(snapshot_changed, says_when_the_state_moved_on_and_only_then)
 	old_pid = info.pid;
 	kill(d.pid, SIGKILL);
 	waitpid(d.pid, NULL, 0);
+	/* its death is a change: the refresh reports it, and then the snapshot is current */
+	for (int i = 0; i < 500 && (r = vfpool_snapshot_changed(s)) == 0; i++)
+		usleep(10000);
+	cr_assert_eq(r, 1, "the daemon's death was never noticed");
+	cr_assert_eq(vfpool_snapshot_refresh(s), -EOWNERDEAD);
+	cr_assert_eq(vfpool_snapshot_changed(s), 0, "nothing new since the refresh said so");
 	test_daemon_restart(&d, "1x8", NULL);
 	for (int i = 0; i < 500 && (r = vfpool_snapshot_changed(s)) == 0; i++)
 		usleep(10000);

@@ -63,6 +63,7 @@ VFPOOL_API const char *vfpool_strerror(int err)
 	case -EPERM: return "VF blocked (host device, IOMMU group, bound, absent or dirty)";
 	case -ENODEV: return "no such VF";
 	case -EUSERS: return "the daemon serves its maximum number of clients";
+	case -EOWNERDEAD: return "vfpoold is not running (the snapshot holds its last state)";
 	default: return err < 0 ? strerror(-err) : "unknown";
 	}
 }

@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,15 @@
 #include <unistd.h>
 
 #include "client/libvfpool/internal.h"
+#include "shm/liveness.h"
 #include "shm/pf_block.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
 #define SNAPSHOT_RETRIES 10000
+
+_Static_assert(VFPOOL_SNAPSHOT_STALE_MS == VFPOOL_HEARTBEAT_STALE_MS,
+	       "the public staleness bound is the ABI's");
 
 struct vfpool_snapshot {
 	char path[4096];
@@ -32,6 +37,15 @@ struct vfpool_snapshot {
 	uint64_t checked_ms;                /* when the file's identity was last checked */
 	dev_t dev;
 	uint64_t seq;
+	/* is its writer alive (shm/liveness.h)? The process is looked at when the file is
+	 * mapped and with each identity check; the heartbeat on every read */
+	bool last_ok;                       /* vfpool_snapshot_take_last: 0 even when dead */
+	bool check_process;                 /* due at the next read */
+	int process_r;                      /* the last process check: 0 or -EOWNERDEAD */
+	int live_r;                         /* the copy's verdict: 0 or -EOWNERDEAD */
+	char process_why[96];
+	char live_why[96];
+	struct state_reader_ns ns;
 };
 
 static void unmap(struct vfpool_snapshot *s)
@@ -74,7 +88,23 @@ static int map_state(struct vfpool_snapshot *s)
 	s->size = (size_t)st.st_size;
 	s->ino = st.st_ino;
 	s->dev = st.st_dev;
+	s->check_process = true; /* a new file, maybe a new writer */
 	return 0;
+}
+
+/* The copy's writer: alive, or dead with its last state in the copy. */
+static int writer_verdict(struct vfpool_snapshot *s, const struct vfpool_state_hdr *copy)
+{
+	if (s->check_process) {
+		s->check_process = false;
+		s->process_r = state_writer_process_check(copy, &s->ns, s->process_why,
+							  sizeof(s->process_why));
+	}
+	if (s->process_r) {
+		memcpy(s->live_why, s->process_why, sizeof(s->live_why));
+		return s->process_r;
+	}
+	return state_writer_beat_check(copy, &s->ns, s->live_why, sizeof(s->live_why));
 }
 
 static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *dst)
@@ -96,7 +126,8 @@ static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *d
 }
 
 /* A daemon that crashed never set the stale flag: a new file under the name says it too.
- * Looked at every 100 ms at most: a stat costs more than the copy itself. */
+ * Looked at every 100 ms at most (a stat costs more than the copy itself), and the writer's
+ * process with it. */
 static bool file_replaced(struct vfpool_snapshot *s)
 {
 	struct timespec ts;
@@ -108,6 +139,7 @@ static bool file_replaced(struct vfpool_snapshot *s)
 	if (now_ms - s->checked_ms < 100)
 		return false;
 	s->checked_ms = now_ms;
+	s->check_process = true;
 	return stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev;
 }
 
@@ -157,10 +189,12 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 	s->spare = s->copy;
 	s->copy = buf;
 	s->copy_size = s->size;
-	return 0;
+	/* a dead daemon's state is its last, never current: the copy holds it all the same */
+	s->live_r = writer_verdict(s, buf);
+	return s->last_ok ? 0 : s->live_r;
 }
 
-VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap)
+static int take(const char *run_dir, bool last_ok, struct vfpool_snapshot **ret_snap)
 {
 	struct vfpool_snapshot *s;
 	int r;
@@ -170,6 +204,7 @@ VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->last_ok = last_ok;
 	if (snprintf(s->path, sizeof(s->path), "%s/state", run_dir ? run_dir : VFPOOL_DEFAULT_RUN_DIR) >=
 	    (int)sizeof(s->path)) {
 		free(s);
@@ -184,12 +219,26 @@ VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot 
 	return 0;
 }
 
+VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap)
+{
+	return take(run_dir, false, ret_snap);
+}
+
+VFPOOL_API int vfpool_snapshot_take_last(const char *run_dir, struct vfpool_snapshot **ret_snap)
+{
+	return take(run_dir, true, ret_snap);
+}
+
 VFPOOL_API int vfpool_snapshot_changed(struct vfpool_snapshot *s)
 {
+	char why[96];
+	uint64_t checked = 0;
+
 	if (!s)
 		return -EINVAL;
 	if (!s->map)
 		return 1;
+	checked = s->checked_ms;
 	/* relaxed, both: a hint to refresh, which reads under the seqlock itself (an odd
 	 * sequence, a write in progress, also differs from the even one the copy was read at) */
 	if (atomic_load_explicit(&s->map->flags, memory_order_relaxed) & VFPOOL_STATE_F_STALE)
@@ -200,6 +249,34 @@ VFPOOL_API int vfpool_snapshot_changed(struct vfpool_snapshot *s)
 		unmap(s); /* the refresh that follows maps the new file */
 		return 1;
 	}
+	/* a writer that died since the last read: the refresh says so (-EOWNERDEAD). The
+	 * process with the identity check (just done, at most every 100 ms), the heartbeat (a
+	 * clock read) every time; both read header fields that never change after
+	 * publication or are atomic */
+	if (s->live_r == 0 && s->checked_ms != checked &&
+	    state_writer_process_check(s->map, &s->ns, why, sizeof(why)) < 0)
+		return 1;
+	if (s->live_r == 0 && state_writer_beat_check(s->map, &s->ns, why, sizeof(why)) < 0)
+		return 1;
+	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *s,
+					struct vfpool_liveness *ret)
+{
+	struct vfpool_liveness l = { 0 };
+
+	if (!s || !ret)
+		return -EINVAL;
+	l.running = s->live_r == 0;
+	l.pid = s->copy->daemon_pid;
+	/* relaxed: a private copy. A daemon older than the heartbeat: its start */
+	l.heartbeat_ns = atomic_load_explicit(&s->copy->heartbeat_real_ns, memory_order_relaxed);
+	if (!l.heartbeat_ns)
+		l.heartbeat_ns = s->copy->started_ns;
+	if (!l.running)
+		snprintf(l.why, sizeof(l.why), "%s", s->live_why);
+	*ret = l;
 	return 0;
 }
 
@@ -359,6 +436,8 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	snprintf(ret->probe_reason, sizeof(ret->probe_reason), "%.*s",
 		 (int)sizeof(s->copy->probe_reason), s->copy->probe_reason);
 	ret->journal_bytes = atomic_load_explicit(&s->copy->journal_bytes, memory_order_relaxed);
+	ret->journal_records_lost = atomic_load_explicit(&s->copy->journal_records_lost,
+							 memory_order_relaxed);
 	return 0;
 }
 

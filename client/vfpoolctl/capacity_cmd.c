@@ -63,7 +63,6 @@ int cmd_capacity(const struct ctl_opts *o)
 	struct vfpool_snapshot *s;
 	const char *only = NULL;
 	bool first = true, found = false;
-	int r;
 
 	for (int i = 0; i < o->argc; i++) {
 		if (strcmp(o->argv[i], "--network") == 0 && i + 1 < o->argc) {
@@ -73,11 +72,8 @@ int cmd_capacity(const struct ctl_opts *o)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	r = vfpool_snapshot_take(o->run_dir, &s);
-	if (r) {
-		fprintf(stderr, "vfpoolctl capacity: %s: %s\n", o->run_dir, vfpool_strerror(r));
+	if (ctl_snapshot_take(o, "capacity", &s))
 		return CTL_EXIT_FAIL;
-	}
 	if (o->json)
 		printf("{\"networks\":[");
 	for (unsigned i = 0; i < vfpool_snapshot_network_count(s); i++) {

@@ -66,7 +66,6 @@ int cmd_lease(const struct ctl_opts *o)
 	const char *vm = NULL;
 	struct vfpool_snapshot *s;
 	unsigned n = 0;
-	int r;
 
 	if (o->argc < 1 || strcmp(o->argv[0], "list") != 0) {
 		fprintf(stderr, "usage: vfpoolctl lease list [--vm VM] [--json]\n");
@@ -80,11 +79,8 @@ int cmd_lease(const struct ctl_opts *o)
 			return CTL_EXIT_USAGE;
 		}
 	}
-	r = vfpool_snapshot_take(o->run_dir, &s);
-	if (r) {
-		fprintf(stderr, "vfpoolctl lease: %s/state: %s\n", o->run_dir, vfpool_strerror(r));
+	if (ctl_snapshot_take(o, "lease list", &s))
 		return CTL_EXIT_FAIL;
-	}
 	measure(s, vm, &w);
 	if (o->json)
 		printf("[");

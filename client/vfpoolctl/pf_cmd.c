@@ -9,11 +9,7 @@
 
 static int take(const struct ctl_opts *o, struct vfpool_snapshot **s)
 {
-	int r = vfpool_snapshot_take(o->run_dir, s);
-
-	if (r)
-		fprintf(stderr, "vfpoolctl pf: %s/state: %s\n", o->run_dir, vfpool_strerror(r));
-	return r;
+	return ctl_snapshot_take(o, "pf", s);
 }
 
 static int pf_list(const struct ctl_opts *o)

@@ -202,12 +202,9 @@ void snapshot_print_pf_json(FILE *f, unsigned index, const struct vfpool_pf_info
 int cmd_snapshot(const struct ctl_opts *o)
 {
 	struct vfpool_snapshot *s;
-	int r = vfpool_snapshot_take(o->run_dir, &s);
 
-	if (r) {
-		fprintf(stderr, "vfpoolctl: %s/state: %s\n", o->run_dir, vfpool_strerror(r));
+	if (ctl_snapshot_take(o, "snapshot", &s))
 		return CTL_EXIT_FAIL;
-	}
 	if (o->json)
 		print_json(stdout, s);
 	else

@@ -49,11 +49,8 @@ int cmd_watch(const struct ctl_opts *o)
 		}
 		i++;
 	}
-	r = vfpool_snapshot_take(o->run_dir, &s);
-	if (r) {
-		fprintf(stderr, "vfpoolctl watch: %s/state: %s\n", o->run_dir, vfpool_strerror(r));
+	if (ctl_snapshot_take(o, "watch", &s))
 		return CTL_EXIT_FAIL;
-	}
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	for (;;) {
@@ -68,7 +65,16 @@ int cmd_watch(const struct ctl_opts *o)
 		if (interrupted)
 			break;
 		r = vfpool_snapshot_refresh(s);
-		if (r) {
+		if (r == 0) {
+			struct vfpool_liveness l;
+
+			/* the daemon died while watched: its last frame stays, this says why */
+			if (vfpool_snapshot_liveness(s, &l) == 0 && !l.running) {
+				ctl_print_not_running("watch", s);
+				vfpool_snapshot_free(s);
+				return CTL_EXIT_FAIL;
+			}
+		} else {
 			fprintf(stderr, "vfpoolctl watch: %s/state: %s\n", o->run_dir, vfpool_strerror(r));
 			vfpool_snapshot_free(s);
 			return CTL_EXIT_FAIL;

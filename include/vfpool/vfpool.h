@@ -94,6 +94,9 @@ struct vfpool_alloc_req {
 #define VFPOOL_LEASE_EXISTING  (1u << 0) /* the vNIC already held this lease */
 #define VFPOOL_LEASE_NUMA_MISS (1u << 1) /* no VF on the preferred node; placed elsewhere */
 #define VFPOOL_LEASE_USE_BRIDGE (1u << 2) /* no lease: preferred profile, use the bridge */
+/* A failed linked request that was not the cause: another request of its chain failed (its
+ * completion, without this flag, says why) and none of the chain was leased. */
+#define VFPOOL_LEASE_CHAIN_ABORTED (1u << 3)
 
 struct vfpool_lease {
 	char pci_addr[VFPOOL_PCI_ADDR_LEN];
@@ -181,14 +184,37 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 struct vfpool_snapshot;
 
 /* Reads <run_dir>/state under its seqlock into private memory. Never blocks the daemon.
- * -EAGAIN if the daemon kept writing through every retry. Any thread. */
+ * -EAGAIN if the daemon kept writing through every retry; -EOWNERDEAD if the daemon that
+ * wrote the state is not running (it crashed or shut down: its pid is gone or is another
+ * process now; or it stopped advancing its heartbeat for VFPOOL_SNAPSHOT_STALE_MS): a dead
+ * daemon's last state is never served as current. Any thread. */
 VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap);
 /* Reads again into the same snapshot, reusing its mapping (reopening the state file if the
- * daemon restarted). The cheap way to poll. -EAGAIN as above; on error the previous
- * contents stay. */
+ * daemon restarted). The cheap way to poll. -EAGAIN as above, and then the previous
+ * contents stay; -EOWNERDEAD as above, and then (like a robust mutex's EOWNERDEAD) the
+ * snapshot holds the dead daemon's last state. */
 VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *snap);
+/* As vfpool_snapshot_take, but a dead daemon's last state is read too (0), for tools that
+ * show it as such; vfpool_snapshot_liveness says whether the daemon runs. Its refreshes
+ * return 0 likewise. */
+VFPOOL_API int vfpool_snapshot_take_last(const char *run_dir, struct vfpool_snapshot **ret_snap);
+/* Whether the daemon that wrote the snapshot was running at its last take or refresh: the
+ * process is looked up when the file is mapped and at most every 100 ms after (a crash is
+ * seen at once); its heartbeat, advanced every second even when the daemon is idle, on
+ * every read. */
+#define VFPOOL_SNAPSHOT_STALE_MS 5000
+struct vfpool_liveness {
+	int running;           /* 1: running; 0: not (the snapshot is its last state) */
+	int pid;               /* the daemon's pid, in its own pid namespace */
+	uint64_t heartbeat_ns; /* CLOCK_REALTIME of its last heartbeat: "last state from" */
+	char why[96];          /* when not running, how that was found ("process 123 is gone",
+				* "process 123 shut down", "no heartbeat from process 123 for 9 s") */
+};
+VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *snap,
+					struct vfpool_liveness *ret_liveness);
 /* 1 when the daemon's state has moved on since snap was read (a write since, one in
- * progress, or a restarted daemon's new segment), 0 when snap is current. Reads one word of
+ * progress, a restarted daemon's new segment, or the daemon no longer running: the refresh
+ * then says -EOWNERDEAD), 0 when snap is current. Reads one word of
  * the shared mapping, copies nothing: the way to wait for a change is to call this at
  * whatever interval the caller can afford, and vfpool_snapshot_refresh when it says 1.
  * Same thread rules as vfpool_snapshot_refresh on this snap. (Added in 1.1.) */
@@ -269,6 +295,9 @@ struct vfpool_daemon_info {
 	uint64_t probe_dropped; /* unrelated link events it dropped */
 	char probe_reason[64];  /* why it is not "bpf"; "" in bpf mode */
 	uint64_t journal_bytes;  /* the lease journal's size (0 until it exists) */
+	/* damaged journal records the daemon skipped when it started (each one logged; the
+	 * damaged journal kept as leases.journal.corrupt.<time>); added after 1.0 */
+	uint64_t journal_records_lost;
 };
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *snap,
 				      struct vfpool_daemon_info *ret_info);
