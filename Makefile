@@ -171,7 +171,8 @@ $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B
 $(B)/vfpool-k8s: $(call cxxobj,$(K8S_MAIN)) $(K8S_OBJ) $(K8S_GEN_OBJ) $(B)/libvfpool.a
 	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS)
 $(B)/vfpool-k8s-tests: $(K8S_TEST_OBJ) $(K8S_OBJ) $(K8S_GEN_OBJ) \
-		$(call obj,tests/daemon_fixture.c tests/netns_links.c) $(B)/libvfpool.a
+		$(call obj,tests/daemon_fixture.c tests/daemon_socket.c tests/netns_links.c) \
+		$(B)/libvfpool.a
 	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS) $(CRIT_LIBS) $(PKG_LIBS)
 $(B)/vfpool-bench-k8s: $(call cxxobj,bench/k8s_helper.cc) $(K8S_GEN_OBJ) $(B)/libvfpool.a
 	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS)
