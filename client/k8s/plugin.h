@@ -10,7 +10,8 @@
  * appearing: the daemon is up) and on the PodResources socket's directory; a signalfd; a
  * timerfd for retries. vfpoold publishes no notification of state changes, so that thread
  * also tests the state segment's sequence (vfpool_snapshot_changed: one load from the shared
- * mapping) at an adaptive interval, 5 ms after a change up to 40 ms when quiet: a change
+ * mapping) at an adaptive interval, 5 ms after a change up to 40 ms when quiet (and never
+ * sooner than the last read took: a huge host's reads are paced by their cost): a change
  * reaches the kubelet well within 100 ms. A second thread reconciles; gRPC's threads serve.
  */
 #ifndef VFPOOL_K8S_PLUGIN_H
