@@ -51,19 +51,21 @@ kt_eq() {
 }
 
 # kt_wait WHAT SECONDS COMMAND...: until COMMAND succeeds (it runs in this shell, so it may
-# be a function), polling every 50 ms; fails naming WHAT. Waiting is for events the kernel
-# or the daemon handle in their own time; a bound is a failure, never an assertion of speed.
+# be a function), polling every 50 ms; fails naming WHAT and, when the command set KT_SEEN,
+# what it saw last. Waiting is for events the kernel or the daemon handle in their own time;
+# the bound is a failure, never an assertion of speed.
 kt_wait() {
 	local what=$1 secs=$2 i
 	shift 2
 
+	KT_SEEN=
 	for ((i = 0; i < secs * 20; i++)); do
 		if "$@" >/dev/null 2>&1; then
 			return 0
 		fi
 		sleep 0.05
 	done
-	kt_fail "$what: not within $secs s"
+	kt_fail "$what: not within $secs s${KT_SEEN:+ (last seen: $KT_SEEN)}"
 }
 
 # ---- sysfs -------------------------------------------------------------------------------
@@ -85,22 +87,34 @@ kt_pci_of_serial() {
 kt_sysfs() { cat "/sys/bus/pci/devices/$1/$2"; }
 
 # The PF's VFs as the kernel lists them (virtfnN links), in index order, space-separated.
+# One readlink for all: every process costs tens of milliseconds under TCG.
 kt_kernel_vfs() {
-	local dev=/sys/bus/pci/devices/$1 i l out=
+	local dev=/sys/bus/pci/devices/$1 i links=() out=
 
 	for ((i = 0; ; i++)); do
 		[ -e "$dev/virtfn$i" ] || break
-		l=$(readlink "$dev/virtfn$i")
-		out+="${out:+ }${l##*/}"
+		links+=("$dev/virtfn$i")
+	done
+	[ ${#links[@]} -gt 0 ] && mapfile -t links < <(readlink "${links[@]}")
+	for i in "${links[@]}"; do
+		out+="${out:+ }${i##*/}"
 	done
 	echo "$out"
 }
 
-kt_iommu_group() {
-	local l
+# The IOMMU groups of the PCI devices given, space-separated, in the same order.
+kt_iommu_groups() {
+	local a links=() out=
 
-	l=$(readlink "/sys/bus/pci/devices/$1/iommu_group") || return 1
-	echo "${l##*/}"
+	for a in "$@"; do
+		links+=("/sys/bus/pci/devices/$a/iommu_group")
+	done
+	mapfile -t links < <(readlink "${links[@]}")
+	[ ${#links[@]} -eq $# ] || return 1
+	for a in "${links[@]}"; do
+		out+="${out:+ }${a##*/}"
+	done
+	echo "$out"
 }
 
 # The driver bound to a PCI device, or nothing.
@@ -145,7 +159,7 @@ kt_daemon_start() {
 	mkdir -p "$KT_RUN" "$KT_STATEDIR"
 	[ -x "$KT_BUILD/vfpoold" ] || kt_fail "$KT_BUILD/vfpoold not built"
 	echo "== vfpoold $*" >>"$KT_DAEMON_LOG"
-	"$KT_BUILD/vfpoold" --run-dir "$KT_RUN" --state-dir "$KT_STATEDIR" --log-level debug "$@" \
+	${KT_NETNS:+ip netns exec "$KT_NETNS"} "$KT_BUILD/vfpoold" --run-dir "$KT_RUN" --state-dir "$KT_STATEDIR" --log-level debug "$@" \
 		>>"$KT_DAEMON_LOG" 2>&1 &
 	KT_DAEMON_PID=$!
 	echo "$KT_DAEMON_PID" >>"$KT_STATE/pids"
@@ -189,7 +203,8 @@ kt_daemon_kill() {
 #   KV[pfs]                      the PFs' addresses, in the daemon's order
 #   KV[pf.<pci>.<field>]         index id driver total existing free leased host_busy
 #                                iommu_shared bound_other dirty vfs (addresses, by VF index)
-#   KV[vf.<pci>.<field>]         pf vf group state reason
+#   KV[vf.<pci>.<field>]         pf vf group state netdev reason
+#   KV[netdev.<name>]            the VF with that netdev
 #   KV[probe.mode] KV[probe.reason]
 declare -gA KV=()
 kt_view() {
@@ -208,7 +223,8 @@ kt_view() {
 			KV[pfidx.$f1]=$key ;;
 		vf)
 			KV[vf.$key.pf]=$f1 KV[vf.$key.vf]=$f2 KV[vf.$key.group]=$f3
-			KV[vf.$key.state]=$f4 KV[vf.$key.reason]=$f5
+			KV[vf.$key.state]=$f4 KV[vf.$key.netdev]=$f5 KV[vf.$key.reason]=$f6
+			KV[netdev.$f5]=$key
 			KV[pf.${KV[pfidx.$f1]}.vfs]+="${KV[pf.${KV[pfidx.$f1]}.vfs]:+ }$key" ;;
 		probe)
 			KV[probe.mode]=$key KV[probe.reason]=$f1 ;;
@@ -222,16 +238,20 @@ kt_counts() { echo "${KV[pf.$1.total]} ${KV[pf.$1.existing]} ${KV[pf.$1.free]}";
 # Fails unless the daemon's view of the PF (a fresh kt_view) matches the kernel's: existing
 # == sriov_numvfs, the same VF addresses in index order, each in the IOMMU group sysfs names.
 kt_view_matches_kernel() {
-	local pf=$1 numvfs v
+	local pf=$1 numvfs v daemon_groups=
 
 	kt_view
 	[ -n "${KV[pf.$pf.index]:-}" ] || kt_fail "$pf: not in the daemon's view (PFs: ${KV[pfs]})"
 	numvfs=$(<"/sys/bus/pci/devices/$pf/sriov_numvfs")
 	kt_eq "${KV[pf.$pf.existing]}" "$numvfs" "$pf: existing VFs (daemon) vs sriov_numvfs"
 	kt_eq "${KV[pf.$pf.vfs]}" "$(kt_kernel_vfs "$pf")" "$pf: VFs (daemon) vs virtfn links"
+	[ -n "${KV[pf.$pf.vfs]}" ] || return 0
 	for v in ${KV[pf.$pf.vfs]}; do
-		kt_eq "${KV[vf.$v.group]}" "$(kt_iommu_group "$v")" "$v: IOMMU group (daemon) vs sysfs"
+		daemon_groups+="${daemon_groups:+ }${KV[vf.$v.group]}"
 	done
+	# shellcheck disable=SC2086 # a list of addresses
+	kt_eq "$daemon_groups" "$(kt_iommu_groups ${KV[pf.$pf.vfs]})" \
+		"$pf: IOMMU groups of ${KV[pf.$pf.vfs]} (daemon) vs sysfs"
 }
 
 # kt_mark; ...; kt_events KINDS ADDRS...: how many host events of the kinds (a regex:
@@ -248,4 +268,88 @@ kt_events() {
 	addrs=$(IFS='|'; echo "$*")
 	tail -n +$((KT_MARK + 1)) "$KT_DAEMON_LOG" |
 		grep -cE "event=host_event kind=($kinds) pci=($addrs) " || true
+}
+
+# ---- udevd -------------------------------------------------------------------------------
+
+# Holding udevd (SIGSTOP) holds back every uevent on its way to libudev listeners: a daemon
+# waiting for VFs to come or go waits for as long as the scenario wants. kt_udev_release
+# lets the queued events through and waits until they are handled.
+kt_udev_hold() { kill -STOP "$(<"$KT_STATE/udevd.pid")"; }
+kt_udev_release() {
+	kill -CONT "$(<"$KT_STATE/udevd.pid")"
+	udevadm settle --timeout=30
+}
+
+# ---- the link probe on stand-in VF netdevs ---------------------------------------------------
+
+# The daemon on a simulated host of 1 PF x 4 VFs (netdevs ens1f0v0..3) in a network
+# namespace of the scenario's own, where veth devices of those names stand in for the VF
+# netdevs: the probe (--probe bpf|fallback) watches the real kernel's link events, with the
+# 802.1Q and bonding this guest's kernel has. In bpf mode the filter must have loaded: a
+# silent fallback would test the other mode twice. (Real-mode scenarios stay in the initial
+# namespace: udevd's events reach only that one.)
+KT_NETNS=
+kt_probe_rig() {
+	local mode=$1 i
+
+	KT_NETNS=kt-$KT_NAME
+	ip netns add "$KT_NETNS"
+	for i in 0 1 2 3; do
+		ip -n "$KT_NETNS" link add "ens1f0v$i" type veth peer name "ens1f0v${i}p"
+	done
+	kt_daemon_start --simulate 1x4 --probe "$mode"
+	kt_view
+	kt_eq "${KV[probe.mode]}" "$mode" "probe mode (fallback reason: '${KV[probe.reason]}')"
+	for i in 0 1 2 3; do
+		[ -n "${KV[netdev.ens1f0v$i]:-}" ] || kt_fail "no simulated VF has netdev ens1f0v$i"
+	done
+}
+
+kt_ip() { ip -n "$KT_NETNS" "$@"; }
+
+# kt_netdev_is NETDEV "STATE: REASON": from a fresh view (KV stays for the caller), the VF
+# whose netdev that is shows that state and reason.
+kt_netdev_is() {
+	local vf
+
+	kt_view
+	vf=${KV[netdev.$1]}
+	KT_SEEN="$1 ${KV[vf.$vf.state]}: ${KV[vf.$vf.reason]}"
+	[ "${KV[vf.$vf.state]}: ${KV[vf.$vf.reason]}" = "$2" ]
+}
+
+# The VLAN case, in either probe mode.
+kt_vlan_on_vf() {
+	kt_probe_rig "$1"
+	kt_ip link add link ens1f0v1 name ens1f0v1.100 type vlan id 100
+	kt_wait "ens1f0v1 host-busy with its VLAN" 30 \
+		kt_netdev_is ens1f0v1 "host-busy: vlan ens1f0v1.100 on top"
+	kt_eq "$(kt_counts "${KV[pfs]}")" "4 4 3" "PF: total existing free"
+	kt_netdev_is ens1f0v0 "free: " || kt_fail "ens1f0v0, beside it: $KT_SEEN"
+	kt_ip link del ens1f0v1.100
+	kt_wait "ens1f0v1 free once its VLAN is gone" 30 kt_netdev_is ens1f0v1 "free: "
+	kt_daemon_stop
+}
+
+# The bond case, in either probe mode. Link events reach the daemon in order, so a VLAN
+# added after the enslavement is a barrier: once the daemon shows it, it has handled the
+# enslavement too, and the bond member's state is read then, with no bound to wait out.
+kt_bond_member_vf() {
+	kt_probe_rig "$1"
+	kt_ip link add bond7 type bond
+	kt_ip link set ens1f0v2 down
+	kt_ip link set ens1f0v2 master bond7
+	[[ $(kt_ip -o link show ens1f0v2) == *" master bond7 "* ]] ||
+		kt_fail "ens1f0v2 is not enslaved to bond7"
+	kt_ip link add link ens1f0v3 name ens1f0v3.7 type vlan id 7
+	kt_wait "the barrier: ens1f0v3 host-busy with its VLAN" 30 \
+		kt_netdev_is ens1f0v3 "host-busy: vlan ens1f0v3.7 on top"
+	kt_netdev_is ens1f0v2 "host-busy: bond member of bond7" ||
+		kt_fail "ens1f0v2, enslaved to bond7, shows \"${KT_SEEN#ens1f0v2 }\", expected" \
+			"\"host-busy: bond member of bond7\""
+	kt_ip link set ens1f0v2 nomaster
+	kt_ip link del ens1f0v3.7
+	kt_wait "ens1f0v2 free once out of the bond" 30 kt_netdev_is ens1f0v2 "free: "
+	kt_daemon_stop
 }

@@ -72,8 +72,8 @@ selected() {
 	return 1
 }
 
-# Kills what a scenario left running: its own record of pids, then any vfpoold (this is the
-# guest: every process here is the test's).
+# Kills what a scenario left running (its own record of pids, then any vfpoold: this is
+# the guest, every process here is the test's) and deletes the network namespaces it made.
 reap() {
 	local pid
 	if [ -f "$KT_STATE/pids" ]; then
@@ -81,6 +81,7 @@ reap() {
 		rm -f "$KT_STATE/pids"
 	fi
 	for pid in $(pidof vfpoold); do kill -9 "$pid" 2>/dev/null; done
+	ip -all netns delete 2>/dev/null
 }
 
 for file in "$groupdir"/[0-9]*.sh; do

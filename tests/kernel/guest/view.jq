@@ -4,5 +4,5 @@
 (.pfs[] | ["pf", .pci, .index, "\(.vendor):\(.device)", .driver, .total_vfs, .existing, .free,
 	   .leased, .host_busy, .iommu_shared, .bound_other, .dirty] | join("\u001f")),
 (.vfs | sort_by(.pf, .vf) | .[] |
-	["vf", .pci, .pf, .vf, .iommu_group, .state, .reason] | join("\u001f")),
+	["vf", .pci, .pf, .vf, .iommu_group, .state, .netdev, .reason] | join("\u001f")),
 (["probe", .probe.mode, .probe.reason] | join("\u001f"))

@@ -8,7 +8,7 @@ kt_daemon_start
 kt_ctl pf set "$pf0" --numvfs 2
 vf=$(kt_kernel_vfs "$pf0")
 vf=${vf##* }
-group=$(kt_iommu_group "$vf")
+group=$(kt_iommu_groups "$vf")
 
 # someone else takes the VF for a VM of their own
 old=$(kt_driver "$vf")
