@@ -19,7 +19,8 @@
 #
 # Environment: VFPOOL_KERNEL_CACHE (default build/kernel), VFPOOL_KERNEL_PKG (pin a
 # package), VFPOOL_KERNEL_ACCEL=tcg|kvm (skip the probe), VFPOOL_KERNEL_SMP (guest CPUs,
-# default 2), VFPOOL_KERNEL_JOBS (groups booted side by side, default 2).
+# default 2), VFPOOL_KERNEL_JOBS (groups booted side by side, default 2), VFPOOL_QEMU (the
+# emulator, default qemu-system-x86_64).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 here=tests/kernel
@@ -97,6 +98,7 @@ report() {
 	done
 	echo "kernel suite: $(( ($(date +%s%N) - t_start) / 1000000 )) ms wall, accel ${accel:-none}," \
 		"logs in $out/"
+	[ -z "${suite_skipped:-}" ] || echo "kernel: the WHOLE kernel suite was SKIPPED: $suite_skipped"
 	echo "kernel: $passed passed, $failed failed, $skipped skipped"
 	[ "$failed" -eq 0 ]
 }
@@ -113,6 +115,7 @@ decide_rest() {
 }
 
 skip_all() {
+	suite_skipped=$*
 	echo "kernel: SKIPPING the whole kernel suite: $*" >&2
 	decide_rest SKIP "$*"
 	report
@@ -121,7 +124,8 @@ skip_all() {
 
 # ---- can this machine run the guest? -------------------------------------------------------
 missing=()
-for t in qemu-system-x86_64 cpio depmod modprobe busybox xz jq udevadm file apt-get; do
+qemu=${VFPOOL_QEMU:-qemu-system-x86_64}
+for t in "$qemu" cpio depmod modprobe busybox xz jq udevadm file apt-get; do
 	command -v "$t" >/dev/null || missing+=("$t")
 done
 [ -x /usr/lib/systemd/systemd-udevd ] || missing+=(/usr/lib/systemd/systemd-udevd)
@@ -151,7 +155,7 @@ if [ ! -s "$initrd" ] || [ "$(cat "$initrd.key" 2>/dev/null)" != "$key" ]; then
 	echo "$key" >"$initrd.key"
 fi
 
-qemu_common=(qemu-system-x86_64 -nodefaults -display none -monitor none -no-reboot -m 1024
+qemu_common=("$qemu" -nodefaults -display none -monitor none -no-reboot -m 1024
 	-kernel "$vmlinuz" -initrd "$initrd")
 
 # KVM only when it is fast here: nested KVM can be far slower than TCG (a boot that does
