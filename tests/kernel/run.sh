@@ -202,9 +202,15 @@ group_list() {
 # Boots group $1 as often as it asks; writes $out/$1/verdict: what every scenario without a
 # result gets. Runs in the background, beside other groups.
 boot_group() {
-	local g=$1 dir=$out/$1 b QEMU_DEVICES=() BOOTS=1 BOOT_TIMEOUT=240 list rc line t0
+	local g=$1 dir=$out/$1 b QEMU_DEVICES=() BOOTS=1 BOOT_TIMEOUT list rc line t0 n t
 
 	list=$(group_list "$g" | paste -sd, -)
+	# a boot is bounded by its scenarios' own timeouts (runner.sh), plus the boot itself
+	BOOT_TIMEOUT=120
+	for n in $(group_list "$g"); do
+		t=$(sed -n 's/^# timeout: *\([0-9]*\).*/\1/p' "$here/groups/$g"/[0-9]*-"$n".sh | head -n1)
+		BOOT_TIMEOUT=$((BOOT_TIMEOUT + ${t:-60} + 5))
+	done
 	# shellcheck source=/dev/null
 	source "$here/groups/$g/group.conf"
 	rm -rf "$dir"
