@@ -12,7 +12,7 @@ packages=(
 	# the guest-kernel harness (tests/kernel/): QEMU with its firmware, a static busybox
 	# and kmod for the initramfs, udev for systemd-udevd inside the guest, jq for the
 	# scenarios' JSON; the kernel itself is fetched into build/kernel/ by the harness
-	qemu-system-x86 busybox-static kmod cpio udev jq
+	qemu-system-x86 busybox-static kmod cpio xz-utils udev jq
 )
 
 missing=()

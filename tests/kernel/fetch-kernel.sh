@@ -59,7 +59,9 @@ mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.fetch.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 # as root apt drops to _apt for the download, which cannot write here: stay root
-if ! (cd "$tmp" && apt-get -q -o APT::Sandbox::User=root download "$pkg") >"$tmp/apt.log" 2>&1; then
+sandbox=()
+[ "$(id -u)" -ne 0 ] || sandbox=(-o APT::Sandbox::User=root)
+if ! (cd "$tmp" && apt-get -q "${sandbox[@]}" download "$pkg") >"$tmp/apt.log" 2>&1; then
 	skip "apt-get download $pkg failed: $(tail -n 2 "$tmp/apt.log" | tr '\n' ' ')"
 fi
 deb=$(ls "$tmp"/*.deb)

@@ -39,6 +39,7 @@ if [ -z "$group" ] || [ ! -d "$groupdir" ]; then
 	exit 1
 fi
 say "group $group, boot $KT_BOOT of $KT_BOOTS, kernel $(uname -r)"
+touch "$res/boot$KT_BOOT.started" # userspace runs: the host never boots this one again
 
 # ---- udev ------------------------------------------------------------------------------
 udevd=/usr/lib/systemd/systemd-udevd
