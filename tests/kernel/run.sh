@@ -63,6 +63,10 @@ for g in "${groups[@]}"; do
 		wanted "$n" && names+=("$n")
 	done
 done
+if [ ${#names[@]} -eq 0 ]; then
+	echo "kernel: no scenario matches (groups: ${groups[*]}; --only: ${only[*]:-})" >&2
+	exit 2
+fi
 while read -r n r; do
 	[ -n "$n" ] && [ "${n:0:1}" != "#" ] && xfail[$n]=$r
 done <"$here/expected-failures"
