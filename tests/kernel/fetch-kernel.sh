@@ -21,7 +21,9 @@ skip() { echo "$*" >&2; exit 77; }
 
 # the version in a package name: linux-image-6.12.117+deb12-amd64 -> 6.12.117
 version_of() { sed -E 's/^linux-image-([0-9]+(\.[0-9]+)*).*/\1/' <<<"$1"; }
-new_enough() { [ "$(printf '%s\n%s\n' "$MIN_KERNEL" "$(version_of "$1")" | sort -V | head -n1)" = "$MIN_KERNEL" ]; }
+new_enough() {
+	[ "$(printf '%s\n%s\n' "$MIN_KERNEL" "$(version_of "$1")" | sort -V | head -n1)" = "$MIN_KERNEL" ]
+}
 unpacked() { compgen -G "$cache/$1/boot/vmlinuz-*" >/dev/null && [ -e "$cache/$1/.complete" ]; }
 
 # The plain flavour only: not cloud (drivers trimmed), rt, dbg or the unsigned twin.
@@ -46,8 +48,9 @@ if [ -z "$pkg" ]; then
 		apt-get update -qq >/dev/null 2>&1 || true # package lists may be missing or old
 		pkg=$(candidates | tail -n1) || true
 	fi
-	[ -n "$pkg" ] || skip "no Debian kernel package linux-image-*-amd64 >= $MIN_KERNEL in apt's lists" \
-		"(vfpoold needs IORING_OP_FUTEX_WAIT); run apt-get update, or set VFPOOL_KERNEL_PKG"
+	[ -n "$pkg" ] || skip "no Debian kernel package linux-image-*-amd64 >= $MIN_KERNEL in" \
+		"apt's lists (vfpoold needs IORING_OP_FUTEX_WAIT); run apt-get update, or set" \
+		"VFPOOL_KERNEL_PKG"
 fi
 if unpacked "$pkg"; then
 	echo "$cache/$pkg"
@@ -66,8 +69,9 @@ if ! (cd "$tmp" && apt-get -q "${sandbox[@]}" download "$pkg") >"$tmp/apt.log" 2
 fi
 deb=$(ls "$tmp"/*.deb)
 dpkg-deb -x "$deb" "$tmp/root"
-compgen -G "$tmp/root/boot/vmlinuz-*" >/dev/null || { echo "$pkg: no boot/vmlinuz-* in the package" >&2; exit 1; }
-compgen -G "$tmp/root/lib/modules/*/kernel" >/dev/null || { echo "$pkg: no modules in the package" >&2; exit 1; }
+die() { echo "$pkg: $*" >&2; exit 1; }
+compgen -G "$tmp/root/boot/vmlinuz-*" >/dev/null || die "no boot/vmlinuz-* in the package"
+compgen -G "$tmp/root/lib/modules/*/kernel" >/dev/null || die "no modules in the package"
 touch "$tmp/root/.complete"
 rm -rf "${cache:?}/$pkg"
 mv "$tmp/root" "$cache/$pkg"

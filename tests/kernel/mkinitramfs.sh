@@ -20,7 +20,8 @@ ver=$(basename "$(ls -d "$kdir"/lib/modules/*/)")
 [ -n "$ver" ] || die "$kdir: no lib/modules/<version>"
 busybox=$(command -v busybox) || die "busybox not found (package busybox-static)"
 # no program interpreter: static, so it runs before the guest's /usr (and its ld.so) is there
-readelf -l "$busybox" | grep -q 'program interpreter' && die "$busybox is not static (install busybox-static)"
+readelf -l "$busybox" | grep -q 'program interpreter' &&
+	die "$busybox is not static (install busybox-static)"
 for l in bin sbin lib lib64; do
 	[ -L "/$l" ] || die "/$l is not a symlink into /usr: the guest shares /usr only (usrmerge)"
 done

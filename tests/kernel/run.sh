@@ -133,7 +133,8 @@ for t in "$qemu" cpio depmod modprobe busybox xz readelf jq udevadm apt-get dpkg
 	command -v "$t" >/dev/null || missing+=("$t")
 done
 [ -x /usr/lib/systemd/systemd-udevd ] || missing+=(/usr/lib/systemd/systemd-udevd)
-[ ${#missing[@]} -eq 0 ] || skip_all "missing ${missing[*]} (\`make deps\` installs them: scripts/deps.sh)"
+[ ${#missing[@]} -eq 0 ] ||
+	skip_all "missing ${missing[*]} (\`make deps\` installs them: scripts/deps.sh)"
 for b in vfpoold vfpoolctl; do
 	[ -x "$build/$b" ] || { decide_rest FAIL "$build/$b not built (make all)"; report; exit 1; }
 done
@@ -220,7 +221,8 @@ qemu_boot() {
 		-virtfs "local,path=$dir/results,mount_tag=results,security_model=none" \
 		-virtfs "local,path=$dir/persist,mount_tag=persist,security_model=none" \
 		-serial "file:$dir/console-boot$b.log" \
-		-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 loglevel=4 ktest.group=$g ktest.boot=$b ktest.boots=$boots ktest.build=$build ktest.only=$list" \
+		-append "console=ttyS0 intel_iommu=on no_timer_check panic=-1 loglevel=4 \
+ktest.group=$g ktest.boot=$b ktest.boots=$boots ktest.build=$build ktest.only=$list" \
 		>"$dir/qemu-boot$b.log" 2>&1
 }
 
@@ -292,7 +294,8 @@ collect_group() {
 # Groups run side by side (VFPOOL_KERNEL_JOBS, default 2): each guest is mostly one busy
 # vCPU. The group with the most scenarios starts first, so the longest is not last.
 jobs=${VFPOOL_KERNEL_JOBS:-2}
-order=$(for g in "${groups[@]}"; do echo "$(group_list "$g" | wc -l) $g"; done | sort -rn | awk '$1 > 0 { print $2 }')
+order=$(for g in "${groups[@]}"; do echo "$(group_list "$g" | wc -l) $g"; done |
+	sort -rn | awk '$1 > 0 { print $2 }')
 for g in $order; do
 	while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do
 		wait -n

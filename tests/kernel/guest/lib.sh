@@ -159,8 +159,8 @@ kt_daemon_start() {
 	mkdir -p "$KT_RUN" "$KT_STATEDIR"
 	[ -x "$KT_BUILD/vfpoold" ] || kt_fail "$KT_BUILD/vfpoold not built"
 	echo "== vfpoold $*" >>"$KT_DAEMON_LOG"
-	${KT_NETNS:+ip netns exec "$KT_NETNS"} "$KT_BUILD/vfpoold" --run-dir "$KT_RUN" --state-dir "$KT_STATEDIR" --log-level debug "$@" \
-		>>"$KT_DAEMON_LOG" 2>&1 &
+	${KT_NETNS:+ip netns exec "$KT_NETNS"} "$KT_BUILD/vfpoold" --run-dir "$KT_RUN" \
+		--state-dir "$KT_STATEDIR" --log-level debug "$@" >>"$KT_DAEMON_LOG" 2>&1 &
 	KT_DAEMON_PID=$!
 	echo "$KT_DAEMON_PID" >>"$KT_STATE/pids"
 	for ((i = 0; i < 600; i++)); do
@@ -352,4 +352,35 @@ kt_bond_member_vf() {
 	kt_ip link del ens1f0v3.7
 	kt_wait "ens1f0v2 free once out of the bond" 30 kt_netdev_is ens1f0v2 "free: "
 	kt_daemon_stop
+}
+
+# ---- a daemon killed in the middle of a numvfs change --------------------------------------
+
+# kt_kill_mid_numvfs_change PF TO AT: with the daemon running and udevd held, asks it for
+# `pf set PF --numvfs TO`; once the kernel's sriov_numvfs reads AT (0: the daemon has written
+# 0 and awaits the removals; TO: it has written TO and awaits the additions), the change is
+# provably in the middle: SIGKILL. Then udevd goes on and the daemon restarts on the same
+# run and state dirs. Records "PF kernel=K persisted=P asked=TO" for
+# numvfs_killed_change_reconciled.
+kt_kill_mid_numvfs_change() {
+	local pf=$1 to=$2 at=$3 out=$KT_STATE/$KT_NAME/ctl.out ctl rc=0 from
+
+	from=$(<"/sys/bus/pci/devices/$pf/sriov_numvfs")
+	kt_udev_hold
+	kt_ctl pf set "$pf" --numvfs "$to" >"$out" 2>&1 &
+	ctl=$!
+	numvfs_is() { [ "$(<"/sys/bus/pci/devices/$pf/sriov_numvfs")" = "$at" ]; }
+	kt_wait "the daemon writing $at to $pf's sriov_numvfs" 30 numvfs_is
+	kill -0 "$ctl" 2>/dev/null || kt_fail "pf set returned before the kill: $(<"$out")"
+	grep -q "event=numvfs_change_started pf=$pf .* from=$from to=$to" "$KT_DAEMON_LOG" ||
+		kt_fail "the daemon did not log the change it is in the middle of ($from to $to)"
+	kt_daemon_kill
+	wait "$ctl" || rc=$?
+	[ "$rc" -ne 0 ] || kt_fail "pf set reported success from a killed daemon: $(<"$out")"
+	echo "pf set, its daemon killed: exit $rc: $(grep -v '^+' "$out")"
+	kt_udev_release
+	kt_daemon_start
+	echo "$pf kernel=$(<"/sys/bus/pci/devices/$pf/sriov_numvfs")" \
+		"persisted=$(<"$KT_STATEDIR/virtual_functions/$pf") asked=$to" \
+		>"$KT_STATE/killed-numvfs.$KT_NAME"
 }

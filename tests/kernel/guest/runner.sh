@@ -106,7 +106,9 @@ for file in "$groupdir"/[0-9]*.sh; do
 	ms=$(($(now_ms) - t0))
 	reap
 	cat "$log" >>"$res/$name.log"
-	[ -f "$KT_STATE/$name/vfpoold.log" ] && cat "$KT_STATE/$name/vfpoold.log" >>"$res/$name.vfpoold.log"
+	if [ -f "$KT_STATE/$name/vfpoold.log" ]; then
+		cat "$KT_STATE/$name/vfpoold.log" >>"$res/$name.vfpoold.log"
+	fi
 	why=$(cat "$reason" 2>/dev/null)
 	case $rc in
 	0) line="PASS" ;;

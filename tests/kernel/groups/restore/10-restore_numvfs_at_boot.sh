@@ -23,5 +23,5 @@ kt_eq "$(<"$r/$pf0.after")" 3 "$pf0: sriov_numvfs right after the restore"
 
 kt_daemon_start
 kt_view_matches_kernel "$pf0"
-kt_eq "$(kt_counts "$pf0")" "8 3 3" "$pf0: total existing free, found by the daemon after the restore"
+kt_eq "$(kt_counts "$pf0")" "8 3 3" "$pf0: total existing free, found by the daemon afterwards"
 kt_daemon_stop

@@ -1,36 +1,19 @@
 # SPDX-License-Identifier: MIT
 # vfpoold SIGKILLed in the middle of `pf set --numvfs 4` on a PF with 2 VFs: it has written
-# 0 (the kernel removed the VFs) and waits for the removals to reach it through udev, which
-# is held so that the kill lands exactly there. Restarted on the same run and state dirs, it
-# must come up in a state consistent with the kernel: its view is the kernel's (0 VFs), the
-# persisted count is the last one that completed (2: the change never did), and it takes a
-# new change at once.
+# 0 (the kernel removed the VFs) and waits for the removals to reach it through udev, held
+# so that the kill lands exactly there. Restarted on the same run and state dirs, it comes
+# up consistent with the kernel: its view is the kernel's (0 VFs), the persisted count is
+# the last one that completed (2: this change never did), and it takes a new change at once.
 pf0=$(kt_pci_of_serial pf0)
 kt_kernel_set_numvfs "$pf0" 0
 kt_daemon_start
 kt_ctl pf set "$pf0" --numvfs 2
+kt_kill_mid_numvfs_change "$pf0" 4 0
 
-kt_udev_hold
-kt_ctl pf set "$pf0" --numvfs 4 >"$KT_STATE/$KT_NAME/ctl.out" 2>&1 &
-ctl=$!
-numvfs_is() { [ "$(<"/sys/bus/pci/devices/$pf0/sriov_numvfs")" = "$1" ]; }
-kt_wait "the daemon writing 0 to $pf0's sriov_numvfs" 30 numvfs_is 0
-kill -0 "$ctl" 2>/dev/null || kt_fail "pf set returned before the kill: $(<"$KT_STATE/$KT_NAME/ctl.out")"
-grep -q "event=numvfs_change_started pf=$pf0 .* from=2 to=4" "$KT_DAEMON_LOG" ||
-	kt_fail "the daemon did not log the change it is in the middle of"
-kt_daemon_kill
-rc=0
-wait "$ctl" || rc=$?
-[ "$rc" -ne 0 ] || kt_fail "pf set reported success from a killed daemon: $(<"$KT_STATE/$KT_NAME/ctl.out")"
-echo "pf set, its daemon killed: exit $rc: $(<"$KT_STATE/$KT_NAME/ctl.out")"
-kt_udev_release
-
-kt_daemon_start
 kt_view_matches_kernel "$pf0"
 kt_eq "$(kt_counts "$pf0")" "8 0 0" "$pf0 after the restart: total existing free"
-kt_eq "$(<"$KT_STATEDIR/virtual_functions/$pf0")" 2 "$pf0: persisted count (the change never completed)"
-echo "$pf0 kernel=$(<"/sys/bus/pci/devices/$pf0/sriov_numvfs") persisted=2 asked=4" >"$KT_STATE/killed-numvfs.$KT_NAME"
-
+kt_eq "$(<"$KT_STATEDIR/virtual_functions/$pf0")" 2 \
+	"$pf0: persisted count (the change never completed)"
 kt_ctl pf set "$pf0" --numvfs 4
 kt_view_matches_kernel "$pf0"
 kt_eq "$(kt_counts "$pf0")" "8 4 4" "$pf0 after a new pf set --numvfs 4"
