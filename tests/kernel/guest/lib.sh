@@ -170,7 +170,7 @@ kt_daemon_start() {
 			kt_fail "vfpoold $* exited with status $i at start: $(tail -n 1 "$KT_DAEMON_LOG")"
 		fi
 		if kt_ctl help >/dev/null 2>&1; then
-			kt_log "vfpoold $* running (pid $KT_DAEMON_PID)"
+			kt_log "vfpoold${*:+ $*} running (pid $KT_DAEMON_PID)"
 			return 0
 		fi
 		sleep 0.05
