@@ -517,7 +517,7 @@ static void report_scan(struct lease_durable *ld, const struct journal_scan_resu
 				  memory_order_relaxed);
 }
 
-int lease_durable_start(struct engine *e, struct io_uring *ring, const char *state_dir,
+int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir,
 			void (*on_failed)(void *ctx), void *ctx, struct lease_durable **ret_ld)
 {
 	struct lease_durable *ld = calloc(1, sizeof(*ld));
@@ -547,9 +547,9 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *sta
 	}
 	ld->commit.room = on_room;
 	ld->retry_op.complete = on_retry;
-	r = journal_open(state_dir, &live, &scan, &ld->journal);
+	r = journal_open(dir, &live, &scan, &ld->journal);
 	if (r) {
-		log_err("start_failed", "journal=%s/%s error=\"%s\"", state_dir, JOURNAL_FILE,
+		log_err("start_failed", "journal=%s/%s error=\"%s\"", dir, JOURNAL_FILE,
 			r == -EPROTONOSUPPORT ? "written by a newer vfpoold (left untouched)"
 			: r == -EINVAL ? "not a regular file" : strerror(-r));
 		lease_durable_free(ld);
