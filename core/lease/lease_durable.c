@@ -386,6 +386,9 @@ void lease_durable_flush(struct lease_durable *ld)
 	io_uring_sqe_set_data(sqe, &ld->fsync_op);
 }
 
+/* a record's owner goes to the model as it is, "unknown" included */
+_Static_assert(JOURNAL_OWNER_UNKNOWN == LEASE_OWNER_UNKNOWN, "one value for an unknown owner");
+
 static int restore(struct lease_durable *ld, const struct journal_live *live, uint64_t damaged)
 {
 	struct engine *e = ld->engine;
@@ -394,8 +397,13 @@ static int restore(struct lease_durable *ld, const struct journal_live *live, ui
 
 	for (uint32_t i = 0; i < live->n; i++) {
 		const struct journal_lease *l = &live->leases[i];
+		struct engine_lease el = { .slot = l->slot, .generation = l->generation,
+					   .owner_uid = l->owner_uid, .flags = l->flags,
+					   .pci = l->pci, .vm = l->vm, .vnic = l->vnic,
+					   .network = l->network, .profile = l->profile };
 
-		r = engine_restore_lease(e, l);
+		memcpy(el.mac, l->mac, sizeof(el.mac));
+		r = engine_restore_lease(e, &el);
 		if (r == 0) {
 			if (l->slot < ld->n_slots)
 				ld->bound_pid[l->slot] = l->bound_pid;
