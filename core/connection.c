@@ -683,6 +683,15 @@ void connections_awake(struct connections *cs)
 		client_ring_awake(&cs->live[i]->ring);
 }
 
+bool connections_ring_supported(struct io_uring *ring)
+{
+	struct io_uring_probe *probe = io_uring_get_probe_ring(ring);
+	bool ok = probe && io_uring_opcode_supported(probe, IORING_OP_FUTEX_WAIT);
+
+	io_uring_free_probe(probe);
+	return ok;
+}
+
 int connections_new(const struct connections_opts *opts, struct connections **ret_conns)
 {
 	struct connections *cs = calloc(1, sizeof(*cs));

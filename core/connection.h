@@ -45,6 +45,10 @@ struct connections_opts {
 
 struct connections;
 
+/* The doorbells are futex waits in the ring: false when its kernel lacks
+ * IORING_OP_FUTEX_WAIT (Linux 6.7). */
+bool connections_ring_supported(struct io_uring *ring);
+
 int connections_new(const struct connections_opts *opts, struct connections **ret_conns);
 /* Starts accepting. */
 void connections_start(struct connections *cs);

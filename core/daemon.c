@@ -12,7 +12,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -41,11 +40,6 @@
 #include "core/safe_dir.h"
 #include "core/vfconfig/vf_config.h"
 #include "shm/seqlock.h"
-
-/* liburing 2.3 predates the futex opcodes (kernel 6.7): the doorbells need this one */
-#ifndef IORING_OP_FUTEX_WAIT
-#define IORING_OP_FUTEX_WAIT 51
-#endif
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
@@ -245,8 +239,6 @@ static int daemon_open_dirs(struct daemon *d)
 static int daemon_open_ring(struct daemon *d)
 {
 	struct io_uring_params p = { 0 };
-	struct io_uring_probe *probe;
-	bool ok;
 	int r;
 
 	r = io_uring_queue_init_params(2 * d->max_clients + 64, &d->ring, &p);
@@ -255,12 +247,8 @@ static int daemon_open_ring(struct daemon *d)
 		return r;
 	}
 	d->ring_ready = true;
-	/* the doorbells are futex waits in the ring (Linux 6.7+): without them the loop
-	 * would spin on failed waits, so refuse to start instead */
-	probe = io_uring_get_probe_ring(&d->ring);
-	ok = probe && io_uring_opcode_supported(probe, IORING_OP_FUTEX_WAIT);
-	io_uring_free_probe(probe);
-	if (!ok) {
+	/* without the doorbells the loop would spin on failed waits: refuse to start */
+	if (!connections_ring_supported(&d->ring)) {
 		log_err("start_failed", "reason=\"the kernel lacks IORING_OP_FUTEX_WAIT "
 			"(needs Linux 6.7 or later)\"");
 		return -EOPNOTSUPP;
@@ -333,7 +321,7 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			r == -EINVAL ? "not a regular file" : strerror(-r));
 		goto fail;
 	}
-	/* the ring before every part that keeps it (they only submit once the loop runs) */
+	/* the ring before every part that keeps it (what they queue is submitted by the loop) */
 	r = daemon_open_ring(d);
 	if (r)
 		goto fail;
