@@ -23,7 +23,7 @@ static void print_network(const struct vfpool_snapshot *s, const struct vfpool_n
 	else
 		printf("%s:", n->name);
 	for (unsigned p = 0; p < vfpool_snapshot_pf_count(s); p++) {
-		struct vfpool_pf_info pf;
+		struct vfpool_pf_info pf = VFPOOL_OPTS(vfpool_pf_info);
 
 		if (!has_pf(n, p) || vfpool_snapshot_pf(s, p, &pf))
 			continue;
@@ -81,7 +81,7 @@ int cmd_capacity(const struct ctl_opts *o)
 	if (o->json)
 		printf("{\"networks\":[");
 	for (unsigned i = 0; i < vfpool_snapshot_network_count(s); i++) {
-		struct vfpool_network_info n;
+		struct vfpool_network_info n = VFPOOL_OPTS(vfpool_network_info);
 
 		if (vfpool_snapshot_network(s, i, &n) || (only && strcmp(n.name, only) != 0))
 			continue;

@@ -29,11 +29,11 @@ static void applied_config(const char *run_dir, const char *pci, struct vfpool_v
 {
 	struct vfpool_snapshot *s;
 
-	*cfg = (struct vfpool_vf_config){ 0 };
+	*cfg = VFPOOL_OPTS(vfpool_vf_config);
 	if (vfpool_snapshot_take(run_dir, &s))
 		return;
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		if (vfpool_snapshot_vf(s, i, &v) == 0 && strcmp(v.pci_addr, pci) == 0) {
 			vfpool_snapshot_vf_config(s, i, cfg);
@@ -46,7 +46,7 @@ static void applied_config(const char *run_dir, const char *pci, struct vfpool_v
 static int print_formatted(const struct ctl_opts *o, enum alloc_format fmt,
 			   const struct vfpool_lease *lease, const uint8_t *req_mac)
 {
-	struct vfpool_vf_config cfg;
+	struct vfpool_vf_config cfg = VFPOOL_OPTS(vfpool_vf_config);
 	struct lease_view v = { .pci_addr = lease->pci_addr };
 	int r;
 
@@ -65,8 +65,8 @@ static int print_formatted(const struct ctl_opts *o, enum alloc_format fmt,
 int cmd_alloc(const struct ctl_opts *o)
 {
 	enum alloc_format fmt = FORMAT_TEXT;
-	struct vfpool_alloc_req req = { .numa_node = -1 };
-	struct vfpool_lease lease;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req);
+	struct vfpool_lease lease = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool *h;
 	char why[160] = "";
 	uint8_t mac[6];
@@ -96,6 +96,7 @@ int cmd_alloc(const struct ctl_opts *o)
 			req.pin_pci = o->argv[++i];
 		} else if (strcmp(o->argv[i], "--numa") == 0) {
 			req.numa_node = atoi(o->argv[++i]);
+			req.flags |= VFPOOL_ALLOC_NUMA;
 		} else if (strcmp(o->argv[i], "--format") == 0) {
 			const char *f = o->argv[++i];
 
@@ -165,7 +166,7 @@ int cmd_release(const struct ctl_opts *o)
 		fprintf(stderr, "vfpoolctl: %s: %s\n", o->run_dir, vfpool_strerror(r));
 		return CTL_EXIT_FAIL;
 	}
-	r = vfpool_release(h, o->argv[0], o->argv[1], gen);
+	r = vfpool_release(h, o->argv[0], o->argv[1], gen, NULL, 0);
 	vfpool_close(h);
 	if (r) {
 		fprintf(stderr, "vfpoolctl release: %s/%s: %s\n", o->argv[0], o->argv[1],

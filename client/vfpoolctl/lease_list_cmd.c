@@ -44,8 +44,8 @@ static void measure(const struct vfpool_snapshot *s, const char *vm, struct widt
 {
 	*w = (struct widths){ 2, 4, 7, 3, 6, 2 };
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
-		struct vfpool_pf_info p;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		if (!selected(&v, vm))
@@ -93,8 +93,8 @@ int cmd_lease(const struct ctl_opts *o)
 		       w.network, "NETWORK", w.pci, "PCI", w.netdev, "NETDEV", w.pf, "PF",
 		       "GENERATION");
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
-		struct vfpool_pf_info p;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		if (!selected(&v, vm))

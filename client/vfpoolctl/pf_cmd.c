@@ -29,7 +29,7 @@ static int pf_list(const struct ctl_opts *o)
 	if (o->json) {
 		printf("[");
 		for (unsigned i = 0; i < vfpool_snapshot_pf_count(s); i++) {
-			struct vfpool_pf_info p;
+			struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 			vfpool_snapshot_pf(s, i, &p);
 			printf("%s\n ", i ? "," : "");
@@ -51,7 +51,7 @@ static int find_pf(const struct vfpool_snapshot *s, const char *name, unsigned *
 	unsigned long idx = strtoul(name, &end, 10);
 
 	for (unsigned i = 0; i < vfpool_snapshot_pf_count(s); i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		if (strcmp(p.netdev, name) == 0 || strcmp(p.pci_addr, name) == 0 ||
@@ -76,7 +76,7 @@ static void show_text(const struct vfpool_snapshot *s, unsigned index,
 	       p->host_busy, p->iommu_shared, p->bound_other, p->dirty);
 	printf("\n%-12s %-14s %-4s %-12s %s\n", "VF", "NETDEV", "VF#", "STATE", "LEASE / REASON");
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		if (v.pf_index != index || v.status == VFPOOL_VF_STATUS_ABSENT)
@@ -100,7 +100,7 @@ static void show_json(const struct vfpool_snapshot *s, unsigned index,
 	snapshot_print_pf_json(stdout, index, p);
 	printf(",\n \"vfs\":[");
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		if (v.pf_index != index || v.status == VFPOOL_VF_STATUS_ABSENT)
@@ -132,7 +132,7 @@ static void show_json(const struct vfpool_snapshot *s, unsigned index,
 static int pf_show(const struct ctl_opts *o)
 {
 	struct vfpool_snapshot *s;
-	struct vfpool_pf_info p;
+	struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 	unsigned index;
 	int status = CTL_EXIT_OK;
 

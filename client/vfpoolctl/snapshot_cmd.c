@@ -33,8 +33,8 @@ static const char *cfg_name(unsigned cfg_state)
 
 static void print_json(FILE *f, const struct vfpool_snapshot *s)
 {
-	struct vfpool_daemon_info d;
-	struct vfpool_request_stats st;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_request_stats st = VFPOOL_OPTS(vfpool_request_stats);
 	unsigned n_pfs = vfpool_snapshot_pf_count(s), n_vfs = vfpool_snapshot_vf_count(s);
 
 	vfpool_snapshot_daemon(s, &d);
@@ -58,7 +58,7 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 	fprintf(f, "},\n");
 	fprintf(f, " \"pfs\":[");
 	for (unsigned i = 0; i < n_pfs; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		fprintf(f, "%s\n  ", i ? "," : "");
@@ -66,7 +66,7 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 	}
 	fprintf(f, "],\n \"vfs\":[");
 	for (unsigned i = 0, first = 1; i < n_vfs; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		if (v.status == VFPOOL_VF_STATUS_ABSENT)
@@ -116,7 +116,7 @@ static void print_probe(FILE *f, const struct vfpool_daemon_info *d)
 /* "errors: no_vf=3 stale=1": the kinds that occurred, or "errors: none". */
 static void print_errors(FILE *f, const struct vfpool_snapshot *s)
 {
-	struct vfpool_request_stats st;
+	struct vfpool_request_stats st = VFPOOL_OPTS(vfpool_request_stats);
 	bool any = false;
 
 	vfpool_snapshot_stats(s, &st);
@@ -132,7 +132,7 @@ static void print_errors(FILE *f, const struct vfpool_snapshot *s)
 
 void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs)
 {
-	struct vfpool_daemon_info d;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
 	unsigned n_vfs = vfpool_snapshot_vf_count(s);
 
 	vfpool_snapshot_daemon(s, &d);
@@ -145,7 +145,7 @@ void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs
 	fprintf(f, "\n%-12s %-14s %-3s %-4s %-5s %-12s %s\n", "VF", "NETDEV", "PF", "NUMA", "GROUP",
 		"STATE", "LEASE / REASON");
 	for (unsigned i = 0; i < n_vfs; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		if (v.status == VFPOOL_VF_STATUS_ABSENT ||
@@ -175,7 +175,7 @@ void snapshot_print_pf_table(FILE *f, const struct vfpool_snapshot *s)
 		"NETDEV", "DRIVER", "NUMA", "TOTAL", "EXISTING", "FREE", "LEASED", "HOST-BUSY",
 		"IOMMU", "BOUND", "DIRTY");
 	for (unsigned i = 0; i < n_pfs; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		fprintf(f, "%-3u %-12s %-10s %-10s %4d %5u %8u %5u %6u %9u %5u %5u %5u\n", i,
