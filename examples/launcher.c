@@ -50,14 +50,14 @@ int main(int argc, char **argv)
 	}
 	for (n = 0; n < N_VNICS; n++) {
 		/* VFPOOL_OPTS: sz set, every field not named zero (no NUMA preference) */
-		struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm,
-							  .vnic_id = vnics[n], .network = networks[n]);
+		struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+			.vm_id = vm, .vnic_id = vnics[n], .network = networks[n]);
 		char why[160] = "";
 
 		leases[n] = VFPOOL_OPTS(vfpool_lease);
 		r = vfpool_alloc(h, &req, &leases[n], why, sizeof(why));
 		if (r < 0) {
-			/* the daemon's reason names the object; vfpool_strerror when it gave none */
+			/* the daemon's reason names the object; vfpool_strerror if it has none */
 			fprintf(stderr, "launcher: %s/%s on %s: %s\n", vm, vnics[n], networks[n],
 				why[0] ? why : vfpool_strerror(r));
 			status = 1;

@@ -193,8 +193,9 @@ Test(abi, completions_are_written_at_the_callers_stride)
 		cr_assert_eq(c[i].base.res, 0, "%s", c[i].base.why);
 		cr_assert_geq(c[i].base.user_data, 100u);
 		cr_assert_lt(c[i].base.user_data, 103u);
-		cr_assert_eq(c[i].future, 0u, "completion %u: the tail past the library is zeroed", i);
-		cr_assert_eq(c[i].base.lease.sz, sizeof(c[0]) - offsetof(struct vfpool_completion, lease));
+		cr_assert_eq(c[i].future, 0u, "completion %u: the tail past the library is zero", i);
+		cr_assert_eq(c[i].base.lease.sz,
+			     sizeof(c[0]) - offsetof(struct vfpool_completion, lease));
 		cr_assert_neq(c[i].base.lease.pci_addr[0], '\0');
 	}
 	vfpool_close(h);
