@@ -110,8 +110,7 @@ $(B)/libvfpool.so.$(SOVERSION): $(LIBVFPOOL_SO)
 	ln -sf $(notdir $<) $@
 $(B)/libvfpool.so: $(B)/libvfpool.so.$(SOVERSION)
 	ln -sf $(notdir $<) $@
-$(B)/libvfpool.a: $(LIB_OBJ) $(SHM_OBJ)
-	@mkdir -p $(@D); rm -f $@; ar rcs $@ $^
+# $(B)/libvfpool.a: see "libvfpool's exported interface" below
 
 $(B)/vfpoold: $(call obj,$(CORE_MAIN)) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
@@ -144,6 +143,42 @@ $(B)/vfpool-stress: $(STRESS_OBJ) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 # symbols are enough to write a launcher. $ORIGIN lets it run from the build directory.
 $(B)/vfpool-example-launcher: examples/launcher.c include/vfpool/vfpool.h $(B)/libvfpool.so
 	$(CC) $(ALL_CFLAGS) -o $@ $< -L$(B) -lvfpool -Wl,-rpath,'$$ORIGIN' $(LDFLAGS_ALL)
+
+# ---- libvfpool's exported interface: the archive and the ABI baseline --------------------
+# The archive exports what the shared library does and nothing else: its objects are linked
+# into one relocatable object and every hidden (non-VFPOOL_API) symbol made local, so a
+# launcher defining its own seqlock_copy cannot replace ours.
+$(B)/libvfpool.o: $(LIB_OBJ) $(SHM_OBJ)
+	@mkdir -p $(@D)
+	$(LD) -r -o $@.tmp $^ && $(OBJCOPY) --localize-hidden $@.tmp $@ && rm -f $@.tmp
+$(B)/libvfpool.a: $(B)/libvfpool.o
+	rm -f $@; ar rcs $@ $<
+
+# abi/libvfpool.abi is the released ABI (abidw of the shared library, public header only);
+# abi-check fails on any change abidiff calls incompatible. After a compatible addition (a
+# new function in a new version node), `make abi-baseline` records it.
+OBJCOPY  ?= objcopy
+ABI_BASELINE := abi/libvfpool.abi
+ABIDW_FLAGS  := --no-corpus-path --no-comp-dir-path --no-show-locs --drop-private-types \
+		--headers-dir include/vfpool
+.PHONY: abi-check abi-baseline
+abi-check: build/libvfpool.so.$(LIBVERSION)
+	@abidw $(ABIDW_FLAGS) --out-file build/libvfpool.abi $< && \
+	abidiff --no-added-syms $(ABI_BASELINE) build/libvfpool.abi \
+		> build/abidiff.txt; rc=$$?; \
+	if [ $$((rc & 8)) -ne 0 ]; then \
+		cat build/abidiff.txt; echo "abi-check: libvfpool's ABI changed incompatibly" \
+		    "against $(ABI_BASELINE)"; exit 1; \
+	elif [ $$((rc & 4)) -ne 0 ]; then \
+		cat build/abidiff.txt; echo "abi-check: libvfpool's ABI changed against" \
+		    "$(ABI_BASELINE): if compatible (a field appended to a sized struct, a" \
+		    "function in a new version node), record it with make abi-baseline"; exit 1; \
+	elif [ $$rc -ne 0 ]; then \
+		cat build/abidiff.txt; echo "abi-check: abidiff failed ($$rc)"; exit 1; \
+	fi; echo "abi-check: libvfpool matches $(ABI_BASELINE)"
+abi-baseline: build/libvfpool.so.$(LIBVERSION)
+	@mkdir -p $(dir $(ABI_BASELINE))
+	abidw $(ABIDW_FLAGS) --out-file $(ABI_BASELINE) $<
 
 # ---- install ---------------------------------------------------------------------------
 PREFIX      ?= /usr/local
@@ -205,6 +240,7 @@ test: $(TARGETS)
 
 check: deps
 	$(MAKE) all
+	$(MAKE) abi-check
 	$(MAKE) SAN=asan all
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	$(MAKE) fuzz-run FUZZ_SECONDS=10

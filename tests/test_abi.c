@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "tests/daemon_fixture.h"
+#include "tests/run_cmd.h"
 #include "vfpool/vfpool.h"
 
 /* What a caller built against a later header passes: the same struct with a field more. */
@@ -340,4 +341,61 @@ Test(libvfpool, release_failures_carry_the_daemons_reason)
 	cr_assert_eq(vfpool_release(h, "vm1", "nic0", l.generation, why, sizeof(why)), 0);
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+Test(archive, exports_only_vfpool_symbols)
+{
+	char *out, *save = NULL;
+	unsigned n = 0;
+
+	cr_assert_eq(run_capture(&out, "nm -g --defined-only '%s' | awk 'NF == 3 { print $3 }'",
+				 test_build_path("libvfpool.a")), 0);
+	for (char *sym = strtok_r(out, "\n", &save); sym; sym = strtok_r(NULL, "\n", &save)) {
+		cr_assert_eq(strncmp(sym, "vfpool_", 7), 0, "libvfpool.a exports %s", sym);
+		n++;
+	}
+	cr_assert_geq(n, 20u, "found only %u exported symbols", n);
+	free(out);
+}
+
+/* A launcher that happens to define a function named like one of ours links the archive
+ * and keeps both: its own, and the library's, which the snapshot reader still calls. */
+Test(archive, a_program_with_its_own_seqlock_copy_still_reads_snapshots, .timeout = 60)
+{
+	static const char prog[] =
+		"#include <stdio.h>\n#include <string.h>\n#include <vfpool/vfpool.h>\n"
+		"static int mine;\n"
+		"void seqlock_copy(void *d, const void *s, size_t n);\n"
+		"void seqlock_copy(void *d, const void *s, size_t n) { mine++; memset(d, 0, n);"
+		" (void)s; }\n"
+		"int main(int argc, char **argv) {\n"
+		"	struct vfpool_snapshot *s; char buf[4];\n"
+		"	int r = vfpool_snapshot_take(argv[1], &s);\n"
+		"	seqlock_copy(buf, buf, sizeof(buf));\n"
+		"	if (r) { printf(\"error %d\\n\", r); return 1; }\n"
+		"	printf(\"pfs %u mine %d\\n\", vfpool_snapshot_pf_count(s), mine);\n"
+		"	vfpool_snapshot_free(s); return argc != 2;\n}\n";
+	const char *variant = getenv("VFPOOL_VARIANT");
+	char dir[] = "/tmp/vfpool-archive.XXXXXX", path[64], *out;
+	struct test_daemon d;
+	FILE *f;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/prog.c", dir);
+	f = fopen(path, "w");
+	cr_assert(f);
+	fputs(prog, f);
+	fclose(f);
+	cr_assert_eq(run_capture(&out, "cc -std=c17 -Wall -Werror %s -Iinclude %s '%s' -pthread "
+				 "-o %s/prog 2>&1", variant && strcmp(variant, "asan") == 0 ?
+				 "-fsanitize=address,undefined" : "", path,
+				 test_build_path("libvfpool.a"), dir), 0, "%s", out);
+	free(out);
+	test_daemon_start(&d, "3x4", NULL);
+	cr_assert_eq(run_capture(&out, "%s/prog %s", dir, d.run_dir), 0, "%s", out);
+	cr_assert_str_eq(out, "pfs 3 mine 1\n", "the library used the program's seqlock_copy");
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+	cr_assert_eq(run_capture(&out, "rm -rf %s", dir), 0);
+	free(out);
 }
