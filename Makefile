@@ -154,6 +154,12 @@ $(B)/libvfpool.o: $(LIB_OBJ) $(SHM_OBJ)
 $(B)/libvfpool.a: $(B)/libvfpool.o
 	rm -f $@; ar rcs $@ $<
 
+# vfpoolctl writes its JSON with json-c and says its version.
+JSONC_CFLAGS = $(shell pkg-config --cflags json-c 2>/dev/null)
+JSONC_LIBS   = $(shell pkg-config --libs json-c 2>/dev/null)
+$(sort $(CTL_OBJ) $(call obj,$(CTL_CHECK_SRC))): ALL_CFLAGS += $(JSONC_CFLAGS) -DVFPOOL_VERSION='"$(LIBVERSION)"'
+$(B)/vfpoolctl $(B)/vfpool-tests: LDFLAGS_ALL += $(JSONC_LIBS)
+
 # abi/libvfpool.abi is the released ABI (abidw of the shared library, public header only);
 # abi-check fails on any change abidiff calls incompatible. After a compatible addition (a
 # new function in a new version node), `make abi-baseline` records it.

@@ -190,7 +190,7 @@ Test(request_metrics, snapshot_json_holds_every_kind_under_daemon)
 	cr_assert(strstr(out, "\"errors\":4,"), "%s", out);
 	cr_assert(strstr(out, "\"errors_by_kind\":{\"no_vf\":1,\"rejected\":1,\"blocked\":0,"
 			      "\"busy\":0,\"no_lease\":1,\"stale\":1,\"conflict\":0,\"quota\":0,"
-			      "\"config\":0,\"other\":0}},\n"), "%s", out);
+			      "\"config\":0,\"other\":0}},"), "%s", out);
 	free(out);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
