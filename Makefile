@@ -199,6 +199,16 @@ UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL     ?= install
+# The Python module: where Debian's python3 looks for PREFIX's packages.
+PYTHON3     ?= /usr/bin/python3
+PYTHON3_VER  = $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+ifeq ($(PREFIX),/usr)
+PYTHONDIR   ?= /usr/lib/python3/dist-packages
+else ifeq ($(PREFIX),/usr/local)
+PYTHONDIR   ?= /usr/local/lib/python$(PYTHON3_VER)/dist-packages
+else
+PYTHONDIR   ?= $(PREFIX)/lib/python3/dist-packages
+endif
 UNITS       := $(wildcard dist/systemd/*.service)
 # Units may name the binaries as @SBINDIR@/@BINDIR@; install fills in the real paths.
 SUBST = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' \
@@ -226,6 +236,16 @@ install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a
 	$(INSTALL) -m 0644 dist/tmpfiles.d/vfpool.conf $(DESTDIR)$(TMPFILESDIR)/vfpool.conf
 	$(foreach u,$(UNITS),$(SUBST) $(u) > $(DESTDIR)$(UNITDIR)/$(notdir $(u)) && \
 	    chmod 0644 $(DESTDIR)$(UNITDIR)/$(notdir $(u));)
+	$(INSTALL) -d $(DESTDIR)$(PYTHONDIR)/vfpool
+	$(SUBST) client/python/vfpool/__init__.py > $(DESTDIR)$(PYTHONDIR)/vfpool/__init__.py
+	chmod 0644 $(DESTDIR)$(PYTHONDIR)/vfpool/__init__.py
+# Into the real root (no DESTDIR: a package build stages, its postinst runs ldconfig), the
+# loader's cache must know the new library before anything links it at run time.
+ifeq ($(DESTDIR),)
+ifneq ($(filter /%,$(PREFIX)),)
+	ldconfig
+endif
+endif
 
 uninstall:
 	rm -f $(DESTDIR)$(SBINDIR)/vfpoold $(DESTDIR)$(BINDIR)/vfpoolctl \
@@ -236,8 +256,11 @@ uninstall:
 	    $(addprefix $(DESTDIR)$(INCLUDEDIR)/vfpool/,$(notdir $(wildcard include/vfpool/*.h))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man3/,$(notdir $(wildcard man/*.3))) \
 	    $(addprefix $(DESTDIR)$(MANDIR)/man8/,$(notdir $(wildcard man/*.8))) \
-	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS)))
-	-rmdir $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null
+	    $(addprefix $(DESTDIR)$(UNITDIR)/,$(notdir $(UNITS))) \
+	    $(DESTDIR)$(PYTHONDIR)/vfpool/__init__.py
+	rm -rf $(DESTDIR)$(PYTHONDIR)/vfpool/__pycache__
+	-rmdir $(DESTDIR)$(INCLUDEDIR)/vfpool $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) \
+	    $(DESTDIR)$(PYTHONDIR)/vfpool 2>/dev/null
 
 # ---- run -------------------------------------------------------------------------------
 # Tests find the binaries under test through VFPOOL_BUILD (the daemon is exec'd for real).
@@ -251,7 +274,7 @@ check: deps
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
-	@bash tests/run.sh build plain build/asan asan build/tsan tsan
+	@bash tests/run.sh build plain build/asan asan build/tsan tsan build python
 
 demo: deps
 	$(MAKE) all

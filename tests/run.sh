@@ -4,6 +4,8 @@
 #   tsan:  the concurrency scenarios under ThreadSanitizer, through vfpool-stress (Criterion
 #          itself cannot run under TSan: Snaipe/Criterion#274; the scenarios are the same code
 #          the Criterion "concurrency" suite runs).
+#   python: the vfpool Python module's unittest suite (tests/python.sh), plain build only
+#          (ctypes cannot load a sanitized library without preloading the runtime).
 # The Criterion binary runs under umockdev-wrapper so tests can build udev testbeds
 # in-process; tests that need root or a kernel feature say so and why when they skip.
 set -uo pipefail
@@ -29,6 +31,20 @@ while [ $# -ge 2 ]; do
 		pass=$(sed -E 's/^stress: ([0-9]+) passed.*/\1/' <<<"$line")
 		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
 		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1 # a TSan report ends the run early
+		;;
+	python)
+		# the vfpool Python module (ctypes over $dir's libvfpool) against $dir's daemon
+		echo "== tests: python (client/python against $dir)"
+		bash tests/python.sh "$dir" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		line=$(grep -a '^python: [0-9]* passed' "$log" | tail -n1)
+		if [ -z "$line" ]; then
+			echo "== python: no summary (exit $rc)"
+			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+		fi
+		pass=$(sed -E 's/^python: ([0-9]+) passed.*/\1/' <<<"$line")
+		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
 		;;
 	*)
 		if [ "$variant" = asan ]; then
