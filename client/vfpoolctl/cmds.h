@@ -125,8 +125,12 @@ int cmd_help(struct ctl *c);
 /* A command the daemon implements: the words and the parsed options are sent to it, its
  * answer printed (wrapped as {"status", "message"} with --json). */
 int cmd_daemon(struct ctl *c);
-/* The same, returning the daemon's status and text (free() it) instead of printing. */
-int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, char **ret_text);
+/* Sends words to the daemon: 0 with its status and text (free() it), or the negative
+ * errno of the connection when it could not be asked (nothing printed). */
+int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, int *ret_status,
+		   char **ret_text);
+/* Says why the daemon could not be reached (ctl_connect's words); returns 1. */
+int ctl_connect_failed(const struct ctl *c, int err);
 
 /* Shared by the snapshot views (snapshot_cmd.c). */
 void snapshot_print_table(FILE *f, const struct vfpool_snapshot *s, bool all_vfs);

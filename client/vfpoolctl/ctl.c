@@ -78,8 +78,11 @@ int ctl_connect(const struct ctl *c, struct vfpool **ret_h)
 {
 	int r = vfpool_connect(c->run_dir, NULL, ret_h);
 
-	if (r == 0)
-		return 0;
+	return r ? ctl_connect_failed(c, r) : 0;
+}
+
+int ctl_connect_failed(const struct ctl *c, int r)
+{
 	if (r == -ECONNREFUSED)
 		return ctl_fail(c, r, "no vfpoold listening at %s/%s", c->run_dir, VFPOOL_CTL_SOCKET);
 	if (r == -EACCES)

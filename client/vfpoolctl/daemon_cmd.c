@@ -12,7 +12,8 @@
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/format_text.h"
 
-int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, char **ret_text)
+int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, int *ret_status,
+		   char **ret_text)
 {
 	struct vfpool *h;
 	int r;
@@ -21,9 +22,11 @@ int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, char **
 	r = vfpool_connect(c->run_dir, NULL, &h);
 	if (r)
 		return r;
-	r = vfpool_command(h, n, words, ret_text);
+	/* the command's own status may be any errno (-EACCES from sysfs, say): it is the
+	 * daemon's answer, not the connection's */
+	*ret_status = vfpool_command(h, n, words, ret_text);
 	vfpool_close(h);
-	return r;
+	return 0;
 }
 
 /* The daemon's text, one escaped line at a time (it is the peer's: no control bytes). */
@@ -65,7 +68,7 @@ int cmd_daemon(struct ctl *c)
 	const char *words[VFPOOL_CTL_ARGS_MAX];
 	char *text = NULL;
 	const char *msg;
-	int n = 0, r;
+	int n = 0, r, status;
 
 	for (int w = 0; w < 3 && c->cmd->words[w]; w++)
 		words[n++] = c->cmd->words[w];
@@ -81,13 +84,10 @@ int cmd_daemon(struct ctl *c)
 		if (c->cmd->opts[i].arg)
 			words[n++] = c->opt[i];
 	}
-	r = ctl_daemon_ask(c, words, n, &text);
-	if (r == -ECONNREFUSED || r == -EACCES || r == -ENAMETOOLONG) {
-		struct vfpool *h;
-
-		free(text);
-		return ctl_connect(c, &h); /* says why, as every command does */
-	}
+	r = ctl_daemon_ask(c, words, n, &status, &text);
+	if (r)
+		return ctl_connect_failed(c, r);
+	r = status;
 	msg = text ? text : "";
 	if (r < 0) {
 		int exit_code = daemon_usage_error(r, msg) ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;

@@ -150,7 +150,10 @@ int cmd_pf_show(struct ctl *c)
 	}
 	/* the daemon knows the PF by netdev or PCI address; the index is ours */
 	words[2] = p.netdev[0] ? p.netdev : p.pci_addr;
-	cfg_status = ctl_daemon_ask(c, words, 3, &cfg);
+	r = ctl_daemon_ask(c, words, 3, &cfg_status, &cfg);
+	if (r)
+		cfg_status = r; /* the local view stands; the config part says why it is empty */
+	r = 0;
 	if (c->json)
 		r = ctl_json_print(stdout, show_json(s, index, &p, cfg_status, cfg ? cfg : ""));
 	else
