@@ -43,7 +43,7 @@ LDFLAGS_ALL = -pthread $(SAN_FLAGS) $(LDFLAGS)
 # ---- sources, by part ------------------------------------------------------------------
 SHM_SRC    := $(wildcard shm/*.c)
 CORE_MAIN  := core/vfpoold.c
-CORE_SRC   := $(filter-out $(CORE_MAIN),$(wildcard core/*.c))
+CORE_SRC   := $(filter-out $(CORE_MAIN),$(wildcard core/*.c core/*/*.c))
 BPF_PROG   := $(wildcard bpf/*.bpf.c)
 BPF_SRC    := $(filter-out $(BPF_PROG),$(wildcard bpf/*.c))
 LIB_SRC    := $(wildcard client/libvfpool/*.c)
@@ -69,7 +69,8 @@ LIBVFPOOL_SO := $(B)/libvfpool.so.$(LIBVERSION)
 TARGETS := $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfpool-bench \
            $(B)/vfpool-tests $(B)/vfpool-demo-load $(B)/vfpool-example-launcher
 
-.PHONY: all deps check demo bench clean test test-asan test-tsan install uninstall fuzz fuzz-run soak
+.PHONY: all deps check check-deps demo bench clean test test-asan test-tsan install uninstall fuzz \
+	fuzz-run soak
 all: $(TARGETS)
 
 deps:
@@ -125,7 +126,7 @@ $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B
 # (tests/soak/soak.h). Public API only; local sockets only.
 SOAK_SECONDS ?= 180
 SOAK_CLIENTS ?= 6
-$(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c)) $(B)/libvfpool.a
+$(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c) tests/daemon_socket.c) $(B)/libvfpool.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL)
 soak: $(B)/vfpool-soak $(B)/vfpoold
 	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
@@ -137,6 +138,16 @@ $(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
 # The concurrency scenarios without Criterion, for ThreadSanitizer (Criterion cannot run
 # under TSan: Snaipe/Criterion#274).
 $(B)/vfpool-stress: $(STRESS_OBJ) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
+
+# The same scenarios against a mutant pool whose claim does not re-check the block reasons
+# after its take: blocked_slot_never_returned must fail there (tests/run.sh, variant mutant).
+# The mutant object comes first, so the archive's pool.o is never pulled in.
+$(B)/obj/mutant/pool_no_recheck.o: core/model/pool.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -DVFPOOL_MUTANT_NO_RECHECK -MMD -MP -c $< -o $@
+$(B)/vfpool-stress-mutant: $(B)/obj/mutant/pool_no_recheck.o $(STRESS_OBJ) $(B)/libvfpoolcore.a \
+			   $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS)
 
 # The example launcher links the shared library (not the archive): proof that the exported
@@ -272,9 +283,15 @@ check: deps
 	$(MAKE) abi-check
 	$(MAKE) SAN=asan all
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
+	$(MAKE) build/vfpool-stress-mutant
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
 	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
-	@bash tests/run.sh build plain build/asan asan build/tsan tsan build python
+	@bash tests/run.sh build plain build/asan asan build/tsan tsan build mutant build python
+
+# The include rules of deps.rules (which part may include which; no module cycles). Not in
+# `check` yet: today's tree breaks them (bpf/probe.c includes core/; the ctl_command knot).
+check-deps:
+	@python3 scripts/check-deps
 
 demo: deps
 	$(MAKE) all
@@ -288,11 +305,16 @@ bench: deps
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS := -std=c17 -D_GNU_SOURCE -g -O1 -Iinclude -I. -fsanitize=fuzzer,address,undefined \
               -fno-sanitize-recover=all
-FUZZ_SRC_request_decode := core/request.c
+FUZZ_SRC_request_decode := core/model/request.c
 FUZZ_SRC_handshake      := core/control_socket.c
-FUZZ_SRC_journal_scan   := core/journal_format.c core/crc32c.c
-FUZZ_SRC_numvfs_store   := core/numvfs_store.c core/atomic_file.c
-FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store
+FUZZ_SRC_journal_scan   := core/lease/journal_format.c core/lease/crc32c.c
+FUZZ_SRC_numvfs_store   := core/numvfs/numvfs_store.c core/atomic_file.c
+# the ring decoder and the engine together, on a simulated host, against a model of leases
+FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c core/model/request.c \
+	core/model/state_segment.c core/model/pool.c core/model/lease_index.c core/model/vm_quota.c core/model/req_stats.c \
+	core/model/host_sim.c core/model/host.c core/model/policy.c core/model/pid_check.c \
+	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c
+FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store ring_engine_model
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
 build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*)
 	@mkdir -p $(@D)

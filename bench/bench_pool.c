@@ -5,7 +5,7 @@
 
 #include "bench/bench_pool.h"
 
-#define SHARED_IOMMU_EVERY 16 /* as core/host_sim.c */
+#define SHARED_IOMMU_EVERY 16 /* as core/model/host_sim.c */
 
 int bench_pool_init(struct bench_pool *bp, unsigned n_pfs, unsigned vfs_per_pf)
 {

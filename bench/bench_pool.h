@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /* An in-process pool shaped like the daemon's simulated host, so the baselines run the
- * same allocation logic (core/pool.c) on the same shape as vfpoold --simulate NxM. */
+ * same allocation logic (core/model/pool.c) on the same shape as vfpoold --simulate NxM. */
 #ifndef VFPOOL_BENCH_POOL_H
 #define VFPOOL_BENCH_POOL_H
 
-#include "core/pool.h"
+#include "core/model/pool.h"
 
 /* The host every scenario uses: 4 PFs of 64 VFs, as "--simulate 4x64". */
 #define BENCH_SIM_PFS  4u

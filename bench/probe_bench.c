@@ -31,7 +31,7 @@
 
 #include "bench/bench.h"
 #include "bpf/probe.h"
-#include "core/link_watch.h"
+#include "core/probe/link_watch.h"
 
 struct receiver {
 	struct probe *probe;

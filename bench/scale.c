@@ -17,7 +17,7 @@
 
 #include "bench/bench.h"
 #include "bench/scenario.h"
-#include "core/pool.h"
+#include "core/model/pool.h"
 
 #define BATCH 64
 

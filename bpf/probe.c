@@ -17,7 +17,7 @@
 #include "bpf/linkfilter.h"
 #include "bpf/linkfilter.skel.h"
 #include "bpf/probe.h"
-#include "core/ifindex_map.h"
+#include "bpf/ifindex_map.h"
 
 #define REASON_MAX 256
 

@@ -23,7 +23,7 @@ static int socket_path(const char *run_dir, struct sockaddr_un *sa)
 	return 0;
 }
 
-int control_listen(const char *run_dir, gid_t gid, int *ret_fd)
+int control_listen(int dir_fd, const char *run_dir, gid_t gid, int *ret_fd)
 {
 	struct sockaddr_un sa;
 	int fd, r = socket_path(run_dir, &sa);
@@ -32,13 +32,17 @@ int control_listen(const char *run_dir, gid_t gid, int *ret_fd)
 		return r;
 	/* whoever holds the run dir's lock (daemon_new) owns it: a socket file here is a dead
 	 * daemon's, even if its io_uring still answers connects while the kernel tears it down */
-	unlink(sa.sun_path);
+	if (unlinkat(dir_fd, VFPOOL_CTL_SOCKET, 0) < 0 && errno != ENOENT)
+		return -errno;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
+	/* bind takes a path: run_dir is the verified, resolved one (core/safe_dir.h), and its
+	 * directories let nobody else swap an entry; mode and group are set by name in it */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    chmod(sa.sun_path, 0660) < 0 ||
-	    (gid != (gid_t)-1 && chown(sa.sun_path, (uid_t)-1, gid) < 0) ||
+	    fchmodat(dir_fd, VFPOOL_CTL_SOCKET, 0660, 0) < 0 ||
+	    (gid != (gid_t)-1 &&
+	     fchownat(dir_fd, VFPOOL_CTL_SOCKET, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0) ||
 	    listen(fd, 128) < 0) {
 		r = -errno;
 		close(fd);
@@ -48,12 +52,9 @@ int control_listen(const char *run_dir, gid_t gid, int *ret_fd)
 	return 0;
 }
 
-void control_unlink(const char *run_dir)
+void control_unlink(int dir_fd)
 {
-	struct sockaddr_un sa;
-
-	if (socket_path(run_dir, &sa) == 0)
-		unlink(sa.sun_path);
+	unlinkat(dir_fd, VFPOOL_CTL_SOCKET, 0);
 }
 
 static bool entries_ok(uint32_t n)
@@ -125,20 +126,24 @@ int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ri
 	return n == (ssize_t)sizeof(w) ? 0 : -EIO;
 }
 
-int control_lock_run_dir(const char *run_dir, int *ret_fd)
+int control_lock_run_dir(int dir_fd, int *ret_fd)
 {
-	char path[4096];
-	int fd;
+	struct stat st;
+	int fd, r;
 
-	if (snprintf(path, sizeof(path), "%s/vfpoold.lock", run_dir) >= (int)sizeof(path))
-		return -ENAMETOOLONG;
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	/* never through a link: root's O_CREAT would create whatever file it names */
+	fd = openat(dir_fd, VFPOOL_LOCK_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
+		    0600);
 	if (fd < 0)
-		return -errno;
+		return errno == ENOTDIR ? -ELOOP : -errno;
+	if (fstat(fd, &st) < 0)
+		r = -errno;
+	else
+		r = S_ISREG(st.st_mode) ? 0 : -EINVAL;
 	/* released by the kernel the moment the holder dies, whatever else it left open */
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
-		int r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
-
+	if (r == 0 && flock(fd, LOCK_EX | LOCK_NB) < 0)
+		r = errno == EWOULDBLOCK ? -EADDRINUSE : -errno;
+	if (r) {
 		close(fd);
 		return r;
 	}

@@ -8,14 +8,19 @@
 
 #include "shm/control_proto.h"
 
-/* Takes <run_dir>/vfpoold.lock: one daemon per run dir (its journal and socket). Held for
- * the daemon's life through *ret_fd. -EADDRINUSE when another daemon holds it. */
-int control_lock_run_dir(const char *run_dir, int *ret_fd);
+#define VFPOOL_LOCK_FILE "vfpoold.lock"
 
-/* Binds <run_dir>/vfpool.sock (mode 0660, group gid unless (gid_t)-1), non-blocking,
- * replacing a dead daemon's socket file. Call with the run dir's lock held. */
-int control_listen(const char *run_dir, gid_t gid, int *ret_fd);
-void control_unlink(const char *run_dir);
+/* Takes vfpoold.lock in the verified run dir dir_fd (core/safe_dir.h): one daemon per run
+ * dir (its journal and socket). Held for the daemon's life through *ret_fd. -EADDRINUSE
+ * when another daemon holds it; -ELOOP when the name is a symlink (never followed);
+ * -EINVAL when it is not a regular file. */
+int control_lock_run_dir(int dir_fd, int *ret_fd);
+
+/* Binds vfpool.sock in the run dir (dir_fd, and run_dir its resolved path for bind): mode
+ * 0660, group gid unless (gid_t)-1, non-blocking, replacing a dead daemon's socket file.
+ * Call with the run dir's lock held. */
+int control_listen(int dir_fd, const char *run_dir, gid_t gid, int *ret_fd);
+void control_unlink(int dir_fd);
 
 /* 0, or -EPROTO with why set. */
 int control_check_hello(const struct vfpool_ctl_hello *h, const char **ret_why);

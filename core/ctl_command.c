@@ -7,10 +7,10 @@
 
 #include "core/ctl_command.h"
 #include "core/daemon_internal.h"
-#include "core/lease_cmd.h"
+#include "core/lease/lease_cmd.h"
 #include "core/log.h"
-#include "core/policy_cmd.h"
-#include "core/numvfs_cmd.h"
+#include "core/policy/policy_cmd.h"
+#include "core/numvfs/numvfs_cmd.h"
 
 static void cmd_ping(struct ctl_request *req)
 {

@@ -22,15 +22,17 @@
 
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
+#include "core/heartbeat.h"
 #include "core/daemon_internal.h"
-#include "core/host_watch.h"
-#include "core/lease_durable.h"
-#include "core/lease_sweep.h"
-#include "core/pid_watch.h"
+#include "core/host/host_watch.h"
+#include "core/lease/lease_durable.h"
+#include "core/lease/lease_sweep.h"
+#include "core/lease/pid_watch.h"
 #include "core/log.h"
-#include "core/numvfs_cmd.h"
-#include "core/policy_cmd.h"
-#include "core/vf_config.h"
+#include "core/numvfs/numvfs_cmd.h"
+#include "core/policy/policy_cmd.h"
+#include "core/safe_dir.h"
+#include "core/vfconfig/vf_config.h"
 #include "shm/seqlock.h"
 
 /* liburing 2.3 predates the futex opcodes (kernel 6.7); the SQE layout is the kernel's:
@@ -40,7 +42,11 @@
 #endif
 #define FUTEX2_SIZE_U32_FLAG 0x02 /* shared (not FUTEX2_PRIVATE): the word is in a memfd */
 
+/* Requests served per client per loop turn (a chain may finish past it), so one busy
+ * client cannot starve the others nor make a turn unbounded. */
 #define SERVE_BATCH 64
+/* How long a doorbell rings into the void after a storm (client_ring_bell_rang). */
+#define BELL_REST_MS 10
 #define CONN_IN_INITIAL 256
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -57,6 +63,8 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void on_bell_rest(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void rest_bell(struct daemon *d, struct conn *c);
 static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe);
 
@@ -127,12 +135,13 @@ static void arm_futex(struct daemon *d, struct conn *c, uint32_t expected)
 	sqe->addr3 = FUTEX_BITSET_MATCH_ANY;
 	io_uring_sqe_set_data(sqe, &c->futex_op);
 	c->futex_pending = true;
+	client_ring_bell_armed(&c->ring);
 }
 
 static void conn_free_if_idle(struct daemon *d, struct conn *c)
 {
 	if (c->state != CONN_CLOSING || c->recv_pending || c->futex_pending || c->sends_pending ||
-	    c->ring.deferred > 0 || c->hello_timer_pending)
+	    c->ring.deferred > 0 || c->hello_timer_pending || c->bell_resting)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
 	client_ring_destroy(&c->ring);
@@ -200,6 +209,12 @@ void conn_close(struct daemon *d, struct conn *c, const char *why)
 
 		io_uring_prep_cancel(sqe, &c->futex_op, 0);
 		io_uring_sqe_set_data(sqe, &c->cancel_op);
+	}
+	if (c->bell_resting) {
+		struct io_uring_sqe *sqe = loop_sqe(&d->ring, &c->bell_rest_cancel_op);
+
+		io_uring_prep_timeout_remove(sqe, (uint64_t)(uintptr_t)&c->bell_rest_op, 0);
+		io_uring_sqe_set_data(sqe, &c->bell_rest_cancel_op);
 	}
 	conn_free_if_idle(d, c);
 }
@@ -383,8 +398,13 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 	}
 	r = client_ring_create(c->id, hello.sq_entries, hello.cq_entries, &c->ring);
 	if (r) {
-		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, "cannot create ring segment");
-		conn_close(d, c, strerror(-r));
+		char msg[128];
+
+		/* -ENOSPC / -ENOMEM: its memory could not be reserved; the client is told why */
+		snprintf(msg, sizeof(msg), "cannot create the ring segment (%zu bytes): %s",
+			 client_ring_size(hello.sq_entries, hello.cq_entries), strerror(-r));
+		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, msg);
+		conn_close(d, c, msg);
 		return;
 	}
 	r = control_send_welcome(c->fd, 0, c->id, c->ring.size, d->seg->size, c->ring.fd,
@@ -397,6 +417,12 @@ static void finish_handshake(struct daemon *d, struct conn *c)
 		return;
 	}
 	c->ring.peer_pid = c->cred.pid; /* what a bind to pid 0 means */
+	c->ring.peer_uid = c->cred.uid; /* whose leases its requests may change */
+	c->ring.peer_admin = c->admin;
+	c->bell_rest_op.complete = on_bell_rest;
+	c->bell_rest_cancel_op.complete = on_cancel;
+	c->bell_resting = false;
+	c->bell_storms = 0;
 	c->state = CONN_ACTIVE;
 	live_add(d, c);
 	log_info("client_connected", "client=%u pid=%d uid=%u gid=%u admin=%s sq=%u cq=%u", c->id,
@@ -476,13 +502,41 @@ static void on_futex(struct loop_op *op, const struct io_uring_cqe *cqe)
 		conn_free_if_idle(d, c);
 		return;
 	}
-	/* woken (0) or the bell moved before we slept (-EAGAIN): either way, wait again; the
-	 * ring itself is polled by the loop. Anything else would fail again at once: a spin */
+	/* woken (0) or the bell moved before we slept (-EAGAIN). Anything else would fail
+	 * again at once: a spin */
 	if (cqe->res != 0 && cqe->res != -EAGAIN && cqe->res != -EINTR) {
 		conn_close(d, c, "doorbell wait failed");
 		return;
 	}
-	arm_futex(d, c, atomic_load_explicit(&c->ring.hdr->sq_bell.v, memory_order_acquire));
+	/* the ring is polled while the loop is awake: the wait is armed again only when it
+	 * goes to sleep (prepare_sleep), so ringing an awake daemon costs it nothing */
+	if (client_ring_bell_rang(&c->ring))
+		rest_bell(d, c);
+}
+
+/* A doorbell storm: the client rang again and again without publishing or reaping. Its
+ * doorbell rests for BELL_REST_MS (its ring is still served whenever the loop is awake):
+ * a storm costs the daemon a few wakes per rest instead of a CPU. */
+static void rest_bell(struct daemon *d, struct conn *c)
+{
+	if (c->bell_resting)
+		return;
+	if (c->bell_storms++ == 0) /* once per connection: the storm itself must not flood the log */
+		log_warn("client_doorbell_storm", "client=%u pid=%d uid=%u reason=\"%u doorbells "
+			 "without a request or a reap; the doorbell rests %u ms each time\"",
+			 c->id, (int)c->cred.pid, (unsigned)c->cred.uid, CLIENT_RING_IDLE_BELLS,
+			 BELL_REST_MS);
+	c->bell_resting = true;
+	loop_timer(&d->ring, &c->bell_rest_op, &c->bell_rest_ts, BELL_REST_MS);
+}
+
+static void on_bell_rest(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct conn *c = container_of(op, struct conn, bell_rest_op);
+
+	(void)cqe; /* -ETIME, or -ECANCELED when the connection went */
+	c->bell_resting = false;
+	conn_free_if_idle(c->d, c); /* if it is closing; else prepare_sleep arms the wait */
 }
 
 static void on_cancel(struct loop_op *op, const struct io_uring_cqe *cqe)
@@ -512,12 +566,15 @@ static unsigned reap_completions(struct daemon *d)
 	while (io_uring_peek_cqe(&d->ring, &cqe) == 0) {
 		struct loop_op *op = io_uring_cqe_get_data(cqe);
 		struct io_uring_cqe copy = *cqe;
+		/* a doorbell is no work by itself: the requests it announces count when they are
+		 * served, so ringing without publishing cannot keep the loop polling */
+		bool bell = op && op->complete == on_futex;
 
 		/* mark it seen first: the handler may queue new requests that need CQ room */
 		io_uring_cqe_seen(&d->ring, cqe);
 		if (op)
 			op->complete(op, &copy);
-		n++;
+		n += !bell;
 	}
 	if (!d->accept_armed && !d->stop)
 		arm_accept(d);
@@ -560,7 +617,7 @@ static unsigned serve_clients(struct daemon *d)
 
 		n = client_ring_serve(&c->ring, &d->engine, &c->sink, SERVE_BATCH);
 		if (n < 0) {
-			conn_close(d, c, "ring indices out of range");
+			conn_close(d, c, c->ring.refused);
 			continue;
 		}
 		if (n > 0 && client_ring_client_sleeps(&c->ring))
@@ -570,7 +627,9 @@ static unsigned serve_clients(struct daemon *d)
 	return total;
 }
 
-/* Announces sleep to every client; false if one has work (then nobody sleeps). */
+/* Announces sleep to every client; false if one has work (then nobody sleeps). Work is
+ * what a serve would move on: requests waiting on their own client (an unfinished chain,
+ * completions without room) are not, so no client keeps the loop awake with them. */
 static bool prepare_sleep(struct daemon *d)
 {
 	for (uint32_t i = 0; i < d->n_live; i++) {
@@ -581,7 +640,7 @@ static bool prepare_sleep(struct daemon *d)
 		if (bell < 0)
 			return false;
 		/* the value read before the re-check: a doorbell rung since fails the wait */
-		if (!c->futex_pending)
+		if (!c->futex_pending && !c->bell_resting)
 			arm_futex(d, c, (uint32_t)bell);
 	}
 	return true;
@@ -637,10 +696,39 @@ int daemon_run(struct daemon *d)
 		}
 		io_uring_submit_and_wait(&d->ring, 1);
 		awake(d);
-		idle_since = 0;
+		/* the spin window restarts only with work: a wake that brings none (a doorbell
+		 * rung for nothing) goes back to sleep without spinning spin_us first */
 		idle_polls = 0;
 	}
 	return d->failed ? -EIO : 0;
+}
+
+/* The run dir and the state dir, trusted as systemd trusts its own (core/safe_dir.h):
+ * created when missing (the run dir 0750 with the socket group, so its members reach the
+ * socket and the state segment; the state dir 0750), refused when another user controls
+ * them. From here on the daemon uses their resolved paths. */
+static int daemon_open_dirs(struct daemon *d)
+{
+	char why[512];
+	int fd;
+
+	fd = safe_dir_open(d->opts.run_dir, "run dir", 0750, d->opts.socket_gid, d->run_dir_real,
+			   sizeof(d->run_dir_real), why, sizeof(why));
+	if (fd < 0) {
+		log_err("start_failed", "error=\"%s\"", why);
+		return fd;
+	}
+	d->run_dir_fd = fd;
+	fd = safe_dir_open(d->opts.state_dir, "state dir", 0750, (gid_t)-1, d->state_dir_real,
+			   sizeof(d->state_dir_real), why, sizeof(why));
+	if (fd < 0) {
+		log_err("start_failed", "error=\"%s\"", why);
+		return fd;
+	}
+	close(fd); /* its stores open it by path (the resolved one) when they write */
+	d->opts.run_dir = d->run_dir_real;
+	d->opts.state_dir = d->state_dir_real;
+	return 0;
 }
 
 static void on_durability_lost(void *ctx)
@@ -665,6 +753,7 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	d->opts = *opts;
 	d->host = host;
 	d->listen_fd = -1;
+	d->run_dir_fd = -1;
 	d->lock_fd = -1;
 	d->signal_fd = -1;
 	d->admin_gid = opts->admin_gid;
@@ -677,22 +766,29 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		r = -ENOMEM;
 		goto fail;
 	}
-	if (mkdir(opts->run_dir, 0755) < 0 && errno != EEXIST) {
-		r = -errno;
-		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir, strerror(errno));
+	r = daemon_open_dirs(d);
+	if (r)
 		goto fail;
-	}
+	opts = &d->opts; /* the verified paths from here on */
 	/* before anything in the run dir is touched: the journal has one writer */
-	r = control_lock_run_dir(opts->run_dir, &d->lock_fd);
+	r = control_lock_run_dir(d->run_dir_fd, &d->lock_fd);
 	if (r) {
-		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir,
-			r == -EADDRINUSE ? "another vfpoold runs on this run dir" : strerror(-r));
+		log_err("start_failed", "run_dir=%s lock=%s error=\"%s\"", opts->run_dir,
+			VFPOOL_LOCK_FILE,
+			r == -EADDRINUSE ? "another vfpoold runs on this run dir" :
+			r == -ELOOP ? "a symlink, not followed" :
+			r == -EINVAL ? "not a regular file" : strerror(-r));
 		goto fail;
 	}
-	r = state_seg_create(opts->run_dir, host, &d->seg);
-	if (r) {
-		log_err("start_failed", "state=%s/state error=\"%s\"", opts->run_dir, strerror(-r));
-		goto fail;
+	{
+		char why[256];
+
+		r = state_seg_create(d->run_dir_fd, opts->socket_gid, host, &d->seg, why,
+				     sizeof(why));
+		if (r) {
+			log_err("start_failed", "file=%s/state error=\"%s\"", opts->run_dir, why);
+			goto fail;
+		}
 	}
 	/* before anyone can connect: the kernel accepts into the backlog as soon as the socket
 	 * listens, so a reader may look before the loop runs */
@@ -718,7 +814,7 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = probe_source_new(&d->engine, opts->probe_mode, &d->probe);
 	if (r)
 		goto fail;
-	r = control_listen(opts->run_dir, opts->socket_gid, &d->listen_fd);
+	r = control_listen(d->run_dir_fd, opts->run_dir, opts->socket_gid, &d->listen_fd);
 	if (r) {
 		log_err("start_failed", "socket=%s/%s error=\"%s\"", opts->run_dir,
 			VFPOOL_CTL_SOCKET, strerror(-r));
@@ -767,6 +863,9 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 	r = lease_sweep_start(d, &d->sweep);
 	if (r)
 		goto fail;
+	r = heartbeat_start(&d->ring, d->seg->hdr, &d->stop, &d->heartbeat);
+	if (r)
+		goto fail;
 	*ret_daemon = d;
 	return 0;
 fail:
@@ -783,6 +882,7 @@ void daemon_free(struct daemon *d)
 	probe_source_free(d->probe); /* after the ring: its requests pointed into it */
 	pid_watch_free(d->pid_watch);
 	lease_sweep_free(d->sweep);
+	heartbeat_free(d->heartbeat);
 	numvfs_cmd_free_all(d);
 	host_watch_free(d->host_watch);
 	for (uint32_t i = 0; d->conns && i < d->n_conns; i++) {
@@ -807,12 +907,14 @@ void daemon_free(struct daemon *d)
 	lease_durable_free(d->durable);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);
-		control_unlink(d->opts.run_dir);
+		control_unlink(d->run_dir_fd);
 	}
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
+	if (d->run_dir_fd >= 0)
+		close(d->run_dir_fd);
 	policy_daemon_stop(d);
 	engine_fini(&d->engine);
 	state_seg_destroy(d->seg);

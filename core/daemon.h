@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "core/host.h"
+#include "core/model/host.h"
 
 struct daemon_opts {
 	const char *run_dir;
@@ -18,7 +18,7 @@ struct daemon_opts {
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
 	unsigned host_kind;   /* enum vfpool_host_kind: published before the socket listens */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */
-	int vf_config_mode;   /* enum vf_config_mode (core/vf_config.h); 0: auto */
+	int vf_config_mode;   /* enum vf_config_mode (core/vfconfig/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */
 	unsigned max_leases_per_vm; /* 0: no limit */
 	unsigned numvfs_timeout_ms; /* each step of a numvfs change; 0: the default (2 min) */

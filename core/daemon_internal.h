@@ -9,13 +9,13 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 
-#include "core/client_ring.h"
+#include "core/model/client_ring.h"
 #include "core/daemon.h"
-#include "core/engine.h"
+#include "core/model/engine.h"
 #include "core/loop.h"
-#include "core/probe_source.h"
-#include "core/policy.h"
-#include "core/state_segment.h"
+#include "core/probe/probe_source.h"
+#include "core/model/policy.h"
+#include "core/model/state_segment.h"
 #include "shm/control_proto.h"
 
 enum conn_state { CONN_FREE = 0, CONN_HELLO, CONN_ACTIVE, CONN_CLOSING };
@@ -38,6 +38,12 @@ struct conn {
 	struct loop_op hello_timer_op, hello_cancel_op;
 	struct __kernel_timespec hello_ts;
 	bool recv_pending, futex_pending, hello_timer_pending;
+	/* after a doorbell storm (client_ring_bell_rang) the doorbell rests: no futex wait
+	 * until this timer fires */
+	struct loop_op bell_rest_op, bell_rest_cancel_op;
+	struct __kernel_timespec bell_rest_ts;
+	bool bell_resting;
+	unsigned bell_storms;
 	unsigned sends_pending;
 	uint32_t live_idx; /* position in daemon.live while ACTIVE */
 };
@@ -51,11 +57,15 @@ struct daemon {
 	struct host *host;
 	struct state_seg *seg;
 	struct engine engine;
-	struct policy policy; /* core/policy_cmd.h */
+	struct policy policy; /* core/policy/policy_cmd.h */
 	struct io_uring ring;
 	bool ring_ready;
 	int listen_fd;
+	int run_dir_fd;  /* the verified run dir (core/safe_dir.h); its files are opened at it */
 	int lock_fd;     /* <run-dir>/vfpoold.lock, held for the daemon's life */
+	/* the resolved, verified paths opts.run_dir and opts.state_dir point at */
+	char run_dir_real[4096];
+	char state_dir_real[4096];
 	int signal_fd;
 	struct signalfd_siginfo siginfo;
 	struct loop_op accept_op, signal_op;
@@ -71,13 +81,14 @@ struct daemon {
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	struct probe_source *probe; /* NULL with --probe=off */
 	struct vf_config *vfc;
-	struct lease_durable *durable; /* the lease journal (core/lease_durable.h) */
+	struct lease_durable *durable; /* the lease journal (core/lease/lease_durable.h) */
 	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
-	struct host_watch *host_watch;   /* NULL for a simulated host (core/host_watch.h) */
-	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs_cmd.h) */
-	struct pid_watch *pid_watch;     /* process-bound leases (core/pid_watch.h) */
-	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease_sweep.h) */
+	struct host_watch *host_watch;   /* NULL for a simulated host (core/host/host_watch.h) */
+	struct numvfs_run *numvfs_runs;  /* numvfs changes in progress (core/numvfs/numvfs_cmd.h) */
+	struct pid_watch *pid_watch;     /* process-bound leases (core/lease/pid_watch.h) */
+	struct lease_sweep *sweep;       /* periodic lease sweep (core/lease/lease_sweep.h) */
+	struct heartbeat *heartbeat;     /* the state segment's heartbeat (core/heartbeat.h) */
 };
 
 /* Closes a connection (logs why once); its memory is reclaimed when no request is left. */

@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/numvfs.h"
+#include "core/numvfs/numvfs.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -3,7 +3,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "core/request.h"
+#include "core/model/request.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -59,6 +59,12 @@ enum vfpool_vf_state {
 #define VFPOOL_PF_F_BOND_SLAVE (1u << 1)
 
 #define VFPOOL_STATE_F_STALE   (1u << 0) /* superseded: reopen <run-dir>/state */
+#define VFPOOL_STATE_F_EXITED  (1u << 1) /* the daemon shut down: nothing updates it now */
+
+/* The writer's heartbeat period, and the age past which a reader calls the writer gone
+ * even when its process exists (stopped, hung): generous, a loaded host delays a timer. */
+#define VFPOOL_HEARTBEAT_MS       1000u
+#define VFPOOL_HEARTBEAT_STALE_MS 5000u
 
 struct vfpool_state_hdr {
 	/* line 0: immutable after publication */
@@ -79,7 +85,13 @@ struct vfpool_state_hdr {
 	uint32_t network_capacity;
 	uint64_t started_ns; /* CLOCK_REALTIME at publication */
 	uint64_t network_off; /* struct vfpool_shm_network[network_capacity] */
-	uint8_t reserved1[32];
+	/* who writes the segment, so a reader tells a live daemon from a dead one's leftover
+	 * (shm/liveness.h). 0: not recorded (an older daemon), not checked */
+	uint64_t daemon_starttime; /* /proc/<pid>/stat starttime: a reused pid has another */
+	uint64_t daemon_pidns;     /* inode of the daemon's /proc/self/ns/pid: daemon_pid is
+				    * only meaningful to readers in the same pid namespace */
+	uint64_t daemon_timens;    /* likewise for heartbeat_mono_ns (/proc/self/ns/time) */
+	uint8_t reserved1[8];
 	/* line 2: the seqlock generation, odd while the daemon writes */
 	_Atomic uint64_t seq;
 	uint8_t pad_seq[56];
@@ -93,7 +105,10 @@ struct vfpool_state_hdr {
 	uint32_t n_networks;        /* inside the seqlock, like the records */
 	uint32_t host_kind;         /* enum vfpool_host_kind */
 	uint64_t config_generation; /* bumped on every policy change */
-	uint8_t pad_counts[16];
+	/* advanced every VFPOOL_HEARTBEAT_MS by a timer in the daemon's loop, idle or busy
+	 * (relaxed; outside the seqlock). 0: an older daemon, not checked */
+	_Atomic uint64_t heartbeat_mono_ns; /* CLOCK_MONOTONIC: what readers judge by */
+	_Atomic uint64_t heartbeat_real_ns; /* CLOCK_REALTIME: "last state from" for humans */
 	/* line 4: event probe status (relaxed counters; mode and reason inside the seqlock) */
 	uint32_t probe_mode;        /* enum vfpool_probe_mode */
 	uint32_t reserved2;
@@ -101,7 +116,8 @@ struct vfpool_state_hdr {
 	_Atomic uint64_t probe_dropped;
 	_Atomic uint64_t journal_bytes;
 	_Atomic uint64_t leases_lost; /* leases whose VF vanished */
-	uint8_t pad_status[24];
+	_Atomic uint64_t journal_records_lost; /* damaged journal records skipped at start */
+	uint8_t pad_status[16];
 	/* line 5 */
 	char probe_reason[64];      /* why the fallback runs, "" otherwise */
 	/* lines 6-7: failed requests by kind (relaxed counters, enum vfpool_err_kind) */
@@ -251,6 +267,9 @@ struct vfpool_sqe {
 #define VFPOOL_CQE_F_EXISTING  (1u << 0) /* the (VM, vNIC) already held this lease */
 #define VFPOOL_CQE_F_NUMA_MISS (1u << 1) /* placed off the requested NUMA node */
 #define VFPOOL_CQE_F_MORE      (1u << 2) /* another completion for this request follows */
+/* A failed entry of a chain that was not itself the cause: another entry failed (its own
+ * completion, without this flag, says why) and nothing of the chain was allocated. */
+#define VFPOOL_CQE_F_CHAIN     (1u << 3)
 
 /* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
  * failure; the vNIC is to use the bridge (message says why no VF was eligible). */
@@ -321,6 +340,14 @@ _Static_assert(sizeof(struct vfpool_shm_network) == 128, "network record size");
 _Static_assert(offsetof(struct vfpool_state_hdr, seq) == 2 * VFPOOL_CACHELINE,
 	       "seqlock generation alone on line 2");
 _Static_assert(offsetof(struct vfpool_state_hdr, n_pfs) == 3 * VFPOOL_CACHELINE, "counts");
+_Static_assert(offsetof(struct vfpool_state_hdr, daemon_starttime) == VFPOOL_CACHELINE + 32,
+	       "writer identity in line 1's former reserved bytes");
+_Static_assert(offsetof(struct vfpool_state_hdr, reserved1) == 2 * VFPOOL_CACHELINE - 8,
+	       "line 1 ends with its reserved bytes");
+_Static_assert(offsetof(struct vfpool_state_hdr, heartbeat_mono_ns) == 4 * VFPOOL_CACHELINE - 16,
+	       "heartbeat in line 3's former padding");
+_Static_assert(VFPOOL_HEARTBEAT_STALE_MS >= 3 * VFPOOL_HEARTBEAT_MS,
+	       "readers allow several missed beats");
 _Static_assert(sizeof(struct vfpool_shm_pf) == 128, "PF record size");
 _Static_assert(offsetof(struct vfpool_shm_pf, bm_off) == 72, "PF bm_off offset");
 _Static_assert(sizeof(struct vfpool_shm_vf) == 256, "VF record size");

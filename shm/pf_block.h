@@ -8,7 +8,7 @@
  * (enum vfpool_block_reason). A slot is allocatable when free and blocked by nothing.
  * Summary level 0 has one bit per leaf word ("this word may hold an allocatable slot"),
  * level k+1 one bit per word of level k; the last level is one word. The summary is a hint
- * kept by core/pool.c; readers ignore it.
+ * kept by core/model/pool.c; readers ignore it.
  */
 #ifndef VFPOOL_SHM_PF_BLOCK_H
 #define VFPOOL_SHM_PF_BLOCK_H

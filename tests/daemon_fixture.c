@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "tests/daemon_fixture.h"
+#include "tests/daemon_socket.h"
+#include "vfpool/vfpool.h"
 
 const char *test_build_path(const char *name)
 {
@@ -24,18 +26,6 @@ const char *test_build_path(const char *name)
 	cr_assert(b, "VFPOOL_BUILD is not set: run the tests through tests/run.sh or make check");
 	snprintf(path, sizeof(path), "%s/%s", b, name);
 	return path;
-}
-
-static bool socket_accepts(const char *run_dir)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", run_dir);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
 }
 
 /* simulate NULL: the host is discovered (a umockdev testbed under the test's wrapper). */
@@ -159,4 +149,13 @@ int test_daemon_stop(struct test_daemon *d)
 	waitpid(d->pid, &status, 0);
 	d->pid = 0;
 	return -1;
+}
+
+struct vfpool *connect_ok(const struct test_daemon *d)
+{
+	struct vfpool *h = NULL;
+	int r = vfpool_connect(d->run_dir, NULL, &h);
+
+	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
+	return h;
 }

@@ -6,6 +6,8 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+struct vfpool;
+
 struct test_daemon {
 	pid_t pid;
 	char run_dir[64];
@@ -25,6 +27,8 @@ void test_daemon_restart(struct test_daemon *d, const char *simulate, ...);
 /* SIGTERM, wait; returns the exit status (0 on a clean shutdown). */
 int test_daemon_stop(struct test_daemon *d);
 bool test_daemon_alive(const struct test_daemon *d);
+/* A libvfpool handle on the daemon; aborts the test when the connect fails. */
+struct vfpool *connect_ok(const struct test_daemon *d);
 /* Path of a built binary: $VFPOOL_BUILD/name. */
 const char *test_build_path(const char *name);
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # python.sh BUILD_DIR: the vfpool Python module's tests (client/python/tests) with the
 # system python3 against BUILD_DIR's vfpoold and libvfpool. Ends with the line
-# "python: N passed, M failed, K skipped" that tests/run.sh reads.
+# "python: N passed, M failed, K skipped" that tests/run.sh reads, after a line
+# "python: skipped TEST: REASON" per skipped test.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -20,6 +21,9 @@ result = unittest.TextTestRunner(verbosity=2, stream=sys.stdout).run(suite)
 failed = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
 skipped = len(result.skipped)
 passed = result.testsRun - failed - skipped
+# one line per skip, for tests/run.sh's list of skips with their reasons
+for test, reason in result.skipped:
+    print("python: skipped %s: %s" % (test.id(), reason))
 print("python: %d passed, %d failed, %d skipped" % (passed, failed, skipped))
 sys.exit(0 if failed == 0 and result.testsRun > 0 else 1)
 PY

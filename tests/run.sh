@@ -4,19 +4,43 @@
 #   tsan:  the concurrency scenarios under ThreadSanitizer, through vfpool-stress (Criterion
 #          itself cannot run under TSan: Snaipe/Criterion#274; the scenarios are the same code
 #          the Criterion "concurrency" suite runs).
+#   mutant: the scenario blocked_slot_never_returned against a pool without the claim's
+#          re-check (vfpool-stress-mutant): it must fail, which counts as one pass.
 #   python: the vfpool Python module's unittest suite (tests/python.sh), plain build only
 #          (ctypes cannot load a sanitized library without preloading the runtime).
 # The Criterion binary runs under umockdev-wrapper so tests can build udev testbeds
-# in-process; tests that need root or a kernel feature say so and why when they skip.
+# in-process; tests that need root or a kernel feature say so and why when they skip. Every
+# skip is listed with its reason at the end (from Criterion's TAP report) and counted.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
 total_pass=0 total_fail=0 status=0
+skips=$(mktemp)
+trap 'rm -f "$skips"' EXIT
 while [ $# -ge 2 ]; do
 	dir=$1 variant=$2
 	shift 2
 	log=$(mktemp)
 	case $variant in
+	mutant)
+		echo "== tests: mutant ($dir/vfpool-stress-mutant: claims without the re-check)"
+		# not shown as is: its own "0 passed, 1 failed" line is the expected outcome
+		"$dir/vfpool-stress-mutant" blocked_slot_never_returned >"$log" 2>&1
+		rc=0
+		# caught for the right reason: a blocked slot came back, not "no race happened"
+		want='^\[FAIL\] concurrency::blocked_slot_never_returned: '
+		want+='.*returned although blocked'
+		caught=$(grep -a "$want" "$log")
+		if [ -n "$caught" ]; then
+			echo "[PASS] mutant detected: ${caught#*blocked_slot_never_returned: }"
+			pass=1 fail=0
+		else
+			grep -av '^stress: ' "$log" | sed 's/^/  mutant: /'
+			echo "[FAIL] mutant not detected: blocked_slot_never_returned passes" \
+				"a pool whose claim does not re-check the block reasons"
+			pass=0 fail=1
+		fi
+		;;
 	tsan)
 		echo "== tests: tsan ($dir/vfpool-stress)"
 		# TSan's shadow layout wants the classic address space; high-entropy ASLR breaks it.
@@ -37,6 +61,7 @@ while [ $# -ge 2 ]; do
 		echo "== tests: python (client/python against $dir)"
 		bash tests/python.sh "$dir" 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
+		sed -nE 's/^python: skipped (.*)$/[python] \1/p' "$log" >>"$skips"
 		line=$(grep -a '^python: [0-9]* passed' "$log" | tail -n1)
 		if [ -z "$line" ]; then
 			echo "== python: no summary (exit $rc)"
@@ -52,9 +77,13 @@ while [ $# -ge 2 ]; do
 			export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 		fi
 		echo "== tests: $variant ($dir/vfpool-tests)"
+		tap=$(mktemp)
 		VFPOOL_BUILD=$dir VFPOOL_VARIANT=$variant umockdev-wrapper "$dir/vfpool-tests" \
-			--jobs=2 2>&1 | tee "$log"
+			--jobs=2 --tap="$tap" 2>&1 | tee "$log"
 		rc=${PIPESTATUS[0]}
+		# "ok - suite::name  # SKIP reason": Criterion prints skips only with --verbose
+		sed -nE "s/^ok - (.*[^ ]) +# SKIP (.*)$/[$variant] \1: \2/p" "$tap" >>"$skips"
+		rm -f "$tap"
 		line=$(grep -a 'Synthesis: Tested:' "$log" | tail -n1)
 		if [ -z "$line" ]; then
 			echo "== $variant: no Criterion summary (exit $rc)"
@@ -70,6 +99,11 @@ while [ $# -ge 2 ]; do
 	total_pass=$((total_pass + pass)); total_fail=$((total_fail + fail))
 	[ "$rc" -ne 0 ] && status=1
 done
-echo "check: $total_pass passed, $total_fail failed"
+nskip=$(wc -l <"$skips")
+if [ "$nskip" -gt 0 ]; then
+	echo "== skipped ($nskip):"
+	sed 's/^/  /' "$skips"
+fi
+echo "check: $total_pass passed, $total_fail failed, $nskip skipped"
 [ "$total_fail" -eq 0 ] || status=1
 exit $status

@@ -8,6 +8,7 @@
  */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,15 +39,10 @@ struct newer_pf_info {
 	struct vfpool_pf_info base;
 	uint64_t future;
 };
-
-static struct vfpool *connect_ok(const struct test_daemon *d)
-{
-	struct vfpool *h = NULL;
-	int r = vfpool_connect(d->run_dir, NULL, &h);
-
-	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
-	return h;
-}
+struct newer_liveness {
+	struct vfpool_liveness base;
+	uint64_t future;
+};
 
 static unsigned leases_of(const struct test_daemon *d, const char *vm)
 {
@@ -158,6 +154,32 @@ Test(abi, an_output_larger_than_the_library_knows_gets_its_tail_zeroed_and_keeps
 	cr_assert_eq(p.base.leased, 1u);
 	vfpool_snapshot_free(s);
 	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* The liveness of a snapshot's daemon (issue 12) is an output like the others. */
+Test(abi, liveness_is_written_by_the_callers_size_like_every_output)
+{
+	struct vfpool_liveness by_hand = { .running = 7 };
+	struct newer_liveness l;
+	struct vfpool_snapshot *s;
+	struct test_daemon d;
+
+	test_daemon_start(&d, "1x4", NULL);
+	cr_assert_eq(vfpool_snapshot_take(d.run_dir, &s), 0);
+	cr_assert_eq(vfpool_snapshot_liveness(s, &by_hand), -EINVAL, "sz 0: built by hand");
+	cr_assert_eq(by_hand.running, 7, "nothing written on failure");
+	by_hand.sz = offsetof(struct vfpool_liveness, why);
+	cr_assert_eq(vfpool_snapshot_liveness(s, &by_hand), -EINVAL, "below the first release");
+	memset(&l, 0xa5, sizeof(l));
+	l.base.sz = sizeof(l);
+	cr_assert_eq(vfpool_snapshot_liveness(s, &l.base), 0);
+	cr_assert_eq(l.base.sz, sizeof(l));
+	cr_assert_eq(l.future, 0u, "a field this library does not know reads as zero");
+	cr_assert_eq(l.base.running, 1);
+	cr_assert_eq(l.base.pid, d.pid);
+	cr_assert_str_empty(l.base.why);
+	vfpool_snapshot_free(s);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 

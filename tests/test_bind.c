@@ -10,13 +10,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "core/request.h"
+#include "core/model/request.h"
 #include "tests/daemon_fixture.h"
+#include "tests/state_dir.h"
 #include "vfpool/vfpool.h"
 
 extern char **environ;
 
-/* ---- decoding ------------------------------------------------------------------------- */
+/* ---- decoding (its refusals are rows of the table in tests/test_request.c) ------------- */
 
 static struct vfpool_sqe alloc_entry(void)
 {
@@ -54,61 +55,9 @@ Test(bind_decode, bind_to_pid_zero_is_left_for_the_connection_to_resolve)
 	cr_assert_eq(r.bind_pid, 0);
 }
 
-Test(bind_decode, negative_bind_pid_is_refused)
-{
-	struct vfpool_sqe e = alloc_entry();
-	struct request r;
-	const char *why = NULL;
-
-	e.flags = VFPOOL_REQ_F_BIND_PID;
-	e.bind_pid = -5;
-	cr_assert_eq(request_decode(&e, &r, &why), -EINVAL);
-	cr_assert_str_eq(why, "bind_pid negative");
-}
-
-Test(bind_decode, bind_flag_on_a_release_is_refused)
-{
-	struct vfpool_sqe e = alloc_entry();
-	struct request r;
-	const char *why = NULL;
-
-	memset(e.network, 0, sizeof(e.network));
-	e.opcode = VFPOOL_OP_RELEASE;
-	e.flags = VFPOOL_REQ_F_BIND_PID;
-	cr_assert_eq(request_decode(&e, &r, &why), -EINVAL);
-	cr_assert_str_eq(why, "bind flag on a request other than alloc");
-}
-
-Test(bind_decode, bind_pid_without_the_flag_is_refused)
-{
-	struct vfpool_sqe e = alloc_entry();
-	struct request r;
-	const char *why = NULL;
-
-	e.bind_pid = 77;
-	cr_assert_eq(request_decode(&e, &r, &why), -EINVAL);
-	cr_assert_str_eq(why, "bind_pid set without the bind flag");
-}
-
 /* ---- the daemon ---------------------------------------------------------------------- */
 
 TestSuite(bind);
-
-static char state_dir[64];
-
-static void make_state_dir(void)
-{
-	snprintf(state_dir, sizeof(state_dir), "/tmp/vfpool-state.XXXXXX");
-	cr_assert(mkdtemp(state_dir));
-}
-
-static void remove_state_dir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 /* A process that lives until killed: what a QEMU is to the daemon. Spawned (an exec, not
  * a bare fork): a fork of a Criterion worker would carry the runner's state along. */

@@ -14,23 +14,8 @@
 #include <unistd.h>
 
 #include "tests/daemon_fixture.h"
+#include "tests/state_dir.h"
 #include "vfpool/vfpool.h"
-
-static char state_dir[64];
-
-static void make_state_dir(void)
-{
-	snprintf(state_dir, sizeof(state_dir), "/tmp/vfpool-state.XXXXXX");
-	cr_assert(mkdtemp(state_dir));
-}
-
-static void remove_state_dir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 static void start(struct test_daemon *d, const char *spec)
 {
@@ -53,15 +38,6 @@ static void crash(struct test_daemon *d)
 	cr_assert_eq(waitpid(d->pid, &status, 0), d->pid);
 	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
 	d->pid = 0;
-}
-
-static struct vfpool *connect_ok(const struct test_daemon *d)
-{
-	struct vfpool *h = NULL;
-	int r = vfpool_connect(d->run_dir, NULL, &h);
-
-	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
-	return h;
 }
 
 struct held {

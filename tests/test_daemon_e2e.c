@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,19 +16,11 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "client/libvfpool/internal.h"
 #include "shm/control_proto.h"
 #include "shm/layout.h"
 #include "tests/daemon_fixture.h"
 #include "vfpool/vfpool.h"
-
-static struct vfpool *connect_ok(const struct test_daemon *d)
-{
-	struct vfpool *h = NULL;
-	int r = vfpool_connect(d->run_dir, NULL, &h);
-
-	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
-	return h;
-}
 
 static struct vfpool_alloc_req req_for(const char *vm, const char *vnic)
 {
@@ -99,6 +92,16 @@ Test(daemon, batch_of_200_allocations_completes_and_shows_in_the_snapshot)
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 
+static bool wait_for(const _Atomic uint32_t *v, uint32_t want)
+{
+	for (int i = 0; i < 500; i++) {
+		if (atomic_load(v) == want)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
 Test(daemon, sleeping_daemon_is_woken_by_the_doorbell)
 {
 	struct test_daemon d;
@@ -107,12 +110,20 @@ Test(daemon, sleeping_daemon_is_woken_by_the_doorbell)
 
 	test_daemon_start(&d, "1x64", "--spin-us", "0", NULL);
 	struct vfpool *h = connect_ok(&d);
+	/* the handle's ring (client/libvfpool/internal.h), to see the daemon's sleep flag */
+	struct vfpool_ring_hdr *ring = h->ring;
+	uint32_t bell = atomic_load(&ring->sq_bell.v);
+
 	for (int i = 0; i < 50; i++) {
+		/* asleep first, or a daemon that never sleeps (or spins) would pass */
+		cr_assert(wait_for(&ring->sq_wakeup.v, 1), "alloc %d: the daemon never slept", i);
 		snprintf(vnic, sizeof(vnic), "nic%d", i);
 		struct vfpool_alloc_req req = req_for("vmsleep", vnic);
 		cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0, "alloc %d", i);
-		usleep(2000); /* let the daemon fall asleep between requests */
 	}
+	/* not one per alloc: another event may wake the daemon between our look and the
+	 * library's, and then the library rightly skips the bell */
+	cr_assert_neq(atomic_load(&ring->sq_bell.v), bell, "no alloc rang the doorbell");
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -181,11 +192,13 @@ struct raw_client {
 	size_t size;
 };
 
-static void raw_connect(const struct test_daemon *d, struct raw_client *rc)
+static void raw_connect_rings(const struct test_daemon *d, struct raw_client *rc,
+			      uint32_t sq_entries, uint32_t cq_entries)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
-					  .type = VFPOOL_CTL_HELLO, .sq_entries = 8, .cq_entries = 8 };
+					  .type = VFPOOL_CTL_HELLO, .sq_entries = sq_entries,
+					  .cq_entries = cq_entries };
 	struct vfpool_ctl_welcome w;
 	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr a; } ctl;
 	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
@@ -205,6 +218,11 @@ static void raw_connect(const struct test_daemon *d, struct raw_client *rc)
 	cr_assert_neq(rc->ring, MAP_FAILED);
 	close(fds[0]);
 	close(fds[1]);
+}
+
+static void raw_connect(const struct test_daemon *d, struct raw_client *rc)
+{
+	raw_connect_rings(d, rc, 8, 8);
 }
 
 Test(daemon, client_scribbling_on_its_ring_is_cut_off_and_others_are_served)
@@ -373,16 +391,6 @@ static void ring_bell(struct vfpool_ring_hdr *ring)
 	}
 }
 
-static bool wait_for(const _Atomic uint32_t *v, uint32_t want)
-{
-	for (int i = 0; i < 500; i++) {
-		if (atomic_load(v) == want)
-			return true;
-		usleep(10000);
-	}
-	return false;
-}
-
 /* Regression: requests whose completions had no room counted as work, so a client that
  * filled both rings and never reaped kept the daemon spinning forever. */
 Test(daemon, client_with_a_full_completion_ring_lets_the_daemon_sleep)
@@ -410,6 +418,167 @@ Test(daemon, client_with_a_full_completion_ring_lets_the_daemon_sleep)
 	atomic_store(&rc.ring->cq_head.v, 8);
 	ring_bell(rc.ring);
 	cr_assert(wait_for(&rc.ring->cq_tail.v, 16), "held requests not served after the reap");
+	munmap(rc.ring, rc.size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* The daemon sleeps: it announced so (sq_wakeup) and still says so on ten looks in a row,
+ * 10 ms apart. A loop that keeps going clears sq_wakeup on its next pass (awake()). */
+static bool daemon_sleeps(const struct vfpool_ring_hdr *ring)
+{
+	int steady = 0;
+
+	for (int i = 0; i < 500 && steady < 10; i++) {
+		steady = atomic_load(&ring->sq_wakeup.v) ? steady + 1 : 0;
+		usleep(10000);
+	}
+	return steady == 10;
+}
+
+/* n allocs of one VM, linked into one chain, published at the ring's start. */
+static void raw_put_chain(struct raw_client *rc, const char *vm, uint32_t first, uint32_t n)
+{
+	struct vfpool_sqe *sqes = (struct vfpool_sqe *)((char *)rc->ring + rc->ring->sq_off);
+	uint32_t mask = rc->ring->sq_entries - 1;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct vfpool_sqe *e = &sqes[(first + i) & mask];
+
+		memset(e, 0, sizeof(*e));
+		e->user_data = 100 + i;
+		e->opcode = VFPOOL_OP_ALLOC;
+		e->numa_node = -1;
+		e->flags = i + 1 < n ? VFPOOL_REQ_F_LINK : 0;
+		snprintf(e->vm_id, sizeof(e->vm_id), "%s", vm);
+		snprintf(e->vnic_id, sizeof(e->vnic_id), "nic%u", i);
+		strcpy(e->network, "red");
+	}
+	atomic_store(&rc->ring->sq_tail.v, first + n);
+}
+
+/* Regression (issue 12, defect 7): a published chain longer than the client's completion
+ * ring never fitted, was never served and kept the loop from sleeping: one full CPU for as
+ * long as the client stayed. Now the client is cut off with the reason logged, and the
+ * daemon goes to sleep (the other client's sq_wakeup) and keeps serving. */
+Test(daemon, chain_longer_than_the_completion_ring_is_refused_and_the_daemon_sleeps)
+{
+	struct test_daemon d;
+	struct raw_client bad, good;
+	struct timeval tv = { .tv_sec = 5 };
+	char cmd[512], b;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "0", NULL);
+	raw_connect(&d, &good);
+	raw_connect_rings(&d, &bad, 16, 8);
+	raw_put_chain(&bad, "vmbad", 0, 9);
+	atomic_fetch_add(&bad.ring->sq_bell.v, 1);
+	syscall(SYS_futex, &bad.ring->sq_bell.v, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	setsockopt(bad.sock, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	cr_assert_eq(recv(bad.sock, &b, 1, 0), 0,
+		     "the client with the unservable chain is not cut off");
+	snprintf(cmd, sizeof(cmd),
+		 "grep -q 'reason=\"chain of 9 entries longer than the completion ring (8)\"' %s",
+		 d.log_path);
+	cr_assert_eq(system(cmd), 0, "the disconnect names the reason");
+	cr_assert_eq(leased_in_snapshot(&d, "vmbad"), 0u);
+	cr_assert(daemon_sleeps(good.ring), "the daemon does not sleep");
+	/* and it serves the others */
+	raw_put_chain(&good, "vmgood", 0, 2);
+	ring_bell(good.ring);
+	cr_assert(wait_for(&good.ring->cq_tail.v, 2), "the other client is not served");
+	cr_assert_eq(leased_in_snapshot(&d, "vmgood"), 2u);
+	munmap(bad.ring, bad.size);
+	close(bad.sock);
+	munmap(good.ring, good.size);
+	close(good.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Regression (issue 12, defect 7): a chain that fits the completion ring but not the room
+ * its client left counted as work: the loop spun while the client did not reap. The
+ * daemon sleeps with it connected, and serves the chain once the client reaps and rings. */
+Test(daemon, chain_waiting_for_completion_room_lets_the_daemon_sleep)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+	struct vfpool_sqe *sqes;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "0", NULL);
+	raw_connect(&d, &rc);
+	sqes = (struct vfpool_sqe *)((char *)rc.ring + rc.ring->sq_off);
+	for (int i = 0; i < 4; i++) {
+		memset(&sqes[i], 0, sizeof(sqes[i])); /* NOPs */
+		sqes[i].user_data = (uint64_t)i;
+	}
+	atomic_store(&rc.ring->sq_tail.v, 4);
+	ring_bell(rc.ring);
+	cr_assert(wait_for(&rc.ring->cq_tail.v, 4), "the NOPs are not completed");
+	/* six completions, room for four: the chain waits for the client to reap */
+	raw_put_chain(&rc, "vm1", 4, 6);
+	atomic_fetch_add(&rc.ring->sq_bell.v, 1);
+	syscall(SYS_futex, &rc.ring->sq_bell.v, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	cr_assert(daemon_sleeps(rc.ring), "the daemon does not sleep");
+	cr_assert_eq(atomic_load(&rc.ring->cq_tail.v), 4u);
+	atomic_store(&rc.ring->cq_head.v, 4);
+	ring_bell(rc.ring);
+	cr_assert(wait_for(&rc.ring->cq_tail.v, 10), "the chain is not served after the reap");
+	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 6u);
+	munmap(rc.ring, rc.size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+struct storm {
+	struct vfpool_ring_hdr *ring;
+	_Atomic bool stop;
+};
+
+/* A client's doorbell, rung as fast as a thread can, with nothing published. */
+static void *storm_main(void *arg)
+{
+	struct storm *st = arg;
+
+	while (!atomic_load(&st->stop)) {
+		atomic_fetch_add(&st->ring->sq_bell.v, 1);
+		syscall(SYS_futex, &st->ring->sq_bell.v, 1 /* FUTEX_WAKE */, 1, NULL, NULL, 0);
+	}
+	return NULL;
+}
+
+/* A client ringing its doorbell without publishing anything woke the loop once per ring
+ * (each wake a spin window): a CPU for as long as it rang. Its doorbell now rests after a
+ * few such rings (logged once); what it publishes during the storm is
+ * still served, and so are the others. */
+Test(daemon, doorbell_storm_is_noticed_and_everyone_is_still_served)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+	struct storm st = { .stop = false };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	pthread_t t;
+	char cmd[256];
+	int found = 1;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "50", NULL);
+	raw_connect(&d, &rc);
+	struct vfpool *h = connect_ok(&d);
+	st.ring = rc.ring;
+	cr_assert_eq(pthread_create(&t, NULL, storm_main, &st), 0);
+	snprintf(cmd, sizeof(cmd), "grep -q 'client_doorbell_storm.*client=%u ' %s",
+		 rc.ring->client_id, d.log_path);
+	for (int i = 0; i < 500 && (found = system(cmd)) != 0; i++)
+		usleep(10000);
+	cr_assert_eq(found, 0, "the storm is not noticed");
+	/* mid-storm: the storming client's request and another client's are served */
+	raw_put_chain(&rc, "vmstorm", 0, 1);
+	cr_assert(wait_for(&rc.ring->cq_tail.v, 1), "the storming client's request is not served");
+	struct vfpool_alloc_req req = req_for("vmok", "nic0");
+	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
+	atomic_store(&st.stop, true);
+	pthread_join(t, NULL);
+	cr_assert_eq(leased_in_snapshot(&d, "vmstorm"), 1u);
+	vfpool_close(h);
 	munmap(rc.ring, rc.size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);

@@ -28,11 +28,12 @@
 
 #include <criterion/criterion.h>
 
-#include "core/numvfs.h"
+#include "core/numvfs/numvfs.h"
 #include "shm/layout.h"
 #include "tests/daemon_fixture.h"
 #include "tests/fake_kernel.h"
 #include "tests/netns_links.h"
+#include "tests/state_dir.h"
 #include <netlink/socket.h>
 #include "tests/udev_testbed.h"
 #include "vfpool/vfpool.h"
@@ -53,8 +54,7 @@ static void bed_open(struct bed *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->tb = testbed_from_fixture("host_two_vendors.umockdev");
-	snprintf(b->state_dir, sizeof(b->state_dir), "/tmp/vfpool-state.XXXXXX");
-	cr_assert(mkdtemp(b->state_dir), "mkdtemp: %s", strerror(errno));
+	state_dir_make(b->state_dir, sizeof(b->state_dir));
 }
 
 static void bed_start(struct bed *b, const char *timeout_ms)
@@ -74,11 +74,8 @@ static void bed_stop(struct bed *b)
 
 static void bed_close(struct bed *b)
 {
-	char cmd[128];
-
 	bed_stop(b);
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", b->state_dir);
-	cr_assert_eq(system(cmd), 0);
+	state_dir_remove(b->state_dir);
 	g_object_unref(b->tb);
 }
 

@@ -7,10 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/client_ring.h"
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/state_segment.h"
+#include "tests/ring_rig.h"
 
 #define KEEP_MAX 16
 
@@ -57,77 +54,32 @@ static void test_post(struct completion_sink *sink, const struct vfpool_cqe *cqe
 	t->posted++;
 }
 
-struct rig {
-	struct host *host;
-	void *state;
-	void *ring_mem;
-	struct engine e;
-	struct keeper k;
-	struct test_sink ts;
-	struct client_ring r;
-	struct ring_prod sq; /* the client's view */
-	struct ring_cons cq;
-};
+/* The shared ring rig's engine keeps late allocations in keeper; conn is the sink. */
+static struct keeper keeper;
+static struct test_sink conn;
 
-static void rig_setup(struct rig *g, uint32_t entries)
+static void rig_setup(struct ring_rig *g, uint32_t entries)
 {
-	size_t size, ring_size;
-	struct vfpool_ring_hdr *h;
-
-	memset(g, 0, sizeof(*g));
-	cr_assert_eq(host_simulate(1, 64, &g->host), 0);
-	cr_assert_eq(state_seg_size(g->host, &size), 0);
-	g->state = aligned_alloc(64, size);
-	cr_assert_eq(state_seg_format(g->state, size, g->host), 0);
-	cr_assert_eq(engine_init(&g->e, g->state), 0);
-	g->k.hooks.lease_made = keep_late;
-	g->e.hooks = &g->k.hooks;
-	ring_size = client_ring_size(entries, entries);
-	g->ring_mem = aligned_alloc(4096, ring_size);
-	cr_assert_eq(client_ring_format(g->ring_mem, ring_size, 1, entries, entries), 0);
-	client_ring_attach(&g->r, g->ring_mem, ring_size);
-	g->r.fd = -1;
-	g->ts.sink.post = test_post;
-	g->ts.ring = &g->r;
-	h = g->ring_mem;
-	ring_prod_init(&g->sq, &h->sq_tail.v, &h->sq_head.v, entries, 0);
-	ring_cons_init(&g->cq, &h->cq_head.v, &h->cq_tail.v, entries, 0);
+	ring_rig_setup(g, entries);
+	keeper.hooks.lease_made = keep_late;
+	g->e.hooks = &keeper.hooks;
+	conn.sink.post = test_post;
+	conn.ring = &g->r;
 }
 
-static void rig_teardown(struct rig *g)
+static void submit_alloc(struct ring_rig *g, uint32_t n, uint64_t ud, const char *vnic)
 {
-	engine_fini(&g->e);
-	free(g->ring_mem);
-	free(g->state);
-	host_free(g->host);
+	put_alloc(client_sqe(g, n), ud, "vm1", vnic);
 }
 
-static void submit_alloc(struct rig *g, uint32_t n, uint64_t ud, const char *vnic)
+static void complete_kept(unsigned i)
 {
-	struct vfpool_sqe *e = &g->r.sqes[ring_prod_slot(&g->sq, n)];
-
-	memset(e, 0, sizeof(*e));
-	e->user_data = ud;
-	e->opcode = VFPOOL_OP_ALLOC;
-	e->numa_node = -1;
-	strcpy(e->vm_id, "vm1");
-	snprintf(e->vnic_id, sizeof(e->vnic_id), "%s", vnic);
-	strcpy(e->network, "red");
-}
-
-static const struct vfpool_cqe *client_cqe(struct rig *g, uint32_t n)
-{
-	return &g->r.cqes[ring_cons_slot(&g->cq, n)];
-}
-
-static void complete_kept(struct rig *g, unsigned i)
-{
-	g->k.sink[i]->post(g->k.sink[i], &g->k.cqe[i]);
+	keeper.sink[i]->post(keeper.sink[i], &keeper.cqe[i]);
 }
 
 Test(deferred, cq_room_is_held_for_deferred_completions)
 {
-	struct rig g;
+	struct ring_rig g;
 
 	rig_setup(&g, 8);
 	for (uint32_t i = 0; i < 3; i++) {
@@ -137,7 +89,7 @@ Test(deferred, cq_room_is_held_for_deferred_completions)
 		submit_alloc(&g, i, 100 + i, vnic);
 	}
 	ring_prod_publish(&g.sq, 3);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 3);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 3);
 	cr_assert_eq(g.r.deferred, 3u);
 	cr_assert_eq(ring_cons_avail(&g.cq), 0, "nothing completes before the engine posts");
 	/* 8 immediate requests: only 8 - 3 fit, the rest wait in the SQ */
@@ -148,68 +100,68 @@ Test(deferred, cq_room_is_held_for_deferred_completions)
 		submit_alloc(&g, i, i, vnic);
 	}
 	ring_prod_publish(&g.sq, 8);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 5);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 5);
 	cr_assert_eq(client_ring_pending(&g.r), 3);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 0,
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 0,
 		     "the held slots are not handed to new requests");
 	for (unsigned i = 0; i < 3; i++)
-		complete_kept(&g, i);
-	cr_assert_eq(g.ts.posted, 3);
+		complete_kept(i);
+	cr_assert_eq(conn.posted, 3);
 	cr_assert_eq(g.r.deferred, 0u);
 	cr_assert_eq(ring_cons_avail(&g.cq), 8);
-	rig_teardown(&g);
+	ring_rig_teardown(&g);
 }
 
 Test(deferred, a_deferred_completion_reaches_the_client_in_the_next_slot)
 {
-	struct rig g;
+	struct ring_rig g;
 
 	rig_setup(&g, 8);
 	submit_alloc(&g, 0, 7, "late0");
 	submit_alloc(&g, 1, 8, "now0");
 	ring_prod_publish(&g.sq, 2);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 2);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 2);
 	cr_assert_eq(ring_cons_avail(&g.cq), 1);
 	cr_assert_eq(client_cqe(&g, 0)->user_data, 8u);
 	ring_cons_consume(&g.cq, 1); /* the client reaps it */
 
-	complete_kept(&g, 0);
+	complete_kept(0);
 	cr_assert_eq(ring_cons_avail(&g.cq), 1);
 	cr_assert_eq(client_cqe(&g, 0)->user_data, 7u);
 	cr_assert_eq(client_cqe(&g, 0)->res, 0);
-	cr_assert_str_eq(client_cqe(&g, 0)->pci_addr, g.k.cqe[0].pci_addr);
-	rig_teardown(&g);
+	cr_assert_str_eq(client_cqe(&g, 0)->pci_addr, keeper.cqe[0].pci_addr);
+	ring_rig_teardown(&g);
 }
 
 Test(deferred, completions_are_matched_by_user_data_not_position)
 {
-	struct rig g;
+	struct ring_rig g;
 
 	rig_setup(&g, 8);
 	submit_alloc(&g, 0, 1, "late0");
 	submit_alloc(&g, 1, 2, "late1");
 	submit_alloc(&g, 2, 3, "now0");
 	ring_prod_publish(&g.sq, 3);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 3);
-	complete_kept(&g, 1); /* the second kept request finishes first */
-	complete_kept(&g, 0);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 3);
+	complete_kept(1); /* the second kept request finishes first */
+	complete_kept(0);
 	cr_assert_eq(ring_cons_avail(&g.cq), 3);
 	cr_assert_eq(client_cqe(&g, 0)->user_data, 3u);
 	cr_assert_eq(client_cqe(&g, 1)->user_data, 2u);
 	cr_assert_eq(client_cqe(&g, 2)->user_data, 1u);
 	cr_assert_neq(client_cqe(&g, 1)->vf_slot, client_cqe(&g, 2)->vf_slot);
-	rig_teardown(&g);
+	ring_rig_teardown(&g);
 }
 
 Test(deferred, an_early_allocation_completes_at_once_with_more_then_again)
 {
-	struct rig g;
+	struct ring_rig g;
 
 	rig_setup(&g, 8);
 	submit_alloc(&g, 0, 5, "nic0");
 	g.r.sqes[ring_prod_slot(&g.sq, 0)].flags = VFPOOL_REQ_F_EARLY;
 	ring_prod_publish(&g.sq, 1);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 1);
 	cr_assert_eq(ring_cons_avail(&g.cq), 1, "the reservation is told at once");
 	cr_assert_eq(client_cqe(&g, 0)->user_data, 5u);
 	cr_assert_eq(client_cqe(&g, 0)->res, 0);
@@ -217,18 +169,18 @@ Test(deferred, an_early_allocation_completes_at_once_with_more_then_again)
 	cr_assert_eq(g.r.deferred, 1u, "one slot held for the final completion");
 	ring_cons_consume(&g.cq, 1);
 
-	complete_kept(&g, 0);
+	complete_kept(0);
 	cr_assert_eq(ring_cons_avail(&g.cq), 1);
 	cr_assert_eq(client_cqe(&g, 0)->user_data, 5u);
 	cr_assert_eq(client_cqe(&g, 0)->res, 0);
 	cr_assert_not(client_cqe(&g, 0)->flags & VFPOOL_CQE_F_MORE, "the final one ends it");
 	cr_assert_eq(g.r.deferred, 0u);
-	rig_teardown(&g);
+	ring_rig_teardown(&g);
 }
 
 Test(deferred, an_early_allocation_needs_two_free_completion_slots)
 {
-	struct rig g;
+	struct ring_rig g;
 
 	rig_setup(&g, 8);
 	/* 7 immediate completions the client does not reap: one slot left */
@@ -239,21 +191,21 @@ Test(deferred, an_early_allocation_needs_two_free_completion_slots)
 		submit_alloc(&g, i, i, vnic);
 	}
 	ring_prod_publish(&g.sq, 7);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 7);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 7);
 	submit_alloc(&g, 0, 50, "nic0");
 	g.r.sqes[ring_prod_slot(&g.sq, 0)].flags = VFPOOL_REQ_F_EARLY;
 	ring_prod_publish(&g.sq, 1);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 0,
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 0,
 		     "one free slot is not enough for two completions");
 	ring_cons_consume(&g.cq, 1);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 1);
 	cr_assert_eq(g.r.deferred, 1u);
-	rig_teardown(&g);
+	ring_rig_teardown(&g);
 }
 
 Test(deferred, an_early_flag_on_a_release_is_refused)
 {
-	struct rig g;
+	struct ring_rig g;
 
 	rig_setup(&g, 8);
 	submit_alloc(&g, 0, 6, "nic0");
@@ -261,10 +213,10 @@ Test(deferred, an_early_flag_on_a_release_is_refused)
 	g.r.sqes[ring_prod_slot(&g.sq, 0)].flags = VFPOOL_REQ_F_EARLY;
 	memset(g.r.sqes[ring_prod_slot(&g.sq, 0)].network, 0, VFPOOL_NETWORK_MAX);
 	ring_prod_publish(&g.sq, 1);
-	cr_assert_eq(client_ring_serve(&g.r, &g.e, &g.ts.sink, 64), 1);
+	cr_assert_eq(client_ring_serve(&g.r, &g.e, &conn.sink, 64), 1);
 	cr_assert_eq(client_cqe(&g, 0)->res, -EINVAL);
 	cr_assert(strstr(client_cqe(&g, 0)->message, "early completion on a request other than alloc"),
 		  "%s", client_cqe(&g, 0)->message);
 	cr_assert_eq(g.r.deferred, 0u);
-	rig_teardown(&g);
+	ring_rig_teardown(&g);
 }

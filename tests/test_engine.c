@@ -6,9 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/state_segment.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/lease/journal_format.h"
+#include "core/model/state_segment.h"
 #include "shm/state.h"
 
 struct fixture {
@@ -219,5 +220,219 @@ Test(engine, pinned_alloc_of_an_unknown_vf_is_refused)
 	engine_serve(&f.e, &r, NULL, &c);
 	cr_assert_eq(c.res, -ENODEV);
 	cr_assert_str_eq(c.message, "0000:99:00.0: no such VF on this host");
+	teardown_host(&f);
+}
+
+/* ---- who may change a lease ---------------------------------------------------------- */
+
+static struct request as_uid(struct request r, uint32_t uid, bool admin)
+{
+	r.uid = uid;
+	r.admin = admin;
+	return r;
+}
+
+Test(engine_rights, release_by_another_uid_is_eperm_naming_the_vm)
+{
+	struct fixture f;
+	struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
+	struct request other = as_uid(release_req("vm1", "nic0", 0), 1002, false);
+	struct vfpool_cqe made, c;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &a, NULL, &made);
+	cr_assert_eq(made.res, 0, "%s", made.message);
+	engine_serve(&f.e, &other, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	cr_assert(strstr(c.message, "vm1/nic0"), "the message names the VM: %s", c.message);
+	cr_assert(strstr(c.message, "1001") && strstr(c.message, "1002"), "%s", c.message);
+	cr_assert_eq(state_vfs(f.e.hdr)[made.vf_slot].state, VFPOOL_VF_LEASED, "lease untouched");
+	/* the generation is no key: a stale or a right one, still not its lease */
+	other = as_uid(release_req("vm1", "nic0", made.generation), 1002, false);
+	engine_serve(&f.e, &other, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	/* nor may another uid take it over by asking for it again */
+	struct request again = as_uid(alloc_req("vm1", "nic0", "red"), 1002, false);
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, -EPERM, "%s", c.message);
+	teardown_host(&f);
+}
+
+Test(engine_rights, owner_root_and_admin_may_release)
+{
+	struct fixture f;
+	struct vfpool_cqe c;
+	const struct { uint32_t uid; bool admin; } who[] = { { 1001, false }, { 0, false },
+							     { 1003, true } };
+
+	setup_host(&f, 1, 8);
+	for (unsigned i = 0; i < sizeof(who) / sizeof(who[0]); i++) {
+		struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
+		struct request rel = as_uid(release_req("vm1", "nic0", 0), who[i].uid,
+					    who[i].admin);
+
+		engine_serve(&f.e, &a, NULL, &c);
+		cr_assert_eq(c.res, 0, "%s", c.message);
+		engine_serve(&f.e, &rel, NULL, &c);
+		cr_assert_eq(c.res, 0, "uid %u admin %d: %s", who[i].uid, who[i].admin, c.message);
+	}
+	teardown_host(&f);
+}
+
+Test(engine_rights, request_without_credentials_changes_no_one_elses_lease)
+{
+	struct fixture f;
+	struct request a = as_uid(alloc_req("vm1", "nic0", "red"), 1001, false);
+	struct request rel = as_uid(release_req("vm1", "nic0", 0), REQUEST_UID_NONE, false);
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &a, NULL, &c);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	teardown_host(&f);
+}
+
+Test(engine_rights, restored_lease_keeps_its_owner_and_profile)
+{
+	struct fixture f;
+	struct journal_lease l = { .generation = 77, .owner_uid = 1001 };
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	l.slot = 3;
+	snprintf(l.pci, sizeof(l.pci), "%s", state_vfs(f.e.hdr)[3].pci_addr);
+	snprintf(l.vm, sizeof(l.vm), "vm1");
+	snprintf(l.vnic, sizeof(l.vnic), "nic0");
+	snprintf(l.network, sizeof(l.network), "red");
+	snprintf(l.profile, sizeof(l.profile), "fast");
+	cr_assert_eq(engine_restore_lease(&f.e, &l), 0);
+	cr_assert_eq(engine_lease_owner(&f.e, 3), 1001);
+	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 1u, "a profile in use stays in use");
+	struct request rel = as_uid(release_req("vm1", "nic0", 0), 1002, false);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, -EPERM);
+	rel.uid = 1001;
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 0u);
+	teardown_host(&f);
+}
+
+Test(engine_rights, lease_from_a_version_1_journal_may_be_released_by_anyone)
+{
+	struct fixture f;
+	struct journal_lease l = { .slot = 2, .generation = 5, .owner_uid = JOURNAL_OWNER_UNKNOWN };
+	struct vfpool_cqe c;
+
+	setup_host(&f, 1, 8);
+	snprintf(l.pci, sizeof(l.pci), "%s", state_vfs(f.e.hdr)[2].pci_addr);
+	snprintf(l.vm, sizeof(l.vm), "vm1");
+	snprintf(l.vnic, sizeof(l.vnic), "nic0");
+	cr_assert_eq(engine_restore_lease(&f.e, &l), 0);
+	struct request rel = as_uid(release_req("vm1", "nic0", 0), 1002, false);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, 0, "owner unknown: as before owners were kept: %s", c.message);
+	teardown_host(&f);
+}
+
+/* The journal's seat: counts the lease changes handed to it, completes at once. */
+struct counting_commit {
+	struct engine_commit cm;
+	unsigned made, ended;
+};
+
+static int count_changed(struct engine_commit *cm, struct engine *e, const struct request *req,
+			 uint32_t slot, bool made, struct completion_sink *sink,
+			 struct vfpool_cqe *cqe)
+{
+	struct counting_commit *cc = (struct counting_commit *)cm;
+
+	(void)e;
+	(void)req;
+	(void)slot;
+	(void)sink;
+	(void)cqe;
+	if (made)
+		cc->made++;
+	else
+		cc->ended++;
+	return 0;
+}
+
+static void assert_holds(struct fixture *f, const struct vfpool_cqe *c, const char *vm,
+			 const char *vnic)
+{
+	const struct vfpool_shm_vf *vf = &state_vfs(f->e.hdr)[c->vf_slot];
+
+	cr_assert_eq(vf->state, VFPOOL_VF_LEASED, "%s/%s lost VF %u", vm, vnic, c->vf_slot);
+	cr_assert_str_eq(vf->vm_id, vm);
+	cr_assert_str_eq(vf->vnic_id, vnic);
+	cr_assert_eq(vf->lease_gen, c->generation);
+	cr_assert(pool_is_leased(&f->e.pool.pfs[c->pf_index], c->vf_index),
+		  "%s/%s: VF %u back in the pool", vm, vnic, c->vf_slot);
+	cr_assert_eq(lease_index_find(f->e.leases, vm, vnic), (int64_t)c->vf_slot);
+}
+
+/* Regression (issue 12, defect 1): a chain with a release in it was refused before any of
+ * its allocations ran, then "undone" from undo records it never filled: the stack still
+ * held the previous chain's, so that chain's leases (another VM's, another client's) were
+ * dropped without a journal record and their VFs handed to the next requester. The two
+ * chains are served back to back from the same frame, as the ring does. */
+Test(engine, malformed_chain_after_another_chain_changes_no_lease)
+{
+	struct fixture f;
+	struct counting_commit cc = { .cm.changed = count_changed };
+	struct request a[2] = { alloc_req("vmA", "nic0", "red"), alloc_req("vmA", "nic1", "red") };
+	struct request b[3] = { alloc_req("vmB", "nic0", "red"), alloc_req("vmB", "nic1", "red"),
+				release_req("vmB", "nic2", 0) };
+	struct vfpool_cqe ca[2], cb[3];
+	uint8_t later_a[2], later_b[3];
+
+	setup_host(&f, 2, 16);
+	f.e.commit = &cc.cm;
+	a[0].flags = b[0].flags = b[1].flags = VFPOOL_REQ_F_LINK;
+	engine_serve_chain(&f.e, a, 2, NULL, ca, later_a);
+	engine_serve_chain(&f.e, b, 3, NULL, cb, later_b);
+
+	cr_assert_eq(ca[0].res, 0, "%s", ca[0].message);
+	cr_assert_eq(ca[1].res, 0, "%s", ca[1].message);
+	assert_holds(&f, &ca[0], "vmA", "nic0");
+	assert_holds(&f, &ca[1], "vmA", "nic1");
+	cr_assert_eq(lease_index_count(f.e.leases), 2u);
+	cr_assert_eq(cc.made, 2u, "only vmA's two leases were journaled");
+	cr_assert_eq(cc.ended, 0u, "a lease ended with nobody asking");
+	for (int i = 0; i < 3; i++) {
+		cr_assert_eq(cb[i].res, -EINVAL, "entry %d: %d %s", i, cb[i].res, cb[i].message);
+		cr_assert_eq(later_b[i], 0);
+	}
+	cr_assert_str_eq(cb[2].message, "vmB/nic2: only allocations may be linked");
+	cr_assert_eq(lease_index_find(f.e.leases, "vmB", "nic0"), -ENOENT);
+	cr_assert_eq(atomic_load(&f.e.hdr->seq) % 2, 0u, "seqlock left open");
+	teardown_host(&f);
+}
+
+/* A failed chain's completions say which entry failed: the others carry VFPOOL_CQE_F_CHAIN
+ * (clients need not search the message), and nothing of the chain stays leased. */
+Test(engine, failed_chain_flags_every_entry_but_the_failing_one)
+{
+	struct fixture f;
+	struct request r[3] = { alloc_req("vm1", "nic0", "red"), alloc_req("vm1", "nic1", "red"),
+				alloc_req("vm1", "nic2", "red") };
+	struct vfpool_cqe c[3];
+	uint8_t later[3];
+
+	setup_host(&f, 1, 2); /* two VFs: the third alloc fails */
+	r[0].flags = r[1].flags = VFPOOL_REQ_F_LINK;
+	cr_assert_eq(engine_serve_chain(&f.e, r, 3, NULL, c, later), 0u);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(c[i].res, -ENOSPC, "entry %d: %s", i, c[i].message);
+	cr_assert_eq(c[0].flags, VFPOOL_CQE_F_CHAIN);
+	cr_assert_eq(c[1].flags, VFPOOL_CQE_F_CHAIN);
+	cr_assert_eq(c[2].flags, 0u);
+	cr_assert(strstr(c[2].message, "vm1/nic2: "), "%s", c[2].message);
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	cr_assert_not(pool_is_leased(&f.e.pool.pfs[0], 0));
+	cr_assert_not(pool_is_leased(&f.e.pool.pfs[0], 1));
 	teardown_host(&f);
 }

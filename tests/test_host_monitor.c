@@ -9,8 +9,8 @@
 
 #include <criterion/criterion.h>
 
-#include "core/host_monitor.h"
-#include "core/host_udev.h"
+#include "core/host/host_monitor.h"
+#include "core/host/host_udev.h"
 #include "tests/udev_testbed.h"
 
 #define DEV_A "/sys/devices/pci0000:3a/0000:3a:00.0"

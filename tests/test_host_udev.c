@@ -8,8 +8,8 @@
 
 #include <criterion/criterion.h>
 
-#include "core/host_counts.h"
-#include "core/host_udev.h"
+#include "core/model/host_counts.h"
+#include "core/host/host_udev.h"
 #include "tests/udev_testbed.h"
 
 static UMockdevTestbed *tb;

@@ -4,7 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "core/ifindex_map.h"
+#include "bpf/ifindex_map.h"
 
 Test(ifindex_map, matches_a_model_under_random_puts_and_deletes)
 {

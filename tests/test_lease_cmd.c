@@ -14,15 +14,6 @@
 #include "tests/daemon_fixture.h"
 #include "vfpool/vfpool.h"
 
-static struct vfpool *connect_ok(const struct test_daemon *d)
-{
-	struct vfpool *h = NULL;
-	int r = vfpool_connect(d->run_dir, NULL, &h);
-
-	cr_assert_eq(r, 0, "connect: %s", vfpool_strerror(r));
-	return h;
-}
-
 static void alloc_ok(struct vfpool *h, const char *vm, const char *vnic)
 {
 	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,

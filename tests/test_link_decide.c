@@ -13,7 +13,7 @@
 #include <netlink/route/link.h>
 #include <netlink/route/link/vlan.h>
 
-#include "core/link_watch.h"
+#include "core/probe/link_watch.h"
 #include "core/nl_errno.h"
 #include "tests/link_msg.h"
 

@@ -13,31 +13,16 @@
 
 #include <criterion/criterion.h>
 
-#include "core/host_monitor.h"
-#include "core/host_udev.h"
-#include "core/numvfs.h"
+#include "core/host/host_monitor.h"
+#include "core/host/host_udev.h"
+#include "core/numvfs/numvfs.h"
 #include "tests/fake_kernel.h"
+#include "tests/state_dir.h"
 #include "tests/udev_testbed.h"
 
 #define INTEL0 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
 #define INTEL1 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1"
 #define MLX    "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0"
-
-static char state_dir[64];
-
-static void make_state_dir(void)
-{
-	strcpy(state_dir, "/tmp/vfpool-numvfs-XXXXXX");
-	cr_assert_not_null(mkdtemp(state_dir));
-}
-
-static void remove_state_dir(void)
-{
-	char cmd[128];
-
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", state_dir);
-	cr_assert_eq(system(cmd), 0);
-}
 
 TestSuite(numvfs, .init = make_state_dir, .fini = remove_state_dir);
 

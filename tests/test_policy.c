@@ -8,11 +8,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/policy.h"
-#include "core/policy_store.h"
-#include "core/state_segment.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/model/policy.h"
+#include "core/policy/policy_store.h"
+#include "core/model/state_segment.h"
 #include "shm/state.h"
 
 static const char pcis[3][VFPOOL_PCI_ADDR_MAX] = { "0000:3b:00.0", "0000:3b:00.1", "0000:3c:00.0" };

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/pool.h"
-#include "core/pool_internal.h"
+#include "core/model/pool.h"
+#include "core/model/pool_internal.h"
 
 static _Atomic uint64_t *new_block(uint32_t slots, struct pool_pf *pf, int32_t numa)
 {

@@ -32,7 +32,7 @@
 #include <umockdev.h>
 
 #include "bpf/probe.h"
-#include "core/link_watch.h"
+#include "core/probe/link_watch.h"
 
 struct transition {
 	uint32_t slot;

@@ -7,10 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/engine.h"
-#include "core/host.h"
-#include "core/req_stats.h"
-#include "core/state_segment.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/model/req_stats.h"
+#include "core/model/state_segment.h"
 
 static uint64_t kind_count(const struct vfpool_state_hdr *h, enum vfpool_err_kind k)
 {

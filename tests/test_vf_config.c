@@ -21,13 +21,13 @@
 #include <netlink/route/link/veth.h>
 #include <net/if.h>
 
-#include "core/engine.h"
-#include "core/host.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
 #include "core/loop.h"
-#include "core/policy.h"
-#include "core/request.h"
-#include "core/state_segment.h"
-#include "core/vf_config.h"
+#include "core/model/policy.h"
+#include "core/model/request.h"
+#include "core/model/state_segment.h"
+#include "core/vfconfig/vf_config.h"
 #include "shm/state.h"
 
 struct sink {

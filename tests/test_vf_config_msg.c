@@ -10,7 +10,7 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
-#include "core/vf_config_msg.h"
+#include "core/vfconfig/vf_config_msg.h"
 
 static struct vf_state full_config(void)
 {

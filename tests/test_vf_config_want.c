@@ -9,8 +9,8 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
-#include "core/policy.h"
-#include "core/vf_config_want.h"
+#include "core/model/policy.h"
+#include "core/vfconfig/vf_config_want.h"
 
 static void policy_with_red(struct policy *p, uint16_t vlan, uint32_t mtu)
 {

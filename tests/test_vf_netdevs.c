@@ -4,7 +4,7 @@
 #include <net/if.h>
 #include <string.h>
 
-#include "core/vf_netdevs.h"
+#include "core/probe/vf_netdevs.h"
 
 Test(vf_netdevs, existing_names_resolve_and_missing_or_empty_ones_are_zero)
 {

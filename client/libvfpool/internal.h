@@ -69,6 +69,7 @@ const char *vfpool_run_dir(const char *run_dir);
 #define OPTS_SIZE_request_stats  OPTS_1_0_SIZE(vfpool_request_stats, latency)
 #define OPTS_SIZE_vf_config      OPTS_1_0_SIZE(vfpool_vf_config, mtu)
 #define OPTS_SIZE_network_info   OPTS_1_0_SIZE(vfpool_network_info, pf_allowed)
+#define OPTS_SIZE_liveness       OPTS_1_0_SIZE(vfpool_liveness, why)
 
 /* 0 when sz is a size a caller may pass: -EINVAL below min_size, -E2BIG past a page. */
 int opts_size_ok(size_t sz, size_t min_size);

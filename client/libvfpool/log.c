@@ -61,6 +61,7 @@ VFPOOL_API const char *vfpool_strerror(int err)
 	case -EUSERS: return "the daemon serves its maximum number of clients";
 	case -E2BIG: return "argument too large for this libvfpool (a newer header's field, "
 			    "or a chain or command past its limit)";
+	case -EOWNERDEAD: return "vfpoold is not running (the snapshot holds its last state)";
 	default: return err < 0 ? strerror(-err) : "unknown";
 	}
 }

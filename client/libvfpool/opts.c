@@ -91,3 +91,4 @@ NO_TAIL_PADDING(vfpool_daemon_info, probe_reason);
 NO_TAIL_PADDING(vfpool_request_stats, latency);
 NO_TAIL_PADDING(vfpool_vf_config, mtu);
 NO_TAIL_PADDING(vfpool_network_info, pf_allowed);
+NO_TAIL_PADDING(vfpool_liveness, why);

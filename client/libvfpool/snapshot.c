@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,11 +16,15 @@
 #include <unistd.h>
 
 #include "client/libvfpool/internal.h"
+#include "shm/liveness.h"
 #include "shm/pf_block.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
 #define SNAPSHOT_RETRIES 10000
+
+_Static_assert(VFPOOL_SNAPSHOT_STALE_MS == VFPOOL_HEARTBEAT_STALE_MS,
+	       "the public staleness bound is the ABI's");
 
 struct vfpool_snapshot {
 	char path[4096];
@@ -32,6 +37,15 @@ struct vfpool_snapshot {
 	uint64_t checked_ms;                /* when the file's identity was last checked */
 	dev_t dev;
 	uint64_t seq;
+	/* is its writer alive (shm/liveness.h)? The process is looked at when the file is
+	 * mapped and with each identity check; the heartbeat on every read */
+	bool last_ok;                       /* vfpool_snapshot_take_last: 0 even when dead */
+	bool check_process;                 /* due at the next read */
+	int process_r;                      /* the last process check: 0 or -EOWNERDEAD */
+	int live_r;                         /* the copy's verdict: 0 or -EOWNERDEAD */
+	char process_why[96];
+	char live_why[96];
+	struct state_reader_ns ns;
 };
 
 static void unmap(struct vfpool_snapshot *s)
@@ -74,7 +88,23 @@ static int map_state(struct vfpool_snapshot *s)
 	s->size = (size_t)st.st_size;
 	s->ino = st.st_ino;
 	s->dev = st.st_dev;
+	s->check_process = true; /* a new file, maybe a new writer */
 	return 0;
+}
+
+/* The copy's writer: alive, or dead with its last state in the copy. */
+static int writer_verdict(struct vfpool_snapshot *s, const struct vfpool_state_hdr *copy)
+{
+	if (s->check_process) {
+		s->check_process = false;
+		s->process_r = state_writer_process_check(copy, &s->ns, s->process_why,
+							  sizeof(s->process_why));
+	}
+	if (s->process_r) {
+		memcpy(s->live_why, s->process_why, sizeof(s->live_why));
+		return s->process_r;
+	}
+	return state_writer_beat_check(copy, &s->ns, s->live_why, sizeof(s->live_why));
 }
 
 static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *dst)
@@ -120,6 +150,7 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 			struct stat now;
 
 			s->checked_ms = now_ms;
+			s->check_process = true;
 			if (stat(s->path, &now) < 0 || now.st_ino != s->ino || now.st_dev != s->dev)
 				unmap(s);
 		}
@@ -155,10 +186,12 @@ VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *s)
 	s->spare = s->copy;
 	s->copy = buf;
 	s->copy_size = s->size;
-	return 0;
+	/* a dead daemon's state is its last, never current: the copy holds it all the same */
+	s->live_r = writer_verdict(s, buf);
+	return s->last_ok ? 0 : s->live_r;
 }
 
-VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap)
+static int take(const char *run_dir, bool last_ok, struct vfpool_snapshot **ret_snap)
 {
 	struct vfpool_snapshot *s;
 	int r;
@@ -168,6 +201,7 @@ VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot 
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
+	s->last_ok = last_ok;
 	if (snprintf(s->path, sizeof(s->path), "%s/state", vfpool_run_dir(run_dir)) >=
 	    (int)sizeof(s->path)) {
 		free(s);
@@ -180,6 +214,34 @@ VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot 
 	}
 	*ret_snap = s;
 	return 0;
+}
+
+VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap)
+{
+	return take(run_dir, false, ret_snap);
+}
+
+VFPOOL_API int vfpool_snapshot_take_last(const char *run_dir, struct vfpool_snapshot **ret_snap)
+{
+	return take(run_dir, true, ret_snap);
+}
+
+VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *s,
+					struct vfpool_liveness *caller)
+{
+	struct vfpool_liveness l = { .sz = sizeof(l) };
+
+	if (!s || !caller)
+		return -EINVAL;
+	l.running = s->live_r == 0;
+	l.pid = s->copy->daemon_pid;
+	/* relaxed: a private copy. A daemon older than the heartbeat: its start */
+	l.heartbeat_ns = atomic_load_explicit(&s->copy->heartbeat_real_ns, memory_order_relaxed);
+	if (!l.heartbeat_ns)
+		l.heartbeat_ns = s->copy->started_ns;
+	if (!l.running)
+		snprintf(l.why, sizeof(l.why), "%s", s->live_why);
+	return opts_out(caller, &l, sizeof(l), OPTS_SIZE_liveness);
 }
 
 VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *s)
@@ -338,6 +400,8 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	snprintf(ret->probe_reason, sizeof(ret->probe_reason), "%.*s",
 		 (int)sizeof(s->copy->probe_reason), s->copy->probe_reason);
 	ret->journal_bytes = atomic_load_explicit(&s->copy->journal_bytes, memory_order_relaxed);
+	ret->journal_records_lost = atomic_load_explicit(&s->copy->journal_records_lost,
+							 memory_order_relaxed);
 	return opts_out(caller, &info, sizeof(info), OPTS_SIZE_daemon_info);
 }
 

@@ -202,6 +202,8 @@ void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *l)
 		l->flags |= VFPOOL_LEASE_EXISTING;
 	if (c->flags & VFPOOL_CQE_F_NUMA_MISS)
 		l->flags |= VFPOOL_LEASE_NUMA_MISS;
+	if (c->flags & VFPOOL_CQE_F_CHAIN)
+		l->flags |= VFPOOL_LEASE_CHAIN_ABORTED;
 	if (c->res == VFPOOL_CQE_USE_BRIDGE) {
 		memset(l, 0, sizeof(*l));
 		l->sz = sizeof(*l);
@@ -396,9 +398,9 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
 	for (unsigned i = 0; i < n; i++) {
 		if (c[i].res >= 0)
 			continue;
-		/* every entry carries the failure; the failing one's message names it */
+		/* every entry carries the failure; the one that failed is not marked aborted */
 		for (unsigned k = 0; k < n; k++) {
-			if (c[k].res < 0 && strstr(c[k].why, ": not allocated: ") == NULL) {
+			if (c[k].res < 0 && !(c[k].lease.flags & VFPOOL_LEASE_CHAIN_ABORTED)) {
 				i = k;
 				break;
 			}

@@ -9,6 +9,8 @@
 #define VFPOOL_VFPOOLCTL_CMDS_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "vfpool/vfpool.h"
@@ -88,6 +90,10 @@ int ctl_usage(const struct ctl *c, const char *fmt, ...);
  * stdout; returns 1. status is the negative errno (or 0 when none applies). */
 __attribute__((format(printf, 3, 4)))
 int ctl_fail(const struct ctl *c, int status, const char *fmt, ...);
+/* Prints "vfpoolctl CMD: <message>" on stderr only (the command's output, JSON or not,
+ * is its own); returns 1. */
+__attribute__((format(printf, 2, 3)))
+int ctl_warn(const struct ctl *c, const char *fmt, ...);
 /* A failure the daemon explained: why names its object unless it is empty; object
  * prefixes it once ("vm1/nic0: ens1f0: 0 free of 4 VFs", never "vm1/nic0: vm1/nic0: ").
  * Without why, the library's meaning of err. Returns 1. */
@@ -95,8 +101,21 @@ int ctl_fail_why(const struct ctl *c, int err, const char *object, const char *w
 /* Connects to the daemon; on failure says so ("no vfpoold listening at <socket>") and
  * returns the exit code (nonzero). */
 int ctl_connect(const struct ctl *c, struct vfpool **ret_h);
-/* Takes a snapshot; on failure says why and returns the exit code (nonzero). */
+/* The snapshot a view shows (view_snapshot.c): 0, or says why not and returns the exit
+ * code (nonzero). When vfpoold is not running it says so ("vfpoolctl CMD: vfpoold is not
+ * running (last state from T); process 123 is gone") and fails: a dead daemon's state is
+ * never shown as current. */
 int ctl_snapshot(const struct ctl *c, struct vfpool_snapshot **ret_s);
+/* When the daemon that wrote s is not running (at its last take or refresh), says so as
+ * above and returns 1; 0 while it runs. The snapshot ctl_snapshot gives keeps a dead
+ * daemon's last state on refresh, so a watch asks this after each one. */
+int ctl_not_running(const struct ctl *c, const struct vfpool_snapshot *s);
+/* The words of that message into buf ("vfpoold is not running (last state from T);
+ * process 123 is gone"): true when the daemon is not running, false (buf untouched) while
+ * it runs. */
+bool ctl_daemon_down(const struct vfpool_snapshot *s, char *buf, size_t len);
+/* Local time of a CLOCK_REALTIME ns value, "2026-01-31 12:00:00 UTC". */
+void ctl_format_time(char *buf, size_t len, uint64_t ns);
 /* The help of one command (--help) and of all (vfpoolctl --help, help). */
 void ctl_print_cmd_help(FILE *f, const struct ctl_cmd *cmd);
 void ctl_print_help(FILE *f);

@@ -36,11 +36,28 @@ int ctl_usage(const struct ctl *c, const char *fmt, ...)
 	return CTL_EXIT_USAGE;
 }
 
-static int fail_text(const struct ctl *c, int status, const char *msg)
+static void say(const struct ctl *c, const char *msg)
 {
 	char buf[1024];
 
 	fprintf(stderr, "vfpoolctl %s: %s\n", c->name, ctl_text(buf, sizeof(buf), msg));
+}
+
+int ctl_warn(const struct ctl *c, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	say(c, msg);
+	return CTL_EXIT_FAIL;
+}
+
+static int fail_text(const struct ctl *c, int status, const char *msg)
+{
+	say(c, msg);
 	if (c->json) {
 		struct json_object *o = json_object_new_object();
 
@@ -89,17 +106,6 @@ int ctl_connect_failed(const struct ctl *c, int r)
 		return ctl_fail(c, r, "%s/%s: permission denied (the daemon's --socket-group may "
 				"connect)", c->run_dir, VFPOOL_CTL_SOCKET);
 	return ctl_fail(c, r, "%s/%s: %s", c->run_dir, VFPOOL_CTL_SOCKET, vfpool_strerror(r));
-}
-
-int ctl_snapshot(const struct ctl *c, struct vfpool_snapshot **ret_s)
-{
-	int r = vfpool_snapshot_take(c->run_dir, ret_s);
-
-	if (r == 0)
-		return 0;
-	if (r == -ECONNREFUSED)
-		return ctl_fail(c, r, "no vfpoold serving %s (no state segment there)", c->run_dir);
-	return ctl_fail(c, r, "%s/state: %s", c->run_dir, vfpool_strerror(r));
 }
 
 int ctl_check_id(const struct ctl *c, const char *field, const char *s, size_t len)

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Metric families (the names are an interface: dashboards and alerts use them):
+ *   vfpool_up                            gauge: 1 while vfpoold runs; 0 (and nothing else)
+ *                                        when it does not
  *   vfpool_vfs{pf,state}                 gauge: VFs per PF per state
  *   vfpool_pf_total_vfs{pf}              gauge: sriov_totalvfs
  *   vfpool_network_leased_vfs{network}   gauge: leases per network
@@ -11,6 +13,7 @@
  *   vfpool_probe_messages_total{verdict} counter: link events passed/dropped by the probe
  *   vfpool_probe_mode{mode}              gauge: 1 for the mode in use
  *   vfpool_journal_bytes                 gauge: size of the lease journal
+ *   vfpool_journal_records_lost_total    counter: damaged journal records skipped at start
  *   vfpool_daemon_start_time_seconds     gauge: when the daemon published its state
  */
 #include <errno.h>
@@ -133,6 +136,10 @@ static void write_daemon(FILE *f, const struct vfpool_daemon_info *d)
 			strcmp(d->probe_mode, modes[m]) == 0);
 	family(f, "vfpool_journal_bytes", "gauge", "Size of the lease journal in bytes.");
 	fprintf(f, "vfpool_journal_bytes %llu\n", (unsigned long long)d->journal_bytes);
+	family(f, "vfpool_journal_records_lost_total", "counter",
+	       "Damaged lease journal records skipped when the daemon started (each one logged).");
+	fprintf(f, "vfpool_journal_records_lost_total %llu\n",
+		(unsigned long long)d->journal_records_lost);
 	family(f, "vfpool_daemon_start_time_seconds", "gauge",
 	       "When the daemon published its state, seconds since the epoch.");
 	fprintf(f, "vfpool_daemon_start_time_seconds %llu.%09llu\n",
@@ -190,6 +197,18 @@ static void write_request_stats(FILE *f, const struct vfpool_request_stats *st)
 	fprintf(f, "vfpool_request_service_seconds_count %llu\n", (unsigned long long)cum);
 }
 
+static void write_up(FILE *f, int up)
+{
+	family(f, "vfpool_up", "gauge",
+	       "1 while vfpoold runs; 0 when it does not (then no other vfpool metric is exported).");
+	fprintf(f, "vfpool_up %d\n", up);
+}
+
+void metrics_write_down(FILE *f)
+{
+	write_up(f, 0);
+}
+
 int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 {
 	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
@@ -198,6 +217,7 @@ int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 
 	vfpool_snapshot_daemon(s, &d);
 	vfpool_snapshot_stats(s, &st);
+	write_up(f, 1);
 	write_vfs(f, s);
 	r = write_networks(f, s);
 	if (r)

@@ -10,5 +10,8 @@
 /* Writes every metric family (HELP, TYPE, samples). -ENOMEM if a per-network table cannot
  * be built; nothing else fails (stream errors are the caller's to check). */
 int metrics_write(FILE *f, const struct vfpool_snapshot *s);
+/* What is exported while vfpoold is not running: vfpool_up 0, and no gauge of its last
+ * state (a dead daemon's free VFs are nobody's to count on). */
+void metrics_write_down(FILE *f);
 
 #endif

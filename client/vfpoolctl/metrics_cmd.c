@@ -1,8 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /* vfpoolctl metrics [--textfile DIR]: Prometheus text on stdout, or written atomically to
  * DIR/vfpool.prom for node_exporter's textfile collector (which must never read half a
- * file: write DIR/vfpool.prom.PID, fsync, rename over). */
+ * file: write DIR/vfpool.prom.PID, fsync, rename over, fsync DIR). When vfpoold is not
+ * running only vfpool_up 0 is exported, never a dead daemon's last gauges, and the exit
+ * status is 1; the textfile is replaced all the same, so the collector stops serving the
+ * last live figures. */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,20 +19,37 @@
 #include "client/vfpoolctl/format_text.h"
 #include "client/vfpoolctl/metrics.h"
 
+/* s NULL: the daemon is not running. */
+static int write_metrics(FILE *f, const struct vfpool_snapshot *s)
+{
+	if (!s) {
+		metrics_write_down(f);
+		return 0;
+	}
+	return metrics_write(f, s);
+}
+
 static int write_textfile(const struct ctl *c, const char *dir, const struct vfpool_snapshot *s,
 			  char *dst, size_t dst_len)
 {
 	char tmp[PATH_MAX];
-	FILE *f;
-	int r;
+	FILE *f = NULL;
+	int fd, r;
 
 	if ((size_t)snprintf(dst, dst_len, "%s/vfpool.prom", dir) >= dst_len ||
 	    (size_t)snprintf(tmp, sizeof(tmp), "%s.%d", dst, (int)getpid()) >= sizeof(tmp))
 		return ctl_usage(c, "--textfile %s: path too long", dir);
-	f = fopen(tmp, "we");
-	if (!f)
-		return ctl_fail(c, -errno, "%s: %s", tmp, strerror(errno));
-	r = metrics_write(f, s);
+	/* a leftover of a killed run with our pid goes first; never write through a link */
+	unlink(tmp);
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+		r = -errno;
+		if (fd >= 0)
+			close(fd);
+		unlink(tmp);
+		return ctl_fail(c, r, "%s: %s", tmp, strerror(-r));
+	}
+	r = write_metrics(f, s);
 	if (r == 0 && (fflush(f) || fsync(fileno(f))))
 		r = -errno;
 	if (fclose(f) && r == 0)
@@ -38,6 +59,12 @@ static int write_textfile(const struct ctl *c, const char *dir, const struct vfp
 	if (r) {
 		unlink(tmp);
 		return ctl_fail(c, r, "%s: %s", dst, strerror(-r));
+	}
+	/* and the rename durable: after a crash the collector finds this file, not the last */
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0) {
+		fsync(fd);
+		close(fd);
 	}
 	return CTL_EXIT_OK;
 }
@@ -107,7 +134,7 @@ static int print_json(const struct vfpool_snapshot *s)
 
 	if (!m)
 		return -ENOMEM;
-	r = metrics_write(m, s);
+	r = write_metrics(m, s);
 	if (fclose(m) || r) {
 		free(text);
 		return r ? r : -ENOMEM;
@@ -135,12 +162,23 @@ int cmd_metrics(struct ctl *c)
 {
 	const char *dir = ctl_opt(c, "textfile");
 	struct vfpool_snapshot *s;
-	char path[PATH_MAX];
+	char path[PATH_MAX], down[256];
 	int r, status;
 
-	r = ctl_snapshot(c, &s);
-	if (r)
-		return r;
+	r = vfpool_snapshot_take_last(c->run_dir, &s);
+	if (r == -ECONNREFUSED) {
+		/* no state at all: no daemon has run here since boot. vfpool_up 0 */
+		ctl_warn(c, "no vfpoold serving %s (no state segment there)", c->run_dir);
+		s = NULL;
+	} else if (r) {
+		/* we cannot tell whether it runs (no access, a damaged segment): say nothing */
+		return ctl_fail(c, r, "%s/state: %s", c->run_dir, vfpool_strerror(r));
+	} else if (ctl_daemon_down(s, down, sizeof(down))) {
+		/* only vfpool_up 0: a dead daemon's free VFs are nobody's to count on */
+		ctl_warn(c, "%s", down);
+		vfpool_snapshot_free(s);
+		s = NULL;
+	}
 	if (dir) {
 		status = write_textfile(c, dir, s, path, sizeof(path));
 		if (status == CTL_EXIT_OK && c->json) {
@@ -155,11 +193,13 @@ int cmd_metrics(struct ctl *c)
 		if (r)
 			ctl_fail(c, r, "%s", strerror(-r));
 	} else {
-		r = metrics_write(stdout, s);
+		r = write_metrics(stdout, s);
 		status = r || fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 		if (r)
 			ctl_fail(c, r, "%s", strerror(-r));
 	}
+	if (!s)
+		return CTL_EXIT_FAIL; /* vfpool_up 0 exported; the daemon is down */
 	vfpool_snapshot_free(s);
 	return status;
 }

@@ -122,6 +122,12 @@ int cmd_watch(struct ctl *c)
 			vfpool_snapshot_free(s);
 			return ctl_fail(c, r, "%s/state: %s", c->run_dir, vfpool_strerror(r));
 		}
+		/* the daemon died while watched: its last frame stays, this says why */
+		r = ctl_not_running(c, s);
+		if (r) {
+			vfpool_snapshot_free(s);
+			return r;
+		}
 	}
 	vfpool_snapshot_free(s);
 	return CTL_EXIT_OK;

@@ -123,6 +123,9 @@ struct vfpool_alloc_req {
 					  * the request (MAC, pin, node) was applied anew */
 #define VFPOOL_LEASE_NUMA_MISS (1u << 1) /* no VF on the preferred node; placed elsewhere */
 #define VFPOOL_LEASE_USE_BRIDGE (1u << 2) /* no lease: preferred profile, use the bridge */
+/* A failed linked request that was not the cause: another request of its chain failed (its
+ * completion, without this flag, says why) and none of the chain was leased. */
+#define VFPOOL_LEASE_CHAIN_ABORTED (1u << 3)
 
 struct vfpool_lease {
 	size_t sz;                         /* the caller sets it (VFPOOL_OPTS) */
@@ -220,12 +223,35 @@ struct vfpool_snapshot;
 
 /* Reads <run_dir>/state (run_dir NULL: as vfpool_connect) under its seqlock into private
  * memory. Never blocks the daemon. -ECONNREFUSED when no daemon published a state there;
- * -EAGAIN if the daemon kept writing through every retry. Any thread. */
+ * -EAGAIN if the daemon kept writing through every retry; -EOWNERDEAD if the daemon that
+ * wrote the state is not running (it crashed or shut down: its pid is gone or is another
+ * process now; or it stopped advancing its heartbeat for VFPOOL_SNAPSHOT_STALE_MS): a dead
+ * daemon's last state is never served as current. Any thread. */
 VFPOOL_API int vfpool_snapshot_take(const char *run_dir, struct vfpool_snapshot **ret_snap);
 /* Reads again into the same snapshot, reusing its mapping (reopening the state file if the
- * daemon restarted). The cheap way to poll. -EAGAIN as above; on error the previous
- * contents stay. */
+ * daemon restarted). The cheap way to poll. -EAGAIN as above, and then the previous
+ * contents stay; -EOWNERDEAD as above, and then (like a robust mutex's EOWNERDEAD) the
+ * snapshot holds the dead daemon's last state. */
 VFPOOL_API int vfpool_snapshot_refresh(struct vfpool_snapshot *snap);
+/* As vfpool_snapshot_take, but a dead daemon's last state is read too (0), for tools that
+ * show it as such; vfpool_snapshot_liveness says whether the daemon runs. Its refreshes
+ * return 0 likewise. */
+VFPOOL_API int vfpool_snapshot_take_last(const char *run_dir, struct vfpool_snapshot **ret_snap);
+/* Whether the daemon that wrote the snapshot was running at its last take or refresh: the
+ * process is looked up when the file is mapped and at most every 100 ms after (a crash is
+ * seen at once); its heartbeat, advanced every second even when the daemon is idle, on
+ * every read. ret_liveness is sized by the caller (VFPOOL_OPTS): -EINVAL for a bad sz. */
+#define VFPOOL_SNAPSHOT_STALE_MS 5000
+struct vfpool_liveness {
+	size_t sz;             /* VFPOOL_OPTS sets it */
+	int running;           /* 1: running; 0: not (the snapshot is its last state) */
+	int pid;               /* the daemon's pid, in its own pid namespace */
+	uint64_t heartbeat_ns; /* CLOCK_REALTIME of its last heartbeat: "last state from" */
+	char why[96];          /* when not running, how that was found ("process 123 is gone",
+				* "process 123 shut down", "no heartbeat from process 123 for 9 s") */
+};
+VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *snap,
+					struct vfpool_liveness *ret_liveness);
 VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *snap);
 /* Bytes copied by each take/refresh (the whole state segment). */
 VFPOOL_API size_t vfpool_snapshot_size(const struct vfpool_snapshot *snap);
@@ -303,6 +329,9 @@ struct vfpool_daemon_info {
 	uint64_t probe_passed;  /* link events the filter let through since start */
 	uint64_t probe_dropped; /* unrelated link events it dropped */
 	uint64_t journal_bytes; /* the lease journal's size (0 until it exists) */
+	/* damaged journal records the daemon skipped when it started (each one logged; the
+	 * damaged journal kept as leases.journal.corrupt.<time>) */
+	uint64_t journal_records_lost;
 	int pid;
 	unsigned reserved;
 	/* the link-event probe that finds host-busy VFs: "bpf" (filter in the kernel),

@@ -16,7 +16,8 @@ int main(int argc, char **argv)
 		if (argc > 1 && strcmp(argv[1], conc_scenarios[i].name) != 0)
 			continue;
 		if (conc_scenarios[i].run(why, sizeof(why)) == 0) {
-			printf("[PASS] concurrency::%s\n", conc_scenarios[i].name);
+			printf("[PASS] concurrency::%s%s%s\n", conc_scenarios[i].name,
+			       why[0] ? ": " : "", why);
 			pass++;
 		} else {
 			printf("[FAIL] concurrency::%s: %s\n", conc_scenarios[i].name, why);

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "tests/daemon_socket.h"
 #include "tests/soak/soak.h"
 #include "vfpool/vfpool.h"
 
@@ -36,18 +37,6 @@ struct harness {
 	unsigned client_kills, daemon_kills;
 	uint64_t deadline_ns;
 };
-
-static bool socket_accepts(const char *run_dir)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	bool ok;
-
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", run_dir);
-	ok = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return ok;
-}
 
 static int start_daemon(struct harness *h)
 {

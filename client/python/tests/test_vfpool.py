@@ -174,6 +174,22 @@ class TestNoDaemon(unittest.TestCase):
         finally:
             os.rmdir(d)
 
+    def test_snapshot_of_a_killed_daemon_is_eownerdead_saying_so(self):
+        d = Daemon("1x2")
+        try:
+            self.assertEqual(vfpool.snapshot(d.run_dir).daemon.pid, d.proc.pid)
+            d.proc.send_signal(signal.SIGKILL)
+            d.proc.wait(10)
+            with self.assertRaises(vfpool.VfpoolError) as e:
+                vfpool.snapshot(d.run_dir)
+            self.assertEqual(e.exception.errno, errno.EOWNERDEAD)
+            self.assertRegex(e.exception.strerror,
+                             r"^vfpoold is not running \(last state from [0-9-]+ [0-9:]+ .*\); "
+                             r"process %d is gone$" % d.proc.pid)
+        finally:
+            d.log.close()
+            shutil.rmtree(d.run_dir, ignore_errors=True)
+
     def test_the_run_dir_comes_from_vfpool_run_dir(self):
         d = Daemon("1x2")
         old = os.environ.get("VFPOOL_RUN_DIR")

@@ -29,6 +29,7 @@ import ctypes
 import errno as _errno
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
@@ -54,6 +55,7 @@ USE_BRIDGE = 1
 LEASE_EXISTING = 1 << 0
 LEASE_NUMA_MISS = 1 << 1
 LEASE_USE_BRIDGE = 1 << 2
+LEASE_CHAIN_ABORTED = 1 << 3
 
 _VF_STATUS = ["free", "leased", "host-busy", "iommu-shared", "bound-other", "absent",
               "dirty"]
@@ -123,8 +125,14 @@ class _DaemonInfo(ctypes.Structure):
                 ("errors", ctypes.c_uint64), ("started_ns", ctypes.c_uint64),
                 ("seq", ctypes.c_uint64), ("probe_passed", ctypes.c_uint64),
                 ("probe_dropped", ctypes.c_uint64), ("journal_bytes", ctypes.c_uint64),
+                ("journal_records_lost", ctypes.c_uint64),
                 ("pid", ctypes.c_int), ("reserved", ctypes.c_uint),
                 ("probe_mode", ctypes.c_char * 16), ("probe_reason", ctypes.c_char * 64)]
+
+
+class _Liveness(ctypes.Structure):
+    _fields_ = [("sz", ctypes.c_size_t), ("running", ctypes.c_int), ("pid", ctypes.c_int),
+                ("heartbeat_ns", ctypes.c_uint64), ("why", ctypes.c_char * 96)]
 
 
 class _NetworkInfo(ctypes.Structure):
@@ -184,6 +192,9 @@ def _library():
                                               p(ctypes.c_char_p), p(ctypes.c_void_p)]),
             "vfpool_strerror": (ctypes.c_char_p, [ctypes.c_int]),
             "vfpool_snapshot_take": (ctypes.c_int, [ctypes.c_char_p, p(ctypes.c_void_p)]),
+            "vfpool_snapshot_take_last": (ctypes.c_int, [ctypes.c_char_p,
+                                                         p(ctypes.c_void_p)]),
+            "vfpool_snapshot_liveness": (ctypes.c_int, [ctypes.c_void_p, p(_Liveness)]),
             "vfpool_snapshot_free": (None, [ctypes.c_void_p]),
             "vfpool_snapshot_pf_count": (ctypes.c_uint, [ctypes.c_void_p]),
             "vfpool_snapshot_vf_count": (ctypes.c_uint, [ctypes.c_void_p]),
@@ -454,6 +465,7 @@ class DaemonInfo:
     requests: int
     errors: int
     probe_mode: str
+    journal_records_lost: int = 0  # damaged journal records skipped at the daemon's start
 
 
 @dataclass(frozen=True)
@@ -468,8 +480,26 @@ class Snapshot:
                 (vm_id is None or v.vm_id == vm_id)]
 
 
+def _not_running(lib, run_dir: Optional[str]) -> Optional[str]:
+    """vfpoolctl's words for a daemon that is not running: "vfpoold is not running (last
+    state from 2026-01-31 12:00:03 UTC); process 812 is gone", or None if it runs now."""
+    s = ctypes.c_void_p()
+    if lib.vfpool_snapshot_take_last(_b(run_dir), ctypes.byref(s)) < 0:
+        return None
+    try:
+        live = _sized(_Liveness)
+        if lib.vfpool_snapshot_liveness(s, ctypes.byref(live)) < 0 or live.running:
+            return None
+        when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(live.heartbeat_ns / 1e9))
+        return "vfpoold is not running (last state from %s); %s" % (when, _s(live.why))
+    finally:
+        lib.vfpool_snapshot_free(s)
+
+
 def snapshot(run_dir: Optional[str] = None) -> Snapshot:
-    """One consistent read of the daemon's state (no round trip)."""
+    """One consistent read of the daemon's state (no round trip). A daemon that is not
+    running (crashed, shut down, no heartbeat) raises VfpoolError EOWNERDEAD: its last
+    state is never returned as current."""
     lib = _library()
     s = ctypes.c_void_p()
     r = lib.vfpool_snapshot_take(_b(run_dir), ctypes.byref(s))
@@ -477,11 +507,15 @@ def snapshot(run_dir: Optional[str] = None) -> Snapshot:
         where = run_dir or os.environ.get("VFPOOL_RUN_DIR") or "/run/vfpool"
         if r == -_errno.ECONNREFUSED:
             raise VfpoolError(-r, "no vfpoold serving %s (no state segment there)" % where)
+        if r == -_errno.EOWNERDEAD:
+            raise VfpoolError(-r, _not_running(lib, run_dir) or
+                              "vfpoold is not running (%s/state is its last state)" % where)
         raise _fail(r, context="%s/state" % where)
     try:
         d = _sized(_DaemonInfo)
         lib.vfpool_snapshot_daemon(s, ctypes.byref(d))
-        snap = Snapshot(DaemonInfo(d.pid, d.requests, d.errors, _s(d.probe_mode)))
+        snap = Snapshot(DaemonInfo(d.pid, d.requests, d.errors, _s(d.probe_mode),
+                                   d.journal_records_lost))
         for i in range(lib.vfpool_snapshot_pf_count(s)):
             p = _sized(_PfInfo)
             if lib.vfpool_snapshot_pf(s, i, ctypes.byref(p)) == 0:

@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libudev.h>
+
+#include "core/daemon_internal.h"
+#include "core/host/host_apply.h"
+#include "core/probe/probe_source.h"
+#include "core/host/host_monitor.h"
+#include "core/host/host_udev.h"
+#include "core/host/host_watch.h"
+#include "core/log.h"
+#include "core/numvfs/numvfs_cmd.h"
+#include "shm/seqlock.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct host_watch {
+	struct daemon *d;
+	struct udev *udev;
+	struct udev_monitor *mon;
+	int fd;
+	struct loop_op poll_op;
+	struct host_change *changes; /* one burst, decoded */
+	size_t n_changes, cap_changes;
+};
+
+int host_watch_open(struct host_watch **ret_watch, struct host **ret_host)
+{
+	struct host_watch *w = calloc(1, sizeof(*w));
+	int r;
+
+	if (!w)
+		return -ENOMEM;
+	errno = 0;
+	w->udev = udev_new();
+	if (!w->udev) {
+		r = errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	r = host_monitor_new(w->udev, &w->mon);
+	if (r < 0)
+		goto fail;
+	w->fd = udev_monitor_get_fd(w->mon);
+	r = host_discover(w->udev, ret_host);
+	if (r < 0)
+		goto fail;
+	*ret_watch = w;
+	return 0;
+fail:
+	host_watch_free(w);
+	return r;
+}
+
+void host_watch_free(struct host_watch *w)
+{
+	if (!w)
+		return;
+	if (w->mon)
+		udev_monitor_unref(w->mon);
+	if (w->udev)
+		udev_unref(w->udev);
+	free(w->changes);
+	free(w);
+}
+
+struct udev *host_watch_udev(const struct host_watch *w)
+{
+	return w->udev;
+}
+
+static void arm_poll(struct host_watch *w)
+{
+	struct io_uring_sqe *sqe = loop_sqe(&w->d->ring, &w->poll_op);
+
+	io_uring_prep_poll_add(sqe, w->fd, POLLIN);
+	io_uring_sqe_set_data(sqe, &w->poll_op);
+}
+
+static int resync(struct daemon *d, const struct host_gone *gone)
+{
+	struct host_apply_stats st;
+	struct host *fresh = NULL;
+	bool *busy;
+	int r;
+
+	if (!d->host_watch)
+		return -ENOTSUP;
+	r = host_discover(d->host_watch->udev, &fresh);
+	if (r < 0) {
+		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
+		return r;
+	}
+	busy = numvfs_cmd_busy_flags(d);
+	if (!busy) {
+		host_free(fresh);
+		return -ENOMEM;
+	}
+	r = host_apply(&d->engine, &d->host, fresh, gone, busy, &st);
+	free(busy);
+	if (r < 0) {
+		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
+		return r;
+	}
+	if (st.appeared || st.vanished || st.changed)
+		log_info("host_changed", "appeared=%u vanished=%u changed=%u leases_lost=%u",
+			 st.appeared, st.vanished, st.changed, st.leases_lost);
+	/* the event probe watches VF netdevs by ifindex in this namespace: new, renamed and
+	 * re-created ones join it (one interface listing per udev batch) */
+	probe_source_retrack(d->probe);
+	return 0;
+}
+
+int host_watch_resync(struct daemon *d)
+{
+	struct host_watch *w = d->host_watch;
+	/* the latest burst's removals still hold: their devices may linger in sysfs a moment */
+	struct host_gone gone = { .changes = w ? w->changes : NULL, .n = w ? w->n_changes : 0 };
+
+	return resync(d, &gone);
+}
+
+static bool model_has_pf(const struct host *h, const char *pci)
+{
+	for (size_t i = 0; i < h->n_pfs; i++)
+		if (strcmp(h->pfs[i].pci_addr, pci) == 0)
+			return true;
+	return false;
+}
+
+static int push_change(struct host_watch *w, const struct host_change *c)
+{
+	if (w->n_changes == w->cap_changes) {
+		size_t cap = w->cap_changes ? w->cap_changes * 2 : 32;
+		void *p = reallocarray(w->changes, cap, sizeof(*w->changes));
+
+		if (!p)
+			return -ENOMEM;
+		w->changes = p;
+		w->cap_changes = cap;
+	}
+	w->changes[w->n_changes++] = *c;
+	return 0;
+}
+
+/* Reads every queued event; the model still describes the host before them, which is
+ * what a removal's classification needs. */
+static void drain(struct host_watch *w)
+{
+	struct udev_device *dev;
+
+	w->n_changes = 0;
+	while ((dev = udev_monitor_receive_device(w->mon))) {
+		struct host_change c;
+
+		/* a removal the model no longer knows (an earlier burst's discovery already
+		 * missed the device) stays HOST_PCI_REMOVED: a numvfs change may still await it */
+		if (host_change_from_udev(dev, &c) == 0 &&
+		    (host_change_resolve(w->d->host, &c) == 0 || c.kind == HOST_PCI_REMOVED)) {
+			log_debug("host_event", "kind=%s pci=%s pf=%s driver=%s netdev=%s",
+				  host_change_kind_name(c.kind), c.pci_addr, c.pf_addr, c.driver,
+				  c.netdev);
+			if (c.kind == HOST_PF_ADDED && !model_has_pf(w->d->host, c.pci_addr))
+				log_warn("pf_added_unmanaged",
+					 "pci=%s reason=\"restart vfpoold to manage it\"", c.pci_addr);
+			if (push_change(w, &c) < 0)
+				log_warn("host_event_dropped", "pci=%s reason=\"out of memory\"",
+					 c.pci_addr);
+		}
+		udev_device_unref(dev);
+	}
+}
+
+static void on_poll(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct host_watch *w = container_of(op, struct host_watch, poll_op);
+	struct daemon *d = w->d;
+
+	if (cqe->res < 0 && cqe->res != -EINTR) {
+		if (cqe->res == -ECANCELED)
+			return;
+		log_warn("host_monitor_failed", "error=\"%s\"", strerror(-cqe->res));
+	}
+	drain(w);
+	if (w->n_changes) {
+		struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
+
+		resync(d, &gone);
+		for (size_t i = 0; i < w->n_changes; i++)
+			numvfs_cmd_observe(d, &w->changes[i]);
+	}
+	if (!d->stop)
+		arm_poll(w);
+}
+
+void host_watch_attach(struct daemon *d, struct host_watch *w)
+{
+	w->d = d;
+	w->poll_op.complete = on_poll;
+	d->host_watch = w;
+	arm_poll(w);
+}

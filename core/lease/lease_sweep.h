@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The periodic lease sweep (what OpenStack Nova's clean_usage does for its claims): every
+ * --sweep-interval-s, each lease whose bound process is gone or whose VF vanished (ABSENT)
+ * gets one log line; with --sweep=release it is also released through the engine
+ * (journaled, VF reset). The pidfd watch (core/lease/pid_watch.h) normally releases a bound
+ * lease at once; the sweep is the safety net for what a watch cannot see (a watch that
+ * failed, a VF removed under a lease).
+ */
+#ifndef VFPOOL_CORE_LEASE_SWEEP_H
+#define VFPOOL_CORE_LEASE_SWEEP_H
+
+struct daemon;
+struct lease_sweep;
+
+int lease_sweep_start(struct daemon *d, struct lease_sweep **ret_sweep);
+/* After the ring is gone (its timer points into the sweep). */
+void lease_sweep_free(struct lease_sweep *s);
+
+#endif

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The allocation engine: turns validated requests into pool claims and lease records.
+ * It owns the lease index and writes the state segment inside its seqlock, so every
+ * reader sees a bitmap change and the record that explains it together.
+ * Single-threaded by design: the daemon's loop thread is the only caller.
+ */
+#ifndef VFPOOL_CORE_ENGINE_H
+#define VFPOOL_CORE_ENGINE_H
+
+#include "core/model/lease_index.h"
+#include "core/model/policy.h"
+#include "core/model/pool.h"
+#include "core/model/request.h"
+#include "shm/layout.h"
+
+/* Where a completion the engine kept goes once it is ready: the connection that sent the
+ * request. post is called exactly once per kept request, from the loop thread. */
+struct completion_sink {
+	void (*post)(struct completion_sink *sink, const struct vfpool_cqe *cqe);
+};
+
+struct engine;
+
+/* Work that finishes a lease after the pool claim (VF configuration). lease_made runs
+ * after an allocation is recorded: 0 completes the request now (cqe as filled), 1 means it
+ * kept the request and will post the completion through sink. 2 (only for a request with
+ * VFPOOL_REQ_F_EARLY): cqe, now carrying VFPOOL_CQE_F_MORE, is a first completion to
+ * deliver now (the lease is reserved), and the hook posts the final one through sink. */
+#define ENGINE_HOOK_EARLY 2
+struct engine_hooks {
+	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			  const struct request *req, struct completion_sink *sink,
+			  struct vfpool_cqe *cqe);
+	/* Runs when a lease is released, just before its record is cleared (in the same
+	 * seqlock section as the VF's return, so readers never see one without the other):
+	 * true keeps the VF claimed until the hook calls engine_return_vf (after its reset),
+	 * false lets it return to the pool now. It may only queue work. */
+	bool (*lease_ended)(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			    uint64_t generation);
+};
+
+/* Makes lease changes durable before anyone hears of them (core/lease/lease_durable.h). changed
+ * runs once a lease was made (made = true) or released, in memory: 0 completes the request
+ * now, 1 keeps it (posted through sink once the change is on disk). sink NULL: the
+ * request is already kept by a hook; stage the change only. */
+struct engine_commit {
+	int (*changed)(struct engine_commit *cm, struct engine *e, const struct request *req,
+		       uint32_t slot, bool made, struct completion_sink *sink,
+		       struct vfpool_cqe *cqe);
+	/* Delivers a completion a hook kept, once every change staged so far is durable. */
+	void (*post)(struct engine_commit *cm, struct completion_sink *sink,
+		     const struct vfpool_cqe *cqe);
+	/* Asked before a new lease is made: 0 when it can be made durable, else a negative
+	 * errno with the refusal written into cqe (res and message): the lease is not made
+	 * and nothing changes. NULL: always. */
+	int (*room)(struct engine_commit *cm, struct engine *e, struct vfpool_cqe *cqe);
+};
+
+struct vm_quota;
+
+struct engine {
+	struct vfpool_state_hdr *hdr; /* the state segment, writable */
+	struct engine_hooks *hooks;   /* NULL: every request completes at once */
+	struct engine_commit *commit; /* NULL: changes are not journaled */
+	struct vm_quota *quota;       /* leases per VM */
+	uint32_t max_leases_per_vm;   /* 0: no limit */
+	int64_t changed_slot;         /* the slot the request being served changed, or -1 */
+	struct pool pool;
+	struct lease_index *leases;
+	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */
+	uint32_t n_pci_sorted;
+	uint64_t next_generation;
+	/* NULL, or a policy with no network defined: policy off, every PF serves every
+	 * network (a host nobody configured yet). Owned by the caller; read on every alloc,
+	 * so a change is seen by the next request. */
+	const struct policy *policy;
+	char (*slot_profile)[VFPOOL_NETWORK_MAX]; /* per VF slot: the lease's profile, or "" */
+	/* requests served from client rings, modulo VFPOOL_LAT_SAMPLE: the one that reaches
+	 * it has its service time sampled (core/model/client_ring.c) */
+	uint32_t lat_tick;
+};
+
+/* Attaches to a formatted state segment (core/model/state_segment.h). */
+int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
+void engine_fini(struct engine *e);
+
+/* Serves one request. Returns how many completions come later through sink->post (0, 1,
+ * or 2 for an early allocation whose first completion waits for the journal too). Never
+ * fails as a function: errors are completions. Whether *ret_cqe is to be delivered now:
+ * engine_cqe_now. */
+int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
+		 struct vfpool_cqe *ret_cqe);
+
+/* True when the completion engine_serve (or a chain entry) left in cqe goes to the client
+ * now: nothing kept, or an early allocation's first completion (VFPOOL_CQE_F_MORE) while
+ * only its final one was kept. */
+static inline bool engine_cqe_now(unsigned later, const struct vfpool_cqe *cqe)
+{
+	return later == 0 || (later == 1 && (cqe->flags & VFPOOL_CQE_F_MORE));
+}
+
+/* Serves an all-or-nothing chain of n alloc requests (VFPOOL_REQ_F_LINK): every entry is
+ * leased, or none is and every completion carries the failure (the failing entry's own
+ * message names it). Readers never see part of a chain: one seqlock write section.
+ * ret_later[i] is how many of entry i's completions come through sink later (as
+ * engine_serve returns; cqes[i] goes out now when engine_cqe_now says so); returns the
+ * sum. */
+unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
+			    struct completion_sink *sink, struct vfpool_cqe *cqes,
+			    uint8_t *ret_later);
+
+/* Leases that were made with this profile. */
+unsigned engine_profile_leases(const struct engine *e, const char *profile);
+
+/* A kept allocation that failed: the lease is removed and the VF returned to the pool,
+ * unless the lease generation moved on meanwhile (then nothing is touched). */
+void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation);
+/* A VF a hook kept claimed (lease_ended, or a start-up reset) goes back to the pool. */
+void engine_return_vf(struct engine *e, uint32_t slot);
+/* Keeps a VF from the pool (VFPOOL_BLOCK_DIRTY) with the reason in its record, then drops
+ * the hook's claim: the blocked bit keeps it out until repaired. */
+void engine_quarantine(struct engine *e, uint32_t slot, const char *reason);
+/* Claims a free VF for a hook's own work (start-up reset); -EBUSY when leased. */
+int engine_hold_vf(struct engine *e, uint32_t slot);
+
+/* Delivers a completion a hook kept (VF configuration done): through the journal's commit
+ * when there is one, so a client never hears of a lease that is not yet on disk. */
+void engine_post(struct engine *e, struct completion_sink *sink, const struct vfpool_cqe *cqe);
+
+/* Completes a request that failed to decode. */
+void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,
+		   struct vfpool_cqe *ret_cqe);
+
+/* Gives back a lease read from the journal at start: claims its slot, writes its record,
+ * indexes it with its owner and remembers its profile. -ENODEV when the slot no longer
+ * holds that VF (the lease is lost), -EBUSY when the slot is already leased, -EEXIST when
+ * the (VM, vNIC) already holds one. */
+struct journal_lease;
+int engine_restore_lease(struct engine *e, const struct journal_lease *l);
+
+/* A new lease whose journal record could not be written: gone from memory as if it was
+ * never made (no journal record either: there is none to undo). Nothing happens when the
+ * slot's lease generation moved on. */
+void engine_forget_lease(struct engine *e, uint32_t slot, uint64_t generation);
+
+/* The uid that made the lease on slot (LEASE_OWNER_UNKNOWN: before owners were kept), or
+ * -ENOENT when the slot holds none. */
+int64_t engine_lease_owner(const struct engine *e, uint32_t slot);
+
+/* Whether req may change (release, or allocate again) a lease made by owner_uid: its
+ * owner, root, the admin group; anyone for a lease whose owner is unknown. */
+bool engine_may_change(const struct request *req, uint32_t owner_uid);
+/* Rebuilds the PCI-address index after VF records gained or changed addresses (VFs that
+ * appeared after start). */
+void engine_reindex_pci(struct engine *e);
+
+/* VF slot by PCI address, or -ENOENT. */
+int64_t engine_find_pci(const struct engine *e, const char *pci);
+
+#endif

@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Policy: networks, vNIC profiles and each PF's VFs config, and the rules of the oVirt
+ * SR-IOV design that bind them. Pure functions on plain structs: no I/O, no logging, no
+ * daemon; every refusal is a negative errno plus a message naming the objects
+ * ("ens1f0: all networks allowed; network red cannot be added").
+ *
+ * Which PFs may serve a network: those listing it, those listing its label, those allowing
+ * all networks. The policy keeps that answer as a pf_set per network (policy_allowed),
+ * recomputed on every change, so an allocation never sees a stale list.
+ *
+ * Management/display/migration roles and "required" are not VF matters: not modelled.
+ */
+#ifndef VFPOOL_CORE_POLICY_H
+#define VFPOOL_CORE_POLICY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model/pool.h"
+#include "shm/layout.h"
+
+#define POLICY_NAME_MAX      VFPOOL_NETWORK_MAX /* networks, profiles (NUL included) */
+#define POLICY_MAX_NETWORKS  VFPOOL_MAX_NETWORKS
+#define POLICY_MAX_PROFILES  256u
+#define POLICY_PF_MAX_NETS   64u
+#define POLICY_PF_MAX_LABELS 16u
+#define POLICY_MAX_MTU       65535u
+#define POLICY_MAX_VLAN      4094u
+
+enum policy_passthrough {
+	POLICY_PT_NONE = 0,      /* a bridge vNIC: no VF */
+	POLICY_PT_MANDATORY = 1, /* a VF or a failure */
+	POLICY_PT_PREFERRED = 2, /* a VF if one is eligible, else the bridge */
+};
+
+struct policy_network {
+	char name[POLICY_NAME_MAX];
+	char label[VFPOOL_LABEL_MAX]; /* "" when none */
+	uint16_t vlan;                /* 0: untagged */
+	uint32_t mtu;                 /* 0: default */
+};
+
+struct policy_profile {
+	char name[POLICY_NAME_MAX];
+	char network[POLICY_NAME_MAX];
+	enum policy_passthrough passthrough;
+	bool port_mirroring;
+	bool qos;
+};
+
+/* A PF's VFs config. The number of VFs is the numvfs path's (core/numvfs/numvfs.h). */
+struct policy_pf {
+	char pci_addr[VFPOOL_PCI_ADDR_MAX]; /* the key that survives renames */
+	char netdev[VFPOOL_IFNAME_MAX];     /* for messages and commands */
+	bool all_networks;
+	uint32_t n_nets, n_labels;
+	char nets[POLICY_PF_MAX_NETS][POLICY_NAME_MAX];
+	char labels[POLICY_PF_MAX_LABELS][VFPOOL_LABEL_MAX];
+};
+
+struct policy {
+	struct policy_network *nets; /* [POLICY_MAX_NETWORKS] */
+	uint32_t n_nets;
+	struct policy_profile *profiles; /* [POLICY_MAX_PROFILES] */
+	uint32_t n_profiles;
+	struct policy_pf *pfs; /* one per host PF, same index */
+	uint32_t n_pfs;
+	struct pf_set *allowed; /* per network, same index as nets */
+	uint64_t generation;    /* bumped on every change */
+};
+
+/* PFs come in host order (index = PF index everywhere); pci and netdev may be NULL (filled
+ * later). A new PF allows all networks, as
+ * oVirt's default VFs config does. */
+int policy_init(struct policy *p, uint32_t n_pfs, const char (*pci)[VFPOOL_PCI_ADDR_MAX],
+		const char (*netdev)[VFPOOL_IFNAME_MAX]);
+void policy_fini(struct policy *p);
+/* A deep copy, for changes that must be persisted before they take effect. */
+int policy_copy(struct policy *dst, const struct policy *src);
+
+const char *policy_passthrough_name(enum policy_passthrough pt);
+int policy_parse_passthrough(const char *s, enum policy_passthrough *ret_pt);
+
+/* Names: 1..31 of [A-Za-z0-9._-]. */
+bool policy_name_valid(const char *s, size_t size);
+
+const struct policy_network *policy_find_network(const struct policy *p, const char *name);
+const struct policy_profile *policy_find_profile(const struct policy *p, const char *name);
+/* PF by netdev or PCI address; -ENOENT. */
+int policy_find_pf(const struct policy *p, const char *name);
+
+/* Mutations: 0 or -errno with why. Each recomputes the allowed sets. */
+int policy_network_add(struct policy *p, const struct policy_network *n, char *why, size_t len);
+int policy_network_del(struct policy *p, const char *name, char *why, size_t len);
+int policy_profile_add(struct policy *p, const struct policy_profile *pr, char *why, size_t len);
+/* leases: how many leases use the profile now (its passthrough mode is then frozen). */
+int policy_profile_set(struct policy *p, const struct policy_profile *pr, unsigned leases,
+		       char *why, size_t len);
+int policy_profile_del(struct policy *p, const char *name, unsigned leases, char *why, size_t len);
+int policy_pf_all_networks(struct policy *p, uint32_t pf, bool on);
+int policy_pf_network(struct policy *p, uint32_t pf, const char *net, bool add, char *why,
+		      size_t len);
+int policy_pf_label(struct policy *p, uint32_t pf, const char *label, bool add, char *why,
+		    size_t len);
+
+/* The PFs that may serve a network (NULL when the network is not defined). */
+const struct pf_set *policy_allowed(const struct policy *p, const char *network);
+/* Recomputes every network's allowed set (after loading). */
+void policy_recompute(struct policy *p);
+
+/* Fills the network table of the state segment; the caller holds the seqlock. */
+void policy_publish(const struct policy *p, struct vfpool_shm_network *table, uint32_t capacity,
+		    uint32_t *ret_n);
+
+#endif

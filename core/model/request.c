@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+#include "core/model/request.h"
+
+#define MAX_NUMA_NODE 1023
+
+/* Identifiers: what VM managers use for names and UUIDs, nothing that could confuse a
+ * log line or a path. A table, not isalnum(): this runs for every byte of every request,
+ * and the locale must not change what a request means. NUL maps to 2, ending the scan. */
+#define ID 1
+static const uint8_t ident_class[256] = {
+	[0] = 2,
+	['-'] = ID, ['_'] = ID, ['.'] = ID, [':'] = ID, ['@'] = ID,
+	['0'] = ID, ['1'] = ID, ['2'] = ID, ['3'] = ID, ['4'] = ID, ['5'] = ID, ['6'] = ID,
+	['7'] = ID, ['8'] = ID, ['9'] = ID,
+	['A'] = ID, ['B'] = ID, ['C'] = ID, ['D'] = ID, ['E'] = ID, ['F'] = ID, ['G'] = ID,
+	['H'] = ID, ['I'] = ID, ['J'] = ID, ['K'] = ID, ['L'] = ID, ['M'] = ID, ['N'] = ID,
+	['O'] = ID, ['P'] = ID, ['Q'] = ID, ['R'] = ID, ['S'] = ID, ['T'] = ID, ['U'] = ID,
+	['V'] = ID, ['W'] = ID, ['X'] = ID, ['Y'] = ID, ['Z'] = ID,
+	['a'] = ID, ['b'] = ID, ['c'] = ID, ['d'] = ID, ['e'] = ID, ['f'] = ID, ['g'] = ID,
+	['h'] = ID, ['i'] = ID, ['j'] = ID, ['k'] = ID, ['l'] = ID, ['m'] = ID, ['n'] = ID,
+	['o'] = ID, ['p'] = ID, ['q'] = ID, ['r'] = ID, ['s'] = ID, ['t'] = ID, ['u'] = ID,
+	['v'] = ID, ['w'] = ID, ['x'] = ID, ['y'] = ID, ['z'] = ID,
+};
+#undef ID
+
+/* 0 if the field holds a NUL-terminated identifier (empty allowed when !required). */
+static int check_ident(const char *field, size_t size, bool required)
+{
+	size_t i = 0;
+
+	for (; i < size; i++) {
+		uint8_t cls = ident_class[(uint8_t)field[i]];
+
+		if (cls == 2)
+			break;
+		if (cls == 0)
+			return -EINVAL;
+	}
+	if (i == size)
+		return -ENAMETOOLONG;
+	if (i == 0)
+		return required ? -ENODATA : 0;
+	return 0;
+}
+
+static bool all_zero(const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	uint64_t acc = 0;
+	size_t i = 0;
+
+	/* OR everything, branch once: reserved bytes are almost always zero */
+	for (; i + 8 <= n; i += 8) {
+		uint64_t w;
+
+		memcpy(&w, b + i, 8);
+		acc |= w;
+	}
+	for (; i < n; i++)
+		acc |= b[i];
+	return acc == 0;
+}
+
+bool pci_addr_valid(const char *s)
+{
+	/* dddd:bb:ss.f */
+	static const char shape[] = "xxxx:xx:xx.x";
+
+	if (strlen(s) != sizeof(shape) - 1)
+		return false;
+	for (size_t i = 0; shape[i]; i++) {
+		if (shape[i] == 'x') {
+			if (!isxdigit((unsigned char)s[i]) || isupper((unsigned char)s[i]))
+				return false;
+		} else if (s[i] != shape[i]) {
+			return false;
+		}
+	}
+	/* slot 00-1f, function 0-7 */
+	return (s[8] == '0' || s[8] == '1') && s[11] >= '0' && s[11] <= '7';
+}
+
+#define FIELD(name, req) \
+	do { \
+		int e_ = check_ident(copy->name, sizeof(copy->name), req); \
+		if (e_ == -ENAMETOOLONG) { *ret_why = #name " not NUL-terminated"; return -EINVAL; } \
+		if (e_ == -ENODATA) { *ret_why = #name " missing"; return -EINVAL; } \
+		if (e_) { *ret_why = #name " has characters outside [A-Za-z0-9._:@-]"; return -EINVAL; } \
+		/* up to the NUL only: every byte after it stays zero, so the field's last \
+		 * byte is NUL wherever the daemon copies it (readers check just that one) */ \
+		memcpy(r.name, copy->name, strlen(copy->name)); \
+	} while (0)
+
+int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const char **ret_why)
+{
+	struct request r = { .user_data = copy->user_data, .uid = REQUEST_UID_NONE };
+
+	ret_req->user_data = copy->user_data;
+	if (copy->opcode >= VFPOOL_OP_NR) {
+		*ret_why = "unknown opcode";
+		return -EOPNOTSUPP;
+	}
+	r.op = (enum vfpool_opcode)copy->opcode;
+	if (copy->flags & ~VFPOOL_REQ_F_ALL) {
+		*ret_why = "unknown flags";
+		return -EINVAL;
+	}
+	r.flags = copy->flags;
+	if ((copy->flags & VFPOOL_REQ_F_EARLY) && r.op != VFPOOL_OP_ALLOC) {
+		*ret_why = "early completion on a request other than alloc";
+		return -EINVAL;
+	}
+	if (copy->flags & VFPOOL_REQ_F_BIND_PID) {
+		if (r.op != VFPOOL_OP_ALLOC) {
+			*ret_why = "bind flag on a request other than alloc";
+			return -EINVAL;
+		}
+		if (copy->bind_pid < 0) {
+			*ret_why = "bind_pid negative";
+			return -EINVAL;
+		}
+		/* 0 stays 0 here: the caller knows the connection's peer and resolves it */
+		r.bind_pid = copy->bind_pid;
+	} else if (copy->bind_pid) {
+		*ret_why = "bind_pid set without the bind flag";
+		return -EINVAL;
+	}
+	if (copy->reserved0 || !all_zero(copy->reserved2, sizeof(copy->reserved2)) ||
+	    !all_zero(copy->reserved3, sizeof(copy->reserved3))) {
+		*ret_why = "reserved field not zero";
+		return -EINVAL;
+	}
+	if (r.op != VFPOOL_OP_ALLOC && !all_zero(copy->profile, sizeof(copy->profile))) {
+		*ret_why = "profile set on a request other than alloc";
+		return -EINVAL;
+	}
+	if (r.op == VFPOOL_OP_NOP) {
+		if (r.flags & VFPOOL_REQ_F_LINK) {
+			*ret_why = "link flag on a nop";
+			return -EINVAL;
+		}
+		*ret_req = r;
+		return 0;
+	}
+	FIELD(vm_id, true);
+	FIELD(vnic_id, true);
+	if (r.op == VFPOOL_OP_RELEASE) {
+		if (r.flags & (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_PROFILE |
+			       VFPOOL_REQ_F_LINK)) {
+			*ret_why = "release takes no MAC, pinned VF, profile or link";
+			return -EINVAL;
+		}
+		if (r.flags & VFPOOL_REQ_F_GEN) {
+			if (copy->generation == 0) {
+				*ret_why = "generation 0 is never a lease";
+				return -EINVAL;
+			}
+			r.generation = copy->generation;
+		}
+		*ret_req = r;
+		return 0;
+	}
+	/* VFPOOL_OP_ALLOC: with a profile, the network comes from it (if given, it must match) */
+	FIELD(network, !(r.flags & VFPOOL_REQ_F_PROFILE));
+	if (r.flags & VFPOOL_REQ_F_PROFILE) {
+		FIELD(profile, true);
+	} else if (!all_zero(copy->profile, sizeof(copy->profile))) {
+		*ret_why = "profile set without the profile flag";
+		return -EINVAL;
+	}
+	if (r.flags & VFPOOL_REQ_F_GEN) {
+		*ret_why = "alloc takes no generation";
+		return -EINVAL;
+	}
+	if (copy->numa_node < -1 || copy->numa_node > MAX_NUMA_NODE) {
+		*ret_why = "numa_node out of range";
+		return -EINVAL;
+	}
+	r.numa_node = copy->numa_node;
+	if (r.flags & VFPOOL_REQ_F_PIN) {
+		if (!memchr(copy->pin_pci, '\0', sizeof(copy->pin_pci))) {
+			*ret_why = "pin_pci not NUL-terminated";
+			return -EINVAL;
+		}
+		if (!pci_addr_valid(copy->pin_pci)) {
+			*ret_why = "pin_pci is not a PCI address (dddd:bb:ss.f)";
+			return -EINVAL;
+		}
+		memcpy(r.pin_pci, copy->pin_pci, strlen(copy->pin_pci));
+	} else if (!all_zero(copy->pin_pci, sizeof(copy->pin_pci))) {
+		*ret_why = "pin_pci set without the pin flag";
+		return -EINVAL;
+	}
+	if (r.flags & VFPOOL_REQ_F_MAC) {
+		if (all_zero(copy->mac, sizeof(copy->mac)) || (copy->mac[0] & 1)) {
+			*ret_why = "mac is zero or multicast";
+			return -EINVAL;
+		}
+		memcpy(r.mac, copy->mac, sizeof(r.mac));
+	}
+	*ret_req = r;
+	return 0;
+}

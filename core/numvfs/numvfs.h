@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Changing and persisting a PF's number of VFs (sriov_numvfs), the oVirt way: write 0,
+ * then N; on success persist N under <state-dir>/virtual_functions/<pci-address>; on
+ * failure write back the last known value and report both outcomes. PFs with no persisted
+ * file were never configured through vfpool: unmanaged, never written, never restored.
+ *
+ * Three parts: the store (numvfs_store.c), the non-blocking change (numvfs_op.c) driven by
+ * the daemon's loop, and the synchronous boot-time restore (numvfs_restore.c) that drives
+ * the same change with plain libc writes and a udev monitor.
+ */
+#ifndef VFPOOL_CORE_NUMVFS_H
+#define VFPOOL_CORE_NUMVFS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/model/host.h"
+#include "core/host/host_monitor.h"
+
+#define NUMVFS_DIR "virtual_functions"
+#define NUMVFS_DEFAULT_TIMEOUT_MS (120u * 1000u)
+#define NUMVFS_MAX 65535u /* TotalVFs is a 16-bit field of the SR-IOV capability */
+
+/* ---- the store ------------------------------------------------------------------------ */
+
+struct numvfs_entry {
+	char pci_addr[VFPOOL_PCI_ADDR_MAX];
+	unsigned n;
+};
+
+/* Atomically records n for pci (temp file, fsync, rename, fsync of the directory); creates
+ * <state_dir>/virtual_functions if needed. -EINVAL for a name that is not a PCI address. */
+int numvfs_store_save(const char *state_dir, const char *pci, unsigned n);
+
+/* -ENOENT: unmanaged. -EBADMSG: the file is not one decimal number (why names the file). */
+int numvfs_store_load(const char *state_dir, const char *pci, unsigned *ret_n, char *why,
+		      size_t why_len);
+
+/* Every managed PF, ascending by address; an absent directory is an empty list. A corrupt
+ * file or a stray name fails the whole list (-EBADMSG, why names the file): a restore
+ * must not silently skip a PF it was told to manage. */
+int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
+		      size_t *ret_n, char *why, size_t why_len);
+
+/* ---- validation ----------------------------------------------------------------------- */
+
+/* May numvfs of host->pfs[pf] become n? -ERANGE unless 0 <= n <= sriov_totalvfs; -EBUSY
+ * while any of its VFs is in use (leased per vf_leased, one flag per host->vfs entry, or
+ * bound to a passthrough driver by someone else). why: "ens1f0: 2 of 8 VFs in use". */
+int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
+			 const bool *vf_leased, char *why, size_t why_len);
+
+/* ---- the change, as a state machine --------------------------------------------------- */
+
+enum numvfs_state {
+	NUMVFS_WRITE_ZERO, /* "0" is to be written */
+	NUMVFS_WAIT_GONE,  /* until the PF's VFs have gone (remove events or a rescan) */
+	NUMVFS_WRITE_N,    /* the target is to be written */
+	NUMVFS_WAIT_VFS,   /* until target VFs have appeared (add events or a rescan) */
+	NUMVFS_DONE,       /* the target is in place */
+	NUMVFS_FAILED,     /* see numvfs_op_result(): rolled back or not */
+};
+
+enum numvfs_action_kind {
+	NUMVFS_ACT_WRITE,    /* write value to sriov_numvfs, then numvfs_op_write_done() */
+	NUMVFS_ACT_WAIT,     /* feed udev changes / rescans; numvfs_op_timeout() on expiry */
+	NUMVFS_ACT_FINISHED, /* numvfs_op_result() */
+};
+
+struct numvfs_action {
+	enum numvfs_action_kind kind;
+	unsigned value;      /* WRITE: the number to write */
+	uint32_t timeout_ms; /* WRITE, WAIT: arm a timer for this step when the step is new */
+	uint32_t step;       /* changes on every transition; inputs for an old step are stale */
+};
+
+struct numvfs_op;
+
+/* A change of host->pfs[pf] to n; the PF's current num_vfs is the last known value, the
+ * one written back on failure. timeout_ms 0 means NUMVFS_DEFAULT_TIMEOUT_MS; it bounds each
+ * write and each wait. The op copies what it needs; the host may be freed afterwards. */
+int numvfs_op_new(const struct host *host, uint32_t pf, unsigned n, uint32_t timeout_ms,
+		  struct numvfs_op **ret_op);
+void numvfs_op_free(struct numvfs_op *op);
+
+/* Pure: the same action until an input is accepted. */
+void numvfs_op_next_action(const struct numvfs_op *op, struct numvfs_action *ret_action);
+enum numvfs_state numvfs_op_state(const struct numvfs_op *op);
+bool numvfs_op_rolling_back(const struct numvfs_op *op);
+const char *numvfs_op_pf(const struct numvfs_op *op);
+unsigned numvfs_op_target(const struct numvfs_op *op);
+
+/* Inputs. Each returns 0 when it moved the op, -ESTALE for an input of an earlier step,
+ * -ENOENT for a change that is not about this PF, -EINVAL when no such input is awaited.
+ * result: what write(2) returned (bytes, or -errno). A write in flight when its timeout
+ * fires may still complete: it then arrives stale and is ignored. */
+int numvfs_op_write_done(struct numvfs_op *op, uint32_t step, long result);
+int numvfs_op_observe(struct numvfs_op *op, const struct host_change *change);
+/* A rescan: the PF's VFs are exactly those in host (e.g. after a monitor overflow). */
+int numvfs_op_observe_host(struct numvfs_op *op, const struct host *host);
+int numvfs_op_timeout(struct numvfs_op *op, uint32_t step);
+
+/* After FINISHED: 0 on success, else the first failure's negative errno. The message
+ * names the PF and, on failure, the reason and what became of the write-back:
+ * "0000:3b:00.0: writing sriov_numvfs=8 failed: Device or resource busy; restored 4". */
+int numvfs_op_result(const struct numvfs_op *op, const char **ret_message);
+
+/* ---- boot-time restore ---------------------------------------------------------------- */
+
+/* For `vfpoold --restore-numvfs`: every persisted PF gets 0 then its value, waiting on a
+ * udev monitor for its VFs (timeout_ms per step, 0: the default). PFs without a file are
+ * not touched. 0 when all were restored; otherwise the first failure's negative errno.
+ * *ret_report (malloc'd, caller frees; set even on failure when not NULL) has one line per
+ * PF saying what happened to it. */
+int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeout_ms,
+		       char **ret_report);
+
+#endif

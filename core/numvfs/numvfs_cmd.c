@@ -1,0 +1,431 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libudev.h>
+
+#include "core/daemon_internal.h"
+#include "core/host/host_apply.h"
+#include "core/host/host_watch.h"
+#include "core/log.h"
+#include "core/numvfs/numvfs.h"
+#include "core/numvfs/numvfs_cmd.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+
+struct numvfs_run;
+
+/* A timer for one step of the op. Each step gets its own: a timer that fired just as the
+ * step changed arrives with its own (now stale) step, which the op ignores. */
+struct step_timer {
+	struct step_timer *next; /* the run's timers still in flight */
+	struct loop_op op, cancel_op;
+	struct numvfs_run *run;
+	struct __kernel_timespec ts;
+	uint32_t step;
+	unsigned in_flight; /* the timer and its cancellation */
+};
+
+struct numvfs_run {
+	struct numvfs_run *next;
+	struct daemon *d;
+	struct numvfs_op *op;
+	struct ctl_request *req; /* answered once, when the op finishes */
+	char pci[VFPOOL_PCI_ADDR_MAX];
+	char name[VFPOOL_IFNAME_MAX + VFPOOL_PCI_ADDR_MAX]; /* netdev, or the address */
+	char path[PATH_MAX];     /* sriov_numvfs */
+	bool finished;           /* answered; freed once nothing is in flight */
+	/* the write in flight: fd and buffer live until its completion */
+	struct loop_op write_op;
+	int fd;
+	char buf[16];
+	uint32_t write_step;
+	bool write_pending;
+	uint32_t timer_step; /* the step the current timer is for */
+	/* the current step's timer; earlier steps' timers are being cancelled */
+	struct step_timer *timer;
+	struct step_timer *timers; /* every timer not yet freed */
+	unsigned timers_pending; /* timers and their cancellations in flight */
+};
+
+static void drive(struct numvfs_run *run);
+static void cancel_timer(struct numvfs_run *run);
+
+static struct numvfs_run *find_run(const struct daemon *d, const char *pci)
+{
+	for (struct numvfs_run *r = d->numvfs_runs; r; r = r->next)
+		if (!r->finished && strcmp(r->pci, pci) == 0)
+			return r;
+	return NULL;
+}
+
+static void unlink_run(struct daemon *d, struct numvfs_run *run)
+{
+	for (struct numvfs_run **p = &d->numvfs_runs; *p; p = &(*p)->next)
+		if (*p == run) {
+			*p = run->next;
+			return;
+		}
+}
+
+static void free_run(struct numvfs_run *run)
+{
+	if (run->fd >= 0)
+		close(run->fd);
+	while (run->timers) {
+		struct step_timer *t = run->timers;
+
+		run->timers = t->next;
+		free(t);
+	}
+	numvfs_op_free(run->op);
+	free(run);
+}
+
+static void free_if_idle(struct numvfs_run *run)
+{
+	if (!run->finished || run->write_pending || run->timers_pending)
+		return;
+	unlink_run(run->d, run);
+	free_run(run);
+}
+
+static void finish(struct numvfs_run *run)
+{
+	struct daemon *d = run->d;
+	const char *msg = "";
+	int r = numvfs_op_result(run->op, &msg);
+	unsigned n = numvfs_op_target(run->op);
+
+	run->finished = true;
+	/* the segment shows the outcome before the asker hears of it */
+	host_watch_resync(d);
+	if (r == 0) {
+		int s = numvfs_store_save(d->opts.state_dir, run->pci, n);
+
+		if (s < 0) {
+			log_err("numvfs_persist_failed", "pf=%s pci=%s numvfs=%u state_dir=%s error=\"%s\"",
+				run->name, run->pci, n, d->opts.state_dir, strerror(-s));
+			ctl_reply(run->req, s, "%s: %u VFs, but saving it under %s/%s failed: %s",
+				  run->name, n, d->opts.state_dir, NUMVFS_DIR, strerror(-s));
+		} else {
+			log_info("numvfs_changed", "pf=%s pci=%s numvfs=%u", run->name, run->pci, n);
+			ctl_reply(run->req, 0, "%s: %u VFs", run->name, n);
+		}
+	} else {
+		log_warn("numvfs_change_failed", "pf=%s pci=%s numvfs=%u error=\"%s\"", run->name,
+			 run->pci, n, msg);
+		ctl_reply(run->req, r, "%s", msg);
+	}
+	run->req = NULL;
+	cancel_timer(run);
+	free_if_idle(run);
+}
+
+static void on_write(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct numvfs_run *run = container_of(op, struct numvfs_run, write_op);
+
+	run->write_pending = false;
+	/* closing is what the kernel (and a testbed's fake kernel) acts on last */
+	if (close(run->fd) < 0 && cqe->res >= 0)
+		numvfs_op_write_done(run->op, run->write_step, -errno);
+	else
+		numvfs_op_write_done(run->op, run->write_step, cqe->res);
+	run->fd = -1;
+	if (run->finished)
+		free_if_idle(run);
+	else
+		drive(run);
+}
+
+static void timer_done(struct step_timer *t)
+{
+	struct numvfs_run *run = t->run;
+
+	run->timers_pending--;
+	if (--t->in_flight)
+		return;
+	for (struct step_timer **p = &run->timers; *p; p = &(*p)->next)
+		if (*p == t) {
+			*p = t->next;
+			break;
+		}
+	free(t);
+}
+
+static void on_timer(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct step_timer *t = container_of(op, struct step_timer, op);
+	struct numvfs_run *run = t->run;
+	uint32_t step = t->step;
+
+	if (run->timer == t)
+		run->timer = NULL;
+	timer_done(t);
+	if (run->finished) {
+		free_if_idle(run);
+		return;
+	}
+	/* -ESTALE from the op for a step that has already moved on */
+	if (cqe->res == -ETIME && numvfs_op_timeout(run->op, step) == 0)
+		drive(run);
+}
+
+static void on_timer_cancel(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct step_timer *t = container_of(op, struct step_timer, cancel_op);
+	struct numvfs_run *run = t->run;
+
+	(void)cqe; /* the timer's own completion says what became of it */
+	timer_done(t);
+	free_if_idle(run);
+}
+
+static void cancel_timer(struct numvfs_run *run)
+{
+	struct step_timer *t = run->timer;
+	struct io_uring_sqe *sqe;
+
+	if (!t)
+		return;
+	run->timer = NULL;
+	sqe = loop_sqe(&run->d->ring, &t->cancel_op);
+	io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&t->op, 0);
+	io_uring_sqe_set_data(sqe, &t->cancel_op);
+	t->in_flight++;
+	run->timers_pending++;
+}
+
+static void arm_step_timer(struct numvfs_run *run, uint32_t step, uint32_t ms)
+{
+	struct step_timer *t;
+
+	cancel_timer(run);
+	t = calloc(1, sizeof(*t));
+	if (!t) {
+		/* without a timer the step is still bounded by the events; say so once */
+		log_warn("numvfs_timer_failed", "pci=%s reason=\"out of memory\"", run->pci);
+		return;
+	}
+	t->run = run;
+	t->step = step;
+	t->op.complete = on_timer;
+	t->cancel_op.complete = on_timer_cancel;
+	t->in_flight = 1;
+	t->next = run->timers;
+	run->timers = t;
+	run->timers_pending++;
+	run->timer = t;
+	loop_timer(&run->d->ring, &t->op, &t->ts, ms);
+}
+
+/* Starts a write, or feeds its failure to open at once; true when the op moved on. */
+static bool start_write(struct numvfs_run *run, uint32_t step, unsigned value)
+{
+	struct io_uring_sqe *sqe;
+	int len;
+
+	/* libc open(): umockdev redirects /sys for libc calls only, and the fd is real */
+	run->fd = open(run->path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (run->fd < 0) {
+		numvfs_op_write_done(run->op, step, -errno);
+		return true;
+	}
+	len = snprintf(run->buf, sizeof(run->buf), "%u\n", value);
+	sqe = loop_sqe(&run->d->ring, &run->write_op);
+	io_uring_prep_write(sqe, run->fd, run->buf, (unsigned)len, 0);
+	io_uring_sqe_set_data(sqe, &run->write_op);
+	run->write_step = step;
+	run->write_pending = true;
+	return false;
+}
+
+static void drive(struct numvfs_run *run)
+{
+	struct numvfs_action a;
+
+	for (;;) {
+		numvfs_op_next_action(run->op, &a);
+		if (a.kind == NUMVFS_ACT_FINISHED) {
+			finish(run);
+			return;
+		}
+		if (a.step != run->timer_step) {
+			run->timer_step = a.step;
+			arm_step_timer(run, a.step, a.timeout_ms);
+		}
+		if (a.kind == NUMVFS_ACT_WAIT)
+			return;
+		/* a write whose step timed out may still be in flight: its completion (stale,
+		 * ignored by the op) frees the fd, then this write starts */
+		if (run->write_pending)
+			return;
+		if (!start_write(run, a.step, a.value))
+			return;
+	}
+}
+
+void numvfs_cmd_observe(struct daemon *d, const struct host_change *change)
+{
+	struct numvfs_run *run = d->numvfs_runs;
+
+	while (run) {
+		struct numvfs_run *next = run->next; /* drive may free run */
+
+		if (!run->finished && numvfs_op_observe(run->op, change) == 0)
+			drive(run);
+		run = next;
+	}
+}
+
+bool *numvfs_cmd_busy_flags(const struct daemon *d)
+{
+	bool *busy = calloc(d->host->n_pfs ? d->host->n_pfs : 1, sizeof(*busy));
+
+	if (!busy)
+		return NULL;
+	for (size_t p = 0; p < d->host->n_pfs; p++)
+		busy[p] = find_run(d, d->host->pfs[p].pci_addr) != NULL;
+	return busy;
+}
+
+void numvfs_cmd_free_all(struct daemon *d)
+{
+	while (d->numvfs_runs) {
+		struct numvfs_run *run = d->numvfs_runs;
+
+		d->numvfs_runs = run->next;
+		if (run->req)
+			ctl_request_drop(run->req);
+		free_run(run);
+	}
+}
+
+/* ---- the command ------------------------------------------------------------------------ */
+
+static int find_pf(const struct host *h, const char *name, uint32_t *ret)
+{
+	for (size_t i = 0; i < h->n_pfs; i++)
+		if (strcmp(h->pfs[i].pci_addr, name) == 0 ||
+		    (h->pfs[i].netdev[0] && strcmp(h->pfs[i].netdev, name) == 0)) {
+			*ret = (uint32_t)i;
+			return 0;
+		}
+	return -ENODEV;
+}
+
+static int parse_count(const char *s, unsigned *ret)
+{
+	char *end;
+	unsigned long v;
+
+	if (!s[0] || s[0] == '-' || s[0] == '+')
+		return -EINVAL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || *end || v > NUMVFS_MAX)
+		return -EINVAL;
+	*ret = (unsigned)v;
+	return 0;
+}
+
+static int sriov_numvfs_path(struct daemon *d, const char *pci, char *buf, size_t len)
+{
+	struct udev_device *dev;
+	int n;
+
+	errno = 0;
+	dev = udev_device_new_from_subsystem_sysname(host_watch_udev(d->host_watch), "pci", pci);
+	if (!dev)
+		return errno ? -errno : -ENODEV;
+	n = snprintf(buf, len, "%s/sriov_numvfs", udev_device_get_syspath(dev));
+	udev_device_unref(dev);
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+static void cmd_pf_set(struct ctl_request *req)
+{
+	struct daemon *d = req->d;
+	struct numvfs_run *run;
+	const struct host_pf *pf;
+	uint32_t p;
+	unsigned n;
+	char why[160];
+	bool *leased;
+	int r;
+
+	if (req->argc != 3 || strcmp(req->argv[1], "--numvfs") != 0) {
+		ctl_reply(req, -EINVAL, "pf set: usage: pf set PF --numvfs N");
+		return;
+	}
+	if (!d->host_watch) {
+		ctl_reply(req, -EOPNOTSUPP, "%.32s: numvfs changes need a discovered host, not --simulate",
+			  req->argv[0]);
+		return;
+	}
+	if (find_pf(d->host, req->argv[0], &p) < 0) {
+		ctl_reply(req, -ENODEV, "%.32s: no such SR-IOV PF on this host", req->argv[0]);
+		return;
+	}
+	pf = &d->host->pfs[p];
+	if (parse_count(req->argv[2], &n) < 0) {
+		ctl_reply(req, -EINVAL, "%s: --numvfs %.32s: not a number in 0..%u",
+			  pf->netdev[0] ? pf->netdev : pf->pci_addr, req->argv[2], pf->total_vfs);
+		return;
+	}
+	if (find_run(d, pf->pci_addr)) {
+		ctl_reply(req, -EBUSY, "%s: numvfs change already in progress",
+			  pf->netdev[0] ? pf->netdev : pf->pci_addr);
+		return;
+	}
+	leased = host_apply_leased_flags(&d->engine, d->host);
+	if (!leased) {
+		ctl_reply(req, -ENOMEM, "out of memory");
+		return;
+	}
+	r = numvfs_check_request(d->host, p, n, leased, why, sizeof(why));
+	free(leased);
+	if (r < 0) {
+		ctl_reply(req, r, "%s", why);
+		return;
+	}
+	run = calloc(1, sizeof(*run));
+	if (!run) {
+		ctl_reply(req, -ENOMEM, "out of memory");
+		return;
+	}
+	run->d = d;
+	run->fd = -1;
+	run->write_op.complete = on_write;
+	run->timer_step = UINT32_MAX;
+	memcpy(run->pci, pf->pci_addr, sizeof(run->pci));
+	snprintf(run->name, sizeof(run->name), "%s", pf->netdev[0] ? pf->netdev : pf->pci_addr);
+	r = sriov_numvfs_path(d, run->pci, run->path, sizeof(run->path));
+	if (r == 0)
+		r = numvfs_op_new(d->host, p, n, d->opts.numvfs_timeout_ms, &run->op);
+	if (r < 0) {
+		ctl_reply(req, r, "%s: cannot start the change: %s", run->name, strerror(-r));
+		free(run);
+		return;
+	}
+	run->req = req;
+	run->next = d->numvfs_runs;
+	d->numvfs_runs = run;
+	log_info("numvfs_change_started", "pf=%s pci=%s from=%u to=%u uid=%u", run->name,
+		 run->pci, pf->num_vfs, n, (unsigned)req->cred.uid);
+	/* its VFs are about to go: the allocator stops handing them out now */
+	host_watch_resync(d);
+	drive(run);
+}
+
+const struct ctl_command numvfs_commands[] = {
+	{ { "pf", "set", NULL }, true, cmd_pf_set,
+	  "pf set PF --numvfs N: set the number of VFs of PF (netdev or PCI address); persisted" },
+	{ { NULL } },
+};

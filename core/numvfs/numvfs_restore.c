@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * `vfpoold --restore-numvfs`: a one-shot before networks come up, so it may block. It drives
+ * the same state machine as the daemon, with libc writes and a poll on a udev monitor.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libudev.h>
+
+#include "core/host/host_udev.h"
+#include "core/numvfs/numvfs.h"
+#include "core/host/udev_attr.h"
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* A plain write through libc: the kernel's store runs inside it (and umockdev's testbed
+ * sees it). The write cannot be interrupted, so its timeout is only the daemon's. */
+static long write_numvfs(struct udev *udev, const char *pci, unsigned value)
+{
+	struct udev_device *dev;
+	char path[PATH_MAX], buf[16];
+	int fd, len;
+	long r;
+
+	errno = 0;
+	dev = udev_device_new_from_subsystem_sysname(udev, "pci", pci);
+	if (!dev)
+		return uattr_errno(errno, ENODEV);
+	snprintf(path, sizeof(path), "%s/sriov_numvfs", udev_device_get_syspath(dev));
+	udev_device_unref(dev);
+	fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = snprintf(buf, sizeof(buf), "%u\n", value);
+	r = write(fd, buf, (size_t)len);
+	if (r < 0)
+		r = -errno;
+	if (close(fd) < 0 && r >= 0)
+		r = -errno;
+	return r;
+}
+
+static int drive(struct udev *udev, struct udev_monitor *mon, struct numvfs_op *op)
+{
+	struct numvfs_action a;
+	uint32_t armed_step = UINT32_MAX;
+	uint64_t deadline = 0;
+
+	for (;;) {
+		numvfs_op_next_action(op, &a);
+		if (a.kind == NUMVFS_ACT_FINISHED)
+			return 0;
+		if (a.step != armed_step) {
+			armed_step = a.step;
+			deadline = now_ms() + a.timeout_ms;
+		}
+		if (a.kind == NUMVFS_ACT_WRITE) {
+			numvfs_op_write_done(op, a.step, write_numvfs(udev, numvfs_op_pf(op), a.value));
+		} else {
+			struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+			uint64_t now = now_ms();
+			int n = poll(&p, 1, now >= deadline ? 0 : (int)(deadline - now));
+			struct udev_device *dev;
+			struct host_change c;
+
+			if (n < 0 && errno != EINTR)
+				return -errno;
+			if (n == 0) {
+				numvfs_op_timeout(op, a.step);
+				continue;
+			}
+			if (n < 0)
+				continue;
+			dev = udev_monitor_receive_device(mon);
+			if (!dev)
+				continue; /* a message libudev dropped (e.g. filtered): keep waiting */
+			if (host_change_from_udev(dev, &c) == 0)
+				numvfs_op_observe(op, &c);
+			udev_device_unref(dev);
+		}
+	}
+}
+
+static int pf_index(const struct host *h, const char *pci, uint32_t *ret)
+{
+	for (size_t i = 0; i < h->n_pfs; i++)
+		if (strcmp(h->pfs[i].pci_addr, pci) == 0) {
+			*ret = (uint32_t)i;
+			return 0;
+		}
+	return -ENODEV;
+}
+
+static int restore_one(struct udev *udev, struct udev_monitor *mon,
+		       const struct numvfs_entry *e, uint32_t timeout_ms, FILE *report)
+{
+	struct numvfs_op *op = NULL;
+	struct host *h = NULL;
+	const char *msg;
+	uint32_t pf, existing = 0;
+	int r;
+
+	/* a fresh model per PF: restoring one PF adds devices the next must not miss */
+	r = host_discover(udev, &h);
+	if (r < 0) {
+		fprintf(report, "%s: sriov_numvfs=%u not restored: discovery failed: %s\n",
+			e->pci_addr, e->n, strerror(-r));
+		return r;
+	}
+	r = pf_index(h, e->pci_addr, &pf);
+	if (r < 0) {
+		fprintf(report, "%s: sriov_numvfs=%u not restored: no such SR-IOV PF\n",
+			e->pci_addr, e->n);
+		goto out;
+	}
+	for (size_t i = 0; i < h->n_vfs; i++)
+		existing += h->vfs[i].pf == pf;
+	if (h->pfs[pf].num_vfs == e->n && existing == e->n) {
+		fprintf(report, "%s: sriov_numvfs=%u already in place\n", e->pci_addr, e->n);
+		goto out;
+	}
+	if (e->n > h->pfs[pf].total_vfs) {
+		r = -ERANGE;
+		fprintf(report, "%s: sriov_numvfs=%u not restored: the PF supports 0..%u\n",
+			e->pci_addr, e->n, h->pfs[pf].total_vfs);
+		goto out;
+	}
+	r = numvfs_op_new(h, pf, e->n, timeout_ms, &op);
+	if (r < 0) {
+		fprintf(report, "%s: sriov_numvfs=%u not restored: %s\n", e->pci_addr, e->n,
+			strerror(-r));
+		goto out;
+	}
+	r = drive(udev, mon, op);
+	if (r < 0) {
+		fprintf(report, "%s: sriov_numvfs=%u not restored: waiting for udev: %s\n",
+			e->pci_addr, e->n, strerror(-r));
+		goto out;
+	}
+	r = numvfs_op_result(op, &msg);
+	fprintf(report, "%s%s\n", msg, r == 0 ? " restored" : "");
+out:
+	numvfs_op_free(op);
+	host_free(h);
+	return r;
+}
+
+int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeout_ms,
+		       char **ret_report)
+{
+	struct numvfs_entry *entries = NULL;
+	struct udev_monitor *mon = NULL;
+	char why[512] = "", *text = NULL;
+	size_t n = 0, text_len = 0;
+	FILE *report;
+	int r, first = 0;
+
+	if (!udev || !state_dir)
+		return -EINVAL;
+	report = open_memstream(&text, &text_len);
+	if (!report)
+		return -ENOMEM;
+	r = numvfs_store_list(state_dir, &entries, &n, why, sizeof(why));
+	if (r < 0) {
+		fprintf(report, "%s\n", why[0] ? why : strerror(-r));
+		first = r;
+		goto out;
+	}
+	if (n == 0)
+		goto out;
+	/* listening before the first write, so no VF's event can be missed */
+	r = host_monitor_new(udev, &mon);
+	if (r < 0) {
+		fprintf(report, "udev monitor: %s\n", strerror(-r));
+		first = r;
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++) {
+		r = restore_one(udev, mon, &entries[i], timeout_ms, report);
+		if (r < 0 && first == 0)
+			first = r;
+	}
+out:
+	if (mon)
+		udev_monitor_unref(mon);
+	free(entries);
+	fclose(report);
+	if (ret_report)
+		*ret_report = text;
+	else
+		free(text);
+	return first;
+}

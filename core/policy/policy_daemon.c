@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/daemon_internal.h"
+#include "core/log.h"
+#include "core/policy/policy_cmd.h"
+#include "core/policy/policy_store.h"
+#include "shm/seqlock.h"
+
+void policy_daemon_publish(struct daemon *d)
+{
+	struct vfpool_state_hdr *hdr = d->seg->hdr;
+
+	seqlock_write_begin(&hdr->seq);
+	policy_publish(&d->policy, state_networks(hdr), hdr->network_capacity, &hdr->n_networks);
+	hdr->config_generation = d->policy.generation;
+	seqlock_write_end(&hdr->seq);
+}
+
+int policy_daemon_start(struct daemon *d)
+{
+	const struct host *h = d->host;
+	char (*pci)[VFPOOL_PCI_ADDR_MAX] = calloc(h->n_pfs + 1, sizeof(*pci));
+	char (*netdev)[VFPOOL_IFNAME_MAX] = calloc(h->n_pfs + 1, sizeof(*netdev));
+	char why[300] = "";
+	unsigned skipped = 0;
+	int r = -ENOMEM;
+
+	if (pci && netdev) {
+		for (size_t i = 0; i < h->n_pfs; i++) {
+			memcpy(pci[i], h->pfs[i].pci_addr, sizeof(pci[i]));
+			memcpy(netdev[i], h->pfs[i].netdev, sizeof(netdev[i]));
+		}
+		r = policy_init(&d->policy, (uint32_t)h->n_pfs, (const char (*)[VFPOOL_PCI_ADDR_MAX])pci,
+				(const char (*)[VFPOOL_IFNAME_MAX])netdev);
+	}
+	free(pci);
+	free(netdev);
+	if (r) {
+		log_err("start_failed", "policy error=\"%s\"", strerror(-r));
+		return r;
+	}
+	r = policy_store_load(d->opts.state_dir, &d->policy, &skipped, why, sizeof(why));
+	if (r == -ENOENT) {
+		log_info("policy_empty", "state_dir=%s reason=\"no policy file: every PF serves every network\"",
+			 d->opts.state_dir);
+	} else if (r) {
+		log_err("start_failed", "policy error=\"%s\"", why);
+		policy_fini(&d->policy);
+		return r;
+	} else {
+		log_info("policy_loaded", "networks=%u profiles=%u skipped_lines=%u", d->policy.n_nets,
+			 d->policy.n_profiles, skipped);
+	}
+	d->engine.policy = &d->policy;
+	policy_daemon_publish(d);
+	return 0;
+}
+
+void policy_daemon_stop(struct daemon *d)
+{
+	d->engine.policy = NULL;
+	policy_fini(&d->policy);
+}

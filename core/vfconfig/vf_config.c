@@ -1,0 +1,945 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <libgen.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <netlink/attr.h>
+#include <netlink/msg.h>
+
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/model/req_stats.h"
+#include "core/vfconfig/vf_config.h"
+#include "core/vfconfig/vf_config_want.h"
+#include "shm/seqlock.h"
+#include "shm/state.h"
+
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define RECV_BUF (64 * 1024)
+#define WHY_MAX 120
+
+enum job_kind { JOB_APPLY, JOB_RESTORE, JOB_SCAN };
+
+/* Steps, in order; a job skips those it does not need. */
+enum step {
+	ST_SAVE_PF,  /* GETLINK on the PF: the VF's original state */
+	ST_SAVE_MTU, /* GETLINK on the VF netdev: its original MTU */
+	ST_SET_PF,   /* SETLINK on the PF: want */
+	ST_SET_MTU,  /* SETLINK on the VF netdev: want.mtu */
+	ST_FLR,      /* write the VF's sysfs reset */
+	ST_DONE,
+};
+
+struct job {
+	struct job *next;
+	enum job_kind kind;
+	uint32_t slot; /* JOB_SCAN: the PF index */
+	uint64_t gen;
+	enum step step;
+	struct vf_state want;
+	bool changed;     /* a SETLINK was ACKed: a failure must restore */
+	bool rolling_back; /* an APPLY that failed, now restoring */
+	bool got_state;   /* ST_SAVE_PF: the reply described the VF */
+	int err;          /* the first failure */
+	char why[WHY_MAX];
+	struct completion_sink *sink;
+	struct vfpool_cqe cqe;
+};
+
+struct pf_queue {
+	struct job *head, *tail;
+	bool in_flight;
+	uint32_t seq; /* of the request in flight */
+	int ifindex;           /* of the PF netdev, cached: resolving costs syscalls */
+	uint64_t resolved_ns;  /* when (CLOCK_MONOTONIC_COARSE); 0: never */
+};
+
+struct vf_saved {
+	bool pf_saved, mtu_saved;
+	struct vf_state orig;
+};
+
+/* Every io_uring request we own, so fini frees those whose completion never came. */
+struct io {
+	struct loop_op op;
+	struct io *prev, *next;
+	struct vf_config *vc;
+	uint32_t pf, seq;
+	int fd; /* ST_FLR: the reset attribute */
+	struct __kernel_timespec ts;
+	size_t len;
+	uint8_t buf[];
+};
+
+struct vf_config {
+	struct engine_hooks hooks; /* first: the engine hands it back */
+	struct io_uring *ring;
+	struct engine *e;
+	struct vf_config_opts opts;
+	char sysfs_pci[128];
+	int fd;
+	uint32_t next_seq;
+	struct pf_queue *pfs;
+	struct vf_saved *saved;
+	struct io ios; /* list head */
+	struct loop_op recv_op;
+	bool recv_armed;
+	uint8_t *rbuf;
+	unsigned busy;
+	/* lease_made runs inside the engine's serve: a job that fails before its first
+	 * request goes out (the PF netdev gone) is answered through the hook's own cqe, never
+	 * posted from in there (the client ring is between writing and publishing) */
+	bool in_hook, hook_answered;
+	struct vfpool_cqe hook_cqe;
+};
+
+static void run_pf(struct vf_config *vc, uint32_t pf);
+static void on_flr(struct loop_op *op, const struct io_uring_cqe *cqe);
+static void step_failed(struct vf_config *vc, uint32_t pf, int err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static struct vfpool_shm_vf *vf_rec(const struct vf_config *vc, uint32_t slot)
+{
+	return &state_vfs(vc->e->hdr)[slot];
+}
+
+static struct vfpool_shm_pf *pf_rec(const struct vf_config *vc, uint32_t pf)
+{
+	return &state_pfs(vc->e->hdr)[pf];
+}
+
+static const char *pf_name(const struct vf_config *vc, uint32_t pf)
+{
+	const struct vfpool_shm_pf *p = pf_rec(vc, pf);
+
+	return p->netdev[0] ? p->netdev : p->pci_addr;
+}
+
+/* ---- io bookkeeping ------------------------------------------------------------------- */
+
+static struct io *io_new(struct vf_config *vc, loop_complete_fn fn, uint32_t pf, size_t len)
+{
+	struct io *io = calloc(1, sizeof(*io) + len);
+
+	if (!io)
+		return NULL;
+	io->op.complete = fn;
+	io->vc = vc;
+	io->pf = pf;
+	io->fd = -1;
+	io->len = len;
+	io->next = vc->ios.next;
+	io->prev = &vc->ios;
+	vc->ios.next->prev = io;
+	vc->ios.next = io;
+	return io;
+}
+
+static void io_free(struct io *io)
+{
+	io->prev->next = io->next;
+	io->next->prev = io->prev;
+	if (io->fd >= 0)
+		close(io->fd);
+	free(io);
+}
+
+/* ---- the netlink socket --------------------------------------------------------------- */
+
+static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe);
+
+static void arm_recv(struct vf_config *vc)
+{
+	struct io_uring_sqe *sqe = loop_sqe(vc->ring, &vc->recv_op);
+
+	io_uring_prep_recv(sqe, vc->fd, vc->rbuf, RECV_BUF, 0);
+	io_uring_sqe_set_data(sqe, &vc->recv_op);
+	vc->recv_armed = true;
+}
+
+static void on_timer(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct io *t = container_of(op, struct io, op);
+	struct vf_config *vc = t->vc;
+	struct pf_queue *q = &vc->pfs[t->pf];
+
+	if (cqe->res == -ETIME && q->in_flight && q->seq == t->seq) {
+		q->in_flight = false;
+		step_failed(vc, t->pf, -ETIMEDOUT, "%s: no answer from the kernel in %u ms",
+			    pf_name(vc, t->pf), vc->opts.timeout_ms);
+		run_pf(vc, t->pf);
+	}
+	io_free(t);
+}
+
+static void on_send(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct io *s = container_of(op, struct io, op);
+	struct vf_config *vc = s->vc;
+	struct pf_queue *q = &vc->pfs[s->pf];
+
+	if (cqe->res < 0 && q->in_flight && q->seq == s->seq) {
+		q->in_flight = false;
+		step_failed(vc, s->pf, cqe->res, "%s: netlink send: %s", pf_name(vc, s->pf),
+			    strerror(-cqe->res));
+		run_pf(vc, s->pf);
+	}
+	io_free(s);
+}
+
+/* Sends msg for PF pf's current step and arms its timer. Takes the message. */
+static int send_msg(struct vf_config *vc, uint32_t pf, struct nl_msg *msg)
+{
+	struct nlmsghdr *h = nlmsg_hdr(msg);
+	struct io *s = io_new(vc, on_send, pf, h->nlmsg_len), *t;
+	struct io_uring_sqe *sqe;
+
+	if (!s) {
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	t = io_new(vc, on_timer, pf, 0);
+	if (!t) {
+		io_free(s);
+		nlmsg_free(msg);
+		return -ENOMEM;
+	}
+	h->nlmsg_seq = ++vc->next_seq;
+	memcpy(s->buf, h, h->nlmsg_len);
+	nlmsg_free(msg);
+	s->seq = t->seq = vc->next_seq;
+	vc->pfs[pf].seq = vc->next_seq;
+	vc->pfs[pf].in_flight = true;
+	sqe = loop_sqe(vc->ring, &s->op);
+	io_uring_prep_send(sqe, vc->fd, s->buf, s->len, 0);
+	io_uring_sqe_set_data(sqe, &s->op);
+	loop_timer(vc->ring, &t->op, &t->ts, vc->opts.timeout_ms);
+	return 0;
+}
+
+/* The timer of the request answered: cancelled, its own completion frees it. */
+static void cancel_timer(struct vf_config *vc, uint32_t seq)
+{
+	for (struct io *io = vc->ios.next; io != &vc->ios; io = io->next) {
+		if (io->op.complete == on_timer && io->seq == seq) {
+			struct io_uring_sqe *sqe = loop_sqe(vc->ring, NULL);
+
+			io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&io->op, 0);
+			io_uring_sqe_set_data(sqe, NULL);
+			return;
+		}
+	}
+}
+
+/* ---- jobs ----------------------------------------------------------------------------- */
+
+static void push_job(struct vf_config *vc, uint32_t pf, struct job *j)
+{
+	struct pf_queue *q = &vc->pfs[pf];
+
+	j->next = NULL;
+	if (q->tail)
+		q->tail->next = j;
+	else
+		q->head = j;
+	q->tail = j;
+	vc->busy++;
+	run_pf(vc, pf);
+}
+
+static void pop_job(struct vf_config *vc, uint32_t pf)
+{
+	struct pf_queue *q = &vc->pfs[pf];
+	struct job *j = q->head;
+
+	q->head = j->next;
+	if (!q->head)
+		q->tail = NULL;
+	vc->busy--;
+	free(j);
+}
+
+static int ifindex_of(const char *name)
+{
+	return name[0] ? (int)if_nametoindex(name) : 0;
+}
+
+static bool is_vfio(const struct vf_config *vc, uint32_t slot)
+{
+	char path[256], target[256];
+	ssize_t n;
+
+	/* a simulated host has no sysfs behind its VFs: nothing to look up */
+	if (vc->e->hdr->host_kind != VFPOOL_HOST_UDEV)
+		return false;
+	snprintf(path, sizeof(path), "%s/%s/driver", vc->sysfs_pci, vf_rec(vc, slot)->pci_addr);
+	n = readlink(path, target, sizeof(target) - 1);
+	if (n <= 0)
+		return false;
+	target[n] = '\0';
+	return strcmp(basename(target), "vfio-pci") == 0;
+}
+
+/* Still the lease (or the free VF) this job was made for? */
+static bool job_current(const struct vf_config *vc, const struct job *j)
+{
+	const struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
+
+	if (j->kind == JOB_SCAN)
+		return true;
+	if (vf->lease_gen != j->gen)
+		return false;
+	return j->kind == JOB_RESTORE || j->rolling_back ? true : vf->state == VFPOOL_VF_LEASED;
+}
+
+static void record_cfg(struct vf_config *vc, uint32_t slot, const struct vf_state *s,
+		       uint8_t cfg_state)
+{
+	struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+
+	seqlock_write_begin(&vc->e->hdr->seq);
+	if (s->fields & VF_F_MAC)
+		memcpy(vf->mac, s->mac, sizeof(vf->mac));
+	vf->vlan = s->vlan;
+	vf->vlan_qos = s->qos;
+	vf->mtu = (s->fields & VF_F_MTU) ? s->mtu : 0;
+	vf->cfg_state = cfg_state;
+	seqlock_write_end(&vc->e->hdr->seq);
+}
+
+static void post(struct vf_config *vc, struct job *j)
+{
+	struct completion_sink *sink = j->sink;
+
+	j->sink = NULL;
+	if (!sink)
+		return;
+	/* still inside the hook: the engine answers (and counts) it now */
+	if (vc->in_hook) {
+		vc->hook_cqe = j->cqe;
+		vc->hook_answered = true;
+		return;
+	}
+	/* the engine did not count a request it kept: its failure is counted here, whatever
+	 * the errno, as a configuration failure (rolled back, quarantined, or released before
+	 * it was configured) */
+	if (j->cqe.res < 0)
+		req_stats_errors(vc->e->hdr, VFPOOL_ERR_CONFIG, 1);
+	/* through the engine: the lease must be durable before the client hears of it */
+	engine_post(vc->e, sink, &j->cqe);
+}
+
+static void finish_job(struct vf_config *vc, uint32_t pf)
+{
+	struct job *j = vc->pfs[pf].head;
+	struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
+
+	switch (j->kind) {
+	case JOB_APPLY:
+		if (!j->rolling_back) {
+			record_cfg(vc, j->slot, &j->want, VFPOOL_CFG_APPLIED);
+			break;
+		}
+		/* rolled back: the VF is as it was, back to the pool; the client learns why */
+		log_warn("vf_config_failed", "vf=%s vm=%s vnic=%s error=\"%s\"", vf->pci_addr,
+			 vf->vm_id, vf->vnic_id, j->why);
+		engine_undo_lease(vc->e, j->slot, j->gen);
+		j->cqe.res = j->err;
+		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
+		break;
+	case JOB_RESTORE:
+		engine_return_vf(vc->e, j->slot);
+		break;
+	case JOB_SCAN:
+		break;
+	}
+	post(vc, j);
+	pop_job(vc, pf);
+}
+
+/* A job that cannot restore: the VF is quarantined, never handed on dirty. */
+static void quarantine(struct vf_config *vc, uint32_t pf)
+{
+	struct job *j = vc->pfs[pf].head;
+	struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
+	char reason[VFPOOL_REASON_MAX];
+
+	snprintf(reason, sizeof(reason), "reset failed: %s", strerror(-j->err));
+	log_err("vf_quarantined", "vf=%s reason=\"%s\"", vf->pci_addr, j->why);
+	if (j->kind == JOB_APPLY) {
+		j->cqe.res = j->err;
+		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
+		/* clear the lease but keep the claim: quarantine drops it with the bit set */
+		engine_undo_lease(vc->e, j->slot, j->gen);
+		engine_hold_vf(vc->e, j->slot);
+	}
+	engine_quarantine(vc->e, j->slot, reason);
+	post(vc, j);
+	pop_job(vc, pf);
+}
+
+static void step_failed(struct vf_config *vc, uint32_t pf, int err, const char *fmt, ...)
+{
+	struct job *j = vc->pfs[pf].head;
+	va_list ap;
+
+	if (!j)
+		return;
+	if (!j->err) {
+		j->err = err;
+		va_start(ap, fmt);
+		vsnprintf(j->why, sizeof(j->why), fmt, ap);
+		va_end(ap);
+	}
+	switch (j->kind) {
+	case JOB_SCAN:
+		log_warn("vf_scan_failed", "pf=%s error=\"%s\"", pf_name(vc, pf), j->why);
+		pop_job(vc, pf);
+		return;
+	case JOB_RESTORE:
+		quarantine(vc, pf);
+		return;
+	case JOB_APPLY:
+		break;
+	}
+	if (j->rolling_back || (j->changed && !vc->saved[j->slot].pf_saved)) {
+		quarantine(vc, pf);
+		return;
+	}
+	/* restore what was changed (a timeout may have changed something), then undo */
+	j->rolling_back = true;
+	j->want = vc->saved[j->slot].orig;
+	if (!vc->saved[j->slot].mtu_saved)
+		j->want.fields &= ~VF_F_MTU;
+	j->step = j->changed || err == -ETIMEDOUT ? ST_SET_PF : ST_DONE;
+	if (!vc->saved[j->slot].pf_saved)
+		j->step = ST_DONE; /* nothing applied before the save finished */
+}
+
+/* Issues the head job's current step, or finishes it. */
+static void run_pf(struct vf_config *vc, uint32_t pf)
+{
+	struct pf_queue *q = &vc->pfs[pf];
+
+	while (q->head && !q->in_flight) {
+		struct job *j = q->head;
+		const struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
+		struct vf_saved *sv = j->kind == JOB_SCAN ? NULL : &vc->saved[j->slot];
+		struct nl_msg *msg = NULL;
+		int pf_if, vf_if, r = 0;
+
+		if (!job_current(vc, j)) {
+			log_info("vf_config_dropped", "vf=%s generation=%llu now=%llu",
+				 vf->pci_addr, (unsigned long long)j->gen,
+				 (unsigned long long)vf->lease_gen);
+			j->cqe.res = -ECANCELED;
+			snprintf(j->cqe.message, sizeof(j->cqe.message),
+				 "%s: released before it was configured", vf->pci_addr);
+			post(vc, j);
+			pop_job(vc, pf);
+			continue;
+		}
+		pf_if = ifindex_of(pf_rec(vc, pf)->netdev);
+		vf_if = j->kind == JOB_SCAN ? 0 : ifindex_of(vf->netdev);
+		switch (j->step) {
+		case ST_SAVE_PF:
+			if (j->kind != JOB_SCAN && sv->pf_saved)
+				break;
+			if (!pf_if) {
+				step_failed(vc, pf, -ENODEV, "%s: PF netdev gone", pf_name(vc, pf));
+				continue;
+			}
+			r = vf_msg_build_getlink(pf_if, &msg);
+			break;
+		case ST_SAVE_MTU:
+			if (sv->mtu_saved || !(j->want.fields & VF_F_MTU) || !vf_if)
+				break;
+			r = vf_msg_build_getlink(vf_if, &msg);
+			break;
+		case ST_SET_PF:
+			if (!(j->want.fields & VF_F_PF_ALL))
+				break;
+			if (!pf_if) {
+				step_failed(vc, pf, -ENODEV, "%s: PF netdev gone", pf_name(vc, pf));
+				continue;
+			}
+			r = vf_msg_build_pf(pf_if, vf->vf_index, &j->want, &msg);
+			break;
+		case ST_SET_MTU:
+			if (!(j->want.fields & VF_F_MTU) || !vf_if)
+				break;
+			r = vf_msg_build_mtu(vf_if, j->want.mtu, &msg);
+			break;
+		case ST_FLR:
+			if (j->kind == JOB_RESTORE && is_vfio(vc, j->slot)) {
+				/* issue_flr */
+				char path[256];
+				struct io *w = io_new(vc, NULL, pf, 1);
+				struct io_uring_sqe *sqe;
+
+				snprintf(path, sizeof(path), "%s/%s/reset", vc->sysfs_pci, vf->pci_addr);
+				if (!w) {
+					r = -ENOMEM;
+					break;
+				}
+				w->fd = open(path, O_WRONLY | O_CLOEXEC);
+				if (w->fd < 0) {
+					r = -errno;
+					io_free(w);
+					step_failed(vc, pf, r, "%s: reset: %s", vf->pci_addr, strerror(-r));
+					continue;
+				}
+				w->op.complete = on_flr;
+				w->buf[0] = '1';
+				w->seq = ++vc->next_seq;
+				q->seq = w->seq;
+				q->in_flight = true;
+				sqe = loop_sqe(vc->ring, &w->op);
+				io_uring_prep_write(sqe, w->fd, w->buf, 1, 0);
+				io_uring_sqe_set_data(sqe, &w->op);
+				return;
+			}
+			break;
+		case ST_DONE:
+			finish_job(vc, pf);
+			continue;
+		}
+		if (r < 0) {
+			step_failed(vc, pf, r, "%s: building the request: %s", pf_name(vc, pf),
+				    strerror(-r));
+			continue;
+		}
+		if (!msg) {
+			j->step++;
+			continue;
+		}
+		r = send_msg(vc, pf, msg);
+		if (r < 0)
+			step_failed(vc, pf, r, "%s: %s", pf_name(vc, pf), strerror(-r));
+	}
+}
+
+static void on_flr(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct io *w = container_of(op, struct io, op);
+	struct vf_config *vc = w->vc;
+	uint32_t pf = w->pf;
+	struct pf_queue *q = &vc->pfs[pf];
+
+	io_free(w);
+	if (!q->in_flight || !q->head)
+		return;
+	q->in_flight = false;
+	if (cqe->res < 0)
+		step_failed(vc, pf, cqe->res, "%s: function-level reset: %s",
+			    vf_rec(vc, q->head->slot)->pci_addr, strerror(-cqe->res));
+	else
+		q->head->step++;
+	run_pf(vc, pf);
+}
+
+/* ---- replies -------------------------------------------------------------------------- */
+
+/* The kernel's extended-ack text, or "". */
+static const char *extack_msg(const struct nlmsghdr *nlh)
+{
+	const struct nlmsgerr *e = NLMSG_DATA(nlh);
+	struct nlattr *tb[NLMSGERR_ATTR_MAX + 1];
+	size_t off = sizeof(*e), len = nlh->nlmsg_len - NLMSG_HDRLEN;
+
+	if (!(nlh->nlmsg_flags & NLM_F_ACK_TLVS))
+		return "";
+	if (!(nlh->nlmsg_flags & NLM_F_CAPPED))
+		off += e->msg.nlmsg_len - sizeof(struct nlmsghdr);
+	if (off >= len || nla_parse(tb, NLMSGERR_ATTR_MAX, (struct nlattr *)((char *)e + off),
+				    (int)(len - off), NULL) < 0 || !tb[NLMSGERR_ATTR_MSG])
+		return "";
+	/* a string attribute the kernel terminates; make sure before using it */
+	if (((char *)nla_data(tb[NLMSGERR_ATTR_MSG]))[nla_len(tb[NLMSGERR_ATTR_MSG]) - 1] != '\0')
+		return "";
+	return nla_data(tb[NLMSGERR_ATTR_MSG]);
+}
+
+static void scan_reply(struct vf_config *vc, uint32_t pf, const struct nlmsghdr *nlh)
+{
+	const struct vfpool_shm_pf *p = pf_rec(vc, pf);
+	struct vf_state clean;
+
+	vf_state_clean(&clean);
+	for (uint32_t i = 0; i < p->total_vfs; i++) {
+		uint32_t slot = p->vf_first + i;
+		struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+		struct vf_state st;
+		struct job *j;
+
+		if (vf_msg_parse(nlh, vf->vf_index, &st) < 0)
+			continue;
+		vc->saved[slot].pf_saved = true;
+		vc->saved[slot].orig = st;
+		if (!vf_state_differs(&st, &clean) || vf->state == VFPOOL_VF_LEASED)
+			continue;
+		/* left configured by a crash: not the original state, so reset to clean */
+		vc->saved[slot].orig = clean;
+		if (engine_hold_vf(vc->e, slot) < 0)
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (!j) {
+			engine_quarantine(vc->e, slot, "reset failed: out of memory");
+			continue;
+		}
+		log_info("vf_dirty_at_start", "vf=%s pf=%s action=reset", vf->pci_addr,
+			 pf_name(vc, pf));
+		j->kind = JOB_RESTORE;
+		j->slot = slot;
+		j->gen = vf->lease_gen;
+		j->step = ST_SET_PF;
+		j->want = clean;
+		push_job(vc, pf, j);
+	}
+}
+
+static void on_reply(struct vf_config *vc, const struct nlmsghdr *nlh)
+{
+	struct pf_queue *q = NULL;
+	uint32_t pf;
+	struct job *j;
+
+	for (pf = 0; pf < vc->e->hdr->n_pfs; pf++) {
+		if (vc->pfs[pf].in_flight && vc->pfs[pf].seq == nlh->nlmsg_seq) {
+			q = &vc->pfs[pf];
+			break;
+		}
+	}
+	if (!q || !q->head)
+		return; /* late answer to a request that timed out */
+	j = q->head;
+	if (nlh->nlmsg_type == RTM_NEWLINK) {
+		struct vf_saved *sv = j->kind == JOB_SCAN ? NULL : &vc->saved[j->slot];
+		struct vf_state st;
+
+		if (j->kind == JOB_SCAN) {
+			scan_reply(vc, pf, nlh);
+		} else if (j->step == ST_SAVE_PF &&
+			   vf_msg_parse(nlh, vf_rec(vc, j->slot)->vf_index, &st) == 0) {
+			sv->orig.fields = (sv->orig.fields & VF_F_MTU) | st.fields;
+			memcpy(sv->orig.mac, st.mac, sizeof(st.mac));
+			sv->orig.vlan = st.vlan;
+			sv->orig.qos = st.qos;
+			sv->orig.spoofchk = st.spoofchk;
+			sv->orig.trust = st.trust;
+			sv->orig.link_state = st.link_state;
+			sv->orig.min_tx_rate = st.min_tx_rate;
+			sv->orig.max_tx_rate = st.max_tx_rate;
+			j->got_state = true;
+		} else if (j->step == ST_SAVE_MTU) {
+			struct nlattr *tb[IFLA_MAX + 1];
+
+			if (nlmsg_parse((struct nlmsghdr *)nlh, sizeof(struct ifinfomsg), tb,
+					IFLA_MAX, NULL) == 0 && tb[IFLA_MTU] &&
+			    nla_len(tb[IFLA_MTU]) >= 4) {
+				sv->orig.mtu = nla_get_u32(tb[IFLA_MTU]);
+				sv->orig.fields |= VF_F_MTU;
+			}
+		}
+		return;
+	}
+	if (nlh->nlmsg_type != NLMSG_ERROR ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(struct nlmsgerr)))
+		return;
+	cancel_timer(vc, q->seq);
+	q->in_flight = false;
+	{
+		const struct nlmsgerr *e = NLMSG_DATA(nlh);
+		const char *ext = extack_msg(nlh);
+
+		if (e->error < 0) {
+			const struct vfpool_shm_vf *vf = j->kind == JOB_SCAN ? NULL :
+							 vf_rec(vc, j->slot);
+
+			step_failed(vc, pf, e->error, "%s vf %u: kernel refused: %s%s%s",
+				    pf_name(vc, pf), vf ? vf->vf_index : 0, strerror(-e->error),
+				    ext[0] ? ": " : "", ext);
+		} else {
+			if (j->kind == JOB_SCAN) {
+				pop_job(vc, pf);
+			} else {
+				struct vf_saved *sv = &vc->saved[j->slot];
+
+				if (j->step == ST_SAVE_PF) {
+					if (!j->got_state) /* no VF info: a device that never had any */
+						vf_state_clean(&sv->orig);
+					sv->pf_saved = true;
+				} else if (j->step == ST_SAVE_MTU) {
+					sv->mtu_saved = (sv->orig.fields & VF_F_MTU) != 0;
+				} else if (!j->rolling_back) {
+					j->changed = true;
+				}
+				j->step++;
+			}
+		}
+	}
+	run_pf(vc, pf);
+}
+
+static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe)
+{
+	struct vf_config *vc = container_of(op, struct vf_config, recv_op);
+	int len = cqe->res;
+
+	vc->recv_armed = false;
+	if (len == -ECANCELED || vc->fd < 0)
+		return;
+	if (len > 0) {
+		for (struct nlmsghdr *nlh = (struct nlmsghdr *)vc->rbuf; NLMSG_OK(nlh, len);
+		     nlh = NLMSG_NEXT(nlh, len))
+			on_reply(vc, nlh);
+	} else if (len < 0 && len != -EINTR && len != -ENOBUFS) {
+		log_warn("vf_config_recv_failed", "error=\"%s\"", strerror(-len));
+	}
+	arm_recv(vc);
+}
+
+/* ---- engine hooks --------------------------------------------------------------------- */
+
+/* The PF netdev's ifindex, re-resolved at most once a second: this runs for every lease,
+ * and if_nametoindex costs three syscalls; a netdev that appears or goes is seen within
+ * the second. */
+static int pf_ifindex(const struct vf_config *vc, uint32_t pf)
+{
+	struct pf_queue *q = &vc->pfs[pf];
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	if (!q->resolved_ns || now - q->resolved_ns >= 1000000000u) {
+		q->ifindex = ifindex_of(pf_rec(vc, pf)->netdev);
+		q->resolved_ns = now ? now : 1;
+	}
+	return q->ifindex;
+}
+
+static bool sends(const struct vf_config *vc, uint32_t pf)
+{
+	if (vc->opts.mode == VF_CONFIG_OFF)
+		return false;
+	return vc->opts.mode == VF_CONFIG_ON || pf_ifindex(vc, pf) > 0;
+}
+
+static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
+		      const struct request *req, struct completion_sink *sink,
+		      struct vfpool_cqe *cqe)
+{
+	struct vf_config *vc = (struct vf_config *)h;
+	struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+	struct vf_state want;
+	struct job *j;
+
+	/* the record holds the network the engine resolved (a profile's, when named): the
+	 * request copy may carry only the profile */
+	vf_config_want(e->policy, vf->network, req, &want);
+	if (!sends(vc, vf->pf_index)) {
+		/* no PF netdev here (a simulated host): what would be applied is recorded */
+		record_cfg(vc, slot, &want, VFPOOL_CFG_APPLIED);
+		seqlock_write_begin(&vc->e->hdr->seq);
+		vf->lease_flags |= VFPOOL_LEASE_F_CFG_RECORDED;
+		seqlock_write_end(&vc->e->hdr->seq);
+		return 0;
+	}
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		engine_undo_lease(vc->e, slot, vf->lease_gen);
+		cqe->res = -ENOMEM;
+		snprintf(cqe->message, sizeof(cqe->message), "%s: configuration: out of memory",
+			 vf->pci_addr);
+		return 0;
+	}
+	j->kind = JOB_APPLY;
+	j->slot = slot;
+	j->gen = vf->lease_gen;
+	j->step = ST_SAVE_PF;
+	j->want = want;
+	j->sink = sink;
+	j->cqe = *cqe;
+	record_cfg(vc, slot, &want, VFPOOL_CFG_PENDING);
+	vc->in_hook = true;
+	vc->hook_answered = false;
+	push_job(vc, vf->pf_index, j);
+	vc->in_hook = false;
+	if (vc->hook_answered) {
+		*cqe = vc->hook_cqe; /* failed at once: one completion, now */
+		return 0;
+	}
+	if (req->flags & VFPOOL_REQ_F_EARLY) {
+		/* reserved now, told so now; the job's copy (no MORE) is the final word */
+		cqe->flags |= VFPOOL_CQE_F_MORE;
+		return ENGINE_HOOK_EARLY;
+	}
+	return 1;
+}
+
+static bool lease_ended(struct engine_hooks *h, struct engine *e, uint32_t slot,
+			uint64_t generation)
+{
+	struct vf_config *vc = (struct vf_config *)h;
+	const struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+	struct vf_saved *sv = &vc->saved[slot];
+	struct job *j;
+
+	(void)e;
+	if (!sends(vc, vf->pf_index) && !is_vfio(vc, slot))
+		return false;
+	j = calloc(1, sizeof(*j));
+	if (!j) {
+		engine_hold_vf(vc->e, slot);
+		engine_quarantine(vc->e, slot, "reset failed: out of memory");
+		return true;
+	}
+	j->kind = JOB_RESTORE;
+	j->slot = slot;
+	j->gen = generation;
+	j->step = sends(vc, vf->pf_index) ? ST_SET_PF : ST_FLR;
+	if (sv->pf_saved) {
+		j->want = sv->orig;
+		if (!sv->mtu_saved)
+			j->want.fields &= ~VF_F_MTU;
+	} else {
+		vf_state_clean(&j->want);
+	}
+	push_job(vc, vf->pf_index, j);
+	return true;
+}
+
+/* ---- life ----------------------------------------------------------------------------- */
+
+int vf_config_parse_mode(const char *s, enum vf_config_mode *ret_mode)
+{
+	if (strcmp(s, "auto") == 0)
+		*ret_mode = VF_CONFIG_AUTO;
+	else if (strcmp(s, "on") == 0)
+		*ret_mode = VF_CONFIG_ON;
+	else if (strcmp(s, "off") == 0)
+		*ret_mode = VF_CONFIG_OFF;
+	else
+		return -EINVAL;
+	return 0;
+}
+
+static int open_rtnl(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int one = 1, fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int r = -errno;
+
+		close(fd);
+		return r;
+	}
+	/* the kernel's reason text with each NACK; best effort on old kernels */
+	setsockopt(fd, SOL_NETLINK, NETLINK_EXT_ACK, &one, sizeof(one));
+	setsockopt(fd, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof(one));
+	return fd;
+}
+
+int vf_config_new(struct io_uring *ring, struct engine *e, const struct vf_config_opts *opts,
+		  struct vf_config **ret_vc)
+{
+	struct vf_config *vc = calloc(1, sizeof(*vc));
+	uint32_t n_pfs = e->hdr->n_pfs ? e->hdr->n_pfs : 1;
+	uint32_t n_vfs = e->hdr->n_vfs ? e->hdr->n_vfs : 1;
+
+	if (!vc)
+		return -ENOMEM;
+	vc->ring = ring;
+	vc->e = e;
+	vc->opts = *opts;
+	if (!vc->opts.timeout_ms)
+		vc->opts.timeout_ms = VF_CONFIG_DEFAULT_TIMEOUT_MS;
+	snprintf(vc->sysfs_pci, sizeof(vc->sysfs_pci), "%s",
+		 opts->sysfs_pci ? opts->sysfs_pci : "/sys/bus/pci/devices");
+	vc->ios.next = vc->ios.prev = &vc->ios;
+	vc->fd = -1;
+	vc->pfs = calloc(n_pfs, sizeof(*vc->pfs));
+	vc->saved = calloc(n_vfs, sizeof(*vc->saved));
+	vc->rbuf = malloc(RECV_BUF);
+	if (!vc->pfs || !vc->saved || !vc->rbuf) {
+		if (opts->nl_fd >= 0)
+			close(opts->nl_fd);
+		vf_config_free(vc);
+		return -ENOMEM;
+	}
+	vc->fd = opts->nl_fd >= 0 ? opts->nl_fd : open_rtnl();
+	if (vc->fd < 0) {
+		int r = vc->fd;
+
+		vf_config_free(vc);
+		return r;
+	}
+	vc->recv_op.complete = on_recv;
+	vc->hooks.lease_made = lease_made;
+	vc->hooks.lease_ended = lease_ended;
+	e->hooks = &vc->hooks;
+	arm_recv(vc);
+	*ret_vc = vc;
+	return 0;
+}
+
+void vf_config_scan(struct vf_config *vc)
+{
+	for (uint32_t pf = 0; pf < vc->e->hdr->n_pfs; pf++) {
+		struct job *j;
+
+		if (!sends(vc, pf))
+			continue;
+		j = calloc(1, sizeof(*j));
+		if (!j)
+			return;
+		j->kind = JOB_SCAN;
+		j->slot = pf;
+		j->step = ST_SAVE_PF;
+		push_job(vc, pf, j);
+	}
+}
+
+unsigned vf_config_busy(const struct vf_config *vc)
+{
+	return vc->busy;
+}
+
+void vf_config_free(struct vf_config *vc)
+{
+	if (!vc)
+		return;
+	if (vc->e && vc->e->hooks == &vc->hooks)
+		vc->e->hooks = NULL;
+	for (uint32_t pf = 0; vc->pfs && pf < vc->e->hdr->n_pfs; pf++) {
+		while (vc->pfs[pf].head) {
+			struct job *j = vc->pfs[pf].head;
+
+			vc->pfs[pf].head = j->next;
+			free(j);
+		}
+	}
+	while (vc->ios.next != &vc->ios)
+		io_free(vc->ios.next);
+	if (vc->fd >= 0)
+		close(vc->fd);
+	free(vc->rbuf);
+	free(vc->saved);
+	free(vc->pfs);
+	free(vc);
+}
