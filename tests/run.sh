@@ -8,6 +8,9 @@
 #          re-check (vfpool-stress-mutant): it must fail, which counts as one pass.
 #   python: the vfpool Python module's unittest suite (tests/python.sh), plain build only
 #          (ctypes cannot load a sanitized library without preloading the runtime).
+#   kernel: DIR's binaries on a real kernel in QEMU guests (tests/kernel/run.sh, which ends
+#          with "kernel: N passed, M failed, K skipped"; its SKIP and XFAIL lines are the
+#          skips listed here).
 # The Criterion binary runs under umockdev-wrapper so tests can build udev testbeds
 # in-process; tests that need root or a kernel feature say so and why when they skip. Every
 # skip is listed with its reason at the end (from Criterion's TAP report) and counted.
@@ -22,6 +25,21 @@ while [ $# -ge 2 ]; do
 	shift 2
 	log=$(mktemp)
 	case $variant in
+	kernel)
+		echo "== tests: kernel ($dir binaries in QEMU guests)"
+		bash tests/kernel/run.sh --build "$dir" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		line=$(grep -a '^kernel: [0-9]* passed' "$log" | tail -n1)
+		if [ -z "$line" ]; then
+			echo "== kernel: no summary (exit $rc)"
+			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+		fi
+		pass=$(sed -E 's/^kernel: ([0-9]+) passed.*/\1/' <<<"$line")
+		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+		# "[SKIP] group/name: reason", "[XFAIL] group/name (1.2 s): reason"
+		sed -nE 's/^\[(SKIP|XFAIL)\] ([^ :]+)( \([0-9.]+ s\))?: (.*)$/[kernel] \2: \1 \4/p' \
+			"$log" >>"$skips"
+		;;
 	mutant)
 		echo "== tests: mutant ($dir/vfpool-stress-mutant: claims without the re-check)"
 		# not shown as is: its own "0 passed, 1 failed" line is the expected outcome
