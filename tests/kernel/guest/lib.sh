@@ -169,7 +169,8 @@ kt_daemon_start() {
 			wait "$KT_DAEMON_PID" && i=0 || i=$?
 			kt_fail "vfpoold $* exited with status $i at start: $(tail -n 1 "$KT_DAEMON_LOG")"
 		fi
-		if kt_ctl help >/dev/null 2>&1; then
+		# ping: the daemon answers (vfpoolctl's help is its own, daemon or not)
+		if kt_ctl ping >/dev/null 2>&1; then
 			kt_log "vfpoold${*:+ $*} running (pid $KT_DAEMON_PID)"
 			return 0
 		fi
