@@ -39,7 +39,7 @@
 #include <grpcpp/grpcpp.h>
 #include <vfpool/vfpool.h>
 
-#include "deviceplugin/v1beta1/api.grpc.pb.h"
+#include "client/k8s/proto/deviceplugin/v1beta1/api.grpc.pb.h"
 
 namespace {
 
@@ -193,10 +193,11 @@ int main(int argc, char **argv)
 		return s.ok();
 	};
 	auto release = [&]() {
-		int rr = vfpool_release(h, vm.c_str(), "vf", 0);
+		char why[160] = "";
+		int rr = vfpool_release(h, vm.c_str(), "vf", 0, why, sizeof(why));
 
 		if (rr < 0)
-			err = std::string("release: ") + vfpool_strerror(rr);
+			err = std::string("release: ") + (why[0] ? why : vfpool_strerror(rr));
 		return rr == 0;
 	};
 	/* warm up: the channel connected, the plugin's and daemon's paths faulted in */
@@ -241,15 +242,12 @@ int main(int argc, char **argv)
 			err = "ListAndWatch ended";
 			return false;
 		};
-		struct vfpool_alloc_req oreq = {};
-		struct vfpool_lease l;
-		char why[160];
-
-		oreq.vm_id = "bench-launcher";
-		oreq.vnic_id = "nic0";
-		oreq.network = "default";
-		oreq.pin_pci = other;
-		oreq.numa_node = -1;
+		struct vfpool_alloc_req oreq = VFPOOL_OPTS(vfpool_alloc_req,
+							   .vm_id = "bench-launcher",
+							   .vnic_id = "nic0", .network = "default",
+							   .pin_pci = other);
+		struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+		char why[160] = "";
 		if (!stream->Read(&m)) /* the first list */
 			err = "ListAndWatch sent nothing";
 		for (size_t i = 0; i < push_ops && err.empty() && now_ns() < deadline + cap_ns; i++) {
@@ -260,15 +258,18 @@ int main(int argc, char **argv)
 
 			r = vfpool_alloc(h, &oreq, &l, why, sizeof(why));
 			if (r < 0) {
-				err = std::string("launcher lease: ") + why;
+				err = std::string("launcher lease: ") +
+				      (why[0] ? why : vfpool_strerror(r));
 				break;
 			}
 			if (!health("Unhealthy"))
 				break;
 			sp.push_back(now_ns() - t0);
 			t0 = now_ns();
-			if (vfpool_release(h, oreq.vm_id, oreq.vnic_id, 0) < 0) {
-				err = "launcher release failed";
+			r = vfpool_release(h, oreq.vm_id, oreq.vnic_id, 0, why, sizeof(why));
+			if (r < 0) {
+				err = std::string("launcher release: ") +
+				      (why[0] ? why : vfpool_strerror(r));
 				break;
 			}
 			if (!health("Healthy"))

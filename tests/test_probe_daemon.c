@@ -83,7 +83,7 @@ static void refresh(struct rig *r)
 /* Waits until VF vf shows status with reason; fails with what it showed last. */
 static void wait_vf(struct rig *r, unsigned vf, enum vfpool_vf_status status, const char *reason)
 {
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	for (int i = 0; i < WAIT_POLLS; i++) {
 		refresh(r);
@@ -116,8 +116,8 @@ static void wait_counters(struct rig *r, uint64_t passed, uint64_t dropped,
 static int alloc_pinned(struct rig *r, const char *pci, const char *vnic, char *why, size_t n,
 			struct vfpool_lease *ret_lease)
 {
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = vnic, .network = "red",
-					.pin_pci = pci, .numa_node = -1 };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = vnic, .network = "red", .pin_pci = pci, .numa_node = -1);
 	struct vfpool *h = NULL;
 	int err = vfpool_connect(r->d.run_dir, NULL, &h);
 
@@ -153,8 +153,8 @@ static unsigned log_count(struct rig *r, const char *needle)
 BOTH_MODES(snapshot_shows_the_mode_and_the_vf_ifindexes_of_this_namespace)
 {
 	struct rig r = { 0 };
-	struct vfpool_daemon_info d;
-	struct vfpool_vf_info v;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, fallback);
 	rig_start(&r);
@@ -180,8 +180,8 @@ BOTH_MODES(snapshot_shows_the_mode_and_the_vf_ifindexes_of_this_namespace)
 BOTH_MODES(macvtap_passthru_makes_the_vf_host_busy_and_refuses_a_pinned_alloc_until_deleted)
 {
 	struct rig r = { 0 };
-	struct vfpool_lease l;
-	struct vfpool_vf_info v;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char why[160];
 	int err;
 
@@ -207,7 +207,7 @@ BOTH_MODES(macvtap_passthru_makes_the_vf_host_busy_and_refuses_a_pinned_alloc_un
 BOTH_MODES(vf_enslaved_to_a_bridge_is_host_busy_until_released)
 {
 	struct rig r = { 0 };
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, fallback);
 	netns_add_bridge(r.sk, "br0");
@@ -225,7 +225,7 @@ BOTH_MODES(vf_enslaved_to_a_bridge_is_host_busy_until_released)
 BOTH_MODES(bridge_on_a_vf_before_the_daemon_starts_is_host_busy_at_start)
 {
 	struct rig r = { 0 };
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, fallback);
 	netns_add_bridge(r.sk, "br0");
@@ -248,8 +248,9 @@ BOTH_MODES(unrelated_devices_flapping_are_dropped_and_the_vfs_stay_free)
 {
 	enum { PAIRS = 30 };
 	struct rig r = { 0 };
-	struct vfpool_daemon_info before, after;
-	struct vfpool_vf_info v;
+	struct vfpool_daemon_info before = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_daemon_info after = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char name[IFNAMSIZ];
 
 	rig_links(&r, fallback);
@@ -329,8 +330,8 @@ BOTH_MODES(vfpoolctl_snapshot_shows_the_probe_in_the_table_and_in_json)
 Test(probe_daemon_off, probe_off_is_shown_and_leaves_the_records_alone)
 {
 	struct rig r = { 0 };
-	struct vfpool_daemon_info d;
-	struct vfpool_vf_info v;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, false);
 	test_daemon_start(&r.d, "1x4", "--probe=off", NULL);

@@ -10,15 +10,14 @@
 #include "tests/daemon_fixture.h"
 #include "vfpool/vfpool.h"
 
-static void alloc_one(const char *run_dir, const char *vm)
+static void alloc_one(const struct test_daemon *d, const char *vm)
 {
-	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = "nic0", .network = "red",
-					.numa_node = -1 };
-	struct vfpool_lease l;
-	struct vfpool *h;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm, .vnic_id = "nic0",
+						  .network = "red");
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool *h = connect_ok(d);
 	char why[160] = "";
 
-	cr_assert_eq(vfpool_connect(run_dir, NULL, &h), 0);
 	cr_assert_eq(vfpool_alloc(h, &req, &l, why, sizeof(why)), 0, "%s", why);
 	vfpool_close(h);
 }
@@ -27,7 +26,7 @@ Test(snapshot_changed, says_when_the_state_moved_on_and_only_then)
 {
 	struct test_daemon d;
 	struct vfpool_snapshot *s;
-	struct vfpool_daemon_info info;
+	struct vfpool_daemon_info info = VFPOOL_OPTS(vfpool_daemon_info);
 	int r = 0, old_pid;
 
 	test_daemon_start(&d, "1x8", NULL);
@@ -36,7 +35,7 @@ Test(snapshot_changed, says_when_the_state_moved_on_and_only_then)
 	cr_assert_eq(vfpool_snapshot_changed(s), 0, "nothing happened since the take");
 
 	/* the lease is in the state before its completion: changed at once */
-	alloc_one(d.run_dir, "vm1");
+	alloc_one(&d, "vm1");
 	cr_assert_eq(vfpool_snapshot_changed(s), 1, "a lease was made");
 	cr_assert_eq(vfpool_snapshot_changed(s), 1, "still: nothing was read since");
 	cr_assert_eq(vfpool_snapshot_refresh(s), 0);

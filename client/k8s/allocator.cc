@@ -59,13 +59,12 @@ int Allocator::prepare()
 
 int Allocator::ensure_handle()
 {
-	struct vfpool_opts o = {};
+	/* ring_entries: one AllocateRequest's devices at once */
+	struct vfpool_opts o = VFPOOL_OPTS(vfpool_opts, .ring_entries = ring_entries,
+					   .timeout_ms = opts_.timeout_ms);
 
 	if (h_)
 		return 0;
-	o.sz = sizeof(o);
-	o.ring_entries = ring_entries; /* one AllocateRequest's devices at once */
-	o.timeout_ms = opts_.timeout_ms;
 	return vfpool_connect(opts_.run_dir.c_str(), &o, &h_);
 }
 
@@ -74,13 +73,11 @@ void Allocator::fill_req(const Pool &pool, const Vf &vf, const std::string &vm,
 {
 	const std::string &net = pool_network(pool.cfg);
 
-	*req = {};
-	req->vm_id = vm.c_str();
-	req->vnic_id = lease_vnic_id;
-	req->network = net.empty() ? nullptr : net.c_str();
-	req->profile = pool.cfg.profile.empty() ? nullptr : pool.cfg.profile.c_str();
-	req->pin_pci = vf.id.c_str();
-	req->numa_node = -1;
+	/* pinned to the VF the kubelet chose: no NUMA preference (no VFPOOL_ALLOC_NUMA) */
+	*req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm.c_str(), .vnic_id = lease_vnic_id,
+			   .network = net.empty() ? nullptr : net.c_str(),
+			   .profile = pool.cfg.profile.empty() ? nullptr : pool.cfg.profile.c_str(),
+			   .pin_pci = vf.id.c_str());
 }
 
 /* One device's answer from vfpoold: res, its lease and its reason. */
@@ -106,12 +103,13 @@ int Allocator::finish(const Pool &pool, const Vf &vf, int res, const struct vfpo
 		 * as a fresh lease would have it */
 		struct vfpool_alloc_req req;
 
-		r = vfpool_release(h_, vm.c_str(), lease_vnic_id, l.generation);
+		r = vfpool_release(h_, vm.c_str(), lease_vnic_id, l.generation, buf, sizeof(buf));
 		if (r < 0 && r != -ENOENT) {
 			*why = vf.id + ": releasing the previous pod's lease: " +
-			       vfpool_strerror(r);
+			       (buf[0] ? buf : vfpool_strerror(r));
 			return r;
 		}
+		buf[0] = '\0';
 		k8s_info("lease_renewed", "device=%s pod_gone=\"%s\"", vf.id.c_str(),
 			 it->second.pod.c_str());
 		fill_req(pool, vf, vm, &req);
@@ -129,7 +127,7 @@ int Allocator::lease(const Pool &pool, const Vf &vf, Made *ret, std::string *why
 {
 	std::string vm = lease_vm_id(vf.id);
 	struct vfpool_alloc_req req;
-	struct vfpool_lease l = {};
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char buf[160] = "";
 	int r;
 
@@ -167,8 +165,10 @@ int Allocator::lease_all(const Pool &pool, const std::vector<const Vf *> &vfs,
 	meanwhile();
 	auto deadline = Clock::now() + std::chrono::milliseconds(opts_.timeout_ms);
 	auto yield_until = Clock::now() + std::chrono::microseconds(100);
+	struct vfpool_completion c[8];
+	for (auto &e : c)
+		e = VFPOOL_OPTS(vfpool_completion); /* reap writes as far as each one's sz */
 	while (r == 0 && got < n) {
-		struct vfpool_completion c[8];
 		auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline -
 										   Clock::now());
 		/* yield, don't spin, for a while: on a small machine vfpoold may be spinning
@@ -248,11 +248,13 @@ void Allocator::undo(const std::vector<Made> &made)
 		if (!m.fresh)
 			continue;
 		std::string vm = lease_vm_id(m.id);
-		int r = vfpool_release(h_, vm.c_str(), lease_vnic_id, m.generation);
+		char why[160] = "";
+		int r = vfpool_release(h_, vm.c_str(), lease_vnic_id, m.generation, why,
+				       sizeof(why));
 
 		if (r < 0 && r != -ENOENT)
 			k8s_err("undo_failed", "device=%s reason=\"%s\"", m.id.c_str(),
-				vfpool_strerror(r));
+				why[0] ? why : vfpool_strerror(r));
 	}
 }
 
@@ -483,15 +485,17 @@ Clock::time_point Allocator::reconcile(const View &view,
 			}
 			int r = ensure_handle();
 			std::string vm = lease_vm_id(vf.id);
+			char why[160] = "";
 
 			/* the file first: once the VF is free, nothing describes it to a pod */
 			remove_devinfo(b.resource, vf.id);
 			if (r == 0)
-				r = vfpool_release(h_, vm.c_str(), lease_vnic_id, vf.generation);
+				r = vfpool_release(h_, vm.c_str(), lease_vnic_id, vf.generation,
+						   why, sizeof(why));
 			/* -ENOENT, -ESTALE: released or leased again by someone else meanwhile */
 			if (r < 0 && r != -ENOENT && r != -ESTALE) {
 				k8s_warn("release_failed", "device=%s reason=\"%s\"", vf.id.c_str(),
-					 vfpool_strerror(r));
+					 why[0] ? why : vfpool_strerror(r));
 				continue;
 			}
 			k8s_info("lease_released", "resource=%s device=%s last_pod=\"%s\" "

@@ -2,9 +2,9 @@
 /* The kubelet's services the plugin calls: Registration and PodResources. */
 #include <grpcpp/grpcpp.h>
 
+#include "client/k8s/proto/deviceplugin/v1beta1/api.grpc.pb.h"
+#include "client/k8s/proto/podresources/v1/api.grpc.pb.h"
 #include "client/k8s/service.h"
-#include "deviceplugin/v1beta1/api.grpc.pb.h"
-#include "podresources/v1/api.grpc.pb.h"
 
 namespace vfk8s {
 

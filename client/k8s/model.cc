@@ -85,7 +85,7 @@ View view_build(const Config &cfg, const vfpool_snapshot *snap)
 	View view;
 	std::vector<int> pf_pool; /* PF index -> pool index, -1: none */
 	unsigned n_pfs = vfpool_snapshot_pf_count(snap), n_vfs = vfpool_snapshot_vf_count(snap);
-	std::vector<vfpool_pf_info> pfs(n_pfs);
+	std::vector<vfpool_pf_info> pfs(n_pfs, VFPOOL_OPTS(vfpool_pf_info));
 
 	view.daemon_up = true;
 	for (const auto &pc : cfg.pools) {
@@ -130,7 +130,7 @@ View view_build(const Config &cfg, const vfpool_snapshot *snap)
 		p.vfs.reserve(n_vfs / (n_pfs ? n_pfs : 1));
 	/* the snapshot's order is the pools' order: by PF, then VF slot */
 	for (unsigned i = 0; i < n_vfs; i++) {
-		vfpool_vf_info v;
+		vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		if (vfpool_snapshot_vf(snap, i, &v) < 0 || !v.pci_addr[0] || v.pf_index >= n_pfs ||
 		    pf_pool[v.pf_index] < 0)

@@ -266,12 +266,11 @@ void Plugin::arm_timer()
 
 bool Plugin::connect_daemon()
 {
-	struct vfpool_opts o = {};
+	struct vfpool_opts o = VFPOOL_OPTS(vfpool_opts, .ring_entries = 8,
+					   .timeout_ms = opts_.timeout_ms);
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
 	int r;
 
-	o.sz = sizeof(o);
-	o.ring_entries = 8;
-	o.timeout_ms = opts_.timeout_ms;
 	r = watch_ ? vfpool_reconnect(watch_) : vfpool_connect(opts_.run_dir.c_str(), &o, &watch_);
 	if (r == 0) {
 		/* a fresh take: the state file may have been replaced since the last read */
@@ -279,6 +278,8 @@ bool Plugin::connect_daemon()
 		snap_ = nullptr;
 		r = vfpool_snapshot_take(opts_.run_dir.c_str(), &snap_);
 	}
+	if (r == 0)
+		r = vfpool_snapshot_daemon(snap_, &d);
 	if (r < 0) {
 		if (!down_logged_)
 			k8s_info("waiting_for_vfpoold", "run_dir=%s reason=\"%s\"",
@@ -286,8 +287,6 @@ bool Plugin::connect_daemon()
 		down_logged_ = true;
 		return false;
 	}
-	struct vfpool_daemon_info d;
-	vfpool_snapshot_daemon(snap_, &d);
 	daemon_up_ = true;
 	down_logged_ = false;
 	tick_ = tick_min;

@@ -13,8 +13,8 @@
 #include "client/k8s/allocator.h"
 #include "client/k8s/hub.h"
 #include "client/k8s/log.h"
+#include "client/k8s/proto/deviceplugin/v1beta1/api.grpc.pb.h"
 #include "client/k8s/rank.h"
-#include "deviceplugin/v1beta1/api.grpc.pb.h"
 
 namespace vfk8s {
 

@@ -1,16 +1,56 @@
 /* SPDX-License-Identifier: MIT */
-/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed). */
+/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed).
+ * Its exit codes stay clear of the ones every command uses (1 failed, 2 usage):
+ * 0 every check passed, 1 the host could not be checked, 3 warnings, 4 a check failed. */
 #include <stdio.h>
+
+#include <json-c/json.h>
 
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/doctor.h"
+#include "client/vfpoolctl/format_text.h"
 
-int cmd_doctor(const struct ctl_opts *o)
+enum { DOCTOR_EXIT_WARN = 3, DOCTOR_EXIT_FAIL = 4 };
+
+static void add_check(void *userdata, enum vfpoolctl_doctor_status status, const char *check,
+		      const char *detail)
 {
-	if (o->argc != 0) {
-		fprintf(stderr, "vfpoolctl doctor: takes no arguments\n");
-		return CTL_EXIT_USAGE;
+	struct json_object *o = json_object_new_object();
+	char tag[8];
+
+	snprintf(tag, sizeof(tag), "%s", vfpoolctl_doctor_tag(status));
+	for (char *p = tag; *p; p++)
+		*p = (char)(*p - 'A' + 'a');
+	json_object_object_add(o, "status", json_object_new_string(tag));
+	json_object_object_add(o, "check", json_object_new_string(check));
+	json_object_object_add(o, "detail", ctl_json_string(detail));
+	json_object_array_add(userdata, o);
+}
+
+int cmd_doctor(struct ctl *c)
+{
+	static const int exit_code[] = { [DOCTOR_PASS] = CTL_EXIT_OK,
+					 [DOCTOR_WARN] = DOCTOR_EXIT_WARN,
+					 [DOCTOR_FAIL] = DOCTOR_EXIT_FAIL,
+					 [DOCTOR_ERROR] = CTL_EXIT_FAIL };
+	int status;
+
+	if (c->json) {
+		struct json_object *root = json_object_new_object(), *checks = json_object_new_array();
+		char tag[8];
+
+		status = vfpoolctl_doctor_run(add_check, checks);
+		snprintf(tag, sizeof(tag), "%s", vfpoolctl_doctor_tag(status));
+		for (char *p = tag; *p; p++)
+			*p = (char)(*p - 'A' + 'a');
+		json_object_object_add(root, "status", json_object_new_string(tag));
+		json_object_object_add(root, "checks", checks);
+		if (ctl_json_print(stdout, root))
+			return CTL_EXIT_FAIL;
+	} else {
+		status = vfpoolctl_doctor(stdout);
 	}
-	/* the doctor's own scale: 0 pass, 1 warn, 2 fail */
-	return vfpoolctl_doctor(stdout);
+	if (fflush(stdout))
+		return CTL_EXIT_FAIL;
+	return exit_code[status];
 }

@@ -10,10 +10,17 @@ enum vfpoolctl_doctor_status {
 	DOCTOR_PASS = 0,
 	DOCTOR_WARN = 1,
 	DOCTOR_FAIL = 2,
+	DOCTOR_ERROR = 3, /* the host could not be checked (libudev failed) */
 };
 
-/* Prints one line per check ("PASS|WARN|FAIL <check>: <detail>") to out and returns the
- * worst status, usable as the exit status: 0 pass, 1 warn, 2 fail. */
+/* Runs every check, telling fn of each (check: "iommu", "pf", ...; detail: what was found
+ * and what to do), and returns the worst status. */
+typedef void (*vfpoolctl_doctor_fn)(void *userdata, enum vfpoolctl_doctor_status status,
+				    const char *check, const char *detail);
+int vfpoolctl_doctor_run(vfpoolctl_doctor_fn fn, void *userdata);
+
+/* The same, one line per check ("PASS|WARN|FAIL <check>: <detail>") on out. */
 int vfpoolctl_doctor(FILE *out);
+const char *vfpoolctl_doctor_tag(enum vfpoolctl_doctor_status status);
 
 #endif

@@ -55,7 +55,7 @@ static void write_vfs(FILE *f, const struct vfpool_snapshot *s)
 
 	family(f, "vfpool_vfs", "gauge", "Existing VFs per PF by state (leased wins over blocked).");
 	for (unsigned i = 0; i < n; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 		static const char *const states[] = { "free", "leased", "host_busy",
 						      "iommu_shared", "bound_other", "dirty" };
 		unsigned val[6];
@@ -71,7 +71,7 @@ static void write_vfs(FILE *f, const struct vfpool_snapshot *s)
 	}
 	family(f, "vfpool_pf_total_vfs", "gauge", "VF slots per PF (sriov_totalvfs).");
 	for (unsigned i = 0; i < n; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		fputs("vfpool_pf_total_vfs{pf=", f);
@@ -97,7 +97,7 @@ static int write_networks(FILE *f, const struct vfpool_snapshot *s)
 			return -ENOMEM;
 	}
 	for (unsigned i = 0; i < n_vfs; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 		unsigned k;
 
 		vfpool_snapshot_vf(s, i, &v);
@@ -211,8 +211,8 @@ void metrics_write_down(FILE *f)
 
 int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 {
-	struct vfpool_daemon_info d;
-	struct vfpool_request_stats st;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_request_stats st = VFPOOL_OPTS(vfpool_request_stats);
 	int r;
 
 	vfpool_snapshot_daemon(s, &d);

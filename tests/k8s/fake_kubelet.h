@@ -21,8 +21,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include "deviceplugin/v1beta1/api.grpc.pb.h"
-#include "podresources/v1/api.grpc.pb.h"
+#include "client/k8s/proto/deviceplugin/v1beta1/api.grpc.pb.h"
+#include "client/k8s/proto/podresources/v1/api.grpc.pb.h"
 
 namespace k8stest {
 

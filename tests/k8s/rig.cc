@@ -188,13 +188,16 @@ bool Rig::wait_log(const std::string &needle)
 bool Rig::vf(const std::string &pci, vfpool_vf_info *ret)
 {
 	struct vfpool_snapshot *s;
+	vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	bool found = false;
 
 	if (vfpool_snapshot_take(daemon.run_dir, &s) < 0)
 		return false;
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s) && !found; i++)
-		found = vfpool_snapshot_vf(s, i, ret) == 0 && pci == ret->pci_addr;
+		found = vfpool_snapshot_vf(s, i, &v) == 0 && pci == v.pci_addr;
 	vfpool_snapshot_free(s);
+	if (found)
+		*ret = v;
 	return found;
 }
 
@@ -212,19 +215,16 @@ bool Rig::wait_vf(const std::string &pci, const std::function<bool(const vfpool_
 
 int Rig::launcher_alloc(const std::string &vm, const std::string &pci, std::string *why)
 {
-	struct vfpool_alloc_req req = {};
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm.c_str(),
+						  .vnic_id = "nic0", .network = "red",
+						  .pin_pci = pci.c_str());
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool *h;
 	char buf[160] = "";
 	int r = vfpool_connect(daemon.run_dir, nullptr, &h);
 
 	if (r < 0)
 		return r;
-	req.vm_id = vm.c_str();
-	req.vnic_id = "nic0";
-	req.network = "red";
-	req.pin_pci = pci.c_str();
-	req.numa_node = -1;
 	r = vfpool_alloc(h, &req, &l, buf, sizeof(buf));
 	if (why)
 		*why = buf;
@@ -239,7 +239,7 @@ int Rig::launcher_release(const std::string &vm)
 
 	if (r < 0)
 		return r;
-	r = vfpool_release(h, vm.c_str(), "nic0", 0);
+	r = vfpool_release(h, vm.c_str(), "nic0", 0, nullptr, 0);
 	vfpool_close(h);
 	return r;
 }

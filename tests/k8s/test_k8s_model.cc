@@ -37,7 +37,7 @@ void parse_fails(const std::string &text, const std::string &want_why)
 vfpool_pf_info pf(const char *pci, const char *netdev, const char *driver, unsigned vendor,
 		  unsigned device)
 {
-	vfpool_pf_info p = {};
+	vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 	snprintf(p.pci_addr, sizeof(p.pci_addr), "%s", pci);
 	snprintf(p.netdev, sizeof(p.netdev), "%s", netdev);
