@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/base/parse_uint.h"
 #include "core/daemon.h"
 #include "core/model/host.h"
 #include "core/host/host_watch.h"
@@ -45,19 +46,6 @@ static void usage(FILE *f)
 		"  --sweep MODE        report (default) or release leases whose bound process is\n"
 		"                      gone or whose VF vanished\n"
 		"  -h, --help\n");
-}
-
-static int parse_uint(const char *s, unsigned max, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
 }
 
 int main(int argc, char **argv)

@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +11,8 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
-
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
 
 /* Names in the directory are PCI addresses and nothing else: no path can be smuggled in. */
 static bool valid_pci_name(const char *s)
@@ -110,19 +99,21 @@ static int load_at(int dfd, const char *state_dir, const char *pci, unsigned *re
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			say(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
+			reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci,
+				   strerror(-r));
 		return r;
 	}
 	len = read(fd, buf, sizeof(buf));
 	r = len < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0) {
-		say(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
+		reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
 		return r;
 	}
 	if ((size_t)len == sizeof(buf) || parse_value(buf, (size_t)len, ret_n) < 0) {
-		say(why, why_len, "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted",
-		    state_dir, NUMVFS_DIR, pci, NUMVFS_MAX);
+		reason_set(why, why_len,
+			   "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted", state_dir,
+			   NUMVFS_DIR, pci, NUMVFS_MAX);
 		return -EBADMSG;
 	}
 	return 0;
@@ -138,7 +129,8 @@ int numvfs_store_load(const char *state_dir, const char *pci, unsigned *ret_n, c
 	dfd = open_store_dir(state_dir, false);
 	if (dfd < 0) {
 		if (dfd != -ENOENT)
-			say(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
+			reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR,
+				   strerror(-dfd));
 		return dfd;
 	}
 	r = load_at(dfd, state_dir, pci, ret_n, why, why_len);
@@ -170,7 +162,7 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
 		return 0;
 	}
 	if (dfd < 0) {
-		say(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
+		reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
 		return dfd;
 	}
 	d = fdopendir(dfd);
@@ -184,8 +176,8 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
 		if (de->d_name[0] == '.')
 			continue;
 		if (!valid_pci_name(de->d_name)) {
-			say(why, why_len, "%s/%s/%s: not a PCI address, not trusted", state_dir,
-			    NUMVFS_DIR, de->d_name);
+			reason_set(why, why_len, "%s/%s/%s: not a PCI address, not trusted",
+				   state_dir, NUMVFS_DIR, de->d_name);
 			r = -EBADMSG;
 			goto out;
 		}
