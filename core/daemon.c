@@ -20,6 +20,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base/clock.h"
+#include "core/base/container_of.h"
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
 #include "core/heartbeat.h"
@@ -48,16 +50,6 @@
 /* How long a doorbell rings into the void after a storm (client_ring_bell_rang). */
 #define BELL_REST_MS 10
 #define CONN_IN_INITIAL 256
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
 static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe);
@@ -680,7 +672,7 @@ int daemon_run(struct daemon *d)
 		if (spin_ns && (++idle_polls & 63) != 0)
 			continue;
 		if (spin_ns) {
-			uint64_t now = now_ns();
+			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 			if (!idle_since)
 				idle_since = now;

@@ -12,6 +12,7 @@
 #include "tests/daemon_fixture.h"
 #include "tests/run_cmd.h"
 #include "tests/state_dir.h"
+#include "vfpool/vfpool.h"
 
 #define UNTOUCHED 0xdeadbeefu
 
@@ -160,4 +161,35 @@ Test(parse_uint, vfpoold_refuses_a_number_with_a_space_or_a_sign)
 		free(out);
 	}
 	state_dir_remove(dir);
+}
+
+/* The control commands took " 7" for a VLAN (strtoul skips white space); now a refusal with
+ * the value named, and nothing defined. */
+Test(parse_uint, control_command_number_with_white_space_is_refused)
+{
+	static const char *const bad[][2] = {
+		{ "--vlan", " 7" },
+		{ "--vlan", "\t7" },
+		{ "--mtu", "1500 " },
+	};
+	struct test_daemon d;
+	struct vfpool *h;
+	char *out = NULL;
+
+	test_daemon_start(&d, "1x4", NULL);
+	h = connect_ok(&d);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *argv[] = { "network", "add", "red", bad[i][0], bad[i][1] };
+		int r = vfpool_command(h, 5, argv, &out);
+
+		cr_expect_eq(r, -ERANGE, "%s '%s': %d (%s)", bad[i][0], bad[i][1], r,
+			     out ? out : "");
+		free(out);
+		out = NULL;
+	}
+	cr_assert_eq(vfpool_command(h, 2, (const char *const[]){ "network", "list" }, &out), 0);
+	cr_expect(!out || !strstr(out, "red"), "a refused network was defined: %s", out);
+	free(out);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
 }

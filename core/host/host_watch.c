@@ -6,6 +6,7 @@
 
 #include <libudev.h>
 
+#include "core/base/container_of.h"
 #include "core/daemon_internal.h"
 #include "core/host/host_apply.h"
 #include "core/probe/probe_source.h"
@@ -15,8 +16,6 @@
 #include "core/log.h"
 #include "core/numvfs/numvfs_cmd.h"
 #include "shm/seqlock.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct host_watch {
 	struct daemon *d;
