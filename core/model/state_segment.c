@@ -301,7 +301,12 @@ void state_seg_destroy(struct state_seg *seg)
 {
 	if (!seg)
 		return;
-	/* readers that still map it see the flag and know to reopen */
+	/* readers that still map it see the flag and know to reopen. release: pairs with the
+	 * acquire fence in seqlock_read_retry (shm/seqlock.h), which follows the reader's copy
+	 * of the header: a copy that holds EXITED and passes the retry check is the last state,
+	 * every write section having closed before this store (state_writer_*_check judge the
+	 * daemon gone by it). libvfpool's reopen hint reads STALE relaxed: it only reopens by
+	 * name, and the successor was complete before its rename */
 	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE | VFPOOL_STATE_F_EXITED,
 				 memory_order_release);
 	munmap(seg->hdr, seg->size);
