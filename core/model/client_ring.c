@@ -413,6 +413,8 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 		/* nothing to serve, whatever the client did to its cq_head (the serve that finds
 		 * a request checks it) */
 		r->sleep_sq_tail = r->sq.priv_head;
+		/* relaxed: only compared with a later relaxed read in client_ring_bell_rang;
+		 * nothing is read on its strength */
 		r->sleep_cq_head = atomic_load_explicit(&r->hdr->cq_head.v, memory_order_relaxed);
 		return bell;
 	}
@@ -431,6 +433,7 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 	r->sleep_cq_head = cq_head;
 	return bell;
 work:
+	/* relaxed: as in client_ring_awake, a stale 1 costs the client one spare wake */
 	atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
 	return -EAGAIN;
 }
