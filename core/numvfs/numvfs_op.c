@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/array.h"
 #include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
 
@@ -61,15 +62,8 @@ static int present_add(struct numvfs_op *op, const char *addr)
 	for (size_t i = 0; i < op->n_present; i++)
 		if (strcmp(op->present[i], addr) == 0)
 			return 0;
-	if (op->n_present == op->cap_present) {
-		size_t cap = op->cap_present ? op->cap_present * 2 : 8;
-		void *p = reallocarray(op->present, cap, sizeof(*op->present));
-
-		if (!p)
-			return -ENOMEM;
-		op->present = p;
-		op->cap_present = cap;
-	}
+	if (array_reserve(op->present, op->cap_present, op->n_present + 1, 8) < 0)
+		return -ENOMEM;
 	snprintf(op->present[op->n_present++], VFPOOL_PCI_ADDR_MAX, "%s", addr);
 	return 0;
 }

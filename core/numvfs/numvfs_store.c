@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/base/array.h"
 #include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
 
@@ -181,16 +182,9 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
 			r = -EBADMSG;
 			goto out;
 		}
-		if (n == cap) {
-			struct numvfs_entry *nv = reallocarray(v, cap ? cap * 2 : 8, sizeof(*v));
-
-			if (!nv) {
-				r = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = cap ? cap * 2 : 8;
-		}
+		r = array_reserve(v, cap, n + 1, 8);
+		if (r < 0)
+			goto out;
 		memcpy(v[n].pci_addr, de->d_name, strlen(de->d_name) + 1);
 		r = load_at(dirfd(d), state_dir, de->d_name, &v[n].n, why, why_len);
 		if (r < 0)
