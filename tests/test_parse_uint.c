@@ -3,12 +3,17 @@
  * the caller's maximum; and the two places an operator types them into vfpoold. */
 #include <criterion/criterion.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "core/base/parse_uint.h"
 #include "core/model/host.h"
+#include "core/numvfs/numvfs.h"
 #include "tests/daemon_fixture.h"
 #include "tests/run_cmd.h"
 #include "tests/state_dir.h"
@@ -192,4 +197,46 @@ Test(parse_uint, control_command_number_with_white_space_is_refused)
 	free(out);
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* numvfs_store's file is read with parse_uint: what numvfs_store_save writes comes back,
+ * and a NUL among the bytes (which ends a C string early) is no number. */
+Test(parse_uint, numvfs_state_file_holds_one_plain_number)
+{
+	static const struct {
+		const char *bytes;
+		size_t len;
+		int want;
+		unsigned n;
+	} files[] = {
+		{ "0\n", 2, 0, 0 },
+		{ "12", 2, 0, 12 },
+		{ "65535\n", 6, 0, 65535 },
+		{ "65536\n", 6, -EBADMSG, 0 },
+		{ "4\0", 2, -EBADMSG, 0 },
+		{ "4\0\n", 3, -EBADMSG, 0 },
+		{ "4\n\0", 3, -EBADMSG, 0 },
+		{ "\0", 1, -EBADMSG, 0 },
+		{ "0\n\n", 3, -EBADMSG, 0 },
+		{ "00\n", 3, -EBADMSG, 0 },
+	};
+	char dir[64], path[160];
+
+	state_dir_make(dir, sizeof(dir));
+	snprintf(path, sizeof(path), "%s/virtual_functions", dir);
+	cr_assert_eq(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/virtual_functions/0000:3b:00.0", dir);
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		unsigned n = UNTOUCHED;
+		int r;
+
+		cr_assert(fd >= 0);
+		cr_assert_eq(write(fd, files[i].bytes, files[i].len), (ssize_t)files[i].len);
+		close(fd);
+		r = numvfs_store_load(dir, "0000:3b:00.0", &n, NULL, 0);
+		cr_expect_eq(r, files[i].want, "file %zu: %d, expected %d", i, r, files[i].want);
+		cr_expect_eq(n, files[i].want ? UNTOUCHED : files[i].n, "file %zu: n = %u", i, n);
+	}
+	state_dir_remove(dir);
 }

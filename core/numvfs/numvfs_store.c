@@ -12,6 +12,7 @@
 
 #include "core/atomic_file.h"
 #include "core/base/array.h"
+#include "core/base/parse_uint.h"
 #include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
 
@@ -68,24 +69,21 @@ int numvfs_store_save(const char *state_dir, const char *pci, unsigned n)
 	return r;
 }
 
-/* Exactly decimal digits and one optional trailing newline, no leading zeros, <= max. */
+/* What numvfs_store_save writes: a plain number (core/base/parse_uint.h) up to NUMVFS_MAX
+ * without a leading zero, then one optional newline, and nothing else: s holds len bytes
+ * and a NUL after them, so a NUL among them ends the number short of len. */
 static int parse_value(const char *s, size_t len, unsigned *ret)
 {
-	unsigned long v = 0;
-	size_t i = 0;
+	const char *end;
+	unsigned v;
 
-	if (len && s[len - 1] == '\n')
-		len--;
-	if (len == 0 || len > 5 || (len > 1 && s[0] == '0'))
+	if (parse_uint_prefix(s, NUMVFS_MAX, &v, &end) < 0 || (end - s > 1 && s[0] == '0'))
 		return -EBADMSG;
-	for (; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -EBADMSG;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > NUMVFS_MAX)
+	if (*end == '\n')
+		end++;
+	if ((size_t)(end - s) != len)
 		return -EBADMSG;
-	*ret = (unsigned)v;
+	*ret = v;
 	return 0;
 }
 
@@ -111,6 +109,8 @@ static int load_at(int dfd, const char *state_dir, const char *pci, unsigned *re
 		reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
 		return r;
 	}
+	if ((size_t)len < sizeof(buf))
+		buf[len] = '\0';
 	if ((size_t)len == sizeof(buf) || parse_value(buf, (size_t)len, ret_n) < 0) {
 		reason_set(why, why_len,
 			   "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted", state_dir,
