@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* A clock's reading in nanoseconds: the daemon's deadlines, spin budgets and latency samples
  * (CLOCK_MONOTONIC), checks that a few milliseconds of staleness cannot hurt
- * (CLOCK_MONOTONIC_COARSE, a third of the cost), and wall-clock stamps (CLOCK_REALTIME). */
+ * (CLOCK_MONOTONIC_COARSE, a third of the cost), wall-clock stamps (CLOCK_REALTIME), and the
+ * bench's CPU time of a thread (CLOCK_THREAD_CPUTIME_ID). */
 #ifndef VFPOOL_CORE_BASE_CLOCK_H
 #define VFPOOL_CORE_BASE_CLOCK_H
 
