@@ -324,8 +324,10 @@ FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c core/
 	core/model/host_sim.c core/model/host.c core/model/policy.c core/model/pid_check.c \
 	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c
 FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store ring_engine_model
+# the core's base helpers (core/base/: reasons, strict numbers) go into every target
+FUZZ_BASE := $(wildcard core/base/*.c)
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
-build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*)
+build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*) $(FUZZ_BASE)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $^
 fuzz-run: fuzz

@@ -14,6 +14,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/base/container_of.h"
 #include "core/connection.h"
 #include "core/control_socket.h"
 #include "core/log.h"
@@ -34,7 +35,6 @@
 #define BELL_REST_MS 10
 #define CONN_IN_INITIAL 256
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 enum conn_state { CONN_FREE = 0, CONN_HELLO, CONN_ACTIVE, CONN_CLOSING };
 

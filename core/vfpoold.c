@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/base/parse_uint.h"
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/model/host.h"
@@ -46,17 +47,31 @@ static void usage(FILE *f)
 		"  -h, --help\n");
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *ret)
+/* A numeric option: a plain number in min..max into *ret, or false after saying why. */
+static bool number_option(const char *name, const char *arg, unsigned min, unsigned max,
+			  unsigned *ret)
 {
-	char *end;
-	unsigned long v;
+	unsigned v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
+	if (parse_uint(arg, max, &v) || v < min) {
+		fprintf(stderr, "vfpoold: --%s %s: not a number in %u..%u\n", name, arg, min, max);
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+/* A group option: the group's id into *ret, or false after saying why. */
+static bool group_option(const char *name, const char *arg, gid_t *ret)
+{
+	struct group *g = getgrnam(arg);
+
+	if (!g) {
+		fprintf(stderr, "vfpoold: --%s %s: no such group\n", name, arg);
+		return false;
+	}
+	*ret = g->gr_gid;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -99,10 +114,8 @@ int main(int argc, char **argv)
 		case 'r': opts.run_dir = optarg; break;
 		case 'S': opts.state_dir = optarg; break;
 		case 'p':
-			if (parse_uint(optarg, 10000000, &opts.spin_us)) {
-				fprintf(stderr, "vfpoold: --spin-us %s: not a number up to 10000000\n", optarg);
+			if (!number_option("spin-us", optarg, 0, 10000000, &opts.spin_us))
 				return 2;
-			}
 			break;
 		case 'V': {
 			enum vf_config_mode mode;
@@ -115,46 +128,27 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'T':
-			if (parse_uint(optarg, 600000, &opts.vf_config_timeout_ms) ||
-			    opts.vf_config_timeout_ms == 0) {
-				fprintf(stderr, "vfpoold: --vf-config-timeout-ms %s: not a number in 1..600000\n", optarg);
+			if (!number_option("vf-config-timeout-ms", optarg, 1, 600000,
+					   &opts.vf_config_timeout_ms))
 				return 2;
-			}
 			break;
 		case 'H':
-			if (parse_uint(optarg, 600000, &opts.handshake_timeout_ms) ||
-			    opts.handshake_timeout_ms == 0) {
-				fprintf(stderr, "vfpoold: --handshake-timeout-ms %s: not a number in 1..600000\n",
-					optarg);
+			if (!number_option("handshake-timeout-ms", optarg, 1, 600000,
+					   &opts.handshake_timeout_ms))
 				return 2;
-			}
 			break;
 		case 'm':
-			if (parse_uint(optarg, 65536, &opts.max_clients) || opts.max_clients == 0) {
-				fprintf(stderr, "vfpoold: --max-clients %s: not a number in 1..65536\n", optarg);
+			if (!number_option("max-clients", optarg, 1, 65536, &opts.max_clients))
 				return 2;
-			}
 			break;
-		case 'g': {
-			struct group *g = getgrnam(optarg);
-
-			if (!g) {
-				fprintf(stderr, "vfpoold: --socket-group %s: no such group\n", optarg);
+		case 'g':
+			if (!group_option("socket-group", optarg, &opts.socket_gid))
 				return 2;
-			}
-			opts.socket_gid = g->gr_gid;
 			break;
-		}
-		case 'a': {
-			struct group *g = getgrnam(optarg);
-
-			if (!g) {
-				fprintf(stderr, "vfpoold: --admin-group %s: no such group\n", optarg);
+		case 'a':
+			if (!group_option("admin-group", optarg, &opts.admin_gid))
 				return 2;
-			}
-			opts.admin_gid = g->gr_gid;
 			break;
-		}
 		case 'l': {
 			enum log_level lvl;
 
@@ -172,28 +166,20 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'Q':
-			if (parse_uint(optarg, 1u << 24, &opts.max_leases_per_vm) ||
-			    opts.max_leases_per_vm == 0) {
-				fprintf(stderr, "vfpoold: --max-leases-per-vm %s: not a number in 1..16777216\n", optarg);
+			if (!number_option("max-leases-per-vm", optarg, 1, 1u << 24,
+					   &opts.max_leases_per_vm))
 				return 2;
-			}
 			break;
 		case 'R': restore = true; break;
 		case 'N':
-			if (parse_uint(optarg, 86400000, &opts.numvfs_timeout_ms) ||
-			    opts.numvfs_timeout_ms == 0) {
-				fprintf(stderr, "vfpoold: --numvfs-timeout-ms %s: not a number in 1..86400000\n",
-					optarg);
+			if (!number_option("numvfs-timeout-ms", optarg, 1, 86400000,
+					   &opts.numvfs_timeout_ms))
 				return 2;
-			}
 			break;
 		case 'W':
-			if (parse_uint(optarg, 86400, &opts.sweep_interval_s) ||
-			    opts.sweep_interval_s == 0) {
-				fprintf(stderr, "vfpoold: --sweep-interval-s %s: not a number in 1..86400\n",
-					optarg);
+			if (!number_option("sweep-interval-s", optarg, 1, 86400,
+					   &opts.sweep_interval_s))
 				return 2;
-			}
 			break;
 		case 'w':
 			if (strcmp(optarg, "report") && strcmp(optarg, "release")) {

@@ -11,12 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/container_of.h"
 #include "core/lease/lease_cmd.h"
 #include "core/lease/lease_durable.h"
 #include "core/log.h"
 #include "shm/state.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct release_batch {
 	struct completion_sink sink;

@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/container_of.h"
 #include "core/lease/lease_durable.h"
 #include "core/log.h"
 #include "core/model/req_stats.h"
 #include "shm/state.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 static int list_push(struct durable_list *l, struct completion_sink *sink,
 		     const struct vfpool_cqe *cqe)

@@ -7,11 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/base/container_of.h"
 #include "core/log.h"
 #include "core/lease/pid_watch.h"
 #include "shm/state.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* One bound lease being watched. Lives until every request naming it has completed (the
  * poll, and the cancel that ends it early), which may be after the lease itself ended. */

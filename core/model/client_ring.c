@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base/clock.h"
 #include "core/model/client_ring.h"
 #include "core/model/req_stats.h"
 #include "core/model/pid_check.h"
@@ -268,14 +269,6 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 	return written;
 }
 
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
 /* Whether the n requests about to be served hold the every-VFPOOL_LAT_SAMPLE-th one
  * (n <= VFPOOL_CHAIN_MAX < VFPOOL_LAT_SAMPLE: at most one does). The hot path pays this
  * add and one branch; only the sampled request pays for the clock. */
@@ -298,9 +291,9 @@ static uint32_t serve_sampled(struct client_ring *r, struct engine *e,
 
 	if (!sample_due(e, n))
 		return serve_entries(r, e, sink, i, w, n, early, refuse);
-	t0 = monotonic_ns();
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	written = serve_entries(r, e, sink, i, w, n, early, refuse);
-	req_stats_latency(e->hdr, monotonic_ns() - t0);
+	req_stats_latency(e->hdr, clock_ns(CLOCK_MONOTONIC) - t0);
 	return written;
 }
 
@@ -420,6 +413,8 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 		/* nothing to serve, whatever the client did to its cq_head (the serve that finds
 		 * a request checks it) */
 		r->sleep_sq_tail = r->sq.priv_head;
+		/* relaxed: only compared with a later relaxed read in client_ring_bell_rang;
+		 * nothing is read on its strength */
 		r->sleep_cq_head = atomic_load_explicit(&r->hdr->cq_head.v, memory_order_relaxed);
 		return bell;
 	}
@@ -438,6 +433,7 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 	r->sleep_cq_head = cq_head;
 	return bell;
 work:
+	/* relaxed: as in client_ring_awake, a stale 1 costs the client one spare wake */
 	atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
 	return -EAGAIN;
 }

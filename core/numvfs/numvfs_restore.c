@@ -15,17 +15,10 @@
 
 #include <libudev.h>
 
+#include "core/base/clock.h"
 #include "core/host/host_udev.h"
 #include "core/numvfs/numvfs.h"
 #include "core/host/udev_attr.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A plain write through libc: the kernel's store runs inside it (and umockdev's testbed
  * sees it). The write cannot be interrupted, so its timeout is only the daemon's. */
@@ -66,13 +59,13 @@ static int drive(struct udev *udev, struct udev_monitor *mon, struct numvfs_op *
 			return 0;
 		if (a.step != armed_step) {
 			armed_step = a.step;
-			deadline = now_ms() + a.timeout_ms;
+			deadline = clock_ns(CLOCK_MONOTONIC) / NSEC_PER_MSEC + a.timeout_ms;
 		}
 		if (a.kind == NUMVFS_ACT_WRITE) {
 			numvfs_op_write_done(op, a.step, write_numvfs(udev, numvfs_op_pf(op), a.value));
 		} else {
 			struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
-			uint64_t now = now_ms();
+			uint64_t now = clock_ns(CLOCK_MONOTONIC) / NSEC_PER_MSEC;
 			int n = poll(&p, 1, now >= deadline ? 0 : (int)(deadline - now));
 			struct udev_device *dev;
 			struct host_change c;

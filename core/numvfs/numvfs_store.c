@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,18 +11,10 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/base/array.h"
+#include "core/base/parse_uint.h"
+#include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
-
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
 
 /* Names in the directory are PCI addresses and nothing else: no path can be smuggled in. */
 static bool valid_pci_name(const char *s)
@@ -78,24 +69,21 @@ int numvfs_store_save(const char *state_dir, const char *pci, unsigned n)
 	return r;
 }
 
-/* Exactly decimal digits and one optional trailing newline, no leading zeros, <= max. */
+/* What numvfs_store_save writes: a plain number (core/base/parse_uint.h) up to NUMVFS_MAX
+ * without a leading zero, then one optional newline, and nothing else: s holds len bytes
+ * and a NUL after them, so a NUL among them ends the number short of len. */
 static int parse_value(const char *s, size_t len, unsigned *ret)
 {
-	unsigned long v = 0;
-	size_t i = 0;
+	const char *end;
+	unsigned v;
 
-	if (len && s[len - 1] == '\n')
-		len--;
-	if (len == 0 || len > 5 || (len > 1 && s[0] == '0'))
+	if (parse_uint_prefix(s, NUMVFS_MAX, &v, &end) < 0 || (end - s > 1 && s[0] == '0'))
 		return -EBADMSG;
-	for (; i < len; i++) {
-		if (!isdigit((unsigned char)s[i]))
-			return -EBADMSG;
-		v = v * 10 + (unsigned long)(s[i] - '0');
-	}
-	if (v > NUMVFS_MAX)
+	if (*end == '\n')
+		end++;
+	if ((size_t)(end - s) != len)
 		return -EBADMSG;
-	*ret = (unsigned)v;
+	*ret = v;
 	return 0;
 }
 
@@ -110,19 +98,23 @@ static int load_at(int dfd, const char *state_dir, const char *pci, unsigned *re
 	if (fd < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			say(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
+			reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci,
+				   strerror(-r));
 		return r;
 	}
 	len = read(fd, buf, sizeof(buf));
 	r = len < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0) {
-		say(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
+		reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
 		return r;
 	}
+	if ((size_t)len < sizeof(buf))
+		buf[len] = '\0';
 	if ((size_t)len == sizeof(buf) || parse_value(buf, (size_t)len, ret_n) < 0) {
-		say(why, why_len, "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted",
-		    state_dir, NUMVFS_DIR, pci, NUMVFS_MAX);
+		reason_set(why, why_len,
+			   "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted", state_dir,
+			   NUMVFS_DIR, pci, NUMVFS_MAX);
 		return -EBADMSG;
 	}
 	return 0;
@@ -138,7 +130,8 @@ int numvfs_store_load(const char *state_dir, const char *pci, unsigned *ret_n, c
 	dfd = open_store_dir(state_dir, false);
 	if (dfd < 0) {
 		if (dfd != -ENOENT)
-			say(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
+			reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR,
+				   strerror(-dfd));
 		return dfd;
 	}
 	r = load_at(dfd, state_dir, pci, ret_n, why, why_len);
@@ -170,7 +163,7 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
 		return 0;
 	}
 	if (dfd < 0) {
-		say(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
+		reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
 		return dfd;
 	}
 	d = fdopendir(dfd);
@@ -184,21 +177,14 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
 		if (de->d_name[0] == '.')
 			continue;
 		if (!valid_pci_name(de->d_name)) {
-			say(why, why_len, "%s/%s/%s: not a PCI address, not trusted", state_dir,
-			    NUMVFS_DIR, de->d_name);
+			reason_set(why, why_len, "%s/%s/%s: not a PCI address, not trusted",
+				   state_dir, NUMVFS_DIR, de->d_name);
 			r = -EBADMSG;
 			goto out;
 		}
-		if (n == cap) {
-			struct numvfs_entry *nv = reallocarray(v, cap ? cap * 2 : 8, sizeof(*v));
-
-			if (!nv) {
-				r = -ENOMEM;
-				goto out;
-			}
-			v = nv;
-			cap = cap ? cap * 2 : 8;
-		}
+		r = array_reserve(v, cap, n + 1, 8);
+		if (r < 0)
+			goto out;
 		memcpy(v[n].pci_addr, de->d_name, strlen(de->d_name) + 1);
 		r = load_at(dirfd(d), state_dir, de->d_name, &v[n].n, why, why_len);
 		if (r < 0)

@@ -17,6 +17,8 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include "core/base/clock.h"
+#include "core/base/container_of.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/model/req_stats.h"
@@ -25,7 +27,6 @@
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define RECV_BUF (64 * 1024)
 #define WHY_MAX 120
 
@@ -718,11 +719,8 @@ static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe)
 static int pf_ifindex(const struct vf_config *vc, uint32_t pf)
 {
 	struct pf_queue *q = &vc->pfs[pf];
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE);
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (!q->resolved_ns || now - q->resolved_ns >= 1000000000u) {
 		q->ifindex = ifindex_of(pf_rec(vc, pf)->netdev);
 		q->resolved_ns = now ? now : 1;
