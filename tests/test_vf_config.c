@@ -128,7 +128,8 @@ static void run_until_idle(struct rig *g)
 	cr_assert_eq(vf_config_busy(g->vc), 0u, "the executor finished its work");
 }
 
-static int alloc_flags(struct rig *g, const char *vnic, uint32_t flags, struct vfpool_cqe *ret)
+static struct engine_served alloc_flags(struct rig *g, const char *vnic, uint32_t flags,
+				       struct vfpool_cqe *ret)
 {
 	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
 			     .flags = VFPOOL_REQ_F_MAC | flags,
@@ -140,9 +141,10 @@ static int alloc_flags(struct rig *g, const char *vnic, uint32_t flags, struct v
 	return engine_serve(&g->e, &r, &g->sink.s, ret);
 }
 
+/* How many completions come later (through the sink). */
 static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
 {
-	return alloc_flags(g, vnic, 0, ret);
+	return alloc_flags(g, vnic, 0, ret).later;
 }
 
 static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
@@ -151,7 +153,7 @@ static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
 
 	strcpy(r.vm_id, "vm1");
 	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
-	return engine_serve(&g->e, &r, &g->sink.s, ret);
+	return engine_serve(&g->e, &r, &g->sink.s, ret).later;
 }
 
 static uint32_t allocatable(struct rig *g)
@@ -347,9 +349,10 @@ Test(vf_config, an_early_allocation_is_told_twice_first_with_more)
 	vf_state_clean(&clean);
 	enter_netns_with_pf();
 	rig_setup(&g, VF_CONFIG_ON, true, 2000);
-	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1,
-		     "one completion still to come");
-	cr_assert(engine_cqe_now(1, &now), "the first goes out now");
+	struct engine_served s = alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now);
+
+	cr_assert_eq(s.later, 1, "one completion still to come");
+	cr_assert(s.now, "the first goes out now");
 	cr_assert_eq(now.res, 0);
 	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
 	cr_assert_str_eq(now.pci_addr, state_vfs(g.e.hdr)[now.vf_slot].pci_addr);
@@ -373,7 +376,7 @@ Test(vf_config, an_early_allocation_the_kernel_refuses_is_told_why_and_undone)
 	vf_state_clean(&clean);
 	enter_netns_with_pf();
 	rig_setup(&g, VF_CONFIG_ON, true, 2000);
-	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1);
+	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now).later, 1);
 	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
 	cr_assert_eq(allocatable(&g), 3u);
 	peer_serve_all(&g, &clean, -EINVAL);

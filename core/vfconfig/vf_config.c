@@ -19,7 +19,6 @@
 
 #include "core/log.h"
 #include "core/loop.h"
-#include "core/model/req_stats.h"
 #include "core/vfconfig/vf_config.h"
 #include "core/vfconfig/vf_config_want.h"
 #include "shm/seqlock.h"
@@ -53,8 +52,7 @@ struct job {
 	bool got_state;   /* ST_SAVE_PF: the reply described the VF */
 	int err;          /* the first failure */
 	char why[WHY_MAX];
-	struct completion_sink *sink;
-	struct vfpool_cqe cqe;
+	struct pending_completion *pc; /* JOB_APPLY: the request waiting for it */
 };
 
 struct pf_queue {
@@ -97,11 +95,6 @@ struct vf_config {
 	bool recv_armed;
 	uint8_t *rbuf;
 	unsigned busy;
-	/* lease_made runs inside the engine's serve: a job that fails before its first
-	 * request goes out (the PF netdev gone) is answered through the hook's own cqe, never
-	 * posted from in there (the client ring is between writing and publishing) */
-	bool in_hook, hook_answered;
-	struct vfpool_cqe hook_cqe;
 };
 
 static void run_pf(struct vf_config *vc, uint32_t pf);
@@ -318,26 +311,15 @@ static void record_cfg(struct vf_config *vc, uint32_t slot, const struct vf_stat
 	seqlock_write_end(&vc->e->hdr->seq);
 }
 
-static void post(struct vf_config *vc, struct job *j)
+/* An allocation's configuration is over: its request may complete (res < 0: it failed, the
+ * lease is undone). A job has no request to tell after the first time. */
+static void configured(struct job *j, int res, const char *why)
 {
-	struct completion_sink *sink = j->sink;
+	struct pending_completion *pc = j->pc;
 
-	j->sink = NULL;
-	if (!sink)
-		return;
-	/* still inside the hook: the engine answers (and counts) it now */
-	if (vc->in_hook) {
-		vc->hook_cqe = j->cqe;
-		vc->hook_answered = true;
-		return;
-	}
-	/* the engine did not count a request it kept: its failure is counted here, whatever
-	 * the errno, as a configuration failure (rolled back, quarantined, or released before
-	 * it was configured) */
-	if (j->cqe.res < 0)
-		req_stats_errors(vc->e->hdr, VFPOOL_ERR_CONFIG, 1);
-	/* through the engine: the lease must be durable before the client hears of it */
-	engine_post(vc->e, sink, &j->cqe);
+	j->pc = NULL;
+	if (pc)
+		pending_configured(pc, res, why);
 }
 
 static void finish_job(struct vf_config *vc, uint32_t pf)
@@ -355,8 +337,6 @@ static void finish_job(struct vf_config *vc, uint32_t pf)
 		log_warn("vf_config_failed", "vf=%s vm=%s vnic=%s error=\"%s\"", vf->pci_addr,
 			 vf->vm_id, vf->vnic_id, j->why);
 		engine_undo_lease(vc->e, j->slot, j->gen);
-		j->cqe.res = j->err;
-		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
 		break;
 	case JOB_RESTORE:
 		engine_return_vf(vc->e, j->slot);
@@ -364,7 +344,7 @@ static void finish_job(struct vf_config *vc, uint32_t pf)
 	case JOB_SCAN:
 		break;
 	}
-	post(vc, j);
+	configured(j, j->rolling_back ? j->err : 0, j->why);
 	pop_job(vc, pf);
 }
 
@@ -378,14 +358,12 @@ static void quarantine(struct vf_config *vc, uint32_t pf)
 	snprintf(reason, sizeof(reason), "reset failed: %s", strerror(-j->err));
 	log_err("vf_quarantined", "vf=%s reason=\"%s\"", vf->pci_addr, j->why);
 	if (j->kind == JOB_APPLY) {
-		j->cqe.res = j->err;
-		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
 		/* clear the lease but keep the claim: quarantine drops it with the bit set */
 		engine_undo_lease(vc->e, j->slot, j->gen);
 		engine_hold_vf(vc->e, j->slot);
 	}
 	engine_quarantine(vc->e, j->slot, reason);
-	post(vc, j);
+	configured(j, j->err, j->why);
 	pop_job(vc, pf);
 }
 
@@ -440,13 +418,14 @@ static void run_pf(struct vf_config *vc, uint32_t pf)
 		int pf_if, vf_if, r = 0;
 
 		if (!job_current(vc, j)) {
+			char why[WHY_MAX];
+
 			log_info("vf_config_dropped", "vf=%s generation=%llu now=%llu",
 				 vf->pci_addr, (unsigned long long)j->gen,
 				 (unsigned long long)vf->lease_gen);
-			j->cqe.res = -ECANCELED;
-			snprintf(j->cqe.message, sizeof(j->cqe.message),
-				 "%s: released before it was configured", vf->pci_addr);
-			post(vc, j);
+			snprintf(why, sizeof(why), "%s: released before it was configured",
+				 vf->pci_addr);
+			configured(j, -ECANCELED, why);
 			pop_job(vc, pf);
 			continue;
 		}
@@ -737,11 +716,11 @@ static bool sends(const struct vf_config *vc, uint32_t pf)
 	return vc->opts.mode == VF_CONFIG_ON || pf_ifindex(vc, pf) > 0;
 }
 
-static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
-		      const struct request *req, struct completion_sink *sink,
-		      struct vfpool_cqe *cqe)
+static void lease_made(struct engine_hooks *h, struct engine *e, struct pending_completion *pc,
+		       const struct request *req)
 {
 	struct vf_config *vc = (struct vf_config *)h;
+	uint32_t slot = pc->slot;
 	struct vfpool_shm_vf *vf = vf_rec(vc, slot);
 	struct vf_state want;
 	struct job *j;
@@ -755,38 +734,27 @@ static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
 		seqlock_write_begin(&vc->e->hdr->seq);
 		vf->lease_flags |= VFPOOL_LEASE_F_CFG_RECORDED;
 		seqlock_write_end(&vc->e->hdr->seq);
-		return 0;
+		pending_configured(pc, 0, NULL);
+		return;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		engine_undo_lease(vc->e, slot, vf->lease_gen);
-		cqe->res = -ENOMEM;
-		snprintf(cqe->message, sizeof(cqe->message), "%s: configuration: out of memory",
-			 vf->pci_addr);
-		return 0;
+		char why[WHY_MAX];
+
+		snprintf(why, sizeof(why), "%s: configuration: out of memory", vf->pci_addr);
+		engine_undo_lease(vc->e, slot, pc->generation);
+		pending_configured(pc, -ENOMEM, why);
+		return;
 	}
 	j->kind = JOB_APPLY;
 	j->slot = slot;
-	j->gen = vf->lease_gen;
+	j->gen = pc->generation;
 	j->step = ST_SAVE_PF;
 	j->want = want;
-	j->sink = sink;
-	j->cqe = *cqe;
+	j->pc = pc;
 	record_cfg(vc, slot, &want, VFPOOL_CFG_PENDING);
-	vc->in_hook = true;
-	vc->hook_answered = false;
+	/* may fail at once (the PF netdev gone): the request then completes inline */
 	push_job(vc, vf->pf_index, j);
-	vc->in_hook = false;
-	if (vc->hook_answered) {
-		*cqe = vc->hook_cqe; /* failed at once: one completion, now */
-		return 0;
-	}
-	if (req->flags & VFPOOL_REQ_F_EARLY) {
-		/* reserved now, told so now; the job's copy (no MORE) is the final word */
-		cqe->flags |= VFPOOL_CQE_F_MORE;
-		return ENGINE_HOOK_EARLY;
-	}
-	return 1;
 }
 
 static bool lease_ended(struct engine_hooks *h, struct engine *e, uint32_t slot,
