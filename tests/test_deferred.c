@@ -9,8 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <liburing.h>
+
+#include "core/lease/lease_durable.h"
+#include "core/loop.h"
 #include "shm/state.h"
 #include "tests/ring_rig.h"
+#include "tests/state_dir.h"
 
 #define KEEP_MAX 16
 
@@ -484,5 +489,76 @@ Test(pending, a_connection_gone_meanwhile_still_gets_every_completion_it_counted
 	cr_assert_eq(conn.posted, 3);
 	cr_assert_eq(g.r.deferred, 0u, "every slot counted is given back: the connection may go");
 	cr_assert_eq(ring_cons_avail(&g.cq), 0, "nothing written for a closed connection");
+	ring_rig_teardown(&g);
+}
+
+/* ---- the journal's own durability side ----------------------------------------------- */
+
+/* One turn of the daemon's loop on ring: wait for a completion, hand each to its op. */
+static void loop_turn(struct io_uring *ring)
+{
+	struct io_uring_cqe *cqe;
+
+	cr_assert_geq(io_uring_submit_and_wait(ring, 1), 0);
+	while (io_uring_peek_cqe(ring, &cqe) == 0) {
+		struct loop_op *op = io_uring_cqe_get_data(cqe);
+		struct io_uring_cqe copy = *cqe;
+
+		io_uring_cqe_seen(ring, cqe);
+		if (op)
+			op->complete(op, &copy);
+	}
+}
+
+/* The group commit in flight (a write and an fsync) completes. */
+static void commit_lands(struct io_uring *ring, struct lease_durable *ld)
+{
+	for (int i = 0; i < 100 && ld->ops_pending; i++)
+		loop_turn(ring);
+	cr_assert_eq(ld->ops_pending, 0u, "the commit completed");
+}
+
+Test(pending, the_journal_lets_a_completion_go_only_once_its_commit_is_on_disk)
+{
+	struct lease_durable *ld;
+	struct io_uring ring;
+	struct ring_rig g;
+	char dir[64];
+
+	rig_setup(&g, 8);
+	state_dir_make(dir, sizeof(dir));
+	cr_assert_eq(io_uring_queue_init(8, &ring, 0), 0);
+	cr_assert_eq(lease_durable_start(&g.e, &ring, dir, NULL, NULL, &ld), 0);
+	cr_assert(!ld->journal->in_memory, "a journal on a disk: %s", dir);
+
+	serve_one(&g, 10, "late0", 0);
+	complete_kept(0);
+	cr_assert_eq(conn.posted, 0, "configured, but only staged");
+	lease_durable_flush(ld);
+	cr_assert_eq(conn.posted, 0, "written, not yet synced");
+	commit_lands(&ring, ld);
+	cr_assert_eq(conn.posted, 1);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 10u);
+	cr_assert_eq(client_cqe(&g, 0)->res, 0, "%s", client_cqe(&g, 0)->message);
+	ring_cons_consume(&g.cq, 1);
+
+	/* a lease on disk whose configuration then fails: told once its undo is on disk */
+	serve_one(&g, 11, "late1", 0);
+	lease_durable_flush(ld);
+	commit_lands(&ring, ld);
+	cr_assert_eq(conn.posted, 1, "durable, not configured");
+	engine_undo_lease(&g.e, keeper.kept[1]->slot, keeper.kept[1]->generation);
+	pending_configured(keeper.kept[1], -EOPNOTSUPP, "ens1f0 vf 1: kernel refused");
+	cr_assert_eq(conn.posted, 1, "the undo is staged, not durable");
+	lease_durable_flush(ld);
+	commit_lands(&ring, ld);
+	cr_assert_eq(conn.posted, 2);
+	cr_assert_eq(client_cqe(&g, 0)->user_data, 11u);
+	cr_assert_eq(client_cqe(&g, 0)->res, -EOPNOTSUPP);
+	cr_assert_eq(g.r.deferred, 0u);
+
+	lease_durable_free(ld);
+	io_uring_queue_exit(&ring);
+	state_dir_remove(dir);
 	ring_rig_teardown(&g);
 }
