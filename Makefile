@@ -319,7 +319,8 @@ FUZZ_SRC_handshake      := core/control_socket.c
 FUZZ_SRC_journal_scan   := core/lease/journal_format.c core/lease/crc32c.c
 FUZZ_SRC_numvfs_store   := core/numvfs/numvfs_store.c core/atomic_file.c
 # the ring decoder and the engine together, on a simulated host, against a model of leases
-FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c core/model/request.c \
+FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c \
+	core/model/pending_completion.c core/model/request.c \
 	core/model/state_segment.c core/model/pool.c core/model/lease_index.c core/model/vm_quota.c core/model/req_stats.c \
 	core/model/host_sim.c core/model/host.c core/model/policy.c core/model/pid_check.c \
 	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c

@@ -56,7 +56,7 @@ static void release_one(struct release_batch *b, const char *vm, const char *vni
 	r.op = VFPOOL_OP_RELEASE;
 	memcpy(r.vm_id, vm, strnlen(vm, sizeof(r.vm_id) - 1));
 	memcpy(r.vnic_id, vnic, strnlen(vnic, sizeof(r.vnic_id) - 1));
-	if (engine_serve(ctx->engine, &r, &b->sink, &c) == 1) {
+	if (engine_serve(ctx->engine, &r, &b->sink, &c).later) {
 		b->waiting++;
 		return;
 	}

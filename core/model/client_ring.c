@@ -177,7 +177,7 @@ static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avai
 static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct completion_sink *sink,
 			      uint32_t i, uint32_t w, uint32_t n, uint32_t early, const char *refuse)
 {
-	uint8_t later[VFPOOL_CHAIN_MAX] = { 0 };
+	struct engine_served served[VFPOOL_CHAIN_MAX] = { 0 };
 	uint32_t written = 0;
 	struct request reqs[VFPOOL_CHAIN_MAX];
 	struct vfpool_cqe done[VFPOOL_CHAIN_MAX];
@@ -244,6 +244,7 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 			else
 				snprintf(why, sizeof(why), "linked entry %u: %s", bad, bad_why);
 			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
+			served[k] = (struct engine_served){ .now = 1, .later = 0 };
 			if (k != bad)
 				done[k].flags |= VFPOOL_CQE_F_CHAIN;
 		}
@@ -251,14 +252,14 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		if (bad_why == bind_why)
 			snprintf(done[bad].message, sizeof(done[bad].message), "%s", bind_why);
 	} else if (n == 1 && !(reqs[0].flags & VFPOOL_REQ_F_LINK)) {
-		later[0] = (uint8_t)engine_serve(e, &reqs[0], sink, &done[0]);
+		served[0] = engine_serve(e, &reqs[0], sink, &done[0]);
 	} else {
-		engine_serve_chain(e, reqs, n, sink, done, later);
+		engine_serve_chain(e, reqs, n, sink, done, served);
 	}
 	for (uint32_t k = 0; k < n; k++) {
 		/* each slot stays reserved until client_ring_post_deferred */
-		r->deferred += later[k];
-		if (!engine_cqe_now(later[k], &done[k]))
+		r->deferred += served[k].later;
+		if (!served[k].now)
 			continue;
 		/* a success fills the fields before the message: copy just those, so one
 		 * completion moves two cache lines to the client instead of four */
