@@ -143,6 +143,7 @@ static void conn_free_if_idle(struct daemon *d, struct conn *c)
 	c->state = CONN_FREE;
 	c->gen++;
 	d->n_active--;
+	conn_admit_put(&d->admit, c->cred.uid);
 }
 
 static void live_add(struct daemon *d, struct conn *c)
@@ -290,8 +291,9 @@ void conn_resume(struct daemon *d, struct conn *c)
 
 static bool peer_is_admin(const struct daemon *d, int fd, const struct ucred *cred)
 {
-	gid_t groups[64];
-	socklen_t len = sizeof(groups);
+	gid_t local[64], *groups = local;
+	socklen_t len = sizeof(local);
+	bool found = false;
 
 	if (cred->uid == 0)
 		return true;
@@ -299,20 +301,44 @@ static bool peer_is_admin(const struct daemon *d, int fd, const struct ucred *cr
 		return false;
 	if (cred->gid == d->admin_gid)
 		return true;
-	/* the peer's supplementary groups as they were at connect() */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == d->admin_gid)
-			return true;
-	return false;
+	/* the peer's supplementary groups as they were at connect(); a member of many groups
+	 * (up to NGROUPS_MAX) is asked again with room for all of them */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || !(groups = malloc(len)) ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			len = 0;
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t) && !found; i++)
+		found = groups[i] == d->admin_gid;
+	if (groups != local)
+		free(groups);
+	return found;
+}
+
+/* Refused before it holds anything: the peer reads why in the welcome, the log says it once
+ * per run of refusals (a peer retrying in a loop is one line). */
+static void refuse_peer(struct daemon *d, int fd, const struct ucred *cred, const char *why,
+			enum conn_admit_verdict v, bool log)
+{
+	control_send_welcome(fd, -EUSERS, 0, 0, 0, -1, -1, why);
+	if (log)
+		log_warn("client_refused",
+			 "pid=%d uid=%u reason=\"%s\" refused_so_far=%llu (more refusals for "
+			 "the same reason are not logged until a slot frees up)",
+			 (int)cred->pid, (unsigned)cred->uid, why,
+			 (unsigned long long)d->admit.refused[v]);
+	close(fd);
 }
 
 static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct daemon *d = container_of(op, struct daemon, accept_op);
 	struct conn *c = NULL;
-	socklen_t len = sizeof(struct ucred);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	enum conn_admit_verdict v;
+	char why[sizeof(((struct vfpool_ctl_welcome *)0)->message)];
+	bool admin, log;
 	int fd = cqe->res;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -323,30 +349,37 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 				 VFPOOL_CTL_SOCKET, strerror(-fd));
 		return;
 	}
+	/* no credentials, no service: a zeroed ucred would read as root */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+		log_warn("client_refused", "reason=\"no peer credentials: %s\"", strerror(errno));
+		close(fd);
+		return;
+	}
+	/* who the peer is decides which slots it may take (root and the admin group keep a
+	 * few for themselves) and how many (a cap per uid) */
+	admin = peer_is_admin(d, fd, &cred);
+	v = conn_admit_take(&d->admit, cred.uid, admin, why, sizeof(why), &log);
+	if (v != CONN_ADMIT_OK) {
+		refuse_peer(d, fd, &cred, why, v, log);
+		return;
+	}
 	for (uint32_t i = 0; i < d->n_conns; i++) {
 		if (d->conns[i].state == CONN_FREE) {
 			c = &d->conns[i];
 			break;
 		}
 	}
-	if (!c) {
-		control_send_welcome(fd, -EUSERS, 0, 0, 0, -1, -1, "too many clients");
-		log_warn("client_refused", "reason=\"max clients (%u) reached\"", d->n_conns);
-		close(fd);
+	if (!c) { /* cannot be: admission counts exactly the slots in use */
+		conn_admit_put(&d->admit, cred.uid);
+		refuse_peer(d, fd, &cred, "no free client slot", CONN_ADMIT_FULL, true);
 		return;
 	}
-	/* no credentials, no service: a zeroed ucred would read as root */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
-	    len != sizeof(struct ucred)) {
-		log_warn("client_refused", "reason=\"no peer credentials: %s\"", strerror(errno));
-		close(fd);
-		return;
-	}
+	c->cred = cred;
 	c->d = d;
 	c->state = CONN_HELLO;
 	c->fd = fd;
 	c->id = ++d->next_client_id;
-	c->admin = peer_is_admin(d, fd, &c->cred);
+	c->admin = admin;
 	c->in_len = 0;
 	c->cmd_pending = false;
 	c->ring.fd = -1;
@@ -677,6 +710,17 @@ int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon 
 		r = -ENOMEM;
 		goto fail;
 	}
+	r = conn_admit_init(&d->admit, d->n_conns,
+			    opts->max_clients_per_uid ? opts->max_clients_per_uid
+						      : conn_admit_default_per_uid(d->n_conns),
+			    opts->reserved_clients >= 0 ? (uint32_t)opts->reserved_clients
+							: conn_admit_default_reserved(d->n_conns));
+	if (r) {
+		log_err("start_failed", "reason=\"client admission: %s\"", strerror(-r));
+		goto fail;
+	}
+	log_info("client_limits", "max_clients=%u max_clients_per_uid=%u reserved_clients=%u",
+		 d->n_conns, d->admit.per_uid, d->admit.reserved);
 	if (mkdir(opts->run_dir, 0755) < 0 && errno != EEXIST) {
 		r = -errno;
 		log_err("start_failed", "run_dir=%s error=\"%s\"", opts->run_dir, strerror(errno));
@@ -804,6 +848,7 @@ void daemon_free(struct daemon *d)
 	}
 	free(d->conns);
 	free(d->live);
+	conn_admit_fini(&d->admit);
 	lease_durable_free(d->durable);
 	if (d->listen_fd >= 0) {
 		close(d->listen_fd);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 
 #include "core/client_ring.h"
+#include "core/conn_admit.h"
 #include "core/daemon.h"
 #include "core/engine.h"
 #include "core/loop.h"
@@ -63,6 +64,7 @@ struct daemon {
 	struct conn *conns;
 	uint32_t n_conns; /* capacity */
 	uint32_t n_active;
+	struct conn_admit admit; /* who may take a slot (core/conn_admit.h); used == n_active */
 	/* connections past the handshake, densely packed: the polling loop walks only these */
 	struct conn **live;
 	uint32_t n_live;

@@ -30,6 +30,10 @@ static void usage(FILE *f)
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
 		"                      (default 50; 0 sleeps at once)\n"
 		"  --max-clients N     concurrent client connections (default 256)\n"
+		"  --max-clients-per-uid N  connections one uid may hold; root is exempt\n"
+		"                      (default: a quarter of --max-clients)\n"
+		"  --reserved-clients N  the last N slots are only for root and the admin group\n"
+		"                      (default: max(4, max-clients/16), at most half of them)\n"
 		"  --handshake-timeout-ms N  a connection must say hello within N ms (default 2000)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
@@ -66,6 +70,8 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "spin-us", required_argument, NULL, 'p' },
 		{ "max-clients", required_argument, NULL, 'm' },
+		{ "max-clients-per-uid", required_argument, NULL, 'u' },
+		{ "reserved-clients", required_argument, NULL, 'e' },
 		{ "handshake-timeout-ms", required_argument, NULL, 'H' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
@@ -83,7 +89,8 @@ int main(int argc, char **argv)
 	};
 	struct daemon_opts opts = {
 		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
-		.max_clients = 256, .socket_gid = (gid_t)-1, .admin_gid = (gid_t)-1,
+		.max_clients = 256, .reserved_clients = -1, .socket_gid = (gid_t)-1,
+		.admin_gid = (gid_t)-1,
 		.probe_mode = VFPOOL_PROBE_BPF,
 	};
 	const char *simulate = NULL;
@@ -136,6 +143,25 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'u':
+			if (parse_uint(optarg, 65536, &opts.max_clients_per_uid) ||
+			    opts.max_clients_per_uid == 0) {
+				fprintf(stderr, "vfpoold: --max-clients-per-uid %s: "
+					"not a number in 1..65536\n", optarg);
+				return 2;
+			}
+			break;
+		case 'e': {
+			unsigned v;
+
+			if (parse_uint(optarg, 65536, &v)) {
+				fprintf(stderr, "vfpoold: --reserved-clients %s: "
+					"not a number in 0..65536\n", optarg);
+				return 2;
+			}
+			opts.reserved_clients = (int)v;
+			break;
+		}
 		case 'g': {
 			struct group *g = getgrnam(optarg);
 
@@ -209,6 +235,12 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	/* after every flag: the order they came in does not matter */
+	if (opts.reserved_clients > (int)opts.max_clients) {
+		fprintf(stderr, "vfpoold: --reserved-clients %d: more than --max-clients %u\n",
+			opts.reserved_clients, opts.max_clients);
 		return 2;
 	}
 	if (restore)
