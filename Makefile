@@ -122,14 +122,18 @@ $(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvf
 $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
 
-# The soak: clients and the daemon SIGKILLed at random, invariants checked at the end
-# (tests/soak/soak.h). Public API only; local sockets only.
+# The soak: well-behaved and hostile clients (malformed chains, scribbled rings, deaths
+# mid-chain) and the daemon SIGKILLed at random, invariants checked at the end
+# (tests/soak/soak.h). `make soak SAN=asan` runs the ASan+UBSan daemon and fails on any
+# report in its stderr; `make check` does that. Local sockets only.
 SOAK_SECONDS ?= 180
 SOAK_CLIENTS ?= 6
+SOAK_HOSTILE ?= 2
 $(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c) tests/daemon_socket.c) $(B)/libvfpool.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL)
 soak: $(B)/vfpool-soak $(B)/vfpoold
-	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
+	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS) \
+	    --hostile $(SOAK_HOSTILE) --daemon $(B)/vfpoold
 
 # The demo's launcher load: public API only, like a real launcher.
 $(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
@@ -286,7 +290,7 @@ check: deps
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	$(MAKE) build/vfpool-stress-mutant
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
-	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
+	$(MAKE) SAN=asan soak SOAK_SECONDS=15 SOAK_CLIENTS=4
 	@bash tests/run.sh build plain build/asan asan build/tsan tsan build mutant build python \
 		build kernel
 

@@ -422,6 +422,8 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			.ring = &d->ring, .engine = &d->engine, .seg = d->seg,
 			.listen_fd = d->listen_fd, .run_dir = opts->run_dir,
 			.max_clients = d->max_clients,
+			.max_clients_per_uid = opts->max_clients_per_uid,
+			.reserved_clients = opts->reserved_clients,
 			.handshake_timeout_ms = opts->handshake_timeout_ms,
 			.admin_gid = opts->admin_gid, .stop = &d->stop,
 			.command = on_command, .command_ctx = d,

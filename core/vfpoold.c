@@ -32,6 +32,10 @@ static void usage(FILE *f)
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
 		"                      (default 50; 0 sleeps at once)\n"
 		"  --max-clients N     concurrent client connections (default 256)\n"
+		"  --max-clients-per-uid N  connections one uid may hold; root is exempt\n"
+		"                      (default: a quarter of --max-clients)\n"
+		"  --reserved-clients N  the last N slots are only for root and the admin group\n"
+		"                      (default: max(4, max-clients/16), at most half of them)\n"
 		"  --handshake-timeout-ms N  a connection must say hello within N ms (default 2000)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
@@ -82,6 +86,8 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "spin-us", required_argument, NULL, 'p' },
 		{ "max-clients", required_argument, NULL, 'm' },
+		{ "max-clients-per-uid", required_argument, NULL, 'u' },
+		{ "reserved-clients", required_argument, NULL, 'e' },
 		{ "handshake-timeout-ms", required_argument, NULL, 'H' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
@@ -99,7 +105,8 @@ int main(int argc, char **argv)
 	};
 	struct daemon_opts opts = {
 		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
-		.max_clients = 256, .socket_gid = (gid_t)-1, .admin_gid = (gid_t)-1,
+		.max_clients = 256, .reserved_clients = -1, .socket_gid = (gid_t)-1,
+		.admin_gid = (gid_t)-1,
 		.probe_mode = VFPOOL_PROBE_BPF,
 	};
 	const char *simulate = NULL;
@@ -141,6 +148,19 @@ int main(int argc, char **argv)
 			if (!number_option("max-clients", optarg, 1, 65536, &opts.max_clients))
 				return 2;
 			break;
+		case 'u':
+			if (!number_option("max-clients-per-uid", optarg, 1, 65536,
+					   &opts.max_clients_per_uid))
+				return 2;
+			break;
+		case 'e': {
+			unsigned v;
+
+			if (!number_option("reserved-clients", optarg, 0, 65536, &v))
+				return 2;
+			opts.reserved_clients = (int)v;
+			break;
+		}
 		case 'g':
 			if (!group_option("socket-group", optarg, &opts.socket_gid))
 				return 2;
@@ -194,6 +214,12 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	/* after every flag: the order they came in does not matter */
+	if (opts.reserved_clients > (int)opts.max_clients) {
+		fprintf(stderr, "vfpoold: --reserved-clients %d: more than --max-clients %u\n",
+			opts.reserved_clients, opts.max_clients);
 		return 2;
 	}
 	if (restore) {

@@ -156,9 +156,10 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeou
 		       char **ret_report)
 {
 	struct numvfs_entry *entries = NULL;
+	struct numvfs_bad_entry *bad = NULL;
 	struct udev_monitor *mon = NULL;
 	char why[512] = "", *text = NULL;
-	size_t n = 0, text_len = 0;
+	size_t n = 0, n_bad = 0, text_len = 0;
 	FILE *report;
 	int r, first = 0;
 
@@ -167,11 +168,17 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeou
 	report = open_memstream(&text, &text_len);
 	if (!report)
 		return -ENOMEM;
-	r = numvfs_store_list(state_dir, &entries, &n, why, sizeof(why));
+	r = numvfs_store_list(state_dir, &entries, &n, &bad, &n_bad, why, sizeof(why));
 	if (r < 0) {
 		fprintf(report, "%s\n", why[0] ? why : strerror(-r));
 		first = r;
 		goto out;
+	}
+	/* a file that cannot be trusted is its own PF's failure: the others are restored */
+	for (size_t i = 0; i < n_bad; i++) {
+		fprintf(report, "%s\n", bad[i].why);
+		if (first == 0)
+			first = bad[i].err;
 	}
 	if (n == 0)
 		goto out;
@@ -191,6 +198,7 @@ out:
 	if (mon)
 		udev_monitor_unref(mon);
 	free(entries);
+	free(bad);
 	fclose(report);
 	if (ret_report)
 		*ret_report = text;
