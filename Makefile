@@ -49,7 +49,7 @@ BPF_SRC    := $(filter-out $(BPF_PROG),$(wildcard bpf/*.c))
 LIB_SRC    := $(wildcard client/libvfpool/*.c)
 CTL_SRC    := $(wildcard client/vfpoolctl/*.c)
 # vfpoolctl's checks that tests call directly (the binary's main stays out of the tests)
-CTL_CHECK_SRC := $(wildcard client/vfpoolctl/doctor*.c client/vfpoolctl/format_*.c)
+CTL_CHECK_SRC := client/vfpoolctl/doctor.c $(wildcard client/vfpoolctl/format_*.c)
 BENCH_SRC  := $(wildcard bench/*.c)
 TEST_SRC   := $(wildcard tests/*.c) $(filter-out tests/concurrency/stress_main.c,$(wildcard tests/concurrency/*.c))
 STRESS_SRC := $(wildcard tests/concurrency/*.c)
@@ -179,14 +179,18 @@ $(B)/vfpool-k8s-tests: $(K8S_TEST_OBJ) $(K8S_OBJ) $(K8S_GEN_OBJ) \
 $(B)/vfpool-bench-k8s: $(call cxxobj,bench/k8s_helper.cc) $(K8S_GEN_OBJ) $(B)/libvfpool.a
 	$(CXX) -o $@ $^ $(LDFLAGS_ALL) $(K8S_PKG_LIBS)
 
-# The soak: clients and the daemon SIGKILLed at random, invariants checked at the end
-# (tests/soak/soak.h). Public API only; local sockets only.
+# The soak: well-behaved and hostile clients (malformed chains, scribbled rings, deaths
+# mid-chain) and the daemon SIGKILLed at random, invariants checked at the end
+# (tests/soak/soak.h). `make soak SAN=asan` runs the ASan+UBSan daemon and fails on any
+# report in its stderr; `make check` does that. Local sockets only.
 SOAK_SECONDS ?= 180
 SOAK_CLIENTS ?= 6
+SOAK_HOSTILE ?= 2
 $(B)/vfpool-soak: $(call obj,$(wildcard tests/soak/*.c) tests/daemon_socket.c) $(B)/libvfpool.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL)
 soak: $(B)/vfpool-soak $(B)/vfpoold
-	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS)
+	$(B)/vfpool-soak --seconds $(SOAK_SECONDS) --clients $(SOAK_CLIENTS) \
+	    --hostile $(SOAK_HOSTILE) --daemon $(B)/vfpoold
 
 # The demo's launcher load: public API only, like a real launcher.
 $(B)/vfpool-demo-load: $(call obj,demo/load.c) $(B)/libvfpool.a
@@ -347,7 +351,7 @@ check: deps
 	$(MAKE) SAN=tsan build/tsan/vfpool-stress
 	$(MAKE) build/vfpool-stress-mutant
 	$(MAKE) fuzz-run FUZZ_SECONDS=10
-	$(MAKE) soak SOAK_SECONDS=15 SOAK_CLIENTS=4
+	$(MAKE) SAN=asan soak SOAK_SECONDS=15 SOAK_CLIENTS=4
 	@bash tests/run.sh build plain build k8s build/asan asan build/asan k8s-asan build/tsan tsan \
 		build mutant build python build kernel
 
@@ -380,13 +384,16 @@ FUZZ_SRC_handshake      := core/control_socket.c
 FUZZ_SRC_journal_scan   := core/lease/journal_format.c core/lease/crc32c.c
 FUZZ_SRC_numvfs_store   := core/numvfs/numvfs_store.c core/atomic_file.c
 # the ring decoder and the engine together, on a simulated host, against a model of leases
-FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c core/model/request.c \
+FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c \
+	core/model/pending_completion.c core/model/request.c \
 	core/model/state_segment.c core/model/pool.c core/model/lease_index.c core/model/vm_quota.c core/model/req_stats.c \
 	core/model/host_sim.c core/model/host.c core/model/policy.c core/model/pid_check.c \
 	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c
 FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store ring_engine_model
+# the core's base helpers (core/base/: reasons, strict numbers) go into every target
+FUZZ_BASE := $(wildcard core/base/*.c)
 fuzz: $(addprefix build/fuzz/,$(FUZZ_TARGETS))
-build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*)
+build/fuzz/%: fuzz/%.c $$(FUZZ_SRC_$$*) $(FUZZ_BASE)
 	@mkdir -p $(@D)
 	$(CLANG) $(FUZZ_FLAGS) -o $@ $^
 fuzz-run: fuzz

@@ -16,7 +16,7 @@ struct bench_result {
 	const char *note;  /* free text for the table, may be NULL */
 };
 
-/* Records one result (table row and JSON entry). Provided by bench/main.c. */
+/* Records one result (table row and JSON entry) in the run's record (bench/results.c). */
 void bench_emit(const struct bench_result *r);
 
 /* Fills p50/p99/p99.9 from n latency samples (sorts them in place). */

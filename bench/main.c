@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * vfpool-bench: runs the scenarios, records their results, prints them.
+ * vfpool-bench: runs the scenarios and prints what they recorded (bench/results.c).
  *
  *   vfpool-bench [--json] [--quick] [--only NAME[,NAME...]]
  *
@@ -11,16 +11,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "bench/bench.h"
+#include "bench/report.h"
+#include "bench/results.h"
 #include "bench/scenario.h"
-
-#define MAX_RESULTS 64
-#define MAX_ONLY    32
 
 struct scenario {
 	const char *names; /* comma-separated result names it emits; --only picks by these */
@@ -36,77 +34,6 @@ static const struct scenario scenarios[] = {
 	{ "snapshot_read,plain_copy", bench_snapshot },
 	{ "grpc_unary,k8s_allocate,k8s_health_push", bench_k8s },
 };
-
-static struct bench_result results[MAX_RESULTS];
-static size_t n_results;
-static char *only[MAX_ONLY];
-static size_t n_only;
-static bool failed;
-
-void bench_error(const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "vfpool-bench: ");
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-	failed = true;
-}
-
-bool bench_wanted(const char *name)
-{
-	if (n_only == 0)
-		return true;
-	for (size_t i = 0; i < n_only; i++)
-		if (strcmp(only[i], name) == 0)
-			return true;
-	return false;
-}
-
-/* Probe results are named by the probe's author; "probe" in --only selects them all. */
-static bool probe_wanted(void)
-{
-	return n_only == 0 || bench_wanted("probe");
-}
-
-void bench_emit(const struct bench_result *r)
-{
-	struct bench_result *dst;
-
-	if (!bench_wanted(r->name) && !(probe_wanted() && strncmp(r->name, "probe", 5) == 0))
-		return;
-	if (n_results == MAX_RESULTS) {
-		fprintf(stderr, "vfpool-bench: too many results, dropping %s\n", r->name);
-		return;
-	}
-	dst = &results[n_results++];
-	*dst = *r;
-	/* own copies: scenarios build names and notes in stack buffers */
-	dst->name = strdup(r->name);
-	dst->note = r->note ? strdup(r->note) : NULL;
-	fprintf(stderr, "  %-22s p50 %10.0f ns  %12.0f ops/s\n", r->name, r->p50_ns,
-		r->ops_per_s);
-}
-
-size_t bench_result_count(void)
-{
-	return n_results;
-}
-
-const struct bench_result *bench_result_at(size_t i)
-{
-	return i < n_results ? &results[i] : NULL;
-}
-
-const struct bench_result *bench_result_find(const char *name)
-{
-	for (size_t i = 0; i < n_results; i++)
-		if (strcmp(results[i].name, name) == 0)
-			return &results[i];
-	return NULL;
-}
 
 static bool scenario_wanted(const struct scenario *s)
 {
@@ -150,11 +77,9 @@ static int parse_only(const char *arg)
 			r = -EINVAL;
 			break;
 		}
-		if (n_only == MAX_ONLY) {
-			r = -E2BIG;
+		r = bench_only_add(t);
+		if (r)
 			break;
-		}
-		only[n_only++] = strdup(t);
 	}
 	free(copy);
 	return r;
@@ -170,16 +95,6 @@ static void usage(FILE *f)
 	for (size_t i = 0; i < sizeof(scenarios) / sizeof(scenarios[0]); i++)
 		fprintf(f, " %s", scenarios[i].names);
 	fprintf(f, ",probe\n");
-}
-
-static void free_all(void)
-{
-	for (size_t i = 0; i < n_results; i++) {
-		free((char *)results[i].name);
-		free((char *)results[i].note);
-	}
-	for (size_t i = 0; i < n_only; i++)
-		free(only[i]);
 }
 
 int main(int argc, char **argv)
@@ -205,17 +120,17 @@ int main(int argc, char **argv)
 		case 'q': opts.quick = true; break;
 		case 'o':
 			if (parse_only(optarg) != 0) {
-				free_all();
+				bench_results_free();
 				return 2;
 			}
 			break;
-		case 'h': usage(stdout); free_all(); return 0;
-		default: usage(stderr); free_all(); return 2;
+		case 'h': usage(stdout); bench_results_free(); return 0;
+		default: usage(stderr); bench_results_free(); return 2;
 		}
 	}
 	if (optind != argc) {
 		usage(stderr);
-		free_all();
+		bench_results_free();
 		return 2;
 	}
 	fprintf(stderr, "vfpool-bench: %d CPUs seen%s\n", cores, opts.quick ? ", quick" : "");
@@ -225,7 +140,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "[%s]\n", scenarios[i].names);
 		scenarios[i].run(&opts);
 	}
-	if (bench_probe && probe_wanted()) {
+	if (bench_probe && bench_probe_wanted()) {
 		fprintf(stderr, "[probe]\n");
 		bench_probe(opts.quick);
 	}
@@ -235,6 +150,6 @@ int main(int argc, char **argv)
 		bench_print_table(cores);
 		bench_print_targets();
 	}
-	free_all();
-	return failed ? 1 : 0;
+	bench_results_free();
+	return bench_failed() ? 1 : 0;
 }

@@ -31,6 +31,7 @@
 
 #include "bench/bench.h"
 #include "bpf/probe.h"
+#include "core/base/clock.h"
 #include "core/probe/link_watch.h"
 
 struct receiver {
@@ -53,14 +54,6 @@ static void on_transition(void *userdata, uint32_t slot, bool busy, const char *
 	(void)slot, (void)busy, (void)reason;
 	atomic_store(&rx->last_cb_ns, bench_now_ns());
 	atomic_fetch_add(&rx->callbacks, 1);
-}
-
-static uint64_t thread_cpu_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 static bool should_exit(struct receiver *rx)
@@ -106,7 +99,7 @@ static int drain(struct receiver *rx)
 static void *receive(void *arg)
 {
 	struct receiver *rx = arg;
-	uint64_t cpu0 = thread_cpu_ns();
+	uint64_t cpu0 = clock_ns(CLOCK_THREAD_CPUTIME_ID);
 	struct io_uring ring;
 	int r;
 
@@ -138,7 +131,7 @@ static void *receive(void *arg)
 	}
 	rx->error = r < 0 ? r : 0;
 	io_uring_queue_exit(&ring);
-	rx->cpu_ns = thread_cpu_ns() - cpu0;
+	rx->cpu_ns = clock_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0;
 	return NULL;
 }
 

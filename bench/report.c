@@ -5,7 +5,8 @@
 #include <stdio.h>
 
 #include "bench/bench.h"
-#include "bench/scenario.h"
+#include "bench/report.h"
+#include "bench/results.h"
 
 /* "812 ns", "12.4 us", "3.10 ms": three significant digits, the unit a human reads. */
 static const char *fmt_ns(double ns, char *buf, size_t len)

@@ -177,8 +177,10 @@ static void emit_rtt(const char *name, const char *run_dir, const struct bench_b
 		bench_emit(&r);
 }
 
-/* Publishes the queued batch and waits for all BATCH completions. */
-static int flush_and_reap(struct vfpool *h, struct vfpool_completion *cqes)
+/* Publishes the queued batch and waits for all BATCH completions: 0, or the error of the
+ * first that failed with "what: its reason" in why. */
+static int flush_and_reap(struct vfpool *h, struct vfpool_completion *cqes, const char *what,
+			  char *why, size_t why_len)
 {
 	int r = vfpool_flush(h);
 
@@ -188,6 +190,12 @@ static int flush_and_reap(struct vfpool *h, struct vfpool_completion *cqes)
 		r = vfpool_reap(h, cqes + got, (unsigned)(BATCH - got), (unsigned)(BATCH - got), 5000);
 		if (r < 0)
 			return r;
+	}
+	for (int i = 0; i < BATCH; i++) {
+		if (cqes[i].res < 0) {
+			snprintf(why, why_len, "%s: %s", what, cqes[i].why);
+			return cqes[i].res;
+		}
 	}
 	return 0;
 }
@@ -203,30 +211,17 @@ static int batch_round(struct vfpool *h, struct vfpool_alloc_req *reqs,
 		if (r < 0)
 			return r;
 	}
-	r = flush_and_reap(h, cqes);
+	r = flush_and_reap(h, cqes, "alloc", why, why_len);
 	if (r < 0)
 		return r;
 	for (int i = 0; i < BATCH; i++) {
-		if (cqes[i].res < 0) {
-			snprintf(why, why_len, "alloc: %s", cqes[i].why);
-			return cqes[i].res;
-		}
 		r = vfpool_submit_release(h, reqs[cqes[i].user_data].vm_id,
 					  reqs[cqes[i].user_data].vnic_id, cqes[i].lease.generation,
 					  cqes[i].user_data);
 		if (r < 0)
 			return r;
 	}
-	r = flush_and_reap(h, cqes);
-	if (r < 0)
-		return r;
-	for (int i = 0; i < BATCH; i++) {
-		if (cqes[i].res < 0) {
-			snprintf(why, why_len, "release: %s", cqes[i].why);
-			return cqes[i].res;
-		}
-	}
-	return 0;
+	return flush_and_reap(h, cqes, "release", why, why_len);
 }
 
 static void run_batch64(const struct bench_opts *o, const char *run_dir)

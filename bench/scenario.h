@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* What bench/main.c knows about the scenarios, and the helpers they share beyond bench.h. */
+/* The scenarios' entry points (bench/main.c runs them), and the helpers they share beyond
+ * bench.h: budgets (stats.c), CPUs (cpu.c), the --only filter and failures (results.c). */
 #ifndef VFPOOL_BENCH_SCENARIO_H
 #define VFPOOL_BENCH_SCENARIO_H
 
@@ -49,16 +50,6 @@ static inline void bench_cpu_relax(void)
 
 /* A scenario could not run: says why on stderr and makes the exit status 1. */
 void bench_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-/* Results recorded so far through bench_emit (bench/main.c), in emission order. */
-size_t bench_result_count(void);
-const struct bench_result *bench_result_at(size_t i);
-const struct bench_result *bench_result_find(const char *name); /* NULL if absent */
-
-/* Output (bench/report.c, bench/targets.c). */
-void bench_print_table(int cores);
-void bench_print_json(int cores);
-void bench_print_targets(void);
 
 /* Scenarios, in the order they run: baselines first so every later row has its ratios. */
 void bench_pingpong(const struct bench_opts *o);

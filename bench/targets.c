@@ -7,7 +7,8 @@
 #include <stdio.h>
 
 #include "bench/bench.h"
-#include "bench/scenario.h"
+#include "bench/report.h"
+#include "bench/results.h"
 
 enum metric { P50, P99, OPS };
 

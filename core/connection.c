@@ -14,6 +14,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/base/container_of.h"
+#include "core/conn_admit.h"
 #include "core/connection.h"
 #include "core/control_socket.h"
 #include "core/log.h"
@@ -34,7 +36,6 @@
 #define BELL_REST_MS 10
 #define CONN_IN_INITIAL 256
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 enum conn_state { CONN_FREE = 0, CONN_HELLO, CONN_ACTIVE, CONN_CLOSING };
 
@@ -84,6 +85,7 @@ struct connections {
 	struct send_op *sends; /* replies in flight */
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
+	struct conn_admit admit; /* who may take a slot (core/conn_admit.h); used == n_active */
 };
 
 static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
@@ -175,6 +177,7 @@ static void conn_free_if_idle(struct connections *cs, struct conn *c)
 	c->state = CONN_FREE;
 	c->gen++;
 	cs->n_active--;
+	conn_admit_put(&cs->admit, c->cred.uid);
 }
 
 static void live_add(struct connections *cs, struct conn *c)
@@ -355,8 +358,9 @@ static void conn_reply(struct ctl_reply_sink *sink, const struct ctl_request *re
 
 static bool peer_is_admin(const struct connections *cs, int fd, const struct ucred *cred)
 {
-	gid_t groups[64];
-	socklen_t len = sizeof(groups);
+	gid_t local[64], *groups = local;
+	socklen_t len = sizeof(local);
+	bool found = false;
 
 	if (cred->uid == 0)
 		return true;
@@ -364,20 +368,44 @@ static bool peer_is_admin(const struct connections *cs, int fd, const struct ucr
 		return false;
 	if (cred->gid == cs->admin_gid)
 		return true;
-	/* the peer's supplementary groups as they were at connect() */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (size_t i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == cs->admin_gid)
-			return true;
-	return false;
+	/* the peer's supplementary groups as they were at connect(); a member of many groups
+	 * (up to NGROUPS_MAX) is asked again with room for all of them */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+		if (errno != ERANGE || !(groups = malloc(len)) ||
+		    getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+			len = 0;
+	}
+	for (size_t i = 0; i < len / sizeof(gid_t) && !found; i++)
+		found = groups[i] == cs->admin_gid;
+	if (groups != local)
+		free(groups);
+	return found;
+}
+
+/* Refused before it holds anything: the peer reads why in the welcome, the log says it once
+ * per run of refusals (a peer retrying in a loop is one line). */
+static void refuse_peer(struct connections *cs, int fd, const struct ucred *cred,
+			const char *why, enum conn_admit_verdict v, bool log)
+{
+	control_send_welcome(fd, -EUSERS, 0, 0, 0, -1, -1, why);
+	if (log)
+		log_warn("client_refused",
+			 "pid=%d uid=%u reason=\"%s\" refused_so_far=%llu (more refusals for "
+			 "the same reason are not logged until a slot frees up)",
+			 (int)cred->pid, (unsigned)cred->uid, why,
+			 (unsigned long long)cs->admit.refused[v]);
+	close(fd);
 }
 
 static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct connections *cs = container_of(op, struct connections, accept_op);
 	struct conn *c = NULL;
-	socklen_t len = sizeof(struct ucred);
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	enum conn_admit_verdict v;
+	char why[sizeof(((struct vfpool_ctl_welcome *)0)->message)];
+	bool admin, log;
 	int fd = cqe->res;
 
 	if (!(cqe->flags & IORING_CQE_F_MORE))
@@ -388,30 +416,37 @@ static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe)
 				 VFPOOL_CTL_SOCKET, strerror(-fd));
 		return;
 	}
+	/* no credentials, no service: a zeroed ucred would read as root */
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || len != sizeof(cred)) {
+		log_warn("client_refused", "reason=\"no peer credentials: %s\"", strerror(errno));
+		close(fd);
+		return;
+	}
+	/* who the peer is decides which slots it may take (root and the admin group keep a
+	 * few for themselves) and how many (a cap per uid) */
+	admin = peer_is_admin(cs, fd, &cred);
+	v = conn_admit_take(&cs->admit, cred.uid, admin, why, sizeof(why), &log);
+	if (v != CONN_ADMIT_OK) {
+		refuse_peer(cs, fd, &cred, why, v, log);
+		return;
+	}
 	for (uint32_t i = 0; i < cs->n_conns; i++) {
 		if (cs->conns[i].state == CONN_FREE) {
 			c = &cs->conns[i];
 			break;
 		}
 	}
-	if (!c) {
-		control_send_welcome(fd, -EUSERS, 0, 0, 0, -1, -1, "too many clients");
-		log_warn("client_refused", "reason=\"max clients (%u) reached\"", cs->n_conns);
-		close(fd);
+	if (!c) { /* cannot be: admission counts exactly the slots in use */
+		conn_admit_put(&cs->admit, cred.uid);
+		refuse_peer(cs, fd, &cred, "no free client slot", CONN_ADMIT_FULL, true);
 		return;
 	}
-	/* no credentials, no service: a zeroed ucred would read as root */
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->cred, &len) < 0 ||
-	    len != sizeof(struct ucred)) {
-		log_warn("client_refused", "reason=\"no peer credentials: %s\"", strerror(errno));
-		close(fd);
-		return;
-	}
+	c->cred = cred;
 	c->cs = cs;
 	c->state = CONN_HELLO;
 	c->fd = fd;
 	c->id = ++cs->next_client_id;
-	c->admin = peer_is_admin(cs, fd, &c->cred);
+	c->admin = admin;
 	c->in_len = 0;
 	c->cmd_pending = false;
 	c->ring.fd = -1;
@@ -695,6 +730,7 @@ bool connections_ring_supported(struct io_uring *ring)
 int connections_new(const struct connections_opts *opts, struct connections **ret_conns)
 {
 	struct connections *cs = calloc(1, sizeof(*cs));
+	int r;
 
 	if (!cs)
 		return -ENOMEM;
@@ -708,6 +744,17 @@ int connections_new(const struct connections_opts *opts, struct connections **re
 		connections_free(cs);
 		return -ENOMEM;
 	}
+	r = conn_admit_init(&cs->admit, cs->n_conns,
+			    opts->max_clients_per_uid ? opts->max_clients_per_uid
+						      : conn_admit_default_per_uid(cs->n_conns),
+			    opts->reserved_clients >= 0 ? (uint32_t)opts->reserved_clients
+							: conn_admit_default_reserved(cs->n_conns));
+	if (r) {
+		connections_free(cs);
+		return r;
+	}
+	log_info("client_limits", "max_clients=%u max_clients_per_uid=%u reserved_clients=%u",
+		 cs->n_conns, cs->admit.per_uid, cs->admit.reserved);
 	*ret_conns = cs;
 	return 0;
 }
@@ -737,6 +784,7 @@ void connections_free(struct connections *cs)
 		free(cs->sends);
 		cs->sends = next;
 	}
+	conn_admit_fini(&cs->admit);
 	free(cs->conns);
 	free(cs->live);
 	free(cs);

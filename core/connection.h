@@ -31,6 +31,8 @@ struct connections_opts {
 	int listen_fd;                /* the control socket (core/control_socket.h); not owned */
 	const char *run_dir;          /* where the socket is, for messages */
 	uint32_t max_clients;         /* connections at once, handshaking ones included; >= 1 */
+	uint32_t max_clients_per_uid; /* root exempt; 0: a quarter of max_clients */
+	int reserved_clients;         /* the last slots, for root and the admin group; -1: default */
 	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
 	gid_t admin_gid;              /* may change configuration; (gid_t)-1: root only */
 	const bool *stop;             /* the loop's flag: once set, accept is not re-armed */

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "core/connection.h"
+#include "core/base/clock.h"
+#include "core/base/container_of.h"
 #include "core/control_socket.h"
 #include "core/ctl_command.h"
 #include "core/daemon.h"
@@ -40,8 +42,6 @@
 #include "core/safe_dir.h"
 #include "core/vfconfig/vf_config.h"
 #include "shm/seqlock.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct daemon {
 	struct daemon_opts opts;
@@ -78,14 +78,6 @@ struct daemon {
 	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
 
 static void arm_signal(struct daemon *d)
 {
@@ -157,7 +149,7 @@ int daemon_run(struct daemon *d)
 		if (spin_ns && (++idle_polls & 63) != 0)
 			continue;
 		if (spin_ns) {
-			uint64_t now = now_ns();
+			uint64_t now = clock_ns(CLOCK_MONOTONIC);
 
 			if (!idle_since)
 				idle_since = now;
@@ -430,6 +422,8 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			.ring = &d->ring, .engine = &d->engine, .seg = d->seg,
 			.listen_fd = d->listen_fd, .run_dir = opts->run_dir,
 			.max_clients = d->max_clients,
+			.max_clients_per_uid = opts->max_clients_per_uid,
+			.reserved_clients = opts->reserved_clients,
 			.handshake_timeout_ms = opts->handshake_timeout_ms,
 			.admin_gid = opts->admin_gid, .stop = &d->stop,
 			.command = on_command, .command_ctx = d,

@@ -20,6 +20,8 @@ struct daemon_opts {
 	unsigned simulate_pfs, simulate_vfs;
 	unsigned spin_us;     /* poll this long after the last work before sleeping */
 	unsigned max_clients; /* 0: 256 */
+	unsigned max_clients_per_uid; /* root exempt; 0: a quarter of max_clients */
+	int reserved_clients; /* the last slots, for root and the admin group; -1: the default */
 	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */

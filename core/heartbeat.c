@@ -3,10 +3,9 @@
 #include <stddef.h>
 #include <stdlib.h>
 
+#include "core/base/container_of.h"
 #include "core/heartbeat.h"
 #include "shm/liveness.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct heartbeat {
 	struct io_uring *ring;

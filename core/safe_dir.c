@@ -2,7 +2,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,20 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/base/reason.h"
 #include "core/safe_dir.h"
-
-__attribute__((format(printf, 4, 5)))
-static int say(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 /* systemd's unsafe_transition(): from a directory of root anything goes; from another
  * user's, only to that user's own entries. */
@@ -44,14 +31,14 @@ static int check_step(const char *what, const char *path, const char *parent_pat
 		      char *why, size_t len)
 {
 	if (unsafe_transition(parent, child))
-		return say(-EPERM, why, len,
-			   "%s %s: unsafe path: %s is owned by uid %u and holds %s owned by uid %u",
-			   what, path, parent_path, (unsigned)parent->st_uid, name,
-			   (unsigned)child->st_uid);
+		return reason_err(-EPERM, why, len,
+			"%s %s: unsafe path: %s is owned by uid %u and holds %s owned by uid %u",
+			what, path, parent_path, (unsigned)parent->st_uid, name,
+			(unsigned)child->st_uid);
 	if (replaceable_by_anyone(parent))
-		return say(-EPERM, why, len,
-			   "%s %s: unsafe path: %s is world-writable without the sticky bit (mode %04o)",
-			   what, path, parent_path, (unsigned)(parent->st_mode & 07777));
+		return reason_err(-EPERM, why, len,
+			"%s %s: unsafe path: %s is world-writable without the sticky bit (mode %04o)",
+			what, path, parent_path, (unsigned)(parent->st_mode & 07777));
 	return 0;
 }
 
@@ -66,7 +53,7 @@ static int walk_parent(const char *what, const char *path, const char *real, int
 	int fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC), r;
 
 	if (fd < 0 || fstat(fd, &st) < 0) {
-		r = say(-errno, why, len, "%s %s: /: %s", what, path, strerror(errno));
+		r = reason_err(-errno, why, len, "%s %s: /: %s", what, path, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return r;
@@ -82,16 +69,18 @@ static int walk_parent(const char *what, const char *path, const char *real, int
 			break;
 		if (n > NAME_MAX) {
 			close(fd);
-			return say(-ENAMETOOLONG, why, len, "%s %s: name too long", what, path);
+			return reason_err(-ENAMETOOLONG, why, len, "%s %s: name too long", what,
+					  path);
 		}
 		memcpy(comp, p, n);
 		comp[n] = '\0';
 		p += n;
 		next = openat(fd, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (next < 0 || fstat(next, &next_st) < 0) {
-			r = say(-errno, why, len, "%s %s: %s%s%s: %s", what, path, walked,
-				strcmp(walked, "/") ? "/" : "", comp,
-				errno == ENOTDIR ? "changed while being checked" : strerror(errno));
+			r = reason_err(-errno, why, len, "%s %s: %s%s%s: %s", what, path, walked,
+				       strcmp(walked, "/") ? "/" : "", comp,
+				       errno == ENOTDIR ? "changed while being checked"
+							: strerror(errno));
 			if (next >= 0)
 				close(next);
 			close(fd);
@@ -105,7 +94,8 @@ static int walk_parent(const char *what, const char *path, const char *real, int
 		}
 		if (strlen(walked) + n + 2 > sizeof(walked)) {
 			close(next);
-			return say(-ENAMETOOLONG, why, len, "%s %s: path too long", what, path);
+			return reason_err(-ENAMETOOLONG, why, len, "%s %s: path too long", what,
+					  path);
 		}
 		if (strcmp(walked, "/"))
 			strcat(walked, "/");
@@ -129,7 +119,7 @@ int safe_dir_open(const char *path, const char *what, mode_t create_mode, gid_t 
 	uid_t euid = geteuid();
 
 	if (!path || !*path || strlen(path) >= sizeof(buf))
-		return say(-EINVAL, why, why_len, "%s: no usable path", what);
+		return reason_err(-EINVAL, why, why_len, "%s: no usable path", what);
 	strcpy(buf, path);
 	for (size_t n = strlen(buf); n > 1 && buf[n - 1] == '/'; n--)
 		buf[n - 1] = '\0';
@@ -143,13 +133,13 @@ int safe_dir_open(const char *path, const char *what, mode_t create_mode, gid_t 
 		parent = ".";
 	}
 	if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
-		return say(-EINVAL, why, why_len, "%s %s: name a directory, not / . or ..", what,
-			   path);
+		return reason_err(-EINVAL, why, why_len, "%s %s: name a directory, not / . or ..",
+				  what, path);
 	/* symlinks on the way (/var/run -> /run) are resolved once, then walked without
 	 * following anything: what is checked is what is used */
 	if (!realpath(parent, real_parent))
-		return say(-errno, why, why_len, "%s %s: %s: %s", what, path, parent,
-			   strerror(errno));
+		return reason_err(-errno, why, why_len, "%s %s: %s: %s", what, path, parent,
+				  strerror(errno));
 	r = walk_parent(what, path, real_parent, &pfd, &parent_st, why, why_len);
 	if (r)
 		return r;
@@ -157,7 +147,8 @@ int safe_dir_open(const char *path, const char *what, mode_t create_mode, gid_t 
 	if (create_mode && mkdirat(pfd, name, create_mode) == 0)
 		created = true;
 	else if (create_mode && errno != EEXIST) {
-		r = say(-errno, why, why_len, "%s %s: creating it: %s", what, path, strerror(errno));
+		r = reason_err(-errno, why, why_len, "%s %s: creating it: %s", what, path,
+			       strerror(errno));
 		goto out;
 	}
 	fd = openat(pfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -167,9 +158,10 @@ int safe_dir_open(const char *path, const char *what, mode_t create_mode, gid_t 
 		r = -errno;
 		if (r == -ENOTDIR && fstatat(pfd, name, &lst, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISLNK(lst.st_mode))
-			say(-ELOOP, why, why_len, "%s %s: is a symlink (not followed)", what, path);
+			reason_err(-ELOOP, why, why_len, "%s %s: is a symlink (not followed)", what,
+				   path);
 		else
-			say(r, why, why_len, "%s %s: %s", what, path, strerror(-r));
+			reason_err(r, why, why_len, "%s %s: %s", what, path, strerror(-r));
 		r = r == -ENOTDIR ? -ELOOP : r;
 		goto out;
 	}
@@ -178,36 +170,37 @@ int safe_dir_open(const char *path, const char *what, mode_t create_mode, gid_t 
 		 * look in (it is empty and only ours until then) */
 		if ((create_gid != (gid_t)-1 && fchown(fd, (uid_t)-1, create_gid) < 0) ||
 		    fchmod(fd, create_mode) < 0) {
-			r = say(-errno, why, why_len, "%s %s: setting owner and mode: %s", what, path,
-				strerror(errno));
+			r = reason_err(-errno, why, why_len, "%s %s: setting owner and mode: %s",
+				       what, path, strerror(errno));
 			goto out;
 		}
 	}
 	if (fstat(fd, &st) < 0) {
-		r = say(-errno, why, why_len, "%s %s: %s", what, path, strerror(errno));
+		r = reason_err(-errno, why, why_len, "%s %s: %s", what, path, strerror(errno));
 		goto out;
 	}
 	r = check_step(what, path, real_parent, &parent_st, name, &st, why, why_len);
 	if (r)
 		goto out;
 	if (st.st_uid != euid) {
-		r = say(-EPERM, why, why_len, "%s %s: owned by uid %u, not by the daemon (uid %u)",
-			what, path, (unsigned)st.st_uid, (unsigned)euid);
+		r = reason_err(-EPERM, why, why_len,
+			       "%s %s: owned by uid %u, not by the daemon (uid %u)", what, path,
+			       (unsigned)st.st_uid, (unsigned)euid);
 		goto out;
 	}
 	if (st.st_mode & S_IWOTH) {
-		r = say(-EPERM, why, why_len, "%s %s: is world-writable (mode %04o)", what, path,
-			(unsigned)(st.st_mode & 07777));
+		r = reason_err(-EPERM, why, why_len, "%s %s: is world-writable (mode %04o)", what,
+			       path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (st.st_mode & S_IWGRP) {
-		r = say(-EPERM, why, why_len, "%s %s: is group-writable (mode %04o)", what, path,
-			(unsigned)(st.st_mode & 07777));
+		r = reason_err(-EPERM, why, why_len, "%s %s: is group-writable (mode %04o)", what,
+			       path, (unsigned)(st.st_mode & 07777));
 		goto out;
 	}
 	if (ret_real && (size_t)snprintf(ret_real, real_len, "%s/%s",
 					 strcmp(real_parent, "/") ? real_parent : "", name) >= real_len) {
-		r = say(-ENAMETOOLONG, why, why_len, "%s %s: path too long", what, path);
+		r = reason_err(-ENAMETOOLONG, why, why_len, "%s %s: path too long", what, path);
 		goto out;
 	}
 	r = fd;

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/base/parse_uint.h"
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/model/host.h"
@@ -31,6 +32,10 @@ static void usage(FILE *f)
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
 		"                      (default 50; 0 sleeps at once)\n"
 		"  --max-clients N     concurrent client connections (default 256)\n"
+		"  --max-clients-per-uid N  connections one uid may hold; root is exempt\n"
+		"                      (default: a quarter of --max-clients)\n"
+		"  --reserved-clients N  the last N slots are only for root and the admin group\n"
+		"                      (default: max(4, max-clients/16), at most half of them)\n"
 		"  --handshake-timeout-ms N  a connection must say hello within N ms (default 2000)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
@@ -46,17 +51,31 @@ static void usage(FILE *f)
 		"  -h, --help\n");
 }
 
-static int parse_uint(const char *s, unsigned max, unsigned *ret)
+/* A numeric option: a plain number in min..max into *ret, or false after saying why. */
+static bool number_option(const char *name, const char *arg, unsigned min, unsigned max,
+			  unsigned *ret)
 {
-	char *end;
-	unsigned long v;
+	unsigned v;
 
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
+	if (parse_uint(arg, max, &v) || v < min) {
+		fprintf(stderr, "vfpoold: --%s %s: not a number in %u..%u\n", name, arg, min, max);
+		return false;
+	}
+	*ret = v;
+	return true;
+}
+
+/* A group option: the group's id into *ret, or false after saying why. */
+static bool group_option(const char *name, const char *arg, gid_t *ret)
+{
+	struct group *g = getgrnam(arg);
+
+	if (!g) {
+		fprintf(stderr, "vfpoold: --%s %s: no such group\n", name, arg);
+		return false;
+	}
+	*ret = g->gr_gid;
+	return true;
 }
 
 int main(int argc, char **argv)
@@ -67,6 +86,8 @@ int main(int argc, char **argv)
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "spin-us", required_argument, NULL, 'p' },
 		{ "max-clients", required_argument, NULL, 'm' },
+		{ "max-clients-per-uid", required_argument, NULL, 'u' },
+		{ "reserved-clients", required_argument, NULL, 'e' },
 		{ "handshake-timeout-ms", required_argument, NULL, 'H' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
@@ -84,7 +105,8 @@ int main(int argc, char **argv)
 	};
 	struct daemon_opts opts = {
 		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
-		.max_clients = 256, .socket_gid = (gid_t)-1, .admin_gid = (gid_t)-1,
+		.max_clients = 256, .reserved_clients = -1, .socket_gid = (gid_t)-1,
+		.admin_gid = (gid_t)-1,
 		.probe_mode = VFPOOL_PROBE_BPF,
 	};
 	const char *simulate = NULL;
@@ -99,10 +121,8 @@ int main(int argc, char **argv)
 		case 'r': opts.run_dir = optarg; break;
 		case 'S': opts.state_dir = optarg; break;
 		case 'p':
-			if (parse_uint(optarg, 10000000, &opts.spin_us)) {
-				fprintf(stderr, "vfpoold: --spin-us %s: not a number up to 10000000\n", optarg);
+			if (!number_option("spin-us", optarg, 0, 10000000, &opts.spin_us))
 				return 2;
-			}
 			break;
 		case 'V': {
 			enum vf_config_mode mode;
@@ -115,46 +135,40 @@ int main(int argc, char **argv)
 			break;
 		}
 		case 'T':
-			if (parse_uint(optarg, 600000, &opts.vf_config_timeout_ms) ||
-			    opts.vf_config_timeout_ms == 0) {
-				fprintf(stderr, "vfpoold: --vf-config-timeout-ms %s: not a number in 1..600000\n", optarg);
+			if (!number_option("vf-config-timeout-ms", optarg, 1, 600000,
+					   &opts.vf_config_timeout_ms))
 				return 2;
-			}
 			break;
 		case 'H':
-			if (parse_uint(optarg, 600000, &opts.handshake_timeout_ms) ||
-			    opts.handshake_timeout_ms == 0) {
-				fprintf(stderr, "vfpoold: --handshake-timeout-ms %s: not a number in 1..600000\n",
-					optarg);
+			if (!number_option("handshake-timeout-ms", optarg, 1, 600000,
+					   &opts.handshake_timeout_ms))
 				return 2;
-			}
 			break;
 		case 'm':
-			if (parse_uint(optarg, 65536, &opts.max_clients) || opts.max_clients == 0) {
-				fprintf(stderr, "vfpoold: --max-clients %s: not a number in 1..65536\n", optarg);
+			if (!number_option("max-clients", optarg, 1, 65536, &opts.max_clients))
 				return 2;
-			}
 			break;
-		case 'g': {
-			struct group *g = getgrnam(optarg);
-
-			if (!g) {
-				fprintf(stderr, "vfpoold: --socket-group %s: no such group\n", optarg);
+		case 'u':
+			if (!number_option("max-clients-per-uid", optarg, 1, 65536,
+					   &opts.max_clients_per_uid))
 				return 2;
-			}
-			opts.socket_gid = g->gr_gid;
+			break;
+		case 'e': {
+			unsigned v;
+
+			if (!number_option("reserved-clients", optarg, 0, 65536, &v))
+				return 2;
+			opts.reserved_clients = (int)v;
 			break;
 		}
-		case 'a': {
-			struct group *g = getgrnam(optarg);
-
-			if (!g) {
-				fprintf(stderr, "vfpoold: --admin-group %s: no such group\n", optarg);
+		case 'g':
+			if (!group_option("socket-group", optarg, &opts.socket_gid))
 				return 2;
-			}
-			opts.admin_gid = g->gr_gid;
 			break;
-		}
+		case 'a':
+			if (!group_option("admin-group", optarg, &opts.admin_gid))
+				return 2;
+			break;
 		case 'l': {
 			enum log_level lvl;
 
@@ -172,28 +186,20 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'Q':
-			if (parse_uint(optarg, 1u << 24, &opts.max_leases_per_vm) ||
-			    opts.max_leases_per_vm == 0) {
-				fprintf(stderr, "vfpoold: --max-leases-per-vm %s: not a number in 1..16777216\n", optarg);
+			if (!number_option("max-leases-per-vm", optarg, 1, 1u << 24,
+					   &opts.max_leases_per_vm))
 				return 2;
-			}
 			break;
 		case 'R': restore = true; break;
 		case 'N':
-			if (parse_uint(optarg, 86400000, &opts.numvfs_timeout_ms) ||
-			    opts.numvfs_timeout_ms == 0) {
-				fprintf(stderr, "vfpoold: --numvfs-timeout-ms %s: not a number in 1..86400000\n",
-					optarg);
+			if (!number_option("numvfs-timeout-ms", optarg, 1, 86400000,
+					   &opts.numvfs_timeout_ms))
 				return 2;
-			}
 			break;
 		case 'W':
-			if (parse_uint(optarg, 86400, &opts.sweep_interval_s) ||
-			    opts.sweep_interval_s == 0) {
-				fprintf(stderr, "vfpoold: --sweep-interval-s %s: not a number in 1..86400\n",
-					optarg);
+			if (!number_option("sweep-interval-s", optarg, 1, 86400,
+					   &opts.sweep_interval_s))
 				return 2;
-			}
 			break;
 		case 'w':
 			if (strcmp(optarg, "report") && strcmp(optarg, "release")) {
@@ -208,6 +214,12 @@ int main(int argc, char **argv)
 	}
 	if (optind != argc) {
 		fprintf(stderr, "vfpoold: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	/* after every flag: the order they came in does not matter */
+	if (opts.reserved_clients > (int)opts.max_clients) {
+		fprintf(stderr, "vfpoold: --reserved-clients %d: more than --max-clients %u\n",
+			opts.reserved_clients, opts.max_clients);
 		return 2;
 	}
 	if (restore) {

@@ -38,5 +38,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	close(fd);
 	numvfs_store_load(dir, PCI, &n, why, sizeof(why));
+	/* and through the list the boot restore reads: one bad file is one bad entry */
+	{
+		struct numvfs_entry *e = NULL;
+		struct numvfs_bad_entry *bad = NULL;
+		size_t ne = 0, nb = 0;
+
+		if (numvfs_store_list(dir, &e, &ne, &bad, &nb, why, sizeof(why)) == 0 &&
+		    ne + nb != 1)
+			__builtin_trap(); /* the one file is either trusted or reported */
+		free(e);
+		free(bad);
+	}
 	return 0;
 }

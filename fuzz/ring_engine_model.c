@@ -127,15 +127,14 @@ static uint8_t next_byte(void)
 
 /* ---- the engine's surroundings ------------------------------------------------------- */
 
-/* The journal: records every change handed to it; durable at once (completes now). */
-static int journal_changed(struct engine_commit *cm, struct engine *e, const struct request *req,
-			   uint32_t slot, bool made, struct completion_sink *sink,
-			   struct vfpool_cqe *cqe)
+/* The journal: records every change staged; with no durability side, a change is durable
+ * once staged and every request completes now. */
+static void journal_stage(struct engine_commit *cm, struct engine *e, const struct request *req,
+			  uint32_t slot, bool made, uint64_t generation)
 {
 	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
 
 	(void)cm;
-	(void)sink;
 	if (F.n_journal == MAX_JOURNAL)
 		fail("journal records overflow");
 	if (slot >= F.m.n_vfs)
@@ -147,8 +146,7 @@ static int journal_changed(struct engine_commit *cm, struct engine *e, const str
 	if (!made && vf->state != VFPOOL_VF_FREE)
 		fail("journaled release of VF %u whose record is still leased", slot);
 	F.journal[F.n_journal++] = (struct journal_rec){
-		.slot = slot, .made = made, .gen = made ? vf->lease_gen : cqe->generation };
-	return 0;
+		.slot = slot, .made = made, .gen = made ? vf->lease_gen : generation };
 }
 
 static void sink_post(struct completion_sink *sink, const struct vfpool_cqe *cqe)
@@ -835,7 +833,7 @@ static void setup_once(void)
 		F.c[i].mem = aligned_alloc(4096, ring);
 	if (!F.state || !F.c[0].mem || !F.c[1].mem || !F.c[2].mem)
 		abort();
-	F.commit.changed = journal_changed;
+	F.commit.stage = journal_stage;
 	F.sink.post = sink_post;
 }
 

@@ -67,7 +67,8 @@ static inline int seqlock_read_begin_bounded(const _Atomic uint64_t *seq, unsign
 static inline int seqlock_read_retry(const _Atomic uint64_t *seq, uint64_t start)
 {
 	/* acquire fence: our data loads complete before the re-check; pairs with the
-	 * writer's release fence in seqlock_write_begin */
+	 * writer's release fence in seqlock_write_begin, and with the release store of the
+	 * header's flags outside any write section (state_seg_destroy: STALE | EXITED) */
 	atomic_thread_fence(memory_order_acquire);
 	return atomic_load_explicit(seq, memory_order_relaxed) != start;
 }

@@ -12,7 +12,7 @@
 #include "core/ctl_command.h"
 #include "shm/control_proto.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#include "core/base/container_of.h"
 
 /* The receiving side's sink: keeps what it was told. */
 struct recorder {

@@ -36,6 +36,7 @@
 #include "tests/state_dir.h"
 #include <netlink/socket.h>
 #include "tests/udev_testbed.h"
+#include "tests/watchdog.h"
 #include "vfpool/vfpool.h"
 
 #define INTEL0 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
@@ -593,7 +594,10 @@ static int run_restore(struct bed *b, char *out, size_t out_len, char *err, size
 		      b->state_dir, "--numvfs-timeout-ms", "5000", (char *)NULL);
 		_exit(127);
 	}
-	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	/* a restore that hangs (a FIFO in the store did) is killed and fails the test,
+	 * instead of hanging it */
+	cr_assert_eq(watchdog_waitpid(pid, 30, &status), 0,
+		     "vfpoold --restore-numvfs did not finish within 30 s (blocked?)");
 	f = fopen(out_path, "re");
 	cr_assert(f);
 	n = fread(out, 1, out_len - 1, f);
@@ -641,6 +645,44 @@ Test(daemon_udev, restore_after_reboot_brings_back_the_count_and_leaves_unmanage
 	bed_start(&b, "120000");
 	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 4);
 	cr_assert_eq(pf_info(&b, 1).existing, 2);
+	bed_close(&b);
+}
+
+/* Regression: a FIFO in the store hung `vfpoold --restore-numvfs` forever, and one corrupt
+ * file aborted the restore of every PF. */
+Test(daemon_udev, restore_with_a_fifo_a_symlink_and_a_corrupt_file_restores_the_good_pf)
+{
+	static const char *const one[] = { MLX };
+	struct bed b;
+	struct fake_kernel *k;
+	char rout[2048], rerr[2048], dir[160], path[200];
+	int r;
+	FILE *f;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(b.state_dir, "0000:5e:00.0", 4), 0);
+	snprintf(dir, sizeof(dir), "%s/%s", b.state_dir, NUMVFS_DIR);
+	snprintf(path, sizeof(path), "%s/0000:3b:00.0", dir);
+	cr_assert_eq(mkfifo(path, 0644), 0);
+	snprintf(path, sizeof(path), "%s/0000:3b:00.1", dir);
+	cr_assert_eq(symlink("0000:5e:00.0", path), 0); /* a good file's content, by a link */
+	snprintf(path, sizeof(path), "%s/0000:99:00.0", dir);
+	f = fopen(path, "we");
+	cr_assert_not_null(f);
+	fputs("\x7f\x45LF", f);
+	fclose(f);
+	k = fake_kernel_start(b.tb, one, 1);
+	r = run_restore(&b, rout, sizeof(rout), rerr, sizeof(rerr));
+	fake_kernel_stop(k, NULL);
+	cr_assert_eq(r, 1, "exit %d; stderr: %s", r, rerr);
+	cr_assert(strstr(rout, "0000:5e:00.0: sriov_numvfs=4 restored"), "report: %s", rout);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 4);
+	/* each untrusted file on stderr, by name and reason */
+	cr_assert(strstr(rerr, "virtual_functions/0000:3b:00.0: a FIFO"), "stderr: %s", rerr);
+	cr_assert(strstr(rerr, "virtual_functions/0000:3b:00.1: a symbolic link"), "stderr: %s",
+		  rerr);
+	cr_assert(strstr(rerr, "virtual_functions/0000:99:00.0: corrupt"), "stderr: %s", rerr);
+	cr_assert_null(strstr(rerr, "0000:5e:00.0"), "the restored PF reported failed: %s", rerr);
 	bed_close(&b);
 }
 

@@ -337,22 +337,19 @@ struct counting_commit {
 	unsigned made, ended;
 };
 
-static int count_changed(struct engine_commit *cm, struct engine *e, const struct request *req,
-			 uint32_t slot, bool made, struct completion_sink *sink,
-			 struct vfpool_cqe *cqe)
+static void count_stage(struct engine_commit *cm, struct engine *e, const struct request *req,
+			uint32_t slot, bool made, uint64_t generation)
 {
 	struct counting_commit *cc = (struct counting_commit *)cm;
 
 	(void)e;
 	(void)req;
 	(void)slot;
-	(void)sink;
-	(void)cqe;
+	(void)generation;
 	if (made)
 		cc->made++;
 	else
 		cc->ended++;
-	return 0;
 }
 
 static void assert_holds(struct fixture *f, const struct vfpool_cqe *c, const char *vm,
@@ -377,12 +374,12 @@ static void assert_holds(struct fixture *f, const struct vfpool_cqe *c, const ch
 Test(engine, malformed_chain_after_another_chain_changes_no_lease)
 {
 	struct fixture f;
-	struct counting_commit cc = { .cm.changed = count_changed };
+	struct counting_commit cc = { .cm.stage = count_stage };
 	struct request a[2] = { alloc_req("vmA", "nic0", "red"), alloc_req("vmA", "nic1", "red") };
 	struct request b[3] = { alloc_req("vmB", "nic0", "red"), alloc_req("vmB", "nic1", "red"),
 				release_req("vmB", "nic2", 0) };
 	struct vfpool_cqe ca[2], cb[3];
-	uint8_t later_a[2], later_b[3];
+	struct engine_served later_a[2], later_b[3];
 
 	setup_host(&f, 2, 16);
 	f.e.commit = &cc.cm;
@@ -399,7 +396,7 @@ Test(engine, malformed_chain_after_another_chain_changes_no_lease)
 	cr_assert_eq(cc.ended, 0u, "a lease ended with nobody asking");
 	for (int i = 0; i < 3; i++) {
 		cr_assert_eq(cb[i].res, -EINVAL, "entry %d: %d %s", i, cb[i].res, cb[i].message);
-		cr_assert_eq(later_b[i], 0);
+		cr_assert_eq(later_b[i].later, 0);
 	}
 	cr_assert_str_eq(cb[2].message, "vmB/nic2: only allocations may be linked");
 	cr_assert_eq(lease_index_find(f.e.leases, "vmB", "nic0"), -ENOENT);
@@ -415,7 +412,7 @@ Test(engine, failed_chain_flags_every_entry_but_the_failing_one)
 	struct request r[3] = { alloc_req("vm1", "nic0", "red"), alloc_req("vm1", "nic1", "red"),
 				alloc_req("vm1", "nic2", "red") };
 	struct vfpool_cqe c[3];
-	uint8_t later[3];
+	struct engine_served later[3];
 
 	setup_host(&f, 1, 2); /* two VFs: the third alloc fails */
 	r[0].flags = r[1].flags = VFPOOL_REQ_F_LINK;

@@ -20,7 +20,7 @@
 #include "tests/fake_kernel.h"
 #include "tests/udev_testbed.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#include "core/base/container_of.h"
 
 #define MLX "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0"
 #define MLX_PF 2u /* PFs ascend by PCI address */

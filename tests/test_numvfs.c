@@ -19,6 +19,7 @@
 #include "tests/fake_kernel.h"
 #include "tests/state_dir.h"
 #include "tests/udev_testbed.h"
+#include "tests/watchdog.h"
 
 #define INTEL0 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.0"
 #define INTEL1 "/sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1"
@@ -114,32 +115,151 @@ Test(numvfs, store_corrupt_file_is_not_trusted_and_named)
 Test(numvfs, store_list_holds_only_managed_pfs_sorted)
 {
 	struct numvfs_entry *e;
-	size_t n;
+	struct numvfs_bad_entry *bad;
+	size_t n, n_bad;
 
-	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, NULL, 0), 0);
+	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, &bad, &n_bad, NULL, 0), 0);
 	cr_assert_eq(n, 0);
+	cr_assert_eq(n_bad, 0);
 	free(e);
+	free(bad);
 	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
 	cr_assert_eq(numvfs_store_save(state_dir, "0000:3b:00.1", 0), 0);
-	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, NULL, 0), 0);
+	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, &bad, &n_bad, NULL, 0), 0);
 	cr_assert_eq(n, 2);
+	cr_assert_eq(n_bad, 0);
 	cr_assert_str_eq(e[0].pci_addr, "0000:3b:00.1");
 	cr_assert_eq(e[0].n, 0);
 	cr_assert_str_eq(e[1].pci_addr, "0000:5e:00.0");
 	cr_assert_eq(e[1].n, 3);
 	free(e);
+	free(bad);
 }
 
-Test(numvfs, store_list_fails_on_a_stray_file)
+static void store_path(char *buf, size_t len, const char *name)
 {
-	struct numvfs_entry *e = NULL;
+	snprintf(buf, len, "%s/virtual_functions", state_dir);
+	mkdir(buf, 0755);
+	snprintf(buf, len, "%s/virtual_functions/%s", state_dir, name);
+}
+
+static void make_fifo(const char *name)
+{
+	char path[256];
+
+	store_path(path, sizeof(path), name);
+	cr_assert_eq(mkfifo(path, 0644), 0, "%s: %s", path, strerror(errno));
+}
+
+/* A link to a good file elsewhere: its content would parse, it must not be read. */
+static void make_symlink(const char *name)
+{
+	char path[256], target[256];
+	FILE *f;
+
+	snprintf(target, sizeof(target), "%s/elsewhere", state_dir);
+	f = fopen(target, "we");
+	cr_assert_not_null(f);
+	fputs("3\n", f);
+	fclose(f);
+	store_path(path, sizeof(path), name);
+	cr_assert_eq(symlink(target, path), 0, "%s: %s", path, strerror(errno));
+}
+
+/* Regression: opening a FIFO in the store blocked until someone wrote to it: forever at
+ * boot. The watchdog makes the unfixed code fail instead of hanging. */
+Test(numvfs, store_load_refuses_a_fifo_without_blocking)
+{
+	struct watchdog w;
 	char why[256] = "";
-	size_t n;
+	unsigned n = 9;
+	int r;
+
+	make_fifo("0000:3b:00.0");
+	watchdog_start(&w, 30, "numvfs_store_load of a FIFO");
+	r = numvfs_store_load(state_dir, "0000:3b:00.0", &n, why, sizeof(why));
+	watchdog_stop(&w);
+	cr_assert_eq(r, -EBADMSG);
+	cr_assert(strstr(why, "virtual_functions/0000:3b:00.0: a FIFO"), "why: %s", why);
+	cr_assert(strstr(why, "not trusted"), "why: %s", why);
+	cr_assert_eq(n, 9, "output written on failure");
+}
+
+Test(numvfs, store_load_refuses_a_symlink_even_to_a_good_file)
+{
+	char why[256] = "";
+	unsigned n = 9;
+
+	make_symlink("0000:3b:00.0");
+	cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.0", &n, why, sizeof(why)), -EBADMSG);
+	cr_assert(strstr(why, "virtual_functions/0000:3b:00.0: a symbolic link"), "why: %s", why);
+	cr_assert_eq(n, 9);
+}
+
+Test(numvfs, store_load_refuses_a_directory_and_an_oversized_file)
+{
+	char why[256] = "", path[256];
+	unsigned n;
+	FILE *f;
+
+	store_path(path, sizeof(path), "0000:3b:00.0");
+	cr_assert_eq(mkdir(path, 0755), 0);
+	cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.0", &n, why, sizeof(why)), -EBADMSG);
+	cr_assert(strstr(why, "0000:3b:00.0: a directory"), "why: %s", why);
+	store_path(path, sizeof(path), "0000:3b:00.1");
+	f = fopen(path, "we");
+	cr_assert_not_null(f);
+	for (int i = 0; i < 100000; i++)
+		fputs("0", f);
+	fclose(f);
+	cr_assert_eq(numvfs_store_load(state_dir, "0000:3b:00.1", &n, why, sizeof(why)), -EBADMSG);
+	cr_assert(strstr(why, "0000:3b:00.1: 100000 bytes, too large"), "why: %s", why);
+}
+
+static const struct numvfs_bad_entry *find_bad(const struct numvfs_bad_entry *bad, size_t n,
+					       const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(bad[i].name, name) == 0)
+			return &bad[i];
+	return NULL;
+}
+
+/* Regression: one bad file failed the whole list, so no PF was restored. */
+Test(numvfs, store_list_keeps_the_good_pfs_and_names_each_bad_file)
+{
+	struct watchdog w;
+	static const struct { const char *name, *why; } want[] = {
+		{ "eth0", "virtual_functions/eth0: not a PCI address" },
+		{ "0000:3b:00.0", "virtual_functions/0000:3b:00.0: a FIFO" },
+		{ "0000:3b:00.1", "virtual_functions/0000:3b:00.1: a symbolic link" },
+		{ "0000:99:00.0", "virtual_functions/0000:99:00.0: corrupt" },
+	};
+	struct numvfs_entry *e = NULL;
+	struct numvfs_bad_entry *bad = NULL;
+	size_t n, n_bad;
 
 	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
 	write_state_file("eth0", "3\n");
-	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, why, sizeof(why)), -EBADMSG);
-	cr_assert(strstr(why, "virtual_functions/eth0"), "why: %s", why);
+	make_fifo("0000:3b:00.0");
+	make_symlink("0000:3b:00.1");
+	write_state_file("0000:99:00.0", "three\n");
+	watchdog_start(&w, 30, "numvfs_store_list with a FIFO");
+	cr_assert_eq(numvfs_store_list(state_dir, &e, &n, &bad, &n_bad, NULL, 0), 0);
+	watchdog_stop(&w);
+	cr_assert_eq(n, 1);
+	cr_assert_str_eq(e[0].pci_addr, "0000:5e:00.0");
+	cr_assert_eq(e[0].n, 3);
+	cr_assert_eq(n_bad, 4);
+	for (size_t i = 0; i < 4; i++) {
+		const struct numvfs_bad_entry *b = find_bad(bad, n_bad, want[i].name);
+
+		cr_assert_not_null(b, "%s not reported", want[i].name);
+		cr_assert(strstr(b->why, want[i].why), "%s: %s", want[i].name, b->why);
+		cr_assert_eq(b->err, -EBADMSG);
+	}
+	free(e);
+	free(bad);
 }
 
 /* ---- request check -------------------------------------------------------------------- */
@@ -552,6 +672,42 @@ Test(numvfs, restore_timeout_names_the_pf)
 	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 100, &report), -ETIMEDOUT);
 	cr_assert(strstr(report, "0000:5e:00.0: writing sriov_numvfs=3 failed: 0 of 3 VFs appeared"),
 		  "%s", report);
+	free(report);
+	bed_close(&b);
+}
+
+/* Regression: a FIFO in the store hung the boot restore forever, and one corrupt file
+ * aborted the restore of every PF. Now the good PF is restored and each bad file named;
+ * the watchdog makes the unfixed code fail instead of hanging. */
+Test(numvfs, restore_restores_the_good_pf_and_reports_each_bad_file)
+{
+	struct watchdog w;
+	int r;
+	static const char *const pfs[] = { MLX };
+	struct fake_kernel *k;
+	unsigned writes[1];
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	make_fifo("0000:3b:00.0");
+	make_symlink("0000:3b:00.1");
+	write_state_file("0000:99:00.0", "x\n");
+	reboot(&b, MLX);
+	k = fake_kernel_start(b.tb, pfs, 1);
+	watchdog_start(&w, 60, "numvfs_restore_all with a FIFO in the store");
+	r = numvfs_restore_all(b.udev, state_dir, 60000, &report);
+	watchdog_stop(&w);
+	fake_kernel_stop(k, writes);
+	cr_assert_eq(r, -EBADMSG, "%s", report);
+	cr_assert(strstr(report, "0000:5e:00.0: sriov_numvfs=3 restored"), "%s", report);
+	cr_assert(strstr(report, "virtual_functions/0000:3b:00.0: a FIFO"), "%s", report);
+	cr_assert(strstr(report, "virtual_functions/0000:3b:00.1: a symbolic link"), "%s", report);
+	cr_assert(strstr(report, "virtual_functions/0000:99:00.0: corrupt"), "%s", report);
+	assert_testbed_numvfs(&b, MLX, 3);
+	/* the PFs whose files were not trusted are not touched */
+	assert_testbed_numvfs(&b, INTEL0, 4);
 	free(report);
 	bed_close(&b);
 }

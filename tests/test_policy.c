@@ -501,7 +501,7 @@ Test(policy_engine, failed_chain_leaves_the_pool_exactly_as_before)
 	struct fx f;
 	struct request reqs[3];
 	struct vfpool_cqe c[3];
-	uint8_t kept[3];
+	struct engine_served kept[3];
 	size_t vf_bytes;
 	void *before;
 
@@ -537,7 +537,7 @@ Test(policy_engine, chain_that_fits_leases_every_vnic)
 	struct fx f;
 	struct request reqs[3];
 	struct vfpool_cqe c[3];
-	uint8_t kept[3];
+	struct engine_served kept[3];
 
 	fx_setup(&f, 2, 4);
 	add_net(&f.p, "red", NULL);

@@ -130,7 +130,7 @@ Test(req_stats, a_failed_chain_counts_every_entry_under_the_failing_kind)
 				req(VFPOOL_OP_ALLOC, "vm1", "nic1"),
 				req(VFPOOL_OP_ALLOC, "vm1", "nic2") };
 	struct vfpool_cqe c[3];
-	uint8_t kept[3];
+	struct engine_served kept[3];
 
 	setup(&f, 2); /* the third entry finds no VF */
 	engine_serve_chain(&f.e, r, 3, NULL, c, kept);
@@ -146,7 +146,7 @@ Test(req_stats, a_chain_holding_a_release_is_counted_as_rejected)
 	struct request r[2] = { req(VFPOOL_OP_ALLOC, "vm1", "nic0"),
 				req(VFPOOL_OP_RELEASE, "vm1", "nic1") };
 	struct vfpool_cqe c[2];
-	uint8_t kept[2];
+	struct engine_served kept[2];
 
 	setup(&f, 2);
 	engine_serve_chain(&f.e, r, 2, NULL, c, kept);

@@ -10,9 +10,11 @@
 #include <linux/if_link.h>
 #include <linux/rtnetlink.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <netlink/msg.h>
@@ -29,6 +31,7 @@
 #include "core/model/state_segment.h"
 #include "core/vfconfig/vf_config.h"
 #include "shm/state.h"
+#include "tests/state_dir.h"
 
 struct sink {
 	struct completion_sink s;
@@ -70,10 +73,12 @@ static void enter_netns_with_pf(void)
 	nl_socket_free(sk);
 }
 
-static void rig_setup(struct rig *g, enum vf_config_mode mode, bool fake_kernel,
-		      unsigned timeout_ms)
+/* sysfs_pci: where the VFs' sysfs directories are (NULL: the real one) */
+static void rig_setup_sysfs(struct rig *g, enum vf_config_mode mode, bool fake_kernel,
+			    unsigned timeout_ms, const char *sysfs_pci)
 {
-	struct vf_config_opts o = { .mode = mode, .timeout_ms = timeout_ms, .nl_fd = -1 };
+	struct vf_config_opts o = { .mode = mode, .timeout_ms = timeout_ms, .nl_fd = -1,
+				    .sysfs_pci = sysfs_pci };
 	size_t size;
 	int sv[2];
 
@@ -92,6 +97,12 @@ static void rig_setup(struct rig *g, enum vf_config_mode mode, bool fake_kernel,
 	}
 	cr_assert_eq(vf_config_new(&g->ring, &g->e, &o, &g->vc), 0);
 	g->sink.s.post = on_post;
+}
+
+static void rig_setup(struct rig *g, enum vf_config_mode mode, bool fake_kernel,
+		      unsigned timeout_ms)
+{
+	rig_setup_sysfs(g, mode, fake_kernel, timeout_ms, NULL);
 }
 
 static void rig_teardown(struct rig *g)
@@ -128,7 +139,8 @@ static void run_until_idle(struct rig *g)
 	cr_assert_eq(vf_config_busy(g->vc), 0u, "the executor finished its work");
 }
 
-static int alloc_flags(struct rig *g, const char *vnic, uint32_t flags, struct vfpool_cqe *ret)
+static struct engine_served alloc_flags(struct rig *g, const char *vnic, uint32_t flags,
+				       struct vfpool_cqe *ret)
 {
 	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
 			     .flags = VFPOOL_REQ_F_MAC | flags,
@@ -140,9 +152,10 @@ static int alloc_flags(struct rig *g, const char *vnic, uint32_t flags, struct v
 	return engine_serve(&g->e, &r, &g->sink.s, ret);
 }
 
+/* How many completions come later (through the sink). */
 static int alloc(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
 {
-	return alloc_flags(g, vnic, 0, ret);
+	return alloc_flags(g, vnic, 0, ret).later;
 }
 
 static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
@@ -151,7 +164,7 @@ static int release(struct rig *g, const char *vnic, struct vfpool_cqe *ret)
 
 	strcpy(r.vm_id, "vm1");
 	snprintf(r.vnic_id, sizeof(r.vnic_id), "%s", vnic);
-	return engine_serve(&g->e, &r, &g->sink.s, ret);
+	return engine_serve(&g->e, &r, &g->sink.s, ret).later;
 }
 
 static uint32_t allocatable(struct rig *g)
@@ -347,9 +360,10 @@ Test(vf_config, an_early_allocation_is_told_twice_first_with_more)
 	vf_state_clean(&clean);
 	enter_netns_with_pf();
 	rig_setup(&g, VF_CONFIG_ON, true, 2000);
-	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1,
-		     "one completion still to come");
-	cr_assert(engine_cqe_now(1, &now), "the first goes out now");
+	struct engine_served s = alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now);
+
+	cr_assert_eq(s.later, 1, "one completion still to come");
+	cr_assert(s.now, "the first goes out now");
 	cr_assert_eq(now.res, 0);
 	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
 	cr_assert_str_eq(now.pci_addr, state_vfs(g.e.hdr)[now.vf_slot].pci_addr);
@@ -373,7 +387,7 @@ Test(vf_config, an_early_allocation_the_kernel_refuses_is_told_why_and_undone)
 	vf_state_clean(&clean);
 	enter_netns_with_pf();
 	rig_setup(&g, VF_CONFIG_ON, true, 2000);
-	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now), 1);
+	cr_assert_eq(alloc_flags(&g, "nic0", VFPOOL_REQ_F_EARLY, &now).later, 1);
 	cr_assert(now.flags & VFPOOL_CQE_F_MORE);
 	cr_assert_eq(allocatable(&g), 3u);
 	peer_serve_all(&g, &clean, -EINVAL);
@@ -385,6 +399,47 @@ Test(vf_config, an_early_allocation_the_kernel_refuses_is_told_why_and_undone)
 	cr_assert_eq(allocatable(&g), 4u, "the lease is undone");
 	cr_assert_eq(lease_index_count(g.e.leases), 0u);
 	rig_teardown(&g);
+}
+
+Test(vf_config, a_released_vfio_vf_is_reset_before_it_returns_to_the_pool)
+{
+	char dir[64], path[256], content[8] = "";
+	struct vf_state clean;
+	struct vfpool_cqe now;
+	struct rig g;
+	const char *pci;
+	FILE *f;
+
+	vf_state_clean(&clean);
+	enter_netns_with_pf();
+	state_dir_make(dir, sizeof(dir)); /* stands in for /sys/bus/pci/devices */
+	rig_setup_sysfs(&g, VF_CONFIG_ON, true, 2000, dir);
+	/* a real host's VF 0, bound to vfio-pci: its sysfs directory, as the kernel has it */
+	g.e.hdr->host_kind = VFPOOL_HOST_UDEV;
+	pci = state_vfs(g.e.hdr)[0].pci_addr;
+	snprintf(path, sizeof(path), "%s/%s", dir, pci);
+	cr_assert_eq(mkdir(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/%s/driver", dir, pci);
+	cr_assert_eq(symlink("../../../bus/pci/drivers/vfio-pci", path), 0);
+	snprintf(path, sizeof(path), "%s/%s/reset", dir, pci);
+	f = fopen(path, "w");
+	cr_assert_not_null(f);
+	fclose(f);
+
+	cr_assert_eq(alloc(&g, "nic0", &now), 1);
+	peer_serve_all(&g, &clean, 0);
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+	cr_assert_eq(release(&g, "nic0", &now), 0);
+	cr_assert_eq(allocatable(&g), 3u, "held until it is restored and reset");
+	peer_serve_all(&g, &clean, 0);
+	f = fopen(path, "r");
+	cr_assert_not_null(f);
+	cr_assert_not_null(fgets(content, sizeof(content), f));
+	fclose(f);
+	cr_assert_str_eq(content, "1", "the function-level reset was written");
+	cr_assert_eq(allocatable(&g), 4u);
+	rig_teardown(&g);
+	state_dir_remove(dir);
 }
 
 /* ---- the network's MTU on a real VF netdev -------------------------------------------- */

@@ -108,6 +108,21 @@ Test(vf_config_msg, mtu_setlink_targets_the_vf_netdev)
 	nlmsg_free(msg);
 }
 
+Test(vf_config_msg, a_link_message_says_its_own_mtu_or_none)
+{
+	struct nl_msg *msg;
+	struct vf_state st;
+
+	cr_assert_eq(vf_msg_build_mtu(11, 1400, &msg), 0);
+	cr_assert_eq(vf_msg_parse_mtu(nlmsg_hdr(msg), &st), 0);
+	cr_assert_eq(st.fields, VF_F_MTU);
+	cr_assert_eq(st.mtu, 1400u);
+	nlmsg_free(msg);
+	cr_assert_eq(vf_msg_build_getlink(11, &msg), 0);
+	cr_assert_eq(vf_msg_parse_mtu(nlmsg_hdr(msg), &st), -ENOENT);
+	nlmsg_free(msg);
+}
+
 Test(vf_config_msg, getlink_asks_for_vf_info)
 {
 	struct nlattr *tb[IFLA_MAX + 1];

@@ -20,7 +20,7 @@ struct json_object;
 #define VFPOOL_CTL_ARGS_MAX 64
 
 /* Exit codes, everywhere (vfpoolctl(8), --help): 0 success, 1 refused or failed, 2 usage
- * error. doctor has its own scale past these (cmd_doctor.c). */
+ * error. doctor has its own scale past these (doctor_cmd.c). */
 enum { CTL_EXIT_OK = 0, CTL_EXIT_FAIL = 1, CTL_EXIT_USAGE = 2 };
 
 enum ctl_group {

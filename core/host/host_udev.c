@@ -8,6 +8,7 @@
 
 #include <libudev.h>
 
+#include "core/base/array.h"
 #include "core/host/host_udev.h"
 #include "core/host/udev_attr.h"
 
@@ -26,23 +27,6 @@ struct scan {
 	struct host *host;
 	size_t cap_vfs, cap_groups;
 };
-
-static int grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-	size_t n = *cap ? *cap : 16;
-	void *p;
-
-	if (need <= *cap)
-		return 0;
-	while (n < need)
-		n *= 2;
-	p = reallocarray(*arr, n, size);
-	if (!p)
-		return -ENOMEM;
-	*arr = p;
-	*cap = n;
-	return 0;
-}
 
 static int cmp_pci(const void *a, const void *b)
 {
@@ -90,7 +74,7 @@ static int scan_pci(struct scan *s)
 
 		if (!dev)
 			continue; /* vanished between the scan and now: not part of this host */
-		r = grow((void **)&s->pci, &cap, s->n_pci + 1, sizeof(*s->pci));
+		r = array_reserve(s->pci, cap, s->n_pci + 1, 16);
 		if (r < 0) {
 			udev_device_unref(dev);
 			goto out;
@@ -194,7 +178,7 @@ static int add_vf(struct scan *s, uint32_t pf, uint32_t index, const char *addr)
 		udev_device_unref(dev);
 		return 0;
 	}
-	r = grow((void **)&h->vfs, &s->cap_vfs, h->n_vfs + 1, sizeof(*h->vfs));
+	r = array_reserve(h->vfs, s->cap_vfs, h->n_vfs + 1, 16);
 	if (r < 0)
 		goto out;
 	vf = &h->vfs[h->n_vfs];
@@ -234,7 +218,7 @@ static int add_pf(struct scan *s, const char *addr, size_t *cap_pfs)
 	dev = udev_device_new_from_subsystem_sysname(s->udev, "pci", addr);
 	if (!dev)
 		return 0; /* removed since the scan: the monitor reports it */
-	r = grow((void **)&h->pfs, cap_pfs, h->n_pfs + 1, sizeof(*h->pfs));
+	r = array_reserve(h->pfs, *cap_pfs, h->n_pfs + 1, 16);
 	if (r < 0)
 		goto out;
 	pf = &h->pfs[h->n_pfs];
@@ -282,7 +266,7 @@ static int build_groups(struct scan *s)
 
 		if (h->vfs[i].iommu_group < 0 || host_find_group(h, h->vfs[i].iommu_group))
 			continue;
-		r = grow((void **)&h->groups, &s->cap_groups, h->n_groups + 1, sizeof(*h->groups));
+		r = array_reserve(h->groups, s->cap_groups, h->n_groups + 1, 16);
 		if (r < 0)
 			return r;
 		g = &h->groups[h->n_groups++];

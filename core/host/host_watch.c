@@ -6,6 +6,7 @@
 
 #include <libudev.h>
 
+#include "core/base/container_of.h"
 #include "core/host/host_apply.h"
 #include "core/host/host_monitor.h"
 #include "core/host/host_udev.h"
@@ -13,8 +14,6 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/probe/probe_source.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct host_watch {
 	struct host_watch_loop lp; /* zeroed until attached */

@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base/array.h"
 #include "core/lease/journal.h"
 
 #define MAP_MIN (1u << 20) /* a mapped journal's first size; it doubles from there */
@@ -82,19 +83,7 @@ static int pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off)
 
 static int stage(struct journal *j, size_t need)
 {
-	if (j->pending_len + need <= j->pending_cap)
-		return 0;
-	size_t cap = j->pending_cap ? j->pending_cap : 4096;
-	uint8_t *n;
-
-	while (cap < j->pending_len + need)
-		cap *= 2;
-	n = realloc(j->pending, cap);
-	if (!n)
-		return -ENOMEM;
-	j->pending = n;
-	j->pending_cap = cap;
-	return 0;
+	return array_reserve(j->pending, j->pending_cap, j->pending_len + need, 4096);
 }
 
 /* Where the next staged record will land in the file: after what is durable, what is

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/array.h"
 #include "core/lease/crc32c.h"
 #include "core/lease/journal_format.h"
 
@@ -706,15 +707,8 @@ int journal_live_apply(void *ctx, const struct journal_rec *rec)
 		live->leases[pos] = rec->lease;
 		return 0;
 	}
-	if (live->n == live->cap) {
-		uint32_t cap = live->cap ? 2 * live->cap : 64;
-		struct journal_lease *n = realloc(live->leases, (size_t)cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		live->leases = n;
-		live->cap = cap;
-	}
+	if (array_reserve(live->leases, live->cap, live->n + 1, 64) < 0)
+		return -ENOMEM;
 	live->leases[live->n++] = rec->lease;
 	return 0;
 }

@@ -11,12 +11,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/container_of.h"
 #include "core/lease/lease_cmd.h"
 #include "core/lease/lease_durable.h"
 #include "core/log.h"
 #include "shm/state.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct release_batch {
 	struct completion_sink sink;
@@ -57,7 +56,7 @@ static void release_one(struct release_batch *b, const char *vm, const char *vni
 	r.op = VFPOOL_OP_RELEASE;
 	memcpy(r.vm_id, vm, strnlen(vm, sizeof(r.vm_id) - 1));
 	memcpy(r.vnic_id, vnic, strnlen(vnic, sizeof(r.vnic_id) - 1));
-	if (engine_serve(ctx->engine, &r, &b->sink, &c) == 1) {
+	if (engine_serve(ctx->engine, &r, &b->sink, &c).later) {
 		b->waiting++;
 		return;
 	}

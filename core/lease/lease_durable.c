@@ -4,30 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/container_of.h"
 #include "core/lease/lease_durable.h"
 #include "core/log.h"
-#include "core/model/req_stats.h"
 #include "shm/state.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-
-static int list_push(struct durable_list *l, struct completion_sink *sink,
-		     const struct vfpool_cqe *cqe)
-{
-	if (l->n == l->cap) {
-		uint32_t cap = l->cap ? 2 * l->cap : 64;
-		struct durable_wait *n = realloc(l->w, (size_t)cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		l->w = n;
-		l->cap = cap;
-	}
-	l->w[l->n].sink = sink;
-	l->w[l->n].cqe = *cqe;
-	l->n++;
-	return 0;
-}
 
 static void fail(struct lease_durable *ld, int err, const char *what)
 {
@@ -63,9 +44,8 @@ void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
 
 static void compact_if_due(struct lease_durable *ld);
 
-static int on_changed(struct engine_commit *cm, struct engine *e, const struct request *req,
-		      uint32_t slot, bool made, struct completion_sink *sink,
-		      struct vfpool_cqe *cqe)
+static void on_stage(struct engine_commit *cm, struct engine *e, const struct request *req,
+		     uint32_t slot, bool made, uint64_t generation)
 {
 	struct lease_durable *ld = container_of(cm, struct lease_durable, commit);
 	int r;
@@ -94,38 +74,45 @@ static int on_changed(struct engine_commit *cm, struct engine *e, const struct r
 
 		if (slot < ld->n_slots)
 			ld->bound_pid[slot] = 0;
-		r = journal_stage_del(ld->journal, slot, cqe->generation);
+		r = journal_stage_del(ld->journal, slot, generation);
 		if (was > 0 && ld->bind_changed)
-			ld->bind_changed(ld->bind_ctx, slot, 0, cqe->generation);
+			ld->bind_changed(ld->bind_ctx, slot, 0, generation);
 	}
-	/* on tmpfs the append is a memcpy into the mapping: do it now and let the completion
-	 * go out with the others, instead of holding it for the end of the loop turn */
+	/* on tmpfs the append is a memcpy into the mapping: do it now, so the completion goes
+	 * out with the others instead of waiting for the end of the loop turn */
 	if (!r && ld->journal->in_memory) {
 		r = journal_append_mapped(ld->journal);
-		if (!r) {
+		if (!r)
 			compact_if_due(ld);
-			return 0;
-		}
 	}
-	if (!r && sink)
-		r = list_push(&ld->staged, sink, cqe);
-	if (r) {
-		/* the change is in memory but cannot be made durable: never acknowledge it */
+	/* the change is in memory but cannot be made durable: never acknowledged (on_hold) */
+	if (r)
 		fail(ld, r, "stage");
-		return sink ? 1 : 0;
-	}
-	return sink ? 1 : 0;
 }
 
-/* A completion a hook kept (VF configuration) waits for whatever the journal has not yet
- * made durable: the staged records' commit, or the one in flight. */
-static bool was_forgotten(const struct lease_durable *ld, const struct vfpool_cqe *cqe)
+/* A completion waits for whatever the journal has not yet made durable: the staged
+ * records' commit, or the one in flight. */
+static bool on_hold(struct pending_durability *d, struct pending_completion *p)
 {
-	if (cqe->res != 0)
-		return false;
+	struct lease_durable *ld = container_of(d, struct lease_durable, durability);
+
+	/* after a failure nothing is made durable any more: what waits is never told */
+	if (ld->failed || journal_has_pending(ld->journal)) {
+		pending_queue_push(&ld->staged, p);
+		return true;
+	}
+	if (ld->ops_pending) {
+		pending_queue_push(&ld->flight, p);
+		return true;
+	}
+	return false;
+}
+
+static bool was_forgotten(const struct lease_durable *ld, uint64_t generation)
+{
 	/* generations are never handed out twice: the generation alone names the lease */
 	for (uint32_t i = 0; i < ld->n_forgotten; i++)
-		if (ld->forgotten[i] == cqe->generation)
+		if (ld->forgotten[i] == generation)
 			return true;
 	return false;
 }
@@ -138,47 +125,14 @@ static void remember_forgotten(struct lease_durable *ld, uint64_t generation)
 		ld->n_forgotten++;
 }
 
-/* The completion of a lease that could not be made durable: the error, for the same
- * request (and, for an early allocation's first completion, still announcing the final) */
-static void refuse_cqe(const struct lease_durable *ld, struct vfpool_cqe *cqe, int err)
+/* The change p waited for could not be made durable: its completion is the refusal */
+static void refuse(const struct lease_durable *ld, struct pending_completion *p, int err)
 {
-	uint64_t user_data = cqe->user_data;
-	uint32_t more = cqe->flags & VFPOOL_CQE_F_MORE;
+	char why[sizeof(((struct vfpool_cqe *)0)->message)];
 
-	memset(cqe, 0, sizeof(*cqe));
-	cqe->user_data = user_data;
-	cqe->flags = more;
-	cqe->res = -EIO;
-	snprintf(cqe->message, sizeof(cqe->message),
-		 "journal %.96s: %s: the lease was not made durable", ld->journal->path,
-		 strerror(-err));
-	if (!more)
-		req_stats_errors(ld->engine->hdr, VFPOOL_ERR_OTHER, 1);
-}
-
-static void on_post(struct engine_commit *cm, struct completion_sink *sink,
-		    const struct vfpool_cqe *cqe)
-{
-	struct lease_durable *ld = container_of(cm, struct lease_durable, commit);
-	struct durable_list *l = journal_has_pending(ld->journal) ? &ld->staged
-				 : ld->ops_pending ? &ld->flight : NULL;
-
-	if (was_forgotten(ld, cqe)) {
-		struct vfpool_cqe refused = *cqe;
-
-		refuse_cqe(ld, &refused, ld->write_failing ? ld->write_failing : -EIO);
-		sink->post(sink, &refused);
-		return;
-	}
-
-	if (!l || ld->failed) {
-		sink->post(sink, cqe);
-		return;
-	}
-	if (list_push(l, sink, cqe) < 0) {
-		fail(ld, -ENOMEM, "post");
-		sink->post(sink, cqe);
-	}
+	snprintf(why, sizeof(why), "journal %.96s: %s: the lease was not made durable",
+		 ld->journal->path, strerror(-err));
+	pending_durable(p, -EIO, why);
 }
 
 static int on_room(struct engine_commit *cm, struct engine *e, struct vfpool_cqe *cqe)
@@ -270,7 +224,8 @@ static void on_retry(struct loop_op *op, const struct io_uring_cqe *cqe)
  * with the error; its releases stay done, their completions wait for the retry. */
 static void commit_refused(struct lease_durable *ld, int err)
 {
-	struct durable_list *fl = &ld->flight;
+	struct pending_completion *p;
+	struct pending_queue again;
 	int r = journal_commit_refused(ld->journal, forget_add, ld);
 
 	if (r) {
@@ -281,16 +236,18 @@ static void commit_refused(struct lease_durable *ld, int err)
 		log_err("journal_write_failed", "journal=%s error=\"%s\" action=\"its new leases "
 			"refused, its releases written again\"", ld->journal->path, strerror(-err));
 	ld->write_failing = err;
-	for (uint32_t i = 0; i < fl->n; i++) {
-		if (was_forgotten(ld, &fl->w[i].cqe)) {
-			refuse_cqe(ld, &fl->w[i].cqe, err);
-			fl->w[i].sink->post(fl->w[i].sink, &fl->w[i].cqe);
-		} else if (list_push(&ld->staged, fl->w[i].sink, &fl->w[i].cqe) < 0) {
-			fail(ld, -ENOMEM, "rollback");
-			return;
-		}
+	/* what waited for the write's new leases is refused (unless it failed already: the
+	 * first failure stands); the rest waits for the write again, ahead of what was staged
+	 * since */
+	pending_queue_init(&again);
+	while ((p = pending_queue_pop(&ld->flight))) {
+		if (!p->err && was_forgotten(ld, p->generation))
+			refuse(ld, p, err);
+		else
+			pending_queue_push(&again, p);
 	}
-	fl->n = 0;
+	pending_queue_splice(&again, &ld->staged);
+	pending_queue_splice(&ld->staged, &again);
 	/* the retry waits: a failing file system is not hammered once per loop turn */
 	ld->backoff = true;
 	loop_timer(ld->ring, &ld->retry_op, &ld->retry_ts, 1000);
@@ -298,6 +255,7 @@ static void commit_refused(struct lease_durable *ld, int err)
 
 static void commit_done(struct lease_durable *ld)
 {
+	struct pending_completion *p;
 	bool write_ok = ld->write_res >= 0 && (size_t)ld->write_res == ld->write_len;
 	int res = write_ok ? ld->fsync_res
 		  : ld->write_res < 0 ? ld->write_res
@@ -316,9 +274,8 @@ static void commit_done(struct lease_durable *ld)
 		log_info("journal_write_recovered", "journal=%s", ld->journal->path);
 	ld->write_failing = 0;
 	/* durable: now, and only now, the clients may hear of it */
-	for (uint32_t i = 0; i < ld->flight.n; i++)
-		ld->flight.w[i].sink->post(ld->flight.w[i].sink, &ld->flight.w[i].cqe);
-	ld->flight.n = 0;
+	while ((p = pending_queue_pop(&ld->flight)))
+		pending_durable(p, 0, NULL);
 	compact_if_due(ld);
 }
 
@@ -342,7 +299,7 @@ static void on_fsync(struct loop_op *op, const struct io_uring_cqe *cqe)
 
 void lease_durable_flush(struct lease_durable *ld)
 {
-	struct durable_list tmp;
+	struct pending_completion *p;
 	struct io_uring_sqe *sqe;
 	const uint8_t *buf;
 	uint64_t off;
@@ -358,18 +315,14 @@ void lease_durable_flush(struct lease_durable *ld)
 			return;
 		}
 		/* on the page cache of a tmpfs: durable for as long as anything can be */
-		for (uint32_t i = 0; i < ld->staged.n; i++)
-			ld->staged.w[i].sink->post(ld->staged.w[i].sink, &ld->staged.w[i].cqe);
-		ld->staged.n = 0;
+		while ((p = pending_queue_pop(&ld->staged)))
+			pending_durable(p, 0, NULL);
 		compact_if_due(ld);
 		return;
 	}
 	if (journal_commit_begin(ld->journal, &buf, &len, &off))
 		return;
-	tmp = ld->flight;
-	ld->flight = ld->staged;
-	ld->staged = tmp;
-	ld->staged.n = 0;
+	pending_queue_splice(&ld->flight, &ld->staged);
 	ld->write_len = len;
 	ld->write_res = ld->fsync_res = -ECANCELED;
 	ld->ops_pending = 2;
@@ -539,8 +492,10 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir
 	ld->ring = ring;
 	ld->on_failed = on_failed;
 	ld->ctx = ctx;
-	ld->commit.changed = on_changed;
-	ld->commit.post = on_post;
+	ld->commit.stage = on_stage;
+	ld->durability.hold = on_hold;
+	pending_queue_init(&ld->staged);
+	pending_queue_init(&ld->flight);
 	ld->write_op.complete = on_write;
 	ld->fsync_op.complete = on_fsync;
 	ld->n_slots = e->hdr->n_vfs;
@@ -578,6 +533,7 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir
 	journal_set_stat(ld->journal, &e->hdr->journal_bytes);
 	compact_if_due(ld);
 	e->commit = &ld->commit;
+	e->durability = &ld->durability;
 	*ret_ld = ld;
 	return 0;
 }
@@ -588,9 +544,14 @@ void lease_durable_free(struct lease_durable *ld)
 		return;
 	if (ld->engine && ld->engine->commit == &ld->commit)
 		ld->engine->commit = NULL;
+	if (ld->engine && ld->engine->durability == &ld->durability)
+		ld->engine->durability = NULL;
+	/* the completions still held are the engine's (freed with it): let go of them */
+	while (pending_queue_pop(&ld->staged))
+		;
+	while (pending_queue_pop(&ld->flight))
+		;
 	journal_close(ld->journal);
-	free(ld->staged.w);
-	free(ld->flight.w);
 	free(ld->bound_pid);
 	free(ld->forgotten);
 	free(ld);

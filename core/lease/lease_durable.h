@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Durable leases: the engine's commit hook. Every lease change is staged in the journal and
- * its request kept; once per loop iteration the staged records go out as one linked
- * IORING_OP_WRITE + IORING_OP_FSYNC on the loop's ring (a group commit for every client's
- * batch), and only when the fsync completes are the kept completions posted.
+ * Durable leases: the engine's commit and its durability side. Every lease change is staged
+ * in the journal and its completion held (struct pending_completion, PENDING_DURABLE); once
+ * per loop iteration the staged records go out as one linked IORING_OP_WRITE +
+ * IORING_OP_FSYNC on the loop's ring (a group commit for every client's batch), and only
+ * when the fsync completes are the held completions let go.
  *
  * A lease that cannot be made durable is never made: before each new lease the journal
  * must have the space for it reserved (core/lease/journal.h), else the request fails with the
@@ -12,14 +13,15 @@
  * are forgotten and their completions are errors; its releases stay done and their records
  * are written again (after a pause, or with the next change). A failed fsync stops the
  * daemon: after it the kernel may have dropped the pages, and nothing on disk is known
- * (PostgreSQL's lesson); the restart rebuilds from the journal.
+ * (PostgreSQL's lesson); the restart rebuilds from the journal. Nothing held is told after
+ * that.
  *
  * Generations never repeat for the life of the journal: a generation mark is staged ahead
  * of the first lease past the last one (JOURNAL_GEN_BLOCK at a time), and a restart starts
  * above the highest mark or generation it reads.
  *
- * Memory: one kept completion per request in flight, and each holds a CQ slot of its
- * client's ring, so a client can have no more kept than its ring has entries.
+ * Memory: none per held completion (the queues are intrusive); each holds a CQ slot of its
+ * client's ring, so a client can have no more held than its ring has entries.
  */
 #ifndef VFPOOL_CORE_LEASE_DURABLE_H
 #define VFPOOL_CORE_LEASE_DURABLE_H
@@ -31,18 +33,9 @@
 #include "core/lease/journal.h"
 #include "core/loop.h"
 
-struct durable_wait {
-	struct completion_sink *sink;
-	struct vfpool_cqe cqe;
-};
-
-struct durable_list {
-	struct durable_wait *w;
-	uint32_t n, cap;
-};
-
 struct lease_durable {
 	struct engine_commit commit; /* engine->commit points here */
+	struct pending_durability durability; /* engine->durability points here */
 	struct engine *engine;
 	struct journal *journal;
 	struct io_uring *ring;
@@ -50,7 +43,8 @@ struct lease_durable {
 	int write_res, fsync_res;
 	size_t write_len;
 	unsigned ops_pending;     /* 0: no commit in flight */
-	struct durable_list staged, flight;
+	/* completions held for the staged records, and for those being written */
+	struct pending_queue staged, flight;
 	int32_t *bound_pid;       /* per VF slot: the process a lease is bound to, 0: none */
 	uint32_t n_slots;
 	int failed;               /* an fsync failed: the daemon must stop (-errno) */
@@ -65,8 +59,8 @@ struct lease_durable {
 	struct loop_op retry_op;
 	struct __kernel_timespec retry_ts;
 	/* generations of leases forgotten after a failed write, oldest overwritten first:
-	 * their completions in flight, and any a hook posts later, become the error. Room
-	 * for n_slots + 64: a write carries at most one new lease per VF slot. */
+	 * the completions held for them become the error. Room for n_slots + 64: a write
+	 * carries at most one new lease per VF slot. */
 	uint64_t *forgotten;
 	uint32_t n_forgotten, forgotten_cap, forgotten_next;
 	/* Told whenever a lease's bound process changes: pid > 0 when a lease bound to it
@@ -78,9 +72,9 @@ struct lease_durable {
 /* Opens the journal in dir (the daemon gives its run dir: a lease is a VM's and must not
  * outlive a reboot), gives its leases back to the engine (those whose VF is gone are
  * logged, counted in hdr->leases_lost and deleted from the journal; damaged records are
- * logged one by one and counted in hdr->journal_records_lost), and installs the commit
- * hook. ring is kept for the writes, which start with the first lease_durable_flush.
- * on_failed(ctx) is called once if an fsync fails. */
+ * logged one by one and counted in hdr->journal_records_lost), and installs itself as the
+ * engine's commit and durability. ring is kept for the writes, which start with the first
+ * lease_durable_flush. on_failed(ctx) is called once if an fsync fails. */
 int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir,
 			void (*on_failed)(void *ctx), void *ctx, struct lease_durable **ret_ld);
 void lease_durable_free(struct lease_durable *ld);

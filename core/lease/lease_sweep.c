@@ -4,14 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/container_of.h"
 #include "core/lease/lease_durable.h"
 #include "core/lease/lease_sweep.h"
 #include "core/lease/pid_watch.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "shm/state.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 #define SWEEP_DEFAULT_S 60
 

@@ -7,11 +7,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "core/base/container_of.h"
 #include "core/log.h"
 #include "core/lease/pid_watch.h"
 #include "shm/state.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 /* One bound lease being watched. Lives until every request naming it has completed (the
  * poll, and the cancel that ends it early), which may be after the lease itself ended. */
@@ -68,7 +67,7 @@ int pid_watch_release_lease(struct engine *e, struct completion_sink *sink, uint
 	memcpy(r.vnic_id, vf->vnic_id, sizeof(r.vnic_id));
 	log_info(event, "vm=%s vnic=%s pci=%s generation=%llu reason=\"%s\"", r.vm_id, r.vnic_id,
 		 vf->pci_addr, (unsigned long long)gen, why);
-	if (engine_serve(e, &r, sink, &c) == 0 && c.res < 0)
+	if (engine_serve(e, &r, sink, &c).now && c.res < 0)
 		log_warn("lease_release_failed", "vm=%s vnic=%s error=\"%s\"", r.vm_id, r.vnic_id,
 			 c.message);
 	return 0;

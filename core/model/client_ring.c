@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base/clock.h"
 #include "core/model/client_ring.h"
 #include "core/model/req_stats.h"
 #include "core/model/pid_check.h"
@@ -176,7 +177,7 @@ static uint32_t chain_len(const struct client_ring *r, uint32_t i, uint32_t avai
 static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct completion_sink *sink,
 			      uint32_t i, uint32_t w, uint32_t n, uint32_t early, const char *refuse)
 {
-	uint8_t later[VFPOOL_CHAIN_MAX] = { 0 };
+	struct engine_served served[VFPOOL_CHAIN_MAX] = { 0 };
 	uint32_t written = 0;
 	struct request reqs[VFPOOL_CHAIN_MAX];
 	struct vfpool_cqe done[VFPOOL_CHAIN_MAX];
@@ -243,6 +244,7 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 			else
 				snprintf(why, sizeof(why), "linked entry %u: %s", bad, bad_why);
 			engine_reject(e, reqs[k].user_data, bad_err, why, &done[k]);
+			served[k] = (struct engine_served){ .now = 1, .later = 0 };
 			if (k != bad)
 				done[k].flags |= VFPOOL_CQE_F_CHAIN;
 		}
@@ -250,14 +252,14 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		if (bad_why == bind_why)
 			snprintf(done[bad].message, sizeof(done[bad].message), "%s", bind_why);
 	} else if (n == 1 && !(reqs[0].flags & VFPOOL_REQ_F_LINK)) {
-		later[0] = (uint8_t)engine_serve(e, &reqs[0], sink, &done[0]);
+		served[0] = engine_serve(e, &reqs[0], sink, &done[0]);
 	} else {
-		engine_serve_chain(e, reqs, n, sink, done, later);
+		engine_serve_chain(e, reqs, n, sink, done, served);
 	}
 	for (uint32_t k = 0; k < n; k++) {
 		/* each slot stays reserved until client_ring_post_deferred */
-		r->deferred += later[k];
-		if (!engine_cqe_now(later[k], &done[k]))
+		r->deferred += served[k].later;
+		if (!served[k].now)
 			continue;
 		/* a success fills the fields before the message: copy just those, so one
 		 * completion moves two cache lines to the client instead of four */
@@ -266,14 +268,6 @@ static uint32_t serve_entries(struct client_ring *r, struct engine *e, struct co
 		written++;
 	}
 	return written;
-}
-
-static uint64_t monotonic_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
 /* Whether the n requests about to be served hold the every-VFPOOL_LAT_SAMPLE-th one
@@ -298,9 +292,9 @@ static uint32_t serve_sampled(struct client_ring *r, struct engine *e,
 
 	if (!sample_due(e, n))
 		return serve_entries(r, e, sink, i, w, n, early, refuse);
-	t0 = monotonic_ns();
+	t0 = clock_ns(CLOCK_MONOTONIC);
 	written = serve_entries(r, e, sink, i, w, n, early, refuse);
-	req_stats_latency(e->hdr, monotonic_ns() - t0);
+	req_stats_latency(e->hdr, clock_ns(CLOCK_MONOTONIC) - t0);
 	return written;
 }
 
@@ -420,6 +414,8 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 		/* nothing to serve, whatever the client did to its cq_head (the serve that finds
 		 * a request checks it) */
 		r->sleep_sq_tail = r->sq.priv_head;
+		/* relaxed: only compared with a later relaxed read in client_ring_bell_rang;
+		 * nothing is read on its strength */
 		r->sleep_cq_head = atomic_load_explicit(&r->hdr->cq_head.v, memory_order_relaxed);
 		return bell;
 	}
@@ -438,6 +434,7 @@ int64_t client_ring_prepare_sleep(struct client_ring *r)
 	r->sleep_cq_head = cq_head;
 	return bell;
 work:
+	/* relaxed: as in client_ring_awake, a stale 1 costs the client one spare wake */
 	atomic_store_explicit(&r->hdr->sq_wakeup.v, 0, memory_order_relaxed);
 	return -EAGAIN;
 }

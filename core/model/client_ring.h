@@ -20,8 +20,8 @@ struct client_ring {
 	struct ring_cons sq;
 	struct ring_prod cq;
 	uint32_t sq_entries, cq_entries;
-	uint32_t deferred; /* completions the engine kept: each holds one CQ slot until posted
-			    * (an early allocation may hold two) */
+	uint32_t deferred; /* completions still to come (engine_served.later): each holds one
+			    * CQ slot until posted (an early allocation may hold two) */
 	bool violated; /* indices out of range: the client is disconnected */
 	char refused[96]; /* why client_ring_serve failed: the daemon logs it when it disconnects */
 	/* The last serve stopped on requests only the client can move on (an unfinished chain,
@@ -74,8 +74,9 @@ int client_ring_post_deferred(struct client_ring *r, const struct vfpool_cqe *cq
 /* Requests waiting, or -EPROTO. */
 int64_t client_ring_pending(const struct client_ring *r);
 
-/* Wakes the client if it sleeps on completions. Returns true when a futex wake is due
- * (the caller issues it, through io_uring). */
+/* Whether the client sleeps on completions. True: cq_bell was bumped and a wake is due,
+ * which the caller issues with futex(2) FUTEX_WAKE on cq_bell (not FUTEX_PRIVATE: the word
+ * lives in the shared memfd). */
 bool client_ring_client_sleeps(struct client_ring *r);
 
 /* Daemon about to sleep: announce it, then re-check. Returns the doorbell value to wait

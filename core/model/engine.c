@@ -63,6 +63,8 @@ fail:
 
 void engine_fini(struct engine *e)
 {
+	/* completions still pending: their requests end with the daemon */
+	pending_cache_fini(&e->pending);
 	pool_views_free(&e->pool);
 	lease_index_free(e->leases);
 	vm_quota_free(e->quota);
@@ -394,26 +396,16 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
 }
 
-static int serve_alloc(struct engine *e, const struct request *req, struct completion_sink *sink,
-		       struct vfpool_cqe *c)
+/* Returns the slot of the lease it made, or -1: none made (a failure, or the lease the
+ * (VM, vNIC) already held, found again). */
+static int64_t serve_alloc(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
 	struct alloc_undo u = { 0 };
 
 	seqlock_write_begin(&e->hdr->seq);
 	alloc_locked(e, req, c, &u);
 	seqlock_write_end(&e->hdr->seq);
-	if (c->res == 0 && u.fresh)
-		e->changed_slot = u.slot;
-	/* a new lease may need more work (VF configuration) before the client hears of it */
-	if (c->res == 0 && u.fresh && e->hooks && e->hooks->lease_made) {
-		int hooked = e->hooks->lease_made(e->hooks, e, u.slot, req, sink, c);
-
-		/* a hook that failed at once undid the lease itself: nothing to make durable */
-		if (hooked == 0 && c->res < 0)
-			e->changed_slot = -1;
-		return hooked;
-	}
-	return 0;
+	return c->res == 0 && u.fresh ? (int64_t)u.slot : -1;
 }
 
 unsigned engine_profile_leases(const struct engine *e, const char *profile)
@@ -513,23 +505,15 @@ void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
 	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
 	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
 	clear_lease(e, slot, vm_id, vnic_id, true);
-	/* the journal has the lease: record that it is gone (staged only, nobody waits) */
+	/* the journal has the lease: record that it is gone (nobody waits for that record
+	 * but the completion of the request that failed: pending_configured) */
 	if (e->commit) {
 		struct request req = { .op = VFPOOL_OP_RELEASE };
-		struct vfpool_cqe c = { .generation = generation };
 
 		memcpy(req.vm_id, vm_id, sizeof(req.vm_id));
 		memcpy(req.vnic_id, vnic_id, sizeof(req.vnic_id));
-		e->commit->changed(e->commit, e, &req, slot, false, NULL, &c);
+		e->commit->stage(e->commit, e, &req, slot, false, generation);
 	}
-}
-
-void engine_post(struct engine *e, struct completion_sink *sink, const struct vfpool_cqe *cqe)
-{
-	if (e->commit && e->commit->post)
-		e->commit->post(e->commit, sink, cqe);
-	else
-		sink->post(sink, cqe);
 }
 
 void engine_quarantine(struct engine *e, uint32_t slot, const char *reason)
@@ -555,7 +539,8 @@ int engine_hold_vf(struct engine *e, uint32_t slot)
 	return r;
 }
 
-static void serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
+/* Returns the slot whose lease it ended, or -1. */
+static int64_t serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
 	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id), owner;
 	struct vfpool_shm_vf *vf;
@@ -564,7 +549,7 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 
 	if (slot < 0) {
 		complete_err(c, -ENOENT, "%s/%s: holds no lease", req->vm_id, req->vnic_id);
-		return;
+		return -1;
 	}
 	vf = &state_vfs(e->hdr)[slot];
 	owner = lease_index_owner(e->leases, req->vm_id, req->vnic_id);
@@ -572,13 +557,13 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	if (owner >= 0 && !engine_may_change(req, (uint32_t)owner)) {
 		complete_err(c, -EPERM, "%s/%s: leased by uid %u; uid %u may not release it",
 			     req->vm_id, req->vnic_id, (unsigned)owner, (unsigned)req->uid);
-		return;
+		return -1;
 	}
 	if ((req->flags & VFPOOL_REQ_F_GEN) && vf->lease_gen != req->generation) {
 		complete_err(c, -ESTALE, "%s/%s: generation %llu is not the lease's (%llu)",
 			     req->vm_id, req->vnic_id, (unsigned long long)req->generation,
 			     (unsigned long long)vf->lease_gen);
-		return;
+		return -1;
 	}
 	fill_lease(e, (uint32_t)slot, c);
 	gen = vf->lease_gen;
@@ -588,52 +573,97 @@ static void serve_release(struct engine *e, const struct request *req, struct vf
 	keep = e->hooks && e->hooks->lease_ended &&
 	       e->hooks->lease_ended(e->hooks, e, (uint32_t)slot, gen);
 	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id, !keep);
-	e->changed_slot = slot;
+	return slot;
 }
 
-/* A hook's answer as completions to come: an early allocation's first one is now */
-static int hook_later(int hooked)
+/* Whether a request may complete later: something configures new leases' VFs, or holds
+ * completions until their change is durable. */
+static bool keeps_requests(const struct engine *e)
 {
-	return hooked == ENGINE_HOOK_EARLY ? 1 : hooked;
+	return (e->hooks && e->hooks->lease_made) || e->durability;
 }
 
-int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
-		 struct vfpool_cqe *c)
+static struct pending_completion *take_pending(struct engine *e, struct completion_sink *sink,
+					       const struct request *req)
 {
-	int hooked = 0, later;
+	return pending_get(&e->pending, sink, e->hdr, e->durability, req->op,
+			   (req->flags & VFPOOL_REQ_F_EARLY) != 0);
+}
+
+/* A lease changed (made: the new one on slot; else the one generation the release ended):
+ * its VF is configured, the change staged for the journal, and p (NULL: nothing keeps
+ * requests) waits for both. */
+static void lease_changed(struct engine *e, const struct request *req,
+			  struct pending_completion *p, uint32_t slot, bool made,
+			  uint64_t generation)
+{
+	const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+	if (p) {
+		p->slot = slot;
+		p->generation = generation;
+	}
+	/* configured before it is journaled: what the configuration records about the lease
+	 * (VFPOOL_LEASE_F_CFG_RECORDED) goes into its record */
+	if (made && p && e->hooks && e->hooks->lease_made) {
+		p->gates |= PENDING_CONFIGURED;
+		e->hooks->lease_made(e->hooks, e, p, req);
+		/* a configuration that failed at once undid the lease: nothing to journal */
+		if (vf->state != VFPOOL_VF_LEASED || vf->lease_gen != generation)
+			return;
+	}
+	/* durable before told: the completion waits until the change is on disk */
+	if (e->commit)
+		e->commit->stage(e->commit, e, req, slot, made, generation);
+	if (p && e->durability && e->durability->hold(e->durability, p))
+		p->gates |= PENDING_DURABLE;
+}
+
+/* The request is served: what goes to the client now, and what comes later */
+static struct engine_served issued(struct engine *e, const struct request *req,
+				   struct pending_completion *p, struct vfpool_cqe *c)
+{
+	if (p)
+		return pending_issued(p, c); /* counts a failure it completes now */
+	if (c->res < 0)
+		req_stats_errors(e->hdr, req_err_kind(req->op, c->res), 1);
+	return (struct engine_served){ .now = 1, .later = 0 };
+}
+
+struct engine_served engine_serve(struct engine *e, const struct request *req,
+				  struct completion_sink *sink, struct vfpool_cqe *c)
+{
+	struct pending_completion *p = NULL;
+	int64_t slot = -1;
 
 	/* the message is written only with an error (complete_err); clear just its first byte */
 	memset(c, 0, offsetof(struct vfpool_cqe, message));
 	c->message[0] = '\0';
 	c->user_data = req->user_data;
-	e->changed_slot = -1;
+	/* relaxed: statistics for ops tools, no ordering with anything */
+	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
+	if (req->op != VFPOOL_OP_NOP && keeps_requests(e)) {
+		/* taken before anything changes: no change is made that its client could not
+		 * be told of */
+		p = take_pending(e, sink, req);
+		if (!p) {
+			complete_err(c, -ENOMEM, "%s/%s: out of memory", req->vm_id, req->vnic_id);
+			return issued(e, req, NULL, c);
+		}
+	}
 	switch (req->op) {
 	case VFPOOL_OP_ALLOC:
-		hooked = serve_alloc(e, req, sink, c);
+		slot = serve_alloc(e, req, c);
 		break;
 	case VFPOOL_OP_RELEASE:
-		serve_release(e, req, c);
+		slot = serve_release(e, req, c);
 		break;
 	default:
 		break; /* NOP */
 	}
-	later = hook_later(hooked);
-	/* durable before told: the journal keeps the completion until the change is on disk
-	 * (a completion a hook already kept is only staged, posted by the hook later; an
-	 * early first completion waits like an immediate one) */
-	if (e->changed_slot >= 0 && e->commit) {
-		int k = e->commit->changed(e->commit, e, req, (uint32_t)e->changed_slot,
-					   req->op == VFPOOL_OP_ALLOC, hooked == 1 ? NULL : sink, c);
-
-		if (hooked != 1 && k == 1)
-			later++;
-	}
-	/* relaxed: statistics for ops tools, no ordering with anything */
-	atomic_fetch_add_explicit(&e->hdr->requests, 1, memory_order_relaxed);
-	/* a kept request is counted when its completion is posted, if it fails then */
-	if (!later && c->res < 0)
-		req_stats_errors(e->hdr, req_err_kind(req->op, c->res), 1);
-	return later;
+	if (slot >= 0)
+		lease_changed(e, req, p, (uint32_t)slot, req->op == VFPOOL_OP_ALLOC, c->generation);
+	return issued(e, req, p, c);
 }
 
 /* A chain that failed: the failing entry names its vNIC (whatever the reason's own wording),
@@ -665,19 +695,20 @@ static void fail_chain(struct engine *e, const struct request *reqs, unsigned n,
 }
 
 unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
-			    struct completion_sink *sink, struct vfpool_cqe *cqes, uint8_t *ret_later)
+			    struct completion_sink *sink, struct vfpool_cqe *cqes,
+			    struct engine_served *served)
 {
-	unsigned kept = 0;
+	struct pending_completion *p[VFPOOL_CHAIN_MAX] = { 0 };
 	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
 	unsigned tried = 0; /* entries alloc_locked ran for: only their undo records are filled */
-	unsigned failed = n;
+	unsigned failed = n, kept = 0;
 
 	if (n > VFPOOL_CHAIN_MAX)
 		n = VFPOOL_CHAIN_MAX; /* the ring never gathers more */
 	for (unsigned i = 0; i < n; i++) {
 		memset(&cqes[i], 0, sizeof(cqes[i]));
 		cqes[i].user_data = reqs[i].user_data;
-		ret_later[i] = 0;
+		served[i] = (struct engine_served){ .now = 1, .later = 0 };
 	}
 	/* a chain is allocations only: anything else refuses it whole, before it claims a VF */
 	for (unsigned i = 0; i < n && failed == n; i++) {
@@ -693,19 +724,33 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 		fail_chain(e, reqs, n, failed, true, cqes);
 		return 0;
 	}
-	/* one write section: readers see the whole VM leased or nothing of it */
-	seqlock_write_begin(&e->hdr->seq);
-	while (tried < n && failed == n) {
-		alloc_locked(e, &reqs[tried], &cqes[tried], &undo[tried]);
-		if (cqes[tried].res < 0)
-			failed = tried;
-		tried++;
+	/* every entry's completion is taken before anything changes */
+	for (unsigned i = 0; i < n && failed == n && keeps_requests(e); i++) {
+		p[i] = take_pending(e, sink, &reqs[i]);
+		if (!p[i]) {
+			complete_err(&cqes[i], -ENOMEM, "%s/%s: out of memory", reqs[i].vm_id,
+				     reqs[i].vnic_id);
+			failed = i;
+		}
 	}
-	/* backwards: each allocation is undone on the state the later ones left */
-	for (unsigned i = tried; failed < n && i-- > 0;)
-		undo_alloc(e, &undo[i]);
-	seqlock_write_end(&e->hdr->seq);
+	if (failed == n) {
+		/* one write section: readers see the whole VM leased or nothing of it */
+		seqlock_write_begin(&e->hdr->seq);
+		while (tried < n && failed == n) {
+			alloc_locked(e, &reqs[tried], &cqes[tried], &undo[tried]);
+			if (cqes[tried].res < 0)
+				failed = tried;
+			tried++;
+		}
+		/* backwards: each allocation is undone on the state the later ones left */
+		for (unsigned i = tried; failed < n && i-- > 0;)
+			undo_alloc(e, &undo[i]);
+		seqlock_write_end(&e->hdr->seq);
+	}
 	if (failed < n) {
+		for (unsigned i = 0; i < n; i++)
+			if (p[i])
+				pending_put(p[i]);
 		fail_chain(e, reqs, n, failed, false, cqes);
 		return 0;
 	}
@@ -713,24 +758,10 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 	 * there completes that vNIC with the kernel's reason and returns its VF; the others
 	 * keep theirs (the claim was all-or-nothing, the configuration is per VF). */
 	for (unsigned i = 0; i < n; i++) {
-		int hooked = 0;
-
-		if (!undo[i].fresh)
-			continue;
-		if (e->hooks && e->hooks->lease_made)
-			hooked = e->hooks->lease_made(e->hooks, e, undo[i].slot, &reqs[i], sink,
-						      &cqes[i]);
-		ret_later[i] = (uint8_t)hook_later(hooked);
-		if (hooked == 0 && cqes[i].res < 0)
-			continue; /* undone by the hook already, as in serve_alloc */
-		if (e->commit && e->commit->changed(e->commit, e, &reqs[i], undo[i].slot, true,
-						   hooked == 1 ? NULL : sink, &cqes[i]) == 1 &&
-		    hooked != 1)
-			ret_later[i]++;
-		kept += ret_later[i];
-		/* a hook that failed at once (out of memory) completes just this entry */
-		if (!ret_later[i] && cqes[i].res < 0)
-			req_stats_errors(e->hdr, req_err_kind(VFPOOL_OP_ALLOC, cqes[i].res), 1);
+		if (undo[i].fresh)
+			lease_changed(e, &reqs[i], p[i], undo[i].slot, true, cqes[i].generation);
+		served[i] = issued(e, &reqs[i], p[i], &cqes[i]);
+		kept += served[i].later;
 	}
 	return kept;
 }

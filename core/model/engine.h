@@ -9,29 +9,22 @@
 #define VFPOOL_CORE_ENGINE_H
 
 #include "core/model/lease_index.h"
+#include "core/model/pending_completion.h"
 #include "core/model/policy.h"
 #include "core/model/pool.h"
 #include "core/model/request.h"
 #include "shm/layout.h"
 
-/* Where a completion the engine kept goes once it is ready: the connection that sent the
- * request. post is called exactly once per kept request, from the loop thread. */
-struct completion_sink {
-	void (*post)(struct completion_sink *sink, const struct vfpool_cqe *cqe);
-};
-
 struct engine;
 
-/* Work that finishes a lease after the pool claim (VF configuration). lease_made runs
- * after an allocation is recorded: 0 completes the request now (cqe as filled), 1 means it
- * kept the request and will post the completion through sink. 2 (only for a request with
- * VFPOOL_REQ_F_EARLY): cqe, now carrying VFPOOL_CQE_F_MORE, is a first completion to
- * deliver now (the lease is reserved), and the hook posts the final one through sink. */
-#define ENGINE_HOOK_EARLY 2
+/* Work that finishes a lease after the pool claim (VF configuration). */
 struct engine_hooks {
-	int (*lease_made)(struct engine_hooks *h, struct engine *e, uint32_t slot,
-			  const struct request *req, struct completion_sink *sink,
-			  struct vfpool_cqe *cqe);
+	/* A new lease is recorded (p->slot, p->generation): its VF is configured, and the
+	 * request completes once it is. The engine closed p's PENDING_CONFIGURED gate; the hook
+	 * opens it with pending_configured exactly once: now (nothing to configure, or a
+	 * failure at once), or later from the loop. A failure undoes the lease first. */
+	void (*lease_made)(struct engine_hooks *h, struct engine *e, struct pending_completion *p,
+			   const struct request *req);
 	/* Runs when a lease is released, just before its record is cleared (in the same
 	 * seqlock section as the VF's return, so readers never see one without the other):
 	 * true keeps the VF claimed until the hook calls engine_return_vf (after its reset),
@@ -40,17 +33,14 @@ struct engine_hooks {
 			    uint64_t generation);
 };
 
-/* Makes lease changes durable before anyone hears of them (core/lease/lease_durable.h). changed
- * runs once a lease was made (made = true) or released, in memory: 0 completes the request
- * now, 1 keeps it (posted through sink once the change is on disk). sink NULL: the
- * request is already kept by a hook; stage the change only. */
+/* Makes lease changes durable before anyone hears of them (core/lease/lease_durable.h),
+ * with engine.durability holding the completions until they are. */
 struct engine_commit {
-	int (*changed)(struct engine_commit *cm, struct engine *e, const struct request *req,
-		       uint32_t slot, bool made, struct completion_sink *sink,
-		       struct vfpool_cqe *cqe);
-	/* Delivers a completion a hook kept, once every change staged so far is durable. */
-	void (*post)(struct engine_commit *cm, struct completion_sink *sink,
-		     const struct vfpool_cqe *cqe);
+	/* Stages a change for the next group commit: a lease made on slot (its record as it is
+	 * now), or the end of lease generation on slot. A change that cannot be staged stops
+	 * the daemon (the journal's business): nothing waiting for it is ever told. */
+	void (*stage)(struct engine_commit *cm, struct engine *e, const struct request *req,
+		      uint32_t slot, bool made, uint64_t generation);
 	/* Asked before a new lease is made: 0 when it can be made durable, else a negative
 	 * errno with the refusal written into cqe (res and message): the lease is not made
 	 * and nothing changes. NULL: always. */
@@ -61,11 +51,12 @@ struct vm_quota;
 
 struct engine {
 	struct vfpool_state_hdr *hdr; /* the state segment, writable */
-	struct engine_hooks *hooks;   /* NULL: every request completes at once */
+	struct engine_hooks *hooks;   /* NULL: nothing to do after a lease is made or ended */
 	struct engine_commit *commit; /* NULL: changes are not journaled */
+	struct pending_durability *durability; /* NULL: a change is durable once staged */
+	struct pending_cache pending; /* completions of requests that complete later */
 	struct vm_quota *quota;       /* leases per VM */
 	uint32_t max_leases_per_vm;   /* 0: no limit */
-	int64_t changed_slot;         /* the slot the request being served changed, or -1 */
 	struct pool pool;
 	struct lease_index *leases;
 	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */
@@ -85,30 +76,21 @@ struct engine {
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
 void engine_fini(struct engine *e);
 
-/* Serves one request. Returns how many completions come later through sink->post (0, 1,
- * or 2 for an early allocation whose first completion waits for the journal too). Never
- * fails as a function: errors are completions. Whether *ret_cqe is to be delivered now:
- * engine_cqe_now. */
-int engine_serve(struct engine *e, const struct request *req, struct completion_sink *sink,
-		 struct vfpool_cqe *ret_cqe);
-
-/* True when the completion engine_serve (or a chain entry) left in cqe goes to the client
- * now: nothing kept, or an early allocation's first completion (VFPOOL_CQE_F_MORE) while
- * only its final one was kept. */
-static inline bool engine_cqe_now(unsigned later, const struct vfpool_cqe *cqe)
-{
-	return later == 0 || (later == 1 && (cqe->flags & VFPOOL_CQE_F_MORE));
-}
+/* Serves one request. Never fails as a function: errors are completions. The request's
+ * completion is in *ret_cqe when .now says so (its only one, or an early allocation's
+ * first); .later more come through sink (struct pending_completion). sink may be NULL when
+ * nothing keeps requests (no hooks, no durability). */
+struct engine_served engine_serve(struct engine *e, const struct request *req,
+				  struct completion_sink *sink, struct vfpool_cqe *ret_cqe);
 
 /* Serves an all-or-nothing chain of n alloc requests (VFPOOL_REQ_F_LINK): every entry is
  * leased, or none is and every completion carries the failure (the failing entry's own
- * message names it). Readers never see part of a chain: one seqlock write section.
- * ret_later[i] is how many of entry i's completions come through sink later (as
- * engine_serve returns; cqes[i] goes out now when engine_cqe_now says so); returns the
- * sum. */
+ * message names it; the others carry VFPOOL_CQE_F_CHAIN). Readers never see part of a
+ * chain: one seqlock write section. ret_served[i] is entry i's, as engine_serve returns
+ * it; returns the sum of their later completions. */
 unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsigned n,
 			    struct completion_sink *sink, struct vfpool_cqe *cqes,
-			    uint8_t *ret_later);
+			    struct engine_served *ret_served);
 
 /* Leases that were made with this profile. */
 unsigned engine_profile_leases(const struct engine *e, const char *profile);
@@ -123,10 +105,6 @@ void engine_return_vf(struct engine *e, uint32_t slot);
 void engine_quarantine(struct engine *e, uint32_t slot, const char *reason);
 /* Claims a free VF for a hook's own work (start-up reset); -EBUSY when leased. */
 int engine_hold_vf(struct engine *e, uint32_t slot);
-
-/* Delivers a completion a hook kept (VF configuration done): through the journal's commit
- * when there is one, so a client never hears of a lease that is not yet on disk. */
-void engine_post(struct engine *e, struct completion_sink *sink, const struct vfpool_cqe *cqe);
 
 /* Completes a request that failed to decode. */
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,

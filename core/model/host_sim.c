@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/parse_uint.h"
 #include "core/model/host.h"
 
 #define SIM_SHARED_EVERY 16 /* VF 15, 31, ... share their IOMMU group with a non-VF device */
@@ -23,21 +24,22 @@ __attribute__((format(printf, 2, 3))) static void set_name(char dst[16], const c
 
 int host_parse_simulate_spec(const char *spec, unsigned *ret_pfs, unsigned *ret_vfs)
 {
-	char *end;
-	unsigned long pfs, vfs;
+	const char *end;
+	unsigned pfs, vfs;
+	int r;
 
-	errno = 0;
-	pfs = strtoul(spec, &end, 10);
-	if (errno || end == spec || *end != 'x')
+	r = parse_uint_prefix(spec, 256, &pfs, &end);
+	if (r)
+		return r;
+	if (*end != 'x')
 		return -EINVAL;
-	spec = end + 1;
-	vfs = strtoul(spec, &end, 10);
-	if (errno || end == spec || *end != '\0')
-		return -EINVAL;
-	if (pfs == 0 || pfs > 256 || vfs == 0 || vfs > 65536 || pfs * vfs > (1ul << 20))
+	r = parse_uint(end + 1, 65536, &vfs);
+	if (r)
+		return r;
+	if (pfs == 0 || vfs == 0 || (uint64_t)pfs * vfs > (UINT64_C(1) << 20))
 		return -ERANGE;
-	*ret_pfs = (unsigned)pfs;
-	*ret_vfs = (unsigned)vfs;
+	*ret_pfs = pfs;
+	*ret_vfs = vfs;
 	return 0;
 }
 

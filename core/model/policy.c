@@ -1,25 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/reason.h"
 #include "core/model/policy.h"
-
-__attribute__((format(printf, 4, 5)))
-static int refuse(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 int policy_init(struct policy *p, uint32_t n_pfs, const char (*pci)[VFPOOL_PCI_ADDR_MAX],
 		const char (*netdev)[VFPOOL_IFNAME_MAX])
@@ -186,21 +173,21 @@ const struct pf_set *policy_allowed(const struct policy *p, const char *network)
 int policy_network_add(struct policy *p, const struct policy_network *n, char *why, size_t len)
 {
 	if (!policy_name_valid(n->name, sizeof(n->name)))
-		return refuse(-EINVAL, why, len, "network name must be 1-31 of [A-Za-z0-9._-]");
+		return reason_err(-EINVAL, why, len, "network name must be 1-31 of [A-Za-z0-9._-]");
 	if (n->label[0] && !policy_name_valid(n->label, sizeof(n->label)))
-		return refuse(-EINVAL, why, len, "network %s: label must be 1-31 of [A-Za-z0-9._-]",
-			      n->name);
+		return reason_err(-EINVAL, why, len,
+				  "network %s: label must be 1-31 of [A-Za-z0-9._-]", n->name);
 	if (n->vlan > POLICY_MAX_VLAN)
-		return refuse(-ERANGE, why, len, "network %s: VLAN %u not in 0..%u", n->name,
-			      n->vlan, POLICY_MAX_VLAN);
+		return reason_err(-ERANGE, why, len, "network %s: VLAN %u not in 0..%u", n->name,
+				  n->vlan, POLICY_MAX_VLAN);
 	if (n->mtu > POLICY_MAX_MTU || (n->mtu && n->mtu < 68))
-		return refuse(-ERANGE, why, len, "network %s: MTU %u not 0 or 68..%u", n->name,
-			      n->mtu, POLICY_MAX_MTU);
+		return reason_err(-ERANGE, why, len, "network %s: MTU %u not 0 or 68..%u", n->name,
+				  n->mtu, POLICY_MAX_MTU);
 	if (network_index(p, n->name) >= 0)
-		return refuse(-EEXIST, why, len, "network %s: already defined", n->name);
+		return reason_err(-EEXIST, why, len, "network %s: already defined", n->name);
 	if (p->n_nets == POLICY_MAX_NETWORKS)
-		return refuse(-ENOSPC, why, len, "network %s: %u networks already defined",
-			      n->name, POLICY_MAX_NETWORKS);
+		return reason_err(-ENOSPC, why, len, "network %s: %u networks already defined",
+				  n->name, POLICY_MAX_NETWORKS);
 	p->nets[p->n_nets++] = *n;
 	policy_recompute(p);
 	return 0;
@@ -222,11 +209,11 @@ int policy_network_del(struct policy *p, const char *name, char *why, size_t len
 	int i = network_index(p, name);
 
 	if (i < 0)
-		return refuse(-ENOENT, why, len, "network %s: not defined", name);
+		return reason_err(-ENOENT, why, len, "network %s: not defined", name);
 	for (uint32_t k = 0; k < p->n_profiles; k++)
 		if (strcmp(p->profiles[k].network, name) == 0)
-			return refuse(-EBUSY, why, len, "network %s: used by profile %s", name,
-				      p->profiles[k].name);
+			return reason_err(-EBUSY, why, len, "network %s: used by profile %s", name,
+					  p->profiles[k].name);
 	for (uint32_t f = 0; f < p->n_pfs; f++)
 		list_remove(p->pfs[f].nets, &p->pfs[f].n_nets, name);
 	memmove(&p->nets[i], &p->nets[i + 1], (p->n_nets - (uint32_t)i - 1) * sizeof(p->nets[0]));
@@ -240,16 +227,17 @@ static int check_profile(const struct policy *p, const struct policy_profile *pr
 			 size_t len)
 {
 	if (!policy_name_valid(pr->name, sizeof(pr->name)))
-		return refuse(-EINVAL, why, len, "profile name must be 1-31 of [A-Za-z0-9._-]");
+		return reason_err(-EINVAL, why, len, "profile name must be 1-31 of [A-Za-z0-9._-]");
 	if (network_index(p, pr->network) < 0)
-		return refuse(-ENOENT, why, len, "profile %s: network %s not defined", pr->name,
-			      pr->network);
+		return reason_err(-ENOENT, why, len, "profile %s: network %s not defined", pr->name,
+				  pr->network);
 	if (pr->passthrough != POLICY_PT_NONE && pr->port_mirroring)
-		return refuse(-EINVAL, why, len,
-			      "profile %s: a passthrough profile cannot have port mirroring", pr->name);
+		return reason_err(-EINVAL, why, len,
+				  "profile %s: a passthrough profile cannot have port mirroring",
+				  pr->name);
 	if (pr->passthrough != POLICY_PT_NONE && pr->qos)
-		return refuse(-EINVAL, why, len, "profile %s: a passthrough profile cannot have QoS",
-			      pr->name);
+		return reason_err(-EINVAL, why, len,
+				  "profile %s: a passthrough profile cannot have QoS", pr->name);
 	return 0;
 }
 
@@ -260,10 +248,10 @@ int policy_profile_add(struct policy *p, const struct policy_profile *pr, char *
 	if (r)
 		return r;
 	if (profile_index(p, pr->name) >= 0)
-		return refuse(-EEXIST, why, len, "profile %s: already defined", pr->name);
+		return reason_err(-EEXIST, why, len, "profile %s: already defined", pr->name);
 	if (p->n_profiles == POLICY_MAX_PROFILES)
-		return refuse(-ENOSPC, why, len, "profile %s: %u profiles already defined", pr->name,
-			      POLICY_MAX_PROFILES);
+		return reason_err(-ENOSPC, why, len, "profile %s: %u profiles already defined",
+				  pr->name, POLICY_MAX_PROFILES);
 	p->profiles[p->n_profiles++] = *pr;
 	policy_recompute(p);
 	return 0;
@@ -276,20 +264,20 @@ int policy_profile_set(struct policy *p, const struct policy_profile *pr, unsign
 	const struct policy_profile *old;
 
 	if (i < 0)
-		return refuse(-ENOENT, why, len, "profile %s: not defined", pr->name);
+		return reason_err(-ENOENT, why, len, "profile %s: not defined", pr->name);
 	old = &p->profiles[i];
 	/* the QoS rule, stated the way the operator meets it: making a QoS profile passthrough */
 	if (old->qos && pr->qos && old->passthrough == POLICY_PT_NONE &&
 	    pr->passthrough != POLICY_PT_NONE)
-		return refuse(-EINVAL, why, len,
-			      "profile %s: has VM QoS, cannot be made passthrough", pr->name);
+		return reason_err(-EINVAL, why, len,
+				  "profile %s: has VM QoS, cannot be made passthrough", pr->name);
 	r = check_profile(p, pr, why, len);
 	if (r)
 		return r;
 	if (old->passthrough != pr->passthrough && leases)
-		return refuse(-EBUSY, why, len,
-			      "profile %s: passthrough mode cannot change while %u lease%s use%s it",
-			      pr->name, leases, leases == 1 ? "" : "s", leases == 1 ? "s" : "");
+		return reason_err(-EBUSY, why, len,
+			"profile %s: passthrough mode cannot change while %u lease%s use%s it",
+			pr->name, leases, leases == 1 ? "" : "s", leases == 1 ? "s" : "");
 	p->profiles[i] = *pr;
 	policy_recompute(p);
 	return 0;
@@ -300,10 +288,10 @@ int policy_profile_del(struct policy *p, const char *name, unsigned leases, char
 	int i = profile_index(p, name);
 
 	if (i < 0)
-		return refuse(-ENOENT, why, len, "profile %s: not defined", name);
+		return reason_err(-ENOENT, why, len, "profile %s: not defined", name);
 	if (leases)
-		return refuse(-EBUSY, why, len, "profile %s: %u lease%s use%s it", name, leases,
-			      leases == 1 ? "" : "s", leases == 1 ? "s" : "");
+		return reason_err(-EBUSY, why, len, "profile %s: %u lease%s use%s it", name, leases,
+				  leases == 1 ? "" : "s", leases == 1 ? "s" : "");
 	memmove(&p->profiles[i], &p->profiles[i + 1],
 		(p->n_profiles - (uint32_t)i - 1) * sizeof(p->profiles[0]));
 	p->n_profiles--;
@@ -340,21 +328,22 @@ static int pf_list_edit(struct policy *p, struct policy_pf *f, const struct pf_l
 {
 	if (!add) {
 		if (!pf_lists(l->items, *l->n, item))
-			return refuse(-ENOENT, why, len, "%s: %s %s not in its list", pf_name(f),
-				      l->kind, item);
+			return reason_err(-ENOENT, why, len, "%s: %s %s not in its list",
+					  pf_name(f), l->kind, item);
 		list_remove(l->items, l->n, item);
 		policy_recompute(p);
 		return 0;
 	}
 	if (f->all_networks)
-		return refuse(-EINVAL, why, len, "%s: all networks allowed; %s %s cannot be added",
-			      pf_name(f), l->kind, item);
+		return reason_err(-EINVAL, why, len,
+				  "%s: all networks allowed; %s %s cannot be added", pf_name(f),
+				  l->kind, item);
 	if (pf_lists(l->items, *l->n, item))
-		return refuse(-EEXIST, why, len, "%s: %s %s already in its list", pf_name(f), l->kind,
-			      item);
+		return reason_err(-EEXIST, why, len, "%s: %s %s already in its list", pf_name(f),
+				  l->kind, item);
 	if (*l->n == l->max)
-		return refuse(-ENOSPC, why, len, "%s: %u %ss already listed", pf_name(f), l->max,
-			      l->kind);
+		return reason_err(-ENOSPC, why, len, "%s: %u %ss already listed", pf_name(f),
+				  l->max, l->kind);
 	snprintf(l->items[(*l->n)++], POLICY_NAME_MAX, "%s", item);
 	policy_recompute(p);
 	return 0;
@@ -369,7 +358,7 @@ int policy_pf_network(struct policy *p, uint32_t pf, const char *net, bool add, 
 		return -ERANGE;
 	f = &p->pfs[pf];
 	if (add && !f->all_networks && network_index(p, net) < 0)
-		return refuse(-ENOENT, why, len, "%s: network %s not defined", pf_name(f), net);
+		return reason_err(-ENOENT, why, len, "%s: network %s not defined", pf_name(f), net);
 	return pf_list_edit(p, f, &(struct pf_list){ "network", f->nets, &f->n_nets,
 						     POLICY_PF_MAX_NETS },
 			    net, add, why, len);
@@ -384,8 +373,8 @@ int policy_pf_label(struct policy *p, uint32_t pf, const char *label, bool add, 
 		return -ERANGE;
 	f = &p->pfs[pf];
 	if (add && !f->all_networks && !policy_name_valid(label, VFPOOL_LABEL_MAX))
-		return refuse(-EINVAL, why, len, "%s: label must be 1-31 of [A-Za-z0-9._-]",
-			      pf_name(f));
+		return reason_err(-EINVAL, why, len, "%s: label must be 1-31 of [A-Za-z0-9._-]",
+				  pf_name(f));
 	return pf_list_edit(p, f, &(struct pf_list){ "label", f->labels, &f->n_labels,
 						     POLICY_PF_MAX_LABELS },
 			    label, add, why, len);

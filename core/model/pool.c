@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory orders: every read-modify-write and load on the bitmaps is seq_cst. The summary
+ * Memory orders: every read-modify-write and load on a shared bitmap is seq_cst. The summary
  * protocol below needs a single total order between "a setter makes a word non-empty, then
  * sets the summary bit" and "a clearer clears the summary bit, then re-reads the word";
- * on x86 the RMWs are locked instructions either way and the loads are plain moves.
+ * on x86 the RMWs are locked instructions either way and the loads are plain moves. The
+ * format alone is relaxed: its block is not shared yet (pool.h, pool_pf_format).
  */
 #include <errno.h>
 #include <string.h>
@@ -52,8 +53,6 @@ int pool_pf_format(_Atomic uint64_t *block, uint32_t n_slots)
 			atomic_fetch_or_explicit(&block[l.level_off[lv] + i / 64], ONE << (i % 64),
 						 memory_order_relaxed);
 	}
-	/* release: publishes the formatted block to whoever attaches after this returns */
-	atomic_thread_fence(memory_order_release);
 	return 0;
 }
 

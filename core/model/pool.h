@@ -46,7 +46,10 @@ static inline bool pf_set_has(const struct pf_set *s, uint32_t pf)
 }
 void pf_set_fill(struct pf_set *s, uint32_t n_pfs);
 
-/* Formats a block of pool_pf_words(n_slots) words: every slot free, none blocked. */
+/* Formats a block of pool_pf_words(n_slots) words: every slot free, none blocked. The
+ * block is not shared yet: it reaches other threads and processes through something that
+ * orders by itself (thread creation; the state file's rename before any reader can map
+ * it), so no fence here, which would have no partner. */
 uint32_t pool_pf_words(uint32_t n_slots);
 int pool_pf_format(_Atomic uint64_t *block, uint32_t n_slots);
 /* Attaches a view to an already formatted block. */

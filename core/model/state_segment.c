@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/base/clock.h"
+#include "core/base/reason.h"
 #include "core/model/state_segment.h"
 #include "shm/liveness.h"
 
@@ -189,27 +190,14 @@ void pool_views_free(struct pool *pool)
 #define STATE_NAME "state"
 #define STATE_TMP  ".state.tmp"
 
-__attribute__((format(printf, 4, 5)))
-static int say(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
-
 /* The file's mode: the daemon's user, and the socket group when there is one. */
 static int set_owner(int fd, gid_t group, char *why, size_t len)
 {
 	if (group != (gid_t)-1 && fchown(fd, (uid_t)-1, group) < 0)
-		return say(-errno, why, len, "giving it to group %u: %s", (unsigned)group,
-			   strerror(errno));
+		return reason_err(-errno, why, len, "giving it to group %u: %s", (unsigned)group,
+				  strerror(errno));
 	if (fchmod(fd, group != (gid_t)-1 ? 0640 : 0600) < 0)
-		return say(-errno, why, len, "chmod: %s", strerror(errno));
+		return reason_err(-errno, why, len, "chmod: %s", strerror(errno));
 	return 0;
 }
 
@@ -221,13 +209,14 @@ static int map_reserved(int fd, size_t size, void **ret_mem, char *why, size_t l
 	int r;
 
 	if (ftruncate(fd, (off_t)size) < 0)
-		return say(-errno, why, len, "sizing to %zu bytes: %s", size, strerror(errno));
+		return reason_err(-errno, why, len, "sizing to %zu bytes: %s", size,
+				  strerror(errno));
 	r = posix_fallocate(fd, 0, (off_t)size); /* returns the error, errno untouched */
 	if (r)
-		return say(-r, why, len, "reserving %zu bytes: %s", size, strerror(r));
+		return reason_err(-r, why, len, "reserving %zu bytes: %s", size, strerror(r));
 	mem = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (mem == MAP_FAILED)
-		return say(-errno, why, len, "mmap of %zu bytes: %s", size, strerror(errno));
+		return reason_err(-errno, why, len, "mmap of %zu bytes: %s", size, strerror(errno));
 	*ret_mem = mem;
 	return 0;
 }
@@ -243,20 +232,21 @@ int state_seg_create(int dir_fd, gid_t group, const struct host *host,
 
 	r = state_seg_size(host, &size);
 	if (r)
-		return say(r, why, why_len, "host too large for a state segment: %s", strerror(-r));
+		return reason_err(r, why, why_len, "host too large for a state segment: %s",
+				  strerror(-r));
 	seg = calloc(1, sizeof(*seg));
 	if (!seg)
-		return say(-ENOMEM, why, why_len, "out of memory");
+		return reason_err(-ENOMEM, why, why_len, "out of memory");
 	seg->ro_fd = -1;
 	/* a dead daemon's temp file (never one another user planted: the dir is verified) */
 	if (unlinkat(dir_fd, STATE_TMP, 0) < 0 && errno != ENOENT) {
-		r = say(-errno, why, why_len, "removing %s: %s", STATE_TMP, strerror(errno));
+		r = reason_err(-errno, why, why_len, "removing %s: %s", STATE_TMP, strerror(errno));
 		free(seg);
 		return r;
 	}
 	fd = openat(dir_fd, STATE_TMP, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		r = say(-errno, why, why_len, "creating %s: %s", STATE_TMP, strerror(errno));
+		r = reason_err(-errno, why, why_len, "creating %s: %s", STATE_TMP, strerror(errno));
 		free(seg);
 		return r;
 	}
@@ -267,27 +257,23 @@ int state_seg_create(int dir_fd, gid_t group, const struct host *host,
 		goto fail_unlink;
 	r = state_seg_format(mem, size, host);
 	if (r) {
-		say(r, why, why_len, "formatting: %s", strerror(-r));
+		reason_err(r, why, why_len, "formatting: %s", strerror(-r));
 		goto fail_unmap;
 	}
-	{
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		((struct vfpool_state_hdr *)mem)->started_ns =
-			(uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-	}
+	((struct vfpool_state_hdr *)mem)->started_ns = clock_ns(CLOCK_REALTIME);
 	state_writer_init(mem);
 	/* rename publishes a fully formatted segment: readers never see a half-built one */
 	if (renameat(dir_fd, STATE_TMP, dir_fd, STATE_NAME) < 0) {
-		r = say(-errno, why, why_len, "publishing: %s", strerror(errno));
+		r = reason_err(-errno, why, why_len, "publishing: %s", strerror(errno));
 		goto fail_unmap;
 	}
 	/* the read-only descriptor handed to clients: the file just published, nothing else */
 	seg->ro_fd = openat(dir_fd, STATE_NAME, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (seg->ro_fd < 0 || fstat(seg->ro_fd, &a) < 0 || fstat(fd, &b) < 0 ||
 	    a.st_ino != b.st_ino || a.st_dev != b.st_dev) {
-		r = say(seg->ro_fd < 0 ? -errno : -ESTALE, why, why_len, "reopening read-only: %s",
-			seg->ro_fd < 0 ? strerror(errno) : "replaced under us");
+		r = reason_err(seg->ro_fd < 0 ? -errno : -ESTALE, why, why_len,
+			       "reopening read-only: %s",
+			       seg->ro_fd < 0 ? strerror(errno) : "replaced under us");
 		if (seg->ro_fd >= 0)
 			close(seg->ro_fd);
 		munmap(mem, size);
@@ -315,7 +301,12 @@ void state_seg_destroy(struct state_seg *seg)
 {
 	if (!seg)
 		return;
-	/* readers that still map it see the flag and know to reopen */
+	/* readers that still map it see the flag and know to reopen. release: pairs with the
+	 * acquire fence in seqlock_read_retry (shm/seqlock.h), which follows the reader's copy
+	 * of the header: a copy that holds EXITED and passes the retry check is the last state,
+	 * every write section having closed before this store (state_writer_*_check judge the
+	 * daemon gone by it). libvfpool's reopen hint reads STALE relaxed: it only reopens by
+	 * name, and the successor was complete before its rename */
 	atomic_fetch_or_explicit(&seg->hdr->flags, VFPOOL_STATE_F_STALE | VFPOOL_STATE_F_EXITED,
 				 memory_order_release);
 	munmap(seg->hdr, seg->size);

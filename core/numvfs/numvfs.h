@@ -34,15 +34,27 @@ struct numvfs_entry {
  * <state_dir>/virtual_functions if needed. -EINVAL for a name that is not a PCI address. */
 int numvfs_store_save(const char *state_dir, const char *pci, unsigned n);
 
-/* -ENOENT: unmanaged. -EBADMSG: the file is not one decimal number (why names the file). */
+/* -ENOENT: unmanaged. -EBADMSG: the file is not trusted (why names it and says what it is:
+ * a symlink, a FIFO or anything but a regular file, too large, not one decimal number).
+ * Never blocks and never follows a link. */
 int numvfs_store_load(const char *state_dir, const char *pci, unsigned *ret_n, char *why,
 		      size_t why_len);
 
-/* Every managed PF, ascending by address; an absent directory is an empty list. A corrupt
- * file or a stray name fails the whole list (-EBADMSG, why names the file): a restore
- * must not silently skip a PF it was told to manage. */
-int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
-		      size_t *ret_n, char *why, size_t why_len);
+/* A store file that is not trusted, and why (the why names the file). */
+struct numvfs_bad_entry {
+	char name[256]; /* its name in the directory */
+	char why[384];
+	int err;        /* -EBADMSG mostly; an I/O error otherwise */
+};
+
+/* Every managed PF whose file is trusted, ascending by address, in *ret_entries; and every
+ * file that is not (a stray name, a symlink, a FIFO, a corrupt number, ...) in *ret_bad,
+ * so one bad file costs its own PF and never the others'. Both malloc'd (caller frees;
+ * NULL when empty). An absent directory is two empty lists. Fails (-errno, why) only when
+ * the directory itself cannot be read, or out of memory. */
+int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries, size_t *ret_n,
+		      struct numvfs_bad_entry **ret_bad, size_t *ret_n_bad, char *why,
+		      size_t why_len);
 
 /* ---- validation ----------------------------------------------------------------------- */
 
@@ -111,9 +123,10 @@ int numvfs_op_result(const struct numvfs_op *op, const char **ret_message);
 
 /* For `vfpoold --restore-numvfs`: every persisted PF gets 0 then its value, waiting on a
  * udev monitor for its VFs (timeout_ms per step, 0: the default). PFs without a file are
- * not touched. 0 when all were restored; otherwise the first failure's negative errno.
+ * not touched. A file that is not trusted is reported and skipped; every other PF is still
+ * restored. 0 when all were restored; otherwise the first failure's negative errno.
  * *ret_report (malloc'd, caller frees; set even on failure when not NULL) has one line per
- * PF saying what happened to it. */
+ * PF or untrusted file saying what happened to it (the untrusted files first). */
 int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeout_ms,
 		       char **ret_report);
 

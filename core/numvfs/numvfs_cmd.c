@@ -9,14 +9,14 @@
 
 #include <libudev.h>
 
+#include "core/base/container_of.h"
+#include "core/base/parse_uint.h"
 #include "core/host/host_apply.h"
 #include "core/host/host_watch.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/numvfs/numvfs.h"
 #include "core/numvfs/numvfs_cmd.h"
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct numvfs_run;
 
@@ -348,21 +348,6 @@ static int find_pf(const struct host *h, const char *name, uint32_t *ret)
 	return -ENODEV;
 }
 
-static int parse_count(const char *s, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s[0] || s[0] == '-' || s[0] == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > NUMVFS_MAX)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
-}
-
 static int sriov_numvfs_path(struct host_watch *watch, const char *pci, char *buf, size_t len)
 {
 	struct udev_device *dev;
@@ -403,7 +388,7 @@ static void cmd_pf_set(struct ctl_request *req)
 		return;
 	}
 	pf = &model->pfs[p];
-	if (parse_count(req->argv[2], &n) < 0) {
+	if (parse_uint(req->argv[2], NUMVFS_MAX, &n) < 0) {
 		ctl_reply(req, -EINVAL, "%s: --numvfs %.32s: not a number in 0..%u",
 			  pf->netdev[0] ? pf->netdev : pf->pci_addr, req->argv[2], pf->total_vfs);
 		return;

@@ -6,11 +6,12 @@
  * udev events, never a sleep; the owner's timer is the only clock.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/array.h"
+#include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
 
 struct numvfs_op {
@@ -27,36 +28,21 @@ struct numvfs_op {
 	size_t n_present, cap_present;
 };
 
-__attribute__((format(printf, 3, 4))) static void say(char *buf, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
 			 const bool *vf_leased, char *why, size_t why_len)
 {
 	const struct host_pf *p;
 	unsigned existing = 0, in_use = 0;
 	const char *name;
-	char dummy[1];
 
-	if (!why) {
-		why = dummy;
-		why_len = sizeof(dummy);
-	}
 	if (!host || pf >= host->n_pfs)
 		return -EINVAL;
 	p = &host->pfs[pf];
 	name = p->netdev[0] ? p->netdev : p->pci_addr;
-	if (n > p->total_vfs) {
-		say(why, why_len, "%s: %u VFs requested, the PF supports 0..%u", name, n,
-		    p->total_vfs);
-		return -ERANGE;
-	}
+	if (n > p->total_vfs)
+		return reason_err(-ERANGE, why, why_len,
+				  "%s: %u VFs requested, the PF supports 0..%u", name, n,
+				  p->total_vfs);
 	for (size_t i = 0; i < host->n_vfs; i++) {
 		if (host->vfs[i].pf != pf)
 			continue;
@@ -65,10 +51,9 @@ int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
 		if ((vf_leased && vf_leased[i]) || host->vfs[i].bound_other)
 			in_use++;
 	}
-	if (in_use) {
-		say(why, why_len, "%s: %u of %u VFs in use", name, in_use, existing);
-		return -EBUSY;
-	}
+	if (in_use)
+		return reason_err(-EBUSY, why, why_len, "%s: %u of %u VFs in use", name, in_use,
+				  existing);
 	return 0;
 }
 
@@ -77,15 +62,8 @@ static int present_add(struct numvfs_op *op, const char *addr)
 	for (size_t i = 0; i < op->n_present; i++)
 		if (strcmp(op->present[i], addr) == 0)
 			return 0;
-	if (op->n_present == op->cap_present) {
-		size_t cap = op->cap_present ? op->cap_present * 2 : 8;
-		void *p = reallocarray(op->present, cap, sizeof(*op->present));
-
-		if (!p)
-			return -ENOMEM;
-		op->present = p;
-		op->cap_present = cap;
-	}
+	if (array_reserve(op->present, op->cap_present, op->n_present + 1, 8) < 0)
+		return -ENOMEM;
 	snprintf(op->present[op->n_present++], VFPOOL_PCI_ADDR_MAX, "%s", addr);
 	return 0;
 }
@@ -186,12 +164,14 @@ static void finish(struct numvfs_op *op)
 {
 	if (!op->rolling_back) {
 		enter(op, NUMVFS_DONE);
-		say(op->message, sizeof(op->message), "%s: sriov_numvfs=%u", op->pf, op->target);
+		snprintf(op->message, sizeof(op->message), "%s: sriov_numvfs=%u", op->pf,
+			 op->target);
 		return;
 	}
 	enter(op, NUMVFS_FAILED);
-	say(op->message, sizeof(op->message), "%s: writing sriov_numvfs=%u failed: %s; restored %u",
-	    op->pf, op->requested, op->reason, op->last_known);
+	snprintf(op->message, sizeof(op->message),
+		 "%s: writing sriov_numvfs=%u failed: %s; restored %u", op->pf, op->requested,
+		 op->reason, op->last_known);
 }
 
 /* The present set decides whether a wait is already over, e.g. when no VF existed. */
@@ -213,18 +193,18 @@ static void fail(struct numvfs_op *op, int error, const char *reason, bool devic
 {
 	if (op->rolling_back) {
 		enter(op, NUMVFS_FAILED);
-		say(op->message, sizeof(op->message),
-		    "%s: writing sriov_numvfs=%u failed: %s; restoring %u also failed: %s",
-		    op->pf, op->requested, op->reason, op->last_known, reason);
+		snprintf(op->message, sizeof(op->message),
+			 "%s: writing sriov_numvfs=%u failed: %s; restoring %u also failed: %s",
+			 op->pf, op->requested, op->reason, op->last_known, reason);
 		return;
 	}
 	op->error = error;
 	snprintf(op->reason, sizeof(op->reason), "%s", reason);
 	if (device_gone) {
 		enter(op, NUMVFS_FAILED);
-		say(op->message, sizeof(op->message),
-		    "%s: writing sriov_numvfs=%u failed: %s; %u not restored: the PF is gone",
-		    op->pf, op->requested, op->reason, op->last_known);
+		snprintf(op->message, sizeof(op->message),
+			 "%s: writing sriov_numvfs=%u failed: %s; %u not restored: the PF is gone",
+			 op->pf, op->requested, op->reason, op->last_known);
 		return;
 	}
 	op->rolling_back = true;
@@ -323,16 +303,16 @@ int numvfs_op_timeout(struct numvfs_op *op, uint32_t step)
 	switch (op->state) {
 	case NUMVFS_WRITE_ZERO:
 	case NUMVFS_WRITE_N:
-		say(why, sizeof(why), "the write of %u did not complete within %u ms",
-		    op->state == NUMVFS_WRITE_ZERO ? 0 : op->target, op->timeout_ms);
+		snprintf(why, sizeof(why), "the write of %u did not complete within %u ms",
+			 op->state == NUMVFS_WRITE_ZERO ? 0 : op->target, op->timeout_ms);
 		break;
 	case NUMVFS_WAIT_GONE:
-		say(why, sizeof(why), "%zu VFs still present %u ms after writing 0",
-		    op->n_present, op->timeout_ms);
+		snprintf(why, sizeof(why), "%zu VFs still present %u ms after writing 0",
+			 op->n_present, op->timeout_ms);
 		break;
 	case NUMVFS_WAIT_VFS:
-		say(why, sizeof(why), "%zu of %u VFs appeared within %u ms", op->n_present,
-		    op->target, op->timeout_ms);
+		snprintf(why, sizeof(why), "%zu of %u VFs appeared within %u ms", op->n_present,
+			 op->target, op->timeout_ms);
 		break;
 	default:
 		return -EINVAL;

@@ -15,17 +15,10 @@
 
 #include <libudev.h>
 
+#include "core/base/clock.h"
 #include "core/host/host_udev.h"
 #include "core/numvfs/numvfs.h"
 #include "core/host/udev_attr.h"
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A plain write through libc: the kernel's store runs inside it (and umockdev's testbed
  * sees it). The write cannot be interrupted, so its timeout is only the daemon's. */
@@ -66,13 +59,13 @@ static int drive(struct udev *udev, struct udev_monitor *mon, struct numvfs_op *
 			return 0;
 		if (a.step != armed_step) {
 			armed_step = a.step;
-			deadline = now_ms() + a.timeout_ms;
+			deadline = clock_ns(CLOCK_MONOTONIC) / NSEC_PER_MSEC + a.timeout_ms;
 		}
 		if (a.kind == NUMVFS_ACT_WRITE) {
 			numvfs_op_write_done(op, a.step, write_numvfs(udev, numvfs_op_pf(op), a.value));
 		} else {
 			struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
-			uint64_t now = now_ms();
+			uint64_t now = clock_ns(CLOCK_MONOTONIC) / NSEC_PER_MSEC;
 			int n = poll(&p, 1, now >= deadline ? 0 : (int)(deadline - now));
 			struct udev_device *dev;
 			struct host_change c;
@@ -163,9 +156,10 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeou
 		       char **ret_report)
 {
 	struct numvfs_entry *entries = NULL;
+	struct numvfs_bad_entry *bad = NULL;
 	struct udev_monitor *mon = NULL;
 	char why[512] = "", *text = NULL;
-	size_t n = 0, text_len = 0;
+	size_t n = 0, n_bad = 0, text_len = 0;
 	FILE *report;
 	int r, first = 0;
 
@@ -174,11 +168,17 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeou
 	report = open_memstream(&text, &text_len);
 	if (!report)
 		return -ENOMEM;
-	r = numvfs_store_list(state_dir, &entries, &n, why, sizeof(why));
+	r = numvfs_store_list(state_dir, &entries, &n, &bad, &n_bad, why, sizeof(why));
 	if (r < 0) {
 		fprintf(report, "%s\n", why[0] ? why : strerror(-r));
 		first = r;
 		goto out;
+	}
+	/* a file that cannot be trusted is its own PF's failure: the others are restored */
+	for (size_t i = 0; i < n_bad; i++) {
+		fprintf(report, "%s\n", bad[i].why);
+		if (first == 0)
+			first = bad[i].err;
 	}
 	if (n == 0)
 		goto out;
@@ -198,6 +198,7 @@ out:
 	if (mon)
 		udev_monitor_unref(mon);
 	free(entries);
+	free(bad);
 	fclose(report);
 	if (ret_report)
 		*ret_report = text;

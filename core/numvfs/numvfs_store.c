@@ -4,7 +4,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,20 +11,9 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/base/reason.h"
 #include "core/numvfs/numvfs.h"
 
-__attribute__((format(printf, 3, 4))) static void say(char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!why || !len)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(why, len, fmt, ap);
-	va_end(ap);
-}
-
-/* Names in the directory are PCI addresses and nothing else: no path can be smuggled in. */
 static bool valid_pci_name(const char *s)
 {
 	static const char shape[] = "xxxx:xx:xx.x";
@@ -51,7 +39,8 @@ static int open_store_dir(const char *state_dir, bool create)
 		close(sfd);
 		return r;
 	}
-	dfd = openat(sfd, NUMVFS_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* not through a link: the directory is the one in state_dir, or none */
+	dfd = openat(sfd, NUMVFS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		dfd = -errno;
 	/* the new directory's entry in state_dir must be durable too */
@@ -99,30 +88,81 @@ static int parse_value(const char *s, size_t len, unsigned *ret)
 	return 0;
 }
 
-static int load_at(int dfd, const char *state_dir, const char *pci, unsigned *ret_n,
+static const char *file_kind(mode_t mode)
+{
+	switch (mode & S_IFMT) {
+	case S_IFLNK: return "a symbolic link";
+	case S_IFIFO: return "a FIFO";
+	case S_IFDIR: return "a directory";
+	case S_IFSOCK: return "a socket";
+	case S_IFCHR: return "a character device";
+	case S_IFBLK: return "a block device";
+	default: return "not a regular file";
+	}
+}
+
+/*
+ * One store file, trusted only as a regular file of a few bytes holding a number. The boot
+ * restore reads these as root before the network is up: a FIFO would block it forever, a
+ * link could point anywhere, a device could act on open. So: look without following or
+ * opening, open without following or blocking (no controlling tty either), and check the
+ * open file is the one looked at.
+ */
+static int load_at(int dfd, const char *state_dir, const char *name, unsigned *ret_n,
 		   char *why, size_t why_len)
 {
+	struct stat st, fst;
 	char buf[16];
 	ssize_t len;
 	int fd, r;
 
-	fd = openat(dfd, pci, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
 		r = -errno;
 		if (r != -ENOENT)
-			say(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
+			reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, name,
+			    strerror(-r));
 		return r;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		reason_set(why, why_len, "%s/%s/%s: %s, not a file holding a number of VFs: not trusted",
+		    state_dir, NUMVFS_DIR, name, file_kind(st.st_mode));
+		return -EBADMSG;
+	}
+	if (st.st_size >= (off_t)sizeof(buf)) {
+		reason_set(why, why_len, "%s/%s/%s: %lld bytes, too large for a number of VFs (0..%u): "
+		    "not trusted", state_dir, NUMVFS_DIR, name, (long long)st.st_size, NUMVFS_MAX);
+		return -EBADMSG;
+	}
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		r = -errno;
+		if (r == -ELOOP) {
+			reason_set(why, why_len, "%s/%s/%s: a symbolic link, not a file holding a number "
+			    "of VFs: not trusted", state_dir, NUMVFS_DIR, name);
+			return -EBADMSG;
+		}
+		if (r != -ENOENT)
+			reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, name,
+			    strerror(-r));
+		return r;
+	}
+	if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_dev != st.st_dev ||
+	    fst.st_ino != st.st_ino) {
+		close(fd);
+		reason_set(why, why_len, "%s/%s/%s: replaced while it was read: not trusted", state_dir,
+		    NUMVFS_DIR, name);
+		return -EBADMSG;
 	}
 	len = read(fd, buf, sizeof(buf));
 	r = len < 0 ? -errno : 0;
 	close(fd);
 	if (r < 0) {
-		say(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, pci, strerror(-r));
+		reason_set(why, why_len, "%s/%s/%s: %s", state_dir, NUMVFS_DIR, name, strerror(-r));
 		return r;
 	}
 	if ((size_t)len == sizeof(buf) || parse_value(buf, (size_t)len, ret_n) < 0) {
-		say(why, why_len, "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted",
-		    state_dir, NUMVFS_DIR, pci, NUMVFS_MAX);
+		reason_set(why, why_len, "%s/%s/%s: corrupt: not a number of VFs (0..%u), not trusted",
+		    state_dir, NUMVFS_DIR, name, NUMVFS_MAX);
 		return -EBADMSG;
 	}
 	return 0;
@@ -138,7 +178,7 @@ int numvfs_store_load(const char *state_dir, const char *pci, unsigned *ret_n, c
 	dfd = open_store_dir(state_dir, false);
 	if (dfd < 0) {
 		if (dfd != -ENOENT)
-			say(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
+			reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
 		return dfd;
 	}
 	r = load_at(dfd, state_dir, pci, ret_n, why, why_len);
@@ -152,25 +192,44 @@ static int cmp_entry(const void *a, const void *b)
 		      ((const struct numvfs_entry *)b)->pci_addr);
 }
 
-int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
-		      size_t *ret_n, char *why, size_t why_len)
+/* Appends one element of size sz to *v (n used, *cap allocated). */
+static void *grow(void **v, size_t n, size_t *cap, size_t sz)
 {
-	struct numvfs_entry *v = NULL;
-	size_t n = 0, cap = 0;
+	if (n == *cap) {
+		size_t c = *cap ? *cap * 2 : 8;
+		void *nv = reallocarray(*v, c, sz);
+
+		if (!nv)
+			return NULL;
+		*v = nv;
+		*cap = c;
+	}
+	return (char *)*v + n * sz;
+}
+
+int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries, size_t *ret_n,
+		      struct numvfs_bad_entry **ret_bad, size_t *ret_n_bad, char *why,
+		      size_t why_len)
+{
+	struct numvfs_entry *v = NULL, *e;
+	struct numvfs_bad_entry *bad = NULL, *b;
+	size_t n = 0, cap = 0, n_bad = 0, cap_bad = 0;
 	struct dirent *de;
 	DIR *d;
 	int dfd, r = 0;
 
-	if (!state_dir || !ret_entries || !ret_n)
+	if (!state_dir || !ret_entries || !ret_n || !ret_bad || !ret_n_bad)
 		return -EINVAL;
 	dfd = open_store_dir(state_dir, false);
 	if (dfd == -ENOENT) {
 		*ret_entries = NULL;
 		*ret_n = 0;
+		*ret_bad = NULL;
+		*ret_n_bad = 0;
 		return 0;
 	}
 	if (dfd < 0) {
-		say(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
+		reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
 		return dfd;
 	}
 	d = fdopendir(dfd);
@@ -180,42 +239,63 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries,
 		return r;
 	}
 	while ((errno = 0, de = readdir(d))) {
+		char bad_why[sizeof(b->why)];
+		unsigned value;
+		int err;
+
 		/* dot files are ours in flight (a save interrupted before its rename) */
 		if (de->d_name[0] == '.')
 			continue;
+		/* one file that cannot be trusted costs its own PF, never the others' */
 		if (!valid_pci_name(de->d_name)) {
-			say(why, why_len, "%s/%s/%s: not a PCI address, not trusted", state_dir,
-			    NUMVFS_DIR, de->d_name);
-			r = -EBADMSG;
-			goto out;
+			err = -EBADMSG;
+			reason_set(bad_why, sizeof(bad_why), "%s/%s/%s: not a PCI address, not trusted",
+			    state_dir, NUMVFS_DIR, de->d_name);
+		} else {
+			bad_why[0] = '\0';
+			err = load_at(dirfd(d), state_dir, de->d_name, &value, bad_why,
+				      sizeof(bad_why));
+			if (err == -ENOENT)
+				continue; /* removed since readdir: not managed any more */
 		}
-		if (n == cap) {
-			struct numvfs_entry *nv = reallocarray(v, cap ? cap * 2 : 8, sizeof(*v));
-
-			if (!nv) {
+		if (err < 0) {
+			b = grow((void **)&bad, n_bad, &cap_bad, sizeof(*bad));
+			if (!b) {
 				r = -ENOMEM;
 				goto out;
 			}
-			v = nv;
-			cap = cap ? cap * 2 : 8;
+			snprintf(b->name, sizeof(b->name), "%s", de->d_name);
+			snprintf(b->why, sizeof(b->why), "%s",
+				 bad_why[0] ? bad_why : strerror(-err));
+			b->err = err;
+			n_bad++;
+			continue;
 		}
-		memcpy(v[n].pci_addr, de->d_name, strlen(de->d_name) + 1);
-		r = load_at(dirfd(d), state_dir, de->d_name, &v[n].n, why, why_len);
-		if (r < 0)
+		e = grow((void **)&v, n, &cap, sizeof(*v));
+		if (!e) {
+			r = -ENOMEM;
 			goto out;
+		}
+		memcpy(e->pci_addr, de->d_name, strlen(de->d_name) + 1);
+		e->n = value;
 		n++;
 	}
-	if (errno)
+	if (errno) {
 		r = -errno;
+		reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-r));
+	}
 out:
 	closedir(d);
 	if (r < 0) {
 		free(v);
+		free(bad);
 		return r;
 	}
 	if (n)
 		qsort(v, n, sizeof(*v), cmp_entry);
 	*ret_entries = v;
 	*ret_n = n;
+	*ret_bad = bad;
+	*ret_n_bad = n_bad;
 	return 0;
 }

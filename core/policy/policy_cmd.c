@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/base/parse_uint.h"
 #include "core/log.h"
 #include "core/policy/policy_cmd.h"
 #include "core/policy/policy_store.h"
@@ -19,21 +20,6 @@ static const char *opt_value(struct ctl_request *req, int *i)
 	if (*i + 1 >= req->argc)
 		return NULL;
 	return req->argv[++*i];
-}
-
-static int parse_num(const char *s, unsigned max, unsigned *ret)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*ret = (unsigned)v;
-	return 0;
 }
 
 static int copy_name(struct ctl_request *req, const char *what, const char *s, char *dst,
@@ -110,12 +96,12 @@ static void cmd_network_add(struct ctl_request *req)
 		if (!v)
 			return usage(req, NETWORK_ADD_USAGE);
 		if (strcmp(o, "--vlan") == 0) {
-			if (parse_num(v, POLICY_MAX_VLAN, &num))
+			if (parse_uint(v, POLICY_MAX_VLAN, &num))
 				return ctl_reply(req, -ERANGE, "network %s: VLAN %s not in 0..%u",
 						 n.name, v, POLICY_MAX_VLAN);
 			n.vlan = (uint16_t)num;
 		} else if (strcmp(o, "--mtu") == 0) {
-			if (parse_num(v, POLICY_MAX_MTU, &num))
+			if (parse_uint(v, POLICY_MAX_MTU, &num))
 				return ctl_reply(req, -ERANGE, "network %s: MTU %s not in 0..%u",
 						 n.name, v, POLICY_MAX_MTU);
 			n.mtu = num;

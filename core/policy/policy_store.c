@@ -1,7 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,22 +8,11 @@
 #include <unistd.h>
 
 #include "core/atomic_file.h"
+#include "core/base/parse_uint.h"
+#include "core/base/reason.h"
 #include "core/policy/policy_store.h"
 
 #define MAX_LINE 256
-
-__attribute__((format(printf, 4, 5)))
-static int say(int err, char *why, size_t len, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (why && len) {
-		va_start(ap, fmt);
-		vsnprintf(why, len, fmt, ap);
-		va_end(ap);
-	}
-	return err;
-}
 
 static char *render(const struct policy *p, size_t *ret_len)
 {
@@ -64,36 +52,22 @@ int policy_store_save(const char *state_dir, const struct policy *p, char *why, 
 	int dfd = -1, r = 0;
 
 	if (!text)
-		return say(-ENOMEM, why, why_len, "%s/%s: out of memory", state_dir, POLICY_FILE);
+		return reason_err(-ENOMEM, why, why_len, "%s/%s: out of memory", state_dir,
+				  POLICY_FILE);
 	/* the daemon verified (and made) it at start (core/safe_dir.h): never through a link */
 	dfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0) {
-		r = say(-errno, why, why_len, "%s: %s", state_dir, strerror(errno));
+		r = reason_err(-errno, why, why_len, "%s: %s", state_dir, strerror(errno));
 		goto out;
 	}
 	r = atomic_file_replace(dfd, POLICY_FILE, text, len, 0644);
 	if (r)
-		say(r, why, why_len, "%s/%s: %s", state_dir, POLICY_FILE, strerror(-r));
+		reason_err(r, why, why_len, "%s/%s: %s", state_dir, POLICY_FILE, strerror(-r));
 out:
 	if (dfd >= 0)
 		close(dfd);
 	free(text);
 	return r;
-}
-
-static int parse_u32(const char *s, uint32_t max, uint32_t *ret)
-{
-	char *end;
-	unsigned long v;
-
-	if (!s || !*s || *s == '-' || *s == '+')
-		return -EINVAL;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*ret = (uint32_t)v;
-	return 0;
 }
 
 static int parse_bool(const char *s, bool *ret)
@@ -138,15 +112,16 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 	int n = split(line, w, 7), pf;
 
 	if (n < 0)
-		return say(-EINVAL, why, len, "not words separated by single spaces");
+		return reason_err(-EINVAL, why, len, "not words separated by single spaces");
 	if (strcmp(w[0], "network") == 0 && n == 5) {
 		struct policy_network net = { 0 };
 		uint32_t vlan;
 
 		if (copy_name(net.name, sizeof(net.name), w[1]) ||
-		    parse_u32(w[2], POLICY_MAX_VLAN, &vlan) || parse_u32(w[3], POLICY_MAX_MTU, &net.mtu) ||
+		    parse_uint(w[2], POLICY_MAX_VLAN, &vlan) ||
+		    parse_uint(w[3], POLICY_MAX_MTU, &net.mtu) ||
 		    (strcmp(w[4], "-") != 0 && copy_name(net.label, sizeof(net.label), w[4])))
-			return say(-EINVAL, why, len, "network: bad field");
+			return reason_err(-EINVAL, why, len, "network: bad field");
 		net.vlan = (uint16_t)vlan;
 		return policy_network_add(p, &net, why, len);
 	}
@@ -157,7 +132,7 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 		    copy_name(pr.network, sizeof(pr.network), w[2]) ||
 		    policy_parse_passthrough(w[3], &pr.passthrough) ||
 		    parse_bool(w[4], &pr.port_mirroring) || parse_bool(w[5], &pr.qos))
-			return say(-EINVAL, why, len, "profile: bad field");
+			return reason_err(-EINVAL, why, len, "profile: bad field");
 		return policy_profile_add(p, &pr, why, len);
 	}
 	if ((strcmp(w[0], "pf") == 0 || strcmp(w[0], "pf-network") == 0 ||
@@ -167,14 +142,14 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 			return 1;
 		if (strcmp(w[0], "pf") == 0) {
 			if (strcmp(w[2], "all") != 0 && strcmp(w[2], "list") != 0)
-				return say(-EINVAL, why, len, "pf: expected all or list");
+				return reason_err(-EINVAL, why, len, "pf: expected all or list");
 			return policy_pf_all_networks(p, (uint32_t)pf, w[2][0] == 'a');
 		}
 		if (strcmp(w[0], "pf-network") == 0)
 			return policy_pf_network(p, (uint32_t)pf, w[2], true, why, len);
 		return policy_pf_label(p, (uint32_t)pf, w[2], true, why, len);
 	}
-	return say(-EINVAL, why, len, "unknown line");
+	return reason_err(-EINVAL, why, len, "unknown line");
 }
 
 static int parse(FILE *f, struct policy *p, unsigned *skipped, char *why, size_t len)
@@ -189,22 +164,24 @@ static int parse(FILE *f, struct policy *p, unsigned *skipped, char *why, size_t
 
 		lineno++;
 		if (l == 0 || line[l - 1] != '\n')
-			return say(-EBADMSG, why, len, "line %u: too long or not terminated", lineno);
+			return reason_err(-EBADMSG, why, len, "line %u: too long or not terminated",
+					  lineno);
 		line[l - 1] = '\0';
 		if (lineno == 1) {
 			if (strcmp(line, "vfpool-policy 1") != 0)
-				return say(-EBADMSG, why, len, "line 1: not \"vfpool-policy 1\"");
+				return reason_err(-EBADMSG, why, len,
+						  "line 1: not \"vfpool-policy 1\"");
 			continue;
 		}
 		r = apply_line(p, line, reason, sizeof(reason));
 		if (r < 0)
-			return say(-EBADMSG, why, len, "line %u: %s", lineno, reason);
+			return reason_err(-EBADMSG, why, len, "line %u: %s", lineno, reason);
 		*skipped += (unsigned)r;
 	}
 	if (ferror(f))
-		return say(-EIO, why, len, "read error");
+		return reason_err(-EIO, why, len, "read error");
 	if (lineno == 0)
-		return say(-EBADMSG, why, len, "empty");
+		return reason_err(-EBADMSG, why, len, "empty");
 	return 0;
 }
 
@@ -218,7 +195,7 @@ int policy_store_load(const char *state_dir, struct policy *p, unsigned *ret_ski
 	int r;
 
 	if (snprintf(path, sizeof(path), "%s/%s", state_dir, POLICY_FILE) >= (int)sizeof(path))
-		return say(-ENAMETOOLONG, why, why_len, "%s: path too long", state_dir);
+		return reason_err(-ENAMETOOLONG, why, why_len, "%s: path too long", state_dir);
 	/* root reads it: never through a link, never a FIFO that would hang the start */
 	{
 		struct stat st;
@@ -226,25 +203,25 @@ int policy_store_load(const char *state_dir, struct policy *p, unsigned *ret_ski
 
 		if (fd < 0) {
 			r = -errno;
-			return say(r, why, why_len, "%s: %s", path,
-				   r == -ELOOP ? "a symlink, not followed" : strerror(-r));
+			return reason_err(r, why, why_len, "%s: %s", path,
+					  r == -ELOOP ? "a symlink, not followed" : strerror(-r));
 		}
 		if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 			close(fd);
-			return say(-EINVAL, why, why_len, "%s: not a regular file", path);
+			return reason_err(-EINVAL, why, why_len, "%s: not a regular file", path);
 		}
 		f = fdopen(fd, "r");
 		if (!f) {
 			r = -errno;
 			close(fd);
-			return say(r, why, why_len, "%s: %s", path, strerror(-r));
+			return reason_err(r, why, why_len, "%s: %s", path, strerror(-r));
 		}
 	}
 	/* parse into a copy: a corrupt file must leave nothing behind */
 	r = policy_init(&tmp, p->n_pfs, NULL, NULL);
 	if (r) {
 		fclose(f);
-		return say(r, why, why_len, "%s: %s", path, strerror(-r));
+		return reason_err(r, why, why_len, "%s: %s", path, strerror(-r));
 	}
 	for (uint32_t i = 0; i < p->n_pfs; i++) {
 		memcpy(tmp.pfs[i].pci_addr, p->pfs[i].pci_addr, sizeof(tmp.pfs[i].pci_addr));
@@ -254,7 +231,7 @@ int policy_store_load(const char *state_dir, struct policy *p, unsigned *ret_ski
 	fclose(f);
 	if (r) {
 		policy_fini(&tmp);
-		return say(r, why, why_len, "%s: %s", path, reason);
+		return reason_err(r, why, why_len, "%s: %s", path, reason);
 	}
 	tmp.generation = p->generation + 1;
 	policy_fini(p);

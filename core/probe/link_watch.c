@@ -11,6 +11,7 @@
 #include <netlink/route/link.h>
 
 #include "bpf/ifindex_map.h"
+#include "core/base/array.h"
 #include "core/probe/link_watch.h"
 #include "core/nl_errno.h"
 
@@ -128,15 +129,9 @@ static int upper_add(struct link_watch *lw, int ifindex, struct vf *vf, const ch
 	struct upper *u;
 	int r;
 
-	if (lw->n_uppers == lw->cap_uppers) {
-		size_t cap = lw->cap_uppers ? lw->cap_uppers * 2 : 16;
-		struct upper *n = realloc(lw->uppers, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		lw->uppers = n;
-		lw->cap_uppers = cap;
-	}
+	r = array_reserve(lw->uppers, lw->cap_uppers, lw->n_uppers + 1, 16);
+	if (r < 0)
+		return r;
 	r = ifindex_map_put(&lw->upper_index, ifindex, (uint32_t)lw->n_uppers);
 	if (r < 0)
 		return r;
@@ -421,15 +416,9 @@ int link_watch_track_vf(struct link_watch *lw, int ifindex, uint32_t slot)
 		return -EINVAL;
 	if (find_vf(lw, ifindex))
 		return -EEXIST;
-	if (lw->n_vfs == lw->cap_vfs) {
-		size_t cap = lw->cap_vfs ? lw->cap_vfs * 2 : 16;
-		struct vf *n = realloc(lw->vfs, cap * sizeof(*n));
-
-		if (!n)
-			return -ENOMEM;
-		lw->vfs = n;
-		lw->cap_vfs = cap;
-	}
+	r = array_reserve(lw->vfs, lw->cap_vfs, lw->n_vfs + 1, 16);
+	if (r < 0)
+		return r;
 	r = ifindex_map_put(&lw->vf_index, ifindex, (uint32_t)lw->n_vfs);
 	if (r < 0)
 		return r;

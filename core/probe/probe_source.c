@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include "bpf/probe.h"
+#include "core/base/container_of.h"
 #include "core/probe/link_watch.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -28,8 +29,6 @@
 #define REFRESH_MAX_MS 60000u
 /* Room for a burst: in fallback mode every link event of the host is queued here. */
 #define EVENT_RCVBUF (4 << 20)
-
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct probe_source {
 	struct io_uring *ring;

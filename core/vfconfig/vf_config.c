@@ -1,9 +1,14 @@
 /* SPDX-License-Identifier: MIT */
+/*
+ * The VF configuration jobs' owner on the daemon's io_uring (the jobs themselves:
+ * core/vfconfig/vf_job.h). It keeps one queue of jobs per PF with one request in flight, so
+ * the kernel sees one PF's changes in order; sends each job's requests on a NETLINK_ROUTE
+ * socket, matches answers by sequence number and bounds each with a timer; writes a vfio-pci
+ * VF's sysfs reset; and does what a finished job means for the lease and the VF.
+ */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdarg.h>
 #include <libgen.h>
-#include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
@@ -17,57 +22,33 @@
 #include <netlink/attr.h>
 #include <netlink/msg.h>
 
+#include "core/base/clock.h"
+#include "core/base/container_of.h"
 #include "core/log.h"
 #include "core/loop.h"
-#include "core/model/req_stats.h"
 #include "core/vfconfig/vf_config.h"
 #include "core/vfconfig/vf_config_want.h"
+#include "core/vfconfig/vf_job.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
-#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 #define RECV_BUF (64 * 1024)
-#define WHY_MAX 120
-
-enum job_kind { JOB_APPLY, JOB_RESTORE, JOB_SCAN };
-
-/* Steps, in order; a job skips those it does not need. */
-enum step {
-	ST_SAVE_PF,  /* GETLINK on the PF: the VF's original state */
-	ST_SAVE_MTU, /* GETLINK on the VF netdev: its original MTU */
-	ST_SET_PF,   /* SETLINK on the PF: want */
-	ST_SET_MTU,  /* SETLINK on the VF netdev: want.mtu */
-	ST_FLR,      /* write the VF's sysfs reset */
-	ST_DONE,
-};
 
 struct job {
 	struct job *next;
-	enum job_kind kind;
-	uint32_t slot; /* JOB_SCAN: the PF index */
-	uint64_t gen;
-	enum step step;
-	struct vf_state want;
-	bool changed;     /* a SETLINK was ACKed: a failure must restore */
-	bool rolling_back; /* an APPLY that failed, now restoring */
-	bool got_state;   /* ST_SAVE_PF: the reply described the VF */
-	int err;          /* the first failure */
-	char why[WHY_MAX];
-	struct completion_sink *sink;
-	struct vfpool_cqe cqe;
+	struct vf_job m;
+	uint32_t slot; /* a scan: the PF index */
+	uint64_t gen;  /* the lease generation it is for */
+	struct pending_completion *pc; /* an apply: the request waiting for it */
 };
 
 struct pf_queue {
 	struct job *head, *tail;
 	bool in_flight;
-	uint32_t seq; /* of the request in flight */
+	uint32_t seq;  /* of the request in flight */
+	uint32_t step; /* the head job's step that request is for */
 	int ifindex;           /* of the PF netdev, cached: resolving costs syscalls */
 	uint64_t resolved_ns;  /* when (CLOCK_MONOTONIC_COARSE); 0: never */
-};
-
-struct vf_saved {
-	bool pf_saved, mtu_saved;
-	struct vf_state orig;
 };
 
 /* Every io_uring request we own, so fini frees those whose completion never came. */
@@ -75,8 +56,8 @@ struct io {
 	struct loop_op op;
 	struct io *prev, *next;
 	struct vf_config *vc;
-	uint32_t pf, seq;
-	int fd; /* ST_FLR: the reset attribute */
+	uint32_t pf, seq, step;
+	int fd; /* a reset: the VF's reset attribute */
 	struct __kernel_timespec ts;
 	size_t len;
 	uint8_t buf[];
@@ -91,23 +72,16 @@ struct vf_config {
 	int fd;
 	uint32_t next_seq;
 	struct pf_queue *pfs;
-	struct vf_saved *saved;
+	struct vf_saved *saved; /* per VF slot */
 	struct io ios; /* list head */
 	struct loop_op recv_op;
 	bool recv_armed;
 	uint8_t *rbuf;
 	unsigned busy;
-	/* lease_made runs inside the engine's serve: a job that fails before its first
-	 * request goes out (the PF netdev gone) is answered through the hook's own cqe, never
-	 * posted from in there (the client ring is between writing and publishing) */
-	bool in_hook, hook_answered;
-	struct vfpool_cqe hook_cqe;
 };
 
 static void run_pf(struct vf_config *vc, uint32_t pf);
-static void on_flr(struct loop_op *op, const struct io_uring_cqe *cqe);
-static void step_failed(struct vf_config *vc, uint32_t pf, int err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+static void on_reset(struct loop_op *op, const struct io_uring_cqe *cqe);
 
 static struct vfpool_shm_vf *vf_rec(const struct vf_config *vc, uint32_t slot)
 {
@@ -176,8 +150,7 @@ static void on_timer(struct loop_op *op, const struct io_uring_cqe *cqe)
 
 	if (cqe->res == -ETIME && q->in_flight && q->seq == t->seq) {
 		q->in_flight = false;
-		step_failed(vc, t->pf, -ETIMEDOUT, "%s: no answer from the kernel in %u ms",
-			    pf_name(vc, t->pf), vc->opts.timeout_ms);
+		vf_job_timeout(&q->head->m, t->step);
 		run_pf(vc, t->pf);
 	}
 	io_free(t);
@@ -190,16 +163,20 @@ static void on_send(struct loop_op *op, const struct io_uring_cqe *cqe)
 	struct pf_queue *q = &vc->pfs[s->pf];
 
 	if (cqe->res < 0 && q->in_flight && q->seq == s->seq) {
+		char why[VF_JOB_WHY_MAX];
+
 		q->in_flight = false;
-		step_failed(vc, s->pf, cqe->res, "%s: netlink send: %s", pf_name(vc, s->pf),
-			    strerror(-cqe->res));
+		snprintf(why, sizeof(why), "%s: netlink send: %s", q->head->m.pf_name,
+			 strerror(-cqe->res));
+		vf_job_failed(&q->head->m, s->step, cqe->res, why);
 		run_pf(vc, s->pf);
 	}
 	io_free(s);
 }
 
-/* Sends msg for PF pf's current step and arms its timer. Takes the message. */
-static int send_msg(struct vf_config *vc, uint32_t pf, struct nl_msg *msg)
+/* Sends msg for the step of PF pf's head job and arms its timer. Takes the message. */
+static int send_msg(struct vf_config *vc, uint32_t pf, const struct vf_job_action *a,
+		    struct nl_msg *msg)
 {
 	struct nlmsghdr *h = nlmsg_hdr(msg);
 	struct io *s = io_new(vc, on_send, pf, h->nlmsg_len), *t;
@@ -219,12 +196,14 @@ static int send_msg(struct vf_config *vc, uint32_t pf, struct nl_msg *msg)
 	memcpy(s->buf, h, h->nlmsg_len);
 	nlmsg_free(msg);
 	s->seq = t->seq = vc->next_seq;
+	s->step = t->step = a->step;
 	vc->pfs[pf].seq = vc->next_seq;
+	vc->pfs[pf].step = a->step;
 	vc->pfs[pf].in_flight = true;
 	sqe = loop_sqe(vc->ring, &s->op);
 	io_uring_prep_send(sqe, vc->fd, s->buf, s->len, 0);
 	io_uring_sqe_set_data(sqe, &s->op);
-	loop_timer(vc->ring, &t->op, &t->ts, vc->opts.timeout_ms);
+	loop_timer(vc->ring, &t->op, &t->ts, a->timeout_ms);
 	return 0;
 }
 
@@ -291,18 +270,6 @@ static bool is_vfio(const struct vf_config *vc, uint32_t slot)
 	return strcmp(basename(target), "vfio-pci") == 0;
 }
 
-/* Still the lease (or the free VF) this job was made for? */
-static bool job_current(const struct vf_config *vc, const struct job *j)
-{
-	const struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
-
-	if (j->kind == JOB_SCAN)
-		return true;
-	if (vf->lease_gen != j->gen)
-		return false;
-	return j->kind == JOB_RESTORE || j->rolling_back ? true : vf->state == VFPOOL_VF_LEASED;
-}
-
 static void record_cfg(struct vf_config *vc, uint32_t slot, const struct vf_state *s,
 		       uint8_t cfg_state)
 {
@@ -318,234 +285,187 @@ static void record_cfg(struct vf_config *vc, uint32_t slot, const struct vf_stat
 	seqlock_write_end(&vc->e->hdr->seq);
 }
 
-static void post(struct vf_config *vc, struct job *j)
+/* An allocation's configuration is over: its request may complete (res < 0: it failed, the
+ * lease is undone). A job has no request to tell after the first time. */
+static void configured(struct job *j, int res, const char *why)
 {
-	struct completion_sink *sink = j->sink;
+	struct pending_completion *pc = j->pc;
 
-	j->sink = NULL;
-	if (!sink)
-		return;
-	/* still inside the hook: the engine answers (and counts) it now */
-	if (vc->in_hook) {
-		vc->hook_cqe = j->cqe;
-		vc->hook_answered = true;
-		return;
-	}
-	/* the engine did not count a request it kept: its failure is counted here, whatever
-	 * the errno, as a configuration failure (rolled back, quarantined, or released before
-	 * it was configured) */
-	if (j->cqe.res < 0)
-		req_stats_errors(vc->e->hdr, VFPOOL_ERR_CONFIG, 1);
-	/* through the engine: the lease must be durable before the client hears of it */
-	engine_post(vc->e, sink, &j->cqe);
+	j->pc = NULL;
+	if (pc)
+		pending_configured(pc, res, why);
 }
 
-static void finish_job(struct vf_config *vc, uint32_t pf)
+/* A VF that could not be restored: quarantined, never handed on dirty. */
+static void quarantine(struct vf_config *vc, const struct job *j, int error, const char *why)
 {
-	struct job *j = vc->pfs[pf].head;
-	struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
-
-	switch (j->kind) {
-	case JOB_APPLY:
-		if (!j->rolling_back) {
-			record_cfg(vc, j->slot, &j->want, VFPOOL_CFG_APPLIED);
-			break;
-		}
-		/* rolled back: the VF is as it was, back to the pool; the client learns why */
-		log_warn("vf_config_failed", "vf=%s vm=%s vnic=%s error=\"%s\"", vf->pci_addr,
-			 vf->vm_id, vf->vnic_id, j->why);
-		engine_undo_lease(vc->e, j->slot, j->gen);
-		j->cqe.res = j->err;
-		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
-		break;
-	case JOB_RESTORE:
-		engine_return_vf(vc->e, j->slot);
-		break;
-	case JOB_SCAN:
-		break;
-	}
-	post(vc, j);
-	pop_job(vc, pf);
-}
-
-/* A job that cannot restore: the VF is quarantined, never handed on dirty. */
-static void quarantine(struct vf_config *vc, uint32_t pf)
-{
-	struct job *j = vc->pfs[pf].head;
 	struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
 	char reason[VFPOOL_REASON_MAX];
 
-	snprintf(reason, sizeof(reason), "reset failed: %s", strerror(-j->err));
-	log_err("vf_quarantined", "vf=%s reason=\"%s\"", vf->pci_addr, j->why);
-	if (j->kind == JOB_APPLY) {
-		j->cqe.res = j->err;
-		snprintf(j->cqe.message, sizeof(j->cqe.message), "%s", j->why);
+	snprintf(reason, sizeof(reason), "reset failed: %s", strerror(-error));
+	log_err("vf_quarantined", "vf=%s reason=\"%s\"", vf->pci_addr, why);
+	if (j->m.kind == VF_JOB_APPLY) {
 		/* clear the lease but keep the claim: quarantine drops it with the bit set */
 		engine_undo_lease(vc->e, j->slot, j->gen);
 		engine_hold_vf(vc->e, j->slot);
 	}
 	engine_quarantine(vc->e, j->slot, reason);
-	post(vc, j);
+}
+
+/* What a finished job means for the lease and the VF, and for the request waiting. */
+static void finish_job(struct vf_config *vc, uint32_t pf)
+{
+	struct job *j = vc->pfs[pf].head;
+	struct vfpool_shm_vf *vf = j->m.kind == VF_JOB_SCAN ? NULL : vf_rec(vc, j->slot);
+	enum vf_job_outcome outcome;
+	const char *why;
+	int error;
+
+	vf_job_result(&j->m, &outcome, &error, &why);
+	switch (outcome) {
+	case VF_JOB_OK:
+		if (j->m.kind == VF_JOB_APPLY)
+			record_cfg(vc, j->slot, &j->m.want, VFPOOL_CFG_APPLIED);
+		else if (j->m.kind == VF_JOB_RESTORE)
+			engine_return_vf(vc->e, j->slot);
+		break;
+	case VF_JOB_FAILED:
+		if (j->m.kind == VF_JOB_SCAN) {
+			log_warn("vf_scan_failed", "pf=%s error=\"%s\"", pf_name(vc, pf), why);
+			break;
+		}
+		/* rolled back: the VF is as it was, back to the pool; the client learns why */
+		log_warn("vf_config_failed", "vf=%s vm=%s vnic=%s error=\"%s\"", vf->pci_addr,
+			 vf->vm_id, vf->vnic_id, why);
+		engine_undo_lease(vc->e, j->slot, j->gen);
+		break;
+	case VF_JOB_DIRTY:
+		quarantine(vc, j, error, why);
+		break;
+	case VF_JOB_DROPPED:
+		log_info("vf_config_dropped", "vf=%s generation=%llu now=%llu", vf->pci_addr,
+			 (unsigned long long)j->gen, (unsigned long long)vf->lease_gen);
+		break;
+	}
+	configured(j, error, why);
 	pop_job(vc, pf);
 }
 
-static void step_failed(struct vf_config *vc, uint32_t pf, int err, const char *fmt, ...)
+/* What the head job's step needs to know about the VF and its PF, read now. */
+static void read_world(struct vf_config *vc, uint32_t pf, const struct job *j,
+		       struct vf_job_world *w)
 {
-	struct job *j = vc->pfs[pf].head;
-	va_list ap;
+	const struct vfpool_shm_vf *vf;
 
-	if (!j)
+	memset(w, 0, sizeof(*w));
+	w->pf_ifindex = ifindex_of(pf_rec(vc, pf)->netdev);
+	if (j->m.kind == VF_JOB_SCAN)
 		return;
-	if (!j->err) {
-		j->err = err;
-		va_start(ap, fmt);
-		vsnprintf(j->why, sizeof(j->why), fmt, ap);
-		va_end(ap);
-	}
-	switch (j->kind) {
-	case JOB_SCAN:
-		log_warn("vf_scan_failed", "pf=%s error=\"%s\"", pf_name(vc, pf), j->why);
-		pop_job(vc, pf);
-		return;
-	case JOB_RESTORE:
-		quarantine(vc, pf);
-		return;
-	case JOB_APPLY:
-		break;
-	}
-	if (j->rolling_back || (j->changed && !vc->saved[j->slot].pf_saved)) {
-		quarantine(vc, pf);
-		return;
-	}
-	/* restore what was changed (a timeout may have changed something), then undo */
-	j->rolling_back = true;
-	j->want = vc->saved[j->slot].orig;
-	if (!vc->saved[j->slot].mtu_saved)
-		j->want.fields &= ~VF_F_MTU;
-	j->step = j->changed || err == -ETIMEDOUT ? ST_SET_PF : ST_DONE;
-	if (!vc->saved[j->slot].pf_saved)
-		j->step = ST_DONE; /* nothing applied before the save finished */
+	vf = vf_rec(vc, j->slot);
+	w->same_lease = vf->lease_gen == j->gen;
+	w->leased = vf->state == VFPOOL_VF_LEASED;
+	w->vf_ifindex = ifindex_of(vf->netdev);
+	/* a readlink: only for a restore, the one job that resets (its observe may skip
+	 * ahead to the reset) */
+	w->vfio = j->m.kind == VF_JOB_RESTORE && is_vfio(vc, j->slot);
 }
 
-/* Issues the head job's current step, or finishes it. */
+/* Writes the VF's sysfs reset (a function-level reset) for the head job's step. */
+static void issue_reset(struct vf_config *vc, uint32_t pf, uint32_t step)
+{
+	struct pf_queue *q = &vc->pfs[pf];
+	const char *pci = vf_rec(vc, q->head->slot)->pci_addr;
+	struct io *w = io_new(vc, on_reset, pf, 1);
+	struct io_uring_sqe *sqe;
+	char path[256], why[VF_JOB_WHY_MAX];
+	int r;
+
+	if (!w) {
+		snprintf(why, sizeof(why), "%s: reset: %s", pci, strerror(ENOMEM));
+		vf_job_failed(&q->head->m, step, -ENOMEM, why);
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/%s/reset", vc->sysfs_pci, pci);
+	w->fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (w->fd < 0) {
+		r = -errno;
+		io_free(w);
+		snprintf(why, sizeof(why), "%s: reset: %s", pci, strerror(-r));
+		vf_job_failed(&q->head->m, step, r, why);
+		return;
+	}
+	w->buf[0] = '1';
+	w->seq = ++vc->next_seq;
+	w->step = step;
+	q->seq = w->seq;
+	q->step = step;
+	q->in_flight = true;
+	sqe = loop_sqe(vc->ring, &w->op);
+	io_uring_prep_write(sqe, w->fd, w->buf, 1, 0);
+	io_uring_sqe_set_data(sqe, &w->op);
+}
+
+/* Drives PF pf's head job until it waits on the kernel, or the queue is empty. */
 static void run_pf(struct vf_config *vc, uint32_t pf)
 {
 	struct pf_queue *q = &vc->pfs[pf];
 
 	while (q->head && !q->in_flight) {
 		struct job *j = q->head;
-		const struct vfpool_shm_vf *vf = vf_rec(vc, j->slot);
-		struct vf_saved *sv = j->kind == JOB_SCAN ? NULL : &vc->saved[j->slot];
 		struct nl_msg *msg = NULL;
-		int pf_if, vf_if, r = 0;
+		struct vf_job_action a;
+		struct vf_job_world w;
+		char why[VF_JOB_WHY_MAX];
+		int r = 0;
 
-		if (!job_current(vc, j)) {
-			log_info("vf_config_dropped", "vf=%s generation=%llu now=%llu",
-				 vf->pci_addr, (unsigned long long)j->gen,
-				 (unsigned long long)vf->lease_gen);
-			j->cqe.res = -ECANCELED;
-			snprintf(j->cqe.message, sizeof(j->cqe.message),
-				 "%s: released before it was configured", vf->pci_addr);
-			post(vc, j);
-			pop_job(vc, pf);
+		vf_job_next_action(&j->m, &a);
+		switch (a.kind) {
+		case VF_ACT_OBSERVE:
+			read_world(vc, pf, j, &w);
+			vf_job_observe(&j->m, a.step, &w);
 			continue;
-		}
-		pf_if = ifindex_of(pf_rec(vc, pf)->netdev);
-		vf_if = j->kind == JOB_SCAN ? 0 : ifindex_of(vf->netdev);
-		switch (j->step) {
-		case ST_SAVE_PF:
-			if (j->kind != JOB_SCAN && sv->pf_saved)
-				break;
-			if (!pf_if) {
-				step_failed(vc, pf, -ENODEV, "%s: PF netdev gone", pf_name(vc, pf));
-				continue;
-			}
-			r = vf_msg_build_getlink(pf_if, &msg);
+		case VF_ACT_GETLINK:
+			r = vf_msg_build_getlink(a.ifindex, &msg);
 			break;
-		case ST_SAVE_MTU:
-			if (sv->mtu_saved || !(j->want.fields & VF_F_MTU) || !vf_if)
-				break;
-			r = vf_msg_build_getlink(vf_if, &msg);
+		case VF_ACT_SETLINK_VF:
+			r = vf_msg_build_pf(a.ifindex, a.vf_index, &a.want, &msg);
 			break;
-		case ST_SET_PF:
-			if (!(j->want.fields & VF_F_PF_ALL))
-				break;
-			if (!pf_if) {
-				step_failed(vc, pf, -ENODEV, "%s: PF netdev gone", pf_name(vc, pf));
-				continue;
-			}
-			r = vf_msg_build_pf(pf_if, vf->vf_index, &j->want, &msg);
+		case VF_ACT_SETLINK_MTU:
+			r = vf_msg_build_mtu(a.ifindex, a.want.mtu, &msg);
 			break;
-		case ST_SET_MTU:
-			if (!(j->want.fields & VF_F_MTU) || !vf_if)
-				break;
-			r = vf_msg_build_mtu(vf_if, j->want.mtu, &msg);
-			break;
-		case ST_FLR:
-			if (j->kind == JOB_RESTORE && is_vfio(vc, j->slot)) {
-				/* issue_flr */
-				char path[256];
-				struct io *w = io_new(vc, NULL, pf, 1);
-				struct io_uring_sqe *sqe;
-
-				snprintf(path, sizeof(path), "%s/%s/reset", vc->sysfs_pci, vf->pci_addr);
-				if (!w) {
-					r = -ENOMEM;
-					break;
-				}
-				w->fd = open(path, O_WRONLY | O_CLOEXEC);
-				if (w->fd < 0) {
-					r = -errno;
-					io_free(w);
-					step_failed(vc, pf, r, "%s: reset: %s", vf->pci_addr, strerror(-r));
-					continue;
-				}
-				w->op.complete = on_flr;
-				w->buf[0] = '1';
-				w->seq = ++vc->next_seq;
-				q->seq = w->seq;
-				q->in_flight = true;
-				sqe = loop_sqe(vc->ring, &w->op);
-				io_uring_prep_write(sqe, w->fd, w->buf, 1, 0);
-				io_uring_sqe_set_data(sqe, &w->op);
-				return;
-			}
-			break;
-		case ST_DONE:
+		case VF_ACT_RESET:
+			issue_reset(vc, pf, a.step);
+			continue;
+		case VF_ACT_FINISHED:
 			finish_job(vc, pf);
 			continue;
 		}
 		if (r < 0) {
-			step_failed(vc, pf, r, "%s: building the request: %s", pf_name(vc, pf),
-				    strerror(-r));
+			snprintf(why, sizeof(why), "%s: building the request: %s", j->m.pf_name,
+				 strerror(-r));
+			vf_job_failed(&j->m, a.step, r, why);
 			continue;
 		}
-		if (!msg) {
-			j->step++;
-			continue;
+		r = send_msg(vc, pf, &a, msg);
+		if (r < 0) {
+			snprintf(why, sizeof(why), "%s: %s", j->m.pf_name, strerror(-r));
+			vf_job_failed(&j->m, a.step, r, why);
 		}
-		r = send_msg(vc, pf, msg);
-		if (r < 0)
-			step_failed(vc, pf, r, "%s: %s", pf_name(vc, pf), strerror(-r));
 	}
 }
 
-static void on_flr(struct loop_op *op, const struct io_uring_cqe *cqe)
+static void on_reset(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct io *w = container_of(op, struct io, op);
 	struct vf_config *vc = w->vc;
-	uint32_t pf = w->pf;
+	uint32_t pf = w->pf, seq = w->seq, step = w->step;
 	struct pf_queue *q = &vc->pfs[pf];
 
 	io_free(w);
-	if (!q->in_flight || !q->head)
+	if (!q->in_flight || !q->head || q->seq != seq)
 		return;
 	q->in_flight = false;
-	if (cqe->res < 0)
-		step_failed(vc, pf, cqe->res, "%s: function-level reset: %s",
-			    vf_rec(vc, q->head->slot)->pci_addr, strerror(-cqe->res));
-	else
-		q->head->step++;
+	vf_job_reset_done(&q->head->m, step, cqe->res);
 	run_pf(vc, pf);
 }
 
@@ -571,26 +491,33 @@ static const char *extack_msg(const struct nlmsghdr *nlh)
 	return nla_data(tb[NLMSGERR_ATTR_MSG]);
 }
 
+/* Who a job is about, as its messages name it. */
+static void job_target(const struct vf_config *vc, uint32_t pf, const struct vfpool_shm_vf *vf,
+		       struct vf_job_target *ret_t)
+{
+	*ret_t = (struct vf_job_target){ .pf_name = pf_name(vc, pf),
+					 .vf_pci = vf ? vf->pci_addr : NULL,
+					 .vf_index = vf ? vf->vf_index : 0,
+					 .timeout_ms = vc->opts.timeout_ms };
+}
+
+/* A PF's VFs as the kernel has them at start: what each looked like is saved, and one left
+ * configured without a lease (a crash) is held and reset before anyone gets it. */
 static void scan_reply(struct vf_config *vc, uint32_t pf, const struct nlmsghdr *nlh)
 {
 	const struct vfpool_shm_pf *p = pf_rec(vc, pf);
-	struct vf_state clean;
 
-	vf_state_clean(&clean);
 	for (uint32_t i = 0; i < p->total_vfs; i++) {
 		uint32_t slot = p->vf_first + i;
 		struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+		struct vf_job_target t;
 		struct vf_state st;
 		struct job *j;
 
 		if (vf_msg_parse(nlh, vf->vf_index, &st) < 0)
 			continue;
-		vc->saved[slot].pf_saved = true;
-		vc->saved[slot].orig = st;
-		if (!vf_state_differs(&st, &clean) || vf->state == VFPOOL_VF_LEASED)
+		if (!vf_saved_scanned(&vc->saved[slot], &st, vf->state == VFPOOL_VF_LEASED))
 			continue;
-		/* left configured by a crash: not the original state, so reset to clean */
-		vc->saved[slot].orig = clean;
 		if (engine_hold_vf(vc->e, slot) < 0)
 			continue;
 		j = calloc(1, sizeof(*j));
@@ -600,18 +527,20 @@ static void scan_reply(struct vf_config *vc, uint32_t pf, const struct nlmsghdr 
 		}
 		log_info("vf_dirty_at_start", "vf=%s pf=%s action=reset", vf->pci_addr,
 			 pf_name(vc, pf));
-		j->kind = JOB_RESTORE;
+		job_target(vc, pf, vf, &t);
+		vf_job_restore(&j->m, &t, &vc->saved[slot], true);
 		j->slot = slot;
 		j->gen = vf->lease_gen;
-		j->step = ST_SET_PF;
-		j->want = clean;
 		push_job(vc, pf, j);
 	}
 }
 
+/* One message from the kernel: an answer to the request in flight on some PF, or late. */
 static void on_reply(struct vf_config *vc, const struct nlmsghdr *nlh)
 {
 	struct pf_queue *q = NULL;
+	const struct nlmsgerr *e;
+	struct vf_state st;
 	uint32_t pf;
 	struct job *j;
 
@@ -625,33 +554,13 @@ static void on_reply(struct vf_config *vc, const struct nlmsghdr *nlh)
 		return; /* late answer to a request that timed out */
 	j = q->head;
 	if (nlh->nlmsg_type == RTM_NEWLINK) {
-		struct vf_saved *sv = j->kind == JOB_SCAN ? NULL : &vc->saved[j->slot];
-		struct vf_state st;
-
-		if (j->kind == JOB_SCAN) {
+		if (j->m.kind == VF_JOB_SCAN)
 			scan_reply(vc, pf, nlh);
-		} else if (j->step == ST_SAVE_PF &&
-			   vf_msg_parse(nlh, vf_rec(vc, j->slot)->vf_index, &st) == 0) {
-			sv->orig.fields = (sv->orig.fields & VF_F_MTU) | st.fields;
-			memcpy(sv->orig.mac, st.mac, sizeof(st.mac));
-			sv->orig.vlan = st.vlan;
-			sv->orig.qos = st.qos;
-			sv->orig.spoofchk = st.spoofchk;
-			sv->orig.trust = st.trust;
-			sv->orig.link_state = st.link_state;
-			sv->orig.min_tx_rate = st.min_tx_rate;
-			sv->orig.max_tx_rate = st.max_tx_rate;
-			j->got_state = true;
-		} else if (j->step == ST_SAVE_MTU) {
-			struct nlattr *tb[IFLA_MAX + 1];
-
-			if (nlmsg_parse((struct nlmsghdr *)nlh, sizeof(struct ifinfomsg), tb,
-					IFLA_MAX, NULL) == 0 && tb[IFLA_MTU] &&
-			    nla_len(tb[IFLA_MTU]) >= 4) {
-				sv->orig.mtu = nla_get_u32(tb[IFLA_MTU]);
-				sv->orig.fields |= VF_F_MTU;
-			}
-		}
+		else if (vf_job_state(&j->m) == VF_JOB_SAVE_PF &&
+			 vf_msg_parse(nlh, j->m.vf_index, &st) == 0)
+			vf_job_link_state(&j->m, q->step, &st);
+		else if (vf_job_state(&j->m) == VF_JOB_SAVE_MTU && vf_msg_parse_mtu(nlh, &st) == 0)
+			vf_job_link_state(&j->m, q->step, &st);
 		return;
 	}
 	if (nlh->nlmsg_type != NLMSG_ERROR ||
@@ -659,36 +568,8 @@ static void on_reply(struct vf_config *vc, const struct nlmsghdr *nlh)
 		return;
 	cancel_timer(vc, q->seq);
 	q->in_flight = false;
-	{
-		const struct nlmsgerr *e = NLMSG_DATA(nlh);
-		const char *ext = extack_msg(nlh);
-
-		if (e->error < 0) {
-			const struct vfpool_shm_vf *vf = j->kind == JOB_SCAN ? NULL :
-							 vf_rec(vc, j->slot);
-
-			step_failed(vc, pf, e->error, "%s vf %u: kernel refused: %s%s%s",
-				    pf_name(vc, pf), vf ? vf->vf_index : 0, strerror(-e->error),
-				    ext[0] ? ": " : "", ext);
-		} else {
-			if (j->kind == JOB_SCAN) {
-				pop_job(vc, pf);
-			} else {
-				struct vf_saved *sv = &vc->saved[j->slot];
-
-				if (j->step == ST_SAVE_PF) {
-					if (!j->got_state) /* no VF info: a device that never had any */
-						vf_state_clean(&sv->orig);
-					sv->pf_saved = true;
-				} else if (j->step == ST_SAVE_MTU) {
-					sv->mtu_saved = (sv->orig.fields & VF_F_MTU) != 0;
-				} else if (!j->rolling_back) {
-					j->changed = true;
-				}
-				j->step++;
-			}
-		}
-	}
+	e = NLMSG_DATA(nlh);
+	vf_job_ack(&j->m, q->step, e->error, extack_msg(nlh));
 	run_pf(vc, pf);
 }
 
@@ -718,11 +599,8 @@ static void on_recv(struct loop_op *op, const struct io_uring_cqe *cqe)
 static int pf_ifindex(const struct vf_config *vc, uint32_t pf)
 {
 	struct pf_queue *q = &vc->pfs[pf];
-	struct timespec ts;
-	uint64_t now;
+	uint64_t now = clock_ns(CLOCK_MONOTONIC_COARSE);
 
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 	if (!q->resolved_ns || now - q->resolved_ns >= 1000000000u) {
 		q->ifindex = ifindex_of(pf_rec(vc, pf)->netdev);
 		q->resolved_ns = now ? now : 1;
@@ -737,12 +615,13 @@ static bool sends(const struct vf_config *vc, uint32_t pf)
 	return vc->opts.mode == VF_CONFIG_ON || pf_ifindex(vc, pf) > 0;
 }
 
-static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
-		      const struct request *req, struct completion_sink *sink,
-		      struct vfpool_cqe *cqe)
+static void lease_made(struct engine_hooks *h, struct engine *e, struct pending_completion *pc,
+		       const struct request *req)
 {
 	struct vf_config *vc = (struct vf_config *)h;
+	uint32_t slot = pc->slot;
 	struct vfpool_shm_vf *vf = vf_rec(vc, slot);
+	struct vf_job_target t;
 	struct vf_state want;
 	struct job *j;
 
@@ -755,38 +634,26 @@ static int lease_made(struct engine_hooks *h, struct engine *e, uint32_t slot,
 		seqlock_write_begin(&vc->e->hdr->seq);
 		vf->lease_flags |= VFPOOL_LEASE_F_CFG_RECORDED;
 		seqlock_write_end(&vc->e->hdr->seq);
-		return 0;
+		pending_configured(pc, 0, NULL);
+		return;
 	}
 	j = calloc(1, sizeof(*j));
 	if (!j) {
-		engine_undo_lease(vc->e, slot, vf->lease_gen);
-		cqe->res = -ENOMEM;
-		snprintf(cqe->message, sizeof(cqe->message), "%s: configuration: out of memory",
-			 vf->pci_addr);
-		return 0;
+		char why[VF_JOB_WHY_MAX];
+
+		snprintf(why, sizeof(why), "%s: configuration: out of memory", vf->pci_addr);
+		engine_undo_lease(vc->e, slot, pc->generation);
+		pending_configured(pc, -ENOMEM, why);
+		return;
 	}
-	j->kind = JOB_APPLY;
+	job_target(vc, vf->pf_index, vf, &t);
+	vf_job_apply(&j->m, &t, &vc->saved[slot], &want);
 	j->slot = slot;
-	j->gen = vf->lease_gen;
-	j->step = ST_SAVE_PF;
-	j->want = want;
-	j->sink = sink;
-	j->cqe = *cqe;
+	j->gen = pc->generation;
+	j->pc = pc;
 	record_cfg(vc, slot, &want, VFPOOL_CFG_PENDING);
-	vc->in_hook = true;
-	vc->hook_answered = false;
+	/* may fail at once (the PF netdev gone): the request then completes inline */
 	push_job(vc, vf->pf_index, j);
-	vc->in_hook = false;
-	if (vc->hook_answered) {
-		*cqe = vc->hook_cqe; /* failed at once: one completion, now */
-		return 0;
-	}
-	if (req->flags & VFPOOL_REQ_F_EARLY) {
-		/* reserved now, told so now; the job's copy (no MORE) is the final word */
-		cqe->flags |= VFPOOL_CQE_F_MORE;
-		return ENGINE_HOOK_EARLY;
-	}
-	return 1;
 }
 
 static bool lease_ended(struct engine_hooks *h, struct engine *e, uint32_t slot,
@@ -794,11 +661,12 @@ static bool lease_ended(struct engine_hooks *h, struct engine *e, uint32_t slot,
 {
 	struct vf_config *vc = (struct vf_config *)h;
 	const struct vfpool_shm_vf *vf = vf_rec(vc, slot);
-	struct vf_saved *sv = &vc->saved[slot];
+	bool send = sends(vc, vf->pf_index);
+	struct vf_job_target t;
 	struct job *j;
 
 	(void)e;
-	if (!sends(vc, vf->pf_index) && !is_vfio(vc, slot))
+	if (!send && !is_vfio(vc, slot))
 		return false;
 	j = calloc(1, sizeof(*j));
 	if (!j) {
@@ -806,17 +674,10 @@ static bool lease_ended(struct engine_hooks *h, struct engine *e, uint32_t slot,
 		engine_quarantine(vc->e, slot, "reset failed: out of memory");
 		return true;
 	}
-	j->kind = JOB_RESTORE;
+	job_target(vc, vf->pf_index, vf, &t);
+	vf_job_restore(&j->m, &t, &vc->saved[slot], send);
 	j->slot = slot;
 	j->gen = generation;
-	j->step = sends(vc, vf->pf_index) ? ST_SET_PF : ST_FLR;
-	if (sv->pf_saved) {
-		j->want = sv->orig;
-		if (!sv->mtu_saved)
-			j->want.fields &= ~VF_F_MTU;
-	} else {
-		vf_state_clean(&j->want);
-	}
 	push_job(vc, vf->pf_index, j);
 	return true;
 }
@@ -901,6 +762,7 @@ int vf_config_new(struct io_uring *ring, struct engine *e, const struct vf_confi
 void vf_config_scan(struct vf_config *vc)
 {
 	for (uint32_t pf = 0; pf < vc->e->hdr->n_pfs; pf++) {
+		struct vf_job_target t;
 		struct job *j;
 
 		if (!sends(vc, pf))
@@ -908,9 +770,9 @@ void vf_config_scan(struct vf_config *vc)
 		j = calloc(1, sizeof(*j));
 		if (!j)
 			return;
-		j->kind = JOB_SCAN;
+		job_target(vc, pf, NULL, &t);
+		vf_job_scan(&j->m, &t);
 		j->slot = pf;
-		j->step = ST_SAVE_PF;
 		push_job(vc, pf, j);
 	}
 }

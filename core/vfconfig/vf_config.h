@@ -3,16 +3,18 @@
  * VF configuration, asynchronous on the daemon's io_uring. A NETLINK_ROUTE socket is
  * written and read through io_uring; each request carries a sequence number, its ACK or
  * NACK is matched by it, and a timer per request bounds the wait. Work is queued per PF
- * and one request per PF is in flight, so the kernel sees one PF's changes in order.
+ * and one request per PF is in flight, so the kernel sees one PF's changes in order. Each
+ * piece of work is a job (core/vfconfig/vf_job.h: the steps, the rollback, the outcome);
+ * this file owns them and does the I/O.
  *
  * Allocation (engine hook lease_made): the VF's original state is read (RTM_GETLINK with
  * RTEXT_FILTER_VF) before its first change and saved; then the lease's config is applied;
- * the client's completion is posted when the kernel ACKed it. On failure the VF is
- * restored (if anything was applied), returned to the pool, and the client gets the
- * kernel's reason. Release (lease_ended): the saved state is restored, a vfio-pci VF gets
- * a function-level reset, and only then does the VF return to the pool; a failed reset
- * quarantines it (VFPOOL_BLOCK_DIRTY). Every job carries the lease generation and is
- * dropped if the VF was leased again meanwhile.
+ * the request's configured gate opens (pending_configured) when the kernel ACKed it. On
+ * failure the VF is restored (if anything was applied), the lease undone and the VF
+ * returned to the pool, and the client gets the kernel's reason. Release (lease_ended):
+ * the saved state is restored, a vfio-pci VF gets a function-level reset, and only then
+ * does the VF return to the pool; a failed reset quarantines it (VFPOOL_BLOCK_DIRTY). Every
+ * job carries the lease generation and is dropped if the VF was leased again meanwhile.
  */
 #ifndef VFPOOL_CORE_VF_CONFIG_H
 #define VFPOOL_CORE_VF_CONFIG_H

@@ -277,3 +277,15 @@ int vf_msg_parse(const struct nlmsghdr *nlh, uint32_t vf_index, struct vf_state 
 	*ret_state = s;
 	return 0;
 }
+
+int vf_msg_parse_mtu(const struct nlmsghdr *nlh, struct vf_state *ret_state)
+{
+	struct nlattr *tb[IFLA_MAX + 1];
+
+	if (nlmsg_parse((struct nlmsghdr *)nlh, sizeof(struct ifinfomsg), tb, IFLA_MAX, NULL) < 0)
+		return -EBADMSG;
+	if (!tb[IFLA_MTU] || nla_len(tb[IFLA_MTU]) < 4)
+		return -ENOENT;
+	*ret_state = (struct vf_state){ .fields = VF_F_MTU, .mtu = nla_get_u32(tb[IFLA_MTU]) };
+	return 0;
+}

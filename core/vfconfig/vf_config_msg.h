@@ -62,4 +62,8 @@ int vf_msg_build_getlink(int ifindex, struct nl_msg **ret_msg);
  * -EBADMSG when it is malformed. */
 int vf_msg_parse(const struct nlmsghdr *nlh, uint32_t vf_index, struct vf_state *ret_state);
 
+/* A link message's own MTU (an RTM_NEWLINK of the VF netdev) as a state with only VF_F_MTU.
+ * -ENOENT when it carries none, -EBADMSG when it is malformed. */
+int vf_msg_parse_mtu(const struct nlmsghdr *nlh, struct vf_state *ret_state);
+
 #endif

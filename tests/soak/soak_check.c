@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,20 +17,40 @@ struct vnic_fact {
 	unsigned long long gen;
 };
 
-static void check(struct soak_result *res, bool ok, const char *fmt, const char *a,
-		  const char *b, const char *c)
+__attribute__((format(printf, 3, 4))) static void check(struct soak_result *res, bool ok,
+							  const char *fmt, ...)
 {
+	va_list ap;
+
 	if (ok) {
 		res->passed++;
 		return;
 	}
 	res->failed++;
 	printf("soak: FAIL ");
-	printf(fmt, a, b, c);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
 	printf("\n");
 }
 
-static int read_log(const char *path, struct vnic_fact *f)
+/* An allocation answered for a vNIC whose last fact was an acknowledged lease: the daemon
+ * must have found that same lease. A new one means the old one vanished in between, with
+ * nobody told (the malformed-chain undo did that to other VMs' leases). */
+static void check_history(struct soak_result *res, const char *vm, unsigned idx,
+			  const struct vnic_fact *was, const char *pci, unsigned long long gen,
+			  bool existing)
+{
+	res->leases_checked++;
+	check(res, existing && strcmp(was->pci, pci) == 0 && was->gen == gen,
+	      "%s/nic%u: acknowledged lease %s gen %llu vanished: asked again, the daemon gave "
+	      "%s gen %llu%s", vm, idx, was->pci, was->gen, pci, gen,
+	      existing ? " as existing" : " as a new lease");
+}
+
+/* Reads a log's facts; with res, also checks its history (check_history). */
+static int read_log(const char *path, const char *vm, struct vnic_fact *f,
+		    struct soak_result *res)
 {
 	FILE *fp = fopen(path, "re");
 	char line[128];
@@ -38,9 +59,10 @@ static int read_log(const char *path, struct vnic_fact *f)
 	if (!fp)
 		return -1;
 	while (fgets(line, sizeof(line), fp)) {
-		char kind, pci[VFPOOL_PCI_ADDR_LEN];
+		char kind, pci[VFPOOL_PCI_ADDR_LEN], e[2];
 		unsigned idx;
 		unsigned long long gen;
+		int got;
 
 		if (sscanf(line, "%c nic%u", &kind, &idx) != 2 || idx >= SOAK_VNICS)
 			continue;
@@ -49,7 +71,11 @@ static int read_log(const char *path, struct vnic_fact *f)
 			f[idx].pending = true;
 			break;
 		case 'A':
-			if (sscanf(line, "A nic%u %15s %llu", &idx, pci, &gen) == 3) {
+			got = sscanf(line, "A nic%u %15s %llu %1s", &idx, pci, &gen, e);
+			if (got >= 3) {
+				if (res && f[idx].k == K_LEASED)
+					check_history(res, vm, idx, &f[idx], pci, gen,
+						      got == 4 && e[0] == 'E');
 				f[idx].k = K_LEASED;
 				snprintf(f[idx].pci, sizeof(f[idx].pci), "%s", pci);
 				f[idx].gen = gen;
@@ -116,26 +142,25 @@ char *soak_lease_table(const char *run_dir)
 	return out;
 }
 
-/* Every PF: free + leased + blocked = existing, and no VF or vNIC leased twice. */
+/* Every PF: free + leased + blocked = existing, and no vNIC leased twice. */
 static void check_snapshot(const char *run_dir, struct soak_result *res)
 {
 	struct vfpool_snapshot *s;
 	unsigned count;
 
 	if (vfpool_snapshot_take(run_dir, &s) < 0) {
-		check(res, false, "%s%s%s", "snapshot: cannot take one", "", "");
+		check(res, false, "snapshot: cannot take one");
 		return;
 	}
 	for (unsigned p = 0; p < vfpool_snapshot_pf_count(s); p++) {
 		struct vfpool_pf_info pf = VFPOOL_OPTS(vfpool_pf_info);
 		unsigned sum;
-		char msg[160];
 
 		vfpool_snapshot_pf(s, p, &pf);
 		sum = pf.free + pf.leased + pf.host_busy + pf.iommu_shared + pf.bound_other + pf.dirty;
-		snprintf(msg, sizeof(msg), "%s: free %u + leased %u + blocked %u != existing %u",
-			 pf.netdev, pf.free, pf.leased, sum - pf.free - pf.leased, pf.existing);
-		check(res, sum == pf.existing, "%s%s%s", sum == pf.existing ? "" : msg, "", "");
+		check(res, sum == pf.existing,
+		      "%s: free %u + leased %u + blocked %u != existing %u", pf.netdev, pf.free,
+		      pf.leased, sum - pf.free - pf.leased, pf.existing);
 	}
 	count = vfpool_snapshot_vf_count(s);
 	for (unsigned i = 0; i < count; i++) {
@@ -153,43 +178,108 @@ static void check_snapshot(const char *run_dir, struct soak_result *res)
 				strcmp(a.vnic_id, b.vnic_id) == 0;
 		}
 		/* one VF record per slot: a VF cannot appear twice; a vNIC can */
-		check(res, !twice, "%s/%s holds two VFs%s", a.vm_id, a.vnic_id, "");
+		check(res, !twice, "%s/%s holds two VFs", a.vm_id, a.vnic_id);
 	}
 	vfpool_snapshot_free(s);
 }
 
-void soak_check(const char *run_dir, char **log_paths, char **vms, unsigned n,
-		struct soak_result *res)
+/* A live log against the lease table: what it holds is held, what it released stays so. */
+static void check_live(const char *table, const struct soak_log *log, const struct vnic_fact *f,
+		       struct soak_result *res)
+{
+	for (unsigned i = 0; i < SOAK_VNICS; i++) {
+		char prefix[96], want[128];
+
+		snprintf(prefix, sizeof(prefix), "%s nic%u ", log->vm, i);
+		if (f[i].k == K_LEASED) {
+			snprintf(want, sizeof(want), "%s%s %llu\n", prefix, f[i].pci, f[i].gen);
+			res->leases_checked++;
+			check(res, strstr(table, want) != NULL,
+			      "%s/nic%u: acknowledged lease %s gen %llu missing", log->vm, i,
+			      f[i].pci, f[i].gen);
+		} else if (f[i].k == K_RELEASED) {
+			check(res, !strstr(table, prefix),
+			      "%s/nic%u: acknowledged release came back", log->vm, i);
+		}
+	}
+}
+
+/* A VF is held by one vNIC: no two live logs may both hold a lease on the same VF. */
+static void check_no_vf_twice(struct soak_log *logs, struct vnic_fact (*facts)[SOAK_VNICS],
+			      unsigned n, struct soak_result *res)
+{
+	for (unsigned c = 0; c < n; c++) {
+		for (unsigned i = 0; i < SOAK_VNICS; i++) {
+			bool twice = false;
+
+			if (logs[c].retired || facts[c][i].k != K_LEASED)
+				continue;
+			for (unsigned d = c; d < n && !twice; d++)
+				for (unsigned k = d == c ? i + 1 : 0; k < SOAK_VNICS && !twice; k++)
+					twice = !logs[d].retired && facts[d][k].k == K_LEASED &&
+						strcmp(facts[d][k].pci, facts[c][i].pci) == 0;
+			check(res, !twice, "VF %s acknowledged to %s/nic%u and to another vNIC",
+			      facts[c][i].pci, logs[c].vm, i);
+		}
+	}
+}
+
+bool soak_check_retiring(const char *run_dir, struct soak_log *log, struct soak_result *res)
+{
+	struct vnic_fact f[SOAK_VNICS];
+	unsigned failed = res->failed;
+	char *table;
+
+	if (read_log(log->path, log->vm, f, log->read_once ? NULL : res) < 0)
+		return true; /* killed before it wrote anything */
+	log->read_once = true;
+	table = soak_lease_table(run_dir);
+	if (!table) {
+		check(res, false, "snapshot: cannot read leases");
+		return false;
+	}
+	check_live(table, log, f, res);
+	free(table);
+	for (unsigned i = 0; i < SOAK_VNICS; i++)
+		log->pending_at_retire[i] = f[i].k == K_UNKNOWN;
+	return res->failed == failed;
+}
+
+void soak_check(const char *run_dir, struct soak_log *logs, unsigned n, struct soak_result *res)
 {
 	char *table = soak_lease_table(run_dir);
+	struct vnic_fact (*facts)[SOAK_VNICS] = calloc(n ? n : 1, sizeof(*facts));
 
 	check_snapshot(run_dir, res);
-	if (!table) {
-		check(res, false, "%s%s%s", "snapshot: cannot read leases", "", "");
+	if (!table || !facts) {
+		check(res, false, "snapshot: cannot read leases");
+		free(table);
+		free(facts);
 		return;
 	}
 	for (unsigned c = 0; c < n; c++) {
-		struct vnic_fact f[SOAK_VNICS];
+		struct soak_result *history = logs[c].read_once ? NULL : res;
 
-		if (read_log(log_paths[c], f) < 0)
+		if (read_log(logs[c].path, logs[c].vm, facts[c], history) < 0)
 			continue; /* killed before it wrote anything */
+		logs[c].read_once = true;
+		if (!logs[c].retired) {
+			check_live(table, &logs[c], facts[c], res);
+			continue;
+		}
+		/* its VM's leases were released by the operator: none may come back, except
+		 * from an operation still in flight when it was killed */
 		for (unsigned i = 0; i < SOAK_VNICS; i++) {
-			char prefix[96], want[128], vnic[8];
-			bool present;
+			char prefix[96];
 
-			snprintf(vnic, sizeof(vnic), "nic%u", i);
-			snprintf(prefix, sizeof(prefix), "%s %s ", vms[c], vnic);
-			present = strstr(table, prefix) != NULL;
-			if (f[i].k == K_LEASED) {
-				snprintf(want, sizeof(want), "%s %s %s %llu\n", vms[c], vnic, f[i].pci,
-					 f[i].gen);
-				check(res, strstr(table, want) != NULL,
-				      "%s/%s: acknowledged lease %s missing", vms[c], vnic, f[i].pci);
-			} else if (f[i].k == K_RELEASED) {
-				check(res, !present, "%s/%s: acknowledged release came back%s", vms[c],
-				      vnic, "");
-			}
+			if (logs[c].pending_at_retire[i])
+				continue;
+			snprintf(prefix, sizeof(prefix), "%s nic%u ", logs[c].vm, i);
+			check(res, !strstr(table, prefix), "%s/nic%u: lease back after `lease gc`",
+			      logs[c].vm, i);
 		}
 	}
+	check_no_vf_twice(logs, facts, n, res);
+	free(facts);
 	free(table);
 }

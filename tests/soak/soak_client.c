@@ -61,8 +61,9 @@ static void do_alloc_vm(struct vfpool *h, const char *vm, const unsigned *idx, u
 			       : vfpool_alloc_vm(h, vm, v, n, l, NULL, 0);
 	for (unsigned i = 0; i < n; i++) {
 		if (r == 0)
-			note("A %s %s %llu\n", names[i], l[i].pci_addr,
-			     (unsigned long long)l[i].generation);
+			note("A %s %s %llu%s\n", names[i], l[i].pci_addr,
+			     (unsigned long long)l[i].generation,
+			     (l[i].flags & VFPOOL_LEASE_EXISTING) ? " E" : "");
 		else if (unknown(r))
 			note("U %s\n", names[i]);
 		else
