@@ -18,6 +18,7 @@ struct daemon_opts {
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
 	unsigned host_kind;   /* enum vfpool_host_kind: published before the socket listens */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */
+	bool busy_when_up;    /* a VF netdev up on the host is host-busy (--busy-when-up) */
 	int vf_config_mode;   /* enum vf_config_mode (core/vfconfig/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */
 	unsigned max_leases_per_vm; /* 0: no limit */
