@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed). */
+/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed)
+ * and, when vfpoold runs, doctor_vfs.c's of its view. */
 #include <stdio.h>
 
 #include "client/vfpoolctl/cmds.h"
@@ -11,6 +12,16 @@ int cmd_doctor(const struct ctl_opts *o)
 		fprintf(stderr, "vfpoolctl doctor: takes no arguments\n");
 		return CTL_EXIT_USAGE;
 	}
+	struct vfpool_snapshot *s;
+	int status, vfs;
+
 	/* the doctor's own scale: 0 pass, 1 warn, 2 fail */
-	return vfpoolctl_doctor(stdout);
+	status = vfpoolctl_doctor(stdout);
+	/* without a running daemon there is no view to check: the host checks stand alone */
+	if (vfpool_snapshot_take(o->run_dir, &s) == 0) {
+		vfs = vfpoolctl_doctor_vfs(s, stdout);
+		status = vfs > status ? vfs : status;
+		vfpool_snapshot_free(s);
+	}
+	return status;
 }

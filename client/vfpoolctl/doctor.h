@@ -16,4 +16,11 @@ enum vfpoolctl_doctor_status {
  * worst status, usable as the exit status: 0 pass, 1 warn, 2 fail. */
 int vfpoolctl_doctor(FILE *out);
 
+struct vfpool_snapshot;
+
+/* The checks that need the daemon's view (a running vfpoold's snapshot), same output: a
+ * "vf" line per VF that is up on the host without a lease (WARN: allocatable while the host
+ * may use it, or host-busy under --busy-when-up), or one PASS line. */
+int vfpoolctl_doctor_vfs(const struct vfpool_snapshot *s, FILE *out);
+
 #endif

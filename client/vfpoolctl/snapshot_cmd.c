@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "client/vfpoolctl/cmds.h"
+#include "client/vfpoolctl/host_use.h"
 
 /* JSON string: the daemon validated these, but escape anyway; the output is an interface. */
 void ctl_json_str(FILE *f, const char *s)
@@ -82,6 +83,10 @@ static void print_json(FILE *f, const struct vfpool_snapshot *s)
 		if (v.reason[0]) {
 			fprintf(f, ",\"reason\":");
 			ctl_json_str(f, v.reason);
+		}
+		if (v.host_use) {
+			fprintf(f, ",\"host_use\":");
+			ctl_host_use_json(f, v.host_use);
 		}
 		if (v.status == VFPOOL_VF_STATUS_LEASED) {
 			fprintf(f, ",\"lease\":{\"vm\":");
