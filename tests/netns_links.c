@@ -14,10 +14,12 @@
 #include <netlink/netlink.h>
 #include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/bonding.h>
 #include <netlink/route/link/bridge.h>
 #include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/macvtap.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vlan.h>
 #include <netlink/route/route.h>
 
 #include "tests/netns_links.h"
@@ -132,6 +134,25 @@ void netns_add_macvlan(struct nl_sock *sk, const char *name, const char *lower)
 	err = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
 	rtnl_link_put(l);
 	cr_assert_eq(err, 0, "creating macvlan %s on %s: %s", name, lower, nl_geterror(err));
+}
+
+int netns_try_add_bond(struct nl_sock *sk, const char *name)
+{
+	return rtnl_link_bond_add(sk, name, NULL);
+}
+
+int netns_try_add_vlan(struct nl_sock *sk, const char *name, const char *lower, int id)
+{
+	struct rtnl_link *l = rtnl_link_vlan_alloc();
+	int err;
+
+	cr_assert_not_null(l);
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_link(l, netns_ifindex(sk, lower));
+	cr_assert_eq(rtnl_link_vlan_set_id(l, id), 0);
+	err = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	return err;
 }
 
 static struct rtnl_addr *addr_of(struct nl_sock *sk, const char *dev, const char *cidr)

@@ -495,3 +495,27 @@ BOTH_MODES(busy_when_up_makes_a_vf_up_on_the_host_host_busy)
 	wait_vf(&r, 3, VFPOOL_VF_STATUS_FREE, "");
 	rig_stop(&r);
 }
+
+/* This host's kernel has no bonding: skips here, runs on the real-kernel guest. */
+BOTH_MODES(vf_in_a_bond_is_host_busy_as_a_bond_member)
+{
+	struct rig r = { 0 };
+	int err;
+
+	rig_links(&r, fallback);
+	err = netns_try_add_bond(r.sk, "bond7");
+	if (err < 0) {
+		nl_socket_free(r.sk);
+		cr_skip_test("kernel has no bonding support (modprobe bonding fails): creating "
+			     "bond bond7 failed: %s", nl_geterror(err));
+	}
+	rig_start(&r);
+	netns_enslave(r.sk, "bond7", "ens1f0v2");
+	wait_vf(&r, 2, VFPOOL_VF_STATUS_HOST_BUSY, "bond member of bond7");
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"bond_member\""), 1.0);
+	expect_in(vfpoolctl(&r, "pf show 0"), "1 host-busy (1 bond_member),");
+	/* bonding closes a slave it releases: down again, nothing on it */
+	netns_release(r.sk, "ens1f0v2");
+	wait_vf(&r, 2, VFPOOL_VF_STATUS_FREE, "");
+	rig_stop(&r);
+}

@@ -856,6 +856,132 @@ BOTH_MODES(addresses_and_default_route_present_before_start_are_found_by_resync)
 	rig_free(&r);
 }
 
+/* ---- bonds and VLANs: this host's kernel has neither, the real-kernel guest has both ----- */
+
+static void bond_or_skip(struct rig *r, const char *name)
+{
+	int err = netns_try_add_bond(r->sk, name);
+
+	if (err < 0) {
+		rig_free(r);
+		cr_skip_test("kernel has no bonding support (modprobe bonding fails): creating "
+			     "bond %s failed: %s", name, nl_geterror(err));
+	}
+}
+
+static void vlan_or_skip(struct rig *r, const char *name, const char *lower)
+{
+	int err = netns_try_add_vlan(r->sk, name, lower, 100);
+
+	if (err < 0) {
+		rig_free(r);
+		cr_skip_test("kernel has no 802.1Q support (modprobe 8021q fails): creating vlan "
+			     "%s failed: %s", name, nl_geterror(err));
+	}
+}
+
+/* What probe_source does after a batch: the resync a master's joining asks for. */
+static void pump_and_resync(struct rig *r)
+{
+	pump_ok(r);
+	if (link_watch_resync_due(r->lw))
+		cr_assert_eq(link_watch_resync(r->lw, NULL), 0);
+}
+
+BOTH_MODES(vf_enslaved_to_a_bond_is_a_bond_member_until_released)
+{
+	struct rig r = { 0 };
+	uint32_t uses;
+	bool busy;
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	bond_or_skip(&r, "bond7");
+
+	netns_enslave(r.sk, "bond7", "vf0"); /* the VF is down, as bonding wants */
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BOND_MEMBER, "bond member of bond7");
+
+	netns_release(r.sk, "vf0");
+	pump_and_resync(&r);
+	cr_assert_eq(link_watch_vf_state(r.lw, vf, &busy, &uses, NULL), 0);
+	cr_assert(!busy && !(uses & VFPOOL_HOST_USE_BOND_MEMBER), "released, still %#x", uses);
+	rig_free(&r);
+}
+
+BOTH_MODES(default_route_through_a_vlan_on_the_vf_makes_it_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	vlan_or_skip(&r, "vf0.100", "vf0");
+
+	netns_set_up(r.sk, "vf0", true); /* a VLAN comes up only on a lower that is up */
+	netns_set_up(r.sk, "vf0.100", true);
+	netns_add_default_route(r.sk, AF_INET, "vf0.100");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_VLAN | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	netns_del_default_route(r.sk, AF_INET, "vf0.100");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_VLAN, "vlan vf0.100 on top");
+	rig_free(&r);
+}
+
+BOTH_MODES(default_route_through_a_vlan_on_a_bond_of_the_vf_makes_it_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	bond_or_skip(&r, "bond7");
+	netns_enslave(r.sk, "bond7", "vf0");
+	netns_set_up(r.sk, "bond7", true);
+	vlan_or_skip(&r, "bond7.100", "bond7");
+	netns_set_up(r.sk, "bond7.100", true);
+
+	netns_add_default_route(r.sk, AF_INET6, "bond7.100");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BOND_MEMBER | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	rig_free(&r);
+}
+
+/* The bond, its VLAN and the route were there before the VF joined the bond: the VLAN's
+ * events were none of the probe's business then; the join's resync finds it. */
+BOTH_MODES(vf_joining_a_bond_whose_vlan_holds_the_default_route_is_busy_for_the_route)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	add_vf(&r, "eth9");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+	bond_or_skip(&r, "bond7");
+	netns_enslave(r.sk, "bond7", "eth9");
+	netns_set_up(r.sk, "bond7", true);
+	vlan_or_skip(&r, "bond7.100", "bond7");
+	netns_set_up(r.sk, "bond7.100", true);
+	netns_add_default_route(r.sk, AF_INET, "bond7.100");
+	pump_ok(&r);
+	expect_now(&r, vf, false, 0, "");
+
+	netns_enslave(r.sk, "bond7", "vf0");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BOND_MEMBER | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	rig_free(&r);
+}
+
 /* Drops capabilities from the effective set (the test process is about to exit anyway). */
 static void drop_caps(const int *caps, int n)
 {
