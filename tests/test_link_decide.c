@@ -549,6 +549,29 @@ Test(link_decide, default_route_through_a_vlan_on_a_bond_of_the_vf_makes_it_busy
 		   "holds the default route");
 }
 
+Test(link_decide, default_route_through_a_bridge_reaches_every_vf_port)
+{
+	enum { PORTS = 100 };
+	uint32_t uses;
+	bool busy;
+
+	/* more transitions than the recorder holds: a watch of its own, states read after */
+	link_watch_free(lw);
+	cr_assert_eq(link_watch_new(&lw, NULL, NULL), 0);
+	feed(&(struct link_msg_spec){ .ifindex = BRIDGE, .name = "br0", .kind = "bridge" });
+	for (int i = 0; i < PORTS; i++) {
+		cr_assert_eq(link_watch_track_vf(lw, 710000 + i, 100u + (unsigned)i), 0);
+		feed(&(struct link_msg_spec){ .ifindex = 710000 + i, .name = "vfx",
+					      .master = BRIDGE, .slave_kind = "bridge" });
+	}
+	feed_route(&(struct route_msg_spec){ .oif = { BRIDGE }, .gateway = "192.0.2.1" });
+	for (int i = 0; i < PORTS; i++) {
+		cr_assert_eq(link_watch_vf_state(lw, 710000 + i, &busy, &uses, NULL), 0);
+		cr_assert(busy && (uses & VFPOOL_HOST_USE_DEFAULT_ROUTE), "port %d: uses %#x", i,
+			  uses);
+	}
+}
+
 Test(link_decide, multipath_default_route_through_vf_makes_it_busy)
 {
 	feed_route(&(struct route_msg_spec){ .oif = { ETH0, VF }, .gateway = "192.0.2.1" });

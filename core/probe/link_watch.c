@@ -266,51 +266,41 @@ static void address_reason(struct vf *v, const struct addr *a)
 		holder(v, VFPOOL_HOST_USE_ADDRESS, a->since, "address %s", text);
 }
 
-/* Marks every tracked VF under the device holding a default route: the device itself, the
+/* Marks every tracked VF under a device holding a default route: the device itself, the
  * lower of a stacking device, the ports of a master, and so on down. */
-static void mark_under(struct link_watch *lw, int holder_ifindex)
+static void mark_under_default_routes(struct link_watch *lw)
 {
-	int frontier[64], next[64];
-	size_t n = 0;
 	uint32_t gen = ++lw->mark_gen;
-	struct dev *h = find_dev(lw, holder_ifindex);
+	bool changed = true;
 
-	if (!h)
-		return;
-	h->mark = gen;
-	frontier[n++] = holder_ifindex;
-	for (int depth = 0; depth <= MAX_DEPTH && n; depth++) {
-		size_t m = 0;
+	for (size_t i = 0; i < lw->n_routes; i++) {
+		struct dev *h = find_dev(lw, lw->routes[i].oif);
 
-		for (size_t i = 0; i < n; i++) {
-			struct dev *d = find_dev(lw, frontier[i]);
-			struct vf *v;
+		if (h)
+			h->mark = gen;
+	}
+	for (int depth = 0; depth < MAX_DEPTH && changed; depth++) {
+		changed = false;
+		for (size_t i = 0; i < lw->n_devs; i++) {
+			struct dev *d = &lw->devs[i], *o;
 
-			if (!d)
-				continue;
-			if (d->vf >= 0) {
-				v = &lw->vfs[d->vf];
-				v->new_uses |= VFPOOL_HOST_USE_DEFAULT_ROUTE;
-			}
-			if (d->link && kind_stacks(d->kind)) {
-				struct dev *lower = find_dev(lw, d->link);
-
-				if (lower && lower->mark != gen && m < 64) {
-					lower->mark = gen;
-					next[m++] = lower->ifindex;
+			if (d->mark == gen) {
+				o = d->link && kind_stacks(d->kind) ? find_dev(lw, d->link) : NULL;
+				if (o && o->mark != gen) {
+					o->mark = gen;
+					changed = true;
 				}
-			}
-			for (size_t k = 0; k < lw->n_devs; k++) {
-				struct dev *port = &lw->devs[k];
-
-				if (port->master == d->ifindex && port->mark != gen && m < 64) {
-					port->mark = gen;
-					next[m++] = port->ifindex;
-				}
+			} else if (d->master && (o = find_dev(lw, d->master)) && o->mark == gen) {
+				d->mark = gen;
+				changed = true;
 			}
 		}
-		memcpy(frontier, next, m * sizeof(*next));
-		n = m;
+	}
+	for (size_t i = 0; i < lw->n_vfs; i++) {
+		const struct dev *d = find_dev(lw, lw->vfs[i].ifindex);
+
+		if (d && d->mark == gen)
+			lw->vfs[i].new_uses |= VFPOOL_HOST_USE_DEFAULT_ROUTE;
 	}
 }
 
@@ -369,15 +359,7 @@ static void compute_verdicts(struct link_watch *lw)
 		if (v)
 			address_reason(v, &lw->addrs[i]);
 	}
-	for (size_t i = 0; i < lw->n_routes; i++) {
-		bool done = false;
-
-		/* several routes (families, metrics) through one device: walk it once */
-		for (size_t k = 0; k < i && !done; k++)
-			done = lw->routes[k].oif == lw->routes[i].oif;
-		if (!done)
-			mark_under(lw, lw->routes[i].oif);
-	}
+	mark_under_default_routes(lw);
 	for (size_t i = 0; i < lw->n_vfs; i++) {
 		struct vf *v = &lw->vfs[i];
 		const struct dev *d = find_dev(lw, v->ifindex);
