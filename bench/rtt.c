@@ -63,12 +63,12 @@ static int connect_client(const char *run_dir, unsigned spin_us, struct vfpool *
 static int alloc_release(struct vfpool *h, const struct vfpool_alloc_req *req, char *why,
 			 size_t why_len)
 {
-	struct vfpool_lease lease;
+	struct vfpool_lease lease = VFPOOL_OPTS(vfpool_lease);
 	int r = vfpool_alloc(h, req, &lease, why, why_len);
 
 	if (r < 0)
 		return r;
-	r = vfpool_release(h, req->vm_id, req->vnic_id, lease.generation);
+	r = vfpool_release(h, req->vm_id, req->vnic_id, lease.generation, NULL, 0);
 	if (r < 0)
 		snprintf(why, why_len, "release %s", vfpool_strerror(r));
 	return r < 0 ? r : 0;
@@ -77,8 +77,8 @@ static int alloc_release(struct vfpool *h, const struct vfpool_alloc_req *req, c
 static void *rtt_client_main(void *arg)
 {
 	struct rtt_client *c = arg;
-	struct vfpool_alloc_req req = { .vm_id = c->vm_id, .vnic_id = "nic0",
-					.network = "default", .numa_node = -1 };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = c->vm_id, .vnic_id = "nic0", .network = "default", .numa_node = -1);
 	struct vfpool *h = NULL;
 	uint64_t deadline;
 
@@ -247,9 +247,10 @@ static void run_batch64(const struct bench_opts *o, const char *run_dir)
 		goto out;
 	}
 	for (int i = 0; i < BATCH; i++) {
+		cqes[i] = VFPOOL_OPTS(vfpool_completion);
 		snprintf(vnic[i], sizeof(vnic[i]), "nic%d", i);
-		reqs[i] = (struct vfpool_alloc_req){ .vm_id = "bench-batch", .vnic_id = vnic[i],
-						     .network = "default", .numa_node = -1 };
+		reqs[i] = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "bench-batch", .vnic_id = vnic[i],
+				      .network = "default", .numa_node = -1);
 	}
 	bench_pin(1);
 	err = connect_client(run_dir, CLIENT_POLL_SPIN_US, &h);

@@ -53,9 +53,10 @@ static void *writer_main(void *arg)
 {
 	struct writer *w = arg;
 	struct vfpool_opts opts = { .sz = sizeof(opts) };
-	struct vfpool_alloc_req req = { .vm_id = "bench-snapshot-writer", .vnic_id = "nic0",
-					.network = "default", .numa_node = -1 };
-	struct vfpool_lease lease;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "bench-snapshot-writer", .vnic_id = "nic0", .network = "default",
+		.numa_node = -1);
+	struct vfpool_lease lease = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool *h;
 
 	bench_pin(1);
@@ -66,7 +67,8 @@ static void *writer_main(void *arg)
 	while (!atomic_load_explicit(&w->stop, memory_order_relaxed)) {
 		w->err = vfpool_alloc(h, &req, &lease, NULL, 0);
 		if (w->err >= 0)
-			w->err = vfpool_release(h, req.vm_id, req.vnic_id, lease.generation);
+			w->err = vfpool_release(h, req.vm_id, req.vnic_id, lease.generation,
+						NULL, 0);
 		if (w->err < 0)
 			break;
 		w->err = 0;

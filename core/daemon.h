@@ -1,22 +1,28 @@
 /* SPDX-License-Identifier: MIT */
-/* vfpoold's event loop: one thread, one io_uring. */
+/*
+ * vfpoold's composition root: daemon_new creates every part in order and wires them,
+ * daemon_run runs the loop (one thread, one io_uring), daemon_free tears down what
+ * daemon_new created, in reverse.
+ */
 #ifndef VFPOOL_CORE_DAEMON_H
 #define VFPOOL_CORE_DAEMON_H
 
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "core/model/host.h"
+#include "shm/layout.h"
 
 struct daemon_opts {
 	const char *run_dir;
 	const char *state_dir;
+	/* a simulated host of simulate_pfs PFs x simulate_vfs VFs; 0: the host is discovered
+	 * through libudev and watched */
+	unsigned simulate_pfs, simulate_vfs;
 	unsigned spin_us;     /* poll this long after the last work before sleeping */
-	unsigned max_clients;
+	unsigned max_clients; /* 0: 256 */
 	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
-	unsigned host_kind;   /* enum vfpool_host_kind: published before the socket listens */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */
 	bool busy_when_up;    /* a VF netdev up on the host is host-busy (--busy-when-up) */
 	int vf_config_mode;   /* enum vf_config_mode (core/vfconfig/vf_config.h); 0: auto */
@@ -29,9 +35,10 @@ struct daemon_opts {
 
 struct daemon;
 
-/* Takes ownership of host. */
-int daemon_new(const struct daemon_opts *opts, struct host *host, struct daemon **ret_daemon);
-/* Serves until SIGTERM or SIGINT (blocked by the caller and read through a signalfd). */
+/* Logs why when it fails. */
+int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon);
+/* Serves until SIGTERM or SIGINT (blocked by the caller and read through a signalfd).
+ * -EIO when it stopped because leases could no longer be made durable. */
 int daemon_run(struct daemon *d);
 void daemon_free(struct daemon *d);
 

@@ -11,13 +11,12 @@
 #include <unistd.h>
 
 #include "core/daemon.h"
-#include "core/model/host.h"
-#include "core/host/host_watch.h"
 #include "core/log.h"
-#include "core/probe/probe_source.h"
-#include "core/vfconfig/vf_config.h"
+#include "core/model/host.h"
 #include "core/numvfs/numvfs_boot.h"
+#include "core/probe/probe_source.h"
 #include "core/safe_dir.h"
+#include "core/vfconfig/vf_config.h"
 
 static void usage(FILE *f)
 {
@@ -92,9 +91,7 @@ int main(int argc, char **argv)
 		.probe_mode = VFPOOL_PROBE_BPF,
 	};
 	const char *simulate = NULL;
-	struct host *host = NULL;
 	struct daemon *d = NULL;
-	struct host_watch *watch = NULL;
 	bool restore = false;
 	sigset_t mask;
 	int c, r;
@@ -232,34 +229,11 @@ int main(int argc, char **argv)
 			close(fd);
 		return numvfs_boot_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
 	}
-	if (simulate) {
-		unsigned pfs, vfs;
-
-		r = host_parse_simulate_spec(simulate, &pfs, &vfs);
-		if (r) {
-			fprintf(stderr, "vfpoold: --simulate %s: expected NxM with N in 1..256, M in 1..65536\n",
-				simulate);
-			return 2;
-		}
-		r = host_simulate(pfs, vfs, &host);
-		if (r) {
-			fprintf(stderr, "vfpoold: simulated host: %s\n", strerror(-r));
-			return 1;
-		}
-	} else {
-		r = host_watch_open(&watch, &host);
-		if (r) {
-			fprintf(stderr, "vfpoold: host discovery through libudev: %s\n", strerror(-r));
-			return 1;
-		}
-		opts.host_kind = VFPOOL_HOST_UDEV;
-		if (host->n_pfs == 0) {
-			fprintf(stderr, "vfpoold: no SR-IOV PF on this host (no PCI device has "
-					"sriov_totalvfs); use --simulate NxM for a demo\n");
-			host_free(host);
-			host_watch_free(watch);
-			return 1;
-		}
+	if (simulate &&
+	    host_parse_simulate_spec(simulate, &opts.simulate_pfs, &opts.simulate_vfs)) {
+		fprintf(stderr, "vfpoold: --simulate %s: expected NxM with N in 1..256, M in 1..65536\n",
+			simulate);
+		return 2;
 	}
 	/* signals arrive through the loop's signalfd */
 	sigemptyset(&mask);
@@ -271,13 +245,9 @@ int main(int argc, char **argv)
 	 * change it carried), not a reason to die */
 	signal(SIGXFSZ, SIG_IGN);
 
-	r = daemon_new(&opts, host, &d);
-	if (r) {
-		host_watch_free(watch);
-		return 1; /* daemon_new logged why; the host is freed with it */
-	}
-	if (watch)
-		host_watch_attach(d, watch);
+	r = daemon_new(&opts, &d);
+	if (r)
+		return 1; /* daemon_new logged why */
 	r = daemon_run(d);
 	daemon_free(d);
 	return r ? 1 : 0;

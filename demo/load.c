@@ -50,13 +50,14 @@ static void *run_worker(void *arg)
 		return NULL;
 	for (unsigned i = 0; i < w->vms; i++) {
 		static const char *const vnics[] = { "nic0", "nic1" };
-		struct vfpool_lease l[2];
+		struct vfpool_lease l[2] = { [0 ... 1] = VFPOOL_OPTS(vfpool_lease) };
 
 		snprintf(vm, sizeof(vm), "demo-%d-%u", w->id, i);
 		for (int n = 0; n < 2; n++) {
-			struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = vnics[n],
-							.network = n ? "storage" : "tenant",
-							.numa_node = w->id % 2 };
+			struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+				.vm_id = vm, .vnic_id = vnics[n],
+				.network = n ? "storage" : "tenant", .numa_node = w->id % 2,
+				.flags = VFPOOL_ALLOC_NUMA);
 			uint64_t t0 = now_ns();
 			int r = vfpool_alloc(h, &req, &l[n], NULL, 0);
 
@@ -65,7 +66,7 @@ static void *run_worker(void *arg)
 		}
 		for (int n = 0; n < 2; n++) {
 			uint64_t t0 = now_ns();
-			int r = vfpool_release(h, vm, vnics[n], l[n].generation);
+			int r = vfpool_release(h, vm, vnics[n], l[n].generation, NULL, 0);
 
 			w->lat_ns[w->n_lat++] = now_ns() - t0;
 			w->errors += r != 0;
@@ -78,7 +79,7 @@ static void *run_worker(void *arg)
 /* A launcher starting 32 VMs (64 vNICs) at once through the batch API; they stay up. */
 static int burst(const char *run_dir, unsigned vms, double *ret_us)
 {
-	struct vfpool_completion done[64];
+	struct vfpool_completion done[64] = { [0 ... 63] = VFPOOL_OPTS(vfpool_completion) };
 	struct vfpool *h;
 	char names[32][32];
 	unsigned got = 0;
@@ -91,8 +92,9 @@ static int burst(const char *run_dir, unsigned vms, double *ret_us)
 	for (unsigned v = 0; v < vms; v++) {
 		snprintf(names[v], sizeof(names[v]), "burst-vm%02u", v);
 		for (int n = 0; n < 2; n++) {
-			struct vfpool_alloc_req req = { .vm_id = names[v], .vnic_id = n ? "nic1" : "nic0",
-							.network = "tenant", .numa_node = -1 };
+			struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+				.vm_id = names[v], .vnic_id = n ? "nic1" : "nic0",
+				.network = "tenant", .numa_node = -1);
 			r = vfpool_submit_alloc(h, &req, v * 2 + (unsigned)n);
 			if (r)
 				goto out;

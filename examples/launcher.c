@@ -49,14 +49,17 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	for (n = 0; n < N_VNICS; n++) {
-		struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = vnics[n],
-						.network = networks[n], .numa_node = -1 };
+		/* VFPOOL_OPTS: sz set, every field not named zero (no NUMA preference) */
+		struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+			.vm_id = vm, .vnic_id = vnics[n], .network = networks[n]);
 		char why[160] = "";
 
+		leases[n] = VFPOOL_OPTS(vfpool_lease);
 		r = vfpool_alloc(h, &req, &leases[n], why, sizeof(why));
 		if (r < 0) {
-			fprintf(stderr, "launcher: %s/%s on %s: %s%s%s\n", vm, vnics[n], networks[n],
-				vfpool_strerror(r), why[0] ? ": " : "", why);
+			/* the daemon's reason names the object; vfpool_strerror if it has none */
+			fprintf(stderr, "launcher: %s/%s on %s: %s\n", vm, vnics[n], networks[n],
+				why[0] ? why : vfpool_strerror(r));
 			status = 1;
 			break;
 		}
@@ -67,7 +70,7 @@ int main(int argc, char **argv)
 	/* on failure, give back what was taken: a half-equipped VM does not start */
 	if (status || !keep)
 		for (int k = 0; k < n; k++)
-			vfpool_release(h, vm, vnics[k], leases[k].generation);
+			vfpool_release(h, vm, vnics[k], leases[k].generation, NULL, 0);
 	vfpool_close(h);
 	return status;
 }

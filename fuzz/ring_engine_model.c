@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "core/model/client_ring.h"
@@ -374,6 +375,23 @@ static uint32_t group_slots(const struct vfpool_sqe *q, uint32_t n)
 	return slots;
 }
 
+/* Whether pid is a process, as the kernel says: a scribble can name any pid, and one that
+ * happens to exist on this host (pid 1, a kernel thread) is as bindable as our own; a
+ * thread that leads no thread group is not a process (pidfd_open refuses it, so does the
+ * daemon, and kill(2) would not tell). */
+static bool process_exists(int32_t pid)
+{
+	int fd;
+
+	if (pid <= 0)
+		return false;
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0)
+		return false;
+	close(fd);
+	return true;
+}
+
 /* Decodes as the ring does; false for what it refuses before the engine sees it. */
 static bool decode(const struct vfpool_sqe *q, struct request *req)
 {
@@ -382,7 +400,7 @@ static bool decode(const struct vfpool_sqe *q, struct request *req)
 	if (request_decode(q, req, &why))
 		return false;
 	if (req->flags & VFPOOL_REQ_F_BIND_PID)
-		return req->bind_pid == 0 || req->bind_pid == F.self;
+		return req->bind_pid == 0 || process_exists(req->bind_pid);
 	return true;
 }
 

@@ -77,6 +77,16 @@ b() { for a; do printf "$a"; done; } # bytes, one op per line below
 	b '\x0f' '\x14\x3f' '\x1d'
 } > "$out/quota_stale_generation_scribble"
 
+# a bound alloc whose pid a scribble turns into 1 (init, alive on every host) before it is
+# published, linked to a second alloc: the chain is served, since a bind to any live
+# process is; the model must not call it malformed
+{
+	b '\x05\x05\x05\x01'
+	b '\x00\x44\x00\x00' '\x00\x00\x04\x00'	# chain: vm0/nic0 bound to pid 0, vm0/nic1
+	b '\x1c\x00\x0c\x01'		# bind_pid (entry byte 20) = 1
+	b '\x0f' '\x14\x3f' '\x1d'
+} > "$out/bound_to_another_live_process"
+
 # the daemon's regression (issue 12, defect 1): a chain of allocs ending in a release
 # (malformed), right after another client's chain was served; refused whole, the other
 # client's leases untouched

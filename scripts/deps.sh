@@ -9,6 +9,12 @@ packages=(
 	libudev-dev libcriterion-dev
 	umockdev libumockdev-dev
 	linux-libc-dev bpftool iproute2 man-db libxml2-utils
+	# vfpoolctl's JSON; the ABI baseline check; man page lint; the Python binding's tests
+	libjson-c-dev abigail-tools mandoc python3
+	# the guest-kernel harness (tests/kernel/): QEMU with its firmware, a static busybox
+	# and kmod for the initramfs, udev for systemd-udevd inside the guest, jq for the
+	# scenarios' JSON; the kernel itself is fetched into build/kernel/ by the harness
+	qemu-system-x86 busybox-static kmod cpio xz-utils udev jq
 )
 
 missing=()

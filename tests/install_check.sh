@@ -40,3 +40,20 @@ cc -std=c17 -Wall -Wextra -Werror "${san_flags[@]}" "$dest/usr/share/doc/vfpool/
 	$flags -o "$dest/launcher" || die "the example does not build against the installed files"
 LD_LIBRARY_PATH=$lib "$dest/launcher" --run-dir "$run_dir" vm-installed red blue \
 	|| die "the installed example failed against $run_dir"
+
+# one page per function: man finds vfpool_alloc(3) among the installed pages
+man -M "$dest/usr/share/man" 3 vfpool_alloc 2>/dev/null | grep -q 'vfpool_alloc' \
+	|| die "man vfpool_alloc finds no page"
+
+# the Python module, where Debian's python3 looks, with the library it was installed with
+# (the module looks in LIBDIR; under DESTDIR that is VFPOOL_LIBRARY's job)
+py=$dest/usr/lib/python3/dist-packages/vfpool/__init__.py
+[ -f "$py" ] || die "the Python module is not installed"
+grep -q "_INSTALLED_LIBDIR = \"/usr/lib\"" "$py" || die "the module does not know LIBDIR"
+PYTHONPATH=$dest/usr/lib/python3/dist-packages VFPOOL_LIBRARY=$lib/libvfpool.so.1 \
+	/usr/bin/python3 -c '
+import sys, vfpool
+with vfpool.Client(sys.argv[1]) as c:
+	l = c.alloc("vm-python", "net0", "red")
+	c.release("vm-python", "net0", l.generation)
+' "$run_dir" >&2 || die "the installed Python module failed against $run_dir"

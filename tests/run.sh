@@ -6,6 +6,11 @@
 #          the Criterion "concurrency" suite runs).
 #   mutant: the scenario blocked_slot_never_returned against a pool without the claim's
 #          re-check (vfpool-stress-mutant): it must fail, which counts as one pass.
+#   python: the vfpool Python module's unittest suite (tests/python.sh), plain build only
+#          (ctypes cannot load a sanitized library without preloading the runtime).
+#   kernel: DIR's binaries on a real kernel in QEMU guests (tests/kernel/run.sh, which ends
+#          with "kernel: N passed, M failed, K skipped"; its SKIP and XFAIL lines are the
+#          skips listed here).
 # The Criterion binary runs under umockdev-wrapper so tests can build udev testbeds
 # in-process; tests that need root or a kernel feature say so and why when they skip. Every
 # skip is listed with its reason at the end (from Criterion's TAP report) and counted.
@@ -20,6 +25,21 @@ while [ $# -ge 2 ]; do
 	shift 2
 	log=$(mktemp)
 	case $variant in
+	kernel)
+		echo "== tests: kernel ($dir binaries in QEMU guests)"
+		bash tests/kernel/run.sh --build "$dir" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		line=$(grep -a '^kernel: [0-9]* passed' "$log" | tail -n1)
+		if [ -z "$line" ]; then
+			echo "== kernel: no summary (exit $rc)"
+			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+		fi
+		pass=$(sed -E 's/^kernel: ([0-9]+) passed.*/\1/' <<<"$line")
+		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+		# "[SKIP] group/name: reason", "[XFAIL] group/name (1.2 s): reason"
+		sed -nE 's/^\[(SKIP|XFAIL)\] ([^ :]+)( \([0-9.]+ s\))?: (.*)$/[kernel] \2: \1 \4/p' \
+			"$log" >>"$skips"
+		;;
 	mutant)
 		echo "== tests: mutant ($dir/vfpool-stress-mutant: claims without the re-check)"
 		# not shown as is: its own "0 passed, 1 failed" line is the expected outcome
@@ -53,6 +73,21 @@ while [ $# -ge 2 ]; do
 		pass=$(sed -E 's/^stress: ([0-9]+) passed.*/\1/' <<<"$line")
 		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
 		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1 # a TSan report ends the run early
+		;;
+	python)
+		# the vfpool Python module (ctypes over $dir's libvfpool) against $dir's daemon
+		echo "== tests: python (client/python against $dir)"
+		bash tests/python.sh "$dir" 2>&1 | tee "$log"
+		rc=${PIPESTATUS[0]}
+		sed -nE 's/^python: skipped (.*)$/[python] \1/p' "$log" >>"$skips"
+		line=$(grep -a '^python: [0-9]* passed' "$log" | tail -n1)
+		if [ -z "$line" ]; then
+			echo "== python: no summary (exit $rc)"
+			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+		fi
+		pass=$(sed -E 's/^python: ([0-9]+) passed.*/\1/' <<<"$line")
+		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
+		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
 		;;
 	*)
 		if [ "$variant" = asan ]; then

@@ -91,7 +91,7 @@ static bool leased(const struct test_daemon *d, const char *vm, const char *vnic
 
 	cr_assert_eq(vfpool_snapshot_take(d->run_dir, &s), 0);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s) && !found; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		cr_assert_eq(vfpool_snapshot_vf(s, i, &v), 0);
 		found = v.status == VFPOOL_VF_STATUS_LEASED && strcmp(v.vm_id, vm) == 0 &&
@@ -128,9 +128,9 @@ static bool log_has(const struct test_daemon *d, const char *needle)
 static int alloc_bound(struct vfpool *h, const char *vnic, pid_t pid, struct vfpool_lease *l,
 		       char *why, size_t why_len)
 {
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = vnic, .network = "red",
-					.numa_node = -1, .flags = VFPOOL_ALLOC_BIND_PID,
-					.bind_pid = pid };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = vnic, .network = "red", .numa_node = -1,
+		.flags = VFPOOL_ALLOC_BIND_PID, .bind_pid = pid);
 
 	return vfpool_alloc(h, &req, l, why, why_len);
 }
@@ -140,7 +140,7 @@ Test(bind, lease_bound_to_a_process_is_released_when_it_exits,
 {
 	struct test_daemon d;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160] = "";
 	pid_t qemu = spawn_sleeper();
 
@@ -159,7 +159,7 @@ Test(bind, lease_bound_to_a_live_process_stays, .init = make_state_dir, .fini = 
 {
 	struct test_daemon d;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char out_path[128], *out = NULL;
 	const char *words[] = { "lease", "list" };
 	char want[64];
@@ -187,7 +187,7 @@ Test(bind, bind_to_a_process_that_does_not_exist_fails_with_esrch,
 {
 	struct test_daemon d;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160] = "", want[96];
 	pid_t gone = spawn_sleeper();
 
@@ -216,7 +216,7 @@ Test(bind, bind_to_pid_zero_binds_to_the_connecting_client,
 	cr_assert_geq(client, 0);
 	if (client == 0) {
 		struct vfpool *h;
-		struct vfpool_lease l;
+		struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 
 		close(pipefd[0]);
 		if (vfpool_connect(d.run_dir, NULL, &h) == 0 &&
@@ -241,7 +241,7 @@ Test(bind, bind_to_pid_zero_binds_to_the_connecting_client,
 static void bound_lease_then_crash(struct test_daemon *d, pid_t qemu)
 {
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 
 	test_daemon_start(d, "1x4", "--state-dir", state_dir, NULL);
 	cr_assert_eq(vfpool_connect(d->run_dir, NULL, &h), 0);
@@ -285,11 +285,13 @@ Test(reconnect, sync_alloc_after_a_daemon_restart_reconnects_and_finds_the_earli
 {
 	struct test_daemon d;
 	struct vfpool *h;
-	struct vfpool_lease first, again, second;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "nic0", .network = "red",
-					.numa_node = -1 };
-	struct vfpool_alloc_req req2 = { .vm_id = "vm1", .vnic_id = "nic1", .network = "red",
-					 .numa_node = -1 };
+	struct vfpool_lease first = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_lease again = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_lease second = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "nic0", .network = "red", .numa_node = -1);
+	struct vfpool_alloc_req req2 = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "nic1", .network = "red", .numa_node = -1);
 
 	test_daemon_start(&d, "1x4", "--state-dir", state_dir, NULL);
 	cr_assert_eq(vfpool_connect(d.run_dir, NULL, &h), 0);
@@ -312,19 +314,19 @@ Test(reconnect, sync_release_after_a_daemon_restart_reconnects_and_releases,
 {
 	struct test_daemon d;
 	struct vfpool *h;
-	struct vfpool_lease l;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "nic0", .network = "red",
-					.numa_node = -1 };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "nic0", .network = "red", .numa_node = -1);
 
 	test_daemon_start(&d, "1x4", "--state-dir", state_dir, NULL);
 	cr_assert_eq(vfpool_connect(d.run_dir, NULL, &h), 0);
 	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
 	crash(&d);
 	test_daemon_restart(&d, "1x4", "--state-dir", state_dir, NULL);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", l.generation), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", l.generation, NULL, 0), 0);
 	cr_assert(!leased(&d, "vm1", "nic0"));
 	/* never sent before: the daemon's own answer stands */
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", 0), -ENOENT);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", 0, NULL, 0), -ENOENT);
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -334,9 +336,9 @@ Test(reconnect, async_handle_reports_econnreset_and_vfpool_reconnect_restores_it
 {
 	struct test_daemon d;
 	struct vfpool *h;
-	struct vfpool_completion c;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "nic0", .network = "red",
-					.numa_node = -1 };
+	struct vfpool_completion c = VFPOOL_OPTS(vfpool_completion);
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "nic0", .network = "red", .numa_node = -1);
 
 	test_daemon_start(&d, "1x4", "--state-dir", state_dir, NULL);
 	cr_assert_eq(vfpool_connect(d.run_dir, NULL, &h), 0);

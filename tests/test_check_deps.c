@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* scripts/check-deps against small trees (tests/fixtures/deps/<tree>/, its output in
- * <tree>.out) checked with the tree's own deps.rules: each kind of broken rule is caught
+ * <tree>.out) checked with the repository's deps.rules: each kind of broken rule is caught
  * and reported, and a clean tree in subsystem folders passes. */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -74,6 +74,14 @@ Test(check_deps, module_include_cycle_fails_with_its_path)
 {
 	/* through folders and a private header (core/daemon_internal.h is core/daemon's) */
 	check_tree("cycle", 1);
+}
+
+Test(check_deps, folder_with_its_own_rule_is_a_part_of_its_own)
+{
+	/* core/model (its rule: shm only) including core/log.h fails, core/lease including
+	 * core/model passes (core's rule names it), core/modeling is core's (a prefix counts
+	 * at a folder boundary only), and "acyclic core" covers the cycle inside core/model */
+	check_tree("nested_part", 1);
 }
 
 Test(check_deps, part_without_a_rule_or_include_from_nowhere_fails)

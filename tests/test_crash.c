@@ -53,7 +53,7 @@ static unsigned snapshot_leases(const struct test_daemon *d, struct held *out, u
 
 	cr_assert_eq(vfpool_snapshot_take(d->run_dir, &s), 0);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		cr_assert_eq(vfpool_snapshot_vf(s, i, &v), 0);
 		if (v.status != VFPOOL_VF_STATUS_LEASED)
@@ -87,7 +87,7 @@ Test(crash, acknowledged_leases_survive_sigkill_and_releases_stay_released,
 {
 	static struct held before[64], after[64];
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char vnic[32];
 	unsigned nb, na;
 
@@ -95,11 +95,11 @@ Test(crash, acknowledged_leases_survive_sigkill_and_releases_stay_released,
 	struct vfpool *h = connect_ok(&d);
 	for (int i = 0; i < 20; i++) {
 		snprintf(vnic, sizeof(vnic), "nic%d", i);
-		struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = vnic, .network = "red",
-						.numa_node = -1 };
+		struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+			.vm_id = "vm1", .vnic_id = vnic, .network = "red", .numa_node = -1);
 		cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
 	}
-	cr_assert_eq(vfpool_release(h, "vm1", "nic3", 0), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic3", 0, NULL, 0), 0);
 	vfpool_close(h);
 	nb = snapshot_leases(&d, before, 64);
 	cr_assert_eq(nb, 19u);
@@ -123,9 +123,10 @@ Test(crash, generations_keep_rising_across_a_restart_so_stale_releases_are_refus
      .init = make_state_dir, .fini = remove_state_dir)
 {
 	struct test_daemon d;
-	struct vfpool_lease first, second;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "nic0", .network = "red",
-					.pin_pci = NULL, .numa_node = -1 };
+	struct vfpool_lease first = VFPOOL_OPTS(vfpool_lease), second = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "nic0", .network = "red", .pin_pci = NULL,
+		.numa_node = -1);
 
 	start(&d, "1x4");
 	struct vfpool *h = connect_ok(&d);
@@ -134,10 +135,10 @@ Test(crash, generations_keep_rising_across_a_restart_so_stale_releases_are_refus
 	crash(&d);
 	restart(&d, "1x4");
 	h = connect_ok(&d);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation, NULL, 0), 0);
 	cr_assert_eq(vfpool_alloc(h, &req, &second, NULL, 0), 0);
 	cr_assert_gt(second.generation, first.generation);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation), -ESTALE);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation, NULL, 0), -ESTALE);
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -146,7 +147,7 @@ Test(crash, generations_keep_rising_across_a_restart_so_stale_releases_are_refus
  * daemon is killed while it runs. */
 static void batch_client(const char *run_dir, int out_fd)
 {
-	struct vfpool_completion done[32];
+	struct vfpool_completion done[32] = { [0 ... 31] = VFPOOL_OPTS(vfpool_completion) };
 	struct vfpool *h;
 	char vnic[32], line[96];
 	int next = 0;
@@ -156,8 +157,8 @@ static void batch_client(const char *run_dir, int out_fd)
 	for (;;) {
 		for (int i = 0; i < 16; i++, next++) {
 			snprintf(vnic, sizeof(vnic), "n%d", next);
-			struct vfpool_alloc_req req = { .vm_id = "vmb", .vnic_id = vnic,
-							.network = "red", .numa_node = -1 };
+			struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+				.vm_id = "vmb", .vnic_id = vnic, .network = "red", .numa_node = -1);
 			if (vfpool_submit_alloc(h, &req, (uint64_t)next))
 				_exit(2);
 		}
@@ -238,12 +239,13 @@ Test(crash, sigkill_mid_batch_loses_no_acknowledged_lease, .init = make_state_di
 Test(limits, vm_past_its_lease_limit_is_refused_with_edquot)
 {
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160] = "";
 
 	test_daemon_start(&d, "1x8", "--max-leases-per-vm", "2", NULL);
 	struct vfpool *h = connect_ok(&d);
-	struct vfpool_alloc_req a = { .vm_id = "vm1", .vnic_id = "a", .network = "red", .numa_node = -1 };
+	struct vfpool_alloc_req a = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "a", .network = "red", .numa_node = -1);
 	struct vfpool_alloc_req b = a, c = a, other = a;
 	b.vnic_id = "b";
 	c.vnic_id = "c";
@@ -253,7 +255,7 @@ Test(limits, vm_past_its_lease_limit_is_refused_with_edquot)
 	cr_assert_eq(vfpool_alloc(h, &c, &l, why, sizeof(why)), -EDQUOT);
 	cr_assert_str_eq(why, "vm1: 2 leases, the limit");
 	cr_assert_eq(vfpool_alloc(h, &other, &l, NULL, 0), 0, "another VM is not limited");
-	cr_assert_eq(vfpool_release(h, "vm1", "a", 0), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "a", 0, NULL, 0), 0);
 	cr_assert_eq(vfpool_alloc(h, &c, &l, NULL, 0), 0, "a release makes room again");
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);

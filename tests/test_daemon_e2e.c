@@ -24,8 +24,8 @@
 
 static struct vfpool_alloc_req req_for(const char *vm, const char *vnic)
 {
-	return (struct vfpool_alloc_req){ .vm_id = vm, .vnic_id = vnic, .network = "red",
-					  .numa_node = -1 };
+	return VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm, .vnic_id = vnic, .network = "red",
+			   .numa_node = -1);
 }
 
 static unsigned leased_in_snapshot(const struct test_daemon *d, const char *vm)
@@ -35,7 +35,7 @@ static unsigned leased_in_snapshot(const struct test_daemon *d, const char *vm)
 
 	cr_assert_eq(vfpool_snapshot_take(d->run_dir, &s), 0);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		cr_assert_eq(vfpool_snapshot_vf(s, i, &v), 0);
 		if (v.status == VFPOOL_VF_STATUS_LEASED && (!vm || strcmp(v.vm_id, vm) == 0))
@@ -49,7 +49,7 @@ Test(daemon, alloc_and_release_over_the_control_socket)
 {
 	struct test_daemon d;
 	struct vfpool_alloc_req req = req_for("vm1", "nic0");
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160];
 
 	test_daemon_start(&d, "2x16", NULL);
@@ -58,7 +58,7 @@ Test(daemon, alloc_and_release_over_the_control_socket)
 	cr_assert_neq(l.pci_addr[0], '\0');
 	cr_assert_neq(l.generation, 0u);
 	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 1u);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", l.generation), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", l.generation, NULL, 0), 0);
 	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 0u);
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0, "daemon did not shut down cleanly");
@@ -67,7 +67,7 @@ Test(daemon, alloc_and_release_over_the_control_socket)
 Test(daemon, batch_of_200_allocations_completes_and_shows_in_the_snapshot)
 {
 	struct test_daemon d;
-	struct vfpool_completion done[256];
+	struct vfpool_completion done[256] = { [0 ... 255] = VFPOOL_OPTS(vfpool_completion) };
 	char vnic[32];
 	int got = 0;
 
@@ -105,7 +105,7 @@ static bool wait_for(const _Atomic uint32_t *v, uint32_t want)
 Test(daemon, sleeping_daemon_is_woken_by_the_doorbell)
 {
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char vnic[32];
 
 	test_daemon_start(&d, "1x64", "--spin-us", "0", NULL);
@@ -131,7 +131,7 @@ Test(daemon, sleeping_daemon_is_woken_by_the_doorbell)
 Test(daemon, leases_outlive_the_client_that_made_them)
 {
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 
 	test_daemon_start(&d, "1x8", NULL);
 	struct vfpool *h = connect_ok(&d);
@@ -140,7 +140,7 @@ Test(daemon, leases_outlive_the_client_that_made_them)
 	vfpool_close(h);
 	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 1u);
 	h = connect_ok(&d);
-	struct vfpool_lease again;
+	struct vfpool_lease again = VFPOOL_OPTS(vfpool_lease);
 	cr_assert_eq(vfpool_alloc(h, &req, &again, NULL, 0), 0);
 	cr_assert(again.flags & VFPOOL_LEASE_EXISTING);
 	cr_assert_str_eq(again.pci_addr, l.pci_addr);
@@ -151,7 +151,7 @@ Test(daemon, leases_outlive_the_client_that_made_them)
 Test(daemon, client_that_dies_mid_batch_does_not_disturb_others)
 {
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	int status;
 
 	test_daemon_start(&d, "2x64", "--spin-us", "0", NULL);
@@ -229,7 +229,7 @@ Test(daemon, client_scribbling_on_its_ring_is_cut_off_and_others_are_served)
 {
 	struct test_daemon d;
 	struct raw_client rc;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 
 	test_daemon_start(&d, "2x16", "--spin-us", "0", NULL);
 	raw_connect(&d, &rc);
@@ -327,7 +327,7 @@ Test(daemon, clients_beyond_the_limit_are_refused)
 Test(daemon, reap_reports_a_daemon_that_went_away)
 {
 	struct test_daemon d;
-	struct vfpool_completion c;
+	struct vfpool_completion c = VFPOOL_OPTS(vfpool_completion);
 
 	test_daemon_start(&d, "1x4", NULL);
 	struct vfpool *h = connect_ok(&d);
@@ -367,7 +367,7 @@ Test(daemon, second_daemon_on_the_same_run_dir_is_refused)
 Test(daemon, restart_right_after_sigkill_serves)
 {
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	int status;
 
 	test_daemon_start(&d, "1x4", NULL);
@@ -555,7 +555,7 @@ Test(daemon, doorbell_storm_is_noticed_and_everyone_is_still_served)
 	struct test_daemon d;
 	struct raw_client rc;
 	struct storm st = { .stop = false };
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	pthread_t t;
 	char cmd[256];
 	int found = 1;
@@ -674,7 +674,7 @@ Test(daemon, sync_alloc_against_a_wedged_daemon_times_out)
 	struct test_daemon d;
 	struct vfpool_opts o = { .sz = sizeof(o), .timeout_ms = 300 };
 	struct vfpool_alloc_req req = req_for("vm1", "nic0");
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool *h;
 
 	test_daemon_start(&d, "1x4", NULL);
@@ -722,7 +722,7 @@ Test(daemon, corrupt_vf_record_is_refused_when_read)
 {
 	struct test_daemon d;
 	struct vfpool_snapshot *s;
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char copy[128], cmd[400], path[160];
 	FILE *f;
 

@@ -84,7 +84,7 @@ static void bed_close(struct bed *b)
 static struct vfpool_pf_info pf_info(const struct bed *b, unsigned index)
 {
 	struct vfpool_snapshot *s;
-	struct vfpool_pf_info i;
+	struct vfpool_pf_info i = VFPOOL_OPTS(vfpool_pf_info);
 
 	cr_assert_eq(vfpool_snapshot_take(b->d.run_dir, &s), 0);
 	cr_assert_eq(vfpool_snapshot_pf(s, index, &i), 0);
@@ -158,8 +158,8 @@ static int command(const struct bed *b, char **out, const char *pf, const char *
 static int alloc_pinned(struct vfpool *h, const char *vm, const char *pci, struct vfpool_lease *l,
 			char *why, size_t why_len)
 {
-	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = "nic0", .network = "red",
-					.pin_pci = pci, .numa_node = -1 };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = vm, .vnic_id = "nic0", .network = "red", .pin_pci = pci, .numa_node = -1);
 
 	return vfpool_alloc(h, &req, l, why, why_len);
 }
@@ -193,7 +193,7 @@ TestSuite(daemon_udev, .timeout = 60);
 Test(daemon_udev, discovers_the_testbed_host_with_exact_per_pf_counts)
 {
 	struct bed b;
-	struct vfpool_pf_info p;
+	struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 	bed_open(&b);
 	bed_start(&b, "120000");
@@ -222,7 +222,7 @@ Test(daemon_udev, serves_every_free_vf_and_never_a_shared_or_foreign_bound_one)
 {
 	struct bed b;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160], vm[16];
 	int got = 0;
 
@@ -230,8 +230,8 @@ Test(daemon_udev, serves_every_free_vf_and_never_a_shared_or_foreign_bound_one)
 	bed_start(&b, "120000");
 	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
 	for (int i = 0; i < 7; i++) {
-		struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = "nic0", .network = "red",
-						.numa_node = -1 };
+		struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+			.vm_id = vm, .vnic_id = "nic0", .network = "red", .numa_node = -1);
 		int r;
 
 		snprintf(vm, sizeof(vm), "vm%d", i);
@@ -253,7 +253,7 @@ Test(daemon_udev, pinning_a_blocked_vf_is_refused_with_its_reason)
 {
 	struct bed b;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160];
 
 	bed_open(&b);
@@ -319,7 +319,7 @@ Test(daemon_udev, pf_set_is_refused_while_a_vf_of_the_pf_is_allocated)
 {
 	struct bed b;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160], *out = NULL;
 
 	bed_open(&b);
@@ -462,9 +462,9 @@ Test(daemon_udev, second_change_of_the_same_pf_is_busy_and_other_pfs_keep_servin
 {
 	struct bed b;
 	struct async_cmd first = { .b = &b };
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	struct lazy_kernel k;
 	pthread_t t;
 	char why[160], *out = NULL;
@@ -509,8 +509,8 @@ Test(daemon_udev, pf_removed_under_leases_reports_them_lost_and_keeps_them_visib
 {
 	struct bed b;
 	struct vfpool *h;
-	struct vfpool_lease l;
-	struct vfpool_vf_info v;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char why[160];
 	int i;
 
@@ -533,7 +533,7 @@ Test(daemon_udev, pf_removed_under_leases_reports_them_lost_and_keeps_them_visib
 	cr_assert(log_has(&b, "event=lease_lost vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
 		  "no lease_lost line in %s", b.d.log_path);
 	/* the launcher can still release it; the slot stays absent */
-	cr_assert_eq(vfpool_release(h, "vm7", "nic0", l.generation), 0);
+	cr_assert_eq(vfpool_release(h, "vm7", "nic0", l.generation, NULL, 0), 0);
 	vfpool_close(h);
 	cr_assert(test_daemon_alive(&b.d));
 	bed_close(&b);
@@ -542,7 +542,7 @@ Test(daemon_udev, pf_removed_under_leases_reports_them_lost_and_keeps_them_visib
 Test(daemon_udev, vf_bound_to_vfio_by_someone_else_becomes_bound_other)
 {
 	struct bed b;
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	const char *vf = "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3";
 	int i;
 
@@ -707,7 +707,7 @@ Test(daemon_udev, non_admin_peer_gets_eperm_for_pf_set)
 Test(daemon_udev, vf_netdev_appearing_after_start_is_watched_by_the_probe)
 {
 	struct nl_sock *sk = netns_enter(); /* skips, saying why, without root */
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	struct bed b;
 	int i, ifindex;
 
@@ -769,8 +769,8 @@ Test(daemon_udev, sweep_reports_a_lease_whose_vf_vanished_and_keeps_it)
 {
 	struct bed b;
 	struct vfpool *h;
-	struct vfpool_lease l;
-	struct vfpool_vf_info v;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	sweep_case(&b, "report", &h, &l);
 	cr_assert(wait_log(&b, "event=sweep_stale_lease vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
@@ -786,13 +786,13 @@ Test(daemon_udev, sweep_in_release_mode_releases_a_lease_whose_vf_vanished)
 {
 	struct bed b;
 	struct vfpool *h;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 
 	sweep_case(&b, "release", &h, &l);
 	cr_assert(wait_log(&b, "event=sweep_lease_released vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
 		  "no sweep_lease_released line in %s", b.d.log_path);
 	/* released through the engine: the launcher's own release finds nothing left */
-	cr_assert_eq(vfpool_release(h, "vm7", "nic0", 0), -ENOENT);
+	cr_assert_eq(vfpool_release(h, "vm7", "nic0", 0, NULL, 0), -ENOENT);
 	vfpool_close(h);
 	bed_close(&b);
 }
@@ -803,9 +803,11 @@ Test(daemon_udev, sigkill_mid_numvfs_change_keeps_every_acknowledged_lease)
 {
 	struct bed b;
 	struct async_cmd change = { .b = &b };
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	struct vfpool *h;
-	struct vfpool_lease l0, l1, again;
+	struct vfpool_lease l0 = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_lease l1 = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_lease again = VFPOOL_OPTS(vfpool_lease);
 	struct lazy_kernel k;
 	pthread_t t;
 	char why[160];

@@ -8,7 +8,7 @@
 
 #include "core/model/engine.h"
 #include "core/model/host.h"
-#include "core/lease/journal_format.h"
+#include "core/model/lease_index.h"
 #include "core/model/state_segment.h"
 #include "shm/state.h"
 
@@ -296,16 +296,12 @@ Test(engine_rights, request_without_credentials_changes_no_one_elses_lease)
 Test(engine_rights, restored_lease_keeps_its_owner_and_profile)
 {
 	struct fixture f;
-	struct journal_lease l = { .generation = 77, .owner_uid = 1001 };
+	struct engine_lease l = { .slot = 3, .generation = 77, .owner_uid = 1001, .vm = "vm1",
+				  .vnic = "nic0", .network = "red", .profile = "fast" };
 	struct vfpool_cqe c;
 
 	setup_host(&f, 1, 8);
-	l.slot = 3;
-	snprintf(l.pci, sizeof(l.pci), "%s", state_vfs(f.e.hdr)[3].pci_addr);
-	snprintf(l.vm, sizeof(l.vm), "vm1");
-	snprintf(l.vnic, sizeof(l.vnic), "nic0");
-	snprintf(l.network, sizeof(l.network), "red");
-	snprintf(l.profile, sizeof(l.profile), "fast");
+	l.pci = state_vfs(f.e.hdr)[3].pci_addr;
 	cr_assert_eq(engine_restore_lease(&f.e, &l), 0);
 	cr_assert_eq(engine_lease_owner(&f.e, 3), 1001);
 	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 1u, "a profile in use stays in use");
@@ -322,13 +318,12 @@ Test(engine_rights, restored_lease_keeps_its_owner_and_profile)
 Test(engine_rights, lease_from_a_version_1_journal_may_be_released_by_anyone)
 {
 	struct fixture f;
-	struct journal_lease l = { .slot = 2, .generation = 5, .owner_uid = JOURNAL_OWNER_UNKNOWN };
+	struct engine_lease l = { .slot = 2, .generation = 5, .owner_uid = LEASE_OWNER_UNKNOWN,
+				  .vm = "vm1", .vnic = "nic0", .network = "", .profile = "" };
 	struct vfpool_cqe c;
 
 	setup_host(&f, 1, 8);
-	snprintf(l.pci, sizeof(l.pci), "%s", state_vfs(f.e.hdr)[2].pci_addr);
-	snprintf(l.vm, sizeof(l.vm), "vm1");
-	snprintf(l.vnic, sizeof(l.vnic), "nic0");
+	l.pci = state_vfs(f.e.hdr)[2].pci_addr;
 	cr_assert_eq(engine_restore_lease(&f.e, &l), 0);
 	struct request rel = as_uid(release_req("vm1", "nic0", 0), 1002, false);
 	engine_serve(&f.e, &rel, NULL, &c);

@@ -31,3 +31,19 @@ Test(install, example_built_with_pkg_config_from_destdir_runs_against_the_daemon
 	free(rm);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+/* ldconfig runs when installing into the real root, never into a DESTDIR (a package's
+ * staging area: its postinst runs ldconfig on the target). */
+Test(install, ldconfig_runs_for_the_real_root_only)
+{
+	char *out;
+
+	cr_assert_eq(run_capture(&out, "unset MAKEFLAGS MFLAGS MAKELEVEL; make -n -s install "
+				 "PREFIX=/usr | grep -c '^ldconfig$'"), 0);
+	cr_assert_str_eq(out, "1\n", "make install PREFIX=/usr does not run ldconfig");
+	free(out);
+	cr_assert_eq(run_capture(&out, "unset MAKEFLAGS MFLAGS MAKELEVEL; make -n -s install "
+				 "PREFIX=/usr DESTDIR=/tmp/vfpool-nowhere | grep -c ldconfig"), 1);
+	cr_assert_str_eq(out, "0\n", "ldconfig into a DESTDIR");
+	free(out);
+}

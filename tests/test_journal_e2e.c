@@ -26,8 +26,8 @@
 static int alloc(struct vfpool *h, const char *vm, const char *vnic, struct vfpool_lease *l,
 		 char *why, size_t why_len)
 {
-	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = vnic, .network = "red",
-					.numa_node = -1 };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm, .vnic_id = vnic,
+						  .network = "red");
 
 	return vfpool_alloc(h, &req, l, why, why_len);
 }
@@ -44,7 +44,7 @@ static void alloc_ok(struct vfpool *h, const char *vm, const char *vnic, struct 
 static int release_why(struct vfpool *h, const char *vm, const char *vnic, uint64_t gen,
 		       char *why, size_t why_len)
 {
-	struct vfpool_completion c;
+	struct vfpool_completion c = VFPOOL_OPTS(vfpool_completion);
 	int n;
 
 	if (vfpool_submit_release(h, vm, vnic, gen, 1) < 0 || vfpool_flush(h) < 0)
@@ -65,7 +65,7 @@ static bool leased_in_snapshot(const struct test_daemon *d, const char *vm, cons
 
 	cr_assert_eq(vfpool_snapshot_take(d->run_dir, &s), 0);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		cr_assert_eq(vfpool_snapshot_vf(s, i, &v), 0);
 		if (v.status != VFPOOL_VF_STATUS_LEASED)
@@ -163,7 +163,7 @@ static unsigned kept_aside(const char *run_dir)
 Test(journal_e2e, flipped_bit_costs_one_lease_which_is_named_counted_and_kept_aside)
 {
 	struct test_daemon d;
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	struct prom_doc doc;
 	char vnic[16], log_path[160], *log, *out, why[256] = "";
 	unsigned total;
@@ -215,12 +215,12 @@ Test(journal_e2e, flipped_bit_costs_one_lease_which_is_named_counted_and_kept_as
 Test(journal_e2e, released_generation_never_comes_back_after_a_restart)
 {
 	struct test_daemon d;
-	struct vfpool_lease first, second;
+	struct vfpool_lease first = VFPOOL_OPTS(vfpool_lease), second = first;
 
 	test_daemon_start(&d, "1x4", NULL);
 	struct vfpool *h = connect_ok(&d);
 	alloc_ok(h, "vm1", "nic0", &first);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation, NULL, 0), 0);
 	vfpool_close(h);
 	crash(&d);
 	test_daemon_restart(&d, "1x4", NULL);
@@ -229,7 +229,7 @@ Test(journal_e2e, released_generation_never_comes_back_after_a_restart)
 	cr_assert_neq(second.generation, first.generation, "generation %llu handed out twice",
 		      (unsigned long long)first.generation);
 	cr_assert_gt(second.generation, first.generation);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation), -ESTALE,
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation, NULL, 0), -ESTALE,
 		     "a stale release must not end the new lease");
 	cr_assert(leased_in_snapshot(&d, "vm1", "nic0", NULL));
 	vfpool_close(h);
@@ -249,7 +249,7 @@ static int as_uid(const struct test_daemon *d, uid_t uid, bool release, int want
 	cr_assert(pid >= 0);
 	if (pid == 0) {
 		struct vfpool *h;
-		struct vfpool_lease l;
+		struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 		char why[160] = "";
 		int r;
 
@@ -304,9 +304,9 @@ static int command(struct vfpool *h, char **out, int argc, const char *const *ar
 Test(journal_e2e, profile_in_use_stays_undeletable_after_a_restart)
 {
 	struct test_daemon d;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "n0", .profile = "fast",
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm1", .vnic_id = "n0",
+						  .profile = "fast");
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char *out;
 
 	test_daemon_start(&d, "1x8", NULL);
@@ -326,7 +326,7 @@ Test(journal_e2e, profile_in_use_stays_undeletable_after_a_restart)
 		     "a profile a lease was made through cannot go: %s", out ? out : "");
 	cr_assert(out && strstr(out, "profile fast: 1 lease"), "%s", out ? out : "");
 	free(out);
-	cr_assert_eq(vfpool_release(h, "vm1", "n0", 0), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "n0", 0, NULL, 0), 0);
 	cr_assert_eq(command(h, &out, 3, (const char *[]){ "profile", "del", "fast" }), 0, "%s",
 		     out ? out : "");
 	free(out);
@@ -366,7 +366,7 @@ static void fill(const char *dir, char *ret_path, size_t n)
 /* Allocates and releases vm1/churn until an allocation fails; returns its result */
 static int churn_until_refused(struct vfpool *h, char *why, size_t why_len, unsigned *ret_n)
 {
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	unsigned n;
 	int r = 0;
 
@@ -374,7 +374,7 @@ static int churn_until_refused(struct vfpool *h, char *why, size_t why_len, unsi
 		r = alloc(h, "vm1", "churn", &l, why, why_len);
 		if (r)
 			break;
-		cr_assert_eq(vfpool_release(h, "vm1", "churn", l.generation), 0);
+		cr_assert_eq(vfpool_release(h, "vm1", "churn", l.generation, NULL, 0), 0);
 	}
 	*ret_n = n;
 	return r;
@@ -386,7 +386,7 @@ Test(journal_e2e, full_tmpfs_refuses_new_leases_and_the_daemon_keeps_serving,
      .fini = unmount_run_dir)
 {
 	struct test_daemon d;
-	struct vfpool_lease held, l;
+	struct vfpool_lease held = VFPOOL_OPTS(vfpool_lease), l = held;
 	char filler[96], why[160] = "";
 	unsigned n, total;
 	int r;
@@ -416,7 +416,7 @@ Test(journal_e2e, full_tmpfs_refuses_new_leases_and_the_daemon_keeps_serving,
 	/* reads and releases go on */
 	cr_assert_not(leased_in_snapshot(&d, "vm1", "churn", &total), "a refused lease was made");
 	cr_assert_eq(total, 1u);
-	cr_assert_eq(vfpool_release(h, "vm1", "held", held.generation), 0,
+	cr_assert_eq(vfpool_release(h, "vm1", "held", held.generation, NULL, 0), 0,
 		     "a release needs no new space");
 	cr_assert_eq(alloc(h, "vm1", "again", &l, why, sizeof(why)), -EIO, "still full");
 	/* space again: leases again */
@@ -437,7 +437,7 @@ Test(journal_e2e, failed_journal_write_refuses_its_lease_and_the_daemon_goes_on)
 {
 	struct test_daemon d;
 	struct rlimit lim, old, none = { RLIM_INFINITY, RLIM_INFINITY };
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160] = "";
 	unsigned n, total;
 	int r;

@@ -16,9 +16,9 @@
 
 static void alloc_ok(struct vfpool *h, const char *vm, const char *vnic)
 {
-	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = vnic, .network = "red",
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = vm, .vnic_id = vnic, .network = "red", .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 
 	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0, "alloc %s/%s", vm, vnic);
 }

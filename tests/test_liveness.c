@@ -32,9 +32,9 @@ static const char *ctl(void)
 static void alloc_one(const struct test_daemon *d)
 {
 	struct vfpool *h;
-	struct vfpool_lease l;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "nic0", .network = "red",
-					.numa_node = -1 };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm1", .vnic_id = "nic0",
+						  .network = "red");
 
 	cr_assert_eq(vfpool_connect(d->run_dir, NULL, &h), 0);
 	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
@@ -120,8 +120,8 @@ Test(liveness, views_of_a_killed_daemon_say_it_is_not_running_and_exit_1)
 Test(liveness, snapshot_of_a_killed_daemon_is_eownerdead_with_its_last_state_readable)
 {
 	struct vfpool_snapshot *before, *s;
-	struct vfpool_liveness l;
-	struct vfpool_vf_info v;
+	struct vfpool_liveness l = VFPOOL_OPTS(vfpool_liveness);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	struct test_daemon d;
 	char why[64];
 	int pid;
@@ -165,7 +165,7 @@ Test(liveness, snapshot_of_a_killed_daemon_is_eownerdead_with_its_last_state_rea
 Test(liveness, snapshot_after_a_clean_shutdown_is_not_running)
 {
 	struct vfpool_snapshot *s;
-	struct vfpool_liveness l;
+	struct vfpool_liveness l = VFPOOL_OPTS(vfpool_liveness);
 	struct test_daemon d;
 	char *out;
 	int status;
@@ -183,6 +183,47 @@ Test(liveness, snapshot_after_a_clean_shutdown_is_not_running)
 	cr_assert_eq(run_capture(&out, "%s --run-dir %s snapshot 2>&1", ctl(), d.run_dir), 1);
 	cr_assert(strstr(out, NOT_RUNNING), "%s", out);
 	free(out);
+	remove_tree(d.run_dir);
+}
+
+/* A watch that outlives its daemon: it showed the live state, then stops with the message
+ * and exit 1 instead of showing the last state as current. */
+Test(liveness, watch_of_a_daemon_that_dies_says_it_is_not_running_and_exits_1, .timeout = 60)
+{
+	char err_path[] = "/tmp/vfpool-watch-err.XXXXXX", buf[4096], *err;
+	int out[2], err_fd, status;
+	struct test_daemon d;
+	ssize_t n;
+	pid_t w;
+
+	test_daemon_start(&d, "1x4", NULL);
+	err_fd = mkstemp(err_path);
+	cr_assert_geq(err_fd, 0);
+	cr_assert_eq(pipe2(out, O_CLOEXEC), 0);
+	w = fork();
+	cr_assert_geq(w, 0);
+	if (w == 0) {
+		if (dup2(out[1], STDOUT_FILENO) < 0 || dup2(err_fd, STDERR_FILENO) < 0)
+			_exit(126);
+		execl(ctl(), "vfpoolctl", "--run-dir", d.run_dir, "watch", "--interval", "100",
+		      (char *)NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(err_fd);
+	/* its first frame: the daemon was live when the watch began */
+	n = read(out[0], buf, sizeof(buf));
+	cr_assert_gt(n, 0, "the watch printed no frame of the live daemon");
+	crash(&d);
+	while (read(out[0], buf, sizeof(buf)) > 0)
+		;
+	close(out[0]);
+	cr_assert_eq(waitpid(w, &status, 0), w);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "watch exit status %#x", status);
+	err = read_file(err_path);
+	cr_assert(strstr(err, "vfpoolctl watch: " NOT_RUNNING), "%s", err);
+	free(err);
+	unlink(err_path);
 	remove_tree(d.run_dir);
 }
 
@@ -262,7 +303,7 @@ static void patch(const char *dir, size_t offset, const void *val, size_t len)
 static void assert_not_running(const char *dir, const char *why_part)
 {
 	struct vfpool_snapshot *s;
-	struct vfpool_liveness l;
+	struct vfpool_liveness l = VFPOOL_OPTS(vfpool_liveness);
 
 	cr_assert_eq(vfpool_snapshot_take(dir, &s), -EOWNERDEAD);
 	cr_assert_eq(vfpool_snapshot_take_last(dir, &s), 0);

@@ -16,9 +16,9 @@
 /* One served request proves the daemon is in its loop, past the "ready" line. */
 static void serve_one(const struct test_daemon *d)
 {
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "nic0", .network = "red",
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "nic0", .network = "red", .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool *h;
 
 	cr_assert_eq(vfpool_connect(d->run_dir, NULL, &h), 0);

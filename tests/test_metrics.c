@@ -14,9 +14,9 @@
 
 static void alloc_ok(struct vfpool *h, const char *vm, const char *vnic, const char *net)
 {
-	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = vnic, .network = net,
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = vm, .vnic_id = vnic, .network = net, .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160] = "";
 	int r = vfpool_alloc(h, &req, &l, why, sizeof(why));
 
@@ -65,7 +65,7 @@ Test(metrics, every_line_parses_and_vf_counts_match_the_snapshot)
 {
 	struct test_daemon d;
 	struct vfpool_snapshot *s;
-	struct vfpool_daemon_info di;
+	struct vfpool_daemon_info di = VFPOOL_OPTS(vfpool_daemon_info);
 	struct prom_doc doc;
 	unsigned free_vfs = 0, leased = 0;
 	char *out;
@@ -76,7 +76,7 @@ Test(metrics, every_line_parses_and_vf_counts_match_the_snapshot)
 	parse_ok(out, &doc);
 	cr_assert_eq(vfpool_snapshot_take(d.run_dir, &s), 0);
 	for (unsigned i = 0; i < vfpool_snapshot_pf_count(s); i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		cr_assert_eq(vfpool_snapshot_pf(s, i, &p), 0);
 		free_vfs += p.free;

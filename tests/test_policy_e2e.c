@@ -70,7 +70,7 @@ static unsigned leased(const struct test_daemon *d)
 
 	cr_assert_eq(vfpool_snapshot_take(d->run_dir, &s), 0);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		vfpool_snapshot_vf(s, i, &v);
 		n += v.status == VFPOOL_VF_STATUS_LEASED;
@@ -199,7 +199,7 @@ Test(policy_daemon, vm_request_that_cannot_be_fully_met_leases_nothing)
 {
 	struct test_daemon d;
 	struct vfpool_vnic_req v[9];
-	struct vfpool_lease l[9];
+	struct vfpool_lease l[9] = { [0 ... 8] = VFPOOL_OPTS(vfpool_lease) };
 	char names[9][8], why[256];
 	struct vfpool *h;
 	int r;
@@ -209,7 +209,8 @@ Test(policy_daemon, vm_request_that_cannot_be_fully_met_leases_nothing)
 	setup_red_on_ens1f0_only(h);
 	for (int i = 0; i < 9; i++) {
 		snprintf(names[i], sizeof(names[i]), "nic%d", i);
-		v[i] = (struct vfpool_vnic_req){ .vnic_id = names[i], .network = "red", .numa_node = -1 };
+		v[i] = VFPOOL_OPTS(vfpool_vnic_req,
+			.vnic_id = names[i], .network = "red", .numa_node = -1);
 	}
 	r = vfpool_alloc_vm(h, "vm1", v, 9, l, why, sizeof(why));
 	cr_assert_eq(r, -ENOSPC, "%d %s", r, why);
@@ -228,11 +229,13 @@ Test(policy_daemon, hot_plug_adds_a_vnic_and_unplug_releases_just_that_one)
 {
 	struct test_daemon d;
 	struct vfpool_vnic_req v[2] = {
-		{ .vnic_id = "nic0", .network = "red", .numa_node = -1 },
-		{ .vnic_id = "nic1", .network = "red", .numa_node = -1 },
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "nic0", .network = "red", .numa_node = -1),
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "nic1", .network = "red", .numa_node = -1),
 	};
-	struct vfpool_vnic_req plug = { .vnic_id = "nic2", .network = "red", .numa_node = -1 };
-	struct vfpool_lease l[2], pl;
+	struct vfpool_vnic_req plug = VFPOOL_OPTS(vfpool_vnic_req,
+		.vnic_id = "nic2", .network = "red", .numa_node = -1);
+	struct vfpool_lease l[2] = { [0 ... 1] = VFPOOL_OPTS(vfpool_lease) };
+	struct vfpool_lease pl = VFPOOL_OPTS(vfpool_lease);
 	char why[256];
 	struct vfpool *h;
 
@@ -241,9 +244,9 @@ Test(policy_daemon, hot_plug_adds_a_vnic_and_unplug_releases_just_that_one)
 	cr_assert_eq(vfpool_alloc_vm(h, "vm1", v, 2, l, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(vfpool_alloc_vm(h, "vm1", &plug, 1, &pl, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(leased(&d), 3u);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic2", pl.generation), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic2", pl.generation, NULL, 0), 0);
 	cr_assert_eq(leased(&d), 2u);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic2", 0), -ENOENT, "unplugged once");
+	cr_assert_eq(vfpool_release(h, "vm1", "nic2", 0, NULL, 0), -ENOENT, "unplugged once");
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -251,11 +254,11 @@ Test(policy_daemon, hot_plug_adds_a_vnic_and_unplug_releases_just_that_one)
 Test(policy_daemon, preferred_profile_gets_use_the_bridge_and_mandatory_fails)
 {
 	struct test_daemon d;
-	struct vfpool_alloc_req pref = { .vm_id = "vm1", .vnic_id = "n0", .profile = "nice",
-					 .numa_node = -1 };
-	struct vfpool_alloc_req must = { .vm_id = "vm1", .vnic_id = "n1", .profile = "must",
-					 .numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req pref = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "n0", .profile = "nice", .numa_node = -1);
+	struct vfpool_alloc_req must = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "n1", .profile = "must", .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[256];
 	struct vfpool *h;
 
@@ -276,9 +279,9 @@ Test(policy_daemon, preferred_profile_gets_use_the_bridge_and_mandatory_fails)
 Test(policy_daemon, profile_passthrough_change_is_refused_while_leased)
 {
 	struct test_daemon d;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "n0", .profile = "fast",
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "n0", .profile = "fast", .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool *h;
 
 	test_daemon_start(&d, "1x8", NULL);
@@ -288,7 +291,7 @@ Test(policy_daemon, profile_passthrough_change_is_refused_while_leased)
 	cr_assert_eq(vfpool_alloc(h, &req, &l, NULL, 0), 0);
 	cr_assert_eq(cmd(h, "profile fast: passthrough mode cannot change while 1 lease uses it", 5,
 			 "profile", "set", "fast", "--passthrough", "preferred"), -EBUSY);
-	cr_assert_eq(vfpool_release(h, "vm1", "n0", 0), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "n0", 0, NULL, 0), 0);
 	ok(h, 5, "profile", "set", "fast", "--passthrough", "preferred");
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
@@ -297,9 +300,9 @@ Test(policy_daemon, profile_passthrough_change_is_refused_while_leased)
 Test(policy_daemon, migration_of_a_vm_holding_vfs_is_refused)
 {
 	struct test_daemon d;
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = "n0", .network = "red",
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = "n0", .network = "red", .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[256], expect[256];
 	struct vfpool *h;
 
@@ -319,7 +322,7 @@ Test(policy_daemon, snapshot_network_table_shows_allowed_pfs)
 {
 	struct test_daemon d;
 	struct vfpool_snapshot *s;
-	struct vfpool_network_info n;
+	struct vfpool_network_info n = VFPOOL_OPTS(vfpool_network_info);
 	struct vfpool *h;
 
 	test_daemon_start(&d, "2x8", NULL);
@@ -359,9 +362,9 @@ static void *allocator(void *arg)
 	if (vfpool_connect(rc->d->run_dir, NULL, &h) != 0)
 		return NULL;
 	while (!atomic_load_explicit(&rc->done, memory_order_acquire)) {
-		struct vfpool_alloc_req req = { .vm_id = "race", .vnic_id = "n", .network = "red",
-						.numa_node = -1 };
-		struct vfpool_lease l;
+		struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+			.vm_id = "race", .vnic_id = "n", .network = "red", .numa_node = -1);
+		struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 		/* acquire: pairs with the release store after each config reply */
 		unsigned e1 = atomic_load_explicit(&rc->epoch, memory_order_acquire), e2;
 		int r = vfpool_alloc(h, &req, &l, NULL, 0);
@@ -377,7 +380,7 @@ static void *allocator(void *arg)
 				snprintf(rc->violation, sizeof(rc->violation),
 					 "lease on PF %u between config steps %u and %u", l.pf_index,
 					 e1, e2 + 1);
-			vfpool_release(h, "race", "n", 0);
+			vfpool_release(h, "race", "n", 0, NULL, 0);
 		}
 	}
 	vfpool_close(h);

@@ -93,7 +93,7 @@ static void refresh(struct rig *r)
 /* Waits until VF vf shows status with reason; fails with what it showed last. */
 static void wait_vf(struct rig *r, unsigned vf, enum vfpool_vf_status status, const char *reason)
 {
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	for (int i = 0; i < WAIT_POLLS; i++) {
 		refresh(r);
@@ -126,8 +126,8 @@ static void wait_counters(struct rig *r, uint64_t passed, uint64_t dropped,
 static int alloc_pinned(struct rig *r, const char *pci, const char *vnic, char *why, size_t n,
 			struct vfpool_lease *ret_lease)
 {
-	struct vfpool_alloc_req req = { .vm_id = "vm1", .vnic_id = vnic, .network = "red",
-					.pin_pci = pci, .numa_node = -1 };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = "vm1", .vnic_id = vnic, .network = "red", .pin_pci = pci, .numa_node = -1);
 	struct vfpool *h = NULL;
 	int err = vfpool_connect(r->d.run_dir, NULL, &h);
 
@@ -163,8 +163,8 @@ static unsigned log_count(struct rig *r, const char *needle)
 BOTH_MODES(snapshot_shows_the_mode_and_the_vf_ifindexes_of_this_namespace)
 {
 	struct rig r = { 0 };
-	struct vfpool_daemon_info d;
-	struct vfpool_vf_info v;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, fallback);
 	rig_start(&r);
@@ -190,8 +190,8 @@ BOTH_MODES(snapshot_shows_the_mode_and_the_vf_ifindexes_of_this_namespace)
 BOTH_MODES(macvtap_passthru_makes_the_vf_host_busy_and_refuses_a_pinned_alloc_until_deleted)
 {
 	struct rig r = { 0 };
-	struct vfpool_lease l;
-	struct vfpool_vf_info v;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char why[160];
 	int err;
 
@@ -217,7 +217,7 @@ BOTH_MODES(macvtap_passthru_makes_the_vf_host_busy_and_refuses_a_pinned_alloc_un
 BOTH_MODES(vf_enslaved_to_a_bridge_is_host_busy_until_released)
 {
 	struct rig r = { 0 };
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, fallback);
 	netns_add_bridge(r.sk, "br0");
@@ -235,7 +235,7 @@ BOTH_MODES(vf_enslaved_to_a_bridge_is_host_busy_until_released)
 BOTH_MODES(bridge_on_a_vf_before_the_daemon_starts_is_host_busy_at_start)
 {
 	struct rig r = { 0 };
-	struct vfpool_vf_info v;
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, fallback);
 	netns_add_bridge(r.sk, "br0");
@@ -258,8 +258,9 @@ BOTH_MODES(unrelated_devices_flapping_are_dropped_and_the_vfs_stay_free)
 {
 	enum { PAIRS = 30 };
 	struct rig r = { 0 };
-	struct vfpool_daemon_info before, after;
-	struct vfpool_vf_info v;
+	struct vfpool_daemon_info before = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_daemon_info after = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char name[IFNAMSIZ];
 
 	rig_links(&r, fallback);
@@ -350,8 +351,8 @@ BOTH_MODES(vfpoolctl_snapshot_shows_the_probe_in_the_table_and_in_json)
 Test(probe_daemon_off, probe_off_is_shown_and_leaves_the_records_alone)
 {
 	struct rig r = { 0 };
-	struct vfpool_daemon_info d;
-	struct vfpool_vf_info v;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 	rig_links(&r, false);
 	test_daemon_start(&r.d, "1x4", "--probe=off", NULL);
@@ -387,8 +388,8 @@ static void expect_in(const char *out, const char *want)
 BOTH_MODES(address_on_a_vf_is_host_busy_in_pf_show_the_snapshot_json_and_the_metrics)
 {
 	struct rig r = { 0 };
-	struct vfpool_lease l;
-	struct vfpool_vf_info v;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	char why[160];
 	int err;
 
@@ -403,7 +404,7 @@ BOTH_MODES(address_on_a_vf_is_host_busy_in_pf_show_the_snapshot_json_and_the_met
 	cr_assert_str_eq(why, VF_PCI(1) ": address 192.0.2.7 configured");
 
 	expect_in(vfpoolctl(&r, "pf show 0"), "1 host-busy (1 address),");
-	expect_in(vfpoolctl(&r, "pf show 0"), "host-busy    address 192.0.2.7 configured\n");
+	expect_in(vfpoolctl(&r, "pf show 0"), "host-busy  address 192.0.2.7 configured\n");
 	expect_in(vfpoolctl(&r, "--json pf show 0"),
 		  "\"reason\":\"address 192.0.2.7 configured\",\"host_use\":[\"address\"]");
 	expect_in(vfpoolctl(&r, "--json snapshot"),
@@ -420,7 +421,7 @@ BOTH_MODES(address_on_a_vf_is_host_busy_in_pf_show_the_snapshot_json_and_the_met
 BOTH_MODES(default_route_through_a_vf_is_host_busy_and_refuses_a_pinned_alloc)
 {
 	struct rig r = { 0 };
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160];
 	int err;
 
@@ -442,8 +443,8 @@ BOTH_MODES(default_route_through_a_vf_is_host_busy_and_refuses_a_pinned_alloc)
 BOTH_MODES(vf_up_on_the_host_is_allocatable_and_reported_by_the_snapshot_and_doctor)
 {
 	struct rig r = { 0 };
-	struct vfpool_lease l;
-	struct vfpool_vf_info v;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 	const char *out;
 	char why[160];
 	int err, status;
@@ -473,7 +474,7 @@ BOTH_MODES(vf_up_on_the_host_is_allocatable_and_reported_by_the_snapshot_and_doc
 BOTH_MODES(busy_when_up_makes_a_vf_up_on_the_host_host_busy)
 {
 	struct rig r = { 0 };
-	struct vfpool_lease l;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	const char *out;
 	char why[160];
 	int err, status;

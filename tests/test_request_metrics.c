@@ -20,9 +20,9 @@
 static void alloc_expect(struct vfpool *h, const char *vm, const char *vnic, int want,
 			 struct vfpool_lease *ret_lease)
 {
-	struct vfpool_alloc_req req = { .vm_id = vm, .vnic_id = vnic, .network = "red",
-					.numa_node = -1 };
-	struct vfpool_lease l;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req,
+		.vm_id = vm, .vnic_id = vnic, .network = "red", .numa_node = -1);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
 	char why[160] = "";
 	int r = vfpool_alloc(h, &req, &l, why, sizeof(why));
 
@@ -38,7 +38,7 @@ static void alloc_expect(struct vfpool *h, const char *vm, const char *vnic, int
 static void run_workload(struct test_daemon *d)
 {
 	struct vfpool *h;
-	struct vfpool_lease first;
+	struct vfpool_lease first = VFPOOL_OPTS(vfpool_lease);
 	char vnic[16];
 
 	test_daemon_start(d, "1x4", NULL);
@@ -48,16 +48,16 @@ static void run_workload(struct test_daemon *d)
 	alloc_expect(h, "vm1", "nic2", 0, NULL);
 	alloc_expect(h, "vm1", "nic3", 0, NULL);
 	alloc_expect(h, "vm1", "nic4", -ENOSPC, NULL);
-	cr_assert_eq(vfpool_release(h, "vm9", "nic0", 0), -ENOENT);
-	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation + 1000), -ESTALE);
+	cr_assert_eq(vfpool_release(h, "vm9", "nic0", 0, NULL, 0), -ENOENT);
+	cr_assert_eq(vfpool_release(h, "vm1", "nic0", first.generation + 1000, NULL, 0), -ESTALE);
 	alloc_expect(h, "bad vm", "nic0", -EINVAL, NULL);
 	for (int i = 0; i < 4; i++) {
 		snprintf(vnic, sizeof(vnic), "nic%d", i);
-		cr_assert_eq(vfpool_release(h, "vm1", vnic, 0), 0);
+		cr_assert_eq(vfpool_release(h, "vm1", vnic, 0, NULL, 0), 0);
 	}
 	for (int i = 0; i < CYCLES; i++) {
 		alloc_expect(h, "vm2", "nic0", 0, NULL);
-		cr_assert_eq(vfpool_release(h, "vm2", "nic0", 0), 0);
+		cr_assert_eq(vfpool_release(h, "vm2", "nic0", 0, NULL, 0), 0);
 	}
 	vfpool_close(h);
 }
@@ -83,7 +83,7 @@ static uint64_t kind(const struct vfpool_request_stats *st, const char *name)
 Test(request_metrics, errors_by_kind_match_the_known_failures_exactly)
 {
 	struct test_daemon d;
-	struct vfpool_request_stats st;
+	struct vfpool_request_stats st = VFPOOL_OPTS(vfpool_request_stats);
 	uint64_t sum = 0;
 
 	run_workload(&d);
@@ -103,7 +103,7 @@ Test(request_metrics, errors_by_kind_match_the_known_failures_exactly)
 Test(request_metrics, histogram_counts_every_64th_request)
 {
 	struct test_daemon d;
-	struct vfpool_request_stats st;
+	struct vfpool_request_stats st = VFPOOL_OPTS(vfpool_request_stats);
 	uint64_t samples = 0;
 
 	run_workload(&d);
@@ -190,7 +190,7 @@ Test(request_metrics, snapshot_json_holds_every_kind_under_daemon)
 	cr_assert(strstr(out, "\"errors\":4,"), "%s", out);
 	cr_assert(strstr(out, "\"errors_by_kind\":{\"no_vf\":1,\"rejected\":1,\"blocked\":0,"
 			      "\"busy\":0,\"no_lease\":1,\"stale\":1,\"conflict\":0,\"quota\":0,"
-			      "\"config\":0,\"other\":0}},\n"), "%s", out);
+			      "\"config\":0,\"other\":0}},"), "%s", out);
 	free(out);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }

@@ -128,7 +128,9 @@ int vfpool_open_conn(struct vfpool *h)
 	if (sock < 0)
 		return -errno;
 	if (connect(sock, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		r = -errno;
+		/* no socket file is no daemon, as a socket nobody accepts on: one answer for
+		 * both, never ENOENT, which callers read as "no such lease" */
+		r = errno == ENOENT ? -ECONNREFUSED : -errno;
 		vfpool_log(VFPOOL_LOG_ERR, "%s: connect: %s", sa.sun_path, strerror(errno));
 		goto fail;
 	}
@@ -184,16 +186,35 @@ fail:
 	return r;
 }
 
+const char *vfpool_run_dir(const char *run_dir)
+{
+	const char *env;
+
+	if (run_dir)
+		return run_dir;
+	/* like vfpoolctl: a launcher in a test or a second instance finds its daemon the
+	 * same way the operator's tool does */
+	env = getenv(VFPOOL_RUN_DIR_ENV);
+	return env && *env ? env : VFPOOL_DEFAULT_RUN_DIR;
+}
+
 VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opts,
 			      struct vfpool **ret_handle)
 {
+	struct vfpool_opts o = { 0 };
 	struct vfpool *h;
 	int r;
 
 	if (!ret_handle)
 		return -EINVAL;
-	if (!run_dir)
-		run_dir = VFPOOL_DEFAULT_RUN_DIR;
+	if (opts) {
+		r = opts_in(&o, sizeof(o), opts, OPTS_SIZE_opts);
+		if (r)
+			return r;
+		if (o.reserved)
+			return -EINVAL;
+	}
+	run_dir = vfpool_run_dir(run_dir);
 	h = calloc(1, sizeof(*h));
 	if (!h)
 		return -ENOMEM;
@@ -202,17 +223,9 @@ VFPOOL_API int vfpool_connect(const char *run_dir, const struct vfpool_opts *opt
 		return -ENAMETOOLONG;
 	}
 	h->sock = -1;
-	h->spin_us = 20;
-	h->timeout_ms = 60000;
-	h->ring_entries = VFPOOL_RING_DEFAULT_ENTRIES;
-	if (opts && opts->sz >= offsetof(struct vfpool_opts, spin_us) + sizeof(opts->spin_us)) {
-		h->ring_entries = round_pow2(opts->ring_entries);
-		if (opts->spin_us)
-			h->spin_us = opts->spin_us;
-	}
-	if (opts && opts->sz >= offsetof(struct vfpool_opts, timeout_ms) + sizeof(opts->timeout_ms) &&
-	    opts->timeout_ms)
-		h->timeout_ms = opts->timeout_ms;
+	h->ring_entries = round_pow2(o.ring_entries);
+	h->spin_us = o.spin_us ? o.spin_us : 20;
+	h->timeout_ms = o.timeout_ms ? o.timeout_ms : 60000;
 	r = vfpool_open_conn(h);
 	if (r) {
 		free(h);

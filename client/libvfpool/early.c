@@ -37,9 +37,3 @@ void early_settle(struct vfpool *h, uint64_t user_data)
 		}
 	}
 }
-
-/* more lives in what was padding before lease: binaries built before it see the same
- * layout */
-_Static_assert(offsetof(struct vfpool_completion, lease) == 16, "completion layout unchanged");
-_Static_assert(sizeof(struct vfpool_completion) == 16 + sizeof(struct vfpool_lease) + 160,
-	       "completion size unchanged");

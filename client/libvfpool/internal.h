@@ -50,4 +50,36 @@ void early_settle(struct vfpool *h, uint64_t user_data);
 
 void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *ret_lease);
 
+/* run_dir, or when NULL $VFPOOL_RUN_DIR (if set and not empty), or the default. */
+const char *vfpool_run_dir(const char *run_dir);
+
+/* ---- sized structs (opts.c) ------------------------------------------------------------ */
+#define offsetofend(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+/* The size each struct had in the first release (LIBVFPOOL_1.0): no caller knows less.
+ * When a field is appended, these stay where 1.0 ended. */
+#define OPTS_1_0_SIZE(type, last) offsetofend(struct type, last)
+#define OPTS_SIZE_opts           OPTS_1_0_SIZE(vfpool_opts, reserved)
+#define OPTS_SIZE_alloc_req      OPTS_1_0_SIZE(vfpool_alloc_req, reserved)
+#define OPTS_SIZE_vnic_req       OPTS_1_0_SIZE(vfpool_vnic_req, flags)
+#define OPTS_SIZE_lease          OPTS_1_0_SIZE(vfpool_lease, reserved)
+#define OPTS_SIZE_completion     OPTS_1_0_SIZE(vfpool_completion, lease)
+#define OPTS_SIZE_pf_info        OPTS_1_0_SIZE(vfpool_pf_info, flags)
+#define OPTS_SIZE_vf_info        OPTS_1_0_SIZE(vfpool_vf_info, vlan_qos)
+#define OPTS_SIZE_daemon_info    OPTS_1_0_SIZE(vfpool_daemon_info, probe_reason)
+#define OPTS_SIZE_request_stats  OPTS_1_0_SIZE(vfpool_request_stats, latency)
+#define OPTS_SIZE_vf_config      OPTS_1_0_SIZE(vfpool_vf_config, mtu)
+#define OPTS_SIZE_network_info   OPTS_1_0_SIZE(vfpool_network_info, pf_allowed)
+#define OPTS_SIZE_liveness       OPTS_1_0_SIZE(vfpool_liveness, why)
+
+/* 0 when sz is a size a caller may pass: -EINVAL below min_size, -E2BIG past a page. */
+int opts_size_ok(size_t sz, size_t min_size);
+/* Copies the caller's struct src into dst (this library's, dst_size bytes, zeroed first):
+ * what src->sz covers. -EINVAL: sz too small; -E2BIG: a byte past dst_size is set. */
+int opts_in(void *dst, size_t dst_size, const void *src, size_t min_size);
+/* Copies this library's filled struct src (src_size bytes) to the caller's dst: what
+ * dst->sz covers, zeros past src_size; dst->sz is kept. -EINVAL: sz too small. */
+int opts_out(void *dst, const void *src, size_t src_size, size_t min_size);
+/* The same into an array element whose size (the stride) is already checked. */
+void opts_out_sized(void *dst, size_t sz, const void *src, size_t src_size);
+
 #endif

@@ -47,22 +47,20 @@ void vfpool_log(enum vfpool_log_level level, const char *fmt, ...)
 	s->fn(level, msg, s->userdata);
 }
 
+/* What an errno means for the connection or the library itself. Refusals of a request (no
+ * VF free, no such lease, a stale generation) carry the daemon's reason, which names the
+ * object; an errno alone must not pretend to know which object it was about. */
 VFPOOL_API const char *vfpool_strerror(int err)
 {
 	switch (err) {
 	case 0: return "success";
-	case -ENOSPC: return "no eligible VF is free";
-	case -ESTALE: return "the lease has been replaced (stale generation)";
-	case -ENOENT: return "no such lease";
-	case -EEXIST: return "the vNIC already holds a different lease";
+	case -ECONNREFUSED: return "no vfpoold listening";
 	case -ECONNRESET: return "the daemon went away";
-	case -ECONNREFUSED: return "no daemon listens on the run directory";
-	case -EPROTO: return "protocol violation";
-	case -EAGAIN: return "ring full or snapshot busy: retry";
-	case -EBUSY: return "VF leased, or requests of this handle still in flight";
-	case -EPERM: return "VF blocked (host device, IOMMU group, bound, absent or dirty)";
-	case -ENODEV: return "no such VF";
+	case -ETIMEDOUT: return "the daemon did not answer in time";
+	case -EPROTO: return "protocol violation (not a vfpoold of this version)";
 	case -EUSERS: return "the daemon serves its maximum number of clients";
+	case -E2BIG: return "argument too large for this libvfpool (a newer header's field, "
+			    "or a chain or command past its limit)";
 	case -EOWNERDEAD: return "vfpoold is not running (the snapshot holds its last state)";
 	default: return err < 0 ? strerror(-err) : "unknown";
 	}

@@ -202,7 +202,7 @@ static int take(const char *run_dir, bool last_ok, struct vfpool_snapshot **ret_
 	if (!s)
 		return -ENOMEM;
 	s->last_ok = last_ok;
-	if (snprintf(s->path, sizeof(s->path), "%s/state", run_dir ? run_dir : VFPOOL_DEFAULT_RUN_DIR) >=
+	if (snprintf(s->path, sizeof(s->path), "%s/state", vfpool_run_dir(run_dir)) >=
 	    (int)sizeof(s->path)) {
 		free(s);
 		return -ENAMETOOLONG;
@@ -227,11 +227,11 @@ VFPOOL_API int vfpool_snapshot_take_last(const char *run_dir, struct vfpool_snap
 }
 
 VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *s,
-					struct vfpool_liveness *ret)
+					struct vfpool_liveness *caller)
 {
-	struct vfpool_liveness l = { 0 };
+	struct vfpool_liveness l = { .sz = sizeof(l) };
 
-	if (!s || !ret)
+	if (!s || !caller)
 		return -EINVAL;
 	l.running = s->live_r == 0;
 	l.pid = s->copy->daemon_pid;
@@ -241,8 +241,7 @@ VFPOOL_API int vfpool_snapshot_liveness(const struct vfpool_snapshot *s,
 		l.heartbeat_ns = s->copy->started_ns;
 	if (!l.running)
 		snprintf(l.why, sizeof(l.why), "%s", s->live_why);
-	*ret = l;
-	return 0;
+	return opts_out(caller, &l, sizeof(l), OPTS_SIZE_liveness);
 }
 
 VFPOOL_API void vfpool_snapshot_free(struct vfpool_snapshot *s)
@@ -282,7 +281,7 @@ VFPOOL_API int vfpool_snapshot_pf(const struct vfpool_snapshot *s, unsigned inde
 	const struct vfpool_shm_pf *pf;
 	struct pf_block_layout l;
 	struct pf_block_counts c;
-	struct vfpool_pf_info i = { 0 };
+	struct vfpool_pf_info i = { .sz = sizeof(i) };
 
 	if (!s || !ret || index >= s->copy->n_pfs)
 		return -EINVAL;
@@ -304,8 +303,7 @@ VFPOOL_API int vfpool_snapshot_pf(const struct vfpool_snapshot *s, unsigned inde
 	i.bound_other = c.blocked[VFPOOL_BLOCK_BOUND_OTHER];
 	i.dirty = c.blocked[VFPOOL_BLOCK_DIRTY];
 	i.flags = pf->flags;
-	*ret = i;
-	return 0;
+	return opts_out(ret, &i, sizeof(i), OPTS_SIZE_pf_info);
 }
 
 VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned index,
@@ -324,7 +322,7 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 	const struct vfpool_shm_pf *pf;
 	const _Atomic uint64_t *block;
 	struct pf_block_layout l;
-	struct vfpool_vf_info i = { 0 };
+	struct vfpool_vf_info i = { .sz = sizeof(i) };
 	uint32_t slot;
 
 	if (!s || !ret || index >= s->copy->n_vfs)
@@ -374,8 +372,7 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 	if (i.status == VFPOOL_VF_STATUS_FREE && i.host_use == VFPOOL_VF_USE_UP && !i.reason[0])
 		snprintf(i.reason, sizeof(i.reason), "up on the host, not leased");
 	i.generation = vf->lease_gen;
-	*ret = i;
-	return 0;
+	return opts_out(ret, &i, sizeof(i), OPTS_SIZE_vf_info);
 }
 
 _Static_assert(VFPOOL_VF_USE_MACVTAP == VFPOOL_HOST_USE_MACVTAP &&
@@ -397,9 +394,11 @@ static const char *probe_mode_name(uint32_t mode)
 }
 
 VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
-				      struct vfpool_daemon_info *ret)
+				      struct vfpool_daemon_info *caller)
 {
-	if (!s || !ret)
+	struct vfpool_daemon_info info = { .sz = sizeof(info) }, *ret = &info;
+
+	if (!s || !caller)
 		return -EINVAL;
 	ret->pid = s->copy->daemon_pid;
 	/* relaxed: counters in a private copy; nobody else writes them */
@@ -416,7 +415,7 @@ VFPOOL_API int vfpool_snapshot_daemon(const struct vfpool_snapshot *s,
 	ret->journal_bytes = atomic_load_explicit(&s->copy->journal_bytes, memory_order_relaxed);
 	ret->journal_records_lost = atomic_load_explicit(&s->copy->journal_records_lost,
 							 memory_order_relaxed);
-	return 0;
+	return opts_out(caller, &info, sizeof(info), OPTS_SIZE_daemon_info);
 }
 
 static const char *const err_kind_names[VFPOOL_ERR_NR] = {
@@ -434,7 +433,7 @@ _Static_assert(VFPOOL_LAT_BUCKETS == VFPOOL_STATS_BUCKETS, "histogram fits the p
 VFPOOL_API int vfpool_snapshot_stats(const struct vfpool_snapshot *s,
 				     struct vfpool_request_stats *ret)
 {
-	struct vfpool_request_stats st = { 0 };
+	struct vfpool_request_stats st = { .sz = sizeof(st) };
 
 	if (!s || !ret)
 		return -EINVAL;
@@ -457,8 +456,7 @@ VFPOOL_API int vfpool_snapshot_stats(const struct vfpool_snapshot *s,
 		st.latency[b].count = atomic_load_explicit(&s->copy->latency_buckets[b],
 							   memory_order_relaxed);
 	}
-	*ret = st;
-	return 0;
+	return opts_out(ret, &st, sizeof(st), OPTS_SIZE_request_stats);
 }
 
 VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsigned index,
@@ -467,7 +465,7 @@ VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsign
 	const char *why = NULL;
 	static const uint8_t zero[6];
 	const struct vfpool_shm_vf *vf;
-	struct vfpool_vf_config c = { 0 };
+	struct vfpool_vf_config c = { .sz = sizeof(c) };
 
 	if (!s || !ret || index >= s->copy->n_vfs)
 		return -EINVAL;
@@ -481,8 +479,7 @@ VFPOOL_API int vfpool_snapshot_vf_config(const struct vfpool_snapshot *s, unsign
 	c.vlan = vf->vlan;
 	c.vlan_qos = vf->vlan_qos;
 	c.mtu = vf->mtu;
-	*ret = c;
-	return 0;
+	return opts_out(ret, &c, sizeof(c), OPTS_SIZE_vf_config);
 }
 
 VFPOOL_API unsigned vfpool_snapshot_network_count(const struct vfpool_snapshot *s)
@@ -494,7 +491,7 @@ VFPOOL_API int vfpool_snapshot_network(const struct vfpool_snapshot *s, unsigned
 				       struct vfpool_network_info *ret)
 {
 	const struct vfpool_shm_network *n;
-	struct vfpool_network_info i = { 0 };
+	struct vfpool_network_info i = { .sz = sizeof(i) };
 
 	if (!s || !ret || index >= s->copy->n_networks)
 		return -EINVAL;
@@ -505,6 +502,5 @@ VFPOOL_API int vfpool_snapshot_network(const struct vfpool_snapshot *s, unsigned
 	i.vlan = n->vlan;
 	i.mtu = n->mtu;
 	memcpy(i.pf_allowed, n->pf_allowed, sizeof(i.pf_allowed));
-	*ret = i;
-	return 0;
+	return opts_out(ret, &i, sizeof(i), OPTS_SIZE_network_info);
 }

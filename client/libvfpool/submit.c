@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/futex.h>
 #include <poll.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -18,6 +19,13 @@ static uint64_t now_ns(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The daemon's reason for the caller: NUL-terminated, cut to why_len. */
+static void copy_why(char *ret_why, size_t why_len, const char *why)
+{
+	if (ret_why && why_len)
+		snprintf(ret_why, why_len, "%s", why);
 }
 
 /* Copies a caller's string into a fixed field; -EINVAL when it does not fit. */
@@ -50,13 +58,24 @@ static struct vfpool_sqe *next_sqe(struct vfpool *h, uint32_t slots)
 	return &h->sqes[ring_prod_slot(&h->sq, h->queued)];
 }
 
-VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_req *req,
+#define ALLOC_FLAGS (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY | VFPOOL_ALLOC_BIND_PID | \
+		     VFPOOL_ALLOC_NUMA)
+
+VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_req *caller_req,
 				   uint64_t user_data)
 {
 	struct vfpool_sqe e = { .user_data = user_data, .opcode = VFPOOL_OP_ALLOC, .numa_node = -1 };
+	struct vfpool_alloc_req copy, *req = &copy;
 	struct vfpool_sqe *slot;
+	int r;
 
-	if (!h || !req)
+	if (!h || !caller_req)
+		return -EINVAL;
+	/* once: what the caller's struct holds cannot change under the checks below */
+	r = opts_in(&copy, sizeof(copy), caller_req, OPTS_SIZE_alloc_req);
+	if (r)
+		return r;
+	if (req->reserved)
 		return -EINVAL;
 	if (put_str(e.vm_id, sizeof(e.vm_id), req->vm_id, true) ||
 	    put_str(e.vnic_id, sizeof(e.vnic_id), req->vnic_id, true) ||
@@ -64,7 +83,7 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 	    put_str(e.profile, sizeof(e.profile), req->profile, false) ||
 	    put_str(e.pin_pci, sizeof(e.pin_pci), req->pin_pci, false))
 		return -EINVAL;
-	if (req->flags & ~(VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY | VFPOOL_ALLOC_BIND_PID))
+	if (req->flags & ~ALLOC_FLAGS)
 		return -EINVAL;
 	if (req->flags & VFPOOL_ALLOC_EARLY)
 		e.flags |= VFPOOL_REQ_F_EARLY;
@@ -88,15 +107,20 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 		memcpy(e.mac, req->mac, sizeof(e.mac));
 		e.flags |= VFPOOL_REQ_F_MAC;
 	}
-	if (req->numa_node < -1)
+	/* zero means no preference: a node is named with the flag, and a node without it is
+	 * a caller who forgot the flag, not one to ignore */
+	if (req->flags & VFPOOL_ALLOC_NUMA) {
+		if (req->numa_node < 0)
+			return -EINVAL;
+		e.numa_node = req->numa_node;
+	} else if (req->numa_node != 0 && req->numa_node != -1) {
 		return -EINVAL;
-	e.numa_node = req->numa_node;
+	}
 	slot = next_sqe(h, (e.flags & VFPOOL_REQ_F_EARLY) ? 2 : 1);
 	if (!slot)
 		return h->dead ? -ECONNRESET : -EAGAIN;
 	if (e.flags & VFPOOL_REQ_F_EARLY) {
-		int r = early_track(h, user_data);
-
+		r = early_track(h, user_data);
 		if (r)
 			return r;
 	}
@@ -162,6 +186,7 @@ VFPOOL_API int vfpool_flush(struct vfpool *h)
 void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *l)
 {
 	memset(l, 0, sizeof(*l));
+	l->sz = sizeof(*l);
 	memcpy(l->pci_addr, c->pci_addr, sizeof(l->pci_addr));
 	memcpy(l->netdev, c->netdev, sizeof(l->netdev));
 	memcpy(l->pf_netdev, c->pf_netdev, sizeof(l->pf_netdev));
@@ -181,36 +206,42 @@ void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *l)
 		l->flags |= VFPOOL_LEASE_CHAIN_ABORTED;
 	if (c->res == VFPOOL_CQE_USE_BRIDGE) {
 		memset(l, 0, sizeof(*l));
+		l->sz = sizeof(*l);
 		l->flags = VFPOOL_LEASE_USE_BRIDGE;
 	}
 }
 
-static unsigned take_completions(struct vfpool *h, struct vfpool_completion *out, unsigned max,
+/* out: the caller's array, stride bytes apart (its first element's sz, checked) */
+static unsigned take_completions(struct vfpool *h, char *out, size_t stride, unsigned max,
 				 uint32_t avail)
 {
 	unsigned n = avail < max ? avail : max;
 
 	for (unsigned i = 0; i < n; i++) {
 		const struct vfpool_cqe *shared = &h->cqes[ring_cons_slot(&h->cq, i)];
+		struct vfpool_completion done = { .sz = sizeof(done) };
+		struct vfpool_completion *dst = (struct vfpool_completion *)(out + i * stride);
 		struct vfpool_cqe c;
 
 		/* the daemon writes the message only with an error: read it only then */
 		memcpy(&c, shared, offsetof(struct vfpool_cqe, message));
-		out[i].user_data = c.user_data;
+		done.user_data = c.user_data;
 		_Static_assert(VFPOOL_CQE_USE_BRIDGE == VFPOOL_USE_BRIDGE, "use-the-bridge result");
-		out[i].res = c.res > 0 && c.res != VFPOOL_CQE_USE_BRIDGE ? -EPROTO : c.res;
-		out[i].more = (c.flags & VFPOOL_CQE_F_MORE) != 0;
+		done.res = c.res > 0 && c.res != VFPOOL_CQE_USE_BRIDGE ? -EPROTO : c.res;
+		done.more = (c.flags & VFPOOL_CQE_F_MORE) != 0;
 		if (h->n_early)
 			early_settle(h, c.user_data);
 		/* a request answered with more is still in flight: its last word is owed */
-		if (!out[i].more && h->inflight)
+		if (!done.more && h->inflight)
 			h->inflight--;
-		lease_from_cqe(&c, &out[i].lease);
-		out[i].why[0] = '\0';
+		lease_from_cqe(&c, &done.lease);
 		if (c.res) {
-			memcpy(out[i].why, shared->message, sizeof(out[i].why));
-			out[i].why[sizeof(out[i].why) - 1] = '\0';
+			memcpy(done.why, shared->message, sizeof(done.why));
+			done.why[sizeof(done.why) - 1] = '\0';
 		}
+		opts_out_sized(dst, stride, &done, sizeof(done));
+		/* the lease holds what the caller's completion has room for */
+		dst->lease.sz = stride - offsetof(struct vfpool_completion, lease);
 	}
 	if (n)
 		ring_cons_consume(&h->cq, n);
@@ -240,11 +271,18 @@ static void sleep_for_completions(struct vfpool *h, int slice_ms)
 VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsigned max,
 			   unsigned min_complete, int timeout_ms)
 {
-	uint64_t start = 0, spin_ns = (uint64_t)h->spin_us * 1000u;
+	uint64_t start = 0, spin_ns;
 	unsigned got = 0, polls = 0;
+	size_t stride = 0;
 
 	if (!h || (!out && max))
 		return -EINVAL;
+	if (max) {
+		stride = out->sz;
+		if (opts_size_ok(stride, OPTS_SIZE_completion))
+			return -EINVAL;
+	}
+	spin_ns = (uint64_t)h->spin_us * 1000u;
 	if (!h->ring)
 		return -ECONNRESET; /* a reconnection failed: vfpool_reconnect again */
 	if (min_complete > max)
@@ -257,7 +295,8 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 			h->dead = true;
 			return -EPROTO;
 		}
-		got += take_completions(h, out + got, max - got, (uint32_t)avail);
+		got += take_completions(h, (char *)out + got * stride, stride, max - got,
+					(uint32_t)avail);
 		if (got >= min_complete || got == max)
 			return (int)got;
 		/* the clock only every 64 polls: the answer usually comes sooner than a clock read */
@@ -294,7 +333,7 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 static int alloc_once(struct vfpool *h, const struct vfpool_alloc_req *req,
 		      struct vfpool_lease *ret_lease, char *ret_why, size_t why_len, int timeout_ms)
 {
-	struct vfpool_completion c;
+	struct vfpool_completion c = { .sz = sizeof(c) };
 	int r;
 
 	if (h->inflight || h->queued)
@@ -307,20 +346,17 @@ static int alloc_once(struct vfpool *h, const struct vfpool_alloc_req *req,
 	if (r < 0)
 		return r;
 	if (c.res) {
-		if (ret_why && why_len) {
-			strncpy(ret_why, c.why, why_len - 1);
-			ret_why[why_len - 1] = '\0';
-		}
+		copy_why(ret_why, why_len, c.why);
 		return c.res;
 	}
-	*ret_lease = c.lease;
+	opts_out_sized(ret_lease, ret_lease->sz, &c.lease, sizeof(c.lease));
 	return 0;
 }
 
-static int alloc_vm_once(struct vfpool *h, const char *vm_id,
-			 const struct vfpool_vnic_req *vnics, unsigned n,
-			 struct vfpool_lease *ret_leases, char *ret_why, size_t why_len,
-			 int timeout_ms)
+/* vnics and ret_leases are the caller's arrays, strided by their first element's sz */
+static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
+			 size_t vnic_stride, unsigned n, char *ret_leases, size_t lease_stride,
+			 char *ret_why, size_t why_len, int timeout_ms)
 {
 	struct vfpool_completion c[VFPOOL_CHAIN_MAX];
 	int r = 0;
@@ -328,14 +364,21 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id,
 	if (h->inflight || h->queued)
 		return -EBUSY;
 	for (unsigned i = 0; i < n; i++) {
-		struct vfpool_alloc_req req = {
-			.vm_id = vm_id, .vnic_id = vnics[i].vnic_id, .network = vnics[i].network,
-			.profile = vnics[i].profile, .mac = vnics[i].mac, .pin_pci = vnics[i].pin_pci,
-			.numa_node = vnics[i].numa_node,
-			.flags = i + 1 < n ? VFPOOL_ALLOC_LINK : 0,
-		};
+		struct vfpool_vnic_req v;
+		struct vfpool_alloc_req req;
 
-		r = vfpool_submit_alloc(h, &req, i);
+		r = opts_in(&v, sizeof(v), vnics + i * vnic_stride, OPTS_SIZE_vnic_req);
+		if (r == 0 && (v.sz != vnic_stride || (v.flags & ~VFPOOL_ALLOC_NUMA)))
+			r = -EINVAL;
+		if (r == 0) {
+			req = (struct vfpool_alloc_req){
+				.sz = sizeof(req), .vm_id = vm_id, .vnic_id = v.vnic_id,
+				.network = v.network, .profile = v.profile, .mac = v.mac,
+				.pin_pci = v.pin_pci, .numa_node = v.numa_node,
+				.flags = v.flags | (i + 1 < n ? VFPOOL_ALLOC_LINK : 0),
+			};
+			r = vfpool_submit_alloc(h, &req, i);
+		}
 		if (r) {
 			/* nothing was published: forget the queued part of the chain */
 			h->queued = 0;
@@ -344,6 +387,8 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id,
 		}
 	}
 	vfpool_flush(h);
+	for (unsigned i = 0; i < n; i++)
+		c[i].sz = sizeof(c[i]);
 	for (unsigned got = 0; got < n; ) {
 		r = vfpool_reap(h, c + got, n - got, n - got, timeout_ms);
 		if (r < 0)
@@ -360,21 +405,23 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id,
 				break;
 			}
 		}
-		if (ret_why && why_len) {
-			strncpy(ret_why, c[i].why, why_len - 1);
-			ret_why[why_len - 1] = '\0';
-		}
+		copy_why(ret_why, why_len, c[i].why);
 		return c[i].res;
 	}
-	for (unsigned i = 0; i < n; i++)
-		ret_leases[c[i].user_data < n ? c[i].user_data : i] = c[i].lease;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned at = c[i].user_data < n ? (unsigned)c[i].user_data : i;
+
+		opts_out_sized(ret_leases + at * lease_stride, lease_stride, &c[i].lease,
+			       sizeof(c[i].lease));
+	}
 	return 0;
 }
 
 static int release_once(struct vfpool *h, const char *vm_id, const char *vnic_id,
-			uint64_t generation, int timeout_ms, bool *ret_published)
+			uint64_t generation, int timeout_ms, bool *ret_published, char *ret_why,
+			size_t why_len)
 {
-	struct vfpool_completion c;
+	struct vfpool_completion c = { .sz = sizeof(c) };
 	int r;
 
 	*ret_published = false;
@@ -388,6 +435,8 @@ static int release_once(struct vfpool *h, const char *vm_id, const char *vnic_id
 	r = vfpool_reap(h, &c, 1, 1, timeout_ms);
 	if (r < 0)
 		return r;
+	if (c.res)
+		copy_why(ret_why, why_len, c.why);
 	return c.res;
 }
 
@@ -443,8 +492,17 @@ VFPOOL_API int vfpool_alloc(struct vfpool *h, const struct vfpool_alloc_req *req
 	unsigned tries = 0;
 	int r;
 
-	/* an early allocation is answered twice: submit and reap it */
-	if (!h || !req || !ret_lease || (req->flags & (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY)))
+	if (ret_why && why_len)
+		ret_why[0] = '\0';
+	if (!h || !req || !ret_lease)
+		return -EINVAL;
+	r = opts_size_ok(ret_lease->sz, OPTS_SIZE_lease);
+	if (r)
+		return -EINVAL;
+	/* an early allocation is answered twice: submit and reap it (the flags are read
+	 * again, once, by vfpool_submit_alloc; this is only the early refusal) */
+	if (opts_size_ok(req->sz, OPTS_SIZE_alloc_req) == 0 &&
+	    (req->flags & (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY)))
 		return -EINVAL;
 	for (;;) {
 		r = alloc_once(h, req, ret_lease, ret_why, why_len, ms_left(h, start));
@@ -461,30 +519,40 @@ VFPOOL_API int vfpool_alloc_vm(struct vfpool *h, const char *vm_id,
 	unsigned tries = 0;
 	int r;
 
-	if (!h || !vm_id || !vnics || !ret_leases || n == 0 || n > VFPOOL_CHAIN_MAX)
+	if (ret_why && why_len)
+		ret_why[0] = '\0';
+	if (!h || !vm_id || !vnics || !ret_leases || n == 0 || n > VFPOOL_CHAIN_MAX ||
+	    opts_size_ok(vnics->sz, OPTS_SIZE_vnic_req) ||
+	    opts_size_ok(ret_leases->sz, OPTS_SIZE_lease))
 		return -EINVAL;
 	for (;;) {
-		r = alloc_vm_once(h, vm_id, vnics, n, ret_leases, ret_why, why_len,
-				  ms_left(h, start));
+		r = alloc_vm_once(h, vm_id, (const char *)vnics, vnics->sz, n, (char *)ret_leases,
+				  ret_leases->sz, ret_why, why_len, ms_left(h, start));
 		if (r != -ECONNRESET || reconnect_within(h, start, &tries))
 			return r;
 	}
 }
 
 VFPOOL_API int vfpool_release(struct vfpool *h, const char *vm_id, const char *vnic_id,
-			      uint64_t generation)
+			      uint64_t generation, char *ret_why, size_t why_len)
 {
 	uint64_t start = now_ns();
 	unsigned tries = 0;
 	bool published, unknown = false;
 	int r;
 
+	if (ret_why && why_len)
+		ret_why[0] = '\0';
 	if (!h)
 		return -EINVAL;
 	for (;;) {
-		r = release_once(h, vm_id, vnic_id, generation, ms_left(h, start), &published);
-		if (r == -ENOENT && unknown)
+		r = release_once(h, vm_id, vnic_id, generation, ms_left(h, start), &published,
+				 ret_why, why_len);
+		if (r == -ENOENT && unknown) {
+			if (ret_why && why_len)
+				ret_why[0] = '\0';
 			return 0; /* the lost attempt released it */
+		}
 		if (r != -ECONNRESET)
 			return r;
 		unknown = unknown || published;

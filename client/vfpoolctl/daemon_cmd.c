@@ -1,37 +1,113 @@
 /* SPDX-License-Identifier: MIT */
-/* Commands the daemon implements: vfpoolctl only carries the words and prints the answer. */
-#include <stdio.h>
+/* Commands the daemon implements: vfpoolctl checks the words against its table, sends them
+ * and prints the answer. The daemon's replies are text today; --json wraps them as
+ * {"status": 0 or -errno, "message": text} until they carry structure. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/vfpoolctl/cmds.h"
+#include <json-c/json.h>
 
-int cmd_daemon(const struct ctl_opts *o)
+#include "client/vfpoolctl/cmds.h"
+#include "client/vfpoolctl/format_text.h"
+
+int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, int *ret_status,
+		   char **ret_text)
+{
+	struct vfpool *h;
+	int r;
+
+	*ret_text = NULL;
+	r = vfpool_connect(c->run_dir, NULL, &h);
+	if (r)
+		return r;
+	/* the command's own status may be any errno (-EACCES from sysfs, say): it is the
+	 * daemon's answer, not the connection's */
+	*ret_status = vfpool_command(h, n, words, ret_text);
+	vfpool_close(h);
+	return 0;
+}
+
+/* The daemon's text, one escaped line at a time (it is the peer's: no control bytes). */
+static void print_lines(FILE *f, const char *text)
+{
+	char line[1024], buf[2048];
+
+	while (*text) {
+		size_t n = strcspn(text, "\n");
+
+		snprintf(line, sizeof(line), "%.*s", (int)n, text);
+		fprintf(f, "%s\n", ctl_text(buf, sizeof(buf), line));
+		text += n + (text[n] == '\n');
+	}
+}
+
+/* The daemon refused the words themselves (its own usage text, or a command it does not
+ * know): a usage error here too. Its status for those is the same errno as for a refused
+ * value, so the text tells. */
+static bool daemon_usage_error(int status, const char *text)
+{
+	if (status == -EOPNOTSUPP && strstr(text, ": unknown command"))
+		return true;
+	return status == -EINVAL && (strncmp(text, "usage: ", 7) == 0 || strstr(text, ": usage: "));
+}
+
+/* "pf set: usage: ..." from the daemon, printed after "vfpoolctl pf set: ": once. */
+static const char *without_name(const struct ctl *c, const char *text)
+{
+	size_t n = strlen(c->name);
+
+	if (strncmp(text, c->name, n) == 0 && text[n] == ':' && text[n + 1] == ' ')
+		return text + n + 2;
+	return text;
+}
+
+int cmd_daemon(struct ctl *c)
 {
 	const char *words[VFPOOL_CTL_ARGS_MAX];
-	struct vfpool *h;
-	char *out = NULL;
-	int n = 0, r;
+	char *text = NULL;
+	const char *msg;
+	int n = 0, r, status;
 
-	for (int i = 0; i < o->argc && n < VFPOOL_CTL_ARGS_MAX - 1; i++)
-		words[n++] = o->argv[i];
-	if (o->json && n < VFPOOL_CTL_ARGS_MAX)
-		words[n++] = "--json";
-	r = vfpool_connect(o->run_dir, NULL, &h);
-	if (r) {
-		fprintf(stderr, "vfpoolctl: %s: %s\n", o->run_dir, vfpool_strerror(r));
-		return CTL_EXIT_FAIL;
+	for (int w = 0; w < 3 && c->cmd->words[w]; w++)
+		words[n++] = c->cmd->words[w];
+	for (int i = 0; i < c->argc; i++)
+		words[n++] = c->argv[i];
+	for (int i = 0; i < CTL_OPTS_MAX && c->cmd->opts[i].name; i++) {
+		static char flags[CTL_OPTS_MAX][40];
+
+		if (!c->opt[i])
+			continue;
+		snprintf(flags[i], sizeof(flags[i]), "--%s", c->cmd->opts[i].name);
+		words[n++] = flags[i];
+		if (c->cmd->opts[i].arg)
+			words[n++] = c->opt[i];
 	}
-	r = vfpool_command(h, n, words, &out);
-	vfpool_close(h);
+	r = ctl_daemon_ask(c, words, n, &status, &text);
+	if (r)
+		return ctl_connect_failed(c, r);
+	r = status;
+	msg = text ? text : "";
 	if (r < 0) {
-		fprintf(stderr, "vfpoolctl %s: %s\n", o->argv[0], out && *out ? out : vfpool_strerror(r));
-		free(out);
-		return r == -EOPNOTSUPP ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+		int exit_code = daemon_usage_error(r, msg) ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
+
+		if (!*msg)
+			msg = vfpool_strerror(r);
+		ctl_fail(c, r, "%s", without_name(c, msg));
+		free(text);
+		return exit_code;
 	}
-	if (out && *out)
-		printf("%s%s", out, out[strlen(out) - 1] == '\n' ? "" : "\n");
-	free(out);
-	return CTL_EXIT_OK;
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "status", json_object_new_int(r));
+		json_object_object_add(o, "message", ctl_json_string(msg));
+		r = ctl_json_print(stdout, o);
+	} else {
+		print_lines(stdout, msg);
+		r = 0;
+	}
+	free(text);
+	return r || fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

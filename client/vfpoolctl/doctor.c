@@ -13,23 +13,30 @@
 #include "client/vfpoolctl/doctor.h"
 
 struct doctor {
-	FILE *out;
+	vfpoolctl_doctor_fn fn;
+	void *userdata;
 	int status;
 };
+
+const char *vfpoolctl_doctor_tag(enum vfpoolctl_doctor_status status)
+{
+	static const char *const tag[] = { "PASS", "WARN", "FAIL", "ERROR" };
+
+	return (unsigned)status < 4 ? tag[status] : "ERROR";
+}
 
 __attribute__((format(printf, 4, 5))) static void report(struct doctor *d, int status,
 							 const char *check, const char *fmt, ...)
 {
-	static const char *const tag[] = { "PASS", "WARN", "FAIL" };
+	char detail[512];
 	va_list ap;
 
 	if (status > d->status)
 		d->status = status;
-	fprintf(d->out, "%s %s: ", tag[status], check);
 	va_start(ap, fmt);
-	vfprintf(d->out, fmt, ap);
+	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	fputc('\n', d->out);
+	d->fn(d->userdata, status, check, detail);
 }
 
 static bool has_link(struct udev_device *dev, const char *link)
@@ -102,7 +109,7 @@ static int scan(struct doctor *d, struct udev *udev)
 
 	if (!e || udev_enumerate_add_match_subsystem(e, "pci") < 0 ||
 	    udev_enumerate_scan_devices(e) < 0) {
-		report(d, DOCTOR_FAIL, "pci", "cannot list PCI devices: %s", strerror(errno));
+		report(d, DOCTOR_ERROR, "pci", "cannot list PCI devices: %s", strerror(errno));
 		udev_enumerate_unref(e);
 		return -1;
 	}
@@ -154,17 +161,28 @@ static int scan(struct doctor *d, struct udev *udev)
 	return 0;
 }
 
-int vfpoolctl_doctor(FILE *out)
+int vfpoolctl_doctor_run(vfpoolctl_doctor_fn fn, void *userdata)
 {
-	struct doctor d = { .out = out, .status = DOCTOR_PASS };
+	struct doctor d = { .fn = fn, .userdata = userdata, .status = DOCTOR_PASS };
 	struct udev *udev = udev_new();
 
 	if (!udev) {
-		report(&d, DOCTOR_FAIL, "udev", "cannot create a libudev context: %s",
+		report(&d, DOCTOR_ERROR, "udev", "cannot create a libudev context: %s",
 		       strerror(errno));
 		return d.status;
 	}
 	scan(&d, udev);
 	udev_unref(udev);
 	return d.status;
+}
+
+static void print_check(void *userdata, enum vfpoolctl_doctor_status status, const char *check,
+			const char *detail)
+{
+	fprintf(userdata, "%s %s: %s\n", vfpoolctl_doctor_tag(status), check, detail);
+}
+
+int vfpoolctl_doctor(FILE *out)
+{
+	return vfpoolctl_doctor_run(print_check, out);
 }

@@ -6,12 +6,14 @@
 #include "client/vfpoolctl/doctor.h"
 #include "vfpool/vfpool.h"
 
-int vfpoolctl_doctor_vfs(const struct vfpool_snapshot *s, FILE *out)
+int vfpoolctl_doctor_vfs(const struct vfpool_snapshot *s, vfpoolctl_doctor_fn fn,
+			 void *userdata)
 {
 	unsigned n = vfpool_snapshot_vf_count(s), up = 0, existing = 0;
+	char detail[512];
 
 	for (unsigned i = 0; i < n; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		if (vfpool_snapshot_vf(s, i, &v) < 0 || v.status == VFPOOL_VF_STATUS_ABSENT)
 			continue;
@@ -20,16 +22,20 @@ int vfpoolctl_doctor_vfs(const struct vfpool_snapshot *s, FILE *out)
 			continue;
 		up++;
 		if (v.status == VFPOOL_VF_STATUS_FREE)
-			fprintf(out, "WARN vf: %s (%s): up on the host, not leased: allocatable while "
-				"the host may be using it; bring it down (ip link set %s down) or run "
-				"vfpoold with --busy-when-up\n", v.pci_addr, v.netdev, v.netdev);
+			snprintf(detail, sizeof(detail), "%s (%s): up on the host, not leased: "
+				 "allocatable while the host may be using it; bring it down (ip link "
+				 "set %s down) or run vfpoold with --busy-when-up", v.pci_addr,
+				 v.netdev, v.netdev);
 		else
-			fprintf(out, "WARN vf: %s (%s): up on the host, not leased: host-busy "
-				"(vfpoold --busy-when-up) until it is brought down\n", v.pci_addr,
-				v.netdev);
+			snprintf(detail, sizeof(detail), "%s (%s): up on the host, not leased: "
+				 "host-busy (vfpoold --busy-when-up) until it is brought down",
+				 v.pci_addr, v.netdev);
+		fn(userdata, DOCTOR_WARN, "vf", detail);
 	}
 	if (up)
 		return DOCTOR_WARN;
-	fprintf(out, "PASS vf: no VF is up on the host without a lease (%u VFs)\n", existing);
+	snprintf(detail, sizeof(detail), "no VF is up on the host without a lease (%u VFs)",
+		 existing);
+	fn(userdata, DOCTOR_PASS, "vf", detail);
 	return DOCTOR_PASS;
 }

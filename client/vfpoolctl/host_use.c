@@ -1,4 +1,6 @@
 /* SPDX-License-Identifier: MIT */
+#include <json-c/json.h>
+
 #include "client/vfpoolctl/host_use.h"
 #include "vfpool/vfpool.h"
 
@@ -15,16 +17,12 @@ const char *ctl_host_use_name(unsigned i)
 	return i < CTL_HOST_USE_NR ? names[i] : NULL;
 }
 
-void ctl_host_use_json(FILE *f, unsigned host_use)
+struct json_object *ctl_host_use_json(unsigned host_use)
 {
-	const char *sep = "";
+	struct json_object *a = json_object_new_array();
 
-	fputc('[', f);
-	for (unsigned i = 0; i < CTL_HOST_USE_NR; i++) {
-		if (!(host_use & (1u << i)))
-			continue;
-		fprintf(f, "%s\"%s\"", sep, names[i]);
-		sep = ",";
-	}
-	fputc(']', f);
+	for (unsigned i = 0; i < CTL_HOST_USE_NR; i++)
+		if (host_use & (1u << i))
+			json_object_array_add(a, json_object_new_string(names[i]));
+	return a;
 }

@@ -4,7 +4,7 @@
 #ifndef VFPOOL_VFPOOLCTL_HOST_USE_H
 #define VFPOOL_VFPOOLCTL_HOST_USE_H
 
-#include <stdio.h>
+struct json_object;
 
 #define CTL_HOST_USE_NR 7
 
@@ -12,6 +12,6 @@
  * bit i (1u << i); NULL beyond. */
 const char *ctl_host_use_name(unsigned i);
 /* ["bond_member","address"]: the uses set in host_use, as a JSON array. */
-void ctl_host_use_json(FILE *f, unsigned host_use);
+struct json_object *ctl_host_use_json(unsigned host_use);
 
 #endif

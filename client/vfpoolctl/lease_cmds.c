@@ -5,172 +5,215 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/format_lease.h"
+#include "client/vfpoolctl/format_text.h"
 
-static int parse_mac(const char *s, uint8_t mac[6])
-{
-	unsigned v[6];
-	char tail;
+static const uint8_t no_mac[6];
 
-	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
-		   &tail) != 6)
-		return -EINVAL;
-	for (int i = 0; i < 6; i++)
-		mac[i] = (uint8_t)v[i];
-	return 0;
-}
-
-enum alloc_format { FORMAT_TEXT, FORMAT_LIBVIRT, FORMAT_QEMU };
-
-/* The VLAN (and MAC) the daemon applied live in the VF's record, not in the completion:
- * read them back from a snapshot taken after the allocation. */
-static void applied_config(const char *run_dir, const char *pci, struct vfpool_vf_config *cfg)
+/* What the daemon applied to the lease's VF (MAC, VLAN): they live in the VF's record,
+ * not in the completion. 0, or -errno when no snapshot could be read (cfg then says
+ * nothing: never a MAC that is not known to be applied). */
+static int applied_config(const char *run_dir, const char *pci, struct vfpool_vf_config *cfg,
+			  unsigned *ret_networks)
 {
 	struct vfpool_snapshot *s;
+	int r;
 
-	*cfg = (struct vfpool_vf_config){ 0 };
-	if (vfpool_snapshot_take(run_dir, &s))
-		return;
+	*cfg = VFPOOL_OPTS(vfpool_vf_config);
+	*ret_networks = 0;
+	r = vfpool_snapshot_take(run_dir, &s);
+	if (r)
+		return r;
+	*ret_networks = vfpool_snapshot_network_count(s);
+	r = -ENODEV;
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		if (vfpool_snapshot_vf(s, i, &v) == 0 && strcmp(v.pci_addr, pci) == 0) {
-			vfpool_snapshot_vf_config(s, i, cfg);
+			r = vfpool_snapshot_vf_config(s, i, cfg);
 			break;
 		}
 	}
 	vfpool_snapshot_free(s);
+	return r;
 }
 
-static int print_formatted(const struct ctl_opts *o, enum alloc_format fmt,
-			   const struct vfpool_lease *lease, const uint8_t *req_mac)
+static void mac_text(char buf[18], const uint8_t mac[6])
 {
-	struct vfpool_vf_config cfg;
-	struct lease_view v = { .pci_addr = lease->pci_addr };
-	int r;
+	snprintf(buf, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
 
-	applied_config(o->run_dir, lease->pci_addr, &cfg);
-	v.mac = req_mac ? req_mac : cfg.has_mac ? cfg.mac : NULL;
-	v.vlan = cfg.vlan;
-	r = fmt == FORMAT_LIBVIRT ? format_lease_libvirt(stdout, &v) : format_lease_qemu(stdout, &v);
-	if (r) {
-		fprintf(stderr, "vfpoolctl alloc: %s: not a PCI address the formats can express\n",
-			lease->pci_addr);
-		return CTL_EXIT_FAIL;
+/* A held lease asked for again with another MAC or another VF: the daemon returned the
+ * lease as it is, and applied none of the request. Say so instead of reporting what was
+ * asked; 0 when the request matches the lease. */
+static int check_existing(const struct ctl *c, const char *object, const struct vfpool_lease *l,
+			  const struct vfpool_vf_config *cfg, int cfg_err, const uint8_t *mac,
+			  const char *pin)
+{
+	char want[18], have[18];
+
+	if (pin && strcmp(pin, l->pci_addr) != 0)
+		return ctl_fail(c, -EEXIST, "%s: already holds %s, not %s; release it first", object,
+				l->pci_addr, pin);
+	if (!mac)
+		return 0;
+	mac_text(want, mac);
+	if (cfg_err)
+		return ctl_fail(c, cfg_err, "%s: already holds %s; its MAC could not be read back "
+				"(%s), so %s is not known to be applied", object, l->pci_addr,
+				vfpool_strerror(cfg_err), want);
+	if (!cfg->has_mac)
+		return ctl_fail(c, -EEXIST, "%s: already holds %s with no MAC set, not %s; release "
+				"it first", object, l->pci_addr, want);
+	mac_text(have, cfg->mac);
+	if (memcmp(cfg->mac, mac, 6) != 0)
+		return ctl_fail(c, -EEXIST, "%s: already holds %s with MAC %s, not %s; release it "
+				"first", object, l->pci_addr, have, want);
+	return 0;
+}
+
+static struct json_object *lease_json(const struct ctl *c, const struct vfpool_lease *l,
+				      const struct vfpool_vf_config *cfg, int cfg_err)
+{
+	struct json_object *o = json_object_new_object();
+	char mac[18];
+
+	json_object_object_add(o, "vm", ctl_json_string(c->argv[0]));
+	json_object_object_add(o, "vnic", ctl_json_string(c->argv[1]));
+	json_object_object_add(o, "network", ctl_json_string(c->argv[2]));
+	json_object_object_add(o, "pci", ctl_json_string(l->pci_addr));
+	json_object_object_add(o, "netdev", ctl_json_string(l->netdev));
+	json_object_object_add(o, "pf", ctl_json_string(l->pf_netdev));
+	json_object_object_add(o, "vf", json_object_new_int64(l->vf_index));
+	json_object_object_add(o, "iommu_group", json_object_new_int(l->iommu_group));
+	json_object_object_add(o, "numa_node", json_object_new_int(l->numa_node));
+	json_object_object_add(o, "generation", json_object_new_uint64(l->generation));
+	json_object_object_add(o, "existing",
+			       json_object_new_boolean(l->flags & VFPOOL_LEASE_EXISTING));
+	json_object_object_add(o, "numa_miss",
+			       json_object_new_boolean(l->flags & VFPOOL_LEASE_NUMA_MISS));
+	if (!cfg_err && cfg->has_mac) {
+		mac_text(mac, cfg->mac);
+		json_object_object_add(o, "mac", json_object_new_string(mac));
+	} else {
+		json_object_object_add(o, "mac", NULL);
 	}
+	json_object_object_add(o, "vlan", json_object_new_int64(cfg_err ? 0 : cfg->vlan));
+	return o;
+}
+
+static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool_lease *l,
+		       const struct vfpool_vf_config *cfg, int cfg_err)
+{
+	struct lease_view v = { .pci_addr = l->pci_addr };
+	char mac[18], buf[3][64];
+
+	/* what the daemon applied, read back: never the MAC that was asked */
+	if (!cfg_err) {
+		v.mac = cfg->has_mac ? cfg->mac : NULL;
+		v.vlan = cfg->vlan;
+	}
+	if (strcmp(fmt, "libvirt") == 0 || strcmp(fmt, "qemu") == 0) {
+		int r = fmt[0] == 'l' ? format_lease_libvirt(stdout, &v) : format_lease_qemu(stdout, &v);
+
+		if (r)
+			return ctl_fail(c, r, "%s: not a PCI address the formats can express",
+					ctl_text(buf[0], sizeof(buf[0]), l->pci_addr));
+		return CTL_EXIT_OK;
+	}
+	if (c->json)
+		return ctl_json_print(stdout, lease_json(c, l, cfg, cfg_err)) ? CTL_EXIT_FAIL
+									: CTL_EXIT_OK;
+	if (v.mac)
+		mac_text(mac, v.mac);
+	printf("%s/%s: %s (%s vf %u on %s, iommu group %d, numa %d%s) generation %llu%s%s%s\n",
+	       c->argv[0], c->argv[1], ctl_text(buf[0], sizeof(buf[0]), l->pci_addr),
+	       ctl_text(buf[1], sizeof(buf[1]), l->netdev), l->vf_index,
+	       ctl_text(buf[2], sizeof(buf[2]), l->pf_netdev), l->iommu_group, l->numa_node,
+	       (l->flags & VFPOOL_LEASE_NUMA_MISS) ? ", off the requested node" : "",
+	       (unsigned long long)l->generation, v.mac ? " mac " : "", v.mac ? mac : "",
+	       (l->flags & VFPOOL_LEASE_EXISTING) ? " (already held)" : "");
 	return CTL_EXIT_OK;
 }
 
-int cmd_alloc(const struct ctl_opts *o)
+int cmd_alloc(struct ctl *c)
 {
-	enum alloc_format fmt = FORMAT_TEXT;
-	struct vfpool_alloc_req req = { .numa_node = -1 };
-	struct vfpool_lease lease;
+	const char *fmt = ctl_opt(c, "format"), *mac_arg = ctl_opt(c, "mac");
+	const char *numa = ctl_opt(c, "numa");
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = c->argv[0],
+						  .vnic_id = c->argv[1], .network = c->argv[2],
+						  .pin_pci = ctl_opt(c, "pin"));
+	struct vfpool_lease lease = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_config cfg;
+	char why[160] = "", object[128];
+	unsigned networks;
 	struct vfpool *h;
-	char why[160] = "";
 	uint8_t mac[6];
-	int r;
+	int r, cfg_err;
 
-	/* alloc VM VNIC NETWORK [--mac M] [--pin PCI] [--numa N] [--format F] */
-	if (o->argc < 3) {
-		fprintf(stderr, "usage: vfpoolctl alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]"
-			" [--format text|libvirt|qemu]\n");
-		return CTL_EXIT_USAGE;
+	if (mac_arg) {
+		if (ctl_parse_mac(mac_arg, mac) || memcmp(mac, no_mac, 6) == 0)
+			return ctl_usage(c, "--mac %s: not a MAC address (52:54:00:aa:bb:01)", mac_arg);
+		req.mac = mac;
 	}
-	req.vm_id = o->argv[0];
-	req.vnic_id = o->argv[1];
-	req.network = o->argv[2];
-	for (int i = 3; i < o->argc; i++) {
-		if (i + 1 >= o->argc) {
-			fprintf(stderr, "vfpoolctl alloc: %s needs a value\n", o->argv[i]);
-			return CTL_EXIT_USAGE;
-		}
-		if (strcmp(o->argv[i], "--mac") == 0) {
-			if (parse_mac(o->argv[++i], mac)) {
-				fprintf(stderr, "vfpoolctl alloc: --mac %s: not a MAC address\n", o->argv[i]);
-				return CTL_EXIT_USAGE;
-			}
-			req.mac = mac;
-		} else if (strcmp(o->argv[i], "--pin") == 0) {
-			req.pin_pci = o->argv[++i];
-		} else if (strcmp(o->argv[i], "--numa") == 0) {
-			req.numa_node = atoi(o->argv[++i]);
-		} else if (strcmp(o->argv[i], "--format") == 0) {
-			const char *f = o->argv[++i];
-
-			if (strcmp(f, "libvirt") == 0) {
-				fmt = FORMAT_LIBVIRT;
-			} else if (strcmp(f, "qemu") == 0) {
-				fmt = FORMAT_QEMU;
-			} else if (strcmp(f, "text") == 0) {
-				fmt = FORMAT_TEXT;
-			} else {
-				fprintf(stderr, "vfpoolctl alloc: --format %s: use text, libvirt or qemu\n", f);
-				return CTL_EXIT_USAGE;
-			}
-		} else {
-			fprintf(stderr, "vfpoolctl alloc: unknown option %s\n", o->argv[i]);
-			return CTL_EXIT_USAGE;
-		}
+	if (numa) {
+		req.numa_node = atoi(numa); /* checked: digits, 0..1023 */
+		req.flags |= VFPOOL_ALLOC_NUMA;
 	}
-	if (fmt != FORMAT_TEXT && o->json) {
-		fprintf(stderr, "vfpoolctl alloc: --json and --format %s exclude each other\n",
-			fmt == FORMAT_LIBVIRT ? "libvirt" : "qemu");
-		return CTL_EXIT_USAGE;
-	}
-	r = vfpool_connect(o->run_dir, NULL, &h);
-	if (r) {
-		fprintf(stderr, "vfpoolctl: %s: %s\n", o->run_dir, vfpool_strerror(r));
-		return CTL_EXIT_FAIL;
-	}
+	if (!fmt)
+		fmt = "text";
+	if (strcmp(fmt, "text") != 0 && c->json)
+		return ctl_usage(c, "--json and --format %s exclude each other", fmt);
+	snprintf(object, sizeof(object), "%s/%s", c->argv[0], c->argv[1]);
+	r = ctl_connect(c, &h);
+	if (r)
+		return r;
 	r = vfpool_alloc(h, &req, &lease, why, sizeof(why));
 	vfpool_close(h);
-	if (r) {
-		/* the daemon's reason names the object; the generic text is for when it has none */
-		fprintf(stderr, "vfpoolctl alloc: %s/%s: %s\n", req.vm_id, req.vnic_id,
-			why[0] ? why : vfpool_strerror(r));
-		return CTL_EXIT_FAIL;
+	if (r < 0)
+		return ctl_fail_why(c, r, object, why);
+	if (r == VFPOOL_USE_BRIDGE)
+		return ctl_fail(c, 0, "%s: no VF: %s", object, why);
+	cfg_err = applied_config(c->run_dir, lease.pci_addr, &cfg, &networks);
+	if (lease.flags & VFPOOL_LEASE_EXISTING) {
+		r = check_existing(c, object, &lease, &cfg, cfg_err, req.mac, req.pin_pci);
+		if (r)
+			return r;
 	}
-	if (fmt != FORMAT_TEXT)
-		return print_formatted(o, fmt, &lease, req.mac);
-	if (o->json)
-		printf("{\"pci\":\"%s\",\"netdev\":\"%s\",\"pf\":\"%s\",\"vf\":%u,\"iommu_group\":%d,"
-		       "\"numa_node\":%d,\"generation\":%llu}\n", lease.pci_addr, lease.netdev,
-		       lease.pf_netdev, lease.vf_index, lease.iommu_group, lease.numa_node,
-		       (unsigned long long)lease.generation);
-	else
-		printf("%s/%s: %s (%s vf %u on %s, iommu group %d, numa %d%s) generation %llu\n",
-		       req.vm_id, req.vnic_id, lease.pci_addr, lease.netdev, lease.vf_index,
-		       lease.pf_netdev, lease.iommu_group, lease.numa_node,
-		       (lease.flags & VFPOOL_LEASE_NUMA_MISS) ? ", off the requested node" : "",
-		       (unsigned long long)lease.generation);
-	return CTL_EXIT_OK;
+	if (!cfg_err && networks == 0)
+		fprintf(stderr, "vfpoolctl alloc: warning: no networks are defined, so network %s "
+			"was not checked (vfpoolctl network add)\n", c->argv[2]);
+	return print_lease(c, fmt, &lease, &cfg, cfg_err);
 }
 
-int cmd_release(const struct ctl_opts *o)
+int cmd_release(struct ctl *c)
 {
 	struct vfpool *h;
 	uint64_t gen = 0;
+	char why[160] = "", object[128];
 	int r;
 
-	if (o->argc < 2 || o->argc > 3) {
-		fprintf(stderr, "usage: vfpoolctl release VM VNIC [GENERATION]\n");
-		return CTL_EXIT_USAGE;
-	}
-	if (o->argc == 3)
-		gen = strtoull(o->argv[2], NULL, 10);
-	r = vfpool_connect(o->run_dir, NULL, &h);
-	if (r) {
-		fprintf(stderr, "vfpoolctl: %s: %s\n", o->run_dir, vfpool_strerror(r));
-		return CTL_EXIT_FAIL;
-	}
-	r = vfpool_release(h, o->argv[0], o->argv[1], gen);
+	if (c->argc == 3 && ctl_parse_u64(c->argv[2], &gen))
+		return ctl_usage(c, "GENERATION '%s': not a number (0..2^64-1)", c->argv[2]);
+	snprintf(object, sizeof(object), "%s/%s", c->argv[0], c->argv[1]);
+	r = ctl_connect(c, &h);
+	if (r)
+		return r;
+	r = vfpool_release(h, c->argv[0], c->argv[1], gen, why, sizeof(why));
 	vfpool_close(h);
-	if (r) {
-		fprintf(stderr, "vfpoolctl release: %s/%s: %s\n", o->argv[0], o->argv[1],
-			vfpool_strerror(r));
-		return CTL_EXIT_FAIL;
+	if (r)
+		return ctl_fail_why(c, r, object, why);
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vm", ctl_json_string(c->argv[0]));
+		json_object_object_add(o, "vnic", ctl_json_string(c->argv[1]));
+		json_object_object_add(o, "released", json_object_new_boolean(1));
+		return ctl_json_print(stdout, o) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 	}
 	return CTL_EXIT_OK;
 }

@@ -3,111 +3,69 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "client/vfpoolctl/cmds.h"
+#include "client/vfpoolctl/format_table.h"
+#include "client/vfpoolctl/format_text.h"
 
-static void print_json_lease(const struct vfpool_vf_info *v, const struct vfpool_pf_info *p)
+static struct json_object *lease_json(const struct vfpool_vf_info *v,
+				      const struct vfpool_pf_info *p)
 {
-	printf("{\"vm\":");
-	ctl_json_str(stdout, v->vm_id);
-	printf(",\"vnic\":");
-	ctl_json_str(stdout, v->vnic_id);
-	printf(",\"network\":");
-	ctl_json_str(stdout, v->network);
-	printf(",\"pci\":");
-	ctl_json_str(stdout, v->pci_addr);
-	printf(",\"netdev\":");
-	ctl_json_str(stdout, v->netdev);
-	printf(",\"pf\":");
-	ctl_json_str(stdout, p->netdev);
-	printf(",\"vf\":%u,\"iommu_group\":%d,\"numa_node\":%d,\"generation\":%llu}", v->vf_index,
-	       v->iommu_group, v->numa_node, (unsigned long long)v->generation);
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "vm", ctl_json_string(v->vm_id));
+	json_object_object_add(o, "vnic", ctl_json_string(v->vnic_id));
+	json_object_object_add(o, "network", ctl_json_string(v->network));
+	json_object_object_add(o, "pci", ctl_json_string(v->pci_addr));
+	json_object_object_add(o, "netdev", ctl_json_string(v->netdev));
+	json_object_object_add(o, "pf", ctl_json_string(p->netdev));
+	json_object_object_add(o, "vf", json_object_new_int64(v->vf_index));
+	json_object_object_add(o, "iommu_group", json_object_new_int(v->iommu_group));
+	json_object_object_add(o, "numa_node", json_object_new_int(v->numa_node));
+	json_object_object_add(o, "generation", json_object_new_uint64(v->generation));
+	return o;
 }
 
-/* Column widths: the longest value or the header, so every row lines up. */
-struct widths {
-	int vm, vnic, network, pci, netdev, pf;
-};
-
-static int max_len(int w, const char *s)
+int cmd_lease_list(struct ctl *c)
 {
-	int n = (int)strlen(s);
-
-	return n > w ? n : w;
-}
-
-static bool selected(const struct vfpool_vf_info *v, const char *vm)
-{
-	return v->status == VFPOOL_VF_STATUS_LEASED && (!vm || strcmp(v->vm_id, vm) == 0);
-}
-
-static void measure(const struct vfpool_snapshot *s, const char *vm, struct widths *w)
-{
-	*w = (struct widths){ 2, 4, 7, 3, 6, 2 };
-	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
-		struct vfpool_pf_info p;
-
-		vfpool_snapshot_vf(s, i, &v);
-		if (!selected(&v, vm))
-			continue;
-		vfpool_snapshot_pf(s, v.pf_index, &p);
-		w->vm = max_len(w->vm, v.vm_id);
-		w->vnic = max_len(w->vnic, v.vnic_id);
-		w->network = max_len(w->network, v.network);
-		w->pci = max_len(w->pci, v.pci_addr);
-		w->netdev = max_len(w->netdev, v.netdev);
-		w->pf = max_len(w->pf, p.netdev);
-	}
-}
-
-int cmd_lease(const struct ctl_opts *o)
-{
-	struct widths w;
-	const char *vm = NULL;
+	const char *vm = ctl_opt(c, "vm");
+	struct json_object *list = c->json ? json_object_new_array() : NULL;
 	struct vfpool_snapshot *s;
-	unsigned n = 0;
+	struct table t;
+	int r = ctl_snapshot(c, &s);
 
-	if (o->argc < 1 || strcmp(o->argv[0], "list") != 0) {
-		fprintf(stderr, "usage: vfpoolctl lease list [--vm VM] [--json]\n");
-		return CTL_EXIT_USAGE;
+	if (r) {
+		json_object_put(list);
+		return r;
 	}
-	for (int i = 1; i < o->argc; i++) {
-		if (strcmp(o->argv[i], "--vm") == 0 && i + 1 < o->argc) {
-			vm = o->argv[++i];
-		} else {
-			fprintf(stderr, "usage: vfpoolctl lease list [--vm VM] [--json]\n");
-			return CTL_EXIT_USAGE;
-		}
-	}
-	if (ctl_snapshot_take(o, "lease list", &s))
-		return CTL_EXIT_FAIL;
-	measure(s, vm, &w);
-	if (o->json)
-		printf("[");
-	else
-		printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %s\n", w.vm, "VM", w.vnic, "VNIC",
-		       w.network, "NETWORK", w.pci, "PCI", w.netdev, "NETDEV", w.pf, "PF",
-		       "GENERATION");
+	/* GENERATION left-aligned too: a script cuts the column where its header starts */
+	table_init(&t, "lllllll", "VM", "VNIC", "NETWORK", "PCI", "NETDEV", "PF", "GENERATION");
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
-		struct vfpool_pf_info p;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
-		vfpool_snapshot_vf(s, i, &v);
-		if (!selected(&v, vm))
+		if (vfpool_snapshot_vf(s, i, &v) || v.status != VFPOOL_VF_STATUS_LEASED ||
+		    (vm && strcmp(v.vm_id, vm) != 0))
 			continue;
 		vfpool_snapshot_pf(s, v.pf_index, &p);
-		if (o->json) {
-			printf("%s\n ", n ? "," : "");
-			print_json_lease(&v, &p);
-		} else {
-			printf("%-*s  %-*s  %-*s  %-*s  %-*s  %-*s  %llu\n", w.vm, v.vm_id, w.vnic,
-			       v.vnic_id, w.network, v.network, w.pci, v.pci_addr, w.netdev, v.netdev,
-			       w.pf, p.netdev, (unsigned long long)v.generation);
+		if (list) {
+			json_object_array_add(list, lease_json(&v, &p));
+			continue;
 		}
-		n++;
+		table_cell(&t, v.vm_id);
+		table_cell(&t, v.vnic_id);
+		table_cell(&t, v.network);
+		table_cell(&t, v.pci_addr);
+		table_cell(&t, v.netdev);
+		table_cell(&t, p.netdev);
+		table_cellf(&t, "%llu", (unsigned long long)v.generation);
 	}
-	if (o->json)
-		printf("]\n");
+	if (list)
+		r = ctl_json_print(stdout, list);
+	else
+		r = table_print(stdout, &t, 0, 0);
+	table_free(&t);
 	vfpool_snapshot_free(s);
-	return CTL_EXIT_OK;
+	return r || fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

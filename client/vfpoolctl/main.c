@@ -1,86 +1,177 @@
 /* SPDX-License-Identifier: MIT */
 /* vfpoolctl: the operator's tool. Reads the daemon's snapshot; asks it for changes. */
+#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "client/vfpoolctl/cmds.h"
+#include <json-c/json.h>
 
-static void usage(FILE *f)
+#include "client/vfpoolctl/cmds.h"
+#include "client/vfpoolctl/format_text.h"
+
+#ifndef VFPOOL_VERSION
+#define VFPOOL_VERSION "unknown"
+#endif
+
+/* How many of argv's words name cmd (0 when they do not). */
+static int words_match(const struct ctl_cmd *cmd, int argc, char **argv)
 {
-	fprintf(f,
-		"Usage: vfpoolctl [--run-dir DIR] [--json] COMMAND [ARGS]\n"
-		"Commands:\n"
-		"  snapshot [--all]                 PFs, VFs, leases (from the state segment)\n"
-		"  watch [--interval MS] [--count N] [--all]  the snapshot, redrawn until Ctrl-C\n"
-		"  pf list | pf show PF             PFs and their VFs (from the state segment)\n"
-		"  lease list [--vm VM]             leases (from the state segment)\n"
-		"  metrics [--textfile DIR]         Prometheus text format (DIR/vfpool.prom)\n"
-		"  alloc VM VNIC NETWORK [--mac MAC] [--pin PCI] [--numa N]\n"
-		"        [--format text|libvirt|qemu]\n"
-		"  release VM VNIC [GENERATION]\n"
-		"  capacity [--network N]           free VFs per network, PF and NUMA node\n"
-		"  doctor                           can this host do SR-IOV passthrough? (local;\n"
-		"                                   exit 0 pass, 1 warn, 2 fail)\n"
-		"  help                             the daemon's own commands\n"
-		"  ANY OTHER COMMAND                passed to the daemon (see help)\n"
-		"Exit status: 0 success, 1 failure (the message says which object and why),\n"
-		"2 usage error. See vfpoolctl(8) for the --json schemas.\n");
+	int n = 0;
+
+	while (n < 3 && cmd->words[n]) {
+		if (n >= argc || strcmp(cmd->words[n], argv[n]) != 0)
+			return 0;
+		n++;
+	}
+	return n;
+}
+
+static const struct ctl_cmd *find_command(int argc, char **argv, int *ret_words)
+{
+	const struct ctl_cmd *best = NULL;
+	int best_n = 0;
+
+	for (const struct ctl_cmd *cmd = ctl_commands; cmd->words[0]; cmd++) {
+		int n = words_match(cmd, argc, argv);
+
+		if (n > best_n) {
+			best = cmd;
+			best_n = n;
+		}
+	}
+	*ret_words = best_n;
+	return best;
+}
+
+/* "vfpoolctl pf --help", "vfpoolctl pf frobnicate": the commands that start with argv[0],
+ * narrowed by argv[1] when some of them go on with it, printed on f (NULL: counted only).
+ * Returns how many. */
+static unsigned print_family(FILE *f, int argc, char **argv)
+{
+	bool narrow = false;
+	unsigned n = 0;
+
+	for (const struct ctl_cmd *cmd = ctl_commands; cmd->words[0] && argc > 1; cmd++)
+		narrow |= strcmp(cmd->words[0], argv[0]) == 0 && cmd->words[1] &&
+			  strcmp(cmd->words[1], argv[1]) == 0;
+	for (const struct ctl_cmd *cmd = ctl_commands; cmd->words[0]; cmd++) {
+		if (strcmp(cmd->words[0], argv[0]) != 0 ||
+		    (narrow && (!cmd->words[1] || strcmp(cmd->words[1], argv[1]) != 0)))
+			continue;
+		if (f)
+			fprintf(f, "  vfpoolctl %s%s%s%s%s%s%s\n", cmd->words[0],
+				cmd->words[1] ? " " : "", cmd->words[1] ? cmd->words[1] : "",
+				cmd->words[2] ? " " : "", cmd->words[2] ? cmd->words[2] : "",
+				cmd->args[0] ? " " : "", cmd->args);
+		n++;
+	}
+	return n;
+}
+
+static int unknown_command(int argc, char **argv)
+{
+	bool help = argc > 1 && (strcmp(argv[argc - 1], "--help") == 0 ||
+				 strcmp(argv[argc - 1], "-h") == 0);
+	char what[96] = "";
+
+	for (int i = 0; i < argc && i < 3 && argv[i][0] != '-'; i++)
+		snprintf(what + strlen(what), sizeof(what) - strlen(what), "%s%.24s", i ? " " : "",
+			 argv[i]);
+	if (help && print_family(stdout, argc, argv))
+		return CTL_EXIT_OK;
+	if (argc == 1 && print_family(NULL, argc, argv))
+		fprintf(stderr, "vfpoolctl: '%s' needs more words, one of:\n", what);
+	else if (what[0])
+		fprintf(stderr, "vfpoolctl: unknown command '%s'\n", what);
+	else
+		fprintf(stderr, "vfpoolctl: unknown option %s\n", argv[0]);
+	if (!print_family(stderr, argc, argv))
+		fprintf(stderr, "Try 'vfpoolctl --help'.\n");
+	return CTL_EXIT_USAGE;
 }
 
 int main(int argc, char **argv)
 {
-	static const struct { const char *name; int (*fn)(const struct ctl_opts *); } cmds[] = {
-		{ "snapshot", cmd_snapshot }, { "alloc", cmd_alloc }, { "release", cmd_release },
-		{ "watch", cmd_watch }, { "pf", cmd_pf }, { "lease", cmd_lease },
-		{ "metrics", cmd_metrics },
-		{ "capacity", cmd_capacity },
-		{ "doctor", cmd_doctor },
+	static const struct option global[] = {
+		{ "run-dir", required_argument, NULL, 'r' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
 	};
-	struct ctl_opts o = { .run_dir = getenv("VFPOOL_RUN_DIR") };
-	int i = 1;
+	struct ctl c = { .run_dir = getenv(VFPOOL_RUN_DIR_ENV) };
+	bool help = false, version = false;
+	const struct ctl_cmd *cmd;
+	int o, n;
 
-	if (!o.run_dir)
-		o.run_dir = VFPOOL_DEFAULT_RUN_DIR;
-	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (strcmp(argv[i], "--run-dir") == 0 && i + 1 < argc) {
-			o.run_dir = argv[++i];
-		} else if (strcmp(argv[i], "--json") == 0) {
-			o.json = true;
-		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
-			usage(stdout);
-			return CTL_EXIT_OK;
-		} else {
-			fprintf(stderr, "vfpoolctl: unknown option %s\n", argv[i]);
-			usage(stderr);
+	if (!c.run_dir || !*c.run_dir)
+		c.run_dir = VFPOOL_DEFAULT_RUN_DIR;
+	opterr = 0;
+	/* "+": the first word that is not an option is the command; the rest is its own */
+	while ((o = getopt_long(argc, argv, "+:hV", global, NULL)) != -1) {
+		switch (o) {
+		case 'r':
+			if (!*optarg) {
+				fprintf(stderr, "vfpoolctl: --run-dir: empty\n");
+				return CTL_EXIT_USAGE;
+			}
+			c.run_dir = optarg;
+			break;
+		case 'j':
+			c.json = true;
+			break;
+		case 'h':
+			help = true;
+			break;
+		case 'V':
+			version = true;
+			break;
+		case ':':
+			fprintf(stderr, "vfpoolctl: option %s needs a value\n", argv[optind - 1]);
+			return CTL_EXIT_USAGE;
+		default:
+			if (optopt && optopt != 'r' && optopt != 'j')
+				fprintf(stderr, "vfpoolctl: unknown option -%c\n", optopt);
+			else if (optopt)
+				fprintf(stderr, "vfpoolctl: option %.*s takes no value\n",
+					(int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			else
+				fprintf(stderr, "vfpoolctl: unknown option %.*s\n",
+					(int)strcspn(argv[optind - 1], "="), argv[optind - 1]);
+			fprintf(stderr, "Try 'vfpoolctl --help'.\n");
 			return CTL_EXIT_USAGE;
 		}
 	}
-	if (i >= argc) {
-		usage(stderr);
+	if (version) {
+		if (c.json) {
+			struct json_object *v = json_object_new_object();
+
+			json_object_object_add(v, "version", json_object_new_string(VFPOOL_VERSION));
+			return ctl_json_print(stdout, v) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+		}
+		printf("vfpoolctl %s\n", VFPOOL_VERSION);
+		return CTL_EXIT_OK;
+	}
+	if (help) {
+		if (c.json)
+			return ctl_json_print(stdout, ctl_help_json()) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+		ctl_print_help(stdout);
+		return fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	}
+	if (optind >= argc) {
+		fprintf(stderr, "vfpoolctl: no command\nTry 'vfpoolctl --help'.\n");
 		return CTL_EXIT_USAGE;
 	}
-	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++) {
-		if (strcmp(argv[i], cmds[c].name) != 0)
-			continue;
-		o.argc = argc - i - 1;
-		o.argv = argv + i + 1;
-		/* command options that apply everywhere may also follow the command */
-		for (int k = 0; k < o.argc; k++) {
-			if (strcmp(o.argv[k], "--json") == 0 || strcmp(o.argv[k], "--all") == 0) {
-				if (o.argv[k][2] == 'j')
-					o.json = true;
-				else
-					o.all = true;
-				memmove(&o.argv[k], &o.argv[k + 1], (size_t)(o.argc - k - 1) * sizeof(char *));
-				o.argc--;
-				k--;
-			}
-		}
-		return cmds[c].fn(&o);
-	}
-	/* everything else is the daemon's: it knows its commands and checks rights */
-	o.argc = argc - i;
-	o.argv = argv + i;
-	return cmd_daemon(&o);
+	argc -= optind;
+	argv += optind;
+	cmd = find_command(argc, argv, &n);
+	if (!cmd)
+		return unknown_command(argc, argv);
+	c.cmd = cmd;
+	for (int w = 0; w < n; w++)
+		snprintf(c.name + strlen(c.name), sizeof(c.name) - strlen(c.name), "%s%s",
+			 w ? " " : "", cmd->words[w]);
+	/* the command's own options: getopt_long again, argv[0] standing for the command */
+	return ctl_run_command(&c, argc - n + 1, argv + n - 1);
 }

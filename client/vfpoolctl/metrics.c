@@ -70,11 +70,11 @@ static unsigned *count_blocked(const struct vfpool_snapshot *s)
 	unsigned *n = calloc((size_t)(n_pfs ? n_pfs : 1) * (BLOCKED_NR + 1), sizeof(*n));
 
 	for (unsigned i = 0; n && i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 		unsigned *c;
 
-		vfpool_snapshot_vf(s, i, &v);
-		if (v.pf_index >= n_pfs || v.status == VFPOOL_VF_STATUS_ABSENT)
+		if (vfpool_snapshot_vf(s, i, &v) || v.pf_index >= n_pfs ||
+		    v.status == VFPOOL_VF_STATUS_ABSENT)
 			continue;
 		c = &n[v.pf_index * (BLOCKED_NR + 1)];
 		if (v.status == VFPOOL_VF_STATUS_FREE && v.host_use == VFPOOL_VF_USE_UP)
@@ -99,7 +99,7 @@ static int write_blocked(FILE *f, const struct vfpool_snapshot *s)
 	       "VFs per PF blocked for each reason (a VF once per reason that applies, leased or "
 	       "not): how the host uses it, or iommu_shared, bound_other, dirty.");
 	for (unsigned i = 0; i < n_pfs; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		for (unsigned k = 0; k < BLOCKED_NR; k++) {
@@ -114,7 +114,7 @@ static int write_blocked(FILE *f, const struct vfpool_snapshot *s)
 	       "Free VFs per PF whose netdev is up on the host (allocatable unless vfpoold runs "
 	       "with --busy-when-up).");
 	for (unsigned i = 0; i < n_pfs; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		fputs("vfpool_vfs_up_not_leased{pf=", f);
@@ -131,7 +131,7 @@ static void write_vfs(FILE *f, const struct vfpool_snapshot *s)
 
 	family(f, "vfpool_vfs", "gauge", "Existing VFs per PF by state (leased wins over blocked).");
 	for (unsigned i = 0; i < n; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 		static const char *const states[] = { "free", "leased", "host_busy",
 						      "iommu_shared", "bound_other", "dirty" };
 		unsigned val[6];
@@ -147,7 +147,7 @@ static void write_vfs(FILE *f, const struct vfpool_snapshot *s)
 	}
 	family(f, "vfpool_pf_total_vfs", "gauge", "VF slots per PF (sriov_totalvfs).");
 	for (unsigned i = 0; i < n; i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
 		vfpool_snapshot_pf(s, i, &p);
 		fputs("vfpool_pf_total_vfs{pf=", f);
@@ -173,7 +173,7 @@ static int write_networks(FILE *f, const struct vfpool_snapshot *s)
 			return -ENOMEM;
 	}
 	for (unsigned i = 0; i < n_vfs; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 		unsigned k;
 
 		vfpool_snapshot_vf(s, i, &v);
@@ -287,8 +287,8 @@ void metrics_write_down(FILE *f)
 
 int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 {
-	struct vfpool_daemon_info d;
-	struct vfpool_request_stats st;
+	struct vfpool_daemon_info d = VFPOOL_OPTS(vfpool_daemon_info);
+	struct vfpool_request_stats st = VFPOOL_OPTS(vfpool_request_stats);
 	int r;
 
 	vfpool_snapshot_daemon(s, &d);

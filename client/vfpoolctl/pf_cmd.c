@@ -1,65 +1,63 @@
 /* SPDX-License-Identifier: MIT */
-/* vfpoolctl pf list | pf show PF: the PFs from the snapshot. Other `pf` subcommands (set,
- * ...) are the daemon's and are passed to it unchanged. */
+/* vfpoolctl pf list | pf show PF: the PFs from the snapshot; pf show adds the PF's VFs
+ * config (all networks, its networks and labels) from the daemon, which alone has it. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "client/vfpoolctl/cmds.h"
+#include "client/vfpoolctl/format_table.h"
+#include "client/vfpoolctl/format_text.h"
 #include "client/vfpoolctl/host_use.h"
 #include "shm/layout.h"
 
-static int take(const struct ctl_opts *o, struct vfpool_snapshot **s)
-{
-	return ctl_snapshot_take(o, "pf", s);
-}
-
-static int pf_list(const struct ctl_opts *o)
+int cmd_pf_list(struct ctl *c)
 {
 	struct vfpool_snapshot *s;
+	int r = ctl_snapshot(c, &s);
 
-	if (o->argc != 1) {
-		fprintf(stderr, "usage: vfpoolctl pf list [--json]\n");
-		return CTL_EXIT_USAGE;
-	}
-	if (take(o, &s))
-		return CTL_EXIT_FAIL;
-	if (o->json) {
-		printf("[");
+	if (r)
+		return r;
+	if (c->json) {
+		struct json_object *a = json_object_new_array();
+
 		for (unsigned i = 0; i < vfpool_snapshot_pf_count(s); i++) {
-			struct vfpool_pf_info p;
+			struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
-			vfpool_snapshot_pf(s, i, &p);
-			printf("%s\n ", i ? "," : "");
-			snapshot_print_pf_json(stdout, i, &p);
+			if (vfpool_snapshot_pf(s, i, &p) == 0)
+				json_object_array_add(a, snapshot_pf_json(i, &p));
 		}
-		printf("]\n");
+		r = ctl_json_print(stdout, a);
 	} else {
 		snapshot_print_pf_table(stdout, s);
 	}
 	vfpool_snapshot_free(s);
-	return CTL_EXIT_OK;
+	return r || fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }
 
 /* A PF named by netdev, PCI address or index, as the table shows all three. */
 static int find_pf(const struct vfpool_snapshot *s, const char *name, unsigned *ret_index,
 		   struct vfpool_pf_info *ret_info)
 {
-	char *end;
-	unsigned long idx = strtoul(name, &end, 10);
+	unsigned idx;
+	bool is_index = ctl_parse_uint(name, 0, ~0u, &idx) == 0;
 
 	for (unsigned i = 0; i < vfpool_snapshot_pf_count(s); i++) {
-		struct vfpool_pf_info p;
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
 
-		vfpool_snapshot_pf(s, i, &p);
+		if (vfpool_snapshot_pf(s, i, &p))
+			continue;
 		if (strcmp(p.netdev, name) == 0 || strcmp(p.pci_addr, name) == 0 ||
-		    (end != name && !*end && idx == i)) {
+		    (is_index && idx == i)) {
 			*ret_index = i;
 			*ret_info = p;
 			return 0;
 		}
 	}
-	return -1;
+	return -ENODEV;
 }
 
 /* " (1 bond_member, 2 address)": the PF's host-busy VFs by how the host uses them (a VF
@@ -71,10 +69,10 @@ static void print_host_uses(const struct vfpool_snapshot *s, unsigned index)
 	const char *sep = " (";
 
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
-		vfpool_snapshot_vf(s, i, &v);
-		if (v.pf_index != index || v.status == VFPOOL_VF_STATUS_ABSENT)
+		if (vfpool_snapshot_vf(s, i, &v) || v.pf_index != index ||
+		    v.status == VFPOOL_VF_STATUS_ABSENT)
 			continue;
 		if (v.status == VFPOOL_VF_STATUS_FREE && v.host_use == VFPOOL_VF_USE_UP)
 			up_free++;
@@ -96,118 +94,108 @@ static void print_host_uses(const struct vfpool_snapshot *s, unsigned index)
 }
 
 static void show_text(const struct vfpool_snapshot *s, unsigned index,
-		      const struct vfpool_pf_info *p)
+		      const struct vfpool_pf_info *p, int cfg_status, const char *cfg)
 {
+	char buf[3][128];
+	struct table t;
+
 	printf("%-13s %u\n%-13s %s\n%-13s %s\n%-13s %s\n%-13s %04x:%04x\n%-13s %d\n", "index:",
-	       index, "pci:", p->pci_addr, "netdev:", p->netdev, "driver:", p->driver, "id:",
-	       p->vendor, p->device, "numa node:", p->numa_node);
+	       index, "pci:", ctl_text(buf[0], sizeof(buf[0]), p->pci_addr), "netdev:",
+	       ctl_text(buf[1], sizeof(buf[1]), p->netdev), "driver:",
+	       ctl_text(buf[2], sizeof(buf[2]), p->driver), "id:", p->vendor, p->device,
+	       "numa node:", p->numa_node);
 	printf("%-13s %u total, %u existing, %u free, %u leased\n", "vfs:", p->total_vfs,
 	       p->existing, p->free, p->leased);
 	printf("%-13s %u host-busy", "blocked:", p->host_busy);
 	print_host_uses(s, index);
 	printf(", %u iommu-shared, %u bound-other, %u dirty\n", p->iommu_shared, p->bound_other,
 	       p->dirty);
-	printf("\n%-12s %-14s %-4s %-12s %s\n", "VF", "NETDEV", "VF#", "STATE", "LEASE / REASON");
-	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+	/* the daemon's words for the VFs config, as it sent them */
+	printf("\nVFs config (from vfpoold):\n");
+	for (const char *l = cfg; *l;) {
+		size_t n = strcspn(l, "\n");
+		char line[256], out[1024];
 
-		vfpool_snapshot_vf(s, i, &v);
-		if (v.pf_index != index || v.status == VFPOOL_VF_STATUS_ABSENT)
+		snprintf(line, sizeof(line), "%.*s", (int)n, l);
+		printf("  %s\n", ctl_text(out, sizeof(out), line));
+		l += n + (l[n] == '\n');
+	}
+	if (cfg_status < 0 && !*cfg)
+		printf("  (%s)\n", vfpool_strerror(cfg_status));
+	printf("\n");
+	table_init(&t, "llrll", "VF", "NETDEV", "VF#", "STATE", "LEASE / REASON");
+	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+
+		if (vfpool_snapshot_vf(s, i, &v) || v.pf_index != index ||
+		    v.status == VFPOOL_VF_STATUS_ABSENT)
 			continue;
-		printf("%-12s %-14s %-4u %-12s ", v.pci_addr, v.netdev, v.vf_index,
-		       vfpool_vf_status_name(v.status));
+		table_cell(&t, v.pci_addr);
+		table_cell(&t, v.netdev);
+		table_cellf(&t, "%u", v.vf_index);
+		table_cell(&t, vfpool_vf_status_name(v.status));
 		if (v.status == VFPOOL_VF_STATUS_LEASED)
-			printf("%s/%s network=%s gen=%llu\n", v.vm_id, v.vnic_id, v.network,
-			       (unsigned long long)v.generation);
+			table_cellf(&t, "%.*s/%.*s network=%.*s gen=%llu", VFPOOL_VM_ID_LEN, v.vm_id,
+				    VFPOOL_VNIC_ID_LEN, v.vnic_id, VFPOOL_NETWORK_LEN, v.network,
+				    (unsigned long long)v.generation);
 		else
-			printf("%s\n", v.reason);
+			table_cell(&t, v.reason);
 	}
+	table_print(stdout, &t, 0, 0);
+	table_free(&t);
 }
 
-static void show_json(const struct vfpool_snapshot *s, unsigned index,
-		      const struct vfpool_pf_info *p)
+static struct json_object *show_json(const struct vfpool_snapshot *s, unsigned index,
+				     const struct vfpool_pf_info *p, int cfg_status,
+				     const char *cfg)
 {
-	bool first = true;
+	struct json_object *o = json_object_new_object(), *vfs = json_object_new_array();
+	struct json_object *config = json_object_new_object();
 
-	printf("{\"pf\":");
-	snapshot_print_pf_json(stdout, index, p);
-	printf(",\n \"vfs\":[");
+	json_object_object_add(o, "pf", snapshot_pf_json(index, p));
+	/* the daemon's reply is text until its replies carry structure */
+	json_object_object_add(config, "status", json_object_new_int(cfg_status));
+	json_object_object_add(config, "message", ctl_json_string(cfg));
+	json_object_object_add(o, "config", config);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
-		vfpool_snapshot_vf(s, i, &v);
-		if (v.pf_index != index || v.status == VFPOOL_VF_STATUS_ABSENT)
+		if (vfpool_snapshot_vf(s, i, &v) || v.pf_index != index ||
+		    v.status == VFPOOL_VF_STATUS_ABSENT)
 			continue;
-		printf("%s\n  {\"pci\":", first ? "" : ",");
-		first = false;
-		ctl_json_str(stdout, v.pci_addr);
-		printf(",\"netdev\":");
-		ctl_json_str(stdout, v.netdev);
-		printf(",\"vf\":%u,\"state\":\"%s\"", v.vf_index, vfpool_vf_status_name(v.status));
-		if (v.reason[0]) {
-			printf(",\"reason\":");
-			ctl_json_str(stdout, v.reason);
-		}
-		if (v.host_use) {
-			printf(",\"host_use\":");
-			ctl_host_use_json(stdout, v.host_use);
-		}
-		if (v.status == VFPOOL_VF_STATUS_LEASED) {
-			printf(",\"vm\":");
-			ctl_json_str(stdout, v.vm_id);
-			printf(",\"vnic\":");
-			ctl_json_str(stdout, v.vnic_id);
-			printf(",\"network\":");
-			ctl_json_str(stdout, v.network);
-			printf(",\"generation\":%llu", (unsigned long long)v.generation);
-		}
-		printf("}");
+		json_object_array_add(vfs, snapshot_vf_json(&v));
 	}
-	printf("]}\n");
+	json_object_object_add(o, "vfs", vfs);
+	return o;
 }
 
-static int pf_show(const struct ctl_opts *o)
+int cmd_pf_show(struct ctl *c)
 {
 	struct vfpool_snapshot *s;
-	struct vfpool_pf_info p;
+	struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
+	const char *words[] = { "pf", "show", NULL };
+	char *cfg = NULL, buf[80];
 	unsigned index;
-	int status = CTL_EXIT_OK;
+	int r = ctl_snapshot(c, &s), cfg_status;
 
-	if (o->argc != 2) {
-		fprintf(stderr, "usage: vfpoolctl pf show PF [--json]   (PF: netdev, PCI address or index)\n");
-		return CTL_EXIT_USAGE;
+	if (r)
+		return r;
+	if (find_pf(s, c->argv[0], &index, &p)) {
+		vfpool_snapshot_free(s);
+		return ctl_fail(c, -ENODEV, "%s: no such PF on this host",
+				ctl_text(buf, sizeof(buf), c->argv[0]));
 	}
-	if (take(o, &s))
-		return CTL_EXIT_FAIL;
-	if (find_pf(s, o->argv[1], &index, &p)) {
-		fprintf(stderr, "vfpoolctl pf show: %s: no such PF on this host\n", o->argv[1]);
-		status = CTL_EXIT_FAIL;
-	} else if (o->json) {
-		show_json(s, index, &p);
-	} else {
-		show_text(s, index, &p);
-	}
+	/* the daemon knows the PF by netdev or PCI address; the index is ours */
+	words[2] = p.netdev[0] ? p.netdev : p.pci_addr;
+	r = ctl_daemon_ask(c, words, 3, &cfg_status, &cfg);
+	if (r)
+		cfg_status = r; /* the local view stands; the config part says why it is empty */
+	r = 0;
+	if (c->json)
+		r = ctl_json_print(stdout, show_json(s, index, &p, cfg_status, cfg ? cfg : ""));
+	else
+		show_text(s, index, &p, cfg_status, cfg ? cfg : "");
+	free(cfg);
 	vfpool_snapshot_free(s);
-	return status;
-}
-
-int cmd_pf(const struct ctl_opts *o)
-{
-	char *words[VFPOOL_CTL_ARGS_MAX];
-	struct ctl_opts fwd = *o;
-
-	if (o->argc >= 1 && strcmp(o->argv[0], "list") == 0)
-		return pf_list(o);
-	if (o->argc >= 1 && strcmp(o->argv[0], "show") == 0)
-		return pf_show(o);
-	/* the daemon's pf commands: give it back the word main took off */
-	if (o->argc + 1 > VFPOOL_CTL_ARGS_MAX) {
-		fprintf(stderr, "vfpoolctl pf: more than %d arguments\n", VFPOOL_CTL_ARGS_MAX - 1);
-		return CTL_EXIT_USAGE;
-	}
-	words[0] = "pf";
-	memcpy(&words[1], o->argv, (size_t)o->argc * sizeof(char *));
-	fwd.argv = words;
-	fwd.argc = o->argc + 1;
-	return cmd_daemon(&fwd);
+	return r || fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

@@ -16,33 +16,42 @@ void ctl_format_time(char *buf, size_t len, uint64_t ns)
 		snprintf(buf, len, "an unknown time");
 }
 
-void ctl_print_not_running(const char *cmd, const struct vfpool_snapshot *s)
+bool ctl_daemon_down(const struct vfpool_snapshot *s, char *buf, size_t len)
 {
-	struct vfpool_liveness l;
+	struct vfpool_liveness l = VFPOOL_OPTS(vfpool_liveness);
 	char when[64];
 
 	if (vfpool_snapshot_liveness(s, &l) < 0 || l.running)
-		return;
+		return false;
 	ctl_format_time(when, sizeof(when), l.heartbeat_ns);
-	fprintf(stderr, "vfpoolctl %s: vfpoold is not running (last state from %s); %s\n", cmd,
-		when, l.why);
+	snprintf(buf, len, "vfpoold is not running (last state from %s); %s", when, l.why);
+	return true;
 }
 
-int ctl_snapshot_take(const struct ctl_opts *o, const char *cmd, struct vfpool_snapshot **ret_snap)
+int ctl_not_running(const struct ctl *c, const struct vfpool_snapshot *s)
 {
-	struct vfpool_liveness l;
-	struct vfpool_snapshot *s;
-	int r = vfpool_snapshot_take_last(o->run_dir, &s);
+	char msg[256];
 
+	if (!ctl_daemon_down(s, msg, sizeof(msg)))
+		return CTL_EXIT_OK;
+	return ctl_fail(c, -EOWNERDEAD, "%s", msg);
+}
+
+int ctl_snapshot(const struct ctl *c, struct vfpool_snapshot **ret_s)
+{
+	struct vfpool_snapshot *s;
+	/* the last state too, so that a dead daemon is named with its time and pid */
+	int r = vfpool_snapshot_take_last(c->run_dir, &s);
+
+	if (r == -ECONNREFUSED)
+		return ctl_fail(c, r, "no vfpoold serving %s (no state segment there)", c->run_dir);
+	if (r)
+		return ctl_fail(c, r, "%s/state: %s", c->run_dir, vfpool_strerror(r));
+	r = ctl_not_running(c, s);
 	if (r) {
-		fprintf(stderr, "vfpoolctl %s: %s/state: %s\n", cmd, o->run_dir, vfpool_strerror(r));
-		return CTL_EXIT_FAIL;
-	}
-	if (vfpool_snapshot_liveness(s, &l) == 0 && !l.running) {
-		ctl_print_not_running(cmd, s);
 		vfpool_snapshot_free(s);
-		return CTL_EXIT_FAIL;
+		return r;
 	}
-	*ret_snap = s;
-	return CTL_EXIT_OK;
+	*ret_s = s;
+	return 0;
 }

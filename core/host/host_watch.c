@@ -6,26 +6,25 @@
 
 #include <libudev.h>
 
-#include "core/daemon_internal.h"
 #include "core/host/host_apply.h"
-#include "core/probe/probe_source.h"
 #include "core/host/host_monitor.h"
 #include "core/host/host_udev.h"
 #include "core/host/host_watch.h"
 #include "core/log.h"
-#include "core/numvfs/numvfs_cmd.h"
-#include "shm/seqlock.h"
+#include "core/loop.h"
+#include "core/probe/probe_source.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct host_watch {
-	struct daemon *d;
+	struct host_watch_loop lp; /* zeroed until attached */
 	struct udev *udev;
 	struct udev_monitor *mon;
 	int fd;
 	struct loop_op poll_op;
 	struct host_change *changes; /* one burst, decoded */
 	size_t n_changes, cap_changes;
+	struct host_watch_listener *listeners;
 };
 
 int host_watch_open(struct host_watch **ret_watch, struct host **ret_host)
@@ -74,32 +73,63 @@ struct udev *host_watch_udev(const struct host_watch *w)
 
 static void arm_poll(struct host_watch *w)
 {
-	struct io_uring_sqe *sqe = loop_sqe(&w->d->ring, &w->poll_op);
+	struct io_uring_sqe *sqe = loop_sqe(w->lp.ring, &w->poll_op);
 
 	io_uring_prep_poll_add(sqe, w->fd, POLLIN);
 	io_uring_sqe_set_data(sqe, &w->poll_op);
 }
 
-static int resync(struct daemon *d, const struct host_gone *gone)
+void host_watch_listen(struct host_watch *w, struct host_watch_listener *l)
+{
+	struct host_watch_listener **p = &w->listeners;
+
+	while (*p) /* at the end: listeners hear of a change in the order they came */
+		p = &(*p)->next;
+	l->next = NULL;
+	*p = l;
+}
+
+void host_watch_unlisten(struct host_watch *w, struct host_watch_listener *l)
+{
+	for (struct host_watch_listener **p = &w->listeners; *p; p = &(*p)->next)
+		if (*p == l) {
+			*p = l->next;
+			return;
+		}
+}
+
+/* One flag per model PF, each listener's busy PFs set. malloc'd; NULL when out of memory. */
+static bool *busy_flags(struct host_watch *w)
+{
+	const struct host *model = *w->lp.model;
+	bool *busy = calloc(model->n_pfs ? model->n_pfs : 1, sizeof(*busy));
+
+	if (!busy)
+		return NULL;
+	for (struct host_watch_listener *l = w->listeners; l; l = l->next)
+		if (l->busy)
+			l->busy(l, model, busy);
+	return busy;
+}
+
+static int resync(struct host_watch *w, const struct host_gone *gone)
 {
 	struct host_apply_stats st;
 	struct host *fresh = NULL;
 	bool *busy;
 	int r;
 
-	if (!d->host_watch)
-		return -ENOTSUP;
-	r = host_discover(d->host_watch->udev, &fresh);
+	r = host_discover(w->udev, &fresh);
 	if (r < 0) {
 		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
 		return r;
 	}
-	busy = numvfs_cmd_busy_flags(d);
+	busy = busy_flags(w);
 	if (!busy) {
 		host_free(fresh);
 		return -ENOMEM;
 	}
-	r = host_apply(&d->engine, &d->host, fresh, gone, busy, &st);
+	r = host_apply(w->lp.engine, w->lp.model, fresh, gone, busy, &st);
 	free(busy);
 	if (r < 0) {
 		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
@@ -110,17 +140,16 @@ static int resync(struct daemon *d, const struct host_gone *gone)
 			 st.appeared, st.vanished, st.changed, st.leases_lost);
 	/* the event probe watches VF netdevs by ifindex in this namespace: new, renamed and
 	 * re-created ones join it (one interface listing per udev batch) */
-	probe_source_retrack(d->probe);
+	probe_source_retrack(w->lp.probe);
 	return 0;
 }
 
-int host_watch_resync(struct daemon *d)
+int host_watch_resync(struct host_watch *w)
 {
-	struct host_watch *w = d->host_watch;
 	/* the latest burst's removals still hold: their devices may linger in sysfs a moment */
-	struct host_gone gone = { .changes = w ? w->changes : NULL, .n = w ? w->n_changes : 0 };
+	struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
 
-	return resync(d, &gone);
+	return resync(w, &gone);
 }
 
 static bool model_has_pf(const struct host *h, const char *pci)
@@ -159,11 +188,11 @@ static void drain(struct host_watch *w)
 		/* a removal the model no longer knows (an earlier burst's discovery already
 		 * missed the device) stays HOST_PCI_REMOVED: a numvfs change may still await it */
 		if (host_change_from_udev(dev, &c) == 0 &&
-		    (host_change_resolve(w->d->host, &c) == 0 || c.kind == HOST_PCI_REMOVED)) {
+		    (host_change_resolve(*w->lp.model, &c) == 0 || c.kind == HOST_PCI_REMOVED)) {
 			log_debug("host_event", "kind=%s pci=%s pf=%s driver=%s netdev=%s",
 				  host_change_kind_name(c.kind), c.pci_addr, c.pf_addr, c.driver,
 				  c.netdev);
-			if (c.kind == HOST_PF_ADDED && !model_has_pf(w->d->host, c.pci_addr))
+			if (c.kind == HOST_PF_ADDED && !model_has_pf(*w->lp.model, c.pci_addr))
 				log_warn("pf_added_unmanaged",
 					 "pci=%s reason=\"restart vfpoold to manage it\"", c.pci_addr);
 			if (push_change(w, &c) < 0)
@@ -177,7 +206,6 @@ static void drain(struct host_watch *w)
 static void on_poll(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct host_watch *w = container_of(op, struct host_watch, poll_op);
-	struct daemon *d = w->d;
 
 	if (cqe->res < 0 && cqe->res != -EINTR) {
 		if (cqe->res == -ECANCELED)
@@ -188,18 +216,26 @@ static void on_poll(struct loop_op *op, const struct io_uring_cqe *cqe)
 	if (w->n_changes) {
 		struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
 
-		resync(d, &gone);
-		for (size_t i = 0; i < w->n_changes; i++)
-			numvfs_cmd_observe(d, &w->changes[i]);
+		resync(w, &gone);
+		for (size_t i = 0; i < w->n_changes; i++) {
+			struct host_watch_listener *l = w->listeners;
+
+			while (l) {
+				struct host_watch_listener *next = l->next; /* it may leave */
+
+				if (l->changed)
+					l->changed(l, &w->changes[i]);
+				l = next;
+			}
+		}
 	}
-	if (!d->stop)
+	if (!*w->lp.stop)
 		arm_poll(w);
 }
 
-void host_watch_attach(struct daemon *d, struct host_watch *w)
+void host_watch_attach(struct host_watch *w, const struct host_watch_loop *lp)
 {
-	w->d = d;
+	w->lp = *lp;
 	w->poll_op.complete = on_poll;
-	d->host_watch = w;
 	arm_poll(w);
 }

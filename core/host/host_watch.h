@@ -3,31 +3,61 @@
  * The real host, kept current: discovery through libudev at start, then a udev monitor
  * polled by the daemon's io_uring. Each burst of events is decoded (host_change_from_udev,
  * host_change_resolve against the model the events are about), then the host is discovered
- * again and applied to the segment (core/host/host_apply.h), then the decoded changes are fed to
- * numvfs changes in progress. Rediscovering rather than patching from each event keeps the
- * segment right even when libudev drops a message.
+ * again and applied to the segment (core/host/host_apply.h), then the decoded changes are
+ * published to the listeners (a numvfs change in progress waits on them). Rediscovering
+ * rather than patching from each event keeps the segment right even when libudev drops a
+ * message.
  */
 #ifndef VFPOOL_CORE_HOST_WATCH_H
 #define VFPOOL_CORE_HOST_WATCH_H
 
+#include <liburing.h>
+#include <stdbool.h>
+
+#include "core/host/host_monitor.h"
+#include "core/model/engine.h"
 #include "core/model/host.h"
 
-struct daemon;
 struct host_watch;
+struct probe_source;
 struct udev;
 
+/* Someone who follows the host's changes, embedded in its own state. Either callback may
+ * be NULL. Loop thread only. */
+struct host_watch_listener {
+	/* Before a discovery is applied: sets busy[p] for each PF p of model (model->n_pfs
+	 * flags) whose VFs must stay absent for the allocator (a numvfs change on it). */
+	void (*busy)(struct host_watch_listener *l, const struct host *model, bool *busy);
+	/* After a burst was applied: each of its decoded changes, in order. */
+	void (*changed)(struct host_watch_listener *l, const struct host_change *change);
+	struct host_watch_listener *next; /* the watch's */
+};
+
+/* What the watch works on once the loop runs. */
+struct host_watch_loop {
+	struct io_uring *ring;
+	struct engine *engine;       /* its segment gets each discovery */
+	struct host **model;         /* the daemon's model: replaced by each discovery */
+	struct probe_source *probe;  /* re-tracks the VF netdevs after each one; NULL: none */
+	const bool *stop;            /* the loop's flag: once set, the monitor is not re-armed */
+};
+
 /* Starts listening (before discovery, so no change between the two is missed) and
- * discovers the host. *ret_host: for daemon_new. */
+ * discovers the host into *ret_host (the caller's). */
 int host_watch_open(struct host_watch **ret_watch, struct host **ret_host);
-/* Hands the watch to the daemon (which frees it), records the host kind in the segment and
- * arms the monitor's poll on the loop. */
-void host_watch_attach(struct daemon *d, struct host_watch *w);
+/* Arms the monitor's poll on the loop's ring; lp's pointers must outlive the watch. */
+void host_watch_attach(struct host_watch *w, const struct host_watch_loop *lp);
+/* Only after the ring is gone (its poll points into the watch). */
 void host_watch_free(struct host_watch *w);
+
+/* Adds or removes a listener (the listener's memory stays the caller's). */
+void host_watch_listen(struct host_watch *w, struct host_watch_listener *l);
+void host_watch_unlisten(struct host_watch *w, struct host_watch_listener *l);
 
 struct udev *host_watch_udev(const struct host_watch *w);
 
 /* Discovers the host now and applies it (e.g. before answering a numvfs change); the
- * removals of the latest udev burst still count. */
-int host_watch_resync(struct daemon *d);
+ * removals of the latest udev burst still count. Only once attached. */
+int host_watch_resync(struct host_watch *w);
 
 #endif

@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/daemon_internal.h"
 #include "core/lease/lease_cmd.h"
 #include "core/lease/lease_durable.h"
 #include "core/log.h"
@@ -50,7 +49,7 @@ static void batch_post(struct completion_sink *sink, const struct vfpool_cqe *cq
 
 static void release_one(struct release_batch *b, const char *vm, const char *vnic)
 {
-	struct daemon *d = b->req->d;
+	const struct lease_cmd_ctx *ctx = b->req->ctx;
 	struct request r;
 	struct vfpool_cqe c;
 
@@ -58,7 +57,7 @@ static void release_one(struct release_batch *b, const char *vm, const char *vni
 	r.op = VFPOOL_OP_RELEASE;
 	memcpy(r.vm_id, vm, strnlen(vm, sizeof(r.vm_id) - 1));
 	memcpy(r.vnic_id, vnic, strnlen(vnic, sizeof(r.vnic_id) - 1));
-	if (engine_serve(&d->engine, &r, &b->sink, &c) == 1) {
+	if (engine_serve(ctx->engine, &r, &b->sink, &c) == 1) {
 		b->waiting++;
 		return;
 	}
@@ -71,8 +70,8 @@ static void release_one(struct release_batch *b, const char *vm, const char *vni
 /* Releases every lease of the VMs in vms[0..n) (vnic NULL) or that one vNIC. */
 static void release_leases(struct ctl_request *req, char **vms, int n, const char *vnic)
 {
-	struct daemon *d = req->d;
-	const struct vfpool_state_hdr *hdr = d->engine.hdr;
+	const struct lease_cmd_ctx *ctx = req->ctx;
+	const struct vfpool_state_hdr *hdr = ctx->engine->hdr;
 	struct release_batch *b = calloc(1, sizeof(*b));
 
 	if (!b) {
@@ -89,7 +88,7 @@ static void release_leases(struct ctl_request *req, char **vms, int n, const cha
 			continue;
 		}
 		for (uint32_t s = 0; s < hdr->n_vfs; s++) {
-			const struct vfpool_shm_vf *vf = &state_vfs(d->engine.hdr)[s];
+			const struct vfpool_shm_vf *vf = &state_vfs(hdr)[s];
 			char vnic_id[VFPOOL_VNIC_ID_MAX];
 
 			if (vf->state != VFPOOL_VF_LEASED || strcmp(vf->vm_id, vms[k]) != 0 ||
@@ -126,7 +125,9 @@ static void cmd_lease_gc(struct ctl_request *req)
 
 static void cmd_lease_list(struct ctl_request *req)
 {
-	const struct vfpool_state_hdr *hdr = req->d->engine.hdr;
+	const struct lease_cmd_ctx *ctx = req->ctx;
+	const struct lease_durable *ld = ctx->durable;
+	const struct vfpool_state_hdr *hdr = ctx->engine->hdr;
 	const char *vm = NULL;
 	char *out = NULL;
 	size_t len = 0;
@@ -147,11 +148,11 @@ static void cmd_lease_list(struct ctl_request *req)
 	if (req->json)
 		fputc('[', f);
 	for (uint32_t s = 0; s < hdr->n_vfs; s++) {
-		const struct vfpool_shm_vf *vf = &state_vfs(req->d->engine.hdr)[s];
+		const struct vfpool_shm_vf *vf = &state_vfs(hdr)[s];
 
 		if (vf->state != VFPOOL_VF_LEASED || (vm && strcmp(vf->vm_id, vm) != 0))
 			continue;
-		int32_t pid = s < req->d->durable->n_slots ? req->d->durable->bound_pid[s] : 0;
+		int32_t pid = s < ld->n_slots ? ld->bound_pid[s] : 0;
 
 		/* names were validated on the way in ([A-Za-z0-9._:@-]): nothing to escape */
 		if (req->json)

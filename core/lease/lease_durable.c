@@ -386,6 +386,9 @@ void lease_durable_flush(struct lease_durable *ld)
 	io_uring_sqe_set_data(sqe, &ld->fsync_op);
 }
 
+/* a record's owner goes to the model as it is, "unknown" included */
+_Static_assert(JOURNAL_OWNER_UNKNOWN == LEASE_OWNER_UNKNOWN, "one value for an unknown owner");
+
 static int restore(struct lease_durable *ld, const struct journal_live *live, uint64_t damaged)
 {
 	struct engine *e = ld->engine;
@@ -394,8 +397,13 @@ static int restore(struct lease_durable *ld, const struct journal_live *live, ui
 
 	for (uint32_t i = 0; i < live->n; i++) {
 		const struct journal_lease *l = &live->leases[i];
+		struct engine_lease el = { .slot = l->slot, .generation = l->generation,
+					   .owner_uid = l->owner_uid, .flags = l->flags,
+					   .pci = l->pci, .vm = l->vm, .vnic = l->vnic,
+					   .network = l->network, .profile = l->profile };
 
-		r = engine_restore_lease(e, l);
+		memcpy(el.mac, l->mac, sizeof(el.mac));
+		r = engine_restore_lease(e, &el);
 		if (r == 0) {
 			if (l->slot < ld->n_slots)
 				ld->bound_pid[l->slot] = l->bound_pid;
@@ -517,7 +525,7 @@ static void report_scan(struct lease_durable *ld, const struct journal_scan_resu
 				  memory_order_relaxed);
 }
 
-int lease_durable_start(struct engine *e, struct io_uring *ring, const char *state_dir,
+int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir,
 			void (*on_failed)(void *ctx), void *ctx, struct lease_durable **ret_ld)
 {
 	struct lease_durable *ld = calloc(1, sizeof(*ld));
@@ -547,9 +555,9 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *sta
 	}
 	ld->commit.room = on_room;
 	ld->retry_op.complete = on_retry;
-	r = journal_open(state_dir, &live, &scan, &ld->journal);
+	r = journal_open(dir, &live, &scan, &ld->journal);
 	if (r) {
-		log_err("start_failed", "journal=%s/%s error=\"%s\"", state_dir, JOURNAL_FILE,
+		log_err("start_failed", "journal=%s/%s error=\"%s\"", dir, JOURNAL_FILE,
 			r == -EPROTONOSUPPORT ? "written by a newer vfpoold (left untouched)"
 			: r == -EINVAL ? "not a regular file" : strerror(-r));
 		lease_durable_free(ld);

@@ -75,11 +75,13 @@ struct lease_durable {
 	void *bind_ctx;
 };
 
-/* Opens the journal in state_dir, gives its leases back to the engine (those whose VF is
- * gone are logged, counted in hdr->leases_lost and deleted from the journal; damaged
- * records are logged one by one and counted in hdr->journal_records_lost), and installs the
- * commit hook. on_failed(ctx) is called once if an fsync fails. */
-int lease_durable_start(struct engine *e, struct io_uring *ring, const char *state_dir,
+/* Opens the journal in dir (the daemon gives its run dir: a lease is a VM's and must not
+ * outlive a reboot), gives its leases back to the engine (those whose VF is gone are
+ * logged, counted in hdr->leases_lost and deleted from the journal; damaged records are
+ * logged one by one and counted in hdr->journal_records_lost), and installs the commit
+ * hook. ring is kept for the writes, which start with the first lease_durable_flush.
+ * on_failed(ctx) is called once if an fsync fails. */
+int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir,
 			void (*on_failed)(void *ctx), void *ctx, struct lease_durable **ret_ld);
 void lease_durable_free(struct lease_durable *ld);
 

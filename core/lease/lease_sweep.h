@@ -10,10 +10,24 @@
 #ifndef VFPOOL_CORE_LEASE_SWEEP_H
 #define VFPOOL_CORE_LEASE_SWEEP_H
 
-struct daemon;
+#include <liburing.h>
+#include <stdbool.h>
+
+#include "core/lease/lease_durable.h"
+#include "core/model/engine.h"
+
+struct lease_sweep_opts {
+	struct io_uring *ring;
+	struct engine *engine;               /* the leases, and the releases */
+	const struct lease_durable *durable; /* each lease's bound process */
+	const bool *stop;                    /* the loop's flag: once set, no more sweeps */
+	unsigned interval_s;                 /* 0: the default (60 s) */
+	bool release;                        /* release what it finds (else: report it) */
+};
+
 struct lease_sweep;
 
-int lease_sweep_start(struct daemon *d, struct lease_sweep **ret_sweep);
+int lease_sweep_start(const struct lease_sweep_opts *opts, struct lease_sweep **ret_sweep);
 /* After the ring is gone (its timer points into the sweep). */
 void lease_sweep_free(struct lease_sweep *s);
 

@@ -72,7 +72,7 @@ void client_ring_attach(struct client_ring *r, void *mem, size_t size)
 	ring_prod_init(&r->cq, &h->cq_tail.v, &h->cq_head.v, r->cq_entries, 0);
 	r->violated = false;
 	r->deferred = 0;
-	/* no rights until the daemon says whose ring this is (core/daemon.c) */
+	/* no rights until the daemon says whose ring this is (core/connection.c) */
 	r->peer_uid = REQUEST_UID_NONE;
 	r->peer_admin = false;
 	r->stalled = false;

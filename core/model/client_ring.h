@@ -38,7 +38,7 @@ struct client_ring {
 	int32_t peer_pid; /* the client's SO_PEERCRED pid: a bind to pid 0 binds to it */
 	uint32_t peer_uid; /* its SO_PEERCRED uid: every request it sends is this uid's
 			    * (client_ring_attach: REQUEST_UID_NONE until the daemon sets it) */
-	bool peer_admin;   /* root or the admin group (core/daemon.c): may change any lease */
+	bool peer_admin;   /* root or the admin group (core/connection.c): may change any lease */
 };
 
 /* Creates the segment in a memfd sealed against shrinking and growing, so a client cannot

@@ -132,12 +132,25 @@ void engine_post(struct engine *e, struct completion_sink *sink, const struct vf
 void engine_reject(struct engine *e, uint64_t user_data, int err, const char *why,
 		   struct vfpool_cqe *ret_cqe);
 
+/* A lease given back at start: what the model needs of a journal record (the journal's
+ * format stays the journal's, core/lease/journal_format.h). The strings are the caller's,
+ * NUL-terminated, read during the call only. */
+struct engine_lease {
+	uint32_t slot;       /* VF record index in the state segment */
+	uint64_t generation;
+	uint32_t owner_uid;  /* who made it; LEASE_OWNER_UNKNOWN: before owners were kept */
+	uint16_t flags;      /* VFPOOL_LEASE_F_* */
+	uint8_t mac[6];
+	const char *pci;     /* the VF it named: the slot may hold another VF now */
+	const char *vm, *vnic, *network;
+	const char *profile; /* the vNIC profile it was made through, or "" */
+};
+
 /* Gives back a lease read from the journal at start: claims its slot, writes its record,
  * indexes it with its owner and remembers its profile. -ENODEV when the slot no longer
  * holds that VF (the lease is lost), -EBUSY when the slot is already leased, -EEXIST when
  * the (VM, vNIC) already holds one. */
-struct journal_lease;
-int engine_restore_lease(struct engine *e, const struct journal_lease *l);
+int engine_restore_lease(struct engine *e, const struct engine_lease *l);
 
 /* A new lease whose journal record could not be written: gone from memory as if it was
  * never made (no journal record either: there is none to undo). Nothing happens when the

@@ -4,12 +4,11 @@
 #include <string.h>
 
 #include "core/model/engine.h"
-#include "core/lease/journal_format.h"
 #include "core/model/vm_quota.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
-int engine_restore_lease(struct engine *e, const struct journal_lease *l)
+int engine_restore_lease(struct engine *e, const struct engine_lease *l)
 {
 	const char *vm = l->vm, *vnic = l->vnic, *network = l->network;
 	uint32_t slot = l->slot;

@@ -9,16 +9,22 @@
 
 #include <libudev.h>
 
-#include "core/daemon_internal.h"
 #include "core/host/host_apply.h"
 #include "core/host/host_watch.h"
 #include "core/log.h"
+#include "core/loop.h"
 #include "core/numvfs/numvfs.h"
 #include "core/numvfs/numvfs_cmd.h"
 
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
 
 struct numvfs_run;
+
+struct numvfs_cmd {
+	struct numvfs_cmd_opts opts;
+	struct host_watch_listener listener;
+	struct numvfs_run *runs; /* changes in progress, and finished ones not yet freed */
+};
 
 /* A timer for one step of the op. Each step gets its own: a timer that fired just as the
  * step changed arrives with its own (now stale) step, which the op ignores. */
@@ -33,7 +39,7 @@ struct step_timer {
 
 struct numvfs_run {
 	struct numvfs_run *next;
-	struct daemon *d;
+	struct numvfs_cmd *n;
 	struct numvfs_op *op;
 	struct ctl_request *req; /* answered once, when the op finishes */
 	char pci[VFPOOL_PCI_ADDR_MAX];
@@ -56,17 +62,17 @@ struct numvfs_run {
 static void drive(struct numvfs_run *run);
 static void cancel_timer(struct numvfs_run *run);
 
-static struct numvfs_run *find_run(const struct daemon *d, const char *pci)
+static struct numvfs_run *find_run(const struct numvfs_cmd *n, const char *pci)
 {
-	for (struct numvfs_run *r = d->numvfs_runs; r; r = r->next)
+	for (struct numvfs_run *r = n->runs; r; r = r->next)
 		if (!r->finished && strcmp(r->pci, pci) == 0)
 			return r;
 	return NULL;
 }
 
-static void unlink_run(struct daemon *d, struct numvfs_run *run)
+static void unlink_run(struct numvfs_cmd *n, struct numvfs_run *run)
 {
-	for (struct numvfs_run **p = &d->numvfs_runs; *p; p = &(*p)->next)
+	for (struct numvfs_run **p = &n->runs; *p; p = &(*p)->next)
 		if (*p == run) {
 			*p = run->next;
 			return;
@@ -91,28 +97,28 @@ static void free_if_idle(struct numvfs_run *run)
 {
 	if (!run->finished || run->write_pending || run->timers_pending)
 		return;
-	unlink_run(run->d, run);
+	unlink_run(run->n, run);
 	free_run(run);
 }
 
 static void finish(struct numvfs_run *run)
 {
-	struct daemon *d = run->d;
+	const char *state_dir = run->n->opts.state_dir;
 	const char *msg = "";
 	int r = numvfs_op_result(run->op, &msg);
 	unsigned n = numvfs_op_target(run->op);
 
 	run->finished = true;
 	/* the segment shows the outcome before the asker hears of it */
-	host_watch_resync(d);
+	host_watch_resync(run->n->opts.watch);
 	if (r == 0) {
-		int s = numvfs_store_save(d->opts.state_dir, run->pci, n);
+		int s = numvfs_store_save(state_dir, run->pci, n);
 
 		if (s < 0) {
 			log_err("numvfs_persist_failed", "pf=%s pci=%s numvfs=%u state_dir=%s error=\"%s\"",
-				run->name, run->pci, n, d->opts.state_dir, strerror(-s));
+				run->name, run->pci, n, state_dir, strerror(-s));
 			ctl_reply(run->req, s, "%s: %u VFs, but saving it under %s/%s failed: %s",
-				  run->name, n, d->opts.state_dir, NUMVFS_DIR, strerror(-s));
+				  run->name, n, state_dir, NUMVFS_DIR, strerror(-s));
 		} else {
 			log_info("numvfs_changed", "pf=%s pci=%s numvfs=%u", run->name, run->pci, n);
 			ctl_reply(run->req, 0, "%s: %u VFs", run->name, n);
@@ -195,7 +201,7 @@ static void cancel_timer(struct numvfs_run *run)
 	if (!t)
 		return;
 	run->timer = NULL;
-	sqe = loop_sqe(&run->d->ring, &t->cancel_op);
+	sqe = loop_sqe(run->n->opts.ring, &t->cancel_op);
 	io_uring_prep_timeout_remove(sqe, (__u64)(uintptr_t)&t->op, 0);
 	io_uring_sqe_set_data(sqe, &t->cancel_op);
 	t->in_flight++;
@@ -222,7 +228,7 @@ static void arm_step_timer(struct numvfs_run *run, uint32_t step, uint32_t ms)
 	run->timers = t;
 	run->timers_pending++;
 	run->timer = t;
-	loop_timer(&run->d->ring, &t->op, &t->ts, ms);
+	loop_timer(run->n->opts.ring, &t->op, &t->ts, ms);
 }
 
 /* Starts a write, or feeds its failure to open at once; true when the op moved on. */
@@ -238,7 +244,7 @@ static bool start_write(struct numvfs_run *run, uint32_t step, unsigned value)
 		return true;
 	}
 	len = snprintf(run->buf, sizeof(run->buf), "%u\n", value);
-	sqe = loop_sqe(&run->d->ring, &run->write_op);
+	sqe = loop_sqe(run->n->opts.ring, &run->write_op);
 	io_uring_prep_write(sqe, run->fd, run->buf, (unsigned)len, 0);
 	io_uring_sqe_set_data(sqe, &run->write_op);
 	run->write_step = step;
@@ -271,9 +277,11 @@ static void drive(struct numvfs_run *run)
 	}
 }
 
-void numvfs_cmd_observe(struct daemon *d, const struct host_change *change)
+/* The watch's listener: a decoded udev change feeds every change in progress. */
+static void on_host_change(struct host_watch_listener *l, const struct host_change *change)
 {
-	struct numvfs_run *run = d->numvfs_runs;
+	struct numvfs_cmd *n = container_of(l, struct numvfs_cmd, listener);
+	struct numvfs_run *run = n->runs;
 
 	while (run) {
 		struct numvfs_run *next = run->next; /* drive may free run */
@@ -284,27 +292,47 @@ void numvfs_cmd_observe(struct daemon *d, const struct host_change *change)
 	}
 }
 
-bool *numvfs_cmd_busy_flags(const struct daemon *d)
+/* The watch's listener: a PF with a change in progress keeps its VFs away from the
+ * allocator. */
+static void busy_pfs(struct host_watch_listener *l, const struct host *model, bool *busy)
 {
-	bool *busy = calloc(d->host->n_pfs ? d->host->n_pfs : 1, sizeof(*busy));
+	struct numvfs_cmd *n = container_of(l, struct numvfs_cmd, listener);
 
-	if (!busy)
-		return NULL;
-	for (size_t p = 0; p < d->host->n_pfs; p++)
-		busy[p] = find_run(d, d->host->pfs[p].pci_addr) != NULL;
-	return busy;
+	for (size_t p = 0; p < model->n_pfs; p++)
+		if (find_run(n, model->pfs[p].pci_addr))
+			busy[p] = true;
 }
 
-void numvfs_cmd_free_all(struct daemon *d)
+int numvfs_cmd_new(const struct numvfs_cmd_opts *opts, struct numvfs_cmd **ret_cmd)
 {
-	while (d->numvfs_runs) {
-		struct numvfs_run *run = d->numvfs_runs;
+	struct numvfs_cmd *n = calloc(1, sizeof(*n));
 
-		d->numvfs_runs = run->next;
+	if (!n)
+		return -ENOMEM;
+	n->opts = *opts;
+	n->listener.busy = busy_pfs;
+	n->listener.changed = on_host_change;
+	if (n->opts.watch)
+		host_watch_listen(n->opts.watch, &n->listener);
+	*ret_cmd = n;
+	return 0;
+}
+
+void numvfs_cmd_free(struct numvfs_cmd *n)
+{
+	if (!n)
+		return;
+	if (n->opts.watch)
+		host_watch_unlisten(n->opts.watch, &n->listener);
+	while (n->runs) {
+		struct numvfs_run *run = n->runs;
+
+		n->runs = run->next;
 		if (run->req)
 			ctl_request_drop(run->req);
 		free_run(run);
 	}
+	free(n);
 }
 
 /* ---- the command ------------------------------------------------------------------------ */
@@ -335,13 +363,13 @@ static int parse_count(const char *s, unsigned *ret)
 	return 0;
 }
 
-static int sriov_numvfs_path(struct daemon *d, const char *pci, char *buf, size_t len)
+static int sriov_numvfs_path(struct host_watch *watch, const char *pci, char *buf, size_t len)
 {
 	struct udev_device *dev;
 	int n;
 
 	errno = 0;
-	dev = udev_device_new_from_subsystem_sysname(host_watch_udev(d->host_watch), "pci", pci);
+	dev = udev_device_new_from_subsystem_sysname(host_watch_udev(watch), "pci", pci);
 	if (!dev)
 		return errno ? -errno : -ENODEV;
 	n = snprintf(buf, len, "%s/sriov_numvfs", udev_device_get_syspath(dev));
@@ -351,7 +379,8 @@ static int sriov_numvfs_path(struct daemon *d, const char *pci, char *buf, size_
 
 static void cmd_pf_set(struct ctl_request *req)
 {
-	struct daemon *d = req->d;
+	struct numvfs_cmd *nc = req->ctx;
+	const struct host *model = *nc->opts.model;
 	struct numvfs_run *run;
 	const struct host_pf *pf;
 	uint32_t p;
@@ -364,32 +393,32 @@ static void cmd_pf_set(struct ctl_request *req)
 		ctl_reply(req, -EINVAL, "pf set: usage: pf set PF --numvfs N");
 		return;
 	}
-	if (!d->host_watch) {
+	if (!nc->opts.watch) {
 		ctl_reply(req, -EOPNOTSUPP, "%.32s: numvfs changes need a discovered host, not --simulate",
 			  req->argv[0]);
 		return;
 	}
-	if (find_pf(d->host, req->argv[0], &p) < 0) {
+	if (find_pf(model, req->argv[0], &p) < 0) {
 		ctl_reply(req, -ENODEV, "%.32s: no such SR-IOV PF on this host", req->argv[0]);
 		return;
 	}
-	pf = &d->host->pfs[p];
+	pf = &model->pfs[p];
 	if (parse_count(req->argv[2], &n) < 0) {
 		ctl_reply(req, -EINVAL, "%s: --numvfs %.32s: not a number in 0..%u",
 			  pf->netdev[0] ? pf->netdev : pf->pci_addr, req->argv[2], pf->total_vfs);
 		return;
 	}
-	if (find_run(d, pf->pci_addr)) {
+	if (find_run(nc, pf->pci_addr)) {
 		ctl_reply(req, -EBUSY, "%s: numvfs change already in progress",
 			  pf->netdev[0] ? pf->netdev : pf->pci_addr);
 		return;
 	}
-	leased = host_apply_leased_flags(&d->engine, d->host);
+	leased = host_apply_leased_flags(nc->opts.engine, model);
 	if (!leased) {
 		ctl_reply(req, -ENOMEM, "out of memory");
 		return;
 	}
-	r = numvfs_check_request(d->host, p, n, leased, why, sizeof(why));
+	r = numvfs_check_request(model, p, n, leased, why, sizeof(why));
 	free(leased);
 	if (r < 0) {
 		ctl_reply(req, r, "%s", why);
@@ -400,27 +429,27 @@ static void cmd_pf_set(struct ctl_request *req)
 		ctl_reply(req, -ENOMEM, "out of memory");
 		return;
 	}
-	run->d = d;
+	run->n = nc;
 	run->fd = -1;
 	run->write_op.complete = on_write;
 	run->timer_step = UINT32_MAX;
 	memcpy(run->pci, pf->pci_addr, sizeof(run->pci));
 	snprintf(run->name, sizeof(run->name), "%s", pf->netdev[0] ? pf->netdev : pf->pci_addr);
-	r = sriov_numvfs_path(d, run->pci, run->path, sizeof(run->path));
+	r = sriov_numvfs_path(nc->opts.watch, run->pci, run->path, sizeof(run->path));
 	if (r == 0)
-		r = numvfs_op_new(d->host, p, n, d->opts.numvfs_timeout_ms, &run->op);
+		r = numvfs_op_new(model, p, n, nc->opts.timeout_ms, &run->op);
 	if (r < 0) {
 		ctl_reply(req, r, "%s: cannot start the change: %s", run->name, strerror(-r));
 		free(run);
 		return;
 	}
 	run->req = req;
-	run->next = d->numvfs_runs;
-	d->numvfs_runs = run;
+	run->next = nc->runs;
+	nc->runs = run;
 	log_info("numvfs_change_started", "pf=%s pci=%s from=%u to=%u uid=%u", run->name,
 		 run->pci, pf->num_vfs, n, (unsigned)req->cred.uid);
 	/* its VFs are about to go: the allocator stops handing them out now */
-	host_watch_resync(d);
+	host_watch_resync(nc->opts.watch);
 	drive(run);
 }
 

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/daemon_internal.h"
 #include "core/log.h"
 #include "core/policy/policy_cmd.h"
 #include "core/policy/policy_store.h"
@@ -53,9 +52,9 @@ static int copy_name(struct ctl_request *req, const char *what, const char *s, c
  * Persisting first: a change the daemon would forget on restart is not made at all. */
 static void commit(struct ctl_request *req, struct policy *next, const char *what)
 {
-	struct daemon *d = req->d;
+	const struct policy_cmd_ctx *ctx = req->ctx;
 	char why[WHY_MAX];
-	int r = policy_store_save(d->opts.state_dir, next, why, sizeof(why));
+	int r = policy_store_save(ctx->state_dir, next, why, sizeof(why));
 
 	if (r) {
 		policy_fini(next);
@@ -63,19 +62,20 @@ static void commit(struct ctl_request *req, struct policy *next, const char *wha
 		ctl_reply(req, r, "%s: not saved: %s", what, why);
 		return;
 	}
-	policy_fini(&d->policy);
-	d->policy = *next;
-	/* engine.policy points at d->policy, which now holds the new lists */
-	policy_daemon_publish(d);
+	policy_fini(ctx->policy);
+	*ctx->policy = *next;
+	/* engine->policy points at ctx->policy, which now holds the new lists */
+	policy_daemon_publish(ctx);
 	log_info("policy_changed", "change=\"%s\" generation=%llu uid=%u", what,
-		 (unsigned long long)d->policy.generation, (unsigned)req->cred.uid);
+		 (unsigned long long)ctx->policy->generation, (unsigned)req->cred.uid);
 	ctl_reply(req, 0, "%s", what);
 }
 
 /* Starts a change: a copy to mutate. */
 static int begin(struct ctl_request *req, struct policy *next)
 {
-	int r = policy_copy(next, &req->d->policy);
+	const struct policy_cmd_ctx *ctx = req->ctx;
+	int r = policy_copy(next, ctx->policy);
 
 	if (r)
 		ctl_reply(req, r, "policy: %s", strerror(-r));
@@ -175,7 +175,8 @@ static void pf_list_of(FILE *f, const struct policy *p, const struct pf_set *s)
 
 static void cmd_network_list(struct ctl_request *req)
 {
-	const struct policy *p = &req->d->policy;
+	const struct policy_cmd_ctx *ctx = req->ctx;
+	const struct policy *p = ctx->policy;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -258,6 +259,7 @@ static void cmd_profile_add(struct ctl_request *req)
 
 static void cmd_profile_set(struct ctl_request *req)
 {
+	const struct policy_cmd_ctx *ctx = req->ctx;
 	const struct policy_profile *old;
 	struct policy_profile pr;
 	struct policy next;
@@ -267,13 +269,13 @@ static void cmd_profile_set(struct ctl_request *req)
 
 	if (req->argc < 1)
 		return usage(req, PROFILE_SET_USAGE);
-	old = policy_find_profile(&req->d->policy, req->argv[0]);
+	old = policy_find_profile(ctx->policy, req->argv[0]);
 	if (!old)
 		return ctl_reply(req, -ENOENT, "profile %.40s: not defined", req->argv[0]);
 	pr = *old;
 	if (profile_opts(req, &pr, &has_pt, PROFILE_SET_USAGE) || begin(req, &next))
 		return;
-	r = policy_profile_set(&next, &pr, engine_profile_leases(&req->d->engine, pr.name), why,
+	r = policy_profile_set(&next, &pr, engine_profile_leases(ctx->engine, pr.name), why,
 			       sizeof(why));
 	if (r) {
 		policy_fini(&next);
@@ -285,6 +287,7 @@ static void cmd_profile_set(struct ctl_request *req)
 
 static void cmd_profile_del(struct ctl_request *req)
 {
+	const struct policy_cmd_ctx *ctx = req->ctx;
 	struct policy next;
 	char why[WHY_MAX], what[96];
 	int r;
@@ -294,7 +297,7 @@ static void cmd_profile_del(struct ctl_request *req)
 	if (begin(req, &next))
 		return;
 	r = policy_profile_del(&next, req->argv[0],
-			       engine_profile_leases(&req->d->engine, req->argv[0]), why, sizeof(why));
+			       engine_profile_leases(ctx->engine, req->argv[0]), why, sizeof(why));
 	if (r) {
 		policy_fini(&next);
 		return ctl_reply(req, r, "%s", why);
@@ -305,7 +308,8 @@ static void cmd_profile_del(struct ctl_request *req)
 
 static void cmd_profile_list(struct ctl_request *req)
 {
-	const struct policy *p = &req->d->policy;
+	const struct policy_cmd_ctx *ctx = req->ctx;
+	const struct policy *p = ctx->policy;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
@@ -318,7 +322,7 @@ static void cmd_profile_list(struct ctl_request *req)
 		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s leases=%u\n",
 			pr->name, pr->network, policy_passthrough_name(pr->passthrough),
 			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no",
-			engine_profile_leases(&req->d->engine, pr->name));
+			engine_profile_leases(ctx->engine, pr->name));
 	}
 	fclose(f);
 	ctl_reply_take(req, 0, out);
@@ -329,7 +333,8 @@ static void cmd_profile_list(struct ctl_request *req)
 /* The PF named by argv[0]; -1 when replied. */
 static int pf_arg(struct ctl_request *req)
 {
-	int pf = policy_find_pf(&req->d->policy, req->argv[0]);
+	const struct policy_cmd_ctx *ctx = req->ctx;
+	int pf = policy_find_pf(ctx->policy, req->argv[0]);
 
 	if (pf < 0)
 		ctl_reply(req, -ENODEV, "%.40s: no such PF on this host", req->argv[0]);
@@ -387,7 +392,8 @@ static void cmd_pf_label_del(struct ctl_request *req) { pf_list_change(req, fals
 
 static void cmd_pf_show(struct ctl_request *req)
 {
-	const struct policy *p = &req->d->policy;
+	const struct policy_cmd_ctx *ctx = req->ctx;
+	const struct policy *p = ctx->policy;
 	const struct policy_pf *c;
 	char *out = NULL;
 	size_t len = 0;
@@ -404,7 +410,7 @@ static void cmd_pf_show(struct ctl_request *req)
 	if (!f)
 		return ctl_reply(req, -ENOMEM, "pf show: out of memory");
 	fprintf(f, "%s pci=%s numvfs=%u all_networks=%s\nnetworks:", c->netdev[0] ? c->netdev : "-",
-		c->pci_addr, state_pfs(req->d->seg->hdr)[pf].num_vfs, c->all_networks ? "yes" : "no");
+		c->pci_addr, state_pfs(ctx->seg->hdr)[pf].num_vfs, c->all_networks ? "yes" : "no");
 	for (uint32_t i = 0; i < c->n_nets; i++)
 		fprintf(f, " %s", c->nets[i]);
 	fprintf(f, "\nlabels:");
@@ -423,7 +429,8 @@ static void cmd_pf_show(struct ctl_request *req)
 
 static void cmd_vm_migrate_check(struct ctl_request *req)
 {
-	const struct vfpool_state_hdr *hdr = req->d->seg->hdr;
+	const struct policy_cmd_ctx *ctx = req->ctx;
+	const struct vfpool_state_hdr *hdr = ctx->seg->hdr;
 	const struct vfpool_shm_vf *vfs = state_vfs(hdr);
 	char list[160] = "";
 	size_t off = 0;

@@ -10,16 +10,27 @@
 #define VFPOOL_CORE_POLICY_CMD_H
 
 #include "core/ctl_command.h"
+#include "core/model/engine.h"
+#include "core/model/host.h"
+#include "core/model/policy.h"
+#include "core/model/state_segment.h"
 
-struct daemon;
+/* What the policy commands work on, for the daemon's life. */
+struct policy_cmd_ctx {
+	struct engine *engine;  /* engine->policy points at policy while it is started */
+	struct policy *policy;  /* the daemon's */
+	struct state_seg *seg;  /* policy is published to its network table */
+	const char *state_dir;  /* where it is persisted (core/policy/policy_store.h) */
+};
 
+/* The table's context is a struct policy_cmd_ctx. */
 extern const struct ctl_command policy_commands[];
 
-/* Builds the policy for d->host, loads the persisted one, attaches it to the engine and
- * publishes it. Logs and returns -errno on failure. */
-int policy_daemon_start(struct daemon *d);
-void policy_daemon_stop(struct daemon *d);
-/* Writes d->policy to the state segment's network table, inside its seqlock. */
-void policy_daemon_publish(struct daemon *d);
+/* Builds the policy for host, loads the persisted one, attaches it to the engine and
+ * publishes it. Logs and returns -errno on failure (then nothing is left to stop). */
+int policy_daemon_start(const struct policy_cmd_ctx *ctx, const struct host *host);
+void policy_daemon_stop(const struct policy_cmd_ctx *ctx);
+/* Writes the policy to the state segment's network table, inside its seqlock. */
+void policy_daemon_publish(const struct policy_cmd_ctx *ctx);
 
 #endif

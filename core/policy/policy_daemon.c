@@ -3,25 +3,23 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/daemon_internal.h"
 #include "core/log.h"
 #include "core/policy/policy_cmd.h"
 #include "core/policy/policy_store.h"
 #include "shm/seqlock.h"
 
-void policy_daemon_publish(struct daemon *d)
+void policy_daemon_publish(const struct policy_cmd_ctx *ctx)
 {
-	struct vfpool_state_hdr *hdr = d->seg->hdr;
+	struct vfpool_state_hdr *hdr = ctx->seg->hdr;
 
 	seqlock_write_begin(&hdr->seq);
-	policy_publish(&d->policy, state_networks(hdr), hdr->network_capacity, &hdr->n_networks);
-	hdr->config_generation = d->policy.generation;
+	policy_publish(ctx->policy, state_networks(hdr), hdr->network_capacity, &hdr->n_networks);
+	hdr->config_generation = ctx->policy->generation;
 	seqlock_write_end(&hdr->seq);
 }
 
-int policy_daemon_start(struct daemon *d)
+int policy_daemon_start(const struct policy_cmd_ctx *ctx, const struct host *h)
 {
-	const struct host *h = d->host;
 	char (*pci)[VFPOOL_PCI_ADDR_MAX] = calloc(h->n_pfs + 1, sizeof(*pci));
 	char (*netdev)[VFPOOL_IFNAME_MAX] = calloc(h->n_pfs + 1, sizeof(*netdev));
 	char why[300] = "";
@@ -33,7 +31,8 @@ int policy_daemon_start(struct daemon *d)
 			memcpy(pci[i], h->pfs[i].pci_addr, sizeof(pci[i]));
 			memcpy(netdev[i], h->pfs[i].netdev, sizeof(netdev[i]));
 		}
-		r = policy_init(&d->policy, (uint32_t)h->n_pfs, (const char (*)[VFPOOL_PCI_ADDR_MAX])pci,
+		r = policy_init(ctx->policy, (uint32_t)h->n_pfs,
+				(const char (*)[VFPOOL_PCI_ADDR_MAX])pci,
 				(const char (*)[VFPOOL_IFNAME_MAX])netdev);
 	}
 	free(pci);
@@ -42,25 +41,25 @@ int policy_daemon_start(struct daemon *d)
 		log_err("start_failed", "policy error=\"%s\"", strerror(-r));
 		return r;
 	}
-	r = policy_store_load(d->opts.state_dir, &d->policy, &skipped, why, sizeof(why));
+	r = policy_store_load(ctx->state_dir, ctx->policy, &skipped, why, sizeof(why));
 	if (r == -ENOENT) {
 		log_info("policy_empty", "state_dir=%s reason=\"no policy file: every PF serves every network\"",
-			 d->opts.state_dir);
+			 ctx->state_dir);
 	} else if (r) {
 		log_err("start_failed", "policy error=\"%s\"", why);
-		policy_fini(&d->policy);
+		policy_fini(ctx->policy);
 		return r;
 	} else {
-		log_info("policy_loaded", "networks=%u profiles=%u skipped_lines=%u", d->policy.n_nets,
-			 d->policy.n_profiles, skipped);
+		log_info("policy_loaded", "networks=%u profiles=%u skipped_lines=%u",
+			 ctx->policy->n_nets, ctx->policy->n_profiles, skipped);
 	}
-	d->engine.policy = &d->policy;
-	policy_daemon_publish(d);
+	ctx->engine->policy = ctx->policy;
+	policy_daemon_publish(ctx);
 	return 0;
 }
 
-void policy_daemon_stop(struct daemon *d)
+void policy_daemon_stop(const struct policy_cmd_ctx *ctx)
 {
-	d->engine.policy = NULL;
-	policy_fini(&d->policy);
+	ctx->engine->policy = NULL;
+	policy_fini(ctx->policy);
 }

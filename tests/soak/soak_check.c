@@ -93,7 +93,7 @@ char *soak_lease_table(const char *run_dir)
 	count = vfpool_snapshot_vf_count(s);
 	lines = calloc(count ? count : 1, sizeof(*lines));
 	for (unsigned i = 0; lines && i < count; i++) {
-		struct vfpool_vf_info v;
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		if (vfpool_snapshot_vf(s, i, &v) < 0 || v.status != VFPOOL_VF_STATUS_LEASED)
 			continue;
@@ -127,7 +127,7 @@ static void check_snapshot(const char *run_dir, struct soak_result *res)
 		return;
 	}
 	for (unsigned p = 0; p < vfpool_snapshot_pf_count(s); p++) {
-		struct vfpool_pf_info pf;
+		struct vfpool_pf_info pf = VFPOOL_OPTS(vfpool_pf_info);
 		unsigned sum;
 		char msg[160];
 
@@ -139,14 +139,14 @@ static void check_snapshot(const char *run_dir, struct soak_result *res)
 	}
 	count = vfpool_snapshot_vf_count(s);
 	for (unsigned i = 0; i < count; i++) {
-		struct vfpool_vf_info a;
+		struct vfpool_vf_info a = VFPOOL_OPTS(vfpool_vf_info);
 		bool twice = false;
 
 		vfpool_snapshot_vf(s, i, &a);
 		if (a.status != VFPOOL_VF_STATUS_LEASED)
 			continue;
 		for (unsigned k = i + 1; k < count && !twice; k++) {
-			struct vfpool_vf_info b;
+			struct vfpool_vf_info b = VFPOOL_OPTS(vfpool_vf_info);
 
 			vfpool_snapshot_vf(s, k, &b);
 			twice = b.status == VFPOOL_VF_STATUS_LEASED && strcmp(a.vm_id, b.vm_id) == 0 &&

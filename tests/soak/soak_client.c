@@ -44,19 +44,20 @@ static bool unknown(int r)
 static void do_alloc_vm(struct vfpool *h, const char *vm, const unsigned *idx, unsigned n)
 {
 	struct vfpool_vnic_req v[SOAK_VNICS];
-	struct vfpool_lease l[SOAK_VNICS];
+	struct vfpool_lease l[SOAK_VNICS] = { [0 ... SOAK_VNICS - 1] =
+						      VFPOOL_OPTS(vfpool_lease) };
 	char names[SOAK_VNICS][8];
 	int r;
 
 	for (unsigned i = 0; i < n; i++) {
 		snprintf(names[i], sizeof(names[i]), "nic%u", idx[i]);
-		v[i] = (struct vfpool_vnic_req){ .vnic_id = names[i], .network = "red",
-						 .numa_node = -1 };
+		v[i] = VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = names[i], .network = "red",
+				   .numa_node = -1);
 		note("B %s\n", names[i]);
 	}
-	r = n == 1 && (rand() & 1) ? vfpool_alloc(h, &(struct vfpool_alloc_req){
+	r = n == 1 && (rand() & 1) ? vfpool_alloc(h, &VFPOOL_OPTS(vfpool_alloc_req,
 					.vm_id = vm, .vnic_id = names[0], .network = "red",
-					.numa_node = -1 }, &l[0], NULL, 0)
+					.numa_node = -1), &l[0], NULL, 0)
 			       : vfpool_alloc_vm(h, vm, v, n, l, NULL, 0);
 	for (unsigned i = 0; i < n; i++) {
 		if (r == 0)
@@ -76,7 +77,7 @@ static void do_release(struct vfpool *h, const char *vm, unsigned idx)
 
 	snprintf(name, sizeof(name), "nic%u", idx);
 	note("B %s\n", name);
-	r = vfpool_release(h, vm, name, 0);
+	r = vfpool_release(h, vm, name, 0, NULL, 0);
 	if (r == 0 || r == -ENOENT)
 		note("R %s\n", name);
 	else if (unknown(r))
