@@ -47,11 +47,11 @@ struct receiver {
 	uint64_t cpu_ns;      /* the thread's CPU time, start to exit */
 };
 
-static void on_transition(void *userdata, uint32_t slot, bool busy, const char *reason)
+static void on_transition(void *userdata, uint32_t slot, const struct link_watch_verdict *v)
 {
 	struct receiver *rx = userdata;
 
-	(void)slot, (void)busy, (void)reason;
+	(void)slot, (void)v;
 	atomic_store(&rx->last_cb_ns, bench_now_ns());
 	atomic_fetch_add(&rx->callbacks, 1);
 }

@@ -56,8 +56,10 @@ static int capture_libbpf_print(enum libbpf_print_level level, const char *fmt, 
 
 static int open_socket(int rcvbuf)
 {
+	static const int groups[] = { RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+				      RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE };
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK, .nl_groups = 0 };
-	int fd, grp = RTNLGRP_LINK;
+	int fd;
 
 	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
 	if (fd < 0)
@@ -67,8 +69,10 @@ static int open_socket(int rcvbuf)
 		goto fail;
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		goto fail;
-	if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &grp, sizeof(grp)) < 0)
-		goto fail;
+	for (size_t i = 0; i < sizeof(groups) / sizeof(groups[0]); i++)
+		if (setsockopt(fd, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i],
+			       sizeof(groups[i])) < 0)
+			goto fail;
 	return fd;
 fail:;
 	int r = -errno;
@@ -184,21 +188,21 @@ const char *probe_fallback_reason(const struct probe *p)
 	return p->skel ? "" : p->reason;
 }
 
-int probe_track(struct probe *p, int ifindex, uint32_t slot)
+static int map_put(struct probe *p, int ifindex, uint32_t value)
 {
 	int r;
 
 	if (ifindex <= 0)
 		return -EINVAL;
 	if (p->skel) {
-		__u32 key = (__u32)ifindex, val = slot;
+		__u32 key = (__u32)ifindex, val = value;
 
 		r = bpf_map__update_elem(p->skel->maps.tracked, &key, sizeof(key), &val, sizeof(val),
 					 BPF_ANY);
 		if (r < 0)
 			return r; /* libbpf 1.x returns -errno directly */
 	}
-	r = ifindex_map_put(&p->tracked, ifindex, slot);
+	r = ifindex_map_put(&p->tracked, ifindex, value);
 	if (r < 0 && p->skel) {
 		__u32 key = (__u32)ifindex;
 
@@ -207,7 +211,7 @@ int probe_track(struct probe *p, int ifindex, uint32_t slot)
 	return r;
 }
 
-int probe_untrack(struct probe *p, int ifindex)
+static int map_del(struct probe *p, int ifindex)
 {
 	int r = ifindex_map_del(&p->tracked, ifindex);
 
@@ -221,6 +225,37 @@ int probe_untrack(struct probe *p, int ifindex)
 			return r;
 	}
 	return 0;
+}
+
+int probe_track(struct probe *p, int ifindex, uint32_t slot)
+{
+	if (slot == LINKFILTER_RELATED)
+		return -ERANGE;
+	return map_put(p, ifindex, slot);
+}
+
+int probe_untrack(struct probe *p, int ifindex)
+{
+	return map_del(p, ifindex);
+}
+
+int probe_relate(struct probe *p, int ifindex)
+{
+	uint32_t v;
+
+	/* a VF is tracked for more than what stacks on it: leave it */
+	if (ifindex_map_get(&p->tracked, ifindex, &v) && v != LINKFILTER_RELATED)
+		return 0;
+	return map_put(p, ifindex, LINKFILTER_RELATED);
+}
+
+int probe_unrelate(struct probe *p, int ifindex)
+{
+	uint32_t v;
+
+	if (!ifindex_map_get(&p->tracked, ifindex, &v) || v != LINKFILTER_RELATED)
+		return -ENOENT;
+	return map_del(p, ifindex);
 }
 
 static int read_counter(const struct probe *p, __u32 key, uint64_t *ret)
@@ -268,29 +303,77 @@ int probe_counters(const struct probe *p, uint64_t *ret_passed, uint64_t *ret_dr
 	return 0;
 }
 
-static bool attr_is_tracked(const struct probe *p, struct nlmsghdr *nlh, int type)
+static bool is_vf(const struct probe *p, int ifindex)
 {
-	struct nlattr *a = nlmsg_find_attr(nlh, sizeof(struct ifinfomsg), type);
+	uint32_t v;
 
-	return a && nla_len(a) >= (int)sizeof(uint32_t) &&
-	       ifindex_map_get(&p->tracked, (int)nla_get_u32(a), NULL);
+	return ifindex_map_get(&p->tracked, ifindex, &v) && v != LINKFILTER_RELATED;
 }
 
-static bool decide(const struct probe *p, const struct nlmsghdr *cnlh)
+/* IFLA_LINK names any tracked device, IFLA_MASTER a VF: as the BPF program. */
+static bool attr_matches(const struct probe *p, struct nlmsghdr *nlh, int type)
 {
-	/* libnl's accessors take non-const headers; they only read. */
-	struct nlmsghdr *nlh = (struct nlmsghdr *)cnlh;
+	struct nlattr *a = nlmsg_find_attr(nlh, sizeof(struct ifinfomsg), type);
+	int ifindex;
+
+	if (!a || nla_len(a) < (int)sizeof(uint32_t))
+		return false;
+	ifindex = (int)nla_get_u32(a);
+	return type == IFLA_LINK ? ifindex_map_get(&p->tracked, ifindex, NULL) : is_vf(p, ifindex);
+}
+
+static bool decide_link(const struct probe *p, struct nlmsghdr *nlh)
+{
 	const struct ifinfomsg *ifi;
 
-	if (nlh->nlmsg_type != RTM_NEWLINK && nlh->nlmsg_type != RTM_DELLINK)
-		return false;
 	if (!nlmsg_valid_hdr(nlh, sizeof(*ifi)))
 		return false;
 	ifi = nlmsg_data(nlh);
 	if (ifi->ifi_family != AF_UNSPEC)
 		return false;
 	return ifindex_map_get(&p->tracked, ifi->ifi_index, NULL) ||
-	       attr_is_tracked(p, nlh, IFLA_LINK) || attr_is_tracked(p, nlh, IFLA_MASTER);
+	       attr_matches(p, nlh, IFLA_LINK) || attr_matches(p, nlh, IFLA_MASTER);
+}
+
+static bool decide_addr(const struct probe *p, struct nlmsghdr *nlh)
+{
+	const struct ifaddrmsg *ifa;
+
+	if (!nlmsg_valid_hdr(nlh, sizeof(*ifa)))
+		return false;
+	ifa = nlmsg_data(nlh);
+	return ifa->ifa_index <= INT32_MAX && is_vf(p, (int)ifa->ifa_index);
+}
+
+static bool decide_route(struct nlmsghdr *nlh)
+{
+	const struct rtmsg *rtm;
+
+	if (!nlmsg_valid_hdr(nlh, sizeof(*rtm)))
+		return false;
+	rtm = nlmsg_data(nlh);
+	return (rtm->rtm_family == AF_INET || rtm->rtm_family == AF_INET6) &&
+	       rtm->rtm_dst_len == 0 && rtm->rtm_src_len == 0 && rtm->rtm_table == RT_TABLE_MAIN;
+}
+
+static bool decide(const struct probe *p, const struct nlmsghdr *cnlh)
+{
+	/* libnl's accessors take non-const headers; they only read. */
+	struct nlmsghdr *nlh = (struct nlmsghdr *)cnlh;
+
+	switch (nlh->nlmsg_type) {
+	case RTM_NEWLINK:
+	case RTM_DELLINK:
+		return decide_link(p, nlh);
+	case RTM_NEWADDR:
+	case RTM_DELADDR:
+		return decide_addr(p, nlh);
+	case RTM_NEWROUTE:
+	case RTM_DELROUTE:
+		return decide_route(nlh);
+	default:
+		return false;
+	}
 }
 
 bool probe_pass_userspace(struct probe *p, const struct nlmsghdr *nlh)

@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The link-event probe: a non-blocking NETLINK_ROUTE socket subscribed to RTNLGRP_LINK with
- * the linkfilter socket filter attached (mode "bpf"), so only events about tracked VFs and
- * the devices stacked on them reach userspace. When the program cannot be loaded or attached
- * (no CAP_BPF, old kernel, or forced off) the probe runs in mode "fallback": the socket gets
- * every link event and probe_pass_userspace() makes the same decision in C.
+ * The link-event probe: a non-blocking NETLINK_ROUTE socket subscribed to RTNLGRP_LINK,
+ * RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV4_ROUTE and RTNLGRP_IPV6_ROUTE with the
+ * linkfilter socket filter attached (mode "bpf"), so only link events about tracked VFs and
+ * the devices stacked over them, address events of tracked VFs and main-table default route
+ * events reach userspace (bpf/linkfilter.bpf.c). When the program cannot be loaded or
+ * attached (no CAP_BPF, old kernel, or forced off) the probe runs in mode "fallback": the
+ * socket gets every such event of the host and probe_pass_userspace() makes the same decision
+ * in C.
  *
- * The probe only delivers bytes; decoding and deciding is core/link_watch. Dump requests
+ * The probe only delivers bytes; decoding and deciding is core/probe/link_watch. Dump requests
  * (resync) belong on a different socket: this one is for multicast events only.
  */
 #ifndef VFPOOL_BPF_PROBE_H
@@ -43,16 +46,24 @@ const char *probe_mode(const struct probe *p);
  * "loading BPF socket filter linkfilter: Operation not permitted". */
 const char *probe_fallback_reason(const struct probe *p);
 
-/* Starts or stops passing events about a VF netdev (and devices on top of it). */
+/* Starts or stops passing events about a VF netdev: its links, its addresses, and links
+ * stacked on it. slot must not be LINKFILTER_RELATED (-ERANGE). */
 int probe_track(struct probe *p, int ifindex, uint32_t slot);
 int probe_untrack(struct probe *p, int ifindex);
+/* Starts or stops passing link events about a device stacked over a VF (its master, a VLAN
+ * on that master...) and about devices stacked on it. A tracked VF stays as it is (0).
+ * probe_unrelate: -ENOENT when the device is not related. */
+int probe_relate(struct probe *p, int ifindex);
+int probe_unrelate(struct probe *p, int ifindex);
 
 /* Messages the filter passed and dropped since open: read from the BPF counters map in bpf
  * mode, counted by probe_pass_userspace() in fallback mode. */
 int probe_counters(const struct probe *p, uint64_t *ret_passed, uint64_t *ret_dropped);
 
-/* The filter's decision, in C: true when nlh is an RTM_NEWLINK/RTM_DELLINK (AF_UNSPEC) about
- * a tracked ifindex or with IFLA_LINK/IFLA_MASTER naming one. Counts like the BPF program. */
+/* The filter's decision, in C, the BPF program's (bpf/linkfilter.bpf.c): an RTM_NEWLINK/
+ * RTM_DELLINK (AF_UNSPEC) about a tracked or related ifindex, or whose IFLA_LINK names one or
+ * IFLA_MASTER a VF; an address message of a VF; a main-table default route message. Counts
+ * like the BPF program. */
 bool probe_pass_userspace(struct probe *p, const struct nlmsghdr *nlh);
 
 /* probe_pass_userspace() shaped as a link_watch_filter, for link_watch_set_filter() in

@@ -354,7 +354,7 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	if (r)
 		goto fail;
 	/* before the socket listens: a client's first snapshot already has the probe's view */
-	r = probe_source_new(&d->engine, opts->probe_mode, &d->probe);
+	r = probe_source_new(&d->engine, opts->probe_mode, opts->busy_when_up, &d->probe);
 	if (r)
 		goto fail;
 	r = control_listen(d->run_dir_fd, opts->run_dir, opts->socket_gid, &d->listen_fd);

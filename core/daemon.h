@@ -26,6 +26,7 @@ struct daemon_opts {
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */
+	bool busy_when_up;    /* a VF netdev up on the host is host-busy (--busy-when-up) */
 	int vf_config_mode;   /* enum vf_config_mode (core/vfconfig/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */
 	unsigned max_leases_per_vm; /* 0: no limit */

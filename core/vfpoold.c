@@ -41,6 +41,8 @@ static void usage(FILE *f)
 		"  --admin-group G     members may change configuration (default: root only)\n"
 		"  --probe MODE        link-event probe: bpf (default; falls back when the filter\n"
 		"                      cannot load), fallback (filter in userspace), off\n"
+		"  --busy-when-up      a VF netdev that is up on the host is host-busy (default:\n"
+		"                      allocatable, shown as \"up on the host, not leased\")\n"
 		"  --max-leases-per-vm N  refuse a VM's allocation past N leases (default: no limit)\n"
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
@@ -93,6 +95,7 @@ int main(int argc, char **argv)
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
 		{ "probe", required_argument, NULL, 'P' },
+		{ "busy-when-up", no_argument, NULL, 'U' },
 		{ "vf-config", required_argument, NULL, 'V' },
 		{ "vf-config-timeout-ms", required_argument, NULL, 'T' },
 		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
@@ -185,6 +188,7 @@ int main(int argc, char **argv)
 				return 2;
 			}
 			break;
+		case 'U': opts.busy_when_up = true; break;
 		case 'Q':
 			if (!number_option("max-leases-per-vm", optarg, 1, 1u << 24,
 					   &opts.max_leases_per_vm))

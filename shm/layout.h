@@ -25,7 +25,8 @@
 
 #define VFPOOL_STATE_MAGIC   UINT64_C(0x54535f4c4f4f5046) /* "FPOOL_ST" little-endian */
 #define VFPOOL_RING_MAGIC    UINT64_C(0x47525f4c4f4f5046) /* "FPOOL_RG" */
-#define VFPOOL_LAYOUT_VERSION 1u
+#define VFPOOL_LAYOUT_VERSION 1u       /* the ring segment's */
+#define VFPOOL_STATE_LAYOUT_VERSION 2u /* the state segment's: 2 added the host-use words */
 
 #define VFPOOL_PCI_ADDR_MAX 16 /* "dddd:bb:ss.f" + NUL = 13 */
 #define VFPOOL_IFNAME_MAX   16 /* IFNAMSIZ */
@@ -40,7 +41,7 @@
 /* Why an existing VF is not allocatable although nobody leases it. One bitmap per reason, so
  * discovery, the event probe and the allocator flip bits concurrently without a lock. */
 enum vfpool_block_reason {
-	VFPOOL_BLOCK_HOST_BUSY = 0,    /* macvtap, bridge or VLAN device on top of the VF */
+	VFPOOL_BLOCK_HOST_BUSY = 0,    /* the host uses its netdev: VFPOOL_HOST_USE_* says how */
 	VFPOOL_BLOCK_IOMMU_SHARED = 1, /* its IOMMU group holds another device */
 	VFPOOL_BLOCK_BOUND_OTHER = 2,  /* bound (e.g. to vfio-pci) by someone without a lease */
 	VFPOOL_BLOCK_ABSENT = 3,       /* slot beyond sriov_numvfs, or the VF vanished */
@@ -55,11 +56,28 @@ enum vfpool_vf_state {
 	VFPOOL_VF_LEASED = 1,
 };
 
+/* How the host uses a VF's netdev, as the link-event probe sees it: one word per VF record
+ * (vfpool_state_hdr.host_use_off), every bit that applies. HOST_BUSY is set while any but
+ * VFPOOL_HOST_USE_UP applies; VFPOOL_HOST_USE_UP (administratively up, nothing else) blocks
+ * only when the daemon runs with --busy-when-up (VFPOOL_STATE_F_BUSY_WHEN_UP). vfpoolctl
+ * names them macvtap, vlan, bridge_port, bond_member, address, default_route, up. Written by
+ * the daemon inside the seqlock, like the records. */
+#define VFPOOL_HOST_USE_MACVTAP       (1u << 0) /* a macvtap or macvlan device on top */
+#define VFPOOL_HOST_USE_VLAN          (1u << 1) /* a VLAN device on top */
+#define VFPOOL_HOST_USE_BRIDGE_PORT   (1u << 2) /* enslaved to a bridge or Open vSwitch */
+#define VFPOOL_HOST_USE_BOND_MEMBER   (1u << 3) /* enslaved to a bond or team */
+#define VFPOOL_HOST_USE_ADDRESS       (1u << 4) /* a unicast address (not IPv6 link-local) */
+#define VFPOOL_HOST_USE_DEFAULT_ROUTE (1u << 5) /* holds the default route, or is under the
+						 * device that does */
+#define VFPOOL_HOST_USE_UP            (1u << 6) /* administratively up, none of the above */
+#define VFPOOL_HOST_USE_NR            7
+
 #define VFPOOL_PF_F_MANAGED    (1u << 0) /* numvfs configured through vfpool */
 #define VFPOOL_PF_F_BOND_SLAVE (1u << 1)
 
 #define VFPOOL_STATE_F_STALE   (1u << 0) /* superseded: reopen <run-dir>/state */
 #define VFPOOL_STATE_F_EXITED  (1u << 1) /* the daemon shut down: nothing updates it now */
+#define VFPOOL_STATE_F_BUSY_WHEN_UP (1u << 2) /* --busy-when-up: VFPOOL_HOST_USE_UP blocks */
 
 /* The writer's heartbeat period, and the age past which a reader calls the writer gone
  * even when its process exists (stopped, hung): generous, a loaded host delays a timer. */
@@ -91,7 +109,7 @@ struct vfpool_state_hdr {
 	uint64_t daemon_pidns;     /* inode of the daemon's /proc/self/ns/pid: daemon_pid is
 				    * only meaningful to readers in the same pid namespace */
 	uint64_t daemon_timens;    /* likewise for heartbeat_mono_ns (/proc/self/ns/time) */
-	uint8_t reserved1[8];
+	uint64_t host_use_off;     /* uint32_t[vf_capacity]: VFPOOL_HOST_USE_* per VF record */
 	/* line 2: the seqlock generation, odd while the daemon writes */
 	_Atomic uint64_t seq;
 	uint8_t pad_seq[56];
@@ -342,8 +360,11 @@ _Static_assert(offsetof(struct vfpool_state_hdr, seq) == 2 * VFPOOL_CACHELINE,
 _Static_assert(offsetof(struct vfpool_state_hdr, n_pfs) == 3 * VFPOOL_CACHELINE, "counts");
 _Static_assert(offsetof(struct vfpool_state_hdr, daemon_starttime) == VFPOOL_CACHELINE + 32,
 	       "writer identity in line 1's former reserved bytes");
-_Static_assert(offsetof(struct vfpool_state_hdr, reserved1) == 2 * VFPOOL_CACHELINE - 8,
-	       "line 1 ends with its reserved bytes");
+_Static_assert(offsetof(struct vfpool_state_hdr, host_use_off) == 2 * VFPOOL_CACHELINE - 8,
+	       "host-use offset in line 1's former reserved bytes");
+_Static_assert(VFPOOL_HOST_USE_NR <= 32 &&
+	       VFPOOL_HOST_USE_UP == 1u << (VFPOOL_HOST_USE_NR - 1),
+	       "host-use bits fit their word, VFPOOL_HOST_USE_UP last");
 _Static_assert(offsetof(struct vfpool_state_hdr, heartbeat_mono_ns) == 4 * VFPOOL_CACHELINE - 16,
 	       "heartbeat in line 3's former padding");
 _Static_assert(VFPOOL_HEARTBEAT_STALE_MS >= 3 * VFPOOL_HEARTBEAT_MS,

@@ -27,8 +27,9 @@ int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_
 	g.iommu_off = align_line(g.bitmap_off + (uint64_t)bitmap_words * 8);
 	g.network_off = align_line(g.iommu_off +
 				   (uint64_t)groups * sizeof(struct vfpool_shm_iommu_group));
-	g.size = align_line(g.network_off +
-			    (uint64_t)g.network_capacity * sizeof(struct vfpool_shm_network));
+	g.host_use_off = align_line(g.network_off +
+				    (uint64_t)g.network_capacity * sizeof(struct vfpool_shm_network));
+	g.size = align_line(g.host_use_off + (uint64_t)vfs * sizeof(uint32_t));
 	*ret_geometry = g;
 	return 0;
 }
@@ -36,7 +37,7 @@ int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_
 void state_hdr_init(struct vfpool_state_hdr *hdr, const struct state_geometry *g)
 {
 	hdr->magic = VFPOOL_STATE_MAGIC;
-	hdr->layout_version = VFPOOL_LAYOUT_VERSION;
+	hdr->layout_version = VFPOOL_STATE_LAYOUT_VERSION;
 	hdr->hdr_size = sizeof(*hdr);
 	hdr->segment_size = g->size;
 	hdr->pf_off = g->pf_off;
@@ -49,6 +50,7 @@ void state_hdr_init(struct vfpool_state_hdr *hdr, const struct state_geometry *g
 	hdr->bitmap_words = g->bitmap_words;
 	hdr->network_capacity = g->network_capacity;
 	hdr->network_off = g->network_off;
+	hdr->host_use_off = g->host_use_off;
 	atomic_init(&hdr->seq, 0);
 	atomic_init(&hdr->flags, 0);
 	atomic_init(&hdr->requests, 0);
@@ -66,7 +68,7 @@ int state_validate_header(const void *base, size_t size, const char **ret_why)
 		FAIL("segment smaller than its header");
 	if (h->magic != VFPOOL_STATE_MAGIC)
 		FAIL("bad magic");
-	if (h->layout_version != VFPOOL_LAYOUT_VERSION)
+	if (h->layout_version != VFPOOL_STATE_LAYOUT_VERSION)
 		FAIL("unsupported layout version");
 	if (h->hdr_size != sizeof(*h) || h->segment_size != size)
 		FAIL("header or segment size mismatch");
@@ -76,6 +78,7 @@ int state_validate_header(const void *base, size_t size, const char **ret_why)
 		FAIL("capacities out of range");
 	if (g.pf_off != h->pf_off || g.vf_off != h->vf_off || g.bitmap_off != h->bitmap_off ||
 	    g.iommu_off != h->iommu_off || g.network_off != h->network_off ||
+	    g.host_use_off != h->host_use_off ||
 	    g.network_capacity != h->network_capacity || g.size != h->segment_size)
 		FAIL("offsets do not match capacities");
 	return 0;

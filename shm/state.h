@@ -10,7 +10,7 @@
 
 struct state_geometry {
 	uint32_t pf_capacity, vf_capacity, iommu_capacity, bitmap_words, network_capacity;
-	uint64_t pf_off, vf_off, bitmap_off, iommu_off, network_off, size;
+	uint64_t pf_off, vf_off, bitmap_off, iommu_off, network_off, host_use_off, size;
 };
 
 int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_words,
@@ -47,6 +47,12 @@ static inline struct vfpool_shm_iommu_group *state_groups(const struct vfpool_st
 static inline struct vfpool_shm_network *state_networks(const struct vfpool_state_hdr *h)
 {
 	return (struct vfpool_shm_network *)((char *)h + h->network_off);
+}
+
+/* The VF records' host-use words (VFPOOL_HOST_USE_*), parallel to state_vfs(). */
+static inline uint32_t *state_host_use(const struct vfpool_state_hdr *h)
+{
+	return (uint32_t *)((char *)h + h->host_use_off);
 }
 
 #endif

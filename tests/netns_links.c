@@ -7,12 +7,20 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <netlink/addr.h>
 #include <netlink/netlink.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/link/bonding.h>
 #include <netlink/route/link/bridge.h>
+#include <netlink/route/link/macvlan.h>
 #include <netlink/route/link/macvtap.h>
 #include <netlink/route/link/veth.h>
+#include <netlink/route/link/vlan.h>
+#include <netlink/route/route.h>
 
 #include "tests/netns_links.h"
 
@@ -113,4 +121,119 @@ void netns_del_link(struct nl_sock *sk, const char *name)
 	err = rtnl_link_delete(sk, l);
 	rtnl_link_put(l);
 	cr_assert_eq(err, 0, "deleting %s: %s", name, nl_geterror(err));
+}
+
+void netns_add_macvlan(struct nl_sock *sk, const char *name, const char *lower)
+{
+	struct rtnl_link *l = rtnl_link_macvlan_alloc();
+	int err;
+
+	cr_assert_not_null(l);
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_link(l, netns_ifindex(sk, lower));
+	err = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	cr_assert_eq(err, 0, "creating macvlan %s on %s: %s", name, lower, nl_geterror(err));
+}
+
+int netns_try_add_bond(struct nl_sock *sk, const char *name)
+{
+	return rtnl_link_bond_add(sk, name, NULL);
+}
+
+int netns_try_add_vlan(struct nl_sock *sk, const char *name, const char *lower, int id)
+{
+	struct rtnl_link *l = rtnl_link_vlan_alloc();
+	int err;
+
+	cr_assert_not_null(l);
+	rtnl_link_set_name(l, name);
+	rtnl_link_set_link(l, netns_ifindex(sk, lower));
+	cr_assert_eq(rtnl_link_vlan_set_id(l, id), 0);
+	err = rtnl_link_add(sk, l, NLM_F_CREATE | NLM_F_EXCL);
+	rtnl_link_put(l);
+	return err;
+}
+
+static struct rtnl_addr *addr_of(struct nl_sock *sk, const char *dev, const char *cidr)
+{
+	struct rtnl_addr *a = rtnl_addr_alloc();
+	struct nl_addr *local;
+	int err;
+
+	cr_assert_not_null(a);
+	err = nl_addr_parse(cidr, AF_UNSPEC, &local);
+	cr_assert_eq(err, 0, "parsing %s: %s", cidr, nl_geterror(err));
+	cr_assert_eq(rtnl_addr_set_local(a, local), 0);
+	nl_addr_put(local);
+	rtnl_addr_set_ifindex(a, netns_ifindex(sk, dev));
+	if (rtnl_addr_get_family(a) == AF_INET6)
+		rtnl_addr_set_flags(a, IFA_F_NODAD);
+	return a;
+}
+
+void netns_add_addr(struct nl_sock *sk, const char *dev, const char *cidr)
+{
+	struct rtnl_addr *a = addr_of(sk, dev, cidr);
+	int err = rtnl_addr_add(sk, a, NLM_F_CREATE | NLM_F_EXCL);
+
+	rtnl_addr_put(a);
+	cr_assert_eq(err, 0, "adding %s to %s: %s", cidr, dev, nl_geterror(err));
+}
+
+void netns_del_addr(struct nl_sock *sk, const char *dev, const char *cidr)
+{
+	struct rtnl_addr *a = addr_of(sk, dev, cidr);
+	int err = rtnl_addr_delete(sk, a, 0);
+
+	rtnl_addr_put(a);
+	cr_assert_eq(err, 0, "deleting %s from %s: %s", cidr, dev, nl_geterror(err));
+}
+
+static struct rtnl_route *default_route(struct nl_sock *sk, int family, const char *dev)
+{
+	struct rtnl_route *r = rtnl_route_alloc();
+	struct rtnl_nexthop *nh = rtnl_route_nh_alloc();
+	struct nl_addr *dst;
+	int err;
+
+	cr_assert(r && nh);
+	err = nl_addr_parse("default", family, &dst);
+	cr_assert_eq(err, 0, "the default destination: %s", nl_geterror(err));
+	rtnl_route_set_family(r, (uint8_t)family);
+	cr_assert_eq(rtnl_route_set_dst(r, dst), 0);
+	nl_addr_put(dst);
+	rtnl_route_set_table(r, RT_TABLE_MAIN);
+	rtnl_route_set_protocol(r, RTPROT_STATIC);
+	rtnl_route_set_scope(r, RT_SCOPE_LINK); /* on-link: no gateway */
+	rtnl_route_set_type(r, RTN_UNICAST);
+	rtnl_route_nh_set_ifindex(nh, netns_ifindex(sk, dev));
+	rtnl_route_add_nexthop(r, nh);
+	return r;
+}
+
+static void route_request(struct nl_sock *sk, int family, const char *dev, int flags,
+			  const char *what)
+{
+	struct rtnl_route *r = default_route(sk, family, dev);
+	int err = flags < 0 ? rtnl_route_delete(sk, r, 0) : rtnl_route_add(sk, r, flags);
+
+	rtnl_route_put(r);
+	cr_assert_eq(err, 0, "%s the %s default route through %s: %s", what,
+		     family == AF_INET ? "IPv4" : "IPv6", dev, nl_geterror(err));
+}
+
+void netns_add_default_route(struct nl_sock *sk, int family, const char *dev)
+{
+	route_request(sk, family, dev, NLM_F_CREATE | NLM_F_EXCL, "adding");
+}
+
+void netns_replace_default_route(struct nl_sock *sk, int family, const char *dev)
+{
+	route_request(sk, family, dev, NLM_F_CREATE | NLM_F_REPLACE, "replacing");
+}
+
+void netns_del_default_route(struct nl_sock *sk, int family, const char *dev)
+{
+	route_request(sk, family, dev, -1, "deleting");
 }

@@ -17,12 +17,15 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <netlink/netlink.h>
 
 #include "tests/daemon_fixture.h"
 #include "tests/netns_links.h"
+#include "tests/prom_parse.h"
 #include "vfpool/vfpool.h"
 
 #define WAIT_POLLS 5000   /* x POLL_US: the bound on waiting for the daemon */
@@ -52,6 +55,13 @@ static void rig_links(struct rig *r, bool fallback)
 static void rig_start(struct rig *r)
 {
 	test_daemon_start(&r->d, "1x4", r->fallback ? "--probe=fallback" : "--probe=bpf", NULL);
+	cr_assert_eq(vfpool_snapshot_take(r->d.run_dir, &r->snap), 0, "first snapshot");
+}
+
+static void rig_start_busy_when_up(struct rig *r)
+{
+	test_daemon_start(&r->d, "1x4", r->fallback ? "--probe=fallback" : "--probe=bpf",
+			  "--busy-when-up", NULL);
 	cr_assert_eq(vfpool_snapshot_take(r->d.run_dir, &r->snap), 0, "first snapshot");
 }
 
@@ -283,10 +293,11 @@ BOTH_MODES(unrelated_devices_flapping_are_dropped_and_the_vfs_stay_free)
 	rig_stop(&r);
 }
 
-/* Runs vfpoolctl against the rig's daemon; returns its whole stdout (static buffer). */
-static const char *vfpoolctl(struct rig *r, const char *args)
+/* Runs vfpoolctl against the rig's daemon; returns its whole stdout (static buffer) and its
+ * wait status. */
+static const char *vfpoolctl_status(struct rig *r, const char *args, int *ret_status)
 {
-	static char out[16384];
+	static char out[32768];
 	char cmd[512];
 	size_t n;
 	FILE *p;
@@ -297,7 +308,17 @@ static const char *vfpoolctl(struct rig *r, const char *args)
 	cr_assert_not_null(p, "%s: %s", cmd, strerror(errno));
 	n = fread(out, 1, sizeof(out) - 1, p);
 	out[n] = '\0';
-	cr_assert_eq(pclose(p), 0, "%s failed: %s", cmd, out);
+	*ret_status = pclose(p);
+	return out;
+}
+
+/* The same for a command that must succeed. */
+static const char *vfpoolctl(struct rig *r, const char *args)
+{
+	int status;
+	const char *out = vfpoolctl_status(r, args, &status);
+
+	cr_assert_eq(status, 0, "vfpoolctl %s failed: %s", args, out);
 	return out;
 }
 
@@ -341,5 +362,161 @@ Test(probe_daemon_off, probe_off_is_shown_and_leaves_the_records_alone)
 	cr_assert_str_eq(d.probe_reason, "disabled by --probe=off");
 	vf_info(&r, 0, &v);
 	cr_assert_eq(v.ifindex, 1000, "the simulated ifindex was rewritten without a probe");
+	rig_stop(&r);
+}
+
+/* ---- free means free: what the tools show ------------------------------------------------ */
+
+/* vfpoolctl metrics, parsed: the sum of the samples of name with label. */
+static double metric(struct rig *r, const char *name, const char *label)
+{
+	struct prom_doc doc;
+	char why[256];
+	double v;
+
+	cr_assert_eq(prom_parse(vfpoolctl(r, "metrics"), &doc, why, sizeof(why)), 0, "%s", why);
+	v = prom_sum(&doc, name, label);
+	prom_free(&doc);
+	return v;
+}
+
+static void expect_in(const char *out, const char *want)
+{
+	cr_assert_not_null(strstr(out, want), "no \"%s\" in:\n%s", want, out);
+}
+
+BOTH_MODES(address_on_a_vf_is_host_busy_in_pf_show_the_snapshot_json_and_the_metrics)
+{
+	struct rig r = { 0 };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	char why[160];
+	int err;
+
+	rig_links(&r, fallback);
+	rig_start(&r);
+	netns_add_addr(r.sk, "ens1f0v1", "192.0.2.7/24");
+	wait_vf(&r, 1, VFPOOL_VF_STATUS_HOST_BUSY, "address 192.0.2.7 configured");
+	vf_info(&r, 1, &v);
+	cr_assert_eq(v.host_use, VFPOOL_VF_USE_ADDRESS);
+	err = alloc_pinned(&r, VF_PCI(1), "nic0", why, sizeof(why), &l);
+	cr_assert_eq(err, -EPERM, "pinned alloc of a VF with an address: %d (%s)", err, why);
+	cr_assert_str_eq(why, VF_PCI(1) ": address 192.0.2.7 configured");
+
+	expect_in(vfpoolctl(&r, "pf show 0"), "1 host-busy (1 address),");
+	expect_in(vfpoolctl(&r, "pf show 0"), "host-busy  address 192.0.2.7 configured\n");
+	expect_in(vfpoolctl(&r, "--json pf show 0"),
+		  "\"reason\":\"address 192.0.2.7 configured\",\"host_use\":[\"address\"]");
+	expect_in(vfpoolctl(&r, "--json snapshot"),
+		  "\"reason\":\"address 192.0.2.7 configured\",\"host_use\":[\"address\"]");
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "pf=\"ens1f0\",reason=\"address\""), 1.0);
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"default_route\""), 0.0);
+
+	netns_del_addr(r.sk, "ens1f0v1", "192.0.2.7/24");
+	wait_vf(&r, 1, VFPOOL_VF_STATUS_FREE, "");
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"address\""), 0.0);
+	rig_stop(&r);
+}
+
+BOTH_MODES(default_route_through_a_vf_is_host_busy_and_refuses_a_pinned_alloc)
+{
+	struct rig r = { 0 };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	char why[160];
+	int err;
+
+	rig_links(&r, fallback);
+	rig_start(&r);
+	netns_set_up(r.sk, "ens1f0v2", true);
+	netns_add_default_route(r.sk, AF_INET, "ens1f0v2");
+	wait_vf(&r, 2, VFPOOL_VF_STATUS_HOST_BUSY, "holds the default route");
+	err = alloc_pinned(&r, VF_PCI(2), "nic0", why, sizeof(why), &l);
+	cr_assert_eq(err, -EPERM, "pinned alloc of the default route's VF: %d (%s)", err, why);
+	cr_assert_str_eq(why, VF_PCI(2) ": holds the default route");
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"default_route\""), 1.0);
+	expect_in(vfpoolctl(&r, "--json snapshot"), "\"host_use\":[\"default_route\"]");
+	netns_del_default_route(r.sk, AF_INET, "ens1f0v2");
+	wait_vf(&r, 2, VFPOOL_VF_STATUS_FREE, "up on the host, not leased");
+	rig_stop(&r);
+}
+
+BOTH_MODES(vf_up_on_the_host_is_allocatable_and_reported_by_the_snapshot_and_doctor)
+{
+	struct rig r = { 0 };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	const char *out;
+	char why[160];
+	int err, status;
+
+	rig_links(&r, fallback);
+	rig_start(&r);
+	netns_set_up(r.sk, "ens1f0v3", true);
+	wait_vf(&r, 3, VFPOOL_VF_STATUS_FREE, "up on the host, not leased");
+	vf_info(&r, 3, &v);
+	cr_assert_eq(v.host_use, VFPOOL_VF_USE_UP);
+	expect_in(vfpoolctl(&r, "--json snapshot"),
+		  "\"state\":\"free\",\"reason\":\"up on the host, not leased\",\"host_use\":[\"up\"]");
+	expect_in(vfpoolctl(&r, "pf show 0"), "; 1 up on the host, not leased (allocatable)");
+	cr_assert_eq(metric(&r, "vfpool_vfs_up_not_leased", "pf=\"ens1f0\""), 1.0);
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"up\""), 0.0);
+	/* the host checks depend on this machine; the VF line does not */
+	out = vfpoolctl_status(&r, "doctor", &status);
+	expect_in(out, "WARN vf: " VF_PCI(3) " (ens1f0v3): up on the host, not leased: "
+		       "allocatable");
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) >= 1, "doctor: status %#x", status);
+
+	err = alloc_pinned(&r, VF_PCI(3), "nic0", why, sizeof(why), &l);
+	cr_assert_eq(err, 0, "pinned alloc of a VF that is only up: %s", why);
+	rig_stop(&r);
+}
+
+BOTH_MODES(busy_when_up_makes_a_vf_up_on_the_host_host_busy)
+{
+	struct rig r = { 0 };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	const char *out;
+	char why[160];
+	int err, status;
+
+	rig_links(&r, fallback);
+	netns_set_up(r.sk, "ens1f0v0", true); /* up before the start: found by the first dump */
+	rig_start_busy_when_up(&r);
+	wait_vf(&r, 0, VFPOOL_VF_STATUS_HOST_BUSY, "up on the host, not leased");
+	netns_set_up(r.sk, "ens1f0v3", true);
+	wait_vf(&r, 3, VFPOOL_VF_STATUS_HOST_BUSY, "up on the host, not leased");
+	err = alloc_pinned(&r, VF_PCI(3), "nic0", why, sizeof(why), &l);
+	cr_assert_eq(err, -EPERM, "pinned alloc of an up VF with --busy-when-up: %d (%s)", err,
+		     why);
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"up\""), 2.0);
+	out = vfpoolctl_status(&r, "doctor", &status);
+	expect_in(out, "WARN vf: " VF_PCI(3) " (ens1f0v3): up on the host, not leased: host-busy "
+		       "(vfpoold --busy-when-up)");
+	netns_set_up(r.sk, "ens1f0v3", false);
+	wait_vf(&r, 3, VFPOOL_VF_STATUS_FREE, "");
+	rig_stop(&r);
+}
+
+/* This host's kernel has no bonding: skips here, runs on the real-kernel guest. */
+BOTH_MODES(vf_in_a_bond_is_host_busy_as_a_bond_member)
+{
+	struct rig r = { 0 };
+	int err;
+
+	rig_links(&r, fallback);
+	err = netns_try_add_bond(r.sk, "bond7");
+	if (err < 0) {
+		nl_socket_free(r.sk);
+		cr_skip_test("kernel has no bonding support (modprobe bonding fails): creating "
+			     "bond bond7 failed: %s", nl_geterror(err));
+	}
+	rig_start(&r);
+	netns_enslave(r.sk, "bond7", "ens1f0v2");
+	wait_vf(&r, 2, VFPOOL_VF_STATUS_HOST_BUSY, "bond member of bond7");
+	cr_assert_eq(metric(&r, "vfpool_vfs_blocked", "reason=\"bond_member\""), 1.0);
+	expect_in(vfpoolctl(&r, "pf show 0"), "1 host-busy (1 bond_member),");
+	/* bonding closes a slave it releases: down again, nothing on it */
+	netns_release(r.sk, "ens1f0v2");
+	wait_vf(&r, 2, VFPOOL_VF_STATUS_FREE, "");
 	rig_stop(&r);
 }

@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <errno.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,10 +34,12 @@
 
 #include "bpf/probe.h"
 #include "core/probe/link_watch.h"
+#include "tests/netns_links.h"
 
 struct transition {
 	uint32_t slot;
 	bool busy;
+	uint32_t uses;
 	char reason[LINK_WATCH_REASON_MAX];
 };
 
@@ -49,15 +52,27 @@ struct rig {
 	struct transition ev[64];
 };
 
-static void record(void *userdata, uint32_t slot, bool busy, const char *reason)
+static void record(void *userdata, uint32_t slot, const struct link_watch_verdict *v)
 {
 	struct rig *r = userdata;
 
 	cr_assert_lt(r->n, 64, "more transitions than any test expects");
 	r->ev[r->n].slot = slot;
-	r->ev[r->n].busy = busy;
-	snprintf(r->ev[r->n].reason, sizeof(r->ev[r->n].reason), "%s", reason);
+	r->ev[r->n].busy = v->busy;
+	r->ev[r->n].uses = v->uses;
+	snprintf(r->ev[r->n].reason, sizeof(r->ev[r->n].reason), "%s", v->reason);
 	r->n++;
+}
+
+/* The devices over the VFs follow into the probe's filter, as probe_source does it. */
+static void relate(void *userdata, int ifindex, bool related)
+{
+	struct rig *r = userdata;
+
+	if (related)
+		cr_assert_eq(probe_relate(r->probe, ifindex), 0, "relating ifindex %d", ifindex);
+	else
+		cr_assert_eq(probe_unrelate(r->probe, ifindex), 0, "unrelating ifindex %d", ifindex);
 }
 
 static void enter_netns(void)
@@ -91,6 +106,7 @@ static void rig_probe(struct rig *r, bool fallback, int rcvbuf)
 				 probe_fallback_reason(r->probe));
 	}
 	cr_assert_eq(link_watch_new(&r->lw, record, r), 0);
+	link_watch_set_related_cb(r->lw, relate, r);
 	if (fallback)
 		link_watch_set_filter(r->lw, probe_filter, r->probe);
 }
@@ -203,6 +219,28 @@ static void pump_ok(struct rig *r)
 	int err = pump(r);
 
 	cr_assert_eq(err, 0, "receiving link events: %s", strerror(-err));
+}
+
+/* IPv6 announces an address from a work queue, after the request that added it was
+ * acknowledged: pumps until done(r) holds, waiting for events in between, up to a bound
+ * that only a lost event reaches. */
+static void pump_until(struct rig *r, bool (*done)(struct rig *r, uint64_t arg), uint64_t arg,
+		       const char *what)
+{
+	struct pollfd pfd = { .fd = probe_fd(r->probe), .events = POLLIN };
+
+	for (int i = 0; i < 100; i++) {
+		pump_ok(r);
+		if (done(r, arg))
+			return;
+		poll(&pfd, 1, 100);
+	}
+	cr_assert_fail("%s: not seen", what);
+}
+
+static bool transitions_reach(struct rig *r, uint64_t n)
+{
+	return r->n >= n;
 }
 
 static void expect(struct rig *r, unsigned i, uint32_t slot, bool busy, const char *reason)
@@ -356,8 +394,8 @@ BOTH_MODES(overrun_forces_a_resync_that_finds_the_right_state)
 	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
 	bool busy0, busy1;
 	char reason0[LINK_WATCH_REASON_MAX], reason1[LINK_WATCH_REASON_MAX];
-	cr_assert_eq(link_watch_vf_state(r.lw, vf0, &busy0, reason0), 0);
-	cr_assert_eq(link_watch_vf_state(r.lw, vf1, &busy1, reason1), 0);
+	cr_assert_eq(link_watch_vf_state(r.lw, vf0, &busy0, NULL, reason0), 0);
+	cr_assert_eq(link_watch_vf_state(r.lw, vf1, &busy1, NULL, reason1), 0);
 	cr_assert(busy0);
 	cr_assert_str_eq(reason0, "last (macvtap) on top");
 	cr_assert(busy1);
@@ -371,7 +409,7 @@ BOTH_MODES(overrun_forces_a_resync_that_finds_the_right_state)
 		     0);
 	del_link(&r, "last");
 	pump_ok(&r);
-	cr_assert_eq(link_watch_vf_state(r.lw, vf0, &busy0, NULL), 0);
+	cr_assert_eq(link_watch_vf_state(r.lw, vf0, &busy0, NULL, NULL), 0);
 	cr_assert(!busy0);
 	expect(&r, r.n - 1, 0, false, "");
 	rig_free(&r);
@@ -464,9 +502,11 @@ BOTH_MODES(counters_count_what_passed)
 	cr_assert_eq(probe_counters(r.probe, &passed, &dropped), 0);
 	cr_assert_geq(passed - passed0, 1);
 
-	/* Untracked: the same event is now dropped. */
+	/* Untracked (as probe_source untracks a VF netdev that went: in both, so the macvtap
+	 * on it stops being related too): the same event is now dropped. */
 	cr_assert_eq(probe_untrack(r.probe, vf), 0);
 	cr_assert_eq(probe_untrack(r.probe, vf), -ENOENT);
+	cr_assert_eq(link_watch_untrack_vf(r.lw, vf), 0);
 	passed0 = passed;
 	dropped0 = dropped;
 	del_link(&r, "mvt0");
@@ -474,6 +514,471 @@ BOTH_MODES(counters_count_what_passed)
 	cr_assert_eq(probe_counters(r.probe, &passed, &dropped), 0);
 	cr_assert_eq(passed, passed0);
 	cr_assert_geq(dropped - dropped0, 1);
+	rig_free(&r);
+}
+
+/* ---- free means free: addresses, the default route, up ---------------------------------- */
+
+/* The VF's verdict now, whatever was reported on the way. */
+static void expect_now(struct rig *r, int vf, bool busy, uint32_t uses, const char *reason)
+{
+	char why[LINK_WATCH_REASON_MAX];
+	uint32_t u;
+	bool b;
+
+	cr_assert_eq(link_watch_vf_state(r->lw, vf, &b, &u, why), 0);
+	cr_expect_eq(b, busy, "busy %d, reason \"%s\"", b, why);
+	cr_expect_eq(u, uses, "uses %#x, reason \"%s\"", u, why);
+	cr_expect_str_eq(why, reason);
+}
+
+/* What link_watch decoded: proves an event that changed nothing did get through. */
+static uint64_t decoded(struct rig *r)
+{
+	struct link_watch_stats st;
+
+	link_watch_get_stats(r->lw, &st);
+	return st.decoded;
+}
+
+static bool decoded_beyond(struct rig *r, uint64_t n)
+{
+	return decoded(r) > n;
+}
+
+BOTH_MODES(address_on_vf_makes_it_busy_and_delete_frees_it)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 2);
+
+	netns_add_addr(r.sk, "vf0", "192.0.2.10/24");
+	pump_ok(&r);
+	cr_assert_eq(r.n, 1);
+	expect(&r, 0, 2, true, "address 192.0.2.10 configured");
+	cr_assert_eq(r.ev[0].uses, VFPOOL_HOST_USE_ADDRESS);
+
+	netns_del_addr(r.sk, "vf0", "192.0.2.10/24");
+	pump_ok(&r);
+	cr_assert_eq(r.n, 2);
+	expect(&r, 1, 2, false, "");
+	rig_free(&r);
+}
+
+BOTH_MODES(ipv6_link_local_address_is_no_change_and_a_global_one_is)
+{
+	struct rig r = { 0 };
+	uint64_t before;
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+
+	before = decoded(&r);
+	netns_add_addr(r.sk, "vf0", "fe80::10/64");
+	pump_until(&r, decoded_beyond, before, "the link-local address's event");
+	cr_assert_eq(r.n, 0, "a link-local address made the VF busy: %s", r.n ? r.ev[0].reason : "");
+
+	netns_add_addr(r.sk, "vf0", "2001:db8::10/64");
+	pump_until(&r, transitions_reach, 1, "the global address's event");
+	cr_assert_eq(r.n, 1);
+	expect(&r, 0, 0, true, "address 2001:db8::10 configured");
+	rig_free(&r);
+}
+
+BOTH_MODES(vf_up_with_nothing_on_it_is_reported_not_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+
+	netns_set_up(r.sk, "vf0", true);
+	pump_ok(&r);
+	cr_assert_eq(r.n, 1);
+	expect(&r, 0, 0, false, "up on the host, not leased");
+	cr_assert_eq(r.ev[0].uses, VFPOOL_HOST_USE_UP);
+	netns_set_up(r.sk, "vf0", false);
+	pump_ok(&r);
+	expect_now(&r, vf, false, 0, "");
+	rig_free(&r);
+}
+
+BOTH_MODES(vf_up_with_nothing_on_it_is_busy_with_busy_when_up)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	link_watch_set_busy_when_up(r.lw, true);
+	track(&r, vf, 0);
+
+	netns_set_up(r.sk, "vf0", true);
+	pump_ok(&r);
+	cr_assert_eq(r.n, 1);
+	expect(&r, 0, 0, true, "up on the host, not leased");
+	rig_free(&r);
+}
+
+static void default_route_through_vf(bool fallback, int family)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	netns_set_up(r.sk, "vf0", true); /* a route needs its device up */
+
+	netns_add_default_route(r.sk, family, "vf0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_DEFAULT_ROUTE, "holds the default route");
+	netns_del_default_route(r.sk, family, "vf0");
+	pump_ok(&r);
+	expect_now(&r, vf, false, VFPOOL_HOST_USE_UP, "up on the host, not leased");
+	rig_free(&r);
+}
+
+BOTH_MODES(ipv4_default_route_through_vf_makes_it_busy_until_deleted)
+{
+	default_route_through_vf(fallback, AF_INET);
+}
+
+BOTH_MODES(ipv6_default_route_through_vf_makes_it_busy_until_deleted)
+{
+	default_route_through_vf(fallback, AF_INET6);
+}
+
+BOTH_MODES(default_route_through_a_bridge_over_the_vf_makes_it_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	netns_add_bridge(r.sk, "br0");
+	netns_set_up(r.sk, "br0", true);
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+
+	netns_enslave(r.sk, "br0", "vf0");
+	netns_add_default_route(r.sk, AF_INET, "br0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BRIDGE_PORT | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	/* an address on the bridge is the bridge's, not the VF's */
+	netns_add_addr(r.sk, "br0", "192.0.2.1/24");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BRIDGE_PORT | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	netns_del_default_route(r.sk, AF_INET, "br0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BRIDGE_PORT, "enslaved to bridge br0");
+	rig_free(&r);
+}
+
+BOTH_MODES(default_route_through_a_macvlan_on_the_vf_makes_it_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+
+	netns_add_macvlan(r.sk, "mv0", "vf0");
+	netns_set_up(r.sk, "mv0", true);
+	netns_add_default_route(r.sk, AF_INET6, "mv0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_MACVTAP | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	netns_del_link(r.sk, "mv0");
+	pump_ok(&r);
+	expect_now(&r, vf, false, 0, "");
+	rig_free(&r);
+}
+
+/* The route's device stacked on a bridge before the VF joined the bridge: its events were
+ * none of the probe's business then, so the join asks for a resync, which finds it. */
+BOTH_MODES(default_route_on_a_device_stacked_before_the_vf_joined_is_found_by_the_resync)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	netns_add_bridge(r.sk, "br0");
+	netns_set_up(r.sk, "br0", true);
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+
+	netns_add_macvlan(r.sk, "mv0", "br0");
+	netns_set_up(r.sk, "mv0", true);
+	netns_add_default_route(r.sk, AF_INET, "mv0");
+	pump_ok(&r);
+	expect_now(&r, vf, false, 0, "");
+
+	netns_enslave(r.sk, "br0", "vf0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BRIDGE_PORT, "enslaved to bridge br0");
+	cr_assert(link_watch_resync_due(r.lw), "br0 joined as vf0's master: a resync is due");
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+	cr_assert(!link_watch_resync_due(r.lw));
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BRIDGE_PORT | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+
+	/* from now on mv0's events are seen: the route leaves with it */
+	netns_del_link(r.sk, "mv0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BRIDGE_PORT, "enslaved to bridge br0");
+	rig_free(&r);
+}
+
+BOTH_MODES(default_route_replaced_onto_another_device_frees_the_vf)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	add_vf(&r, "eth9"); /* a device the probe does not track */
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	netns_set_up(r.sk, "vf0", true);
+	netns_set_up(r.sk, "eth9", true);
+
+	netns_add_default_route(r.sk, AF_INET, "vf0");
+	pump_ok(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_DEFAULT_ROUTE, "holds the default route");
+	/* announced only for eth9: the filter must pass a default route of any device */
+	netns_replace_default_route(r.sk, AF_INET, "eth9");
+	pump_ok(&r);
+	expect_now(&r, vf, false, VFPOOL_HOST_USE_UP, "up on the host, not leased");
+	rig_free(&r);
+}
+
+BOTH_MODES(unrelated_addresses_and_routes_never_reach_link_watch)
+{
+	struct rig r = { 0 };
+	struct link_watch_stats st;
+	uint64_t passed0, dropped0, passed, dropped;
+	char cidr[32];
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	add_vf(&r, "u0");
+	rig_probe(&r, fallback, 1 << 22);
+	track(&r, vf, 0);
+	netns_set_up(r.sk, "u0", true);
+	pump_ok(&r);
+	cr_assert_eq(probe_counters(r.probe, &passed0, &dropped0), 0);
+	link_watch_get_stats(r.lw, &st);
+	uint64_t decoded0 = st.decoded;
+
+	for (int i = 0; i < 20; i++) {
+		snprintf(cidr, sizeof(cidr), "198.51.100.%d/24", i + 1);
+		netns_add_addr(r.sk, "u0", cidr);
+		snprintf(cidr, sizeof(cidr), "2001:db8:%x::1/64", i + 1);
+		netns_add_addr(r.sk, "u0", cidr); /* and its prefix route, not a default one */
+	}
+	pump_ok(&r);
+	cr_assert_eq(probe_counters(r.probe, &passed, &dropped), 0);
+	link_watch_get_stats(r.lw, &st);
+	cr_assert_geq(dropped - dropped0, 40, "dropped %llu", (unsigned long long)(dropped - dropped0));
+	cr_assert_eq(passed - passed0, 0, "an unrelated address or route passed the filter");
+	cr_assert_eq(st.decoded, decoded0, "link_watch decoded an unrelated event");
+	cr_assert_eq(r.n, 0);
+	rig_free(&r);
+}
+
+BOTH_MODES(overrun_resync_finds_addresses_and_the_default_route)
+{
+	struct rig r = { 0 };
+	char cidr[32];
+
+	rig_links(&r);
+	int vf0 = add_vf(&r, "vf0");
+	int vf1 = add_vf(&r, "vf1");
+	rig_probe(&r, fallback, 1); /* the kernel rounds it up to its minimum */
+	track(&r, vf0, 0);
+	track(&r, vf1, 1);
+	netns_set_up(r.sk, "vf1", true);
+
+	/* A burst of relevant events, unread: more than the socket can hold. */
+	for (int i = 0; i < 60; i++) {
+		snprintf(cidr, sizeof(cidr), "192.0.2.%d/24", i + 1);
+		netns_add_addr(r.sk, "vf0", cidr);
+		netns_del_addr(r.sk, "vf0", cidr);
+	}
+	netns_add_addr(r.sk, "vf0", "192.0.2.200/24");
+	netns_add_default_route(r.sk, AF_INET6, "vf1");
+
+	int err = pump(&r);
+	cr_assert_eq(err, -ENOBUFS, "expected an overrun, got %d (%s)", err, strerror(-err));
+	cr_assert_geq(probe_drain(r.probe), 0);
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+	expect_now(&r, vf0, true, VFPOOL_HOST_USE_ADDRESS, "address 192.0.2.200 configured");
+	expect_now(&r, vf1, true, VFPOOL_HOST_USE_DEFAULT_ROUTE, "holds the default route");
+	rig_free(&r);
+}
+
+BOTH_MODES(addresses_and_default_route_present_before_start_are_found_by_resync)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf0 = add_vf(&r, "vf0");
+	int vf1 = add_vf(&r, "vf1");
+	int vf2 = add_vf(&r, "vf2");
+	netns_add_addr(r.sk, "vf0", "2001:db8::5/64");
+	netns_set_up(r.sk, "vf1", true);
+	netns_add_default_route(r.sk, AF_INET, "vf1");
+	netns_set_up(r.sk, "vf2", true);
+
+	rig_probe(&r, fallback, 0);
+	track(&r, vf0, 0);
+	track(&r, vf1, 1);
+	track(&r, vf2, 2);
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+	expect_now(&r, vf0, true, VFPOOL_HOST_USE_ADDRESS, "address 2001:db8::5 configured");
+	expect_now(&r, vf1, true, VFPOOL_HOST_USE_DEFAULT_ROUTE, "holds the default route");
+	expect_now(&r, vf2, false, VFPOOL_HOST_USE_UP, "up on the host, not leased");
+	cr_assert_eq(r.n, 3);
+	/* nothing changed: nothing reported */
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+	cr_assert_eq(r.n, 3);
+	rig_free(&r);
+}
+
+/* ---- bonds and VLANs: this host's kernel has neither, the real-kernel guest has both ----- */
+
+static void bond_or_skip(struct rig *r, const char *name)
+{
+	int err = netns_try_add_bond(r->sk, name);
+
+	if (err < 0) {
+		rig_free(r);
+		cr_skip_test("kernel has no bonding support (modprobe bonding fails): creating "
+			     "bond %s failed: %s", name, nl_geterror(err));
+	}
+}
+
+static void vlan_or_skip(struct rig *r, const char *name, const char *lower)
+{
+	int err = netns_try_add_vlan(r->sk, name, lower, 100);
+
+	if (err < 0) {
+		rig_free(r);
+		cr_skip_test("kernel has no 802.1Q support (modprobe 8021q fails): creating vlan "
+			     "%s failed: %s", name, nl_geterror(err));
+	}
+}
+
+/* What probe_source does after a batch: the resync a master's joining asks for. */
+static void pump_and_resync(struct rig *r)
+{
+	pump_ok(r);
+	if (link_watch_resync_due(r->lw))
+		cr_assert_eq(link_watch_resync(r->lw, NULL), 0);
+}
+
+BOTH_MODES(vf_enslaved_to_a_bond_is_a_bond_member_until_released)
+{
+	struct rig r = { 0 };
+	uint32_t uses;
+	bool busy;
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	bond_or_skip(&r, "bond7");
+
+	netns_enslave(r.sk, "bond7", "vf0"); /* the VF is down, as bonding wants */
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BOND_MEMBER, "bond member of bond7");
+
+	netns_release(r.sk, "vf0");
+	pump_and_resync(&r);
+	cr_assert_eq(link_watch_vf_state(r.lw, vf, &busy, &uses, NULL), 0);
+	cr_assert(!busy && !(uses & VFPOOL_HOST_USE_BOND_MEMBER), "released, still %#x", uses);
+	rig_free(&r);
+}
+
+BOTH_MODES(default_route_through_a_vlan_on_the_vf_makes_it_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	vlan_or_skip(&r, "vf0.100", "vf0");
+
+	netns_set_up(r.sk, "vf0", true); /* a VLAN comes up only on a lower that is up */
+	netns_set_up(r.sk, "vf0.100", true);
+	netns_add_default_route(r.sk, AF_INET, "vf0.100");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_VLAN | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	netns_del_default_route(r.sk, AF_INET, "vf0.100");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_VLAN, "vlan vf0.100 on top");
+	rig_free(&r);
+}
+
+BOTH_MODES(default_route_through_a_vlan_on_a_bond_of_the_vf_makes_it_busy)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	bond_or_skip(&r, "bond7");
+	netns_enslave(r.sk, "bond7", "vf0");
+	netns_set_up(r.sk, "bond7", true);
+	vlan_or_skip(&r, "bond7.100", "bond7");
+	netns_set_up(r.sk, "bond7.100", true);
+
+	netns_add_default_route(r.sk, AF_INET6, "bond7.100");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BOND_MEMBER | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
+	rig_free(&r);
+}
+
+/* The bond, its VLAN and the route were there before the VF joined the bond: the VLAN's
+ * events were none of the probe's business then; the join's resync finds it. */
+BOTH_MODES(vf_joining_a_bond_whose_vlan_holds_the_default_route_is_busy_for_the_route)
+{
+	struct rig r = { 0 };
+
+	rig_links(&r);
+	int vf = add_vf(&r, "vf0");
+	add_vf(&r, "eth9");
+	rig_probe(&r, fallback, 0);
+	track(&r, vf, 0);
+	cr_assert_eq(link_watch_resync(r.lw, NULL), 0);
+	bond_or_skip(&r, "bond7");
+	netns_enslave(r.sk, "bond7", "eth9");
+	netns_set_up(r.sk, "bond7", true);
+	vlan_or_skip(&r, "bond7.100", "bond7");
+	netns_set_up(r.sk, "bond7.100", true);
+	netns_add_default_route(r.sk, AF_INET, "bond7.100");
+	pump_ok(&r);
+	expect_now(&r, vf, false, 0, "");
+
+	netns_enslave(r.sk, "bond7", "vf0");
+	pump_and_resync(&r);
+	expect_now(&r, vf, true, VFPOOL_HOST_USE_BOND_MEMBER | VFPOOL_HOST_USE_DEFAULT_ROUTE,
+		   "holds the default route");
 	rig_free(&r);
 }
 
@@ -520,6 +1025,7 @@ Test(probe_fallback, load_failure_falls_back_with_the_reason_and_still_decides)
 	cr_assert(strstr(probe_fallback_reason(r.probe), strerror(EPERM)), "reason: %s",
 		  probe_fallback_reason(r.probe));
 	cr_assert_eq(link_watch_new(&r.lw, record, &r), 0);
+	link_watch_set_related_cb(r.lw, relate, &r);
 	link_watch_set_filter(r.lw, probe_filter, r.probe);
 	track(&r, vf, 4);
 
@@ -555,7 +1061,7 @@ static int umockdev_child(struct rig *r, int vf)
 	    link_watch_track_vf(r->lw, vf, 0) < 0)
 		return UMOCK_TRACK;
 	add_macvtap(r, "mvt0", vf);
-	if (pump(r) < 0 || link_watch_vf_state(r->lw, vf, &busy, NULL) < 0 || !busy)
+	if (pump(r) < 0 || link_watch_vf_state(r->lw, vf, &busy, NULL, NULL) < 0 || !busy)
 		return UMOCK_NO_BUSY;
 	return UMOCK_OK;
 }

@@ -86,7 +86,7 @@ NO_TAIL_PADDING(vfpool_vnic_req, flags);
 NO_TAIL_PADDING(vfpool_lease, reserved);
 NO_TAIL_PADDING(vfpool_completion, lease);
 NO_TAIL_PADDING(vfpool_pf_info, flags);
-NO_TAIL_PADDING(vfpool_vf_info, vlan_qos);
+NO_TAIL_PADDING(vfpool_vf_info, reserved2);
 NO_TAIL_PADDING(vfpool_daemon_info, probe_reason);
 NO_TAIL_PADDING(vfpool_request_stats, latency);
 NO_TAIL_PADDING(vfpool_vf_config, mtu);

@@ -401,9 +401,22 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 		i.cfg_recorded = (vf->lease_flags & VFPOOL_LEASE_F_CFG_RECORDED) != 0;
 	}
 	memcpy(i.reason, vf->reason, sizeof(i.reason));
+	i.host_use = state_host_use(s->copy)[index];
+	/* the daemon's reason says why a VF is blocked; a free VF that is up on the host is
+	 * not, and says so here */
+	if (i.status == VFPOOL_VF_STATUS_FREE && i.host_use == VFPOOL_VF_USE_UP && !i.reason[0])
+		snprintf(i.reason, sizeof(i.reason), "up on the host, not leased");
 	i.generation = vf->lease_gen;
 	return opts_out(ret, &i, sizeof(i), OPTS_SIZE_vf_info);
 }
+
+_Static_assert(VFPOOL_VF_USE_MACVTAP == VFPOOL_HOST_USE_MACVTAP &&
+	       VFPOOL_VF_USE_VLAN == VFPOOL_HOST_USE_VLAN &&
+	       VFPOOL_VF_USE_BRIDGE_PORT == VFPOOL_HOST_USE_BRIDGE_PORT &&
+	       VFPOOL_VF_USE_BOND_MEMBER == VFPOOL_HOST_USE_BOND_MEMBER &&
+	       VFPOOL_VF_USE_ADDRESS == VFPOOL_HOST_USE_ADDRESS &&
+	       VFPOOL_VF_USE_DEFAULT_ROUTE == VFPOOL_HOST_USE_DEFAULT_ROUTE &&
+	       VFPOOL_VF_USE_UP == VFPOOL_HOST_USE_UP, "public host-use bits are the segment's");
 
 static const char *probe_mode_name(uint32_t mode)
 {

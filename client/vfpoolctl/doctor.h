@@ -23,4 +23,13 @@ int vfpoolctl_doctor_run(vfpoolctl_doctor_fn fn, void *userdata);
 int vfpoolctl_doctor(FILE *out);
 const char *vfpoolctl_doctor_tag(enum vfpoolctl_doctor_status status);
 
+struct vfpool_snapshot;
+
+/* The checks that need the daemon's view (a running vfpoold's snapshot), told to fn like
+ * the others: a "vf" WARN per VF that is up on the host without a lease (allocatable while
+ * the host may use it, or host-busy under --busy-when-up), or one PASS. Returns the worst
+ * status. */
+int vfpoolctl_doctor_vfs(const struct vfpool_snapshot *s, vfpoolctl_doctor_fn fn,
+			 void *userdata);
+
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed).
+/* `vfpoolctl doctor`: the command around the checks of doctor.c (local, no daemon needed)
+ * and, when vfpoold runs, doctor_vfs.c's of its view.
  * Its exit codes stay clear of the ones every command uses (1 failed, 2 usage):
  * 0 every check passed, 1 the host could not be checked, 3 warnings, 4 a check failed. */
 #include <stdio.h>
@@ -27,6 +28,26 @@ static void add_check(void *userdata, enum vfpoolctl_doctor_status status, const
 	json_object_array_add(userdata, o);
 }
 
+static void print_check(void *userdata, enum vfpoolctl_doctor_status status, const char *check,
+			const char *detail)
+{
+	fprintf(userdata, "%s %s: %s\n", vfpoolctl_doctor_tag(status), check, detail);
+}
+
+/* The checks of the daemon's view when it runs (without one the host checks stand alone);
+ * the worse of status and theirs. */
+static int check_vfs(const struct ctl *c, int status, vfpoolctl_doctor_fn fn, void *userdata)
+{
+	struct vfpool_snapshot *s;
+	int vfs;
+
+	if (vfpool_snapshot_take(c->run_dir, &s) < 0)
+		return status;
+	vfs = vfpoolctl_doctor_vfs(s, fn, userdata);
+	vfpool_snapshot_free(s);
+	return vfs > status ? vfs : status;
+}
+
 int cmd_doctor(struct ctl *c)
 {
 	static const int exit_code[] = { [DOCTOR_PASS] = CTL_EXIT_OK,
@@ -40,6 +61,7 @@ int cmd_doctor(struct ctl *c)
 		char tag[8];
 
 		status = vfpoolctl_doctor_run(add_check, checks);
+		status = check_vfs(c, status, add_check, checks);
 		snprintf(tag, sizeof(tag), "%s", vfpoolctl_doctor_tag(status));
 		for (char *p = tag; *p; p++)
 			*p = (char)(*p - 'A' + 'a');
@@ -49,6 +71,7 @@ int cmd_doctor(struct ctl *c)
 			return CTL_EXIT_FAIL;
 	} else {
 		status = vfpoolctl_doctor(stdout);
+		status = check_vfs(c, status, print_check, stdout);
 	}
 	if (fflush(stdout))
 		return CTL_EXIT_FAIL;

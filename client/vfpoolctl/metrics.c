@@ -4,6 +4,12 @@
  *   vfpool_up                            gauge: 1 while vfpoold runs; 0 (and nothing else)
  *                                        when it does not
  *   vfpool_vfs{pf,state}                 gauge: VFs per PF per state
+ *   vfpool_vfs_blocked{pf,reason}        gauge: VFs per PF blocked for each reason, a VF
+ *                                        once per reason that applies, leased or not:
+ *                                        how the host uses it (macvtap, vlan, bridge_port,
+ *                                        bond_member, address, default_route, up) or
+ *                                        iommu_shared, bound_other, dirty
+ *   vfpool_vfs_up_not_leased{pf}         gauge: free VFs that are up on the host
  *   vfpool_pf_total_vfs{pf}              gauge: sriov_totalvfs
  *   vfpool_network_leased_vfs{network}   gauge: leases per network
  *   vfpool_requests_total                counter: requests served since the daemon started
@@ -21,7 +27,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/vfpoolctl/host_use.h"
 #include "client/vfpoolctl/metrics.h"
+#include "shm/layout.h"
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -47,6 +55,74 @@ static void label_value(FILE *f, const char *s)
 static const char *pf_label(const struct vfpool_pf_info *p)
 {
 	return p->netdev[0] ? p->netdev : p->pci_addr;
+}
+
+#define BLOCKED_NR (CTL_HOST_USE_NR + 3)
+
+/* Per PF: blocked VFs by reason (the host uses, then IOMMU shared, bound other, dirty) and,
+ * last, free VFs that are up on the host. One pass over the VFs. */
+static unsigned *count_blocked(const struct vfpool_snapshot *s)
+{
+	static const enum vfpool_block_reason other[] = { VFPOOL_BLOCK_IOMMU_SHARED,
+							  VFPOOL_BLOCK_BOUND_OTHER,
+							  VFPOOL_BLOCK_DIRTY };
+	unsigned n_pfs = vfpool_snapshot_pf_count(s);
+	unsigned *n = calloc((size_t)(n_pfs ? n_pfs : 1) * (BLOCKED_NR + 1), sizeof(*n));
+
+	for (unsigned i = 0; n && i < vfpool_snapshot_vf_count(s); i++) {
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+		unsigned *c;
+
+		if (vfpool_snapshot_vf(s, i, &v) || v.pf_index >= n_pfs ||
+		    v.status == VFPOOL_VF_STATUS_ABSENT)
+			continue;
+		c = &n[v.pf_index * (BLOCKED_NR + 1)];
+		if (v.status == VFPOOL_VF_STATUS_FREE && v.host_use == VFPOOL_VF_USE_UP)
+			c[BLOCKED_NR]++;
+		if (v.blocked_mask & (1u << VFPOOL_BLOCK_HOST_BUSY))
+			for (unsigned k = 0; k < CTL_HOST_USE_NR; k++)
+				c[k] += (v.host_use >> k) & 1;
+		for (unsigned k = 0; k < 3; k++)
+			c[CTL_HOST_USE_NR + k] += (v.blocked_mask >> other[k]) & 1;
+	}
+	return n;
+}
+
+static int write_blocked(FILE *f, const struct vfpool_snapshot *s)
+{
+	static const char *const other[] = { "iommu_shared", "bound_other", "dirty" };
+	unsigned n_pfs = vfpool_snapshot_pf_count(s), *n = count_blocked(s);
+
+	if (!n)
+		return -ENOMEM;
+	family(f, "vfpool_vfs_blocked", "gauge",
+	       "VFs per PF blocked for each reason (a VF once per reason that applies, leased or "
+	       "not): how the host uses it, or iommu_shared, bound_other, dirty.");
+	for (unsigned i = 0; i < n_pfs; i++) {
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
+
+		vfpool_snapshot_pf(s, i, &p);
+		for (unsigned k = 0; k < BLOCKED_NR; k++) {
+			fputs("vfpool_vfs_blocked{pf=", f);
+			label_value(f, pf_label(&p));
+			fprintf(f, ",reason=\"%s\"} %u\n",
+				k < CTL_HOST_USE_NR ? ctl_host_use_name(k) : other[k - CTL_HOST_USE_NR],
+				n[i * (BLOCKED_NR + 1) + k]);
+		}
+	}
+	family(f, "vfpool_vfs_up_not_leased", "gauge",
+	       "Free VFs per PF whose netdev is up on the host (allocatable unless vfpoold runs "
+	       "with --busy-when-up).");
+	for (unsigned i = 0; i < n_pfs; i++) {
+		struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
+
+		vfpool_snapshot_pf(s, i, &p);
+		fputs("vfpool_vfs_up_not_leased{pf=", f);
+		label_value(f, pf_label(&p));
+		fprintf(f, "} %u\n", n[i * (BLOCKED_NR + 1) + BLOCKED_NR]);
+	}
+	free(n);
+	return 0;
 }
 
 static void write_vfs(FILE *f, const struct vfpool_snapshot *s)
@@ -219,6 +295,9 @@ int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 	vfpool_snapshot_stats(s, &st);
 	write_up(f, 1);
 	write_vfs(f, s);
+	r = write_blocked(f, s);
+	if (r)
+		return r;
 	r = write_networks(f, s);
 	if (r)
 		return r;

@@ -11,6 +11,8 @@
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/format_table.h"
 #include "client/vfpoolctl/format_text.h"
+#include "client/vfpoolctl/host_use.h"
+#include "shm/layout.h"
 
 int cmd_pf_list(struct ctl *c)
 {
@@ -58,6 +60,39 @@ static int find_pf(const struct vfpool_snapshot *s, const char *name, unsigned *
 	return -ENODEV;
 }
 
+/* " (1 bond_member, 2 address)": the PF's host-busy VFs by how the host uses them (a VF
+ * counts once per use, leased or not, as in the host-busy count); and "; 1 up on the host,
+ * not leased (allocatable)" for the free VFs that are up. */
+static void print_host_uses(const struct vfpool_snapshot *s, unsigned index)
+{
+	unsigned n[CTL_HOST_USE_NR] = { 0 }, up_free = 0;
+	const char *sep = " (";
+
+	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
+		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+
+		if (vfpool_snapshot_vf(s, i, &v) || v.pf_index != index ||
+		    v.status == VFPOOL_VF_STATUS_ABSENT)
+			continue;
+		if (v.status == VFPOOL_VF_STATUS_FREE && v.host_use == VFPOOL_VF_USE_UP)
+			up_free++;
+		if (!(v.blocked_mask & (1u << VFPOOL_BLOCK_HOST_BUSY)))
+			continue;
+		for (unsigned k = 0; k < CTL_HOST_USE_NR; k++)
+			n[k] += (v.host_use >> k) & 1;
+	}
+	for (unsigned k = 0; k < CTL_HOST_USE_NR; k++) {
+		if (!n[k])
+			continue;
+		printf("%s%u %s", sep, n[k], ctl_host_use_name(k));
+		sep = ", ";
+	}
+	if (sep[0] == ',')
+		putchar(')');
+	if (up_free)
+		printf("; %u up on the host, not leased (allocatable)", up_free);
+}
+
 static void show_text(const struct vfpool_snapshot *s, unsigned index,
 		      const struct vfpool_pf_info *p, int cfg_status, const char *cfg)
 {
@@ -71,8 +106,10 @@ static void show_text(const struct vfpool_snapshot *s, unsigned index,
 	       "numa node:", p->numa_node);
 	printf("%-13s %u total, %u existing, %u free, %u leased\n", "vfs:", p->total_vfs,
 	       p->existing, p->free, p->leased);
-	printf("%-13s %u host-busy, %u iommu-shared, %u bound-other, %u dirty\n", "blocked:",
-	       p->host_busy, p->iommu_shared, p->bound_other, p->dirty);
+	printf("%-13s %u host-busy", "blocked:", p->host_busy);
+	print_host_uses(s, index);
+	printf(", %u iommu-shared, %u bound-other, %u dirty\n", p->iommu_shared, p->bound_other,
+	       p->dirty);
 	/* the daemon's words for the VFs config, as it sent them */
 	printf("\nVFs config (from vfpoold):\n");
 	for (const char *l = cfg; *l;) {

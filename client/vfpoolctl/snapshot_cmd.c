@@ -10,6 +10,7 @@
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/format_table.h"
 #include "client/vfpoolctl/format_text.h"
+#include "client/vfpoolctl/host_use.h"
 #include "client/vfpoolctl/snapshot_view.h"
 
 const char *snapshot_cfg_name(unsigned cfg_state)
@@ -83,6 +84,8 @@ struct json_object *snapshot_vf_json(const struct vfpool_vf_info *v)
 	add(o, "state", json_object_new_string(vfpool_vf_status_name(v->status)));
 	if (v->reason[0])
 		add(o, "reason", ctl_json_string(v->reason));
+	if (v->host_use)
+		add(o, "host_use", ctl_host_use_json(v->host_use));
 	if (v->status == VFPOOL_VF_STATUS_LEASED)
 		add(o, "lease", lease_json(v));
 	return o;

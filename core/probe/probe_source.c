@@ -87,33 +87,51 @@ static bool publish_counters(struct probe_source *ps)
 	return moved;
 }
 
-/* link_watch's decision for one VF record: the HOST_BUSY bit and the reason readers see,
- * changed together inside the seqlock. */
-static void on_transition(void *userdata, uint32_t slot, bool busy, const char *reason)
+/* link_watch's verdict for one VF record: the HOST_BUSY bit, how the host uses it, and the
+ * reason readers see, changed together inside the seqlock. */
+static void on_verdict(void *userdata, uint32_t slot, const struct link_watch_verdict *v)
 {
 	struct probe_source *ps = userdata;
 	struct vfpool_state_hdr *hdr = ps->hdr;
 	struct vfpool_shm_vf *vf = &state_vfs(hdr)[slot];
 	struct pool_pf *pf = &ps->engine->pool.pfs[vf->pf_index];
 	uint32_t pf_slot = slot - state_pfs(hdr)[vf->pf_index].vf_first;
-	bool other = false;
+	bool other = false, was = pool_is_blocked(pf, pf_slot, VFPOOL_BLOCK_HOST_BUSY);
 
 	/* Another reason (absent, IOMMU, bound, dirty) outranks host-busy in what readers are
-	 * shown, and owns the reason text: leave it alone. */
+	 * shown, and owns the reason text: leave it alone. The text says why a VF is blocked:
+	 * an "up on the host" that blocks nothing is only in the host-use word. */
 	for (int r = 0; r < VFPOOL_BLOCK_NR; r++)
 		if (r != VFPOOL_BLOCK_HOST_BUSY && pool_is_blocked(pf, pf_slot, r))
 			other = true;
 	seqlock_write_begin(&hdr->seq);
-	pool_set_blocked(pf, pf_slot, VFPOOL_BLOCK_HOST_BUSY, busy);
+	pool_set_blocked(pf, pf_slot, VFPOOL_BLOCK_HOST_BUSY, v->busy);
+	state_host_use(hdr)[slot] = v->uses;
 	if (!other)
-		snprintf(vf->reason, sizeof(vf->reason), "%s", reason);
+		snprintf(vf->reason, sizeof(vf->reason), "%s", v->busy ? v->reason : "");
 	seqlock_write_end(&hdr->seq);
-	log_info("vf_host_busy", "vf=%s netdev=%s busy=%s reason=\"%s\"", vf->pci_addr,
-		 vf->netdev, busy ? "yes" : "no", reason);
+	if (v->busy || was)
+		log_info("vf_host_busy", "vf=%s netdev=%s busy=%s reason=\"%s\"", vf->pci_addr,
+			 vf->netdev, v->busy ? "yes" : "no", v->reason);
+	else
+		log_info("vf_host_use", "vf=%s netdev=%s reason=\"%s\"", vf->pci_addr, vf->netdev,
+			 v->uses ? v->reason : "none");
 }
 
-/* Events were lost (or could not be read): forget the queue, rebuild from a dump. */
-static void resync(struct probe_source *ps, const char *why)
+/* The devices stacked over the VFs changed: the filter follows. */
+static void on_related(void *userdata, int ifindex, bool related)
+{
+	struct probe_source *ps = userdata;
+	int r = related ? probe_relate(ps->probe, ifindex) : probe_unrelate(ps->probe, ifindex);
+
+	if (r < 0 && !(r == -ENOENT && !related))
+		log_err("probe_track_failed", "ifindex=%d error=\"%s over a VF: %s\"", ifindex,
+			related ? "tracking a device" : "untracking a device", strerror(-r));
+}
+
+/* Events were lost (or could not be read), or some may have been dropped before they
+ * mattered: forget the queue, rebuild from dumps. */
+static void resync(struct probe_source *ps, const char *why, bool lost)
 {
 	int r;
 
@@ -121,8 +139,10 @@ static void resync(struct probe_source *ps, const char *why)
 	r = link_watch_resync(ps->lw, NULL);
 	if (r < 0)
 		log_err("probe_resync_failed", "cause=\"%s\" error=\"%s\"", why, strerror(-r));
-	else
+	else if (lost)
 		log_warn("probe_resync", "cause=\"%s\"", why);
+	else
+		log_info("probe_resync", "cause=\"%s\"", why);
 }
 
 static void arm_poll(struct probe_source *ps)
@@ -153,19 +173,21 @@ static void receive(struct probe_source *ps)
 			if (errno == EAGAIN)
 				return;
 			if (errno == ENOBUFS) {
-				resync(ps, "event socket overrun (ENOBUFS)");
+				resync(ps, "event socket overrun (ENOBUFS)", true);
 				continue;
 			}
 			log_err("probe_recv_failed", "error=\"%s\"", strerror(errno));
 			return;
 		}
 		if ((size_t)n > sizeof(ps->buf)) {
-			resync(ps, "link message larger than the receive buffer");
+			resync(ps, "link message larger than the receive buffer", true);
 			continue;
 		}
 		r = link_watch_feed(ps->lw, ps->buf, (size_t)n);
 		if (r < 0)
-			resync(ps, strerror(-r));
+			resync(ps, strerror(-r), true);
+		else if (link_watch_resync_due(ps->lw))
+			resync(ps, "a device over a VF got a master: what was on it already", false);
 	}
 }
 
@@ -253,7 +275,7 @@ out:
 	return r;
 }
 
-int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
+int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode, bool busy_when_up,
 		     struct probe_source **ret_source)
 {
 	struct probe_opts opts = { .force_fallback = mode == VFPOOL_PROBE_FALLBACK,
@@ -288,9 +310,14 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
 			strerror(-r));
 		goto fail;
 	}
-	r = link_watch_new(&ps->lw, on_transition, ps);
+	r = link_watch_new(&ps->lw, on_verdict, ps);
 	if (r < 0)
 		goto fail;
+	link_watch_set_related_cb(ps->lw, on_related, ps);
+	link_watch_set_busy_when_up(ps->lw, busy_when_up);
+	if (busy_when_up)
+		atomic_fetch_or_explicit(&ps->hdr->flags, VFPOOL_STATE_F_BUSY_WHEN_UP,
+					 memory_order_relaxed);
 	reason = probe_fallback_reason(ps->probe);
 	if (strcmp(probe_mode(ps->probe), "bpf") == 0) {
 		publish_mode(ps->hdr, VFPOOL_PROBE_BPF, "");
@@ -308,11 +335,13 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
 	 * counts (an event queued meanwhile is replayed over the dump, and agrees with it) */
 	r = link_watch_resync(ps->lw, NULL);
 	if (r < 0) {
-		log_err("probe_start_failed", "error=\"dumping links: %s\"", strerror(-r));
+		log_err("probe_start_failed", "error=\"dumping links, addresses and routes: %s\"",
+			strerror(-r));
 		goto fail;
 	}
 	publish_counters(ps);
-	log_info("probe_started", "mode=%s vf_netdevs=%d", probe_mode(ps->probe), tracked);
+	log_info("probe_started", "mode=%s vf_netdevs=%d busy_when_up=%s", probe_mode(ps->probe),
+		 tracked, busy_when_up ? "yes" : "no");
 	*ret_source = ps;
 	return 0;
 fail:

@@ -3,14 +3,15 @@
  * The link-event probe as an event source of the daemon's loop: it resolves the VF records'
  * netdevs in the daemon's network namespace, tracks them in the probe (bpf/probe.h) and in
  * link_watch, learns what is already stacked on them, then receives link events through the
- * io_uring loop and turns link_watch's decisions into the HOST_BUSY blocked bit and the VF
- * record's reason. Status for readers (mode, reason, filter counters) goes to the state
- * segment's header.
+ * io_uring loop and turns link_watch's verdicts into the HOST_BUSY blocked bit, the VF's
+ * host-use word and the VF record's reason. Status for readers (mode, reason, filter
+ * counters, --busy-when-up) goes to the state segment's header.
  */
 #ifndef VFPOOL_CORE_PROBE_SOURCE_H
 #define VFPOOL_CORE_PROBE_SOURCE_H
 
 #include <liburing.h>
+#include <stdbool.h>
 
 #include "core/model/engine.h"
 #include "shm/layout.h"
@@ -21,8 +22,10 @@ struct probe_source;
  * load) or VFPOOL_PROBE_FALLBACK (forced): tracks the VF netdevs, learns what is already
  * stacked on them and publishes mode and reason, so all of it is in the segment before the
  * daemon serves anyone. VFPOOL_PROBE_OFF only publishes that and returns a NULL source.
- * The engine (pool and segment) must outlive the source. Logs why when it fails. */
-int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode,
+ * busy_when_up: a VF netdev that is up with nothing else on it is host-busy (LXD's rule),
+ * not only reported. The engine (pool and segment) must outlive the source. Logs why when
+ * it fails. */
+int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode, bool busy_when_up,
 		     struct probe_source **ret_source);
 
 /* Starts receiving through the loop's ring (events queued since probe_source_new wait in

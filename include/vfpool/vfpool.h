@@ -278,7 +278,7 @@ struct vfpool_pf_info {
 	unsigned existing;   /* VFs that exist (sriov_numvfs) */
 	unsigned free;       /* existing and allocatable */
 	unsigned leased;
-	unsigned host_busy;  /* macvtap, bridge or VLAN on top */
+	unsigned host_busy;  /* used by the host: vfpool_vf_info.host_use says how */
 	unsigned iommu_shared;
 	unsigned bound_other;
 	unsigned dirty;
@@ -320,7 +320,22 @@ struct vfpool_vf_info {
 	uint8_t reserved[2];
 	unsigned vlan;        /* 0: untagged */
 	unsigned vlan_qos;
+	/* how the host uses the VF's netdev (VFPOOL_VF_USE_*, every one that applies; added
+	 * with issue 14). Any but VFPOOL_VF_USE_UP makes the VF host-busy; UP (up, nothing
+	 * else on it) does only when vfpoold runs with --busy-when-up, and a free VF that is
+	 * up has reason "up on the host, not leased". */
+	unsigned host_use;
+	unsigned reserved2;
 };
+
+#define VFPOOL_VF_USE_MACVTAP       (1u << 0) /* a macvtap or macvlan device on it */
+#define VFPOOL_VF_USE_VLAN          (1u << 1) /* a VLAN device on it */
+#define VFPOOL_VF_USE_BRIDGE_PORT   (1u << 2) /* a bridge or Open vSwitch port */
+#define VFPOOL_VF_USE_BOND_MEMBER   (1u << 3) /* a bond or team member */
+#define VFPOOL_VF_USE_ADDRESS       (1u << 4) /* a unicast address (not IPv6 link-local) */
+#define VFPOOL_VF_USE_DEFAULT_ROUTE (1u << 5) /* holds the default route, or is under the
+					       * device that does */
+#define VFPOOL_VF_USE_UP            (1u << 6) /* administratively up, nothing else */
 
 VFPOOL_API unsigned vfpool_snapshot_pf_count(const struct vfpool_snapshot *snap);
 VFPOOL_API unsigned vfpool_snapshot_vf_count(const struct vfpool_snapshot *snap);

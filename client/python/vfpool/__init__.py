@@ -31,7 +31,7 @@ import os
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 __all__ = [
     "VfpoolError", "Lease", "VnicRequest", "PfInfo", "VfInfo", "NetworkInfo",
@@ -117,7 +117,11 @@ class _VfInfo(ctypes.Structure):
                 ("blocked_mask", ctypes.c_uint), ("cfg_state", ctypes.c_uint),
                 ("mtu", ctypes.c_uint), ("cfg_recorded", ctypes.c_int),
                 ("mac", ctypes.c_uint8 * 6), ("reserved", ctypes.c_uint8 * 2),
-                ("vlan", ctypes.c_uint), ("vlan_qos", ctypes.c_uint)]
+                ("vlan", ctypes.c_uint), ("vlan_qos", ctypes.c_uint),
+                ("host_use", ctypes.c_uint), ("reserved2", ctypes.c_uint)]
+
+# vfpool_vf_info.host_use bits (VFPOOL_VF_USE_*), by the names vfpoolctl gives them
+HOST_USES = ("macvtap", "vlan", "bridge_port", "bond_member", "address", "default_route", "up")
 
 
 class _DaemonInfo(ctypes.Structure):
@@ -448,6 +452,7 @@ class VfInfo:
     network: str
     mac: str
     vlan: int
+    host_use: Tuple[str, ...] = ()  # how the host uses the VF's netdev (HOST_USES)
 
 
 @dataclass(frozen=True)
@@ -532,7 +537,9 @@ def snapshot(run_dir: Optional[str] = None) -> Snapshot:
             snap.vfs.append(VfInfo(_s(v.pci_addr), _s(v.netdev), v.pf_index, v.vf_index,
                                    v.iommu_group, v.numa_node, status, _s(v.reason),
                                    v.generation, _s(v.vm_id), _s(v.vnic_id),
-                                   _s(v.network), mac, v.vlan))
+                                   _s(v.network), mac, v.vlan,
+                                   tuple(n for k, n in enumerate(HOST_USES)
+                                         if v.host_use >> k & 1)))
         for i in range(lib.vfpool_snapshot_network_count(s)):
             n = _sized(_NetworkInfo)
             if lib.vfpool_snapshot_network(s, i, ctypes.byref(n)) != 0:
