@@ -8,6 +8,9 @@
 __attribute__((format(printf, 2, 3)))
 int run_capture(char **ret_out, const char *fmt, ...);
 
+/* The whole file at path, NUL-terminated (free() it); aborts the test if it cannot be read. */
+char *read_whole_file(const char *path);
+
 /* Occurrences of needle in hay (non-overlapping). */
 unsigned count_substr(const char *hay, const char *needle);
 

@@ -79,23 +79,6 @@ static bool leased_in_snapshot(const struct test_daemon *d, const char *vm, cons
 	return found;
 }
 
-static char *read_text(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	cr_assert(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 static void crash(struct test_daemon *d)
 {
 	int status;
@@ -117,7 +100,7 @@ static void damage_record_of(const struct test_daemon *d, const char *vnic)
 	int fd;
 
 	snprintf(path, sizeof(path), "%s/leases.journal", d->run_dir);
-	buf = (uint8_t *)read_text(path);
+	buf = (uint8_t *)read_whole_file(path);
 	{
 		struct stat st;
 
@@ -186,7 +169,7 @@ Test(journal_e2e, flipped_bit_costs_one_lease_which_is_named_counted_and_kept_as
 		cr_assert(i == 2 || leased_in_snapshot(&d, "vm1", vnic, NULL), "vm1/%s lost", vnic);
 	}
 	snprintf(log_path, sizeof(log_path), "%s", d.log_path);
-	log = read_text(log_path);
+	log = read_whole_file(log_path);
 	cr_assert(strstr(log, "event=lease_lost") && strstr(log, "vm=vm1 vnic=nic2"),
 		  "the lost lease is named in the log:\n%s", log);
 	cr_assert(strstr(log, "event=journal_damaged") && strstr(log, "records_lost=1"),

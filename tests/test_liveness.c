@@ -59,14 +59,6 @@ static void remove_tree(const char *path)
 	cr_assert_eq(system(cmd), 0);
 }
 
-static char *read_file(const char *path)
-{
-	char *out;
-
-	cr_assert_eq(run_capture(&out, "cat '%s'", path), 0, "cannot read %s", path);
-	return out;
-}
-
 #define NOT_RUNNING "vfpoold is not running (last state from "
 
 /* Each view of a crashed daemon: exit 1, the message, none of its state on stdout. */
@@ -85,7 +77,7 @@ Test(liveness, views_of_a_killed_daemon_say_it_is_not_running_and_exit_1)
 	cr_assert_eq(run_capture(&out, "%s --run-dir %s metrics --textfile %s", ctl(), d.run_dir,
 				 tf), 0);
 	free(out);
-	text = read_file(prom);
+	text = read_whole_file(prom);
 	cr_assert(strstr(text, "vfpool_vfs{"), "%s", text);
 	free(text);
 	crash(&d);
@@ -107,7 +99,7 @@ Test(liveness, views_of_a_killed_daemon_say_it_is_not_running_and_exit_1)
 				 d.run_dir, tf), 1);
 	cr_assert(strstr(out, NOT_RUNNING), "%s", out);
 	free(out);
-	text = read_file(prom);
+	text = read_whole_file(prom);
 	cr_assert(strstr(text, "vfpool_up 0\n"), "%s", text);
 	cr_assert(!strstr(text, "vfpool_vfs"), "the textfile kept stale gauges:\n%s", text);
 	free(text);
@@ -220,7 +212,7 @@ Test(liveness, watch_of_a_daemon_that_dies_says_it_is_not_running_and_exits_1, .
 	close(out[0]);
 	cr_assert_eq(waitpid(w, &status, 0), w);
 	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 1, "watch exit status %#x", status);
-	err = read_file(err_path);
+	err = read_whole_file(err_path);
 	cr_assert(strstr(err, "vfpoolctl watch: " NOT_RUNNING), "%s", err);
 	free(err);
 	unlink(err_path);

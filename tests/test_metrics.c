@@ -44,23 +44,6 @@ static void parse_ok(const char *text, struct prom_doc *doc)
 		     why, text);
 }
 
-static char *read_file(const char *path)
-{
-	FILE *f = fopen(path, "r");
-	char *buf;
-	long n;
-
-	cr_assert(f, "cannot open %s", path);
-	fseek(f, 0, SEEK_END);
-	n = ftell(f);
-	rewind(f);
-	buf = calloc(1, (size_t)n + 1);
-	cr_assert(buf);
-	cr_assert_eq(fread(buf, 1, (size_t)n, f), (size_t)n);
-	fclose(f);
-	return buf;
-}
-
 Test(metrics, every_line_parses_and_vf_counts_match_the_snapshot)
 {
 	struct test_daemon d;
@@ -118,7 +101,7 @@ Test(metrics, textfile_lands_as_vfpool_prom_with_no_temporary_left)
 				 test_build_path("vfpoolctl"), d.run_dir, dir), 0);
 	cr_assert_str_empty(out, "--textfile prints nothing on stdout");
 	snprintf(path, sizeof(path), "%s/vfpool.prom", dir);
-	text = read_file(path);
+	text = read_whole_file(path);
 	parse_ok(text, &doc);
 	cr_assert_eq(prom_sum(&doc, "vfpool_vfs", "state=\"leased\""), 3.0);
 	dh = opendir(dir);
@@ -151,7 +134,7 @@ Test(metrics, textfile_into_a_missing_directory_fails_with_exit_1)
 Test(metrics, parser_rejects_a_sample_without_type)
 {
 	struct prom_doc doc;
-	char why[256] = "", *text = read_file("tests/fixtures/metrics_sample_without_type.prom");
+	char why[256] = "", *text = read_whole_file("tests/fixtures/metrics_sample_without_type.prom");
 
 	cr_assert_eq(prom_parse(text, &doc, why, sizeof(why)), -1);
 	cr_assert(strstr(why, "HELP and TYPE"), "reason: %s", why);
@@ -161,7 +144,7 @@ Test(metrics, parser_rejects_a_sample_without_type)
 Test(metrics, parser_rejects_an_unquoted_label_value)
 {
 	struct prom_doc doc;
-	char why[256] = "", *text = read_file("tests/fixtures/metrics_unquoted_label.prom");
+	char why[256] = "", *text = read_whole_file("tests/fixtures/metrics_unquoted_label.prom");
 
 	cr_assert_eq(prom_parse(text, &doc, why, sizeof(why)), -1);
 	cr_assert(strstr(why, "label"), "reason: %s", why);
@@ -171,7 +154,7 @@ Test(metrics, parser_rejects_an_unquoted_label_value)
 static void parse_fixture_fails(const char *path, const char *reason)
 {
 	struct prom_doc doc;
-	char why[256] = "", *text = read_file(path);
+	char why[256] = "", *text = read_whole_file(path);
 
 	cr_assert_eq(prom_parse(text, &doc, why, sizeof(why)), -1, "%s accepted", path);
 	cr_assert(strstr(why, reason), "%s: reason: %s", path, why);
@@ -181,7 +164,7 @@ static void parse_fixture_fails(const char *path, const char *reason)
 Test(metrics, parser_accepts_a_cumulative_histogram)
 {
 	struct prom_doc doc;
-	char *text = read_file("tests/fixtures/metrics_histogram_ok.prom");
+	char *text = read_whole_file("tests/fixtures/metrics_histogram_ok.prom");
 
 	parse_ok(text, &doc);
 	cr_assert_eq(prom_sum(&doc, "t_seconds_bucket", "le=\"+Inf\""), 3.0);
