@@ -20,8 +20,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 total_pass=0 total_fail=0 status=0
-skips=$(mktemp)
-trap 'rm -f "$skips"' EXIT
+skips=$(mktemp) fails=$(mktemp)
+trap 'rm -f "$skips" "$fails"' EXIT
+# no_summary VARIANT RC: a suite that ended without its summary line counts as one failure
+no_summary() {
+	echo "== $1: no summary (exit $2)"
+	echo "[$1] the suite ended without its summary (exit $2)" >>"$fails"
+	status=1; total_fail=$((total_fail + 1))
+}
 while [ $# -ge 2 ]; do
 	dir=$1 variant=$2
 	shift 2
@@ -33,9 +39,9 @@ while [ $# -ge 2 ]; do
 		rc=${PIPESTATUS[0]}
 		line=$(grep -a '^kernel: [0-9]* passed' "$log" | tail -n1)
 		if [ -z "$line" ]; then
-			echo "== kernel: no summary (exit $rc)"
-			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+			no_summary kernel "$rc"; rm -f "$log"; continue
 		fi
+		sed -nE 's/^\[FAIL\] (.*)$/[kernel] \1/p' "$log" >>"$fails"
 		pass=$(sed -E 's/^kernel: ([0-9]+) passed.*/\1/' <<<"$line")
 		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
 		# "[SKIP] group/name: reason", "[XFAIL] group/name (1.2 s): reason"
@@ -59,6 +65,7 @@ while [ $# -ge 2 ]; do
 			echo "[FAIL] mutant not detected: blocked_slot_never_returned passes" \
 				"a pool whose claim does not re-check the block reasons"
 			pass=0 fail=1
+			echo "[mutant] blocked_slot_never_returned passed a pool without the re-check" >>"$fails"
 		fi
 		;;
 	tsan)
@@ -69,12 +76,14 @@ while [ $# -ge 2 ]; do
 		rc=${PIPESTATUS[0]}
 		line=$(grep -a '^stress: ' "$log" | tail -n1)
 		if [ -z "$line" ]; then
-			echo "== tsan: no summary (exit $rc)"
-			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+			no_summary tsan "$rc"; rm -f "$log"; continue
 		fi
+		sed -nE 's/^\[FAIL\] (.*)$/[tsan] \1/p' "$log" >>"$fails"
 		pass=$(sed -E 's/^stress: ([0-9]+) passed.*/\1/' <<<"$line")
 		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1 # a TSan report ends the run early
+		if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then # a TSan report ends the run early
+			fail=1; echo "[tsan] vfpool-stress exited $rc (a ThreadSanitizer report?)" >>"$fails"
+		fi
 		;;
 	python)
 		# the vfpool Python module (ctypes over $dir's libvfpool) against $dir's daemon
@@ -84,12 +93,14 @@ while [ $# -ge 2 ]; do
 		sed -nE 's/^python: skipped (.*)$/[python] \1/p' "$log" >>"$skips"
 		line=$(grep -a '^python: [0-9]* passed' "$log" | tail -n1)
 		if [ -z "$line" ]; then
-			echo "== python: no summary (exit $rc)"
-			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+			no_summary python "$rc"; rm -f "$log"; continue
 		fi
+		grep -aE '^(FAIL|ERROR): ' "$log" | sed 's/^/[python] /' >>"$fails"
 		pass=$(sed -E 's/^python: ([0-9]+) passed.*/\1/' <<<"$line")
 		fail=$(sed -E 's/.* ([0-9]+) failed.*/\1/' <<<"$line")
-		[ "$rc" -ne 0 ] && [ "$fail" -eq 0 ] && fail=1
+		if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then
+			fail=1; echo "[python] tests/python.sh exited $rc" >>"$fails"
+		fi
 		;;
 	*)
 		# k8s, k8s-asan: the device plugin's suite (C++, its own binary, no udev testbeds)
@@ -106,11 +117,11 @@ while [ $# -ge 2 ]; do
 		rc=${PIPESTATUS[0]}
 		# "ok - suite::name  # SKIP reason": Criterion prints skips only with --verbose
 		sed -nE "s/^ok - (.*[^ ]) +# SKIP (.*)$/[$variant] \1: \2/p" "$tap" >>"$skips"
+		awk -v v="$variant" -f tests/tap_failures.awk "$tap" >>"$fails"
 		rm -f "$tap"
 		line=$(grep -a 'Synthesis: Tested:' "$log" | tail -n1)
 		if [ -z "$line" ]; then
-			echo "== $variant: no Criterion summary (exit $rc)"
-			status=1; total_fail=$((total_fail + 1)); rm -f "$log"; continue
+			no_summary "$variant" "$rc"; rm -f "$log"; continue
 		fi
 		pass=$(sed -E 's/.*Passing: *([0-9]+).*/\1/' <<<"$line")
 		fail=$(sed -E 's/.*Failing: *([0-9]+).*/\1/' <<<"$line")
@@ -126,6 +137,12 @@ nskip=$(wc -l <"$skips")
 if [ "$nskip" -gt 0 ]; then
 	echo "== skipped ($nskip):"
 	sed 's/^/  /' "$skips"
+fi
+nfail=$(wc -l <"$fails")
+if [ "$nfail" -gt 0 ]; then
+	# last, so that a log's tail names what failed
+	echo "== failed ($nfail):"
+	sed 's/^/  /' "$fails"
 fi
 echo "check: $total_pass passed, $total_fail failed, $nskip skipped"
 [ "$total_fail" -eq 0 ] || status=1
