@@ -328,9 +328,87 @@ Test(daemon_udev, pf_set_is_refused_while_a_vf_of_the_pf_is_allocated)
 	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
 	cr_assert_eq(alloc_pinned(h, "vm1", "0000:5e:00.2", &l, why, sizeof(why)), 0, "%s", why);
 	cr_assert_eq(command(&b, &out, "ens2f0", "4"), -EBUSY);
-	cr_assert_str_eq(out, "ens2f0: 1 of 2 VFs in use");
+	cr_assert_str_eq(out, "ens2f0: 1 of 2 VFs in use: 0000:5e:00.2 leased by vm1/nic0");
 	free(out);
 	cr_assert_eq(testbed_numvfs(&b, MLX), 2, "sriov_numvfs was written");
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+/* Polls (bounded, no timing asserted) until the VF shows status. */
+static bool wait_vf_status(const struct bed *b, const char *pci, enum vfpool_vf_status status,
+			   struct vfpool_vf_info *ret)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (vf_by_pci(b, pci, ret) && ret->status == status)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* A change destroys every VF of the PF: one the host uses (here a macvtap on one VF netdev,
+ * the other a bridge port) must stop it, named with its reason, and nothing is written. */
+Test(daemon_udev, pf_set_is_refused_while_a_vf_carries_a_macvtap_or_a_bridge_port)
+{
+	static const char *const pfs[] = { MLX };
+	struct nl_sock *sk = netns_enter(); /* skips, saying why, without root */
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	struct fake_kernel *k;
+	unsigned writes = 0;
+	struct bed b;
+	char *out = NULL;
+
+	netns_add_veth(sk, "ens2f0v0");
+	netns_add_veth(sk, "ens2f0v1");
+	netns_add_macvtap_passthru(sk, "mvt0", "ens2f0v0");
+	netns_add_bridge(sk, "br0");
+	netns_enslave(sk, "br0", "ens2f0v1");
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert(wait_vf_status(&b, "0000:5e:00.2", VFPOOL_VF_STATUS_HOST_BUSY, &v),
+		  "0000:5e:00.2 under mvt0: %s \"%s\"", vfpool_vf_status_name(v.status), v.reason);
+	cr_assert(wait_vf_status(&b, "0000:5e:00.3", VFPOOL_VF_STATUS_HOST_BUSY, &v),
+		  "0000:5e:00.3 in br0: %s \"%s\"", vfpool_vf_status_name(v.status), v.reason);
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(command(&b, &out, "ens2f0", "4"), -EBUSY, "%s", out);
+	fake_kernel_stop(k, &writes);
+	cr_assert_str_eq(out, "ens2f0: 2 of 2 VFs in use: 0000:5e:00.2 host-busy (mvt0 (macvtap) "
+			      "on top); 0000:5e:00.3 host-busy (enslaved to bridge br0)");
+	free(out);
+	cr_assert_eq(writes, 0, "sriov_numvfs was written %u times", writes);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 2);
+	/* the macvtap gone, the bridge port still refuses */
+	netns_del_link(sk, "mvt0");
+	cr_assert(wait_vf_status(&b, "0000:5e:00.2", VFPOOL_VF_STATUS_FREE, &v));
+	cr_assert_eq(command(&b, &out, "ens2f0", "0"), -EBUSY, "%s", out);
+	cr_assert_str_eq(out, "ens2f0: 1 of 2 VFs in use: 0000:5e:00.3 host-busy (enslaved to "
+			      "bridge br0)");
+	free(out);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	nl_socket_free(sk);
+	bed_close(&b);
+}
+
+/* Each VF that is not free is named with its reason; a VF whose IOMMU group is shared is
+ * used by nobody and does not block (ens1f0: 02.1 shares group 51, 02.2 is vfio-bound). */
+Test(daemon_udev, pf_set_refusal_names_each_vf_and_its_reason_but_not_an_iommu_shared_one)
+{
+	struct bed b;
+	struct vfpool *h;
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	char why[160], *out = NULL;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:3b:02.0", &l, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(command(&b, &out, "ens1f0", "0"), -EBUSY, "%s", out);
+	cr_assert_str_eq(out, "ens1f0: 2 of 4 VFs in use: 0000:3b:02.0 leased by vm1/nic0; "
+			      "0000:3b:02.2 bound to vfio-pci by another party");
+	free(out);
+	cr_assert_eq(testbed_numvfs(&b, INTEL0), 4, "sriov_numvfs was written");
 	vfpool_close(h);
 	bed_close(&b);
 }

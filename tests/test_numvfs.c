@@ -306,19 +306,44 @@ Test(numvfs, check_request_refuses_more_than_totalvfs)
 Test(numvfs, check_request_refuses_while_vfs_are_in_use)
 {
 	struct bed b;
-	bool *leased;
-	char why[128];
+	struct numvfs_vf_use *uses;
+	char why[256];
 
 	bed_open(&b);
-	/* PF 0 has a VF bound to vfio-pci by someone else */
+	/* PF 0 has a VF bound to vfio-pci by someone else: the model alone knows that much */
 	cr_assert_eq(numvfs_check_request(b.host, 0, 8, NULL, why, sizeof(why)), -EBUSY);
-	cr_assert_str_eq(why, "ens1f0: 1 of 4 VFs in use");
-	leased = calloc(b.host->n_vfs, sizeof(*leased));
-	cr_assert(leased);
-	leased[0] = true;
-	cr_assert_eq(numvfs_check_request(b.host, 0, 8, leased, why, sizeof(why)), -EBUSY);
-	cr_assert_str_eq(why, "ens1f0: 2 of 4 VFs in use");
-	free(leased);
+	cr_assert_str_eq(why, "ens1f0: 1 of 4 VFs in use: 0000:3b:02.2 bound to vfio-pci by "
+			      "another party");
+	uses = calloc(b.host->n_vfs, sizeof(*uses));
+	cr_assert(uses);
+	cr_assert_eq(numvfs_check_request(b.host, 0, 8, uses, why, sizeof(why)), 0,
+		     "no VF in use: %s", why);
+	snprintf(uses[0].why, sizeof(uses[0].why), "leased by vm1/nic0");
+	snprintf(uses[3].why, sizeof(uses[3].why), "host-busy (vlan ens1f0v3.7 on top)");
+	cr_assert_eq(numvfs_check_request(b.host, 0, 8, uses, why, sizeof(why)), -EBUSY);
+	cr_assert_str_eq(why, "ens1f0: 2 of 4 VFs in use: 0000:3b:02.0 leased by vm1/nic0; "
+			      "0000:3b:02.3 host-busy (vlan ens1f0v3.7 on top)");
+	/* the other PFs' VFs are not theirs */
+	cr_assert_eq(numvfs_check_request(b.host, 1, 0, uses, why, sizeof(why)), 0);
+	free(uses);
+	bed_close(&b);
+}
+
+Test(numvfs, check_request_counts_the_vfs_it_has_no_room_to_name)
+{
+	struct bed b;
+	struct numvfs_vf_use *uses;
+	char why[80];
+
+	bed_open(&b);
+	uses = calloc(b.host->n_vfs, sizeof(*uses));
+	cr_assert(uses);
+	for (size_t i = 0; i < 4; i++)
+		snprintf(uses[i].why, sizeof(uses[i].why), "leased by vm%zu/nic0", i);
+	cr_assert_eq(numvfs_check_request(b.host, 0, 0, uses, why, sizeof(why)), -EBUSY);
+	cr_assert_str_eq(why, "ens1f0: 4 of 4 VFs in use: 0000:3b:02.0 leased by vm0/nic0; "
+			      "and 3 more");
+	free(uses);
 	bed_close(&b);
 }
 

@@ -245,18 +245,3 @@ int host_apply(struct engine *e, struct host **model, struct host *fresh,
 		*ret_stats = st;
 	return 0;
 }
-
-bool *host_apply_leased_flags(const struct engine *e, const struct host *model)
-{
-	bool *flags = calloc(model->n_vfs ? model->n_vfs : 1, sizeof(*flags));
-
-	if (!flags)
-		return NULL;
-	for (size_t i = 0; i < model->n_vfs; i++) {
-		const struct host_vf *vf = &model->vfs[i];
-
-		if (vf->pf < e->pool.n_pfs)
-			flags[i] = pool_is_leased(&e->pool.pfs[vf->pf], vf->vf_index);
-	}
-	return flags;
-}

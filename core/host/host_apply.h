@@ -37,7 +37,4 @@ struct host_gone {
 int host_apply(struct engine *e, struct host **model, struct host *fresh,
 	       const struct host_gone *gone, const bool *pf_busy, struct host_apply_stats *ret_stats);
 
-/* One flag per model VF: whether its slot is leased (for numvfs_check_request). malloc'd. */
-bool *host_apply_leased_flags(const struct engine *e, const struct host *model);
-
 #endif

@@ -58,11 +58,22 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries, 
 
 /* ---- validation ----------------------------------------------------------------------- */
 
+/* Why one VF is not free, as the daemon knows it (leased, host-busy, bound by another
+ * party, dirty): "leased by vm1/nic0", "host-busy (mvt0 (macvtap) on top)"; "" when free. */
+struct numvfs_vf_use {
+	char why[160];
+};
+
 /* May numvfs of host->pfs[pf] become n? -ERANGE unless 0 <= n <= sriov_totalvfs; -EBUSY
- * while any of its VFs is in use (leased per vf_leased, one flag per host->vfs entry, or
- * bound to a passthrough driver by someone else). why: "ens1f0: 2 of 8 VFs in use". */
+ * while any of its VFs is not free: uses has one entry per host->vfs entry (NULL: only the
+ * model's bound_other is known). A change destroys every VF of the PF, so one VF the host
+ * or a VM uses is enough to refuse it. why names each, as far as why_len allows:
+ * "ens1f0: 2 of 8 VFs in use: 0000:3b:02.0 leased by vm1/nic0; 0000:3b:02.2 bound to
+ * vfio-pci by another party". A VF whose IOMMU group is shared is unallocatable but used by
+ * nobody for that: it does not block (a PF behind a port without ACS shares one group with
+ * all its VFs, and could never be changed). */
 int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
-			 const bool *vf_leased, char *why, size_t why_len);
+			 const struct numvfs_vf_use *uses, char *why, size_t why_len);
 
 /* ---- the change, as a state machine --------------------------------------------------- */
 

@@ -11,12 +11,12 @@
 
 #include "core/base/container_of.h"
 #include "core/base/parse_uint.h"
-#include "core/host/host_apply.h"
 #include "core/host/host_watch.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/numvfs/numvfs.h"
 #include "core/numvfs/numvfs_cmd.h"
+#include "shm/state.h"
 
 struct numvfs_run;
 
@@ -362,6 +362,82 @@ static int sriov_numvfs_path(struct host_watch *watch, const char *pci, char *bu
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* The host-use words' names, as vfpoolctl shows them (bit order of VFPOOL_HOST_USE_*). */
+static const char *const host_use_names[VFPOOL_HOST_USE_NR] = {
+	"macvtap", "vlan", "bridge_port", "bond_member", "address", "default_route", "up",
+};
+
+/* Why a present, unleased VF is host-busy: the record's reason when it is the host-busy
+ * one (no other reason owns the record's text), else the uses by name. */
+static void host_busy_text(const struct vfpool_shm_vf *rec, uint32_t uses, bool other,
+			   char *buf, size_t len)
+{
+	size_t w = 0;
+
+	if (!other && rec->reason[0]) {
+		snprintf(buf, len, "%.*s", (int)sizeof(rec->reason), rec->reason);
+		return;
+	}
+	buf[0] = '\0';
+	for (unsigned b = 0; b < VFPOOL_HOST_USE_NR && w < len; b++)
+		if (uses & (1u << b)) {
+			int k = snprintf(buf + w, len - w, "%s%s", w ? ", " : "", host_use_names[b]);
+
+			if (k < 0)
+				break;
+			w += (size_t)k;
+		}
+}
+
+/* Why each model VF is not free (numvfs_check_request), from the pool's bits and the
+ * segment's records: leased, host-busy, bound by another party, dirty. malloc'd. */
+static struct numvfs_vf_use *vf_uses(const struct engine *e, const struct host *model)
+{
+	struct numvfs_vf_use *uses = calloc(model->n_vfs ? model->n_vfs : 1, sizeof(*uses));
+
+	if (!uses)
+		return NULL;
+	for (size_t i = 0; i < model->n_vfs; i++) {
+		const struct host_vf *vf = &model->vfs[i];
+		const struct pool_pf *pp;
+		const struct vfpool_shm_vf *rec;
+		uint32_t slot, s = vf->vf_index;
+		bool bound, dirty, busy, iommu;
+		char text[VFPOOL_REASON_MAX + 64];
+		char *w = uses[i].why;
+		size_t len = sizeof(uses[i].why);
+
+		if (vf->pf >= e->pool.n_pfs)
+			continue;
+		pp = &e->pool.pfs[vf->pf];
+		slot = state_pfs(e->hdr)[vf->pf].vf_first + s;
+		rec = &state_vfs(e->hdr)[slot];
+		if (pool_is_leased(pp, s)) {
+			snprintf(w, len, "leased by %.*s/%.*s", (int)sizeof(rec->vm_id), rec->vm_id,
+				 (int)sizeof(rec->vnic_id), rec->vnic_id);
+			continue;
+		}
+		busy = pool_is_blocked(pp, s, VFPOOL_BLOCK_HOST_BUSY);
+		bound = pool_is_blocked(pp, s, VFPOOL_BLOCK_BOUND_OTHER);
+		dirty = pool_is_blocked(pp, s, VFPOOL_BLOCK_DIRTY);
+		iommu = pool_is_blocked(pp, s, VFPOOL_BLOCK_IOMMU_SHARED);
+		if (bound)
+			snprintf(w, len, "bound to %s by another party",
+				 vf->driver[0] ? vf->driver : "a driver");
+		if (busy) {
+			host_busy_text(rec, state_host_use(e->hdr)[slot],
+				       bound || dirty || iommu, text, sizeof(text));
+			snprintf(w + strlen(w), len - strlen(w), "%shost-busy (%s)", w[0] ? ", " : "",
+				 text);
+		}
+		if (dirty)
+			snprintf(w + strlen(w), len - strlen(w), "%sdirty (%s)", w[0] ? ", " : "",
+				 bound || busy || iommu || !rec->reason[0] ? "a reset failed" :
+				 rec->reason);
+	}
+	return uses;
+}
+
 static void cmd_pf_set(struct ctl_request *req)
 {
 	struct numvfs_cmd *nc = req->ctx;
@@ -370,8 +446,8 @@ static void cmd_pf_set(struct ctl_request *req)
 	const struct host_pf *pf;
 	uint32_t p;
 	unsigned n;
-	char why[160];
-	bool *leased;
+	struct numvfs_vf_use *uses;
+	char why[4096];
 	int r;
 
 	if (req->argc != 3 || strcmp(req->argv[1], "--numvfs") != 0) {
@@ -398,13 +474,13 @@ static void cmd_pf_set(struct ctl_request *req)
 			  pf->netdev[0] ? pf->netdev : pf->pci_addr);
 		return;
 	}
-	leased = host_apply_leased_flags(nc->opts.engine, model);
-	if (!leased) {
+	uses = vf_uses(nc->opts.engine, model);
+	if (!uses) {
 		ctl_reply(req, -ENOMEM, "out of memory");
 		return;
 	}
-	r = numvfs_check_request(model, p, n, leased, why, sizeof(why));
-	free(leased);
+	r = numvfs_check_request(model, p, n, uses, why, sizeof(why));
+	free(uses);
 	if (r < 0) {
 		ctl_reply(req, r, "%s", why);
 		return;

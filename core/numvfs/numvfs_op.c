@@ -28,12 +28,33 @@ struct numvfs_op {
 	size_t n_present, cap_present;
 };
 
+/* Appends "; <vf> <reason>" to why while it fits with room for the tail that counts the
+ * rest; false once it does not. */
+static bool append_use(char *why, size_t why_len, size_t *used, bool first, const char *vf,
+		       const char *reason)
+{
+	static const size_t tail_room = sizeof("; and 65535 more");
+	int k;
+
+	if (*used + tail_room >= why_len)
+		return false;
+	k = snprintf(why + *used, why_len - *used, "%s%s %s", first ? ": " : "; ", vf, reason);
+	if (k < 0 || *used + (size_t)k + tail_room >= why_len) {
+		why[*used] = '\0';
+		return false;
+	}
+	*used += (size_t)k;
+	return true;
+}
+
 int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
-			 const bool *vf_leased, char *why, size_t why_len)
+			 const struct numvfs_vf_use *uses, char *why, size_t why_len)
 {
 	const struct host_pf *p;
-	unsigned existing = 0, in_use = 0;
+	unsigned existing = 0, in_use = 0, named = 0;
 	const char *name;
+	size_t used;
+	int k;
 
 	if (!host || pf >= host->n_pfs)
 		return -EINVAL;
@@ -47,14 +68,40 @@ int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
 		if (host->vfs[i].pf != pf)
 			continue;
 		existing++;
-		/* an IOMMU-shared VF is unallocatable, not in use: it does not block a change */
-		if ((vf_leased && vf_leased[i]) || host->vfs[i].bound_other)
+		if (uses ? uses[i].why[0] != '\0' : host->vfs[i].bound_other)
 			in_use++;
 	}
-	if (in_use)
-		return reason_err(-EBUSY, why, why_len, "%s: %u of %u VFs in use", name, in_use,
-				  existing);
-	return 0;
+	if (!in_use)
+		return 0;
+	if (!why || !why_len)
+		return -EBUSY;
+	k = snprintf(why, why_len, "%s: %u of %u VFs in use", name, in_use, existing);
+	used = k < 0 ? 0 : (size_t)k < why_len ? (size_t)k : why_len - 1;
+	for (size_t i = 0; i < host->n_vfs && named < in_use; i++) {
+		const struct host_vf *vf = &host->vfs[i];
+		char bound[64];
+		const char *reason;
+
+		if (vf->pf != pf)
+			continue;
+		if (uses) {
+			reason = uses[i].why;
+		} else if (vf->bound_other) {
+			snprintf(bound, sizeof(bound), "bound to %s by another party", vf->driver);
+			reason = bound;
+		} else {
+			continue;
+		}
+		if (!reason[0])
+			continue;
+		if (!append_use(why, why_len, &used, named == 0, vf->pci_addr, reason))
+			break;
+		named++;
+	}
+	if (named < in_use)
+		snprintf(why + used, why_len - used, "%s and %u more", named ? ";" : ":",
+			 in_use - named);
+	return -EBUSY;
 }
 
 static int present_add(struct numvfs_op *op, const char *addr)
