@@ -118,6 +118,7 @@ struct fake_kernel {
 	int wd[MAX_PFS];
 	char *pf[MAX_PFS];
 	unsigned writes[MAX_PFS];
+	char values[MAX_PFS][FAKE_KERNEL_VALUES_MAX];
 };
 
 static void *kernel_main(void *arg)
@@ -135,6 +136,13 @@ static void *kernel_main(void *arg)
 
 			for (size_t i = 0; i < k->n; i++)
 				if (ev->wd == k->wd[i]) {
+					size_t used = strlen(k->values[i]);
+
+					/* each write is applied before the daemon writes again (it
+					 * waits for the uevents), so the file holds this write */
+					snprintf(k->values[i] + used, sizeof(k->values[i]) - used,
+						 "%s%u", used ? " " : "",
+						 read_num(k->tb, k->pf[i], "sriov_numvfs"));
 					k->writes[i]++;
 					fake_kernel_apply(k->tb, k->pf[i]);
 				}
@@ -168,7 +176,8 @@ struct fake_kernel *fake_kernel_start(UMockdevTestbed *tb, const char *const *pf
 	return k;
 }
 
-void fake_kernel_stop(struct fake_kernel *k, unsigned *writes)
+static void stop(struct fake_kernel *k, unsigned *writes,
+		 char (*values)[FAKE_KERNEL_VALUES_MAX])
 {
 	uint64_t one = 1;
 
@@ -177,9 +186,21 @@ void fake_kernel_stop(struct fake_kernel *k, unsigned *writes)
 	for (size_t i = 0; i < k->n; i++) {
 		if (writes)
 			writes[i] = k->writes[i];
+		if (values)
+			memcpy(values[i], k->values[i], sizeof(values[i]));
 		g_free(k->pf[i]);
 	}
 	close(k->inotify_fd);
 	close(k->stop_fd);
 	free(k);
+}
+
+void fake_kernel_stop(struct fake_kernel *k, unsigned *writes)
+{
+	stop(k, writes, NULL);
+}
+
+void fake_kernel_stop_values(struct fake_kernel *k, char (*values)[FAKE_KERNEL_VALUES_MAX])
+{
+	stop(k, NULL, values);
 }

@@ -17,4 +17,9 @@ struct fake_kernel *fake_kernel_start(UMockdevTestbed *tb, const char *const *pf
 /* Stops the thread; returns how many writes it saw on pf_syspaths[i] via writes[i]. */
 void fake_kernel_stop(struct fake_kernel *k, unsigned *writes);
 
+/* The same, with the values written to pf_syspaths[i]'s sriov_numvfs, in order and
+ * space-separated, in values[i] ("0 4"; "" when nothing was written). */
+#define FAKE_KERNEL_VALUES_MAX 128
+void fake_kernel_stop_values(struct fake_kernel *k, char (*values)[FAKE_KERNEL_VALUES_MAX]);
+
 #endif

@@ -335,6 +335,83 @@ Test(daemon_udev, pf_set_is_refused_while_a_vf_of_the_pf_is_allocated)
 	bed_close(&b);
 }
 
+static void read_store(const struct bed *b, const char *pci, char *buf, size_t len)
+{
+	char file[160];
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/%s/%s", b->state_dir, NUMVFS_DIR, pci);
+	f = fopen(file, "re");
+	cr_assert(f, "%s: %s", file, strerror(errno));
+	cr_assert(fgets(buf, (int)len, f), "%s: empty", file);
+	fclose(f);
+}
+
+/* The kernel would do nothing either; the daemon does not even write, leased VFs or not. */
+Test(daemon_udev, pf_set_to_the_current_value_writes_nothing_and_succeeds_even_while_vfs_are_in_use)
+{
+	static const char *const pfs[] = { MLX };
+	char values[1][FAKE_KERNEL_VALUES_MAX];
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	struct fake_kernel *k;
+	struct vfpool *h;
+	struct bed b;
+	char why[160], buf[16], *out = NULL;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	cr_assert_eq(vfpool_connect(b.d.run_dir, NULL, &h), 0);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:5e:00.2", &l, why, sizeof(why)), 0, "%s", why);
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(command(&b, &out, "ens2f0", "2"), 0, "%s", out);
+	fake_kernel_stop_values(k, values);
+	cr_assert_str_eq(out, "ens2f0: already 2 VFs");
+	free(out);
+	cr_assert_str_eq(values[0], "", "written to sriov_numvfs: %s", values[0]);
+	/* pf set makes the PF managed at that value */
+	read_store(&b, "0000:5e:00.0", buf, sizeof(buf));
+	cr_assert_str_eq(buf, "2\n");
+	cr_assert(vf_by_pci(&b, "0000:5e:00.2", &v));
+	cr_assert_eq(v.status, VFPOOL_VF_STATUS_LEASED);
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+/* What reaches sriov_numvfs: 0 first only when VFs exist (the kernel refuses N over M),
+ * nothing at all for the current value. */
+Test(daemon_udev, pf_set_writes_only_n_from_zero_and_zero_then_m_otherwise)
+{
+	static const char *const pfs[] = { MLX };
+	static const struct {
+		const char *n, *reply;
+	} steps[] = {
+		{ "0", "ens2f0: 0 VFs" },
+		{ "3", "ens2f0: 3 VFs" },
+		{ "1", "ens2f0: 1 VFs" },
+		{ "0", "ens2f0: 0 VFs" },
+		{ "0", "ens2f0: already 0 VFs" },
+	};
+	char values[1][FAKE_KERNEL_VALUES_MAX];
+	struct fake_kernel *k;
+	struct bed b;
+	char *out = NULL;
+
+	bed_open(&b);
+	bed_start(&b, "120000");
+	k = fake_kernel_start(b.tb, pfs, 1);
+	for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+		cr_assert_eq(command(&b, &out, "ens2f0", steps[i].n), 0, "%s", out);
+		cr_assert_str_eq(out, steps[i].reply);
+		free(out);
+	}
+	fake_kernel_stop_values(k, values);
+	/* 2 -> 0: "0"; 0 -> 3: "3"; 3 -> 1: "0 1"; 1 -> 0: "0"; 0 -> 0: nothing */
+	cr_assert_str_eq(values[0], "0 3 0 1 0");
+	cr_assert_eq(testbed_numvfs(&b, MLX), 0);
+	bed_close(&b);
+}
+
 /* Polls (bounded, no timing asserted) until the VF shows status. */
 static bool wait_vf_status(const struct bed *b, const char *pci, enum vfpool_vf_status status,
 			   struct vfpool_vf_info *ret)

@@ -452,6 +452,39 @@ Test(numvfs, change_completes_when_the_vf_events_arrive)
 	bed_close(&b);
 }
 
+/* The kernel takes N over 0 as it is: no 0 first; and 0 over 0 is nothing to write. */
+Test(numvfs, change_from_zero_writes_only_n_and_zero_to_zero_writes_nothing)
+{
+	struct numvfs_op *op;
+	struct numvfs_action a;
+	const char *msg;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_op_new(b.host, 2, 0, 60000, &op), 0);
+	do_write(&b, op, MLX, 0, 0);
+	numvfs_op_free(op);
+	assert_testbed_numvfs(&b, MLX, 0);
+	host_free(b.host);
+	cr_assert_eq(host_discover(b.udev, &b.host), 0);
+
+	cr_assert_eq(numvfs_op_new(b.host, 2, 0, 60000, &op), 0);
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(a.kind, NUMVFS_ACT_FINISHED, "0 to 0: action %d", a.kind);
+	cr_assert_eq(numvfs_op_result(op, &msg), 0);
+	cr_assert_str_eq(msg, "0000:5e:00.0: sriov_numvfs=0");
+	numvfs_op_free(op);
+
+	cr_assert_eq(numvfs_op_new(b.host, 2, 3, 60000, &op), 0);
+	do_write(&b, op, MLX, 3, 0); /* the first write is 3 */
+	numvfs_op_next_action(op, &a);
+	cr_assert_eq(a.kind, NUMVFS_ACT_FINISHED);
+	cr_assert_eq(numvfs_op_result(op, &msg), 0, "%s", msg);
+	assert_testbed_numvfs(&b, MLX, 3);
+	numvfs_op_free(op);
+	bed_close(&b);
+}
+
 Test(numvfs, change_waits_for_events_not_for_the_write)
 {
 	struct numvfs_op *op;

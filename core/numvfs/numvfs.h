@@ -102,7 +102,9 @@ struct numvfs_action {
 struct numvfs_op;
 
 /* A change of host->pfs[pf] to n; the PF's current num_vfs is the last known value, the
- * one written back on failure. timeout_ms 0 means NUMVFS_DEFAULT_TIMEOUT_MS; it bounds each
+ * one written back on failure. The kernel refuses N over M (both non-zero), so the op
+ * writes 0 first; from 0 VFs it writes only n, and 0 to 0 is finished at once (nothing to
+ * write). timeout_ms 0 means NUMVFS_DEFAULT_TIMEOUT_MS; it bounds each
  * write and each wait. The op copies what it needs; the host may be freed afterwards. */
 int numvfs_op_new(const struct host *host, uint32_t pf, unsigned n, uint32_t timeout_ms,
 		  struct numvfs_op **ret_op);

@@ -438,6 +438,61 @@ static struct numvfs_vf_use *vf_uses(const struct engine *e, const struct host *
 	return uses;
 }
 
+/* The PF's sriov_numvfs as the kernel has it now (the model may lag its udev events);
+ * the model's value when it cannot be read. */
+static unsigned current_numvfs(struct numvfs_cmd *nc, const struct host_pf *pf)
+{
+	char path[PATH_MAX], buf[16] = "";
+	unsigned v;
+	ssize_t len;
+	int fd;
+
+	if (sriov_numvfs_path(nc->opts.watch, pf->pci_addr, path, sizeof(path)) < 0)
+		return pf->num_vfs;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return pf->num_vfs;
+	len = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (len <= 0)
+		return pf->num_vfs;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	return parse_uint(buf, NUMVFS_MAX, &v) == 0 ? v : pf->num_vfs;
+}
+
+/* Setting the current value changes nothing in the kernel, whatever uses the VFs: answered
+ * at once, with nothing written to sriov_numvfs. The value is persisted when the store
+ * does not hold it yet (pf set manages the PF from now on). True when answered. */
+static bool already(struct numvfs_cmd *nc, struct ctl_request *req, const struct host_pf *pf,
+		    unsigned n)
+{
+	const char *name = pf->netdev[0] ? pf->netdev : pf->pci_addr;
+	const char *state_dir = nc->opts.state_dir;
+	char why[256] = "";
+	unsigned stored;
+	int r;
+
+	if (current_numvfs(nc, pf) != n)
+		return false;
+	r = numvfs_store_load(state_dir, pf->pci_addr, &stored, why, sizeof(why));
+	if (r < 0 || stored != n) {
+		r = numvfs_store_save(state_dir, pf->pci_addr, n);
+		if (r < 0) {
+			log_err("numvfs_persist_failed",
+				"pf=%s pci=%s numvfs=%u state_dir=%s error=\"%s\"", name,
+				pf->pci_addr, n, state_dir, strerror(-r));
+			ctl_reply(req, r, "%s: already %u VFs, but saving it under %s/%s failed: %s",
+				  name, n, state_dir, NUMVFS_DIR, strerror(-r));
+			return true;
+		}
+	}
+	log_info("numvfs_unchanged", "pf=%s pci=%s numvfs=%u uid=%u", name, pf->pci_addr, n,
+		 (unsigned)req->cred.uid);
+	ctl_reply(req, 0, "%s: already %u VFs", name, n);
+	return true;
+}
+
 static void cmd_pf_set(struct ctl_request *req)
 {
 	struct numvfs_cmd *nc = req->ctx;
@@ -474,6 +529,8 @@ static void cmd_pf_set(struct ctl_request *req)
 			  pf->netdev[0] ? pf->netdev : pf->pci_addr);
 		return;
 	}
+	if (already(nc, req, pf, n))
+		return;
 	uses = vf_uses(nc->opts.engine, model);
 	if (!uses) {
 		ctl_reply(req, -ENOMEM, "out of memory");

@@ -104,6 +104,8 @@ int numvfs_check_request(const struct host *host, uint32_t pf, unsigned n,
 	return -EBUSY;
 }
 
+static void finish(struct numvfs_op *op);
+
 static int present_add(struct numvfs_op *op, const char *addr)
 {
 	for (size_t i = 0; i < op->n_present; i++)
@@ -145,6 +147,13 @@ int numvfs_op_new(const struct host *host, uint32_t pf, unsigned n, uint32_t tim
 			numvfs_op_free(op);
 			return -ENOMEM;
 		}
+	/* nothing to take down first: 0 to N writes only N, 0 to 0 writes nothing */
+	if (op->last_known == 0 && op->n_present == 0) {
+		if (n)
+			op->state = NUMVFS_WRITE_N;
+		else
+			finish(op);
+	}
 	*ret_op = op;
 	return 0;
 }
