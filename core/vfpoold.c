@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		"                      without it the host is discovered through libudev\n"
 		"  --restore-numvfs    one-shot at boot: set every persisted PF's numvfs, then exit\n"
 		"  --numvfs-timeout-ms N  bound on each step of a numvfs change (default 120000)\n"
+		"  --restore-wait-ms N  with --restore-numvfs: wait up to N ms for persisted PFs\n"
+		"                      not present yet, watching udev (default 30000)\n"
 		"  --run-dir DIR       control socket and state segment (default /run/vfpool)\n"
 		"  --state-dir DIR     persistent state (default /var/lib/vfpool)\n"
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
@@ -101,6 +103,7 @@ int main(int argc, char **argv)
 		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
 		{ "restore-numvfs", no_argument, NULL, 'R' },
 		{ "numvfs-timeout-ms", required_argument, NULL, 'N' },
+		{ "restore-wait-ms", required_argument, NULL, 'A' },
 		{ "sweep-interval-s", required_argument, NULL, 'W' },
 		{ "sweep", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
@@ -115,6 +118,7 @@ int main(int argc, char **argv)
 	const char *simulate = NULL;
 	struct daemon *d = NULL;
 	bool restore = false;
+	unsigned restore_wait_ms = NUMVFS_RESTORE_WAIT_MS;
 	sigset_t mask;
 	int c, r;
 
@@ -200,6 +204,10 @@ int main(int argc, char **argv)
 					   &opts.numvfs_timeout_ms))
 				return 2;
 			break;
+		case 'A':
+			if (!number_option("restore-wait-ms", optarg, 0, 86400000, &restore_wait_ms))
+				return 2;
+			break;
 		case 'W':
 			if (!number_option("sweep-interval-s", optarg, 1, 86400,
 					   &opts.sweep_interval_s))
@@ -239,7 +247,8 @@ int main(int argc, char **argv)
 		}
 		if (fd >= 0)
 			close(fd);
-		return numvfs_boot_main(opts.state_dir, opts.numvfs_timeout_ms, stdout, stderr);
+		return numvfs_boot_main(opts.state_dir, opts.numvfs_timeout_ms, restore_wait_ms,
+					 stdout, stderr);
 	}
 	if (simulate &&
 	    host_parse_simulate_spec(simulate, &opts.simulate_pfs, &opts.simulate_vfs)) {

@@ -727,7 +727,9 @@ Test(daemon_udev, vf_bound_to_vfio_by_someone_else_becomes_bound_other)
 
 /* ---- boot-time restore ---------------------------------------------------------------- */
 
-static int run_restore(struct bed *b, char *out, size_t out_len, char *err, size_t err_len)
+/* vfpoold --restore-numvfs, waiting wait_ms (--restore-wait-ms) for PFs not present. */
+static int run_restore(struct bed *b, const char *wait_ms, char *out, size_t out_len, char *err,
+		       size_t err_len)
 {
 	char out_path[128], err_path[128];
 	pid_t pid;
@@ -746,7 +748,8 @@ static int run_restore(struct bed *b, char *out, size_t out_len, char *err, size
 		dup2(o, 1);
 		dup2(e, 2);
 		execl(test_build_path("vfpoold"), "vfpoold", "--restore-numvfs", "--state-dir",
-		      b->state_dir, "--numvfs-timeout-ms", "5000", (char *)NULL);
+		      b->state_dir, "--numvfs-timeout-ms", "5000", "--restore-wait-ms", wait_ms,
+		      (char *)NULL);
 		_exit(127);
 	}
 	/* a restore that hangs (a FIFO in the store did) is killed and fails the test,
@@ -789,7 +792,7 @@ Test(daemon_udev, restore_after_reboot_brings_back_the_count_and_leaves_unmanage
 	b.tb = testbed_from_fixture("host_two_vendors.umockdev");
 	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
 	k = fake_kernel_start(b.tb, all, 3);
-	cr_assert_eq(run_restore(&b, rout, sizeof(rout), rerr, sizeof(rerr)), 0, "%s", rerr);
+	cr_assert_eq(run_restore(&b, "0", rout, sizeof(rout), rerr, sizeof(rerr)), 0, "%s", rerr);
 	fake_kernel_stop(k, writes);
 	cr_assert(strstr(rout, "0000:5e:00.0: sriov_numvfs=4 restored"), "report: %s", rout);
 	cr_assert_eq(testbed_numvfs(&b, MLX), 4);
@@ -827,7 +830,7 @@ Test(daemon_udev, restore_with_a_fifo_a_symlink_and_a_corrupt_file_restores_the_
 	fputs("\x7f\x45LF", f);
 	fclose(f);
 	k = fake_kernel_start(b.tb, one, 1);
-	r = run_restore(&b, rout, sizeof(rout), rerr, sizeof(rerr));
+	r = run_restore(&b, "0", rout, sizeof(rout), rerr, sizeof(rerr));
 	fake_kernel_stop(k, NULL);
 	cr_assert_eq(r, 1, "exit %d; stderr: %s", r, rerr);
 	cr_assert(strstr(rout, "0000:5e:00.0: sriov_numvfs=4 restored"), "report: %s", rout);
@@ -848,9 +851,11 @@ Test(daemon_udev, restore_failure_exits_nonzero_naming_the_pf)
 
 	bed_open(&b);
 	cr_assert_eq(numvfs_store_save(b.state_dir, "0000:99:00.0", 2), 0);
-	cr_assert_eq(run_restore(&b, rout, sizeof(rout), rerr, sizeof(rerr)), 1);
-	cr_assert(strstr(rout, "0000:99:00.0: sriov_numvfs=2 not restored: no such SR-IOV PF"),
-		  "report: %s", rout);
+	cr_assert_eq(run_restore(&b, "300", rout, sizeof(rout), rerr, sizeof(rerr)), 1);
+	cr_assert(strstr(rout, "waiting up to 300 ms for 1 persisted PF(s) to appear: "
+			 "0000:99:00.0\n"), "report: %s", rout);
+	cr_assert(strstr(rout, "0000:99:00.0: sriov_numvfs=2 not restored: no such SR-IOV PF "
+			 "with a driver within 300 ms"), "report: %s", rout);
 	cr_assert(strstr(rerr, "0000:99:00.0"), "stderr does not name the PF: %s", rerr);
 	bed_close(&b);
 }

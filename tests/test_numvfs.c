@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <libudev.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -666,7 +667,8 @@ Test(numvfs, restore_after_reboot_brings_back_persisted_values)
 	reboot(&b, MLX);
 	reboot(&b, INTEL1);
 	k = fake_kernel_start(b.tb, pfs, 3);
-	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 60000, &report), 0, "%s", report);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, &(struct numvfs_restore_opts){ .timeout_ms = 60000 },
+					&report), 0, "%s", report);
 	fake_kernel_stop(k, writes);
 	cr_assert(strstr(report, "0000:5e:00.0: sriov_numvfs=3 restored"), "%s", report);
 	cr_assert(strstr(report, "0000:3b:00.1: sriov_numvfs=5 restored"), "%s", report);
@@ -688,7 +690,8 @@ Test(numvfs, restore_without_state_touches_nothing)
 	bed_open(&b);
 	udev_monitor_unref(b.mon);
 	b.mon = NULL;
-	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 1000, &report), 0);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, &(struct numvfs_restore_opts){ .timeout_ms = 1000 },
+					&report), 0);
 	cr_assert_str_eq(report, "");
 	assert_testbed_numvfs(&b, INTEL0, 4);
 	assert_testbed_numvfs(&b, MLX, 2);
@@ -708,7 +711,8 @@ Test(numvfs, restore_failure_names_the_pf)
 	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
 	reboot(&b, MLX);
 	k = fake_kernel_start(b.tb, pfs, 1);
-	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 60000, &report), -ENODEV);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, &(struct numvfs_restore_opts){ .timeout_ms = 60000 },
+					&report), -ENODEV);
 	fake_kernel_stop(k, NULL);
 	cr_assert(strstr(report, "0000:99:00.0: sriov_numvfs=2 not restored: no such SR-IOV PF"),
 		  "%s", report);
@@ -727,7 +731,8 @@ Test(numvfs, restore_timeout_names_the_pf)
 	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
 	reboot(&b, MLX);
 	/* no kernel answers: the VFs never appear, and the write-back of 0 finds none */
-	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 100, &report), -ETIMEDOUT);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, &(struct numvfs_restore_opts){ .timeout_ms = 100 },
+					&report), -ETIMEDOUT);
 	cr_assert(strstr(report, "0000:5e:00.0: writing sriov_numvfs=3 failed: 0 of 3 VFs appeared"),
 		  "%s", report);
 	free(report);
@@ -755,7 +760,8 @@ Test(numvfs, restore_restores_the_good_pf_and_reports_each_bad_file)
 	reboot(&b, MLX);
 	k = fake_kernel_start(b.tb, pfs, 1);
 	watchdog_start(&w, 60, "numvfs_restore_all with a FIFO in the store");
-	r = numvfs_restore_all(b.udev, state_dir, 60000, &report);
+	r = numvfs_restore_all(b.udev, state_dir, &(struct numvfs_restore_opts){ .timeout_ms = 60000 },
+					&report);
 	watchdog_stop(&w);
 	fake_kernel_stop(k, writes);
 	cr_assert_eq(r, -EBADMSG, "%s", report);
@@ -777,9 +783,109 @@ Test(numvfs, restore_refuses_a_corrupt_state_file)
 
 	bed_open(&b);
 	write_state_file("0000:5e:00.0", "three\n");
-	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, 1000, &report), -EBADMSG);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, &(struct numvfs_restore_opts){ .timeout_ms = 1000 },
+					&report), -EBADMSG);
 	cr_assert(strstr(report, "virtual_functions/0000:5e:00.0: corrupt"), "%s", report);
 	assert_testbed_numvfs(&b, MLX, 2);
+	free(report);
+	bed_close(&b);
+}
+
+/* ---- a PF that comes late ------------------------------------------------------------- */
+
+struct restore_run {
+	struct bed *b;
+	FILE *progress;
+	char *report;
+	int r;
+};
+
+static void *restore_main(void *arg)
+{
+	struct restore_run *run = arg;
+	struct numvfs_restore_opts opts = {
+		.timeout_ms = 60000, .wait_ms = 30000, .progress = run->progress,
+	};
+
+	run->r = numvfs_restore_all(run->b->udev, state_dir, &opts, &run->report);
+	fclose(run->progress); /* the test's read ends */
+	return NULL;
+}
+
+/* The MLX PF as a late driver or a hot-plug brings it: no VFs, no driver yet. */
+static const char late_pf[] =
+	"P: /devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0\n"
+	"E: SUBSYSTEM=pci\nE: PCI_SLOT_NAME=0000:5e:00.0\n"
+	"A: vendor=0x15b3\nA: device=0x1017\nA: numa_node=1\nA: sriov_totalvfs=4\n"
+	"A: sriov_numvfs=0\nA: sriov_offset=2\nA: sriov_stride=1\n"
+	"L: iommu_group=../../../../kernel/iommu_groups/60\n";
+
+/* The persisted PF is absent when the restore starts; it appears (udev add), then its
+ * driver binds (udev bind): the restore, told so by udev, restores it then. */
+Test(numvfs, restore_waits_on_udev_for_a_pf_that_appears_after_start)
+{
+	static const char *const pfs[] = { MLX };
+	char values[1][FAKE_KERNEL_VALUES_MAX], line[256];
+	struct restore_run run = { 0 };
+	struct fake_kernel *k;
+	GError *err = NULL;
+	struct bed b;
+	pthread_t t;
+	FILE *in;
+	int fds[2];
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	reboot(&b, MLX);
+	umockdev_testbed_remove_device(b.tb, MLX);
+	cr_assert_eq(pipe2(fds, O_CLOEXEC), 0);
+	in = fdopen(fds[0], "r");
+	run.progress = fdopen(fds[1], "w");
+	cr_assert(in && run.progress);
+	run.b = &b;
+	cr_assert_eq(pthread_create(&t, NULL, restore_main, &run), 0);
+	/* the restore says what it waits for once it listens: only then does the PF come */
+	cr_assert_not_null(fgets(line, sizeof(line), in), "the restore ended without waiting");
+	cr_assert_str_eq(line, "waiting up to 30000 ms for 1 persisted PF(s) to appear: "
+			       "0000:5e:00.0\n");
+	cr_assert(umockdev_testbed_add_from_string(b.tb, late_pf, &err), "%s",
+		  err ? err->message : "");
+	k = fake_kernel_start(b.tb, pfs, 1);
+	umockdev_testbed_uevent(b.tb, MLX, "add");
+	umockdev_testbed_set_attribute_link(b.tb, MLX, "driver",
+					    "../../../../bus/pci/drivers/mlx5_core");
+	umockdev_testbed_uevent(b.tb, MLX, "bind");
+	pthread_join(t, NULL);
+	fake_kernel_stop_values(k, values);
+	fclose(in);
+	cr_assert_eq(run.r, 0, "%s", run.report);
+	cr_assert(strstr(run.report, "0000:5e:00.0: sriov_numvfs=3 restored"), "%s", run.report);
+	cr_assert_str_eq(values[0], "3", "written: %s", values[0]);
+	assert_testbed_numvfs(&b, MLX, 3);
+	free(run.report);
+	bed_close(&b);
+}
+
+/* A persisted PF that never comes fails the restore, named, once the wait is over; the
+ * others are restored meanwhile. */
+Test(numvfs, restore_gives_up_on_a_pf_that_never_comes_and_names_it)
+{
+	static const char *const pfs[] = { MLX };
+	struct numvfs_restore_opts opts = { .timeout_ms = 60000, .wait_ms = 200 };
+	struct fake_kernel *k;
+	char *report = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:99:00.0", 2), 0);
+	cr_assert_eq(numvfs_store_save(state_dir, "0000:5e:00.0", 3), 0);
+	reboot(&b, MLX);
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(numvfs_restore_all(b.udev, state_dir, &opts, &report), -ENODEV);
+	fake_kernel_stop(k, NULL);
+	cr_assert(strstr(report, "0000:99:00.0: sriov_numvfs=2 not restored: no such SR-IOV PF "
+			 "with a driver within 200 ms\n"), "%s", report);
+	cr_assert(strstr(report, "0000:5e:00.0: sriov_numvfs=3 restored"), "%s", report);
 	free(report);
 	bed_close(&b);
 }

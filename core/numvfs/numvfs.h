@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "core/model/host.h"
 #include "core/host/host_monitor.h"
@@ -134,13 +135,22 @@ int numvfs_op_result(const struct numvfs_op *op, const char **ret_message);
 
 /* ---- boot-time restore ---------------------------------------------------------------- */
 
-/* For `vfpoold --restore-numvfs`: every persisted PF gets 0 then its value, waiting on a
- * udev monitor for its VFs (timeout_ms per step, 0: the default). PFs without a file are
- * not touched. A file that is not trusted is reported and skipped; every other PF is still
- * restored. 0 when all were restored; otherwise the first failure's negative errno.
- * *ret_report (malloc'd, caller frees; set even on failure when not NULL) has one line per
- * PF or untrusted file saying what happened to it (the untrusted files first). */
-int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeout_ms,
-		       char **ret_report);
+struct numvfs_restore_opts {
+	uint32_t timeout_ms; /* each step of each PF's change; 0: NUMVFS_DEFAULT_TIMEOUT_MS */
+	uint32_t wait_ms;    /* how long PFs not present yet are waited for; 0: not at all */
+	FILE *progress;      /* NULL, or where "waiting up to ... for PF(s)" is said at once */
+};
+
+/* For `vfpoold --restore-numvfs`: every persisted PF gets its value (0 first when it has
+ * VFs), waiting on a udev monitor for its VFs. A persisted PF that is not there yet, or
+ * has no driver yet (drivers that probe late, a card that appears later), is waited for
+ * on the same monitor (never by sleeping) up to opts->wait_ms, each PF restored as soon as
+ * it is ready. PFs without a file are not touched. A file that is not trusted is reported
+ * and skipped; every other PF is still restored. 0 when all were restored; otherwise the
+ * first failure's negative errno. *ret_report (malloc'd, caller frees; set even on failure
+ * when not NULL) has one line per PF or untrusted file saying what happened to it (the
+ * untrusted files first). opts NULL: the defaults, no waiting. */
+int numvfs_restore_all(struct udev *udev, const char *state_dir,
+		       const struct numvfs_restore_opts *opts, char **ret_report);
 
 #endif

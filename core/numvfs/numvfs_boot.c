@@ -16,8 +16,12 @@ static bool ends_with(const char *s, const char *suffix)
 	return n >= m && strcmp(s + n - m, suffix) == 0;
 }
 
-int numvfs_boot_main(const char *state_dir, uint32_t timeout_ms, FILE *out, FILE *err)
+int numvfs_boot_main(const char *state_dir, uint32_t timeout_ms, uint32_t wait_ms, FILE *out,
+		     FILE *err)
 {
+	struct numvfs_restore_opts opts = {
+		.timeout_ms = timeout_ms, .wait_ms = wait_ms, .progress = out,
+	};
 	struct udev *udev;
 	char *report = NULL;
 	int r;
@@ -29,7 +33,7 @@ int numvfs_boot_main(const char *state_dir, uint32_t timeout_ms, FILE *out, FILE
 			strerror(errno ? errno : ENOMEM));
 		return 1;
 	}
-	r = numvfs_restore_all(udev, state_dir, timeout_ms, &report);
+	r = numvfs_restore_all(udev, state_dir, &opts, &report);
 	udev_unref(udev);
 	if (report)
 		fputs(report, out);

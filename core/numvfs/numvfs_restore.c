@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,14 +153,59 @@ out:
 	return r;
 }
 
-int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeout_ms,
-		       char **ret_report)
+/* Whether the persisted PF can be restored now: discovered, and with a driver (the kernel
+ * refuses sriov_numvfs without the driver's sriov_configure). */
+static bool pf_ready(const struct host *h, const char *pci)
+{
+	uint32_t pf;
+
+	return pf_index(h, pci, &pf) == 0 && h->pfs[pf].driver[0] != '\0';
+}
+
+static uint64_t now_ms(void)
+{
+	return clock_ns(CLOCK_MONOTONIC) / NSEC_PER_MSEC;
+}
+
+/* Waits on the monitor until an event arrives (then reads every queued one: the caller
+ * discovers the host again) or the deadline passes. 0: something happened; -ETIMEDOUT. */
+static int wait_for_events(struct udev_monitor *mon, uint64_t deadline)
+{
+	struct pollfd p = { .fd = udev_monitor_get_fd(mon), .events = POLLIN };
+	struct udev_device *dev;
+
+	for (;;) {
+		uint64_t now = now_ms();
+		int n;
+
+		if (now >= deadline)
+			return -ETIMEDOUT;
+		n = poll(&p, 1, deadline - now > INT32_MAX ? INT32_MAX : (int)(deadline - now));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ETIMEDOUT;
+		while ((dev = udev_monitor_receive_device(mon)))
+			udev_device_unref(dev);
+		return 0;
+	}
+}
+
+int numvfs_restore_all(struct udev *udev, const char *state_dir,
+		       const struct numvfs_restore_opts *opts, char **ret_report)
 {
 	struct numvfs_entry *entries = NULL;
 	struct numvfs_bad_entry *bad = NULL;
 	struct udev_monitor *mon = NULL;
 	char why[512] = "", *text = NULL;
-	size_t n = 0, n_bad = 0, text_len = 0;
+	size_t n = 0, n_bad = 0, text_len = 0, pending;
+	uint32_t timeout_ms = opts ? opts->timeout_ms : 0;
+	uint32_t wait_ms = opts ? opts->wait_ms : 0;
+	FILE *progress = opts ? opts->progress : NULL;
+	uint64_t deadline;
+	bool *done = NULL, announced = false;
 	FILE *report;
 	int r, first = 0;
 
@@ -182,21 +228,78 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir, uint32_t timeou
 	}
 	if (n == 0)
 		goto out;
-	/* listening before the first write, so no VF's event can be missed */
+	done = calloc(n, sizeof(*done));
+	if (!done) {
+		first = -ENOMEM;
+		goto out;
+	}
+	/* listening before the first discovery and the first write, so no event of a PF
+	 * that comes late, nor of a VF, can be missed */
 	r = host_monitor_new(udev, &mon);
 	if (r < 0) {
 		fprintf(report, "udev monitor: %s\n", strerror(-r));
 		first = r;
 		goto out;
 	}
+	deadline = now_ms() + wait_ms;
+	pending = n;
+	/* Each PF as soon as it is there (a late driver, a hot-plugged card): discover, restore
+	 * the ready ones, wait on udev for the rest until the deadline. Restoring one PF reads
+	 * events the others' arrival may be among: the next discovery sees them anyway. */
+	for (;;) {
+		struct host *h = NULL;
+
+		r = host_discover(udev, &h);
+		if (r < 0) {
+			fprintf(report, "host discovery failed: %s\n", strerror(-r));
+			if (first == 0)
+				first = r;
+			break;
+		}
+		for (size_t i = 0; i < n; i++) {
+			if (done[i] || !pf_ready(h, entries[i].pci_addr))
+				continue;
+			done[i] = true;
+			pending--;
+			r = restore_one(udev, mon, &entries[i], timeout_ms, report);
+			if (r < 0 && first == 0)
+				first = r;
+		}
+		host_free(h);
+		if (!pending)
+			break;
+		if (progress && !announced) {
+			fprintf(progress, "waiting up to %u ms for %zu persisted PF(s) to appear:",
+				wait_ms, pending);
+			for (size_t i = 0; i < n; i++)
+				if (!done[i])
+					fprintf(progress, " %s", entries[i].pci_addr);
+			fputc('\n', progress);
+			fflush(progress);
+			announced = true;
+		}
+		r = wait_for_events(mon, deadline);
+		if (r == -ETIMEDOUT)
+			break;
+		if (r < 0) {
+			fprintf(report, "udev monitor: %s\n", strerror(-r));
+			if (first == 0)
+				first = r;
+			break;
+		}
+	}
 	for (size_t i = 0; i < n; i++) {
-		r = restore_one(udev, mon, &entries[i], timeout_ms, report);
-		if (r < 0 && first == 0)
-			first = r;
+		if (done[i])
+			continue;
+		fprintf(report, "%s: sriov_numvfs=%u not restored: no such SR-IOV PF with a driver "
+			"within %u ms\n", entries[i].pci_addr, entries[i].n, wait_ms);
+		if (first == 0)
+			first = -ENODEV;
 	}
 out:
 	if (mon)
 		udev_monitor_unref(mon);
+	free(done);
 	free(entries);
 	free(bad);
 	fclose(report);
