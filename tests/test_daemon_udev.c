@@ -176,15 +176,17 @@ static unsigned testbed_numvfs(struct bed *b, const char *pf)
 
 static bool log_has(const struct bed *b, const char *needle)
 {
-	char buf[16384];
 	FILE *f = fopen(b->d.log_path, "re");
-	size_t n;
+	char *line = NULL;
+	size_t cap = 0;
+	bool found = false;
 
 	cr_assert(f, "%s: %s", b->d.log_path, strerror(errno));
-	n = fread(buf, 1, sizeof(buf) - 1, f);
-	buf[n] = '\0';
+	while (!found && getline(&line, &cap, f) > 0)
+		found = strstr(line, needle) != NULL;
+	free(line);
 	fclose(f);
-	return strstr(buf, needle) != NULL;
+	return found;
 }
 
 TestSuite(daemon_udev, .timeout = 60);
@@ -602,6 +604,7 @@ Test(daemon_udev, failed_change_restores_the_last_value_and_reports_both)
 
 struct async_cmd {
 	const struct bed *b;
+	const char *n; /* NULL: 3 */
 	int r;
 	char *out;
 };
@@ -610,7 +613,7 @@ static void *run_async(void *arg)
 {
 	struct async_cmd *a = arg;
 
-	a->r = command(a->b, &a->out, "ens2f0", "3");
+	a->r = command(a->b, &a->out, "ens2f0", a->n ? a->n : "3");
 	return NULL;
 }
 
@@ -1053,5 +1056,73 @@ Test(daemon_udev, sigkill_mid_numvfs_change_keeps_every_acknowledged_lease)
 	cr_assert(again.flags & VFPOOL_LEASE_EXISTING);
 	cr_assert_eq(again.generation, l0.generation);
 	vfpool_close(h);
+	bed_close(&b);
+}
+
+/* ---- a VF announced before its link to its PF ------------------------------------------- */
+
+#define MLX_VF0 "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.2"
+#define MLX_VF1 "/sys/devices/pci0000:5d/0000:5d:00.0/0000:5e:00.3"
+
+static void add_mlx_vf(struct bed *b, const char *addr, bool linked)
+{
+	GError *err = NULL;
+	char *s = g_strdup_printf("P: /devices/pci0000:5d/0000:5d:00.0/%s\nE: SUBSYSTEM=pci\n"
+				  "E: PCI_SLOT_NAME=%s\nA: vendor=0x15b3\nA: device=0x1018\n"
+				  "L: iommu_group=../../../../kernel/iommu_groups/%d\n%s",
+				  addr, addr, strcmp(addr, "0000:5e:00.2") == 0 ? 61 : 62,
+				  linked ? "L: physfn=../0000:5e:00.0\n" : "");
+
+	cr_assert(umockdev_testbed_add_from_string(b->tb, s, &err), "%s", err ? err->message : "");
+	g_free(s);
+}
+
+/* Regression (the kernel suite's numvfs_killed_while_vfs_come hung in 2 of 8 runs): the
+ * kernel sends a new VF's add uevent (pci_device_add) before it makes the VF's physfn link
+ * (pci_iov_sysfs_link). The daemon decoded the event, found no link, dropped it as "not
+ * SR-IOV", and the change waited for that VF until its step timed out. Played here: VF 0's
+ * add arrives unlinked and is seen so, then the links come, then VF 1 as usual. */
+Test(daemon_udev, vf_announced_before_its_physfn_link_still_completes_the_change)
+{
+	static const char *const pfs[] = { MLX };
+	struct async_cmd change = { .n = "2" };
+	struct fake_kernel *k;
+	struct bed b;
+	char *out = NULL;
+	pthread_t t;
+	bool seen_unlinked;
+	int i;
+
+	bed_open(&b);
+	change.b = &b;
+	test_daemon_start_discovered(&b.d, b.state_dir, "--numvfs-timeout-ms", "5000",
+				     "--spin-us", "0", "--log-level", "debug", NULL);
+	b.running = true;
+	k = fake_kernel_start(b.tb, pfs, 1);
+	cr_assert_eq(command(&b, &out, "ens2f0", "0"), 0, "%s", out);
+	free(out);
+	fake_kernel_stop(k, NULL);
+	/* the test is the kernel now: the write of 2 lands, then the VFs come by hand */
+	cr_assert_eq(pthread_create(&t, NULL, run_async, &change), 0);
+	for (i = 0; i < 1000 && testbed_numvfs(&b, MLX) != 2; i++)
+		usleep(10000);
+	cr_assert_lt(i, 1000, "the daemon never wrote 2");
+	add_mlx_vf(&b, "0000:5e:00.2", false);
+	umockdev_testbed_uevent(b.tb, MLX_VF0, "add");
+	/* the daemon decodes it before the links exist (on the base it drops it silently: the
+	 * wait ends unmet and the change then times out) */
+	seen_unlinked = wait_log(&b, "event=host_event kind=pci-added pci=0000:5e:00.2 ");
+	umockdev_testbed_set_attribute_link(b.tb, MLX_VF0, "physfn", "../0000:5e:00.0");
+	umockdev_testbed_set_attribute_link(b.tb, MLX, "virtfn0", "../0000:5e:00.2");
+	add_mlx_vf(&b, "0000:5e:00.3", true);
+	umockdev_testbed_set_attribute_link(b.tb, MLX, "virtfn1", "../0000:5e:00.3");
+	umockdev_testbed_uevent(b.tb, MLX_VF1, "add");
+	pthread_join(t, NULL);
+	cr_assert_eq(change.r, 0, "%s", change.out);
+	cr_assert_str_eq(change.out, "ens2f0: 2 VFs");
+	cr_assert(seen_unlinked, "the unlinked add was not seen as such; see %s", b.d.log_path);
+	free(change.out);
+	cr_assert(log_has(&b, "event=host_event kind=vf-added pci=0000:5e:00.2 pf=0000:5e:00.0"));
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 2);
 	bed_close(&b);
 }

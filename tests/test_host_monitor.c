@@ -206,6 +206,29 @@ Test(udev_monitor, non_sriov_pci_device_is_not_relevant)
 	cr_assert_eq(decode_next(&c), -ENOENT);
 }
 
+/* The kernel announces a VF before it links it to its PF: decoded then, it is a PCI device
+ * that is neither; decoded again once the link exists, a VF of its PF. */
+Test(udev_monitor, vf_announced_before_its_physfn_link_is_rechecked_into_a_vf)
+{
+	const char *vf = DEV_A "/0000:3b:02.5";
+	struct host_change c;
+	GError *err = NULL;
+
+	cr_assert(umockdev_testbed_add_from_string(tb,
+		"P: /devices/pci0000:3a/0000:3a:00.0/0000:3b:02.5\nE: SUBSYSTEM=pci\n"
+		"E: PCI_SLOT_NAME=0000:3b:02.5\nA: vendor=0x8086\nA: device=0x154c\n", &err));
+	umockdev_testbed_uevent(tb, vf, "add");
+	c = next_change("0000:3b:02.5");
+	cr_assert_eq(c.kind, HOST_PCI_ADDED, "kind %s", host_change_kind_name(c.kind));
+	cr_assert_eq(host_change_recheck(udev, "0000:3b:02.5", &c), -EAGAIN);
+	umockdev_testbed_set_attribute_link(tb, vf, "physfn", "../0000:3b:00.0");
+	cr_assert_eq(host_change_recheck(udev, "0000:3b:02.5", &c), 0);
+	cr_assert_eq(c.kind, HOST_VF_ADDED, "kind %s", host_change_kind_name(c.kind));
+	cr_assert_str_eq(c.pf_addr, "0000:3b:00.0");
+	umockdev_testbed_remove_device(tb, vf);
+	cr_assert_eq(host_change_recheck(udev, "0000:3b:02.5", &c), -ENODEV);
+}
+
 Test(udev_monitor, virtual_netdev_is_not_relevant)
 {
 	struct host_change c;

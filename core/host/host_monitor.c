@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <ctype.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include <libudev.h>
@@ -22,6 +23,7 @@ const char *host_change_kind_name(enum host_change_kind kind)
 		[HOST_NETDEV_ADDED] = "netdev-added",
 		[HOST_NETDEV_REMOVED] = "netdev-removed",
 		[HOST_NETDEV_RENAMED] = "netdev-renamed",
+		[HOST_PCI_ADDED] = "pci-added",
 	};
 
 	if ((unsigned)kind >= sizeof(names) / sizeof(names[0]) || !names[kind])
@@ -86,8 +88,13 @@ static int decode_pci(struct udev_device *dev, const char *action, struct host_c
 	}
 	/* the device exists for every other action, so its links say what it is */
 	is_vf = uattr_link_name(dev, "physfn", c->pf_addr, sizeof(c->pf_addr)) == 0;
-	if (!is_vf && !udev_device_get_sysattr_value(dev, "sriov_totalvfs"))
-		return -ENOENT;
+	if (!is_vf && !udev_device_get_sysattr_value(dev, "sriov_totalvfs")) {
+		/* perhaps a VF whose physfn link the kernel has not made yet */
+		if (strcmp(action, "add") != 0)
+			return -ENOENT;
+		c->kind = HOST_PCI_ADDED;
+		return 0;
+	}
 	if (strcmp(action, "add") == 0) {
 		c->kind = is_vf ? HOST_VF_ADDED : HOST_PF_ADDED;
 	} else if (strcmp(action, "bind") == 0 || strcmp(action, "unbind") == 0) {
@@ -174,6 +181,31 @@ int host_change_from_udev(struct udev_device *dev, struct host_change *ret)
 		r = -ENOENT;
 	if (r < 0)
 		return r;
+	*ret = c;
+	return 0;
+}
+
+int host_change_recheck(struct udev *udev, const char *pci_addr, struct host_change *ret)
+{
+	struct host_change c = { 0 };
+	struct udev_device *dev;
+	bool is_vf;
+
+	if (!udev || !pci_addr || copy_pci_addr(c.pci_addr, pci_addr, strlen(pci_addr)) < 0 ||
+	    !ret)
+		return -EINVAL;
+	errno = 0;
+	dev = udev_device_new_from_subsystem_sysname(udev, "pci", pci_addr);
+	if (!dev)
+		return errno && errno != ENOENT ? -errno : -ENODEV;
+	is_vf = uattr_link_name(dev, "physfn", c.pf_addr, sizeof(c.pf_addr)) == 0;
+	if (is_vf)
+		c.kind = HOST_VF_ADDED;
+	else if (udev_device_get_sysattr_value(dev, "sriov_totalvfs"))
+		c.kind = HOST_PF_ADDED;
+	udev_device_unref(dev);
+	if (!is_vf && c.kind != HOST_PF_ADDED)
+		return -EAGAIN;
 	*ret = c;
 	return 0;
 }

@@ -29,6 +29,8 @@ enum host_change_kind {
 	HOST_NETDEV_ADDED,      /* pci_addr (the netdev's device), netdev */
 	HOST_NETDEV_REMOVED,    /* pci_addr, netdev */
 	HOST_NETDEV_RENAMED,    /* pci_addr, netdev (new), old_netdev ("" if not carried) */
+	HOST_PCI_ADDED,         /* pci_addr: a PCI device that is neither a PF nor, yet, a VF;
+				 * see host_change_recheck() */
 };
 
 struct host_change {
@@ -49,6 +51,14 @@ int host_monitor_new(struct udev *udev, struct udev_monitor **ret_monitor);
  * SR-IOV (a non-PF PCI device, a virtual netdev), -EINVAL for an event without an action
  * or a name that cannot be a PCI address. */
 int host_change_from_udev(struct udev_device *dev, struct host_change *ret);
+
+/* The kernel announces a new VF (KOBJ_ADD, in pci_device_add) before it links it to its
+ * PF (physfn, virtfnN: pci_iov_sysfs_link): a listener that decodes the event before the
+ * links exist sees a PCI device that is neither a PF nor a VF (HOST_PCI_ADDED). Decoding
+ * it again once the links exist (a later event, or once the sriov_numvfs write returned)
+ * gives HOST_VF_ADDED (or HOST_PF_ADDED) in *ret; -EAGAIN while it is still neither,
+ * -ENODEV when it is gone. */
+int host_change_recheck(struct udev *udev, const char *pci_addr, struct host_change *ret);
 
 /* Classifies a HOST_PCI_REMOVED against the model: VF (pf_addr filled) or PF. Other kinds
  * are left as they are. -ENOENT when the device is not one of the host's. */

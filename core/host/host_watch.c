@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,6 +16,9 @@
 #include "core/loop.h"
 #include "core/probe/probe_source.h"
 
+#define UNCLASSIFIED_MAX 64u
+#define UNCLASSIFIED_AGE 16u /* bursts */
+
 struct host_watch {
 	struct host_watch_loop lp; /* zeroed until attached */
 	struct udev *udev;
@@ -23,6 +27,13 @@ struct host_watch {
 	struct loop_op poll_op;
 	struct host_change *changes; /* one burst, decoded */
 	size_t n_changes, cap_changes;
+	/* PCI adds that were neither a PF nor a VF when decoded: VFs announced before their
+	 * physfn link, decoded again at each burst and by host_watch_recheck() */
+	struct unclassified {
+		char pci_addr[VFPOOL_PCI_ADDR_MAX];
+		unsigned age; /* bursts it stayed unclassified: a device that is no VF leaves */
+	} unclassified[UNCLASSIFIED_MAX];
+	size_t n_unclassified;
 	struct host_watch_listener *listeners;
 };
 
@@ -174,6 +185,54 @@ static int push_change(struct host_watch *w, const struct host_change *c)
 	return 0;
 }
 
+static void log_change(const struct host_change *c)
+{
+	log_debug("host_event", "kind=%s pci=%s pf=%s driver=%s netdev=%s",
+		  host_change_kind_name(c->kind), c->pci_addr, c->pf_addr, c->driver, c->netdev);
+}
+
+static void remember_unclassified(struct host_watch *w, const char *pci)
+{
+	for (size_t i = 0; i < w->n_unclassified; i++)
+		if (strcmp(w->unclassified[i].pci_addr, pci) == 0)
+			return;
+	if (w->n_unclassified == UNCLASSIFIED_MAX) /* the oldest goes */
+		memmove(&w->unclassified[0], &w->unclassified[1],
+			--w->n_unclassified * sizeof(w->unclassified[0]));
+	snprintf(w->unclassified[w->n_unclassified].pci_addr, VFPOOL_PCI_ADDR_MAX, "%s", pci);
+	w->unclassified[w->n_unclassified++].age = 0;
+}
+
+/* Decodes the unclassified adds again: those that are VFs (or PFs) now join the changes,
+ * as their add events would have; aged is whether this is a new burst. Returns how many
+ * joined. */
+static size_t recheck_unclassified(struct host_watch *w, bool aged)
+{
+	size_t joined = 0, kept = 0;
+
+	for (size_t i = 0; i < w->n_unclassified; i++) {
+		struct unclassified *u = &w->unclassified[i];
+		struct host_change c;
+		int r = host_change_recheck(w->udev, u->pci_addr, &c);
+
+		if (r == 0) {
+			log_debug("host_event_late", "pci=%s kind=%s reason=\"announced before its "
+				  "links to its PF\"", u->pci_addr, host_change_kind_name(c.kind));
+			log_change(&c);
+			if (push_change(w, &c) == 0) {
+				joined++;
+				continue;
+			}
+			log_warn("host_event_dropped", "pci=%s reason=\"out of memory\"", c.pci_addr);
+		}
+		if (r == -ENODEV || (aged && ++u->age > UNCLASSIFIED_AGE))
+			continue; /* gone, or no VF after all: forgotten */
+		w->unclassified[kept++] = *u;
+	}
+	w->n_unclassified = kept;
+	return joined;
+}
+
 /* Reads every queued event; the model still describes the host before them, which is
  * what a removal's classification needs. */
 static void drain(struct host_watch *w)
@@ -188,9 +247,12 @@ static void drain(struct host_watch *w)
 		 * missed the device) stays HOST_PCI_REMOVED: a numvfs change may still await it */
 		if (host_change_from_udev(dev, &c) == 0 &&
 		    (host_change_resolve(*w->lp.model, &c) == 0 || c.kind == HOST_PCI_REMOVED)) {
-			log_debug("host_event", "kind=%s pci=%s pf=%s driver=%s netdev=%s",
-				  host_change_kind_name(c.kind), c.pci_addr, c.pf_addr, c.driver,
-				  c.netdev);
+			log_change(&c);
+			if (c.kind == HOST_PCI_ADDED) {
+				remember_unclassified(w, c.pci_addr);
+				udev_device_unref(dev);
+				continue;
+			}
 			if (c.kind == HOST_PF_ADDED && !model_has_pf(*w->lp.model, c.pci_addr))
 				log_warn("pf_added_unmanaged",
 					 "pci=%s reason=\"restart vfpoold to manage it\"", c.pci_addr);
@@ -199,6 +261,28 @@ static void drain(struct host_watch *w)
 					 c.pci_addr);
 		}
 		udev_device_unref(dev);
+	}
+}
+
+/* Applies a discovery with the changes' removals, then tells the listeners of the changes
+ * from index first on. */
+static void publish(struct host_watch *w, size_t first)
+{
+	struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
+
+	if (first >= w->n_changes)
+		return;
+	resync(w, &gone);
+	for (size_t i = first; i < w->n_changes; i++) {
+		struct host_watch_listener *l = w->listeners;
+
+		while (l) {
+			struct host_watch_listener *next = l->next; /* it may leave */
+
+			if (l->changed)
+				l->changed(l, &w->changes[i]);
+			l = next;
+		}
 	}
 }
 
@@ -212,24 +296,18 @@ static void on_poll(struct loop_op *op, const struct io_uring_cqe *cqe)
 		log_warn("host_monitor_failed", "error=\"%s\"", strerror(-cqe->res));
 	}
 	drain(w);
-	if (w->n_changes) {
-		struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
-
-		resync(w, &gone);
-		for (size_t i = 0; i < w->n_changes; i++) {
-			struct host_watch_listener *l = w->listeners;
-
-			while (l) {
-				struct host_watch_listener *next = l->next; /* it may leave */
-
-				if (l->changed)
-					l->changed(l, &w->changes[i]);
-				l = next;
-			}
-		}
-	}
+	recheck_unclassified(w, true);
+	publish(w, 0);
 	if (!*w->lp.stop)
 		arm_poll(w);
+}
+
+void host_watch_recheck(struct host_watch *w)
+{
+	size_t first = w->n_changes; /* the latest burst's removals still hold */
+
+	if (w->n_unclassified && recheck_unclassified(w, false))
+		publish(w, first);
 }
 
 void host_watch_attach(struct host_watch *w, const struct host_watch_loop *lp)

@@ -56,6 +56,12 @@ void host_watch_unlisten(struct host_watch *w, struct host_watch_listener *l);
 
 struct udev *host_watch_udev(const struct host_watch *w);
 
+/* Decodes again the PCI adds that were neither PF nor VF when their events came (a VF is
+ * announced before its links to its PF exist) and publishes those that are VFs now, as
+ * their events would have been. For a numvfs change once its write returned: the kernel
+ * made every VF and link by then. Only once attached. */
+void host_watch_recheck(struct host_watch *w);
+
 /* Discovers the host now and applies it (e.g. before answering a numvfs change); the
  * removals of the latest udev burst still count. Only once attached. */
 int host_watch_resync(struct host_watch *w);

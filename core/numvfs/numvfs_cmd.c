@@ -136,6 +136,7 @@ static void finish(struct numvfs_run *run)
 static void on_write(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct numvfs_run *run = container_of(op, struct numvfs_run, write_op);
+	struct host_watch *watch = run->n->opts.watch;
 
 	run->write_pending = false;
 	/* closing is what the kernel (and a testbed's fake kernel) acts on last */
@@ -148,6 +149,9 @@ static void on_write(struct loop_op *op, const struct io_uring_cqe *cqe)
 		free_if_idle(run);
 	else
 		drive(run);
+	/* The kernel has made every VF and its links by now. A VF whose add event was decoded
+	 * before its physfn link existed counts now (run may be gone: not used below) */
+	host_watch_recheck(watch);
 }
 
 static void timer_done(struct step_timer *t)
