@@ -174,6 +174,8 @@ static unsigned testbed_numvfs(struct bed *b, const char *pf)
 	return (unsigned)strtoul(buf, NULL, 10);
 }
 
+static bool wait_log(const struct bed *b, const char *needle);
+
 static bool log_has(const struct bed *b, const char *needle)
 {
 	FILE *f = fopen(b->d.log_path, "re");
@@ -689,7 +691,8 @@ Test(daemon_udev, pf_removed_under_leases_reports_them_lost_and_keeps_them_visib
 	cr_assert_str_eq(v.vm_id, "vm7");
 	cr_assert_str_eq(v.reason, "VF vanished");
 	cr_assert(v.blocked_mask & (1u << VFPOOL_BLOCK_ABSENT));
-	cr_assert(log_has(&b, "event=lease_lost vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
+	/* the line follows the counter (logged after the segment shows the loss) */
+	cr_assert(wait_log(&b, "event=lease_lost vm=vm7 vnic=nic0 pci=0000:5e:00.2"),
 		  "no lease_lost line in %s", b.d.log_path);
 	/* the launcher can still release it; the slot stays absent */
 	cr_assert_eq(vfpool_release(h, "vm7", "nic0", l.generation, NULL, 0), 0);
@@ -1124,5 +1127,126 @@ Test(daemon_udev, vf_announced_before_its_physfn_link_still_completes_the_change
 	free(change.out);
 	cr_assert(log_has(&b, "event=host_event kind=vf-added pci=0000:5e:00.2 pf=0000:5e:00.0"));
 	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 2);
+	bed_close(&b);
+}
+
+/* ---- a change in flight when the daemon is killed: journaled, reconciled at the restart -- */
+
+static bool store_is(const struct bed *b, const char *pci, const char *want)
+{
+	char file[160], buf[16] = "";
+	FILE *f;
+
+	snprintf(file, sizeof(file), "%s/%s/%s", b->state_dir, NUMVFS_DIR, pci);
+	f = fopen(file, "re");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = '\0';
+	fclose(f);
+	return strcmp(buf, want) == 0;
+}
+
+static bool intent_exists(const struct bed *b, const char *pci)
+{
+	char file[160];
+
+	snprintf(file, sizeof(file), "%s/%s/%s", b->state_dir, NUMVFS_INTENT_DIR, pci);
+	return access(file, F_OK) == 0;
+}
+
+/* Starts `pf set ens2f0 n` in a thread and kills the daemon once the kernel's sriov_numvfs
+ * reads at: the change is provably in the middle. */
+static void kill_mid_change(struct bed *b, struct async_cmd *change, pthread_t *t,
+			    unsigned at)
+{
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	int i;
+
+	cr_assert_eq(pthread_create(t, NULL, run_async, change), 0);
+	for (i = 0; i < 1000; i++) {
+		if (vf_by_pci(b, "0000:5e:00.2", &v) &&
+		    strcmp(v.reason, "numvfs change in progress") == 0 && testbed_numvfs(b, MLX) == at)
+			break;
+		usleep(10000);
+	}
+	cr_assert_lt(i, 1000, "the change never reached sriov_numvfs=%u", at);
+	cr_assert(intent_exists(b, "0000:5e:00.0"), "the change in flight is not journaled");
+	kill(b->d.pid, SIGKILL);
+	cr_assert_eq(waitpid(b->d.pid, NULL, 0), b->d.pid);
+	b->d.pid = 0;
+	b->running = false;
+	pthread_join(*t, NULL);
+	cr_assert_lt(change->r, 0, "a change whose daemon died was reported done");
+	free(change->out);
+}
+
+static bool wait_reconciled(const struct bed *b, unsigned existing, const char *stored)
+{
+	for (int i = 0; i < 1000; i++) {
+		if (pf_info(b, MLX_PF_INDEX).existing == existing && store_is(b, "0000:5e:00.0", stored) &&
+		    !intent_exists(b, "0000:5e:00.0"))
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/* Killed after writing 0 (2 -> 3): the kernel has neither count; the restart rolls back to
+ * 2 (writing only 2 over 0) and persists it: kernel and state dir agree again. */
+Test(daemon_udev, killed_between_zero_and_n_the_restart_rolls_back_and_persists)
+{
+	static const char *const pfs[] = { MLX };
+	char values[1][FAKE_KERNEL_VALUES_MAX];
+	struct async_cmd change = { .n = "3" };
+	struct lazy_kernel lazy;
+	struct fake_kernel *k;
+	struct bed b;
+	char *out = NULL;
+	pthread_t t;
+
+	bed_open(&b);
+	change.b = &b;
+	bed_start(&b, "120000");
+	lazy_start(&lazy, b.tb, 3, false); /* takes 0, ignores 3: the wait for VFs never ends */
+	kill_mid_change(&b, &change, &t, 3);
+	lazy_stop(&lazy);
+	/* the kernel undoes nothing: 0 VFs behind a sriov_numvfs that says 3 */
+	k = fake_kernel_start(b.tb, pfs, 1);
+	test_daemon_restart(&b.d, NULL, "--state-dir", b.state_dir, "--spin-us", "0", NULL);
+	b.running = true;
+	cr_assert(wait_reconciled(&b, 2, "2\n"), "not rolled back to 2; see %s", b.d.log_path);
+	cr_assert(log_has(&b, "event=numvfs_changed pf=ens2f0 pci=0000:5e:00.0 numvfs=2"));
+	cr_assert_eq(command(&b, &out, "ens2f0", "1"), 0, "%s", out);
+	free(out);
+	fake_kernel_stop_values(k, values);
+	cr_assert_str_eq(values[0], "0 2 0 1", "written after the restart: %s", values[0]);
+	cr_assert(store_is(&b, "0000:5e:00.0", "1\n"));
+	bed_close(&b);
+}
+
+/* Killed after the kernel made the VFs but before the count was persisted (2 -> 4): the
+ * restart finishes the change: 4 persisted, nothing written. */
+Test(daemon_udev, killed_after_the_kernel_made_the_vfs_the_restart_persists_the_count)
+{
+	struct async_cmd change = { .n = "4" };
+	struct lazy_kernel lazy;
+	struct bed b;
+	pthread_t t;
+
+	bed_open(&b);
+	change.b = &b;
+	bed_start(&b, "120000");
+	cr_assert(!store_is(&b, "0000:5e:00.0", "2\n"));
+	lazy_start(&lazy, b.tb, 4, false);
+	kill_mid_change(&b, &change, &t, 4);
+	lazy_stop(&lazy);
+	fake_kernel_apply(b.tb, MLX); /* the VFs the write of 4 makes, their events unheard */
+	test_daemon_restart(&b.d, NULL, "--state-dir", b.state_dir, "--spin-us", "0", NULL);
+	b.running = true;
+	cr_assert(wait_reconciled(&b, 4, "4\n"), "4 not persisted; see %s", b.d.log_path);
+	cr_assert(log_has(&b, "event=numvfs_change_reconciled pci=0000:5e:00.0 from=2 to=4 "
+			  "action=finished"));
+	cr_assert_eq(testbed_numvfs(&b, MLX), 4);
 	bed_close(&b);
 }

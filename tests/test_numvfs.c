@@ -263,6 +263,62 @@ Test(numvfs, store_list_keeps_the_good_pfs_and_names_each_bad_file)
 	free(bad);
 }
 
+/* ---- the changes in flight ------------------------------------------------------------ */
+
+Test(numvfs, intent_is_saved_listed_with_its_boot_and_cleared)
+{
+	struct numvfs_intent *in = NULL;
+	struct numvfs_bad_entry *bad = NULL;
+	char boot[NUMVFS_BOOT_ID_MAX];
+	size_t n = 9, n_bad = 9;
+
+	cr_assert_eq(numvfs_intent_list(state_dir, &in, &n, &bad, &n_bad), 0);
+	cr_assert_eq(n + n_bad, 0, "no directory: nothing in flight");
+	cr_assert_eq(numvfs_intent_save(state_dir, "0000:5e:00.0", 2, 4), 0);
+	cr_assert_eq(numvfs_intent_list(state_dir, &in, &n, &bad, &n_bad), 0);
+	cr_assert_eq(n, 1);
+	cr_assert_eq(n_bad, 0);
+	cr_assert_str_eq(in[0].pci_addr, "0000:5e:00.0");
+	cr_assert_eq(in[0].from, 2);
+	cr_assert_eq(in[0].to, 4);
+	cr_assert_eq(numvfs_boot_id(boot), 0);
+	cr_assert_str_eq(in[0].boot_id, boot);
+	free(in);
+	free(bad);
+	cr_assert_eq(numvfs_intent_clear(state_dir, "0000:5e:00.0"), 0);
+	cr_assert_eq(numvfs_intent_clear(state_dir, "0000:5e:00.0"), 0, "clearing twice");
+	cr_assert_eq(numvfs_intent_list(state_dir, &in, &n, &bad, &n_bad), 0);
+	cr_assert_eq(n + n_bad, 0);
+	cr_assert_eq(numvfs_intent_save(state_dir, "../etc", 2, 4), -EINVAL);
+}
+
+Test(numvfs, intent_that_is_not_one_is_not_trusted)
+{
+	struct numvfs_intent *in = NULL;
+	struct numvfs_bad_entry *bad = NULL;
+	char path[512];
+	size_t n, n_bad;
+	FILE *f;
+
+	cr_assert_eq(numvfs_intent_save(state_dir, "0000:5e:00.0", 0, 3), 0);
+	snprintf(path, sizeof(path), "%s/%s/0000:3b:00.0", state_dir, NUMVFS_INTENT_DIR);
+	f = fopen(path, "we");
+	cr_assert(f);
+	fputs("2 x\n", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/%s/0000:3b:00.1", state_dir, NUMVFS_INTENT_DIR);
+	cr_assert_eq(symlink("/etc/passwd", path), 0);
+	cr_assert_eq(numvfs_intent_list(state_dir, &in, &n, &bad, &n_bad), 0);
+	cr_assert_eq(n, 1, "only the good one");
+	cr_assert_str_eq(in[0].pci_addr, "0000:5e:00.0");
+	cr_assert_eq(n_bad, 2);
+	for (size_t i = 0; i < n_bad; i++)
+		cr_assert(strstr(bad[i].why, "not a numvfs change in flight, not trusted"), "%s",
+			  bad[i].why);
+	free(in);
+	free(bad);
+}
+
 /* ---- request check -------------------------------------------------------------------- */
 
 struct bed {

@@ -57,6 +57,36 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries, 
 		      struct numvfs_bad_entry **ret_bad, size_t *ret_n_bad, char *why,
 		      size_t why_len);
 
+/* ---- the changes in flight ---------------------------------------------------------------- */
+
+/* A change is journaled before its first write to sriov_numvfs, as
+ * <state_dir>/numvfs_changes/<pci-address> holding "FROM TO BOOT_ID\n" (the kernel's count
+ * when it started, the count asked, the boot it was made in), and cleared once its outcome
+ * is persisted. One left behind is
+ * a change whose daemon died in flight: the next start finishes or rolls it back
+ * (core/numvfs/numvfs_cmd.h). */
+#define NUMVFS_INTENT_DIR "numvfs_changes"
+
+#define NUMVFS_BOOT_ID_MAX 40 /* /proc/sys/kernel/random/boot_id: a UUID */
+
+struct numvfs_intent {
+	char pci_addr[VFPOOL_PCI_ADDR_MAX];
+	unsigned from, to;
+	char boot_id[NUMVFS_BOOT_ID_MAX]; /* the boot it was made in; "" when unknown */
+};
+
+/* This boot's id; -errno when it cannot be read. */
+int numvfs_boot_id(char buf[NUMVFS_BOOT_ID_MAX]);
+
+/* Atomically (temp file, fsync, rename, fsync of the directory), creating the directory. */
+int numvfs_intent_save(const char *state_dir, const char *pci, unsigned from, unsigned to);
+/* Removes it, durably; 0 when there was none. */
+int numvfs_intent_clear(const char *state_dir, const char *pci);
+/* Every change in flight (malloc'd; NULL when none), and every file that is not one
+ * (trusted only as the store's files are) in *ret_bad. */
+int numvfs_intent_list(const char *state_dir, struct numvfs_intent **ret_intents, size_t *ret_n,
+		       struct numvfs_bad_entry **ret_bad, size_t *ret_n_bad);
+
 /* ---- validation ----------------------------------------------------------------------- */
 
 /* Why one VF is not free, as the daemon knows it (leased, host-busy, bound by another
@@ -132,6 +162,8 @@ int numvfs_op_timeout(struct numvfs_op *op, uint32_t step);
  * names the PF and, on failure, the reason and what became of the write-back:
  * "0000:3b:00.0: writing sriov_numvfs=8 failed: Device or resource busy; restored 4". */
 int numvfs_op_result(const struct numvfs_op *op, const char **ret_message);
+/* After a failure: the last known value was written back, the kernel is as it was. */
+bool numvfs_op_restored(const struct numvfs_op *op);
 
 /* ---- boot-time restore ---------------------------------------------------------------- */
 

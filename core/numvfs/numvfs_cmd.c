@@ -60,6 +60,7 @@ struct numvfs_run {
 };
 
 static void drive(struct numvfs_run *run);
+static void reconcile(struct numvfs_cmd *n);
 static void cancel_timer(struct numvfs_run *run);
 
 static struct numvfs_run *find_run(const struct numvfs_cmd *n, const char *pci)
@@ -101,6 +102,16 @@ static void free_if_idle(struct numvfs_run *run)
 	free_run(run);
 }
 
+static void clear_intent(struct numvfs_run *run)
+{
+	int r = numvfs_intent_clear(run->n->opts.state_dir, run->pci);
+
+	if (r < 0)
+		log_err("numvfs_journal_failed", "pf=%s pci=%s error=\"clearing %s/%s/%s: %s\"",
+			run->name, run->pci, run->n->opts.state_dir, NUMVFS_INTENT_DIR, run->pci,
+			strerror(-r));
+}
+
 static void finish(struct numvfs_run *run)
 {
 	const char *state_dir = run->n->opts.state_dir;
@@ -117,16 +128,28 @@ static void finish(struct numvfs_run *run)
 		if (s < 0) {
 			log_err("numvfs_persist_failed", "pf=%s pci=%s numvfs=%u state_dir=%s error=\"%s\"",
 				run->name, run->pci, n, state_dir, strerror(-s));
-			ctl_reply(run->req, s, "%s: %u VFs, but saving it under %s/%s failed: %s",
-				  run->name, n, state_dir, NUMVFS_DIR, strerror(-s));
+			if (run->req)
+				ctl_reply(run->req, s, "%s: %u VFs, but saving it under %s/%s "
+					  "failed: %s", run->name, n, state_dir, NUMVFS_DIR,
+					  strerror(-s));
 		} else {
 			log_info("numvfs_changed", "pf=%s pci=%s numvfs=%u", run->name, run->pci, n);
-			ctl_reply(run->req, 0, "%s: %u VFs", run->name, n);
+			if (run->req)
+				ctl_reply(run->req, 0, "%s: %u VFs", run->name, n);
 		}
+		/* persisted or not, the change is over; a store left behind is the next
+		 * start's to see (the kernel has the count, the journal says it was asked) */
+		if (s == 0)
+			clear_intent(run);
 	} else {
 		log_warn("numvfs_change_failed", "pf=%s pci=%s numvfs=%u error=\"%s\"", run->name,
 			 run->pci, n, msg);
-		ctl_reply(run->req, r, "%s", msg);
+		if (run->req)
+			ctl_reply(run->req, r, "%s", msg);
+		/* rolled back to where it started: nothing to reconcile; otherwise (or when this
+		 * was itself the rollback of an interrupted change) the next start rolls back */
+		if (run->req && numvfs_op_restored(run->op))
+			clear_intent(run);
 	}
 	run->req = NULL;
 	cancel_timer(run);
@@ -316,8 +339,10 @@ int numvfs_cmd_new(const struct numvfs_cmd_opts *opts, struct numvfs_cmd **ret_c
 	n->opts = *opts;
 	n->listener.busy = busy_pfs;
 	n->listener.changed = on_host_change;
-	if (n->opts.watch)
+	if (n->opts.watch) {
 		host_watch_listen(n->opts.watch, &n->listener);
+		reconcile(n);
+	}
 	*ret_cmd = n;
 	return 0;
 }
@@ -469,7 +494,7 @@ static unsigned current_numvfs(struct numvfs_cmd *nc, const struct host_pf *pf)
  * at once, with nothing written to sriov_numvfs. The value is persisted when the store
  * does not hold it yet (pf set manages the PF from now on). True when answered. */
 static bool already(struct numvfs_cmd *nc, struct ctl_request *req, const struct host_pf *pf,
-		    unsigned n)
+		    unsigned current, unsigned n)
 {
 	const char *name = pf->netdev[0] ? pf->netdev : pf->pci_addr;
 	const char *state_dir = nc->opts.state_dir;
@@ -477,7 +502,7 @@ static bool already(struct numvfs_cmd *nc, struct ctl_request *req, const struct
 	unsigned stored;
 	int r;
 
-	if (current_numvfs(nc, pf) != n)
+	if (current != n)
 		return false;
 	r = numvfs_store_load(state_dir, pf->pci_addr, &stored, why, sizeof(why));
 	if (r < 0 || stored != n) {
@@ -497,6 +522,40 @@ static bool already(struct numvfs_cmd *nc, struct ctl_request *req, const struct
 	return true;
 }
 
+/* A change of model PF p to n, not started yet (the caller journals and starts it). */
+static struct numvfs_run *new_run(struct numvfs_cmd *nc, uint32_t p, unsigned n)
+{
+	const struct host *model = *nc->opts.model;
+	const struct host_pf *pf = &model->pfs[p];
+	struct numvfs_run *run = calloc(1, sizeof(*run));
+
+	if (!run)
+		return NULL;
+	run->n = nc;
+	run->fd = -1;
+	run->write_op.complete = on_write;
+	run->timer_step = UINT32_MAX;
+	memcpy(run->pci, pf->pci_addr, sizeof(run->pci));
+	snprintf(run->name, sizeof(run->name), "%s", pf->netdev[0] ? pf->netdev : pf->pci_addr);
+	if (sriov_numvfs_path(nc->opts.watch, run->pci, run->path, sizeof(run->path)) < 0 ||
+	    numvfs_op_new(model, p, n, nc->opts.timeout_ms, &run->op) < 0) {
+		free_run(run);
+		return NULL;
+	}
+	return run;
+}
+
+static void start_run(struct numvfs_run *run)
+{
+	struct numvfs_cmd *nc = run->n;
+
+	run->next = nc->runs;
+	nc->runs = run;
+	/* its VFs are about to go: the allocator stops handing them out now */
+	host_watch_resync(nc->opts.watch);
+	drive(run);
+}
+
 static void cmd_pf_set(struct ctl_request *req)
 {
 	struct numvfs_cmd *nc = req->ctx;
@@ -506,6 +565,7 @@ static void cmd_pf_set(struct ctl_request *req)
 	uint32_t p;
 	unsigned n;
 	struct numvfs_vf_use *uses;
+	unsigned current;
 	char why[4096];
 	int r;
 
@@ -533,7 +593,8 @@ static void cmd_pf_set(struct ctl_request *req)
 			  pf->netdev[0] ? pf->netdev : pf->pci_addr);
 		return;
 	}
-	if (already(nc, req, pf, n))
+	current = current_numvfs(nc, pf);
+	if (already(nc, req, pf, current, n))
 		return;
 	uses = vf_uses(nc->opts.engine, model);
 	if (!uses) {
@@ -546,33 +607,130 @@ static void cmd_pf_set(struct ctl_request *req)
 		ctl_reply(req, r, "%s", why);
 		return;
 	}
-	run = calloc(1, sizeof(*run));
+	run = new_run(nc, p, n);
 	if (!run) {
-		ctl_reply(req, -ENOMEM, "out of memory");
+		ctl_reply(req, -ENOMEM, "%s: cannot start the change: out of memory",
+			  pf->netdev[0] ? pf->netdev : pf->pci_addr);
 		return;
 	}
-	run->n = nc;
-	run->fd = -1;
-	run->write_op.complete = on_write;
-	run->timer_step = UINT32_MAX;
-	memcpy(run->pci, pf->pci_addr, sizeof(run->pci));
-	snprintf(run->name, sizeof(run->name), "%s", pf->netdev[0] ? pf->netdev : pf->pci_addr);
-	r = sriov_numvfs_path(nc->opts.watch, run->pci, run->path, sizeof(run->path));
-	if (r == 0)
-		r = numvfs_op_new(model, p, n, nc->opts.timeout_ms, &run->op);
+	/* journaled before the first write: a daemon killed in the middle leaves it for the
+	 * next start to finish or roll back (reconcile below) */
+	r = numvfs_intent_save(nc->opts.state_dir, run->pci, current, n);
 	if (r < 0) {
-		ctl_reply(req, r, "%s: cannot start the change: %s", run->name, strerror(-r));
-		free(run);
+		log_err("numvfs_journal_failed", "pf=%s pci=%s error=\"saving %s/%s/%s: %s\"",
+			run->name, run->pci, nc->opts.state_dir, NUMVFS_INTENT_DIR, run->pci,
+			strerror(-r));
+		ctl_reply(req, r, "%s: numvfs not changed: journaling the change under %s/%s "
+			  "failed: %s", run->name, nc->opts.state_dir, NUMVFS_INTENT_DIR,
+			  strerror(-r));
+		free_run(run);
 		return;
 	}
 	run->req = req;
-	run->next = nc->runs;
-	nc->runs = run;
 	log_info("numvfs_change_started", "pf=%s pci=%s from=%u to=%u uid=%u", run->name,
-		 run->pci, pf->num_vfs, n, (unsigned)req->cred.uid);
-	/* its VFs are about to go: the allocator stops handing them out now */
-	host_watch_resync(nc->opts.watch);
-	drive(run);
+		 run->pci, current, n, (unsigned)req->cred.uid);
+	start_run(run);
+}
+
+/* ---- a change a killed daemon left in flight --------------------------------------------- */
+
+static void reconciled(const struct numvfs_intent *in, const char *action, const char *reason)
+{
+	log_info("numvfs_change_reconciled", "pci=%s from=%u to=%u action=%s reason=\"%s\"",
+		 in->pci_addr, in->from, in->to, action, reason);
+}
+
+static void clear_intent_of(struct numvfs_cmd *nc, const char *pci)
+{
+	int r = numvfs_intent_clear(nc->opts.state_dir, pci);
+
+	if (r < 0)
+		log_err("numvfs_journal_failed", "pci=%s error=\"clearing %s/%s/%s: %s\"", pci,
+			nc->opts.state_dir, NUMVFS_INTENT_DIR, pci, strerror(-r));
+}
+
+/* One journaled change: finished when the kernel has the count asked (only the persisting
+ * was lost), nothing to do when it has the count the change started from, else rolled back
+ * to that count by a change of our own (the journal entry stays until it is done, so a
+ * second kill rolls back again). */
+static void reconcile_one(struct numvfs_cmd *nc, const struct numvfs_intent *in,
+			  const char *boot_id)
+{
+	const struct host *model = *nc->opts.model;
+	struct numvfs_run *run;
+	unsigned existing = 0, kernel;
+	uint32_t p;
+	int r;
+
+	if (in->boot_id[0] && boot_id[0] && strcmp(in->boot_id, boot_id) != 0) {
+		reconciled(in, "dropped", "left by an earlier boot: the boot restore applied the "
+			   "persisted count since");
+		clear_intent_of(nc, in->pci_addr);
+		return;
+	}
+	if (find_pf(model, in->pci_addr, &p) < 0) {
+		reconciled(in, "dropped", "the PF is gone: the boot restore applies the persisted "
+			   "count");
+		clear_intent_of(nc, in->pci_addr);
+		return;
+	}
+	kernel = model->pfs[p].num_vfs;
+	for (size_t i = 0; i < model->n_vfs; i++)
+		existing += model->vfs[i].pf == p;
+	if (kernel == in->to && existing == in->to) {
+		r = numvfs_store_save(nc->opts.state_dir, in->pci_addr, in->to);
+		if (r < 0) {
+			log_err("numvfs_persist_failed", "pci=%s numvfs=%u state_dir=%s error=\"%s\"",
+				in->pci_addr, in->to, nc->opts.state_dir, strerror(-r));
+			return; /* the journal stays: the next start tries again */
+		}
+		reconciled(in, "finished", "the kernel has the count asked: persisted");
+		clear_intent_of(nc, in->pci_addr);
+		return;
+	}
+	if (kernel == in->from && existing == in->from) {
+		reconciled(in, "none", "the kernel has the count the change started from");
+		clear_intent_of(nc, in->pci_addr);
+		return;
+	}
+	run = new_run(nc, p, in->from);
+	if (!run) {
+		log_err("numvfs_reconcile_failed", "pci=%s from=%u to=%u error=\"cannot start the "
+			"rollback\"", in->pci_addr, in->from, in->to);
+		return;
+	}
+	log_info("numvfs_change_started", "pf=%s pci=%s from=%u to=%u reason=\"rolling back a "
+		 "change from %u to %u interrupted with %u VFs\"", run->name, run->pci, kernel,
+		 in->from, in->from, in->to, existing);
+	start_run(run);
+}
+
+/* At start (the run dir is locked: one daemon writes sysfs; the watch is attached): each
+ * change a killed daemon left in flight, so that the kernel and the persisted count agree
+ * again. A journal entry from an earlier boot is dropped: the boot restore ran since. */
+static void reconcile(struct numvfs_cmd *nc)
+{
+	struct numvfs_intent *in = NULL;
+	struct numvfs_bad_entry *bad = NULL;
+	char boot_id[NUMVFS_BOOT_ID_MAX];
+	size_t n = 0, n_bad = 0;
+	int r;
+
+	r = numvfs_intent_list(nc->opts.state_dir, &in, &n, &bad, &n_bad);
+	if (r < 0) {
+		log_err("numvfs_reconcile_failed", "dir=%s/%s error=\"%s\"", nc->opts.state_dir,
+			NUMVFS_INTENT_DIR, strerror(-r));
+		return;
+	}
+	for (size_t i = 0; i < n_bad; i++)
+		log_warn("numvfs_reconcile_skipped", "file=%s reason=\"%s\"", bad[i].name,
+			 bad[i].why);
+	if (n && numvfs_boot_id(boot_id) < 0)
+		boot_id[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		reconcile_one(nc, &in[i], boot_id);
+	free(in);
+	free(bad);
 }
 
 const struct ctl_command numvfs_commands[] = {

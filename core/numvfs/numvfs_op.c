@@ -20,7 +20,7 @@ struct numvfs_op {
 	uint32_t step;
 	uint32_t timeout_ms;
 	unsigned target, requested, last_known;
-	bool rolling_back, retried_busy;
+	bool rolling_back, retried_busy, restored;
 	int error; /* the first failure, negative errno */
 	char reason[128];
 	char message[320];
@@ -210,6 +210,11 @@ unsigned numvfs_op_target(const struct numvfs_op *op)
 	return op->requested;
 }
 
+bool numvfs_op_restored(const struct numvfs_op *op)
+{
+	return op->restored;
+}
+
 static void enter(struct numvfs_op *op, enum numvfs_state state)
 {
 	op->state = state;
@@ -225,6 +230,7 @@ static void finish(struct numvfs_op *op)
 		return;
 	}
 	enter(op, NUMVFS_FAILED);
+	op->restored = true;
 	snprintf(op->message, sizeof(op->message),
 		 "%s: writing sriov_numvfs=%u failed: %s; restored %u", op->pf, op->requested,
 		 op->reason, op->last_known);

@@ -299,3 +299,227 @@ out:
 	*ret_n_bad = n_bad;
 	return 0;
 }
+
+/* ---- the changes in flight ---------------------------------------------------------------- */
+
+/* <state_dir>/numvfs_changes, created (and made durable) when create; -ENOENT otherwise. */
+static int open_intent_dir(const char *state_dir, bool create)
+{
+	int sfd, dfd;
+
+	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (sfd < 0)
+		return -errno;
+	if (create && mkdirat(sfd, NUMVFS_INTENT_DIR, 0755) < 0 && errno != EEXIST) {
+		int r = -errno;
+
+		close(sfd);
+		return r;
+	}
+	dfd = openat(sfd, NUMVFS_INTENT_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dfd < 0)
+		dfd = -errno;
+	if (dfd >= 0 && create && fsync(sfd) < 0) {
+		close(dfd);
+		dfd = -errno;
+	}
+	close(sfd);
+	return dfd;
+}
+
+int numvfs_boot_id(char buf[NUMVFS_BOOT_ID_MAX])
+{
+	ssize_t len;
+	int fd, r = 0;
+
+	buf[0] = '\0';
+	fd = open("/proc/sys/kernel/random/boot_id", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	len = read(fd, buf, NUMVFS_BOOT_ID_MAX - 1);
+	if (len < 0)
+		r = -errno;
+	close(fd);
+	if (r < 0)
+		return r;
+	buf[len] = '\0';
+	buf[strcspn(buf, "\n")] = '\0';
+	for (char *c = buf; *c; c++)
+		if (!isxdigit((unsigned char)*c) && *c != '-')
+			return -EBADMSG;
+	return buf[0] ? 0 : -EBADMSG;
+}
+
+int numvfs_intent_save(const char *state_dir, const char *pci, unsigned from, unsigned to)
+{
+	char buf[32 + NUMVFS_BOOT_ID_MAX], boot[NUMVFS_BOOT_ID_MAX];
+	int dfd, r, len;
+
+	if (!state_dir || !pci || !valid_pci_name(pci) || from > NUMVFS_MAX || to > NUMVFS_MAX)
+		return -EINVAL;
+	if (numvfs_boot_id(boot) < 0)
+		boot[0] = '\0';
+	dfd = open_intent_dir(state_dir, true);
+	if (dfd < 0)
+		return dfd;
+	len = snprintf(buf, sizeof(buf), "%u %u%s%s\n", from, to, boot[0] ? " " : "", boot);
+	r = atomic_file_replace(dfd, pci, buf, (size_t)len, 0644);
+	close(dfd);
+	return r;
+}
+
+int numvfs_intent_clear(const char *state_dir, const char *pci)
+{
+	int dfd, r = 0;
+
+	if (!state_dir || !pci || !valid_pci_name(pci))
+		return -EINVAL;
+	dfd = open_intent_dir(state_dir, false);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	if (unlinkat(dfd, pci, 0) < 0)
+		r = errno == ENOENT ? 0 : -errno;
+	else if (fsync(dfd) < 0) /* the removal is the end of the change: durable too */
+		r = -errno;
+	close(dfd);
+	return r;
+}
+
+/* "FROM TO[ BOOT_ID]\n", the counts 0..NUMVFS_MAX without leading zeros. */
+static int parse_intent(char *s, size_t len, struct numvfs_intent *ret)
+{
+	char *end = s + len, *sp, *sp2;
+
+	if (len && end[-1] == '\n')
+		end--;
+	sp = memchr(s, ' ', (size_t)(end - s));
+	if (!sp)
+		return -EBADMSG;
+	sp2 = memchr(sp + 1, ' ', (size_t)(end - (sp + 1)));
+	if (parse_value(s, (size_t)(sp - s), &ret->from) < 0 ||
+	    parse_value(sp + 1, (size_t)((sp2 ? sp2 : end) - sp - 1), &ret->to) < 0)
+		return -EBADMSG;
+	ret->boot_id[0] = '\0';
+	if (sp2) {
+		size_t n = (size_t)(end - sp2 - 1);
+
+		if (n == 0 || n >= sizeof(ret->boot_id))
+			return -EBADMSG;
+		for (size_t i = 0; i < n; i++)
+			if (!isxdigit((unsigned char)sp2[1 + i]) && sp2[1 + i] != '-')
+				return -EBADMSG;
+		memcpy(ret->boot_id, sp2 + 1, n);
+		ret->boot_id[n] = '\0';
+	}
+	return 0;
+}
+
+/* One intent file, trusted only as load_at trusts a store file. */
+static int intent_load_at(int dfd, const char *name, struct numvfs_intent *ret)
+{
+	struct stat st, fst;
+	char buf[32 + NUMVFS_BOOT_ID_MAX];
+	ssize_t len;
+	int fd, r;
+
+	if (!valid_pci_name(name))
+		return -EBADMSG;
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size >= (off_t)sizeof(buf))
+		return -EBADMSG;
+	fd = openat(dfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ELOOP ? -EBADMSG : -errno;
+	if (fstat(fd, &fst) < 0 || !S_ISREG(fst.st_mode) || fst.st_ino != st.st_ino ||
+	    fst.st_dev != st.st_dev) {
+		close(fd);
+		return -EBADMSG;
+	}
+	len = read(fd, buf, sizeof(buf));
+	r = len < 0 ? -errno : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	if ((size_t)len == sizeof(buf))
+		return -EBADMSG;
+	return parse_intent(buf, (size_t)len, ret);
+}
+
+int numvfs_intent_list(const char *state_dir, struct numvfs_intent **ret_intents, size_t *ret_n,
+		       struct numvfs_bad_entry **ret_bad, size_t *ret_n_bad)
+{
+	struct numvfs_intent *v = NULL, *e;
+	struct numvfs_bad_entry *bad = NULL, *b;
+	size_t n = 0, cap = 0, n_bad = 0, cap_bad = 0;
+	struct dirent *de;
+	DIR *d;
+	int dfd, r = 0;
+
+	if (!state_dir || !ret_intents || !ret_n || !ret_bad || !ret_n_bad)
+		return -EINVAL;
+	*ret_intents = NULL;
+	*ret_n = 0;
+	*ret_bad = NULL;
+	*ret_n_bad = 0;
+	dfd = open_intent_dir(state_dir, false);
+	if (dfd == -ENOENT)
+		return 0;
+	if (dfd < 0)
+		return dfd;
+	d = fdopendir(dfd);
+	if (!d) {
+		r = -errno;
+		close(dfd);
+		return r;
+	}
+	while ((errno = 0, de = readdir(d))) {
+		struct numvfs_intent in;
+		int err;
+
+		if (de->d_name[0] == '.')
+			continue; /* ours in flight, or . and .. */
+		err = intent_load_at(dirfd(d), de->d_name, &in);
+		if (err == -ENOENT)
+			continue;
+		if (err < 0) {
+			b = grow((void **)&bad, n_bad, &cap_bad, sizeof(*bad));
+			if (!b) {
+				r = -ENOMEM;
+				goto out;
+			}
+			snprintf(b->name, sizeof(b->name), "%s", de->d_name);
+			snprintf(b->why, sizeof(b->why), "%s/%s/%s: %s", state_dir,
+				 NUMVFS_INTENT_DIR, de->d_name,
+				 err == -EBADMSG ? "not a numvfs change in flight, not trusted" :
+				 strerror(-err));
+			b->err = err;
+			n_bad++;
+			continue;
+		}
+		e = grow((void **)&v, n, &cap, sizeof(*v));
+		if (!e) {
+			r = -ENOMEM;
+			goto out;
+		}
+		*e = in;
+		memcpy(e->pci_addr, de->d_name, strlen(de->d_name) + 1);
+		n++;
+	}
+	if (errno)
+		r = -errno;
+out:
+	closedir(d);
+	if (r < 0) {
+		free(v);
+		free(bad);
+		return r;
+	}
+	*ret_intents = v;
+	*ret_n = n;
+	*ret_bad = bad;
+	*ret_n_bad = n_bad;
+	return 0;
+}

@@ -145,6 +145,21 @@ KT_DAEMON_PID=
 
 kt_ctl() { "$KT_BUILD/vfpoolctl" --run-dir "$KT_RUN" "$@"; }
 
+# kt_ctl_within SECS ARGS...: kt_ctl that fails the scenario, with the reason and the
+# daemon's log, when no answer comes within SECS (a change waiting for a VF's uevent that
+# never reaches it hangs otherwise, and the scenario's timeout says only "timed out").
+kt_ctl_within() {
+	local secs=$1 rc=0
+
+	shift
+	timeout "$secs" "$KT_BUILD/vfpoolctl" --run-dir "$KT_RUN" "$@" || rc=$?
+	if [ "$rc" -eq 124 ]; then
+		kt_daemon_tail
+		kt_fail "vfpoolctl $*: no answer within $secs s (the daemon's log is above)"
+	fi
+	return "$rc"
+}
+
 # The log's last lines into this scenario's log: the daemon's side of a failure.
 kt_daemon_tail() {
 	echo "---- vfpoold log (last 30 lines) ----"
@@ -360,9 +375,9 @@ kt_bond_member_vf() {
 # kt_kill_mid_numvfs_change PF TO AT: with the daemon running and udevd held, asks it for
 # `pf set PF --numvfs TO`; once the kernel's sriov_numvfs reads AT (0: the daemon has written
 # 0 and awaits the removals; TO: it has written TO and awaits the additions), the change is
-# provably in the middle: SIGKILL. Then udevd goes on and the daemon restarts on the same
-# run and state dirs. Records "PF kernel=K persisted=P asked=TO" for
-# numvfs_killed_change_reconciled.
+# provably in the middle (and journaled): SIGKILL. Then udevd goes on and the daemon
+# restarts on the same run and state dirs, and reconciles the change (its journal entry
+# goes). Records "PF kernel=K persisted=P asked=TO" for numvfs_killed_change_reconciled.
 kt_kill_mid_numvfs_change() {
 	local pf=$1 to=$2 at=$3 out=$KT_STATE/$KT_NAME/ctl.out ctl rc=0 from
 
@@ -379,8 +394,15 @@ kt_kill_mid_numvfs_change() {
 	wait "$ctl" || rc=$?
 	[ "$rc" -ne 0 ] || kt_fail "pf set reported success from a killed daemon: $(<"$out")"
 	echo "pf set, its daemon killed: exit $rc: $(grep -v '^+' "$out")"
+	[ -e "$KT_STATEDIR/numvfs_changes/$pf" ] ||
+		kt_fail "the change in flight was not journaled in $KT_STATEDIR/numvfs_changes"
 	kt_udev_release
 	kt_daemon_start
+	# the restarted daemon finishes or rolls back the change; its journal entry goes then
+	reconciled() { [ ! -e "$KT_STATEDIR/numvfs_changes/$pf" ]; }
+	kt_wait "the restarted daemon reconciling the change it was killed in" 30 reconciled
+	grep "event=numvfs_change_reconciled pci=$pf \|reason=\"rolling back" "$KT_DAEMON_LOG" ||
+		true
 	echo "$pf kernel=$(<"/sys/bus/pci/devices/$pf/sriov_numvfs")" \
 		"persisted=$(<"$KT_STATEDIR/virtual_functions/$pf") asked=$to" \
 		>"$KT_STATE/killed-numvfs.$KT_NAME"
