@@ -102,14 +102,14 @@ static void free_if_idle(struct numvfs_run *run)
 	free_run(run);
 }
 
-static void clear_intent(struct numvfs_run *run)
+/* The change on pci is over (its outcome persisted, or nothing to reconcile). */
+static void clear_intent(struct numvfs_cmd *nc, const char *pci)
 {
-	int r = numvfs_intent_clear(run->n->opts.state_dir, run->pci);
+	int r = numvfs_intent_clear(nc->opts.state_dir, pci);
 
 	if (r < 0)
-		log_err("numvfs_journal_failed", "pf=%s pci=%s error=\"clearing %s/%s/%s: %s\"",
-			run->name, run->pci, run->n->opts.state_dir, NUMVFS_INTENT_DIR, run->pci,
-			strerror(-r));
+		log_err("numvfs_journal_failed", "pci=%s error=\"clearing %s/%s/%s: %s\"", pci,
+			nc->opts.state_dir, NUMVFS_INTENT_DIR, pci, strerror(-r));
 }
 
 static void finish(struct numvfs_run *run)
@@ -140,7 +140,7 @@ static void finish(struct numvfs_run *run)
 		/* persisted or not, the change is over; a store left behind is the next
 		 * start's to see (the kernel has the count, the journal says it was asked) */
 		if (s == 0)
-			clear_intent(run);
+			clear_intent(run->n, run->pci);
 	} else {
 		log_warn("numvfs_change_failed", "pf=%s pci=%s numvfs=%u error=\"%s\"", run->name,
 			 run->pci, n, msg);
@@ -149,7 +149,7 @@ static void finish(struct numvfs_run *run)
 		/* rolled back to where it started: nothing to reconcile; otherwise (or when this
 		 * was itself the rollback of an interrupted change) the next start rolls back */
 		if (run->req && numvfs_op_restored(run->op))
-			clear_intent(run);
+			clear_intent(run->n, run->pci);
 	}
 	run->req = NULL;
 	cancel_timer(run);
@@ -640,15 +640,6 @@ static void reconciled(const struct numvfs_intent *in, const char *action, const
 		 in->pci_addr, in->from, in->to, action, reason);
 }
 
-static void clear_intent_of(struct numvfs_cmd *nc, const char *pci)
-{
-	int r = numvfs_intent_clear(nc->opts.state_dir, pci);
-
-	if (r < 0)
-		log_err("numvfs_journal_failed", "pci=%s error=\"clearing %s/%s/%s: %s\"", pci,
-			nc->opts.state_dir, NUMVFS_INTENT_DIR, pci, strerror(-r));
-}
-
 /* One journaled change: finished when the kernel has the count asked (only the persisting
  * was lost), nothing to do when it has the count the change started from, else rolled back
  * to that count by a change of our own (the journal entry stays until it is done, so a
@@ -665,13 +656,13 @@ static void reconcile_one(struct numvfs_cmd *nc, const struct numvfs_intent *in,
 	if (in->boot_id[0] && boot_id[0] && strcmp(in->boot_id, boot_id) != 0) {
 		reconciled(in, "dropped", "left by an earlier boot: the boot restore applied the "
 			   "persisted count since");
-		clear_intent_of(nc, in->pci_addr);
+		clear_intent(nc, in->pci_addr);
 		return;
 	}
 	if (find_pf(model, in->pci_addr, &p) < 0) {
 		reconciled(in, "dropped", "the PF is gone: the boot restore applies the persisted "
 			   "count");
-		clear_intent_of(nc, in->pci_addr);
+		clear_intent(nc, in->pci_addr);
 		return;
 	}
 	kernel = model->pfs[p].num_vfs;
@@ -685,12 +676,12 @@ static void reconcile_one(struct numvfs_cmd *nc, const struct numvfs_intent *in,
 			return; /* the journal stays: the next start tries again */
 		}
 		reconciled(in, "finished", "the kernel has the count asked: persisted");
-		clear_intent_of(nc, in->pci_addr);
+		clear_intent(nc, in->pci_addr);
 		return;
 	}
 	if (kernel == in->from && existing == in->from) {
 		reconciled(in, "none", "the kernel has the count the change started from");
-		clear_intent_of(nc, in->pci_addr);
+		clear_intent(nc, in->pci_addr);
 		return;
 	}
 	run = new_run(nc, p, in->from);
