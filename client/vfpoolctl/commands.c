@@ -123,6 +123,8 @@ const struct ctl_cmd ctl_commands[] = {
 	  { TEXT("mac", "MAC", "the MAC to apply to the VF (52:54:00:aa:bb:01)"),
 	    TEXT("pin", "PCI", "this VF and no other (0000:3b:02.1)"),
 	    NUMBER("numa", "NODE", 1023, "prefer a VF on this NUMA node"),
+	    CHOICE("driver", "vfio-pci",
+		   "bind the VF to vfio-pci for the lease (back to its driver at release)"),
 	    CHOICE("format", "text|libvirt|qemu",
 		   "the lease as text, libvirt XML or QEMU") },
 	  "a VF for a vNIC (asking again returns the lease it holds)", CTL_GROUP_LEASES, false,
