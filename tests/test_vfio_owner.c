@@ -19,6 +19,7 @@
 #include "core/loop.h"
 #include "core/model/engine.h"
 #include "core/model/host.h"
+#include "core/model/policy.h"
 #include "core/model/pool.h"
 #include "core/model/request.h"
 #include "core/model/state_segment.h"
@@ -513,5 +514,38 @@ Test(vfio_owner, a_lease_served_again_says_it_is_bound)
 	cr_assert_eq(now.res, 0, "%s", now.message);
 	cr_assert(now.flags & VFPOOL_CQE_F_EXISTING);
 	cr_assert(now.flags & VFPOOL_CQE_F_VFIO);
+	rig_teardown(&g);
+}
+
+Test(vfio_owner, a_lease_made_through_a_vfio_profile_is_bound)
+{
+	const char pcis[1][VFPOOL_PCI_ADDR_MAX] = { "0000:3b:00.0" };
+	const char devs[1][VFPOOL_IFNAME_MAX] = { "ens1f0" };
+	struct policy_network net = { .name = "red" };
+	struct policy_profile pr = { .name = "direct", .network = "red",
+				     .passthrough = POLICY_PT_MANDATORY, .vfio = true };
+	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
+			     .flags = VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_PROFILE, .admin = true };
+	struct vfpool_cqe now;
+	struct policy pol;
+	char why[160];
+	struct rig g;
+
+	rig_setup(&g, 1, true);
+	cr_assert_eq(policy_init(&pol, 1, pcis, devs), 0);
+	cr_assert_eq(policy_network_add(&pol, &net, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_profile_add(&pol, &pr, why, sizeof(why)), 0, "%s", why);
+	g.e.policy = &pol;
+	strcpy(r.vm_id, "vm1");
+	strcpy(r.vnic_id, "nic0");
+	strcpy(r.profile, "direct");
+	snprintf(r.pin_pci, sizeof(r.pin_pci), "%s", pci);
+	cr_assert_eq(engine_serve(&g.e, &r, &g.sink.s, &now).later, 1, "%s", now.message);
+	run_until_idle(&g);
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+	cr_assert(g.sink.cqe.flags & VFPOOL_CQE_F_VFIO);
+	expect_driver(&g, "vfio-pci");
+	g.e.policy = NULL;
+	policy_fini(&pol);
 	rig_teardown(&g);
 }

@@ -475,6 +475,19 @@ static void start_unbind(struct vfio_owner *o, uint32_t slot, uint64_t gen, bool
 
 /* ---- engine hooks --------------------------------------------------------------------- */
 
+/* Asked by the request, or by the profile the lease was made through */
+static bool wants_vfio(const struct engine *e, uint32_t slot, const struct request *req)
+{
+	const struct policy_profile *pr;
+
+	if (req->flags & VFPOOL_REQ_F_VFIO)
+		return true;
+	if (!e->policy || !e->slot_profile || !e->slot_profile[slot][0])
+		return false;
+	pr = policy_find_profile(e->policy, e->slot_profile[slot]);
+	return pr && pr->vfio;
+}
+
 static void lease_made(struct engine_hooks *h, struct engine *e, struct pending_completion *pc,
 		       const struct request *req)
 {
@@ -484,7 +497,7 @@ static void lease_made(struct engine_hooks *h, struct engine *e, struct pending_
 	char why[VFIO_WHY_MAX];
 	struct job *j;
 
-	if (!(req->flags & VFPOOL_REQ_F_VFIO)) {
+	if (!wants_vfio(e, slot, req)) {
 		if (o->inner && o->inner->lease_made)
 			o->inner->lease_made(o->inner, e, pc, req);
 		else
