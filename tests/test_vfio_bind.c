@@ -224,6 +224,19 @@ Test(vfio_bind, an_unbind_that_leaves_the_wrong_driver_is_dirty)
 	expect_outcome(&b, VFIO_DIRTY, -ENXIO);
 }
 
+Test(vfio_bind, a_vf_that_had_no_driver_is_back_when_the_kernel_picks_its_own)
+{
+	struct vfio_bind b;
+
+	vfio_unbind_start(&b, PCI, "");
+	look(&b, "vfio-pci");
+	expect_write(&b, VFIO_FILE_UNBIND, "vfio-pci", PCI);
+	expect_write(&b, VFIO_FILE_OVERRIDE, NULL, "");
+	look(&b, "nvme"); /* the kernel's autoprobe after the override went */
+	expect_forget(&b);
+	expect_outcome(&b, VFIO_OK, 0);
+}
+
 Test(vfio_bind, a_resumed_bind_skips_what_a_crash_left_done)
 {
 	struct vfio_bind b;

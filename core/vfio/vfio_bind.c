@@ -280,7 +280,9 @@ int vfio_bind_observe(struct vfio_bind *b, uint32_t step, const struct vfio_worl
 		}
 		break;
 	case VFIO_S_CHECK_RESTORED:
-		if (strcmp(w->driver, b->orig) == 0) {
+		/* a VF that had no driver gets whatever the kernel's own matching picks, as a
+		 * new VF would (an NVMe VF's nvme comes and gives up by itself) */
+		if (strcmp(w->driver, b->orig) == 0 || (!b->orig[0] && !on_vfio)) {
 			restored(b);
 			return 0;
 		}

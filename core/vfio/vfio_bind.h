@@ -47,7 +47,7 @@ enum vfio_bind_state {
 	VFIO_S_UNBIND_VFIO,    /* the address to drivers/vfio-pci/unbind */
 	VFIO_S_CLEAR_OVERRIDE, /* "\n" to driver_override */
 	VFIO_S_REPROBE,        /* the address to drivers_probe */
-	VFIO_S_CHECK_RESTORED, /* the original driver (or none, when it had none) drives it */
+	VFIO_S_CHECK_RESTORED, /* the original driver drives it (one that had none: not vfio-pci) */
 	VFIO_S_FORGET,         /* the record removed */
 	VFIO_S_DONE,           /* see vfio_bind_result() */
 };
