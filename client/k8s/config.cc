@@ -118,8 +118,8 @@ bool parse_pool(json_object *o, size_t index, PoolConfig *p, std::string *why)
 			if (!string_value(val, at, &s, why))
 				return false;
 			if (s != "vfio-pci") {
-				*why = at + ": \"" + s + "\" is not \"vfio-pci\" (leave it out: the "
-				       "VFs' own driver)";
+				*why = at + ": \"" + s + "\" is not \"vfio-pci\" (leave it out: "
+				       "the VFs' own driver)";
 				return false;
 			}
 			p->vfio = true;
