@@ -549,3 +549,31 @@ Test(vfio_owner, a_lease_made_through_a_vfio_profile_is_bound)
 	policy_fini(&pol);
 	rig_teardown(&g);
 }
+
+Test(vfio_owner, a_vf_a_restart_is_giving_back_is_nobodys_even_once_unblocked)
+{
+	struct vfpool_cqe now;
+	struct rig g;
+
+	rig_setup(&g, 1, true);
+	bind_vf(&g);
+	cr_assert_eq(release(&g, &now), 0);
+	io_uring_queue_exit(&g.ring); /* the crash: nothing of the unbind ran */
+	cr_assert_eq(io_uring_queue_init(64, &g.ring, 0), 0);
+	engine_return_vf(&g.e, 0);
+	/* the new daemon's discovery found it on vfio-pci without a lease */
+	pool_set_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_BOUND_OTHER, true);
+	rig_restart_owner(&g);
+	vfio_owner_recover(g.o);
+	cr_assert_gt(vfio_owner_busy(g.o), 0u, "the give-back is under way");
+	/* its unbind event reaches discovery before the give-back is over */
+	pool_set_blocked(&g.e.pool.pfs[0], 0, VFPOOL_BLOCK_BOUND_OTHER, false);
+	alloc(&g, 0, &now);
+	cr_assert_eq(now.res, -EBUSY, "%s", now.message);
+	cr_assert(strstr(now.message, "being given back"), "%s", now.message);
+	run_until_idle(&g);
+	expect_driver(&g, "ixgbevf");
+	alloc(&g, 0, &now);
+	cr_assert_eq(now.res, 0, "free once given back: %s", now.message);
+	rig_teardown(&g);
+}

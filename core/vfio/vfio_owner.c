@@ -340,7 +340,12 @@ static void bind_finished(struct job *j, enum vfio_outcome outcome, int error, c
 		s->bound = true;
 		snprintf(s->orig, sizeof(s->orig), "%s", j->m.orig);
 		if (!current) {
-			/* released while it was being bound: straight back */
+			/* released while it was being bound: straight back. A lease the engine
+			 * dropped on its own (a journal refusal) returned the VF without asking
+			 * us: held again, or it could be handed out on vfio-pci */
+			if (!j->released && engine_hold_vf(o->e, j->slot) < 0)
+				log_err("vfio_bind_orphaned", "vf=%s reason=\"leased again while "
+					"bound to vfio-pci for a dropped lease\"", pci);
 			log_info("vfio_bind_dropped", "vf=%s generation=%llu", pci,
 				 (unsigned long long)j->gen);
 			snprintf(buf, sizeof(buf), "%s: released before it was bound", pci);
@@ -382,6 +387,8 @@ static void bind_finished(struct job *j, enum vfio_outcome outcome, int error, c
 		return;
 	case VFIO_DIRTY:
 		s->bound = false;
+		if (!current && !j->released)
+			engine_hold_vf(o->e, j->slot); /* quarantine drops a claim: take one */
 		quarantine(o, j->slot, current, j->gen, why);
 		told(j, error, why);
 		return;
@@ -497,6 +504,14 @@ static void lease_made(struct engine_hooks *h, struct engine *e, struct pending_
 	char why[VFIO_WHY_MAX];
 	struct job *j;
 
+	if (o->slots[slot].job) {
+		/* a VF a restart is still giving back (held, unless it was blocked when the
+		 * restart found it on vfio-pci): nobody's until that is done */
+		snprintf(why, sizeof(why), "%s: being given back to its driver by vfio-pci", pci);
+		engine_undo_lease(e, slot, pc->generation);
+		pending_configured(pc, -EBUSY, why);
+		return;
+	}
 	if (!wants_vfio(e, slot, req)) {
 		if (o->inner && o->inner->lease_made)
 			o->inner->lease_made(o->inner, e, pc, req);
@@ -511,13 +526,14 @@ static void lease_made(struct engine_hooks *h, struct engine *e, struct pending_
 		pending_configured(pc, -EOPNOTSUPP, why);
 		return;
 	}
-	j = o->slots[slot].job || o->slots[slot].bound ? NULL : job_new(o, slot, pc->generation);
+	j = o->slots[slot].bound ? NULL : job_new(o, slot, pc->generation);
 	if (!j) {
+		bool bound = o->slots[slot].bound;
+
 		snprintf(why, sizeof(why), "%s: vfio-pci binding: %s", pci,
-			 o->slots[slot].job || o->slots[slot].bound ? "still being given back"
-								     : strerror(ENOMEM));
+			 bound ? "still bound for an earlier lease" : strerror(ENOMEM));
 		engine_undo_lease(e, slot, pc->generation);
-		pending_configured(pc, o->slots[slot].job ? -EBUSY : -ENOMEM, why);
+		pending_configured(pc, bound ? -EBUSY : -ENOMEM, why);
 		return;
 	}
 	j->pc = pc;
