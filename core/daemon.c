@@ -41,6 +41,7 @@
 #include "core/probe/probe_source.h"
 #include "core/safe_dir.h"
 #include "core/vfconfig/vf_config.h"
+#include "core/vfio/vfio_owner.h"
 #include "shm/seqlock.h"
 
 struct daemon {
@@ -69,6 +70,7 @@ struct daemon {
 	struct signalfd_siginfo siginfo;
 	struct loop_op signal_op;
 	struct vf_config *vfc;
+	struct vfio_owner *vfio; /* managed vfio-pci binding, in front of vfc */
 	struct pid_watch *pid_watch;      /* process-bound leases (core/lease/pid_watch.h) */
 	struct lease_sweep *sweep;        /* periodic lease sweep (core/lease/lease_sweep.h) */
 	struct heartbeat *heartbeat;      /* the state segment's heartbeat (core/heartbeat.h) */
@@ -381,6 +383,17 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			goto fail;
 		}
 	}
+	{
+		struct vfio_owner_opts fo = { .ring = &d->ring, .engine = &d->engine,
+					      .run_dir_fd = d->run_dir_fd };
+
+		r = vfio_owner_new(&fo, &d->vfio);
+		if (r)
+			goto fail;
+		/* the journal gave the leases back: a binding a crash cut short is finished
+		 * or rolled back before anyone can ask for its VF */
+		vfio_owner_recover(d->vfio);
+	}
 	r = pid_watch_start(&d->engine, d->durable, &d->ring, &d->pid_watch);
 	if (r)
 		goto fail;
@@ -453,6 +466,7 @@ void daemon_free(struct daemon *d)
 	heartbeat_free(d->heartbeat);
 	lease_sweep_free(d->sweep);
 	pid_watch_free(d->pid_watch);
+	vfio_owner_free(d->vfio);
 	vf_config_free(d->vfc); /* posts nothing: the connections are gone */
 	if (d->signal_fd >= 0)
 		close(d->signal_fd);

@@ -15,6 +15,8 @@ packages=(
 	# and kmod for the initramfs, udev for systemd-udevd inside the guest, jq for the
 	# scenarios' JSON; the kernel itself is fetched into build/kernel/ by the harness
 	qemu-system-x86 busybox-static kmod cpio xz-utils udev jq
+	# the vfio group kills the daemon at an exact syscall (strace -P ... inject=signal)
+	strace
 	# the Kubernetes device plugin (client/k8s): C++17 on Debian's gRPC++ (its config in
 	# JSON, with json-c above)
 	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc

@@ -74,6 +74,7 @@ enum vfpool_vf_state {
 
 #define VFPOOL_PF_F_MANAGED    (1u << 0) /* numvfs configured through vfpool */
 #define VFPOOL_PF_F_BOND_SLAVE (1u << 1)
+#define VFPOOL_PF_F_LINK_DOWN  (1u << 2) /* the PF netdev's link is down (the link probe's) */
 
 #define VFPOOL_STATE_F_STALE   (1u << 0) /* superseded: reopen <run-dir>/state */
 #define VFPOOL_STATE_F_EXITED  (1u << 1) /* the daemon shut down: nothing updates it now */
@@ -222,6 +223,8 @@ struct vfpool_shm_vf {
 #define VFPOOL_LEASE_F_NUMA_MISS (1u << 0)
 #define VFPOOL_LEASE_F_PID_BOUND (1u << 1) /* released when the bound process exits */
 #define VFPOOL_LEASE_F_CFG_RECORDED (1u << 2) /* config recorded, not sent: no PF netdev here */
+#define VFPOOL_LEASE_F_VFIO (1u << 3) /* bound (cfg_state pending: being bound) to vfio-pci by
+				       * vfpool for the lease; back to its driver at release */
 
 enum vfpool_cfg_state {
 	VFPOOL_CFG_NONE = 0,     /* nothing applied */
@@ -257,9 +260,12 @@ enum vfpool_opcode {
 #define VFPOOL_REQ_F_BIND_PID (1u << 5) /* the lease ends with process bind_pid (0: the client) */
 #define VFPOOL_REQ_F_EARLY   (1u << 6) /* complete at reservation (VFPOOL_CQE_F_MORE), then
 					  * again once the VF is configured */
+/* Managed vfio-pci binding: the VF is bound to vfio-pci before the request completes (its
+ * completion then has VFPOOL_CQE_F_VFIO) and given back to its driver at release. */
+#define VFPOOL_REQ_F_VFIO    (1u << 7)
 #define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN | \
 			   VFPOOL_REQ_F_PROFILE | VFPOOL_REQ_F_LINK | VFPOOL_REQ_F_BIND_PID | \
-			   VFPOOL_REQ_F_EARLY)
+			   VFPOOL_REQ_F_EARLY | VFPOOL_REQ_F_VFIO)
 #define VFPOOL_CHAIN_MAX  32u /* entries in one chain */
 
 /* One request. Written by the client, so the daemon copies it out once and validates the
@@ -288,6 +294,9 @@ struct vfpool_sqe {
 /* A failed entry of a chain that was not itself the cause: another entry failed (its own
  * completion, without this flag, says why) and nothing of the chain was allocated. */
 #define VFPOOL_CQE_F_CHAIN     (1u << 3)
+/* The VF is bound to vfio-pci by vfpool for this lease: its VFIO group is
+ * /dev/vfio/<iommu_group> (VFPOOL_REQ_F_VFIO). */
+#define VFPOOL_CQE_F_VFIO      (1u << 4)
 
 /* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
  * failure; the vNIC is to use the bridge (message says why no VF was eligible). */

@@ -236,6 +236,54 @@ Test(format_lease, libvirt_vlan_becomes_a_tag_element)
 	free(buf);
 }
 
+Test(format_lease, libvirt_of_a_vf_vfpool_bound_is_unmanaged_and_names_its_group)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len), *p;
+	struct lease_view v = { .pci_addr = "0000:3b:02.1", .vfio_group = "/dev/vfio/12" };
+
+	cr_assert_eq(format_lease_libvirt(f, &v), 0);
+	fclose(f);
+	/* libvirt must not bind it again, nor give it back at shutdown: vfpoold does */
+	cr_assert(strstr(buf, "<interface type='hostdev' managed='no'>"), "%s", buf);
+	cr_assert(strstr(buf, "/dev/vfio/12"), "%s", buf);
+	p = popen("xmllint --noout - >/dev/null 2>&1", "w");
+	cr_assert_not_null(p);
+	fputs(buf, p);
+	cr_assert_eq(pclose(p), 0, "xmllint rejected: %s", buf);
+	free(buf);
+}
+
+Test(format_lease, qemu_of_a_vf_vfpool_bound_names_its_group_in_the_device_id)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+	struct lease_view v = { .pci_addr = "0000:3b:02.1", .vfio_group = "/dev/vfio/12" };
+
+	cr_assert_eq(format_lease_qemu(f, &v), 0);
+	fclose(f);
+	cr_assert_str_eq(buf, "-device vfio-pci,host=0000:3b:02.1,id=vfio12\n");
+	free(buf);
+}
+
+Test(ctl_views, alloc_driver_vfio_pci_on_a_simulated_host_is_refused_with_the_reason)
+{
+	struct test_daemon d;
+	char *out;
+
+	test_daemon_start(&d, "1x4", NULL);
+	cr_assert_neq(run_capture(&out, "%s --run-dir %s alloc vm1 nic0 red --driver vfio-pci "
+				  "2>&1", ctl(), d.run_dir), 0);
+	cr_assert(strstr(out, "vfio-pci binding needs the host's devices"), "%s", out);
+	free(out);
+	cr_assert_eq(run_capture(&out, "%s --run-dir %s alloc vm1 nic0 red --driver ixgbevf "
+				 "2>&1", ctl(), d.run_dir), 2, "vfio-pci is the one choice");
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
 Test(format_lease, malformed_pci_addresses_are_refused)
 {
 	static const char *const bad[] = { "", "3b:02.1", "0000:3b:02.8", "0000:3b:20.1",

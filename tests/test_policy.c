@@ -282,6 +282,30 @@ Test(policy_store, saved_policy_loads_back_the_same)
 	rmdir_all(dir);
 }
 
+Test(policy_store, a_profile_binding_vfio_pci_loads_back_and_others_read_as_before)
+{
+	struct policy p, q;
+	struct policy_profile pr;
+	char why[200];
+	char *dir = tmpdir();
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr = profile("vm-direct", "red", POLICY_PT_MANDATORY);
+	pr.vfio = true;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	pr = profile("plain", "red", POLICY_PT_MANDATORY);
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_store_save(dir, &p, why, sizeof(why)), 0, "%s", why);
+	three_pfs(&q);
+	cr_assert_eq(policy_store_load(dir, &q, NULL, why, sizeof(why)), 0, "%s", why);
+	cr_assert(policy_find_profile(&q, "vm-direct")->vfio);
+	cr_assert_not(policy_find_profile(&q, "plain")->vfio);
+	policy_fini(&p);
+	policy_fini(&q);
+	rmdir_all(dir);
+}
+
 Test(policy_store, corrupt_file_is_refused_naming_file_and_line_and_leaves_policy_unchanged)
 {
 	struct policy q;

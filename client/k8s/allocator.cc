@@ -78,6 +78,8 @@ void Allocator::fill_req(const Pool &pool, const Vf &vf, const std::string &vm,
 			   .network = net.empty() ? nullptr : net.c_str(),
 			   .profile = pool.cfg.profile.empty() ? nullptr : pool.cfg.profile.c_str(),
 			   .pin_pci = vf.id.c_str());
+	if (pool.cfg.vfio)
+		req->flags |= VFPOOL_ALLOC_VFIO;
 }
 
 /* One device's answer from vfpoold: res, its lease and its reason. */
@@ -119,7 +121,8 @@ int Allocator::finish(const Pool &pool, const Vf &vf, int res, const struct vfpo
 			return r < 0 ? r : -ENOSPC;
 		}
 	}
-	*ret = { vf.id, l.generation, !(l.flags & VFPOOL_LEASE_EXISTING) };
+	*ret = { vf.id, l.generation, !(l.flags & VFPOOL_LEASE_EXISTING),
+		 (l.flags & VFPOOL_LEASE_VFIO) ? l.iommu_group : -1 };
 	return 0;
 }
 
@@ -330,12 +333,16 @@ void Allocator::remove_devinfo(const std::string &resource, const std::string &i
 			 strerror(errno));
 }
 
-ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string> &ids)
+ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string> &ids,
+				const std::vector<Made> &made)
 {
 	ContainerGrant g;
-	std::set<int> groups;
+	std::set<int> groups, bound;
 	std::string list;
 
+	for (const auto &m : made)
+		if (m.vfio_group >= 0)
+			bound.insert(m.vfio_group);
 	for (const auto &id : ids) {
 		const Vf *vf = pool.find(id);
 
@@ -345,11 +352,13 @@ ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string>
 	}
 	g.envs[env_name(pool.resource)] = list;
 	/* a group node exists only while a device of the group is bound to vfio-pci: the
-	 * VF's group has no other device (vfpool never hands out a shared group) */
+	 * VF's group has no other device (vfpool never hands out a shared group). A group
+	 * vfpoold bound for the lease (a vfio pool) is there by its word: its node may only
+	 * be created by udev a moment later */
 	for (int grp : groups) {
 		std::string host = opts_.vfio_dir + "/" + std::to_string(grp);
 
-		if (access(host.c_str(), F_OK) != 0)
+		if (!bound.count(grp) && access(host.c_str(), F_OK) != 0)
 			continue;
 		if (g.devices.empty())
 			g.devices.push_back({ "/dev/vfio/vfio", opts_.vfio_dir + "/vfio", "rw" });
@@ -439,7 +448,7 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 	}
 	ret->clear();
 	for (const auto &ids : containers)
-		ret->push_back(grant(*pool, ids));
+		ret->push_back(grant(*pool, ids, made));
 	return {};
 }
 

@@ -97,6 +97,7 @@ private:
 		std::string id;
 		uint64_t generation;
 		bool fresh; /* made by this request: undone if the request fails */
+		int vfio_group = -1; /* bound to vfio-pci by vfpoold for the lease: its group */
 	};
 
 	/* Devices one AllocateRequest leases at once; more go one by one. */
@@ -115,7 +116,8 @@ private:
 	int devinfo_dir_fd(bool reopen, std::string *why);
 	int write_devinfo(const std::string &resource, const Vf &vf, std::string *why);
 	void remove_devinfo(const std::string &resource, const std::string &id);
-	ContainerGrant grant(const Pool &pool, const std::vector<std::string> &ids);
+	ContainerGrant grant(const Pool &pool, const std::vector<std::string> &ids,
+			     const std::vector<Made> &made);
 
 	AllocatorOptions opts_;
 	std::mutex mu_; /* the handle is single-producer; the book goes with it */

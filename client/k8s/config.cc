@@ -112,6 +112,17 @@ bool parse_pool(json_object *o, size_t index, PoolConfig *p, std::string *why)
 		} else if (k == "profile") {
 			if (!string_value(val, at, &p->profile, why))
 				return false;
+		} else if (k == "vfDriver") {
+			std::string s;
+
+			if (!string_value(val, at, &s, why))
+				return false;
+			if (s != "vfio-pci") {
+				*why = at + ": \"" + s + "\" is not \"vfio-pci\" (leave it out: "
+				       "the VFs' own driver)";
+				return false;
+			}
+			p->vfio = true;
 		} else if (k == "placement") {
 			std::string s;
 

@@ -13,7 +13,8 @@
  *   { "resourcePrefix": "vfpool.io",
  *     "pools": [ { "name": "fast", "network": "red", "placement": "spread",
  *                  "pfNames": ["ens1f*"], "pfPciAddresses": ["0000:3b:00.*"],
- *                  "drivers": ["i40e"], "devices": ["8086:1572", "15b3:*"] } ] }
+ *                  "drivers": ["i40e"], "devices": ["8086:1572", "15b3:*"],
+ *                  "vfDriver": "vfio-pci" } ] }
  */
 #ifndef VFPOOL_K8S_CONFIG_H
 #define VFPOOL_K8S_CONFIG_H
@@ -44,6 +45,9 @@ struct PoolConfig {
 	std::vector<std::string> pf_pci;
 	std::vector<std::string> drivers;
 	std::vector<DeviceId> devices;
+	/* "vfDriver": "vfio-pci": leases bind the VFs to vfio-pci (vfpool's managed binding,
+	 * VFPOOL_ALLOC_VFIO), and Allocate passes /dev/vfio/vfio and the VF's group */
+	bool vfio = false;
 	bool auto_pool = false; /* made for a driver when there is no configuration */
 };
 

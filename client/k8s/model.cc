@@ -59,6 +59,12 @@ Vf make_vf(const vfpool_vf_info &v, const vfpool_pf_info &pf)
 			d.why += std::string(": ") + v.reason;
 		break;
 	}
+	/* free or held, a VF of a PF whose link is down carries no traffic */
+	if (d.healthy && (pf.flags & VFPOOL_PF_LINK_DOWN)) {
+		d.healthy = false;
+		d.why = std::string("PF ") + (pf.netdev[0] ? pf.netdev : pf.pci_addr) +
+			": link down";
+	}
 	return d;
 }
 

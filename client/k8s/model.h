@@ -6,9 +6,8 @@
  * Health (what ListAndWatch reports):
  *   Healthy    the VF is free, or leased by this plugin (a pod holds it)
  *   Unhealthy  leased by anyone else, blocked (host-busy, IOMMU group shared, bound by
- *              another party, absent, dirty), or vfpoold is not running
- * vfpool's snapshot has no PF link state yet: a PF whose link is down does not make its VFs
- * Unhealthy (see man vfpool-k8s, BUGS).
+ *              another party, absent, dirty), its PF's link is down (VFPOOL_PF_LINK_DOWN,
+ *              the daemon's link probe), or vfpoold is not running
  */
 #ifndef VFPOOL_K8S_MODEL_H
 #define VFPOOL_K8S_MODEL_H

@@ -83,10 +83,10 @@ void opts_out_sized(void *dst, size_t sz, const void *src, size_t src_size)
 NO_TAIL_PADDING(vfpool_opts, reserved);
 NO_TAIL_PADDING(vfpool_alloc_req, reserved);
 NO_TAIL_PADDING(vfpool_vnic_req, flags);
-NO_TAIL_PADDING(vfpool_lease, reserved);
+NO_TAIL_PADDING(vfpool_lease, vfio_group);
 NO_TAIL_PADDING(vfpool_completion, lease);
 NO_TAIL_PADDING(vfpool_pf_info, flags);
-NO_TAIL_PADDING(vfpool_vf_info, reserved2);
+NO_TAIL_PADDING(vfpool_vf_info, reserved3);
 NO_TAIL_PADDING(vfpool_daemon_info, probe_reason);
 NO_TAIL_PADDING(vfpool_request_stats, latency);
 NO_TAIL_PADDING(vfpool_vf_config, mtu);

@@ -399,6 +399,8 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 		i.cfg_state = vf->cfg_state;
 		i.mtu = vf->mtu;
 		i.cfg_recorded = (vf->lease_flags & VFPOOL_LEASE_F_CFG_RECORDED) != 0;
+		i.vfio_bound = (vf->lease_flags & VFPOOL_LEASE_F_VFIO) &&
+			       vf->cfg_state != VFPOOL_CFG_PENDING;
 	}
 	memcpy(i.reason, vf->reason, sizeof(i.reason));
 	i.host_use = state_host_use(s->copy)[index];

@@ -59,7 +59,7 @@ static struct vfpool_sqe *next_sqe(struct vfpool *h, uint32_t slots)
 }
 
 #define ALLOC_FLAGS (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY | VFPOOL_ALLOC_BIND_PID | \
-		     VFPOOL_ALLOC_NUMA)
+		     VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_VFIO)
 
 VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_req *caller_req,
 				   uint64_t user_data)
@@ -87,6 +87,8 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 		return -EINVAL;
 	if (req->flags & VFPOOL_ALLOC_EARLY)
 		e.flags |= VFPOOL_REQ_F_EARLY;
+	if (req->flags & VFPOOL_ALLOC_VFIO)
+		e.flags |= VFPOOL_REQ_F_VFIO;
 	if (req->flags & VFPOOL_ALLOC_BIND_PID) {
 		if (req->bind_pid < 0)
 			return -EINVAL;
@@ -204,6 +206,10 @@ void lease_from_cqe(const struct vfpool_cqe *c, struct vfpool_lease *l)
 		l->flags |= VFPOOL_LEASE_NUMA_MISS;
 	if (c->flags & VFPOOL_CQE_F_CHAIN)
 		l->flags |= VFPOOL_LEASE_CHAIN_ABORTED;
+	if ((c->flags & VFPOOL_CQE_F_VFIO) && c->iommu_group >= 0) {
+		l->flags |= VFPOOL_LEASE_VFIO;
+		snprintf(l->vfio_group, sizeof(l->vfio_group), "/dev/vfio/%d", (int)c->iommu_group);
+	}
 	if (c->res == VFPOOL_CQE_USE_BRIDGE) {
 		memset(l, 0, sizeof(*l));
 		l->sz = sizeof(*l);
@@ -368,7 +374,8 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
 		struct vfpool_alloc_req req;
 
 		r = opts_in(&v, sizeof(v), vnics + i * vnic_stride, OPTS_SIZE_vnic_req);
-		if (r == 0 && (v.sz != vnic_stride || (v.flags & ~VFPOOL_ALLOC_NUMA)))
+		if (r == 0 && (v.sz != vnic_stride ||
+			       (v.flags & ~(VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_VFIO))))
 			r = -EINVAL;
 		if (r == 0) {
 			req = (struct vfpool_alloc_req){

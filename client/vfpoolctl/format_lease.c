@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "client/vfpoolctl/format_lease.h"
 
@@ -23,8 +24,12 @@ int format_lease_libvirt(FILE *f, const struct lease_view *v)
 
 	if (pci_address_parse(v->pci_addr, &a))
 		return -EINVAL;
-	/* managed='yes': libvirt binds the VF to vfio-pci at start and back at shutdown */
-	fprintf(f, "<interface type='hostdev' managed='yes'>\n");
+	/* managed='yes': libvirt binds the VF to vfio-pci at start and back at shutdown;
+	 * 'no' when vfpoold bound it already (and gives it back at release) */
+	fprintf(f, "<interface type='hostdev' managed='%s'>\n", v->vfio_group ? "no" : "yes");
+	if (v->vfio_group)
+		fprintf(f, "  <!-- bound to vfio-pci by vfpoold: VFIO group %s -->\n",
+			v->vfio_group);
 	if (v->mac)
 		fprintf(f, "  <mac address='%02x:%02x:%02x:%02x:%02x:%02x'/>\n", v->mac[0], v->mac[1],
 			v->mac[2], v->mac[3], v->mac[4], v->mac[5]);
@@ -44,7 +49,12 @@ int format_lease_qemu(FILE *f, const struct lease_view *v)
 
 	if (pci_address_parse(v->pci_addr, &a))
 		return -EINVAL;
-	fprintf(f, "-device vfio-pci,host=%04x:%02x:%02x.%x\n", a.domain, a.bus, a.slot,
+	fprintf(f, "-device vfio-pci,host=%04x:%02x:%02x.%x", a.domain, a.bus, a.slot,
 		a.function);
+	if (v->vfio_group && strncmp(v->vfio_group, "/dev/vfio/", 10) == 0 &&
+	    strspn(v->vfio_group + 10, "0123456789") == strlen(v->vfio_group + 10) &&
+	    v->vfio_group[10])
+		fprintf(f, ",id=vfio%s", v->vfio_group + 10);
+	fputc('\n', f);
 	return 0;
 }

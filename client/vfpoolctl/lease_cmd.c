@@ -103,13 +103,16 @@ static struct json_object *lease_json(const struct ctl *c, const struct vfpool_l
 		json_object_object_add(o, "mac", NULL);
 	}
 	json_object_object_add(o, "vlan", json_object_new_int64(cfg_err ? 0 : cfg->vlan));
+	json_object_object_add(o, "vfio_group", (l->flags & VFPOOL_LEASE_VFIO) ?
+			       ctl_json_string(l->vfio_group) : NULL);
 	return o;
 }
 
 static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool_lease *l,
 		       const struct vfpool_vf_config *cfg, int cfg_err)
 {
-	struct lease_view v = { .pci_addr = l->pci_addr };
+	struct lease_view v = { .pci_addr = l->pci_addr,
+				.vfio_group = (l->flags & VFPOOL_LEASE_VFIO) ? l->vfio_group : NULL };
 	char mac[18], buf[3][64];
 
 	/* what the daemon applied, read back: never the MAC that was asked */
@@ -130,12 +133,14 @@ static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool
 									: CTL_EXIT_OK;
 	if (v.mac)
 		mac_text(mac, v.mac);
-	printf("%s/%s: %s (%s vf %u on %s, iommu group %d, numa %d%s) generation %llu%s%s%s\n",
+	printf("%s/%s: %s (%s vf %u on %s, iommu group %d, numa %d%s) generation %llu"
+	       "%s%s%s%s%s\n",
 	       c->argv[0], c->argv[1], ctl_text(buf[0], sizeof(buf[0]), l->pci_addr),
 	       ctl_text(buf[1], sizeof(buf[1]), l->netdev), l->vf_index,
 	       ctl_text(buf[2], sizeof(buf[2]), l->pf_netdev), l->iommu_group, l->numa_node,
 	       (l->flags & VFPOOL_LEASE_NUMA_MISS) ? ", off the requested node" : "",
 	       (unsigned long long)l->generation, v.mac ? " mac " : "", v.mac ? mac : "",
+	       v.vfio_group ? " vfio " : "", v.vfio_group ? v.vfio_group : "",
 	       (l->flags & VFPOOL_LEASE_EXISTING) ? " (already held)" : "");
 	return CTL_EXIT_OK;
 }
@@ -143,7 +148,7 @@ static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool
 int cmd_alloc(struct ctl *c)
 {
 	const char *fmt = ctl_opt(c, "format"), *mac_arg = ctl_opt(c, "mac");
-	const char *numa = ctl_opt(c, "numa");
+	const char *numa = ctl_opt(c, "numa"), *driver = ctl_opt(c, "driver");
 	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = c->argv[0],
 						  .vnic_id = c->argv[1], .network = c->argv[2],
 						  .pin_pci = ctl_opt(c, "pin"));
@@ -164,6 +169,8 @@ int cmd_alloc(struct ctl *c)
 		req.numa_node = atoi(numa); /* checked: digits, 0..1023 */
 		req.flags |= VFPOOL_ALLOC_NUMA;
 	}
+	if (driver) /* the one choice: checked */
+		req.flags |= VFPOOL_ALLOC_VFIO;
 	if (!fmt)
 		fmt = "text";
 	if (strcmp(fmt, "text") != 0 && c->json)

@@ -119,6 +119,10 @@ static void fill_lease(const struct engine *e, uint32_t slot, struct vfpool_cqe 
 	memcpy(c->pci_addr, vf->pci_addr, sizeof(c->pci_addr));
 	memcpy(c->netdev, vf->netdev, sizeof(c->netdev));
 	memcpy(c->pf_netdev, pf->netdev, sizeof(c->pf_netdev));
+	/* a lease served again: the binding vfpool made for it (core/vfio) */
+	if (vf->state == VFPOOL_VF_LEASED && (vf->lease_flags & VFPOOL_LEASE_F_VFIO) &&
+	    vf->cfg_state != VFPOOL_CFG_PENDING)
+		c->flags |= VFPOOL_CQE_F_VFIO;
 }
 
 static const char *pf_label(const struct vfpool_shm_pf *pf)

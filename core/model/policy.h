@@ -48,6 +48,7 @@ struct policy_profile {
 	enum policy_passthrough passthrough;
 	bool port_mirroring;
 	bool qos;
+	bool vfio; /* its leases' VFs bound to vfio-pci by vfpool (core/vfio; issue 15) */
 };
 
 /* A PF's VFs config. The number of VFs is the numvfs path's (core/numvfs/numvfs.h). */

@@ -114,6 +114,10 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		*ret_why = "early completion on a request other than alloc";
 		return -EINVAL;
 	}
+	if ((copy->flags & VFPOOL_REQ_F_VFIO) && r.op != VFPOOL_OP_ALLOC) {
+		*ret_why = "vfio flag on a request other than alloc";
+		return -EINVAL;
+	}
 	if (copy->flags & VFPOOL_REQ_F_BIND_PID) {
 		if (r.op != VFPOOL_OP_ALLOC) {
 			*ret_why = "bind flag on a request other than alloc";

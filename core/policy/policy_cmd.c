@@ -182,10 +182,11 @@ static void cmd_network_list(struct ctl_request *req)
 /* ---- profiles ------------------------------------------------------------------------- */
 
 #define PROFILE_ADD_USAGE \
-	"profile add NAME --network N --passthrough none|mandatory|preferred [--port-mirroring] [--qos]"
+	"profile add NAME --network N --passthrough none|mandatory|preferred [--port-mirroring] " \
+	"[--qos] [--driver vfio-pci]"
 #define PROFILE_SET_USAGE \
 	"profile set NAME [--network N] [--passthrough none|mandatory|preferred] " \
-	"[--port-mirroring|--no-port-mirroring] [--qos|--no-qos]"
+	"[--port-mirroring|--no-port-mirroring] [--qos|--no-qos] [--driver vfio-pci|none]"
 
 /* Options over pr; 0, or replied. */
 static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool *ret_has_pt,
@@ -201,6 +202,14 @@ static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool
 		} else if (strcmp(o, "--network") == 0 && (v = opt_value(req, &i))) {
 			if (copy_name(req, "network", v, pr->network, sizeof(pr->network)))
 				return -EINVAL;
+		} else if (strcmp(o, "--driver") == 0 && (v = opt_value(req, &i))) {
+			/* managed vfio-pci binding for the profile's leases (core/vfio) */
+			if (strcmp(v, "vfio-pci") != 0 && strcmp(v, "none") != 0) {
+				ctl_reply(req, -EINVAL, "profile %s: driver %s is not vfio-pci or none",
+					  pr->name, v);
+				return -EINVAL;
+			}
+			pr->vfio = v[0] == 'v';
 		} else if (strcmp(o, "--passthrough") == 0 && (v = opt_value(req, &i))) {
 			if (policy_parse_passthrough(v, &pr->passthrough)) {
 				ctl_reply(req, -EINVAL,
@@ -305,10 +314,11 @@ static void cmd_profile_list(struct ctl_request *req)
 	for (uint32_t i = 0; i < p->n_profiles; i++) {
 		const struct policy_profile *pr = &p->profiles[i];
 
-		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s leases=%u\n",
+		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s leases=%u%s\n",
 			pr->name, pr->network, policy_passthrough_name(pr->passthrough),
 			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no",
-			engine_profile_leases(ctx->engine, pr->name));
+			engine_profile_leases(ctx->engine, pr->name),
+			pr->vfio ? " driver=vfio-pci" : "");
 	}
 	fclose(f);
 	ctl_reply_take(req, 0, out);

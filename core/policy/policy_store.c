@@ -25,10 +25,12 @@ static char *render(const struct policy *p, size_t *ret_len)
 	for (uint32_t i = 0; i < p->n_nets; i++)
 		fprintf(f, "network %s %u %u %s\n", p->nets[i].name, p->nets[i].vlan, p->nets[i].mtu,
 			p->nets[i].label[0] ? p->nets[i].label : "-");
+	/* the driver word only when set: a file without one reads as before */
 	for (uint32_t i = 0; i < p->n_profiles; i++)
-		fprintf(f, "profile %s %s %s %d %d\n", p->profiles[i].name, p->profiles[i].network,
-			policy_passthrough_name(p->profiles[i].passthrough),
-			p->profiles[i].port_mirroring, p->profiles[i].qos);
+		fprintf(f, "profile %s %s %s %d %d%s\n", p->profiles[i].name,
+			p->profiles[i].network, policy_passthrough_name(p->profiles[i].passthrough),
+			p->profiles[i].port_mirroring, p->profiles[i].qos,
+			p->profiles[i].vfio ? " vfio-pci" : "");
 	for (uint32_t i = 0; i < p->n_pfs; i++) {
 		const struct policy_pf *pf = &p->pfs[i];
 
@@ -125,8 +127,12 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 		net.vlan = (uint16_t)vlan;
 		return policy_network_add(p, &net, why, len);
 	}
-	if (strcmp(w[0], "profile") == 0 && n == 6) {
+	if (strcmp(w[0], "profile") == 0 && (n == 6 || n == 7)) {
 		struct policy_profile pr = { 0 };
+
+		if (n == 7 && strcmp(w[6], "vfio-pci") != 0)
+			return reason_err(-EINVAL, why, len, "profile: bad driver");
+		pr.vfio = n == 7;
 
 		if (copy_name(pr.name, sizeof(pr.name), w[1]) ||
 		    copy_name(pr.network, sizeof(pr.network), w[2]) ||

@@ -11,6 +11,7 @@
 #include "core/probe/link_watch.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/probe/pf_link.h"
 #include "core/probe/probe_source.h"
 #include "core/probe/vf_netdevs.h"
 #include "shm/seqlock.h"
@@ -41,6 +42,7 @@ struct probe_source {
 	unsigned refresh_ms;
 	uint64_t passed, dropped; /* as last published */
 	int32_t *tracked;         /* per VF slot: the ifindex tracked for it, 0: none */
+	struct pf_link *pf_link;  /* the PFs' link state */
 	uint8_t buf[RECV_BUF];
 };
 
@@ -131,11 +133,23 @@ static void on_related(void *userdata, int ifindex, bool related)
 
 /* Events were lost (or could not be read), or some may have been dropped before they
  * mattered: forget the queue, rebuild from dumps. */
+/* The PF netdevs' events pass the filter as related devices' do. */
+static void relate_pf(void *ctx, int ifindex, bool on)
+{
+	struct probe_source *ps = ctx;
+	int r = on ? probe_relate(ps->probe, ifindex) : probe_unrelate(ps->probe, ifindex);
+
+	if (r < 0 && !(r == -ENOENT && !on))
+		log_err("probe_track_failed", "ifindex=%d error=\"%s a PF netdev: %s\"", ifindex,
+			on ? "tracking" : "untracking", strerror(-r));
+}
+
 static void resync(struct probe_source *ps, const char *why, bool lost)
 {
 	int r;
 
 	probe_drain(ps->probe);
+	pf_link_refresh(ps->pf_link, relate_pf, ps);
 	r = link_watch_resync(ps->lw, NULL);
 	if (r < 0)
 		log_err("probe_resync_failed", "cause=\"%s\" error=\"%s\"", why, strerror(-r));
@@ -183,6 +197,7 @@ static void receive(struct probe_source *ps)
 			resync(ps, "link message larger than the receive buffer", true);
 			continue;
 		}
+		pf_link_feed(ps->pf_link, ps->buf, (size_t)n);
 		r = link_watch_feed(ps->lw, ps->buf, (size_t)n);
 		if (r < 0)
 			resync(ps, strerror(-r), true);
@@ -304,6 +319,9 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode, bool bu
 		r = -ENOMEM;
 		goto fail;
 	}
+	r = pf_link_new(ps->hdr, &ps->pf_link);
+	if (r < 0)
+		goto fail;
 	r = probe_open(&opts, &ps->probe);
 	if (r < 0) {
 		log_err("probe_start_failed", "error=\"opening the NETLINK_ROUTE event socket: %s\"",
@@ -333,6 +351,7 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode, bool bu
 	}
 	/* after tracking, before the first event is read: what is stacked on a VF already
 	 * counts (an event queued meanwhile is replayed over the dump, and agrees with it) */
+	pf_link_refresh(ps->pf_link, relate_pf, ps);
 	r = link_watch_resync(ps->lw, NULL);
 	if (r < 0) {
 		log_err("probe_start_failed", "error=\"dumping links, addresses and routes: %s\"",
@@ -364,6 +383,7 @@ void probe_source_free(struct probe_source *ps)
 		return;
 	link_watch_free(ps->lw);
 	probe_close(ps->probe);
+	pf_link_free(ps->pf_link);
 	free(ps->tracked);
 	free(ps);
 }
@@ -377,6 +397,7 @@ int probe_source_retrack(struct probe_source *ps)
 	r = track_vfs(ps);
 	if (r < 0)
 		return r;
+	pf_link_refresh(ps->pf_link, relate_pf, ps); /* a PF netdev renamed, come or gone */
 	/* what already sits on a VF netdev that just came counts, as at start */
 	r = link_watch_resync(ps->lw, NULL);
 	if (r < 0)

@@ -116,6 +116,13 @@ struct vfpool_alloc_req {
 /* numa_node names the preferred NUMA node (a VF elsewhere only when none is free there:
  * VFPOOL_LEASE_NUMA_MISS). Without it there is no preference: zero means none. */
 #define VFPOOL_ALLOC_NUMA (1u << 3)
+/* Managed vfio-pci binding (libvirt's managed='yes', done by vfpoold): the VF is bound to
+ * vfio-pci before the allocation completes, and given back to its original driver when
+ * the lease is released. The lease then has VFPOOL_LEASE_VFIO and vfio_group
+ * ("/dev/vfio/12"), what QEMU or cloud-hypervisor opens. Refused (-EBUSY, why names the
+ * other device) for a VF whose IOMMU group holds other devices; -EOPNOTSUPP from a daemon
+ * that simulates its host. Also for vfpool_alloc_vm (struct vfpool_vnic_req.flags). */
+#define VFPOOL_ALLOC_VFIO (1u << 4)
 
 /* Result of an allocation by a "preferred" passthrough profile when no VF is eligible: not
  * an error; the vNIC is to use the bridge (why says why no VF was eligible). */
@@ -128,6 +135,7 @@ struct vfpool_alloc_req {
 /* A failed linked request that was not the cause: another request of its chain failed (its
  * completion, without this flag, says why) and none of the chain was leased. */
 #define VFPOOL_LEASE_CHAIN_ABORTED (1u << 3)
+#define VFPOOL_LEASE_VFIO (1u << 4) /* bound to vfio-pci by vfpoold: vfio_group is its group */
 
 struct vfpool_lease {
 	size_t sz;                         /* the caller sets it (VFPOOL_OPTS) */
@@ -141,6 +149,9 @@ struct vfpool_lease {
 	uint64_t generation;               /* pass to vfpool_release to guard against races */
 	unsigned flags;                    /* VFPOOL_LEASE_* */
 	unsigned reserved;                 /* 0 */
+	/* with VFPOOL_LEASE_VFIO: the VFIO group device ("/dev/vfio/12"), else "" (added with
+	 * issue 15) */
+	char vfio_group[32];
 };
 
 /* Allocates one VF and waits for the answer. On failure the negative errno is returned and,
@@ -158,7 +169,7 @@ struct vfpool_vnic_req {
 	const uint8_t *mac;
 	const char *pin_pci;
 	int numa_node;       /* with VFPOOL_ALLOC_NUMA in flags */
-	unsigned flags;      /* VFPOOL_ALLOC_NUMA or 0 */
+	unsigned flags;      /* VFPOOL_ALLOC_NUMA, VFPOOL_ALLOC_VFIO or 0 */
 };
 
 /* Allocates every vNIC of a VM, all or none (a VM is never half served). 0: ret_leases[i]
@@ -282,8 +293,13 @@ struct vfpool_pf_info {
 	unsigned iommu_shared;
 	unsigned bound_other;
 	unsigned dirty;
-	unsigned flags;
+	unsigned flags;      /* VFPOOL_PF_* */
 };
+
+#define VFPOOL_PF_MANAGED   (1u << 0) /* its number of VFs is configured through vfpool */
+#define VFPOOL_PF_LINK_DOWN (1u << 2) /* its netdev's link is down (operstate, carrier), as
+				       * the daemon's link probe last saw it: its VFs carry no
+				       * traffic (issue 17) */
 
 enum vfpool_vf_status {
 	VFPOOL_VF_STATUS_FREE = 0,
@@ -326,6 +342,10 @@ struct vfpool_vf_info {
 	 * up has reason "up on the host, not leased". */
 	unsigned host_use;
 	unsigned reserved2;
+	/* 1: bound to vfio-pci by vfpoold for its lease (VFPOOL_ALLOC_VFIO): its VFIO group
+	 * is /dev/vfio/<iommu_group>; 0 otherwise, or while it is being bound (issue 15) */
+	int vfio_bound;
+	unsigned reserved3;
 };
 
 #define VFPOOL_VF_USE_MACVTAP       (1u << 0) /* a macvtap or macvlan device on it */

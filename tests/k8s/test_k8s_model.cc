@@ -175,6 +175,20 @@ Test(k8s_config, bad_configurations_are_refused_naming_the_pool_and_key)
 		"pool a: defined twice");
 }
 
+Test(k8s_config, a_vfio_pool_asks_vfpool_to_bind_its_vfs)
+{
+	Config c;
+	std::string why;
+
+	cr_assert(parse(R"({"pools": [{"name": "vm", "drivers": ["i40e"], "vfDriver": "vfio-pci"},
+			  {"name": "net", "drivers": ["ixgbe"]}]})", &c, &why), "%s", why.c_str());
+	cr_assert(c.pools[0].vfio);
+	cr_assert_not(c.pools[1].vfio, "the VFs' own driver unless asked");
+	parse_fails(R"({"pools": [{"name": "a", "drivers": ["x"], "vfDriver": "igb_uio"}]})",
+		    "pools[0].vfDriver: \"igb_uio\" is not \"vfio-pci\" (leave it out: the VFs' "
+		    "own driver)");
+}
+
 Test(k8s_config, selectors_must_all_match_and_any_entry_of_one_may)
 {
 	Config c;

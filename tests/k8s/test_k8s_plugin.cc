@@ -220,6 +220,36 @@ Test(k8s_plugin, a_vf_turning_host_busy_is_pushed_unhealthy_and_back)
 	nl_socket_free(sk);
 }
 
+Test(k8s_plugin, a_pf_whose_link_goes_down_is_pushed_with_its_vfs_unhealthy_and_back)
+{
+	struct nl_sock *sk = netns_enter(); /* skips, saying why, when not root */
+
+	/* the simulated host's PF netdev, a veth whose peer carries its carrier */
+	netns_add_veth(sk, "ens1f0");
+	netns_set_up(sk, "ens1f0p", true);
+	netns_set_up(sk, "ens1f0", true);
+	Rig r(R"({"pools": [{"name": "a", "pfNames": ["ens1f0"]}]})");
+
+	r.start_daemon("1x4");
+	r.start_plugin();
+	cr_assert(r.kubelet.wait_registration("vfpool.io/a", 1));
+	auto a = r.kubelet.dial("vfpool-a.sock");
+	DeviceWatch w(*a);
+	cr_assert(w.wait([](const auto &l) { return healthy(l) == 4; }), "the link is up");
+
+	netns_set_up(sk, "ens1f0p", false); /* no carrier on ens1f0 */
+	cr_assert(w.wait([](const auto &l) { return l.devices_size() == 4 && healthy(l) == 0; }),
+		  "ens1f0 lost its carrier, its VFs still Healthy");
+	netns_set_up(sk, "ens1f0p", true);
+	cr_assert(w.wait([](const auto &l) { return healthy(l) == 4; }),
+		  "ens1f0 up again, its VFs still Unhealthy");
+	netns_set_up(sk, "ens1f0", false); /* administratively down */
+	cr_assert(w.wait([](const auto &l) { return healthy(l) == 0; }),
+		  "ens1f0 set down, its VFs still Healthy");
+	stop_clean(r);
+	nl_socket_free(sk);
+}
+
 Test(k8s_plugin,
      preferred_allocation_keeps_to_one_numa_node_spreads_over_pfs_and_honours_must_include)
 {
