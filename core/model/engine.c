@@ -190,7 +190,9 @@ static void explain_no_vf(const struct engine *e, const char *network, const str
 			break;
 		off += (size_t)w;
 	}
-	if (off == 0)
+	if (e->pool.n_pfs == 0)
+		snprintf(buf, n, "no SR-IOV PF on this host");
+	else if (off == 0)
 		snprintf(buf, n, "network %s: no PF on this host", network);
 }
 

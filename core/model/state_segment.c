@@ -27,7 +27,7 @@ static int geometry_for(const struct host *host, struct state_geometry *g)
 {
 	uint64_t words = 0;
 
-	if (host->n_pfs == 0 || host->n_pfs > POOL_MAX_PFS)
+	if (host->n_pfs > POOL_MAX_PFS)
 		return -ERANGE;
 	for (size_t p = 0; p < host->n_pfs; p++) {
 		uint32_t w = pool_pf_words(host->pfs[p].total_vfs ? host->pfs[p].total_vfs : 1);
