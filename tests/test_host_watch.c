@@ -91,7 +91,7 @@ static void setup(void)
 
 	memset(&b, 0, sizeof(b));
 	b.tb = testbed_from_fixture("host_two_vendors.umockdev");
-	cr_assert_eq(host_watch_open(&b.w, &b.model), 0);
+	cr_assert_eq(host_watch_open(NULL, &b.w, &b.model), 0);
 	cr_assert_eq(b.model->n_pfs, 3u);
 	cr_assert_eq(state_seg_size(b.model, &size), 0);
 	b.mem = aligned_alloc(64, size);
