@@ -52,6 +52,7 @@ struct daemon {
 	struct host *host;
 	struct host_watch *host_watch;
 	struct pf_select_cmd_ctx pf_select; /* the PF selectors' commands and reload */
+	struct host_watch_listener grow;    /* PFs found after start join the policy */
 	int run_dir_fd;  /* the verified run dir (core/safe_dir.h); its files are opened at it */
 	int lock_fd;     /* <run-dir>/vfpoold.lock, held for the daemon's life */
 	/* the resolved, verified paths opts.run_dir and opts.state_dir point at */
@@ -283,6 +284,15 @@ static int on_command(void *ctx, const struct ctl_peer *peer, uint32_t seq, cons
 	return ctl_dispatch(&d->commands, peer, seq, payload, len);
 }
 
+/* A PF found after start has joined the segment and the model: the policy takes it. */
+static void on_host_applied(struct host_watch_listener *l, const struct host *model)
+{
+	struct daemon *d = container_of(l, struct daemon, grow);
+
+	if (model->n_pfs > d->policy.n_pfs)
+		policy_daemon_grow(&d->policy_cmd, model);
+}
+
 /* The control commands, in the order `help` lists them. */
 static int daemon_register_commands(struct daemon *d)
 {
@@ -344,8 +354,14 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	{
 		char why[256];
 
-		r = state_seg_create(d->run_dir_fd, opts->socket_gid, d->host, &d->seg, why,
-				     sizeof(why));
+		/* a watched host keeps room for PFs that come later; a simulated one never grows */
+		struct state_room room = {
+			.pfs = opts->max_pfs ? opts->max_pfs : STATE_ROOM_DEFAULT_PFS,
+			.vfs = opts->max_vfs ? opts->max_vfs : STATE_ROOM_DEFAULT_VFS,
+		};
+
+		r = state_seg_create(d->run_dir_fd, opts->socket_gid, d->host,
+				     d->host_watch ? &room : NULL, &d->seg, why, sizeof(why));
 		if (r) {
 			log_err("start_failed", "file=%s/state error=\"%s\"", opts->run_dir, why);
 			goto fail;
@@ -421,6 +437,10 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	r = heartbeat_start(&d->ring, d->seg->hdr, &d->stop, &d->heartbeat);
 	if (r)
 		goto fail;
+	if (d->host_watch) {
+		d->grow.applied = on_host_applied;
+		host_watch_listen(d->host_watch, &d->grow);
+	}
 	if (d->host_watch) {
 		struct host_watch_loop lp = { .ring = &d->ring, .engine = &d->engine,
 					      .model = &d->host, .probe = d->probe,

@@ -190,12 +190,20 @@ static int resync(struct host_watch *w, const struct host_gone *gone)
 		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
 		return r;
 	}
-	if (st.appeared || st.vanished || st.changed)
-		log_info("host_changed", "appeared=%u vanished=%u changed=%u leases_lost=%u",
-			 st.appeared, st.vanished, st.changed, st.leases_lost);
+	if (st.appeared || st.vanished || st.changed || st.pfs_added)
+		log_info("host_changed", "pfs_added=%u appeared=%u vanished=%u changed=%u "
+			 "leases_lost=%u", st.pfs_added, st.appeared, st.vanished, st.changed,
+			 st.leases_lost);
 	/* the event probe watches VF netdevs by ifindex in this namespace: new, renamed and
 	 * re-created ones join it (one interface listing per udev batch) */
 	probe_source_retrack(w->lp.probe);
+	for (struct host_watch_listener *l = w->listeners; l;) {
+		struct host_watch_listener *next = l->next; /* it may leave */
+
+		if (l->applied)
+			l->applied(l, *w->lp.model);
+		l = next;
+	}
 	return 0;
 }
 
@@ -205,14 +213,6 @@ int host_watch_resync(struct host_watch *w)
 	struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
 
 	return resync(w, &gone);
-}
-
-static bool model_has_pf(const struct host *h, const char *pci)
-{
-	for (size_t i = 0; i < h->n_pfs; i++)
-		if (strcmp(h->pfs[i].pci_addr, pci) == 0)
-			return true;
-	return false;
 }
 
 static int push_change(struct host_watch *w, const struct host_change *c)
@@ -247,9 +247,6 @@ static void drain(struct host_watch *w)
 			log_debug("host_event", "kind=%s pci=%s pf=%s driver=%s netdev=%s",
 				  host_change_kind_name(c.kind), c.pci_addr, c.pf_addr, c.driver,
 				  c.netdev);
-			if (c.kind == HOST_PF_ADDED && !model_has_pf(*w->lp.model, c.pci_addr))
-				log_warn("pf_added_unmanaged",
-					 "pci=%s reason=\"restart vfpoold to manage it\"", c.pci_addr);
 			if (push_change(w, &c) < 0)
 				log_warn("host_event_dropped", "pci=%s reason=\"out of memory\"",
 					 c.pci_addr);

@@ -31,6 +31,8 @@ struct host_watch_listener {
 	void (*busy)(struct host_watch_listener *l, const struct host *model, bool *busy);
 	/* After a burst was applied: each of its decoded changes, in order. */
 	void (*changed)(struct host_watch_listener *l, const struct host_change *change);
+	/* After every discovery applied (a burst, a resync): the model as it is now. */
+	void (*applied)(struct host_watch_listener *l, const struct host *model);
 	struct host_watch_listener *next; /* the watch's */
 };
 

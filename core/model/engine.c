@@ -42,14 +42,16 @@ int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 	r = state_seg_pool(hdr, &e->pool);
 	if (r)
 		return r;
-	r = lease_index_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->leases);
+	/* per VF slot the segment can hold: PFs that come after start add slots */
+	r = lease_index_new(hdr->vf_capacity ? hdr->vf_capacity : 1, &e->leases);
 	if (r)
 		goto fail;
-	r = vm_quota_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->quota);
+	r = vm_quota_new(hdr->vf_capacity ? hdr->vf_capacity : 1, &e->quota);
 	if (r)
 		goto fail;
-	e->pci_sorted = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->pci_sorted));
-	e->slot_profile = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->slot_profile));
+	e->pci_sorted = calloc(hdr->vf_capacity ? hdr->vf_capacity : 1, sizeof(*e->pci_sorted));
+	e->slot_profile = calloc(hdr->vf_capacity ? hdr->vf_capacity : 1,
+				 sizeof(*e->slot_profile));
 	if (!e->pci_sorted || !e->slot_profile) {
 		r = -ENOMEM;
 		goto fail;

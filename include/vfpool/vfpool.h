@@ -282,8 +282,12 @@ struct vfpool_pf_info {
 	unsigned iommu_shared;
 	unsigned bound_other;
 	unsigned dirty;
-	unsigned flags;
+	unsigned flags;      /* VFPOOL_PF_* */
 };
+
+/* vfpool_pf_info.flags */
+#define VFPOOL_PF_GONE (1u << 2) /* not on the host now (removed, or outside the PF
+				  * selectors): every VF absent; it comes back to this index */
 
 enum vfpool_vf_status {
 	VFPOOL_VF_STATUS_FREE = 0,
