@@ -21,7 +21,8 @@ static struct json_object *selector_json(const char *index, const char *sel)
 
 	json_object_object_add(o, "index", ctl_parse_uint(index, 0, 1000, &i) == 0 ?
 				  json_object_new_int((int)i) : NULL);
-	json_object_object_add(o, "default", json_object_new_boolean(strcmp(index, "default") == 0));
+	json_object_object_add(o, "default",
+			       json_object_new_boolean(strcmp(index, "default") == 0));
 	snprintf(buf, sizeof(buf), "%s", sel);
 	w = strtok_r(buf, " ", &save);
 	json_object_object_add(o, "action", ctl_json_string(w ? w : ""));

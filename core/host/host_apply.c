@@ -13,6 +13,11 @@
 #define REASON_VANISHED "VF vanished"
 #define REASON_CHANGING "numvfs change in progress"
 
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src);
+}
+
 /* Whether the burst's last word on pci is its removal. */
 static bool is_gone(const struct host_gone *gone, const char *pci)
 {
@@ -110,14 +115,15 @@ static int build_model(const struct engine *e, const struct host *old, const str
 	m->n_groups = fresh->n_groups;
 	for (size_t p = 0; p < n_pfs; p++) {
 		const struct vfpool_shm_pf *spf = p < e->hdr->n_pfs ? &state_pfs(e->hdr)[p] : NULL;
-		int fp = spf ? fresh_pf_index(fresh, gone, spf->pci_addr) : (int)add_pfs[p - e->hdr->n_pfs];
+		int fp = spf ? fresh_pf_index(fresh, gone, spf->pci_addr)
+			     : (int)add_pfs[p - e->hdr->n_pfs];
 		uint32_t total = spf ? spf->total_vfs : fresh->pfs[fp].total_vfs;
 
 		if (fp < 0) {
 			/* gone: kept so that indices stay the segment's */
 			if (p < old->n_pfs)
 				m->pfs[p] = old->pfs[p];
-			snprintf(m->pfs[p].pci_addr, sizeof(m->pfs[p].pci_addr), "%s", spf->pci_addr);
+			copy_str(m->pfs[p].pci_addr, sizeof(m->pfs[p].pci_addr), spf->pci_addr);
 			m->pfs[p].total_vfs = spf->total_vfs;
 			m->pfs[p].num_vfs = 0;
 			continue;
@@ -140,11 +146,6 @@ static int build_model(const struct engine *e, const struct host *old, const str
 	}
 	*ret = m;
 	return 0;
-}
-
-static void copy_str(char *dst, size_t n, const char *src)
-{
-	snprintf(dst, n, "%s", src);
 }
 
 static bool set_bit(struct pool_pf *pf, uint32_t slot, enum vfpool_block_reason r, bool on)
