@@ -26,6 +26,7 @@
 #include "core/daemon.h"
 #include "core/heartbeat.h"
 #include "core/host/host_watch.h"
+#include "core/host/pf_select_cmd.h"
 #include "core/lease/lease_cmd.h"
 #include "core/lease/lease_durable.h"
 #include "core/lease/lease_sweep.h"
@@ -51,6 +52,8 @@ struct daemon {
 	 * for a simulated host */
 	struct host *host;
 	struct host_watch *host_watch;
+	struct pf_select_cmd_ctx pf_select; /* the PF selectors' commands and reload */
+	struct host_watch_listener grow;    /* PFs found after start join the policy */
 	int run_dir_fd;  /* the verified run dir (core/safe_dir.h); its files are opened at it */
 	int lock_fd;     /* <run-dir>/vfpoold.lock, held for the daemon's life */
 	/* the resolved, verified paths opts.run_dir and opts.state_dir point at */
@@ -187,17 +190,34 @@ static int daemon_open_host(struct daemon *d)
 			log_err("start_failed", "host=simulated error=\"%s\"", strerror(-r));
 		return r;
 	}
-	r = host_watch_open(&d->host_watch, &d->host);
+	{
+		struct pf_selectors *sel = malloc(sizeof(*sel));
+
+		if (!sel)
+			return -ENOMEM;
+		r = pf_selectors_load(d->opts.state_dir, sel); /* logs why */
+		if (r) {
+			free(sel);
+			return r;
+		}
+		r = host_watch_open(sel, &d->host_watch, &d->host);
+		free(sel);
+	}
 	if (r) {
 		log_err("start_failed", "reason=\"host discovery through libudev: %s\"",
 			strerror(-r));
 		return r;
 	}
-	if (d->host->n_pfs == 0) {
-		log_err("start_failed", "reason=\"no SR-IOV PF on this host (no PCI device has "
-			"sriov_totalvfs); use --simulate NxM for a demo\"");
-		return -ENODEV;
-	}
+	if (host_watch_unmanaged_pfs(d->host_watch))
+		log_info("pf_selectors", "unmanaged_pfs=%u reason=\"outside the PF selectors\"",
+			 host_watch_unmanaged_pfs(d->host_watch));
+	/* a uniform fleet rollout reaches hosts without SR-IOV too: serve an empty pool (every
+	 * allocation says why) rather than leave a failing unit */
+	if (d->host->n_pfs == 0)
+		log_warn("no_sriov_pf", "reason=\"no SR-IOV PF on this host (%s): serving an "
+			 "empty pool\"", host_watch_unmanaged_pfs(d->host_watch) ?
+			 "every one is outside the PF selectors" :
+			 "no PCI device has sriov_totalvfs");
 	return 0;
 }
 
@@ -266,6 +286,15 @@ static int on_command(void *ctx, const struct ctl_peer *peer, uint32_t seq, cons
 	return ctl_dispatch(&d->commands, peer, seq, payload, len);
 }
 
+/* A PF found after start has joined the segment and the model: the policy takes it. */
+static void on_host_applied(struct host_watch_listener *l, const struct host *model)
+{
+	struct daemon *d = container_of(l, struct daemon, grow);
+
+	if (model->n_pfs > d->policy.n_pfs)
+		policy_daemon_grow(&d->policy_cmd, model);
+}
+
 /* The control commands, in the order `help` lists them. */
 static int daemon_register_commands(struct daemon *d)
 {
@@ -280,6 +309,10 @@ static int daemon_register_commands(struct daemon *d)
 		r = ctl_register(&d->commands, lease_commands, &d->lease_cmd);
 	if (!r)
 		r = ctl_register(&d->commands, numvfs_commands, d->numvfs);
+	d->pf_select = (struct pf_select_cmd_ctx){ .watch = d->host_watch, .engine = &d->engine,
+						   .state_dir = d->opts.state_dir };
+	if (!r)
+		r = ctl_register(&d->commands, pf_select_commands, &d->pf_select);
 	return r;
 }
 
@@ -298,13 +331,14 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	d->listen_fd = -1;
 	d->signal_fd = -1;
 	d->signal_op.complete = on_signal;
-	r = daemon_open_host(d);
-	if (r)
-		goto fail;
+	/* the dirs first: the host's PF selectors live in the state dir */
 	r = daemon_open_dirs(d);
 	if (r)
 		goto fail;
 	opts = &d->opts; /* the verified paths from here on */
+	r = daemon_open_host(d);
+	if (r)
+		goto fail;
 	/* before anything in the run dir is touched: the journal has one writer */
 	r = control_lock_run_dir(d->run_dir_fd, &d->lock_fd);
 	if (r) {
@@ -322,8 +356,14 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	{
 		char why[256];
 
-		r = state_seg_create(d->run_dir_fd, opts->socket_gid, d->host, &d->seg, why,
-				     sizeof(why));
+		/* a watched host keeps room for PFs that come later; a simulated one never grows */
+		struct state_room room = {
+			.pfs = opts->max_pfs ? opts->max_pfs : STATE_ROOM_DEFAULT_PFS,
+			.vfs = opts->max_vfs ? opts->max_vfs : STATE_ROOM_DEFAULT_VFS,
+		};
+
+		r = state_seg_create(d->run_dir_fd, opts->socket_gid, d->host,
+				     d->host_watch ? &room : NULL, &d->seg, why, sizeof(why));
 		if (r) {
 			log_err("start_failed", "file=%s/state error=\"%s\"", opts->run_dir, why);
 			goto fail;
@@ -410,6 +450,10 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	r = heartbeat_start(&d->ring, d->seg->hdr, &d->stop, &d->heartbeat);
 	if (r)
 		goto fail;
+	if (d->host_watch) {
+		d->grow.applied = on_host_applied;
+		host_watch_listen(d->host_watch, &d->grow);
+	}
 	if (d->host_watch) {
 		struct host_watch_loop lp = { .ring = &d->ring, .engine = &d->engine,
 					      .model = &d->host, .probe = d->probe,

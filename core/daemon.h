@@ -33,6 +33,9 @@ struct daemon_opts {
 	unsigned numvfs_timeout_ms; /* each step of a numvfs change; 0: the default (2 min) */
 	unsigned sweep_interval_s;  /* lease sweep period; 0: the default (60 s) */
 	bool sweep_release;         /* the sweep releases what it finds (default: reports) */
+	/* room in the state segment for PFs that come after start (a discovered host only):
+	 * up to max_pfs PFs with max_vfs VF slots between them; 0: the defaults */
+	unsigned max_pfs, max_vfs;
 };
 
 struct daemon;

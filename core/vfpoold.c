@@ -50,6 +50,9 @@ static void usage(FILE *f)
 		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
 		"  --vf-config-timeout-ms N  per netlink request (default 2000)\n"
 		"  --sweep-interval-s N  check leases every N seconds (default 60)\n"
+		"  --max-pfs N         room for N PFs, PFs found after start included (default 32,\n"
+		"                      at most 256; the host's own count when larger)\n"
+		"  --max-vfs N         room for N VF slots between them (default 4096)\n"
 		"  --sweep MODE        report (default) or release leases whose bound process is\n"
 		"                      gone or whose VF vanished\n"
 		"  -h, --help\n");
@@ -106,6 +109,8 @@ int main(int argc, char **argv)
 		{ "restore-wait-ms", required_argument, NULL, 'A' },
 		{ "sweep-interval-s", required_argument, NULL, 'W' },
 		{ "sweep", required_argument, NULL, 'w' },
+		{ "max-pfs", required_argument, NULL, 'X' },
+		{ "max-vfs", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -129,6 +134,14 @@ int main(int argc, char **argv)
 		case 'S': opts.state_dir = optarg; break;
 		case 'p':
 			if (!number_option("spin-us", optarg, 0, 10000000, &opts.spin_us))
+				return 2;
+			break;
+		case 'X':
+			if (!number_option("max-pfs", optarg, 1, 256, &opts.max_pfs))
+				return 2;
+			break;
+		case 'Y':
+			if (!number_option("max-vfs", optarg, 1, 1u << 22, &opts.max_vfs))
 				return 2;
 			break;
 		case 'V': {

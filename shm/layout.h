@@ -5,7 +5,9 @@
  * Two kinds of segment:
  *  - the state segment (one per daemon, <run-dir>/state): header, PF records, VF records,
  *    per-PF bitmap blocks, IOMMU-group index. Written only by the daemon; everyone else maps
- *    it read-only and reads it under the seqlock in the header.
+ *    it read-only and reads it under the seqlock in the header. The capacities may exceed
+ *    the counts: a daemon reserves room for PFs found after start, which it appends (PF
+ *    record, VF records, bitmap block) inside the seqlock, growing n_pfs and n_vfs.
  *  - a ring segment (one per client connection, a sealed memfd passed over the control
  *    socket): a request ring (client -> daemon) and a completion ring (daemon -> client).
  *
@@ -75,6 +77,8 @@ enum vfpool_vf_state {
 #define VFPOOL_PF_F_MANAGED    (1u << 0) /* numvfs configured through vfpool */
 #define VFPOOL_PF_F_BOND_SLAVE (1u << 1)
 #define VFPOOL_PF_F_LINK_DOWN  (1u << 2) /* the PF netdev's link is down (the link probe's) */
+#define VFPOOL_PF_F_GONE       (1u << 3) /* not on the host now (removed, or outside the PF
+					  * selectors): every slot absent; the record stays */
 
 #define VFPOOL_STATE_F_STALE   (1u << 0) /* superseded: reopen <run-dir>/state */
 #define VFPOOL_STATE_F_EXITED  (1u << 1) /* the daemon shut down: nothing updates it now */

@@ -18,7 +18,8 @@ int state_geometry(uint32_t pfs, uint32_t vfs, uint32_t groups, uint32_t bitmap_
 		.bitmap_words = bitmap_words, .network_capacity = VFPOOL_MAX_NETWORKS,
 	};
 
-	if (pfs == 0 || pfs > 4096 || vfs > (1u << 22) || groups > (1u << 22) ||
+	/* no PF at all is a host without SR-IOV: an empty pool, still a valid segment */
+	if (pfs > 4096 || vfs > (1u << 22) || groups > (1u << 22) ||
 	    bitmap_words > (1u << 26))
 		return -ERANGE;
 	g.pf_off = sizeof(struct vfpool_state_hdr);

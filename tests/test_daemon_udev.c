@@ -33,6 +33,7 @@
 #include "tests/daemon_fixture.h"
 #include "tests/fake_kernel.h"
 #include "tests/netns_links.h"
+#include "tests/run_cmd.h"
 #include "tests/state_dir.h"
 #include <netlink/socket.h>
 #include "tests/udev_testbed.h"
@@ -1248,5 +1249,186 @@ Test(daemon_udev, killed_after_the_kernel_made_the_vfs_the_restart_persists_the_
 	cr_assert(log_has(&b, "event=numvfs_change_reconciled pci=0000:5e:00.0 from=2 to=4 "
 			  "action=finished"));
 	cr_assert_eq(testbed_numvfs(&b, MLX), 4);
+	bed_close(&b);
+}
+
+/* ---- PF selectors (which PFs and VFs are managed) ------------------------------------- */
+
+static void write_selectors(const struct bed *b, const char *text)
+{
+	char path[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/pf-selectors", b->state_dir);
+	f = fopen(path, "we");
+	cr_assert(f, "%s: %s", path, strerror(errno));
+	fputs(text, f);
+	cr_assert_eq(fclose(f), 0);
+}
+
+static unsigned pf_count(const struct bed *b)
+{
+	struct vfpool_snapshot *s;
+	unsigned n;
+
+	cr_assert_eq(vfpool_snapshot_take(b->d.run_dir, &s), 0);
+	n = vfpool_snapshot_pf_count(s);
+	vfpool_snapshot_free(s);
+	return n;
+}
+
+static int ctl_run(const struct bed *b, char **out, const char *args)
+{
+	return run_capture(out, "%s --run-dir %s %s 2>&1", test_build_path("vfpoolctl"),
+			   b->d.run_dir, args);
+}
+
+Test(daemon_udev, selectors_in_the_state_dir_at_start_limit_the_pool_to_their_pfs_and_vfs)
+{
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	struct bed b;
+
+	bed_open(&b);
+	write_selectors(&b, "# ens1f0's first two VFs only\ninclude pf=ens1f0#0-1\n");
+	bed_start(&b, "5000");
+	cr_assert_eq(pf_count(&b), 1u, "PFs outside the selectors are not in the pool");
+	cr_assert_str_eq(pf_info(&b, 0).netdev, "ens1f0");
+	cr_assert_eq(pf_info(&b, 0).existing, 2u);
+	cr_assert(vf_by_pci(&b, "0000:3b:02.1", &v), "VF 1 is in the range");
+	cr_assert(!vf_by_pci(&b, "0000:3b:02.3", &v), "VF 3 is outside the range: no record");
+	cr_assert(!vf_by_pci(&b, "0000:5e:00.2", &v), "a VF of an unmanaged PF is listed");
+	cr_assert(log_has(&b, "unmanaged_pfs=2"));
+	bed_close(&b);
+}
+
+Test(daemon_udev, by_default_a_pf_that_is_no_network_controller_is_unmanaged_and_never_written)
+{
+	char *out = NULL;
+	struct bed b;
+
+	bed_open(&b);
+	/* ens2f0 as a storage controller (NVMe's class): outside the default selector */
+	umockdev_testbed_set_attribute(b.tb, MLX, "class", "0x010802");
+	bed_start(&b, "5000");
+	cr_assert_eq(pf_count(&b), 2u);
+	cr_assert_eq(command(&b, &out, "ens2f0", "1"), -ENODEV);
+	free(out);
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2, "an unmanaged PF was written");
+	bed_close(&b);
+}
+
+Test(daemon_udev, pf_select_add_list_del_persist_apply_and_show_json)
+{
+	char *out, path[128], *file;
+	struct bed b;
+
+	bed_open(&b);
+	bed_start(&b, "5000");
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 2u);
+	cr_assert_eq(ctl_run(&b, &out, "pf select list"), 0, "%s", out);
+	cr_assert(strstr(out, "default include class=02 (no include selector set)"), "%s", out);
+	free(out);
+	cr_assert_eq(ctl_run(&b, &out, "pf select add --exclude pf=ens2f0#1"), 0, "%s", out);
+	cr_assert_str_eq(out, "0 exclude pf=ens2f0 vfs=1\n");
+	free(out);
+	/* persisted, in the form the file keeps */
+	snprintf(path, sizeof(path), "%s/pf-selectors", b.state_dir);
+	file = read_whole_file(path);
+	cr_assert(strstr(file, "\nexclude pf=ens2f0 vfs=1\n"), "%s", file);
+	free(file);
+	/* applied at once: VF 1 of ens2f0 (5e:00.3) leaves the pool */
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 1u);
+	cr_assert_eq(ctl_run(&b, &out, "pf select list --json"), 0, "%s", out);
+	cr_assert(strstr(out, "{\"index\":0,\"default\":false,\"action\":\"exclude\","
+			      "\"pf\":\"ens2f0\",\"vfs\":\"1\",\"text\":\"exclude pf=ens2f0 vfs=1\"}"),
+		  "%s", out);
+	cr_assert(strstr(out, "\"index\":null,\"default\":true,\"action\":\"include\","
+			      "\"class\":\"02\""), "%s", out);
+	free(out);
+	cr_assert_eq(ctl_run(&b, &out, "pf select add bogus"), 1, "%s", out);
+	cr_assert(strstr(out, "bogus: expected KEY=VALUE"), "%s", out);
+	free(out);
+	cr_assert_eq(ctl_run(&b, &out, "pf select del 0"), 0, "%s", out);
+	free(out);
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).existing, 2u);
+	cr_assert_eq(ctl_run(&b, &out, "pf select del 0"), 1, "%s", out);
+	cr_assert(strstr(out, "selector 0: none (0 selectors)"), "%s", out);
+	free(out);
+	bed_close(&b);
+}
+
+Test(daemon_udev, a_selector_that_would_leave_a_leased_vf_unmanaged_is_refused_by_name)
+{
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	char *out, path[128], why[256];
+	struct vfpool *h;
+	struct bed b;
+
+	bed_open(&b);
+	bed_start(&b, "5000");
+	h = connect_ok(&b.d);
+	cr_assert_eq(alloc_pinned(h, "vm1", "0000:5e:00.2", &l, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(ctl_run(&b, &out, "pf select add --exclude pf=ens2f0"), 1, "%s", out);
+	cr_assert(strstr(out, "0000:5e:00.2 is leased to vm1/nic0 and would be unmanaged: "
+			      "release it first"), "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/pf-selectors", b.state_dir);
+	cr_assert_neq(access(path, F_OK), 0, "a refused change was persisted");
+	cr_assert_eq(pf_info(&b, MLX_PF_INDEX).leased, 1u);
+	vfpool_close(h);
+	bed_close(&b);
+}
+
+Test(daemon_udev, restore_skips_a_pf_outside_the_selectors_and_never_writes_it)
+{
+	static const char *const one[] = { MLX };
+	char rout[1024], rerr[1024];
+	struct fake_kernel *k;
+	unsigned writes[1];
+	struct bed b;
+
+	bed_open(&b);
+	cr_assert_eq(numvfs_store_save(b.state_dir, "0000:5e:00.0", 4), 0);
+	write_selectors(&b, "exclude id=15b3:*\n");
+	k = fake_kernel_start(b.tb, one, 1);
+	cr_assert_eq(run_restore(&b, "0", rout, sizeof(rout), rerr, sizeof(rerr)), 0, "%s", rerr);
+	fake_kernel_stop(k, writes);
+	cr_assert(strstr(rout, "0000:5e:00.0: sriov_numvfs=4 skipped: outside the PF selectors"),
+		  "report: %s", rout);
+	cr_assert_eq(writes[0], 0, "the unmanaged PF was written");
+	cr_assert_eq(testbed_numvfs(&b, MLX), 2);
+	bed_close(&b);
+}
+
+Test(daemon_udev, a_selectors_file_that_does_not_parse_stops_the_start_naming_the_line)
+{
+	char path[160];
+	struct bed b;
+	char *log;
+	int status;
+	pid_t pid;
+
+	bed_open(&b);
+	write_selectors(&b, "include id=8086:1572\ninclude vfs=3-1\n");
+	snprintf(path, sizeof(path), "%s.log", b.state_dir);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		char run[128];
+
+		snprintf(run, sizeof(run), "%s/run", b.state_dir);
+		dup2(fd, 2);
+		execl(test_build_path("vfpoold"), "vfpoold", "--run-dir", run, "--state-dir",
+		      b.state_dir, (char *)NULL);
+		_exit(127);
+	}
+	cr_assert_eq(watchdog_waitpid(pid, 30, &status), 0);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) != 0, "vfpoold started anyway");
+	log = read_whole_file(path);
+	cr_assert(strstr(log, "pf-selectors: line 2: vfs=3-1: range 3-1 runs backwards"), "%s",
+		  log);
+	free(log);
+	unlink(path);
 	bed_close(&b);
 }

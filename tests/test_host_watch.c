@@ -5,19 +5,23 @@
  * engine and an io_uring of the test's own, no daemon: the test plays the kernel
  * (tests/fake_kernel.h) and runs the ring until the watch has handled the burst.
  */
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <criterion/criterion.h>
 
 #include "core/host/host_watch.h"
+#include "core/host/pf_select_cmd.h"
 #include "core/loop.h"
 #include "core/model/pool.h"
 #include "core/model/state_segment.h"
 #include "shm/state.h"
 #include "tests/fake_kernel.h"
+#include "tests/state_dir.h"
 #include "tests/udev_testbed.h"
 
 #include "core/base/container_of.h"
@@ -91,7 +95,7 @@ static void setup(void)
 
 	memset(&b, 0, sizeof(b));
 	b.tb = testbed_from_fixture("host_two_vendors.umockdev");
-	cr_assert_eq(host_watch_open(&b.w, &b.model), 0);
+	cr_assert_eq(host_watch_open(NULL, &b.w, &b.model), 0);
 	cr_assert_eq(b.model->n_pfs, 3u);
 	cr_assert_eq(state_seg_size(b.model, &size), 0);
 	b.mem = aligned_alloc(64, size);
@@ -203,4 +207,38 @@ Test(host_watch, a_listener_that_left_hears_nothing_and_the_others_still_do)
 	run_until_heard(&stays, 2);
 	cr_assert_eq(leaves.heard, 0u);
 	cr_assert_eq(leaves.busy_asked, 0u);
+}
+
+/* The SIGHUP hook: the file is read again and applied; one that does not parse is refused
+ * and the selectors in force stay. */
+Test(host_watch, pf_selectors_reload_applies_the_file_and_refuses_a_broken_one)
+{
+	struct pf_select_cmd_ctx ctx = { .watch = b.w, .engine = &b.e };
+	char dir[64], path[128];
+	FILE *f;
+
+	state_dir_make(dir, sizeof(dir));
+	ctx.state_dir = dir;
+	snprintf(path, sizeof(path), "%s/pf-selectors", dir);
+	cr_assert_eq(mlx_present(), 2u);
+	f = fopen(path, "we");
+	cr_assert(f);
+	fputs("exclude pf=ens2f0\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(pf_selectors_reload(&ctx), 0);
+	cr_assert_eq(mlx_present(), 0u, "the excluded PF's VFs are still in the pool");
+	cr_assert(state_pfs(b.e.hdr)[MLX_PF].flags & VFPOOL_PF_F_GONE);
+	cr_assert_eq(host_watch_unmanaged_pfs(b.w), 1u);
+	f = fopen(path, "we");
+	cr_assert(f);
+	fputs("exclude pf=ens2f0\ninclude vfs=9-1\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(pf_selectors_reload(&ctx), -EINVAL);
+	cr_assert_eq(host_watch_selectors(b.w)->n, 1u, "a broken file replaced the selectors");
+	cr_assert_eq(mlx_present(), 0u);
+	unlink(path);
+	cr_assert_eq(pf_selectors_reload(&ctx), 0, "no file: the default");
+	cr_assert_eq(mlx_present(), 2u);
+	cr_assert_eq(state_pfs(b.e.hdr)[MLX_PF].flags & VFPOOL_PF_F_GONE, 0u);
+	state_dir_remove(dir);
 }

@@ -872,7 +872,7 @@ static void *restore_main(void *arg)
 static const char late_pf[] =
 	"P: /devices/pci0000:5d/0000:5d:00.0/0000:5e:00.0\n"
 	"E: SUBSYSTEM=pci\nE: PCI_SLOT_NAME=0000:5e:00.0\n"
-	"A: vendor=0x15b3\nA: device=0x1017\nA: numa_node=1\nA: sriov_totalvfs=4\n"
+	"A: vendor=0x15b3\nA: device=0x1017\nA: class=0x020000\nA: numa_node=1\nA: sriov_totalvfs=4\n"
 	"A: sriov_numvfs=0\nA: sriov_offset=2\nA: sriov_stride=1\n"
 	"L: iommu_group=../../../../kernel/iommu_groups/60\n";
 

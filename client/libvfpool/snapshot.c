@@ -107,6 +107,50 @@ static int writer_verdict(struct vfpool_snapshot *s, const struct vfpool_state_h
 	return state_writer_beat_check(copy, &s->ns, s->live_why, sizeof(s->live_why));
 }
 
+static uint32_t at_most(uint32_t n, uint32_t cap)
+{
+	return n < cap ? n : cap;
+}
+
+static void copy_part(struct vfpool_state_hdr *dst, const struct vfpool_state_hdr *map,
+		      uint64_t off, uint64_t len)
+{
+	seqlock_copy((char *)dst + off, (const char *)map + off, len);
+}
+
+/* The parts of the segment in use: the header, then each array up to its count. The room
+ * a daemon reserves for PFs that come later is not copied (a reader of a small host pays
+ * for what it has, not for the room). Counts are those of the copied header, bounded by the
+ * capacities and offsets that state_validate_header checked when the file was mapped (they
+ * never change after publication); a torn count is caught by the retry check after. */
+static void copy_used(const struct vfpool_state_hdr *map, struct vfpool_state_hdr *dst)
+{
+	uint32_t n_pfs, n_vfs, n_groups, n_nets;
+	uint64_t words = 0;
+
+	seqlock_copy(dst, map, map->pf_off);
+	n_pfs = at_most(dst->n_pfs, map->pf_capacity);
+	n_vfs = at_most(dst->n_vfs, map->vf_capacity);
+	n_groups = at_most(dst->n_iommu_groups, map->iommu_capacity);
+	n_nets = at_most(dst->n_networks, map->network_capacity);
+	copy_part(dst, map, map->pf_off, (uint64_t)n_pfs * sizeof(struct vfpool_shm_pf));
+	for (uint32_t p = 0; p < n_pfs; p++) {
+		const struct vfpool_shm_pf *pf = &state_pfs(dst)[p];
+		uint64_t end = pf->bm_off + (uint64_t)pf->bm_words; /* both < 2^32: no wrap */
+
+		if (end > words)
+			words = end;
+	}
+	if (words > map->bitmap_words)
+		words = map->bitmap_words; /* a torn record: validation refuses the copy */
+	copy_part(dst, map, map->vf_off, (uint64_t)n_vfs * sizeof(struct vfpool_shm_vf));
+	copy_part(dst, map, map->bitmap_off, words * sizeof(uint64_t));
+	copy_part(dst, map, map->iommu_off,
+		  (uint64_t)n_groups * sizeof(struct vfpool_shm_iommu_group));
+	copy_part(dst, map, map->network_off, (uint64_t)n_nets * sizeof(struct vfpool_shm_network));
+	copy_part(dst, map, map->host_use_off, (uint64_t)n_vfs * sizeof(uint32_t));
+}
+
 static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *dst)
 {
 	for (int i = 0; i < SNAPSHOT_RETRIES; i++) {
@@ -116,7 +160,7 @@ static int read_consistent(struct vfpool_snapshot *s, struct vfpool_state_hdr *d
 		if (seqlock_read_begin_bounded(&s->map->seq, 1000, &seq) < 0)
 			continue;
 
-		seqlock_copy(dst, s->map, s->size);
+		copy_used(s->map, dst);
 		if (!seqlock_read_retry(&s->map->seq, seq)) {
 			s->seq = seq;
 			return 0;
@@ -412,6 +456,7 @@ VFPOOL_API int vfpool_snapshot_vf(const struct vfpool_snapshot *s, unsigned inde
 	return opts_out(ret, &i, sizeof(i), OPTS_SIZE_vf_info);
 }
 
+_Static_assert(VFPOOL_PF_GONE == VFPOOL_PF_F_GONE, "public PF flags are the segment's");
 _Static_assert(VFPOOL_VF_USE_MACVTAP == VFPOOL_HOST_USE_MACVTAP &&
 	       VFPOOL_VF_USE_VLAN == VFPOOL_HOST_USE_VLAN &&
 	       VFPOOL_VF_USE_BRIDGE_PORT == VFPOOL_HOST_USE_BRIDGE_PORT &&

@@ -86,8 +86,24 @@ static void print_network(const struct vfpool_snapshot *s, const struct vfpool_n
 	printf("\n  free: %u\n", total);
 }
 
+/* Free VFs on every PF, whatever the networks: what a host without networks (or without
+ * any SR-IOV PF: zeros) can serve. */
+static unsigned host_free(const struct vfpool_snapshot *s)
+{
+	unsigned total = 0;
+
+	for (unsigned p = 0; p < vfpool_snapshot_pf_count(s); p++) {
+		struct vfpool_pf_info pf = VFPOOL_OPTS(vfpool_pf_info);
+
+		if (vfpool_snapshot_pf(s, p, &pf) == 0)
+			total += pf.free;
+	}
+	return total;
+}
+
 int cmd_capacity(struct ctl *c)
 {
+	unsigned n_pfs, all_free;
 	const char *only = ctl_opt(c, "network");
 	struct json_object *list = NULL;
 	struct vfpool_snapshot *s;
@@ -97,6 +113,8 @@ int cmd_capacity(struct ctl *c)
 	if (r)
 		return r;
 	n_nets = vfpool_snapshot_network_count(s);
+	n_pfs = vfpool_snapshot_pf_count(s);
+	all_free = host_free(s);
 	if (c->json)
 		list = json_object_new_array();
 	for (unsigned i = 0; i < n_nets; i++) {
@@ -119,11 +137,16 @@ int cmd_capacity(struct ctl *c)
 		struct json_object *root = json_object_new_object();
 
 		json_object_object_add(root, "networks", list);
+		json_object_object_add(root, "pfs", json_object_new_int64(n_pfs));
+		json_object_object_add(root, "free", json_object_new_int64(all_free));
 		r = ctl_json_print(stdout, root);
 	} else if (n_nets == 0) {
 		/* no policy: every PF serves any network, and there is nothing to count by */
 		printf("no networks are defined (vfpoolctl network add NAME); every PF serves any "
 		       "network\n");
 	}
+	if (!list && !only)
+		printf("all PFs: %u free on %u PF%s%s\n", all_free, n_pfs, n_pfs == 1 ? "" : "s",
+		       n_pfs ? "" : " (no SR-IOV PF on this host)");
 	return r || fflush(stdout) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
 }

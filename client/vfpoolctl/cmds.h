@@ -136,6 +136,7 @@ int cmd_release(struct ctl *c);
 int cmd_watch(struct ctl *c);
 int cmd_pf_list(struct ctl *c);
 int cmd_pf_show(struct ctl *c);
+int cmd_pf_select_list(struct ctl *c);
 int cmd_lease_list(struct ctl *c);
 int cmd_metrics(struct ctl *c);
 int cmd_capacity(struct ctl *c);

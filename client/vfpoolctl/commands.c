@@ -119,6 +119,15 @@ const struct ctl_cmd ctl_commands[] = {
 	{ { "pf", "set" }, "PF", 1, 1,
 	  { NUMBER_NEEDED("numvfs", "N", MAX_NUMVFS, "the number of VFs (0, then N)") },
 	  "change a PF's number of VFs", CTL_GROUP_HOST, true, cmd_daemon },
+	{ { "pf", "select", "list" }, "", 0, 0, { { 0 } },
+	  "the PF selectors: which PFs and VFs vfpool manages", CTL_GROUP_HOST, false,
+	  cmd_pf_select_list },
+	{ { "pf", "select", "add" }, "CRITERION...", 1, 6,
+	  { FLAG("exclude", "leave what it matches unmanaged") },
+	  "add a PF selector (id=V:D driver=G pf=G[#0-3,6] pci=G class=HEX vfs=0-3,6)",
+	  CTL_GROUP_HOST, true, cmd_daemon },
+	{ { "pf", "select", "del" }, "INDEX", 1, 1, { { 0 } }, "delete a PF selector",
+	  CTL_GROUP_HOST, true, cmd_daemon },
 
 	/* ---- leases ---- */
 	{ { "alloc" }, "VM VNIC NETWORK", 3, 3,

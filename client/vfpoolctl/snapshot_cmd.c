@@ -47,6 +47,7 @@ struct json_object *snapshot_pf_json(unsigned index, const struct vfpool_pf_info
 	add(o, "iommu_shared", json_object_new_int64(p->iommu_shared));
 	add(o, "bound_other", json_object_new_int64(p->bound_other));
 	add(o, "dirty", json_object_new_int64(p->dirty));
+	add(o, "gone", json_object_new_boolean((p->flags & VFPOOL_PF_GONE) != 0));
 	return o;
 }
 
@@ -231,7 +232,10 @@ void snapshot_pf_table(struct table *t, const struct vfpool_snapshot *s)
 			continue;
 		table_cellf(t, "%u", i);
 		table_cell(t, p.pci_addr);
-		table_cell(t, p.netdev);
+		if (p.flags & VFPOOL_PF_GONE)
+			table_cellf(t, "%s (gone)", p.netdev);
+		else
+			table_cell(t, p.netdev);
 		table_cell(t, p.driver);
 		table_cellf(t, "%d", p.numa_node);
 		table_cellf(t, "%u", p.total_vfs);

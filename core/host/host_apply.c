@@ -6,11 +6,17 @@
 
 #include "core/host/host_apply.h"
 #include "core/log.h"
+#include "core/model/state_segment.h"
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
 #define REASON_VANISHED "VF vanished"
 #define REASON_CHANGING "numvfs change in progress"
+
+static void copy_str(char *dst, size_t n, const char *src)
+{
+	snprintf(dst, n, "%s", src);
+}
 
 /* Whether the burst's last word on pci is its removal. */
 static bool is_gone(const struct host_gone *gone, const char *pci)
@@ -46,57 +52,100 @@ static const struct host_vf *fresh_vf(const struct host *fresh, const struct hos
 	return NULL;
 }
 
-/* The next model: the segment's PFs in its order, updated from fresh, and fresh's VFs of
- * those PFs. Leased VFs bound to a passthrough driver are the lessee's, not another party's. */
+static bool seg_has_pf(const struct vfpool_state_hdr *hdr, const char *pci)
+{
+	for (uint32_t p = 0; p < hdr->n_pfs; p++)
+		if (strcmp(state_pfs(hdr)[p].pci_addr, pci) == 0)
+			return true;
+	return false;
+}
+
+/* The fresh PFs the segment does not have yet and has room for, in fresh's order (by PCI
+ * address): they join after the segment's PFs. One that does not fit is logged and left
+ * out (every burst says so again: the operator's cue to restart with more room). */
+static size_t plan_new_pfs(const struct engine *e, const struct host *fresh,
+			   const struct host_gone *gone, uint32_t *ret_new)
+{
+	uint64_t slots = 0, words = 0;
+	size_t n = 0;
+
+	for (size_t i = 0; i < fresh->n_pfs; i++) {
+		const struct host_pf *hp = &fresh->pfs[i];
+		uint32_t w = pool_pf_words(hp->total_vfs ? hp->total_vfs : 1);
+
+		if (is_gone(gone, hp->pci_addr) || seg_has_pf(e->hdr, hp->pci_addr))
+			continue;
+		if (w == 0 || !state_seg_has_room(e->hdr, (uint32_t)n + 1, slots + hp->total_vfs,
+						  words + w)) {
+			log_warn("pf_not_managed", "pci=%s netdev=%s total_vfs=%u reason=\"no room "
+				 "left in the state segment (%u PFs, %u VF slots: --max-pfs, "
+				 "--max-vfs); restart vfpoold to manage it\"", hp->pci_addr,
+				 hp->netdev, hp->total_vfs, e->hdr->pf_capacity,
+				 e->hdr->vf_capacity);
+			continue;
+		}
+		slots += hp->total_vfs;
+		words += w;
+		ret_new[n++] = (uint32_t)i;
+	}
+	return n;
+}
+
+/* The next model: the segment's PFs in its order, then the new ones (add_pfs, indexes into
+ * fresh), updated from fresh, and fresh's VFs of those PFs. Leased VFs bound to a
+ * passthrough driver are the lessee's, not another party's. */
 static int build_model(const struct engine *e, const struct host *old, const struct host *fresh,
-		       const struct host_gone *gone, struct host **ret)
+		       const struct host_gone *gone, const uint32_t *add_pfs, size_t n_add,
+		       struct host **ret)
 {
 	struct host *m = calloc(1, sizeof(*m));
+	size_t n_pfs = e->hdr->n_pfs + n_add;
 
 	if (!m)
 		return -ENOMEM;
-	m->pfs = calloc(old->n_pfs ? old->n_pfs : 1, sizeof(*m->pfs));
+	m->pfs = calloc(n_pfs ? n_pfs : 1, sizeof(*m->pfs));
 	m->vfs = calloc(fresh->n_vfs ? fresh->n_vfs : 1, sizeof(*m->vfs));
 	m->groups = calloc(fresh->n_groups ? fresh->n_groups : 1, sizeof(*m->groups));
 	if (!m->pfs || !m->vfs || !m->groups) {
 		host_free(m);
 		return -ENOMEM;
 	}
-	m->n_pfs = old->n_pfs;
+	m->n_pfs = n_pfs;
 	memcpy(m->groups, fresh->groups, fresh->n_groups * sizeof(*m->groups));
 	m->n_groups = fresh->n_groups;
-	for (size_t p = 0; p < old->n_pfs; p++) {
-		int fp = fresh_pf_index(fresh, gone, old->pfs[p].pci_addr);
+	for (size_t p = 0; p < n_pfs; p++) {
+		const struct vfpool_shm_pf *spf = p < e->hdr->n_pfs ? &state_pfs(e->hdr)[p] : NULL;
+		int fp = spf ? fresh_pf_index(fresh, gone, spf->pci_addr)
+			     : (int)add_pfs[p - e->hdr->n_pfs];
+		uint32_t total = spf ? spf->total_vfs : fresh->pfs[fp].total_vfs;
 
-		m->pfs[p] = old->pfs[p];
 		if (fp < 0) {
-			m->pfs[p].num_vfs = 0; /* gone: kept so that indices stay the segment's */
+			/* gone: kept so that indices stay the segment's */
+			if (p < old->n_pfs)
+				m->pfs[p] = old->pfs[p];
+			copy_str(m->pfs[p].pci_addr, sizeof(m->pfs[p].pci_addr), spf->pci_addr);
+			m->pfs[p].total_vfs = spf->total_vfs;
+			m->pfs[p].num_vfs = 0;
 			continue;
 		}
 		m->pfs[p] = fresh->pfs[fp];
 		/* the segment has exactly the slots it was built with */
-		m->pfs[p].total_vfs = old->pfs[p].total_vfs;
+		m->pfs[p].total_vfs = total;
 		for (size_t i = 0; i < fresh->n_vfs; i++) {
 			struct host_vf *vf;
 
-			if (fresh->vfs[i].pf != (uint32_t)fp ||
-			    fresh->vfs[i].vf_index >= old->pfs[p].total_vfs ||
+			if (fresh->vfs[i].pf != (uint32_t)fp || fresh->vfs[i].vf_index >= total ||
 			    is_gone(gone, fresh->vfs[i].pci_addr))
 				continue;
 			vf = &m->vfs[m->n_vfs++];
 			*vf = fresh->vfs[i];
 			vf->pf = (uint32_t)p;
-			if (pool_is_leased(&e->pool.pfs[p], vf->vf_index))
+			if (p < e->pool.n_pfs && pool_is_leased(&e->pool.pfs[p], vf->vf_index))
 				vf->bound_other = false;
 		}
 	}
 	*ret = m;
 	return 0;
-}
-
-static void copy_str(char *dst, size_t n, const char *src)
-{
-	snprintf(dst, n, "%s", src);
 }
 
 static bool set_bit(struct pool_pf *pf, uint32_t slot, enum vfpool_block_reason r, bool on)
@@ -183,6 +232,22 @@ static bool apply_slot(struct engine *e, uint32_t p, uint32_t s, const struct ho
 	return pci_changed;
 }
 
+/* The segment's IOMMU group table, from the model (PFs that came later bring groups). */
+static void publish_groups(struct vfpool_state_hdr *hdr, const struct host *m)
+{
+	uint32_t n = m->n_groups < hdr->iommu_capacity ? (uint32_t)m->n_groups : hdr->iommu_capacity;
+
+	for (uint32_t i = 0; i < n; i++) {
+		struct vfpool_shm_iommu_group *sg = &state_groups(hdr)[i];
+
+		memset(sg, 0, sizeof(*sg));
+		sg->group = m->groups[i].group;
+		sg->n_devices = m->groups[i].n_devices;
+		copy_str(sg->other_dev, sizeof(sg->other_dev), m->groups[i].other_dev);
+	}
+	hdr->n_iommu_groups = n;
+}
+
 static void log_lost(const struct engine *e, const uint32_t *lost, uint32_t n_lost)
 {
 	for (uint32_t i = 0; i < n_lost; i++) {
@@ -199,27 +264,51 @@ int host_apply(struct engine *e, struct host **model, struct host *fresh,
 	       const struct host_gone *gone, const bool *pf_busy, struct host_apply_stats *ret_stats)
 {
 	struct host_apply_stats st = { 0 };
+	size_t old_n_pfs = (*model)->n_pfs, n_add;
+	uint32_t *add;
 	struct host *next = NULL;
 	uint32_t *lost, n_lost = 0;
 	bool reindex = false;
 	int r;
 
-	r = build_model(e, *model, fresh, gone, &next);
+	add = calloc(fresh->n_pfs ? fresh->n_pfs : 1, sizeof(*add));
+	if (!add) {
+		host_free(fresh);
+		return -ENOMEM;
+	}
+	n_add = plan_new_pfs(e, fresh, gone, add);
+	r = build_model(e, *model, fresh, gone, add, n_add, &next);
 	if (r) {
+		free(add);
 		host_free(fresh);
 		return r;
 	}
 	lost = calloc(e->hdr->n_vfs ? e->hdr->n_vfs : 1, sizeof(*lost));
 	if (!lost) {
+		free(add);
 		host_free(fresh);
 		host_free(next);
 		return -ENOMEM;
 	}
 	seqlock_write_begin(&e->hdr->seq);
+	/* the new PFs join inside the same write as their VFs: readers see both or neither */
+	for (size_t i = 0; i < n_add; i++) {
+		r = state_seg_append_pf(e->hdr, &e->pool, &fresh->pfs[add[i]]);
+		if (r) { /* planned to fit: cannot happen; the model must not name it then */
+			next->n_pfs = e->hdr->n_pfs;
+			break;
+		}
+		st.pfs_added++;
+		log_info("pf_added", "pci=%s netdev=%s driver=%s total_vfs=%u",
+			 fresh->pfs[add[i]].pci_addr, fresh->pfs[add[i]].netdev,
+			 fresh->pfs[add[i]].driver, fresh->pfs[add[i]].total_vfs);
+	}
 	for (uint32_t p = 0; p < e->pool.n_pfs && p < next->n_pfs; p++) {
 		struct vfpool_shm_pf *spf = &state_pfs(e->hdr)[p];
 		int fp = fresh_pf_index(fresh, gone, spf->pci_addr);
-		bool busy = pf_busy && pf_busy[p];
+		/* pf_busy has one flag per PF of the model before this discovery */
+		bool busy = pf_busy && p < old_n_pfs && pf_busy[p];
+		bool was_gone = spf->flags & VFPOOL_PF_F_GONE;
 
 		for (uint32_t s = 0; s < spf->total_vfs; s++)
 			reindex |= apply_slot(e, p, s, fresh_vf(fresh, gone, fp, s), fresh, busy, &st,
@@ -228,9 +317,17 @@ int host_apply(struct engine *e, struct host **model, struct host *fresh,
 		if (fp >= 0) {
 			copy_str(spf->netdev, sizeof(spf->netdev), fresh->pfs[fp].netdev);
 			copy_str(spf->driver, sizeof(spf->driver), fresh->pfs[fp].driver);
+			spf->flags &= ~VFPOOL_PF_F_GONE;
+		} else {
+			spf->flags |= VFPOOL_PF_F_GONE;
 		}
+		if (was_gone != (fp < 0))
+			log_info(fp < 0 ? "pf_gone" : "pf_back", "pci=%s netdev=%s", spf->pci_addr,
+				 spf->netdev);
 	}
+	publish_groups(e->hdr, next);
 	seqlock_write_end(&e->hdr->seq);
+	free(add);
 	st.leases_lost = n_lost;
 	/* relaxed: a counter for ops tools; the records above are published by the seqlock */
 	atomic_fetch_add_explicit(&e->hdr->leases_lost, n_lost, memory_order_relaxed);

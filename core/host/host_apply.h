@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Bringing the state segment and the daemon's host model in line with a fresh discovery.
- * The segment's shape (PFs, VF slots per PF) is fixed at start, so a fresh host is mapped
- * onto it by PCI address: each slot of a known PF becomes present or absent, takes its VF's
- * netdev, driver verdict and IOMMU verdict; a PF that is gone leaves all its slots absent.
+ * A fresh host is mapped onto the segment by PCI address: each slot of a known PF becomes
+ * present or absent, takes its VF's netdev, driver verdict and IOMMU verdict; a PF that is
+ * gone keeps its record (VFPOOL_PF_F_GONE) with all its slots absent, and comes back to it
+ * under the same address. A PF the segment does not have joins it, after the others, in
+ * the room the segment reserved (core/model/state_segment.h); one that does not fit is
+ * logged (pf_not_managed) and left out.
  * A lease whose VF vanished is kept, visible and counted as lost, never dropped silently.
  */
 #ifndef VFPOOL_CORE_HOST_APPLY_H
@@ -20,6 +23,7 @@ struct host_apply_stats {
 	unsigned vanished;    /* slots that became absent */
 	unsigned leases_lost; /* of those, slots that were leased */
 	unsigned changed;     /* present slots whose netdev, driver or IOMMU verdict changed */
+	unsigned pfs_added;   /* PFs that joined the segment (found after start) */
 };
 
 /* The devices a burst of udev changes removed: the kernel announces a removal before its

@@ -229,6 +229,7 @@ static int add_pf(struct scan *s, const char *addr, size_t *cap_pfs)
 	read_driver(dev, pf->driver);
 	pf->vendor = uattr_read_u32(dev, "vendor", &v) == 0 ? (uint16_t)v : 0;
 	pf->device = uattr_read_u32(dev, "device", &v) == 0 ? (uint16_t)v : 0;
+	pf->pci_class = uattr_read_u32(dev, "class", &v) == 0 ? v & 0xffffffu : 0;
 	if (uattr_read_i32(dev, "numa_node", &pf->numa_node) < 0)
 		pf->numa_node = -1;
 	/* a PF whose SR-IOV counts cannot be read is listed with no VF slots, not dropped:

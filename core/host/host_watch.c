@@ -10,6 +10,7 @@
 #include "core/base/container_of.h"
 #include "core/host/host_apply.h"
 #include "core/host/host_monitor.h"
+#include "core/host/host_select.h"
 #include "core/host/host_udev.h"
 #include "core/host/host_watch.h"
 #include "core/log.h"
@@ -35,15 +36,45 @@ struct host_watch {
 	} unclassified[UNCLASSIFIED_MAX];
 	size_t n_unclassified;
 	struct host_watch_listener *listeners;
+	struct pf_selectors *sel; /* what is managed (core/host/pf_selector.h) */
+	unsigned unmanaged_pfs;   /* PFs the last discovery left out */
 };
 
-int host_watch_open(struct host_watch **ret_watch, struct host **ret_host)
+int host_watch_discover(struct host_watch *w, const struct pf_selectors *sel,
+			struct host **ret_host, unsigned *ret_unmanaged)
+{
+	struct host *h = NULL;
+	unsigned dropped = 0;
+	int r = host_discover(w->udev, &h);
+
+	if (r < 0)
+		return r;
+	r = host_select(h, sel ? sel : w->sel, &dropped);
+	if (r < 0) {
+		host_free(h);
+		return r;
+	}
+	if (ret_unmanaged)
+		*ret_unmanaged = dropped;
+	*ret_host = h;
+	return 0;
+}
+
+int host_watch_open(const struct pf_selectors *sel, struct host_watch **ret_watch,
+		    struct host **ret_host)
 {
 	struct host_watch *w = calloc(1, sizeof(*w));
 	int r;
 
 	if (!w)
 		return -ENOMEM;
+	w->sel = calloc(1, sizeof(*w->sel));
+	if (!w->sel) {
+		free(w);
+		return -ENOMEM;
+	}
+	if (sel)
+		*w->sel = *sel;
 	errno = 0;
 	w->udev = udev_new();
 	if (!w->udev) {
@@ -54,7 +85,7 @@ int host_watch_open(struct host_watch **ret_watch, struct host **ret_host)
 	if (r < 0)
 		goto fail;
 	w->fd = udev_monitor_get_fd(w->mon);
-	r = host_discover(w->udev, ret_host);
+	r = host_watch_discover(w, NULL, ret_host, &w->unmanaged_pfs);
 	if (r < 0)
 		goto fail;
 	*ret_watch = w;
@@ -73,7 +104,32 @@ void host_watch_free(struct host_watch *w)
 	if (w->udev)
 		udev_unref(w->udev);
 	free(w->changes);
+	free(w->sel);
 	free(w);
+}
+
+unsigned host_watch_unmanaged_pfs(const struct host_watch *w)
+{
+	return w->unmanaged_pfs;
+}
+
+const struct pf_selectors *host_watch_selectors(const struct host_watch *w)
+{
+	return w->sel;
+}
+
+int host_watch_select(struct host_watch *w, const struct pf_selectors *sel)
+{
+	struct pf_selectors old = *w->sel;
+	int r;
+
+	*w->sel = *sel;
+	if (!w->lp.engine)
+		return 0;
+	r = host_watch_resync(w);
+	if (r < 0)
+		*w->sel = old;
+	return r;
 }
 
 struct udev *host_watch_udev(const struct host_watch *w)
@@ -129,7 +185,7 @@ static int resync(struct host_watch *w, const struct host_gone *gone)
 	bool *busy;
 	int r;
 
-	r = host_discover(w->udev, &fresh);
+	r = host_watch_discover(w, NULL, &fresh, &w->unmanaged_pfs);
 	if (r < 0) {
 		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
 		return r;
@@ -145,12 +201,20 @@ static int resync(struct host_watch *w, const struct host_gone *gone)
 		log_warn("host_resync_failed", "error=\"%s\"", strerror(-r));
 		return r;
 	}
-	if (st.appeared || st.vanished || st.changed)
-		log_info("host_changed", "appeared=%u vanished=%u changed=%u leases_lost=%u",
-			 st.appeared, st.vanished, st.changed, st.leases_lost);
+	if (st.appeared || st.vanished || st.changed || st.pfs_added)
+		log_info("host_changed", "pfs_added=%u appeared=%u vanished=%u changed=%u "
+			 "leases_lost=%u", st.pfs_added, st.appeared, st.vanished, st.changed,
+			 st.leases_lost);
 	/* the event probe watches VF netdevs by ifindex in this namespace: new, renamed and
 	 * re-created ones join it (one interface listing per udev batch) */
 	probe_source_retrack(w->lp.probe);
+	for (struct host_watch_listener *l = w->listeners; l;) {
+		struct host_watch_listener *next = l->next; /* it may leave */
+
+		if (l->applied)
+			l->applied(l, *w->lp.model);
+		l = next;
+	}
 	return 0;
 }
 
@@ -160,14 +224,6 @@ int host_watch_resync(struct host_watch *w)
 	struct host_gone gone = { .changes = w->changes, .n = w->n_changes };
 
 	return resync(w, &gone);
-}
-
-static bool model_has_pf(const struct host *h, const char *pci)
-{
-	for (size_t i = 0; i < h->n_pfs; i++)
-		if (strcmp(h->pfs[i].pci_addr, pci) == 0)
-			return true;
-	return false;
 }
 
 static int push_change(struct host_watch *w, const struct host_change *c)
@@ -253,9 +309,6 @@ static void drain(struct host_watch *w)
 				udev_device_unref(dev);
 				continue;
 			}
-			if (c.kind == HOST_PF_ADDED && !model_has_pf(*w->lp.model, c.pci_addr))
-				log_warn("pf_added_unmanaged",
-					 "pci=%s reason=\"restart vfpoold to manage it\"", c.pci_addr);
 			if (push_change(w, &c) < 0)
 				log_warn("host_event_dropped", "pci=%s reason=\"out of memory\"",
 					 c.pci_addr);

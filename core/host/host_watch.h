@@ -15,6 +15,7 @@
 #include <stdbool.h>
 
 #include "core/host/host_monitor.h"
+#include "core/host/pf_selector.h"
 #include "core/model/engine.h"
 #include "core/model/host.h"
 
@@ -30,6 +31,8 @@ struct host_watch_listener {
 	void (*busy)(struct host_watch_listener *l, const struct host *model, bool *busy);
 	/* After a burst was applied: each of its decoded changes, in order. */
 	void (*changed)(struct host_watch_listener *l, const struct host_change *change);
+	/* After every discovery applied (a burst, a resync): the model as it is now. */
+	void (*applied)(struct host_watch_listener *l, const struct host *model);
 	struct host_watch_listener *next; /* the watch's */
 };
 
@@ -43,8 +46,10 @@ struct host_watch_loop {
 };
 
 /* Starts listening (before discovery, so no change between the two is missed) and
- * discovers the host into *ret_host (the caller's). */
-int host_watch_open(struct host_watch **ret_watch, struct host **ret_host);
+ * discovers the host into *ret_host (the caller's): the PFs and VFs sel manages (NULL or
+ * empty: the default selector), every discovery after it likewise. */
+int host_watch_open(const struct pf_selectors *sel, struct host_watch **ret_watch,
+		    struct host **ret_host);
 /* Arms the monitor's poll on the loop's ring; lp's pointers must outlive the watch. */
 void host_watch_attach(struct host_watch *w, const struct host_watch_loop *lp);
 /* Only after the ring is gone (its poll points into the watch). */
@@ -61,6 +66,16 @@ struct udev *host_watch_udev(const struct host_watch *w);
  * their events would have been. For a numvfs change once its write returned: the kernel
  * made every VF and link by then. Only once attached. */
 void host_watch_recheck(struct host_watch *w);
+/* A discovery of what sel (NULL: the watch's selectors) manages, not applied: for a caller
+ * that must judge a change first. ret_unmanaged (may be NULL): the PFs it left out. */
+int host_watch_discover(struct host_watch *w, const struct pf_selectors *sel,
+			struct host **ret_host, unsigned *ret_unmanaged);
+/* Replaces the selectors and, once attached, applies them at once (host_watch_resync); on
+ * failure the old ones stay. */
+int host_watch_select(struct host_watch *w, const struct pf_selectors *sel);
+const struct pf_selectors *host_watch_selectors(const struct host_watch *w);
+/* PFs with SR-IOV that the last discovery left out (outside the selectors). */
+unsigned host_watch_unmanaged_pfs(const struct host_watch *w);
 
 /* Discovers the host now and applies it (e.g. before answering a numvfs change); the
  * removals of the latest udev burst still count. Only once attached. */

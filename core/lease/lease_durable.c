@@ -498,7 +498,7 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir
 	pending_queue_init(&ld->flight);
 	ld->write_op.complete = on_write;
 	ld->fsync_op.complete = on_fsync;
-	ld->n_slots = e->hdr->n_vfs;
+	ld->n_slots = e->hdr->vf_capacity; /* PFs that come after start add slots */
 	ld->bound_pid = calloc(ld->n_slots ? ld->n_slots : 1, sizeof(*ld->bound_pid));
 	ld->forgotten_cap = ld->n_slots + 64;
 	ld->forgotten = calloc(ld->forgotten_cap, sizeof(*ld->forgotten));

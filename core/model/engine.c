@@ -42,14 +42,16 @@ int engine_init(struct engine *e, struct vfpool_state_hdr *hdr)
 	r = state_seg_pool(hdr, &e->pool);
 	if (r)
 		return r;
-	r = lease_index_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->leases);
+	/* per VF slot the segment can hold: PFs that come after start add slots */
+	r = lease_index_new(hdr->vf_capacity ? hdr->vf_capacity : 1, &e->leases);
 	if (r)
 		goto fail;
-	r = vm_quota_new(hdr->n_vfs ? hdr->n_vfs : 1, &e->quota);
+	r = vm_quota_new(hdr->vf_capacity ? hdr->vf_capacity : 1, &e->quota);
 	if (r)
 		goto fail;
-	e->pci_sorted = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->pci_sorted));
-	e->slot_profile = calloc(hdr->n_vfs ? hdr->n_vfs : 1, sizeof(*e->slot_profile));
+	e->pci_sorted = calloc(hdr->vf_capacity ? hdr->vf_capacity : 1, sizeof(*e->pci_sorted));
+	e->slot_profile = calloc(hdr->vf_capacity ? hdr->vf_capacity : 1,
+				 sizeof(*e->slot_profile));
 	if (!e->pci_sorted || !e->slot_profile) {
 		r = -ENOMEM;
 		goto fail;
@@ -194,7 +196,9 @@ static void explain_no_vf(const struct engine *e, const char *network, const str
 			break;
 		off += (size_t)w;
 	}
-	if (off == 0)
+	if (e->pool.n_pfs == 0)
+		snprintf(buf, n, "no SR-IOV PF on this host");
+	else if (off == 0)
 		snprintf(buf, n, "network %s: no PF on this host", network);
 }
 

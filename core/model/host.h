@@ -21,6 +21,7 @@ struct host_pf {
 	char bond_master[VFPOOL_IFNAME_MAX]; /* "" unless a bond slave */
 	uint16_t vendor;
 	uint16_t device;
+	uint32_t pci_class; /* the 24-bit class code (0x020000: Ethernet); 0: unknown */
 	int32_t numa_node; /* -1: unknown */
 	uint32_t total_vfs; /* sriov_totalvfs */
 	uint32_t num_vfs;   /* sriov_numvfs */

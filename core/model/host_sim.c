@@ -68,6 +68,7 @@ int host_simulate(unsigned n_pfs, unsigned vfs_per_pf, struct host **ret_host)
 		set_name(pf->driver, "%s", p % 2 ? "mlx5_core" : "i40e");
 		pf->vendor = p % 2 ? 0x15b3 : 0x8086;
 		pf->device = p % 2 ? 0x101d : 0x1572;
+		pf->pci_class = 0x020000; /* Ethernet controller */
 		pf->numa_node = (int32_t)((p / 2) % 2);
 		pf->total_vfs = vfs_per_pf;
 		pf->num_vfs = vfs_per_pf;

@@ -23,34 +23,63 @@ static uint32_t total_slots(const struct host *host)
 	return n > UINT32_MAX ? UINT32_MAX : (uint32_t)n;
 }
 
-static int geometry_for(const struct host *host, struct state_geometry *g)
+static uint32_t host_words(const struct host *host)
 {
 	uint64_t words = 0;
 
-	if (host->n_pfs == 0 || host->n_pfs > POOL_MAX_PFS)
-		return -ERANGE;
-	for (size_t p = 0; p < host->n_pfs; p++) {
-		uint32_t w = pool_pf_words(host->pfs[p].total_vfs ? host->pfs[p].total_vfs : 1);
-
-		if (w == 0)
-			return -ERANGE;
-		words += w;
-	}
-	if (words > UINT32_MAX)
-		return -ERANGE;
-	return state_geometry((uint32_t)host->n_pfs, total_slots(host),
-			      host->n_groups ? (uint32_t)host->n_groups : 1, (uint32_t)words, g);
+	for (size_t p = 0; p < host->n_pfs; p++)
+		words += pool_pf_words(host->pfs[p].total_vfs ? host->pfs[p].total_vfs : 1);
+	return words > UINT32_MAX ? UINT32_MAX : (uint32_t)words;
 }
 
-int state_seg_size(const struct host *host, size_t *ret_size)
+/* Bitmap words that any pfs PFs with vfs VF slots between them can need: a block of n
+ * slots is 6 leaf bitmaps of ceil(n / 64) words plus at most 4 summary levels, together
+ * within 7 * (n / 64 + 1) + 4 words. */
+static uint64_t words_bound(uint64_t pfs, uint64_t vfs)
+{
+	return pfs ? 7 * ((vfs + 63) / 64 + pfs) + 4 * pfs : 0;
+}
+
+static int geometry_for(const struct host *host, const struct state_room *room,
+			struct state_geometry *g)
+{
+	uint64_t slots = total_slots(host), words = host_words(host);
+	uint64_t pfs = host->n_pfs, vfs = slots;
+
+	if (host->n_pfs > POOL_MAX_PFS)
+		return -ERANGE;
+	for (size_t p = 0; p < host->n_pfs; p++)
+		if (pool_pf_words(host->pfs[p].total_vfs ? host->pfs[p].total_vfs : 1) == 0)
+			return -ERANGE;
+	/* room for PFs that come later (hot-plug, a late driver): within the limits, any PF
+	 * of any size fits while the PF and VF counts do */
+	if (room && room->pfs > pfs)
+		pfs = room->pfs > POOL_MAX_PFS ? POOL_MAX_PFS : room->pfs;
+	if (room && room->vfs > vfs)
+		vfs = room->vfs;
+	words += words_bound(pfs - host->n_pfs, vfs - slots);
+	if (vfs > UINT32_MAX || words > UINT32_MAX)
+		return -ERANGE;
+	return state_geometry((uint32_t)pfs, (uint32_t)vfs,
+			      room && vfs > host->n_groups ? (uint32_t)vfs :
+			      host->n_groups ? (uint32_t)host->n_groups : 1,
+			      (uint32_t)words, g);
+}
+
+int state_seg_size_room(const struct host *host, const struct state_room *room, size_t *ret_size)
 {
 	struct state_geometry g;
-	int r = geometry_for(host, &g);
+	int r = geometry_for(host, room, &g);
 
 	if (r)
 		return r;
 	*ret_size = g.size;
 	return 0;
+}
+
+int state_seg_size(const struct host *host, size_t *ret_size)
+{
+	return state_seg_size_room(host, NULL, ret_size);
 }
 
 static void copy_str(char *dst, size_t n, const char *src)
@@ -60,12 +89,18 @@ static void copy_str(char *dst, size_t n, const char *src)
 
 int state_seg_format(void *mem, size_t size, const struct host *host)
 {
+	return state_seg_format_room(mem, size, host, NULL);
+}
+
+int state_seg_format_room(void *mem, size_t size, const struct host *host,
+			  const struct state_room *room)
+{
 	struct vfpool_state_hdr *hdr = mem;
 	struct state_geometry g;
 	struct pool pool;
 	uint64_t bm = 0;
 	uint32_t slot = 0;
-	int r = geometry_for(host, &g);
+	int r = geometry_for(host, room, &g);
 
 	if (r)
 		return r;
@@ -75,7 +110,7 @@ int state_seg_format(void *mem, size_t size, const struct host *host)
 	state_hdr_init(hdr, &g);
 	hdr->daemon_pid = getpid();
 	hdr->n_pfs = (uint32_t)host->n_pfs;
-	hdr->n_vfs = g.vf_capacity;
+	hdr->n_vfs = total_slots(host); /* the rest of vf_capacity is room for later PFs */
 	hdr->n_iommu_groups = (uint32_t)host->n_groups;
 
 	for (size_t p = 0; p < host->n_pfs; p++) {
@@ -162,7 +197,8 @@ int state_seg_pool(struct vfpool_state_hdr *hdr, struct pool *ret_pool)
 {
 	struct pool p = { .n_pfs = hdr->n_pfs };
 
-	p.pfs = calloc(hdr->n_pfs ? hdr->n_pfs : 1, sizeof(*p.pfs));
+	/* room for every PF the segment can take: PFs that come later join the views */
+	p.pfs = calloc(hdr->pf_capacity ? hdr->pf_capacity : 1, sizeof(*p.pfs));
 	if (!p.pfs)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < hdr->n_pfs; i++) {
@@ -222,7 +258,8 @@ static int map_reserved(int fd, size_t size, void **ret_mem, char *why, size_t l
 }
 
 int state_seg_create(int dir_fd, gid_t group, const struct host *host,
-		     struct state_seg **ret_seg, char *why, size_t why_len)
+		     const struct state_room *room, struct state_seg **ret_seg, char *why,
+		     size_t why_len)
 {
 	struct state_seg *seg;
 	struct stat a, b;
@@ -230,7 +267,7 @@ int state_seg_create(int dir_fd, gid_t group, const struct host *host,
 	size_t size;
 	int fd, r;
 
-	r = state_seg_size(host, &size);
+	r = state_seg_size_room(host, room, &size);
 	if (r)
 		return reason_err(r, why, why_len, "host too large for a state segment: %s",
 				  strerror(-r));
@@ -255,7 +292,7 @@ int state_seg_create(int dir_fd, gid_t group, const struct host *host,
 		r = map_reserved(fd, size, &mem, why, why_len);
 	if (r)
 		goto fail_unlink;
-	r = state_seg_format(mem, size, host);
+	r = state_seg_format_room(mem, size, host, room);
 	if (r) {
 		reason_err(r, why, why_len, "formatting: %s", strerror(-r));
 		goto fail_unmap;
@@ -313,4 +350,70 @@ void state_seg_destroy(struct state_seg *seg)
 	if (seg->ro_fd >= 0)
 		close(seg->ro_fd);
 	free(seg);
+}
+
+/* The bitmap words the PFs use: blocks are laid out in PF order. */
+static uint64_t used_words(const struct vfpool_state_hdr *hdr)
+{
+	const struct vfpool_shm_pf *last;
+
+	if (hdr->n_pfs == 0)
+		return 0;
+	last = &state_pfs(hdr)[hdr->n_pfs - 1];
+	return last->bm_off + last->bm_words;
+}
+
+bool state_seg_has_room(const struct vfpool_state_hdr *hdr, uint32_t pfs, uint64_t slots,
+			uint64_t words)
+{
+	return (uint64_t)hdr->n_pfs + pfs <= hdr->pf_capacity &&
+	       (uint64_t)hdr->n_vfs + slots <= hdr->vf_capacity &&
+	       used_words(hdr) + words <= hdr->bitmap_words;
+}
+
+int state_seg_append_pf(struct vfpool_state_hdr *hdr, struct pool *pool, const struct host_pf *hp)
+{
+	uint32_t slots = hp->total_vfs ? hp->total_vfs : 1, words = pool_pf_words(slots);
+	struct vfpool_shm_pf *pf;
+	struct pool_pf view;
+	uint64_t bm = used_words(hdr);
+	int r;
+
+	if (words == 0 || !state_seg_has_room(hdr, 1, hp->total_vfs, words))
+		return -ENOSPC;
+	pf = &state_pfs(hdr)[hdr->n_pfs];
+	memset(pf, 0, sizeof(*pf));
+	copy_str(pf->pci_addr, sizeof(pf->pci_addr), hp->pci_addr);
+	copy_str(pf->netdev, sizeof(pf->netdev), hp->netdev);
+	copy_str(pf->driver, sizeof(pf->driver), hp->driver);
+	pf->vendor = hp->vendor;
+	pf->device = hp->device;
+	pf->numa_node = hp->numa_node;
+	pf->total_vfs = hp->total_vfs;
+	pf->vf_first = hdr->n_vfs;
+	pf->flags = hp->bond_master[0] ? VFPOOL_PF_F_BOND_SLAVE : 0;
+	pf->bm_off = bm;
+	pf->bm_words = words;
+	/* the block is beyond n_pfs until the count below: no reader or claim looks at it */
+	r = pool_pf_format(state_bitmap(hdr) + bm, slots);
+	if (!r)
+		r = pool_pf_attach(&view, state_bitmap(hdr) + bm, slots, hp->numa_node);
+	if (r)
+		return r;
+	for (uint32_t s = 0; s < slots; s++)
+		pool_set_blocked(&view, s, VFPOOL_BLOCK_ABSENT, true);
+	for (uint32_t s = 0; s < hp->total_vfs; s++) {
+		struct vfpool_shm_vf *vf = &state_vfs(hdr)[pf->vf_first + s];
+
+		memset(vf, 0, sizeof(*vf));
+		vf->pf_index = hdr->n_pfs;
+		vf->vf_index = s;
+		vf->iommu_group = -1;
+		vf->numa_node = hp->numa_node;
+		state_host_use(hdr)[pf->vf_first + s] = 0;
+	}
+	pool->pfs[pool->n_pfs++] = view;
+	hdr->n_vfs += hp->total_vfs;
+	hdr->n_pfs++;
+	return 0;
 }

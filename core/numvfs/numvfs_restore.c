@@ -17,7 +17,9 @@
 #include <libudev.h>
 
 #include "core/base/clock.h"
+#include "core/host/host_select.h"
 #include "core/host/host_udev.h"
+#include "core/host/pf_selector_store.h"
 #include "core/numvfs/numvfs.h"
 #include "core/host/udev_attr.h"
 
@@ -100,8 +102,10 @@ static int pf_index(const struct host *h, const char *pci, uint32_t *ret)
 }
 
 static int restore_one(struct udev *udev, struct udev_monitor *mon,
-		       const struct numvfs_entry *e, uint32_t timeout_ms, FILE *report)
+		       const struct pf_selectors *sel, const struct numvfs_entry *e,
+		       uint32_t timeout_ms, FILE *report)
 {
+	struct pf_sel_device d;
 	struct numvfs_op *op = NULL;
 	struct host *h = NULL;
 	const char *msg;
@@ -118,6 +122,13 @@ static int restore_one(struct udev *udev, struct udev_monitor *mon,
 	r = pf_index(h, e->pci_addr, &pf);
 	if (r < 0) {
 		fprintf(report, "%s: sriov_numvfs=%u not restored: no such SR-IOV PF\n",
+			e->pci_addr, e->n);
+		goto out;
+	}
+	/* a PF outside the selectors is someone else's: never written to, not a failure */
+	d = host_select_device(&h->pfs[pf]);
+	if (!pf_selectors_manage_pf(sel, &d)) {
+		fprintf(report, "%s: sriov_numvfs=%u skipped: outside the PF selectors\n",
 			e->pci_addr, e->n);
 		goto out;
 	}
@@ -199,6 +210,7 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir,
 	struct numvfs_entry *entries = NULL;
 	struct numvfs_bad_entry *bad = NULL;
 	struct udev_monitor *mon = NULL;
+	struct pf_selectors *sel = NULL;
 	char why[512] = "", *text = NULL;
 	size_t n = 0, n_bad = 0, text_len = 0, pending;
 	uint32_t timeout_ms = opts ? opts->timeout_ms : 0;
@@ -228,6 +240,15 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir,
 	}
 	if (n == 0)
 		goto out;
+	/* without knowing what is managed nothing is written: a guess could be another's PF */
+	sel = malloc(sizeof(*sel));
+	r = sel ? pf_selector_store_load(state_dir, sel, why, sizeof(why)) : -ENOMEM;
+	if (r < 0) {
+		fprintf(report, "nothing restored: PF selectors: %s\n",
+			sel ? why : strerror(-r));
+		first = r;
+		goto out;
+	}
 	done = calloc(n, sizeof(*done));
 	if (!done) {
 		first = -ENOMEM;
@@ -261,7 +282,7 @@ int numvfs_restore_all(struct udev *udev, const char *state_dir,
 				continue;
 			done[i] = true;
 			pending--;
-			r = restore_one(udev, mon, &entries[i], timeout_ms, report);
+			r = restore_one(udev, mon, sel, &entries[i], timeout_ms, report);
 			if (r < 0 && first == 0)
 				first = r;
 		}
@@ -300,6 +321,7 @@ out:
 	if (mon)
 		udev_monitor_unref(mon);
 	free(done);
+	free(sel);
 	free(entries);
 	free(bad);
 	fclose(report);

@@ -30,6 +30,10 @@ extern const struct ctl_command policy_commands[];
  * publishes it. Logs and returns -errno on failure (then nothing is left to stop). */
 int policy_daemon_start(const struct policy_cmd_ctx *ctx, const struct host *host);
 void policy_daemon_stop(const struct policy_cmd_ctx *ctx);
+/* The host gained PFs (found after start): the policy takes them, each with what the
+ * persisted policy says of its PCI address (every network when nothing), and is published.
+ * Nothing happens while h has no more PFs than the policy. */
+int policy_daemon_grow(const struct policy_cmd_ctx *ctx, const struct host *h);
 /* Writes the policy to the state segment's network table, inside its seqlock. */
 void policy_daemon_publish(const struct policy_cmd_ctx *ctx);
 

@@ -58,6 +58,50 @@ int policy_daemon_start(const struct policy_cmd_ctx *ctx, const struct host *h)
 	return 0;
 }
 
+int policy_daemon_grow(const struct policy_cmd_ctx *ctx, const struct host *h)
+{
+	char (*pci)[VFPOOL_PCI_ADDR_MAX] = calloc(h->n_pfs + 1, sizeof(*pci));
+	char (*netdev)[VFPOOL_IFNAME_MAX] = calloc(h->n_pfs + 1, sizeof(*netdev));
+	struct policy next;
+	char why[300] = "";
+	int r = -ENOMEM;
+
+	if (h->n_pfs <= ctx->policy->n_pfs) {
+		free(pci);
+		free(netdev);
+		return 0;
+	}
+	if (pci && netdev) {
+		for (size_t i = 0; i < h->n_pfs; i++) {
+			memcpy(pci[i], h->pfs[i].pci_addr, sizeof(pci[i]));
+			memcpy(netdev[i], h->pfs[i].netdev, sizeof(netdev[i]));
+		}
+		r = policy_init(&next, (uint32_t)h->n_pfs,
+				(const char (*)[VFPOOL_PCI_ADDR_MAX])pci,
+				(const char (*)[VFPOOL_IFNAME_MAX])netdev);
+	}
+	free(pci);
+	free(netdev);
+	if (r) {
+		log_err("policy_grow_failed", "pfs=%zu error=\"%s\"", h->n_pfs, strerror(-r));
+		return r;
+	}
+	/* every change is persisted before it applies: the file is the whole policy, and a new
+	 * PF gets what it says of its address (or every network) */
+	next.generation = ctx->policy->generation;
+	r = policy_store_load(ctx->state_dir, &next, NULL, why, sizeof(why));
+	if (r && r != -ENOENT) {
+		log_err("policy_grow_failed", "pfs=%zu error=\"%s\"", h->n_pfs, why);
+		policy_fini(&next);
+		return r;
+	}
+	next.generation = ctx->policy->generation + 1;
+	policy_fini(ctx->policy);
+	*ctx->policy = next; /* the engine points at ctx->policy: the same object, new content */
+	policy_daemon_publish(ctx);
+	return 0;
+}
+
 void policy_daemon_stop(const struct policy_cmd_ctx *ctx)
 {
 	ctx->engine->policy = NULL;

@@ -314,7 +314,9 @@ int probe_source_new(struct engine *engine, enum vfpool_probe_mode mode, bool bu
 	ps->poll_op.complete = on_poll;
 	ps->timer_op.complete = on_timer;
 	ps->refresh_ms = REFRESH_MIN_MS;
-	ps->tracked = calloc(ps->hdr->n_vfs ? ps->hdr->n_vfs : 1, sizeof(*ps->tracked));
+	/* per VF slot the segment can hold: PFs that come after start add slots */
+	ps->tracked = calloc(ps->hdr->vf_capacity ? ps->hdr->vf_capacity : 1,
+			     sizeof(*ps->tracked));
 	if (!ps->tracked) {
 		r = -ENOMEM;
 		goto fail;

@@ -720,8 +720,9 @@ int vf_config_new(struct io_uring *ring, struct engine *e, const struct vf_confi
 		  struct vf_config **ret_vc)
 {
 	struct vf_config *vc = calloc(1, sizeof(*vc));
-	uint32_t n_pfs = e->hdr->n_pfs ? e->hdr->n_pfs : 1;
-	uint32_t n_vfs = e->hdr->n_vfs ? e->hdr->n_vfs : 1;
+	/* the segment's capacities: PFs that come after start take the room left */
+	uint32_t n_pfs = e->hdr->pf_capacity ? e->hdr->pf_capacity : 1;
+	uint32_t n_vfs = e->hdr->vf_capacity ? e->hdr->vf_capacity : 1;
 
 	if (!vc)
 		return -ENOMEM;

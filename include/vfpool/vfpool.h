@@ -300,6 +300,8 @@ struct vfpool_pf_info {
 #define VFPOOL_PF_LINK_DOWN (1u << 2) /* its netdev's link is down (operstate, carrier), as
 				       * the daemon's link probe last saw it: its VFs carry no
 				       * traffic (issue 17) */
+#define VFPOOL_PF_GONE (1u << 3) /* not on the host now (removed, or outside the PF
+				  * selectors): every VF absent; it comes back to this index */
 
 enum vfpool_vf_status {
 	VFPOOL_VF_STATUS_FREE = 0,

@@ -167,11 +167,19 @@ kt_daemon_tail() {
 	echo "----"
 }
 
+# The guest's SR-IOV PF is QEMU's NVMe controller (1b36:0010), a storage controller that the
+# default PF selector (network controllers, class 02) leaves unmanaged: the daemon manages it
+# because the state dir selects it, as an operator's would (vfpoolctl pf select add).
+KT_PF_SELECTORS=${KT_PF_SELECTORS:-include id=1b36:0010}
+
 # kt_daemon_start ARGS...: vfpoold on KT_RUN/KT_STATEDIR; returns once it answers commands.
+# The state dir gets KT_PF_SELECTORS unless it has selectors already.
 kt_daemon_start() {
 	local i
 
 	mkdir -p "$KT_RUN" "$KT_STATEDIR"
+	[ -e "$KT_STATEDIR/pf-selectors" ] ||
+		printf '%s\n' "$KT_PF_SELECTORS" >"$KT_STATEDIR/pf-selectors"
 	[ -x "$KT_BUILD/vfpoold" ] || kt_fail "$KT_BUILD/vfpoold not built"
 	echo "== vfpoold $*" >>"$KT_DAEMON_LOG"
 	${KT_NETNS:+ip netns exec "$KT_NETNS"} "$KT_BUILD/vfpoold" --run-dir "$KT_RUN" \
