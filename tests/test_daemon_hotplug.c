@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <criterion/criterion.h>
@@ -279,5 +281,82 @@ Test(daemon_hotplug, a_selector_added_at_run_time_manages_a_pf_without_restart)
 
 		cr_assert_fail("the selected PF did not join; log:\n%s", log);
 	}
+	bed_close(&b);
+}
+
+/* The VF with this PCI address in a fresh snapshot: leased by vm/vnic? */
+static bool vf_leased_to(const struct bed *b, const char *pci, const char *vm, const char *vnic)
+{
+	struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
+	struct vfpool_snapshot *s;
+	bool found = false;
+
+	cr_assert_eq(vfpool_snapshot_take(b->d.run_dir, &s), 0);
+	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s) && !found; i++) {
+		cr_assert_eq(vfpool_snapshot_vf(s, i, &v), 0);
+		found = strcmp(v.pci_addr, pci) == 0 && v.status == VFPOOL_VF_STATUS_LEASED &&
+			strcmp(v.vm_id, vm) == 0 && strcmp(v.vnic_id, vnic) == 0;
+	}
+	vfpool_snapshot_free(s);
+	return found;
+}
+
+static void alloc_pinned(struct vfpool *c, const char *vm, const char *pci)
+{
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = vm,
+		.vnic_id = "nic0", .network = "red", .numa_node = -1, .pin_pci = pci);
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	char why[256] = "";
+
+	cr_assert_eq(vfpool_alloc(c, &req, &l, why, sizeof(why)), 0, "%s: %s", pci, why);
+	cr_assert_str_eq(l.pci_addr, pci);
+}
+
+/* Regression (hot-plug made it likely): the journal names a lease by its VF's slot, and
+ * slots are laid out in PCI order at each start. A PF plugged after start was appended
+ * after the others; at the restart it sorted before them, every VF after it moved, and
+ * their acknowledged leases were dropped as "VF no longer exists". A lease follows its VF
+ * by address, and the journal is rewritten at the new slots (a second restart moves
+ * nothing). */
+Test(daemon_hotplug, leases_follow_their_vfs_to_new_slots_at_a_restart)
+{
+	struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
+	struct vfpool *c;
+	struct bed b;
+	char *log;
+
+	bed_start(&b, "host_two_vendors.umockdev", "8");
+	cr_assert(wait_pf(&b, "ens2f0", 2, &p));
+	plug_pf(&b, 0x10, "ens0f0", 2); /* sorts before every PF of the fixture */
+	cr_assert(wait_pf(&b, "ens0f0", 2, &p), "the plugged PF was not managed");
+	c = connect_ok(&b.d);
+	alloc_pinned(c, "vm1", "0000:10:01.1");
+	alloc_pinned(c, "vm2", "0000:5e:00.3");
+	vfpool_close(c);
+
+	/* a crash: the journal is as the leases left it */
+	kill(b.d.pid, SIGKILL);
+	cr_assert_eq(waitpid(b.d.pid, NULL, 0), b.d.pid);
+	test_daemon_restart(&b.d, NULL, "--state-dir", b.state_dir, "--spin-us", "0",
+			    "--max-pfs", "8", NULL);
+	cr_assert(vf_leased_to(&b, "0000:10:01.1", "vm1", "nic0"), "see %s", b.d.log_path);
+	cr_assert(vf_leased_to(&b, "0000:5e:00.3", "vm2", "nic0"), "see %s", b.d.log_path);
+	log = read_whole_file(b.d.log_path);
+	cr_assert_null(strstr(log, "event=lease_lost"), "%s", log);
+	cr_assert(strstr(log, "event=lease_moved vm=vm1 vnic=nic0 pci=0000:10:01.1"), "%s", log);
+	free(log);
+
+	/* the journal now says the new slots: nothing moves, nothing is lost */
+	kill(b.d.pid, SIGKILL);
+	cr_assert_eq(waitpid(b.d.pid, NULL, 0), b.d.pid);
+	test_daemon_restart(&b.d, NULL, "--state-dir", b.state_dir, "--spin-us", "0",
+			    "--max-pfs", "8", NULL);
+	cr_assert(vf_leased_to(&b, "0000:10:01.1", "vm1", "nic0"));
+	cr_assert(vf_leased_to(&b, "0000:5e:00.3", "vm2", "nic0"));
+	log = read_whole_file(b.d.log_path);
+	cr_assert_null(strstr(log, "event=lease_lost"), "%s", log);
+	cr_assert_null(strstr(log, "event=lease_moved"), "%s", log);
+	cr_assert(strstr(log, "restored=2 moved=0"), "%s", log);
+	free(log);
 	bed_close(&b);
 }

@@ -345,8 +345,14 @@ _Static_assert(JOURNAL_OWNER_UNKNOWN == LEASE_OWNER_UNKNOWN, "one value for an u
 static int restore(struct lease_durable *ld, const struct journal_live *live, uint64_t damaged)
 {
 	struct engine *e = ld->engine;
-	uint32_t restored = 0;
+	uint32_t restored = 0, moved = 0;
+	struct journal_lease *kept;
 	int r;
+
+	/* what comes back, at the slots it comes back to (for the rewrite when any moved) */
+	kept = calloc(live->n ? live->n : 1, sizeof(*kept));
+	if (!kept)
+		return -ENOMEM;
 
 	for (uint32_t i = 0; i < live->n; i++) {
 		const struct journal_lease *l = &live->leases[i];
@@ -356,11 +362,21 @@ static int restore(struct lease_durable *ld, const struct journal_live *live, ui
 					   .network = l->network, .profile = l->profile };
 
 		memcpy(el.mac, l->mac, sizeof(el.mac));
+		/* slots are laid out anew at each start: a PF that came or went since moved
+		 * this VF to another slot, where its lease follows it (found by address) */
+		if (engine_slot_of_pci(e, l->pci, &el.slot) < 0)
+			el.slot = l->slot;
 		r = engine_restore_lease(e, &el);
 		if (r == 0) {
-			if (l->slot < ld->n_slots)
-				ld->bound_pid[l->slot] = l->bound_pid;
-			restored++;
+			if (el.slot < ld->n_slots)
+				ld->bound_pid[el.slot] = l->bound_pid;
+			kept[restored] = *l;
+			kept[restored++].slot = el.slot;
+			if (el.slot != l->slot) {
+				log_info("lease_moved", "vm=%s vnic=%s pci=%s slot=%u old_slot=%u",
+					 l->vm, l->vnic, l->pci, el.slot, l->slot);
+				moved++;
+			}
 			continue;
 		}
 		/* the VF vanished (or the journal contradicts itself): the lease is lost, and
@@ -373,16 +389,25 @@ static int restore(struct lease_durable *ld, const struct journal_live *live, ui
 		atomic_fetch_add_explicit(&e->hdr->leases_lost, 1, memory_order_relaxed);
 		r = journal_stage_del(ld->journal, l->slot, l->generation);
 		if (r)
-			return r;
+			goto out;
 	}
 	r = journal_commit(ld->journal);
+	/* The journal names a lease by its slot: once any moved, it is rewritten as the
+	 * leases at their new slots, in one atomic replacement (appending a record at the new
+	 * slot and a delete at the old one could be torn between the two, and an add at a slot
+	 * an unmoved record still names replaces it in a replay). */
+	if (r == 0 && moved)
+		r = journal_compact(ld->journal, kept, restored, live->gen_high);
 	if (r)
-		return r;
+		goto out;
 	/* two ways a lease does not come back: its VF is gone, or its record was damaged (each
 	 * one said above, by journal_damaged and the lines after it) */
-	log_info("leases_restored", "journal=%s restored=%u vf_gone=%u damaged_records=%llu",
-		 ld->journal->path, restored, ld->lost, (unsigned long long)damaged);
-	return 0;
+	log_info("leases_restored", "journal=%s restored=%u moved=%u vf_gone=%u "
+		 "damaged_records=%llu", ld->journal->path, restored, moved, ld->lost,
+		 (unsigned long long)damaged);
+out:
+	free(kept);
+	return r;
 }
 
 static const char *rec_type_name(uint16_t type)

@@ -130,6 +130,11 @@ struct engine_lease {
  * the (VM, vNIC) already holds one. */
 int engine_restore_lease(struct engine *e, const struct engine_lease *l);
 
+/* The slot whose record holds the VF at PCI address pci: slots are laid out at each start
+ * (a PF that came or went since moves the others' VFs), the address is what stays.
+ * -ENODEV when no slot holds it. */
+int engine_slot_of_pci(const struct engine *e, const char *pci, uint32_t *ret_slot);
+
 /* A new lease whose journal record could not be written: gone from memory as if it was
  * never made (no journal record either: there is none to undo). Nothing happens when the
  * slot's lease generation moved on. */
