@@ -569,3 +569,146 @@ Test(policy_engine, leases_by_profile_are_counted)
 	cr_assert_eq(engine_profile_leases(&f.e, "fast"), 1u);
 	fx_teardown(&f);
 }
+
+/* ---- a VM's vNICs placed together (core/model/placement.h) ---------------------------- */
+
+/* Serves reqs[0..n) as one VM request (each linked to the next). */
+static void serve_vm(struct fx *f, struct request *reqs, unsigned n, struct vfpool_cqe *c)
+{
+	struct engine_served kept[VFPOOL_CHAIN_MAX];
+
+	for (unsigned i = 0; i + 1 < n; i++)
+		reqs[i].flags |= VFPOOL_REQ_F_LINK;
+	engine_serve_chain(&f->e, reqs, n, NULL, c, kept);
+}
+
+static void pin(struct request *r, const struct fx *f, uint32_t slot)
+{
+	r->flags |= VFPOOL_REQ_F_PIN;
+	memcpy(r->pin_pci, state_vfs(f->e.hdr)[slot].pci_addr, sizeof(r->pin_pci));
+}
+
+/* Regression (issue 14): the network vNIC, listed first, took the VF the pinned hostdev
+ * listed after it names, and the VM was refused although a placement exists. */
+Test(vm_placement, pinned_vnic_listed_after_a_network_vnic_gets_its_vf)
+{
+	struct fx f;
+	struct request reqs[2] = { areq("vm", "net0", "red", NULL), areq("vm", "hostdev0", "red",
+									     NULL) };
+	struct vfpool_cqe c[2];
+
+	fx_setup(&f, 1, 2);
+	add_net(&f.p, "red", NULL);
+	pin(&reqs[1], &f, 0); /* the VF a first-fit search would hand out first */
+	serve_vm(&f, reqs, 2, c);
+	cr_assert_eq(c[0].res, 0, "%s", c[0].message);
+	cr_assert_eq(c[1].res, 0, "%s", c[1].message);
+	cr_assert_eq(c[1].vf_slot, 0u, "the pinned vNIC has its VF");
+	cr_assert_eq(c[0].vf_slot, 1u, "the other vNIC has the other VF");
+	cr_assert_eq(lease_index_count(f.e.leases), 2u);
+	fx_teardown(&f);
+}
+
+/* Regression (issue 14): the same VM fits or not depending on its vNICs' order. red may use
+ * either PF, blue only ens1f1; one VF each. Whichever PF red's search started at (the
+ * rotor), blue must still get ens1f1. */
+Test(vm_placement, vnic_order_does_not_decide_whether_a_vm_fits)
+{
+	for (unsigned rotor = 0; rotor < 2; rotor++) {
+		for (unsigned blue_first = 0; blue_first < 2; blue_first++) {
+			struct fx f;
+			struct request reqs[2];
+			struct vfpool_cqe c[2];
+			unsigned b = blue_first ? 0 : 1;
+
+			fx_setup(&f, 2, 1);
+			add_net(&f.p, "red", NULL);
+			add_net(&f.p, "blue", NULL);
+			restrict_pf(&f.p, 0);
+			cr_assert_eq(policy_pf_network(&f.p, 0, "red", true, NULL, 0), 0);
+			reqs[b] = areq("vm", "b", "blue", NULL);
+			reqs[1 - b] = areq("vm", "r", "red", NULL);
+			atomic_store(&f.e.pool.rotor, rotor);
+			serve_vm(&f, reqs, 2, c);
+			cr_assert_eq(c[0].res, 0, "rotor %u, blue first %u: %s", rotor, blue_first,
+				     c[0].message);
+			cr_assert_eq(c[1].res, 0, "rotor %u, blue first %u: %s", rotor, blue_first,
+				     c[1].message);
+			cr_assert_eq(c[b].pf_index, 1u);
+			cr_assert_eq(c[1 - b].pf_index, 0u);
+			fx_teardown(&f);
+		}
+	}
+}
+
+/* Regression (issue 14): a "preferred" vNIC listed first took the only VF, and the
+ * mandatory one after it failed the VM; it should have been told to use the bridge. */
+Test(vm_placement, preferred_vnic_never_takes_the_vf_a_mandatory_one_needs)
+{
+	struct fx f;
+	struct policy_profile nice = profile("nice", "red", POLICY_PT_PREFERRED);
+	struct policy_profile must = profile("must", "red", POLICY_PT_MANDATORY);
+	struct request reqs[2] = { areq("vm", "n0", NULL, "nice"), areq("vm", "n1", NULL, "must") };
+	struct vfpool_cqe c[2];
+
+	fx_setup(&f, 1, 1);
+	add_net(&f.p, "red", NULL);
+	cr_assert_eq(policy_profile_add(&f.p, &nice, NULL, 0), 0);
+	cr_assert_eq(policy_profile_add(&f.p, &must, NULL, 0), 0);
+	serve_vm(&f, reqs, 2, c);
+	cr_assert_eq(c[0].res, VFPOOL_CQE_USE_BRIDGE, "%d %s", c[0].res, c[0].message);
+	cr_assert_eq(c[1].res, 0, "%s", c[1].message);
+	cr_assert_eq(lease_index_count(f.e.leases), 1u);
+	fx_teardown(&f);
+}
+
+Test(vm_placement, vnic_listed_twice_in_one_request_is_refused)
+{
+	struct fx f;
+	struct request reqs[2] = { areq("vm", "n0", "red", NULL), areq("vm", "n0", "red", NULL) };
+	struct vfpool_cqe c[2];
+
+	fx_setup(&f, 1, 4);
+	add_net(&f.p, "red", NULL);
+	serve_vm(&f, reqs, 2, c);
+	cr_assert_eq(c[1].res, -EINVAL);
+	cr_assert_str_eq(c[1].message, "vm/n0: listed twice in one request");
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	fx_teardown(&f);
+}
+
+Test(vm_placement, vm_that_does_not_fit_names_a_vnic_and_leases_nothing)
+{
+	struct fx f;
+	struct request reqs[3] = { areq("vm", "n0", "red", NULL), areq("vm", "n1", "red", NULL),
+				   areq("vm", "n2", "red", NULL) };
+	struct vfpool_cqe c[3];
+
+	fx_setup(&f, 2, 1);
+	add_net(&f.p, "red", NULL);
+	serve_vm(&f, reqs, 3, c);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(c[i].res, -ENOSPC, "%d: %s", i, c[i].message);
+	cr_assert_eq(c[2].flags & VFPOOL_CQE_F_CHAIN, 0u, "the last vNIC is the one short");
+	cr_assert_str_eq(c[2].message, "vm/n2: ens1f0: 0 free of 1 VFs; ens1f1: 0 free of 1 VFs");
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	cr_assert_eq(pool_is_leased(&f.e.pool.pfs[0], 0), false);
+	cr_assert_eq(pool_is_leased(&f.e.pool.pfs[1], 0), false);
+	fx_teardown(&f);
+}
+
+Test(vm_placement, per_vm_limit_counts_the_vnics_of_the_same_request)
+{
+	struct fx f;
+	struct request reqs[3] = { areq("vm", "n0", "red", NULL), areq("vm", "n1", "red", NULL),
+				   areq("vm", "n2", "red", NULL) };
+	struct vfpool_cqe c[3];
+
+	fx_setup(&f, 1, 8);
+	add_net(&f.p, "red", NULL);
+	f.e.max_leases_per_vm = 2;
+	serve_vm(&f, reqs, 3, c);
+	cr_assert_eq(c[2].res, -EDQUOT, "%s", c[2].message);
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	fx_teardown(&f);
+}
