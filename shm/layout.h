@@ -289,8 +289,9 @@ struct vfpool_sqe {
  * completion, without this flag, says why) and nothing of the chain was allocated. */
 #define VFPOOL_CQE_F_CHAIN     (1u << 3)
 
-/* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
- * failure; the vNIC is to use the bridge (message says why no VF was eligible). */
+/* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible, or by a
+ * profile that is not passthrough: not a failure; the vNIC is to use the bridge (message
+ * says why). */
 #define VFPOOL_CQE_USE_BRIDGE 1
 
 struct vfpool_cqe {

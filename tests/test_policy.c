@@ -662,6 +662,44 @@ Test(vm_placement, preferred_vnic_never_takes_the_vf_a_mandatory_one_needs)
 	fx_teardown(&f);
 }
 
+/* Regression (issue 14): a bridge vNIC (profile not passthrough) refused the whole VM. */
+Test(vm_placement, bridge_vnic_in_a_vm_request_gets_use_the_bridge)
+{
+	struct fx f;
+	struct policy_profile br = profile("br", "red", POLICY_PT_NONE);
+	struct request reqs[3] = { areq("vm", "n0", "red", NULL), areq("vm", "n1", NULL, "br"),
+				   areq("vm", "n2", "red", NULL) };
+	struct vfpool_cqe c[3];
+
+	fx_setup(&f, 1, 4);
+	add_net(&f.p, "red", NULL);
+	cr_assert_eq(policy_profile_add(&f.p, &br, NULL, 0), 0);
+	serve_vm(&f, reqs, 3, c);
+	cr_assert_eq(c[0].res, 0, "%s", c[0].message);
+	cr_assert_eq(c[1].res, VFPOOL_CQE_USE_BRIDGE, "%d %s", c[1].res, c[1].message);
+	cr_assert_str_eq(c[1].message, "vm/n1: profile br is not passthrough: the bridge");
+	cr_assert_eq(c[2].res, 0, "%s", c[2].message);
+	cr_assert_eq(lease_index_count(f.e.leases), 2u);
+	cr_assert_eq(engine_profile_leases(&f.e, "br"), 0u, "a bridge vNIC holds no lease");
+	fx_teardown(&f);
+}
+
+Test(vm_placement, bridge_vnic_alone_gets_use_the_bridge)
+{
+	struct fx f;
+	struct policy_profile br = profile("br", "red", POLICY_PT_NONE);
+	struct request r = areq("vm", "n0", NULL, "br");
+	struct vfpool_cqe c;
+
+	fx_setup(&f, 1, 4);
+	add_net(&f.p, "red", NULL);
+	cr_assert_eq(policy_profile_add(&f.p, &br, NULL, 0), 0);
+	engine_serve(&f.e, &r, NULL, &c);
+	cr_assert_eq(c.res, VFPOOL_CQE_USE_BRIDGE, "%d %s", c.res, c.message);
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	fx_teardown(&f);
+}
+
 Test(vm_placement, vnic_listed_twice_in_one_request_is_refused)
 {
 	struct fx f;

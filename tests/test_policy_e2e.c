@@ -276,6 +276,38 @@ Test(policy_daemon, preferred_profile_gets_use_the_bridge_and_mandatory_fails)
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 
+/* Regression (issue 14): a VM request with a bridge vNIC (profile not passthrough) was
+ * refused whole ("profile br is not passthrough"); its passthrough vNICs get VFs and the
+ * bridge vNIC the answer "use the bridge". */
+Test(policy_daemon, vm_request_with_a_bridge_vnic_places_the_passthrough_ones)
+{
+	struct test_daemon d;
+	struct vfpool_vnic_req v[3] = {
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n0", .network = "red", .numa_node = -1),
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n1", .profile = "br", .numa_node = -1),
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n2", .profile = "fast", .numa_node = -1),
+	};
+	struct vfpool_lease l[3] = { [0 ... 2] = VFPOOL_OPTS(vfpool_lease) };
+	char why[256] = "";
+	struct vfpool *h;
+	int r;
+
+	test_daemon_start(&d, "1x8", NULL);
+	h = conn(&d);
+	ok(h, 3, "network", "add", "red");
+	ok(h, 7, "profile", "add", "br", "--network", "red", "--passthrough", "none");
+	ok(h, 7, "profile", "add", "fast", "--network", "red", "--passthrough", "mandatory");
+	r = vfpool_alloc_vm(h, "vm1", v, 3, l, why, sizeof(why));
+	cr_assert_eq(r, 0, "%d %s", r, why);
+	cr_assert(l[0].pci_addr[0] && l[2].pci_addr[0]);
+	cr_assert_eq(l[0].flags & VFPOOL_LEASE_USE_BRIDGE, 0u);
+	cr_assert(l[1].flags & VFPOOL_LEASE_USE_BRIDGE, "flags %#x", l[1].flags);
+	cr_assert_str_eq(l[1].pci_addr, "");
+	cr_assert_eq(leased(&d), 2u);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
 Test(policy_daemon, profile_passthrough_change_is_refused_while_leased)
 {
 	struct test_daemon d;

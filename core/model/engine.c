@@ -263,7 +263,8 @@ struct alloc_plan {
 	enum placement_mode mode;
 };
 
-/* Profile -> network -> the PFs allowed to serve it (NULL: all). 0, or c completed. */
+/* Profile -> network -> the PFs allowed to serve it (NULL: all). 0; else c is completed:
+ * a failure, or VFPOOL_CQE_USE_BRIDGE for a vNIC whose profile is not passthrough. */
 static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpool_cqe *c)
 {
 	struct request *req = &plan->req;
@@ -281,14 +282,16 @@ static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpoo
 				     req->vnic_id, req->profile);
 			return -1;
 		}
-		if (pr->passthrough == POLICY_PT_NONE) {
-			complete_err(c, -EINVAL, "%s/%s: profile %s is not passthrough (a bridge vNIC)",
-				     req->vm_id, req->vnic_id, req->profile);
-			return -1;
-		}
 		if (req->network[0] && strcmp(req->network, pr->network) != 0) {
 			complete_err(c, -EINVAL, "%s/%s: network %s is not profile %s's (%s)",
 				     req->vm_id, req->vnic_id, req->network, pr->name, pr->network);
+			return -1;
+		}
+		/* a bridge vNIC: part of the VM's request, answered without a VF */
+		if (pr->passthrough == POLICY_PT_NONE) {
+			complete_err(c, VFPOOL_CQE_USE_BRIDGE,
+				     "%s/%s: profile %s is not passthrough: the bridge", req->vm_id,
+				     req->vnic_id, req->profile);
 			return -1;
 		}
 		memcpy(req->network, pr->network, sizeof(req->network));
