@@ -257,9 +257,12 @@ enum vfpool_opcode {
 #define VFPOOL_REQ_F_BIND_PID (1u << 5) /* the lease ends with process bind_pid (0: the client) */
 #define VFPOOL_REQ_F_EARLY   (1u << 6) /* complete at reservation (VFPOOL_CQE_F_MORE), then
 					  * again once the VF is configured */
+/* numa_node (>= 0) is required, not preferred: a VF on that node or none (added with
+ * issue 14; a daemon before it refuses the flag as unknown) */
+#define VFPOOL_REQ_F_NUMA_REQUIRED (1u << 7)
 #define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN | \
 			   VFPOOL_REQ_F_PROFILE | VFPOOL_REQ_F_LINK | VFPOOL_REQ_F_BIND_PID | \
-			   VFPOOL_REQ_F_EARLY)
+			   VFPOOL_REQ_F_EARLY | VFPOOL_REQ_F_NUMA_REQUIRED)
 #define VFPOOL_CHAIN_MAX  32u /* entries in one chain */
 
 /* One request. Written by the client, so the daemon copies it out once and validates the

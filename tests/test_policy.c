@@ -750,3 +750,150 @@ Test(vm_placement, per_vm_limit_counts_the_vnics_of_the_same_request)
 	cr_assert_eq(lease_index_count(f.e.leases), 0u);
 	fx_teardown(&f);
 }
+
+/* ---- placement policy: spread or pack, NUMA preferred or required --------------------- */
+
+static unsigned on_pf(const struct fx *f, uint32_t pf)
+{
+	struct pf_block_counts c;
+
+	pool_pf_count(&f->e.pool.pfs[pf], &c);
+	return c.leased;
+}
+
+Test(vm_placement, pack_fills_one_pf_before_the_next)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+	char vnic[8];
+
+	fx_setup(&f, 2, 4);
+	add_net(&f.p, "red", NULL);
+	f.e.placement = PLACEMENT_PACK;
+	for (int i = 0; i < 5; i++) {
+		snprintf(vnic, sizeof(vnic), "n%d", i);
+		struct request r = areq("vm", vnic, "red", NULL);
+		engine_serve(&f.e, &r, NULL, &c);
+		cr_assert_eq(c.res, 0, "%s", c.message);
+	}
+	cr_assert(on_pf(&f, 0) == 4 || on_pf(&f, 1) == 4, "one PF full: %u %u", on_pf(&f, 0),
+		  on_pf(&f, 1));
+	fx_teardown(&f);
+}
+
+Test(vm_placement, spread_puts_a_vms_vnics_on_different_pfs)
+{
+	struct fx f;
+	struct request reqs[2] = { areq("vm", "n0", "red", NULL), areq("vm", "n1", "red", NULL) };
+	struct vfpool_cqe c[2];
+
+	fx_setup(&f, 2, 4);
+	add_net(&f.p, "red", NULL);
+	serve_vm(&f, reqs, 2, c);
+	cr_assert_eq(c[0].res, 0, "%s", c[0].message);
+	cr_assert_eq(c[1].res, 0, "%s", c[1].message);
+	cr_assert_neq(c[0].pf_index, c[1].pf_index);
+	fx_teardown(&f);
+}
+
+Test(vm_placement, profile_placement_overrides_the_daemons)
+{
+	struct fx f;
+	struct policy_profile pk = profile("packed", "red", POLICY_PT_MANDATORY);
+	struct request reqs[3] = { areq("vm", "n0", NULL, "packed"), areq("vm", "n1", NULL, "packed"),
+				   areq("vm", "n2", NULL, "packed") };
+	struct vfpool_cqe c[3];
+
+	fx_setup(&f, 3, 4);
+	add_net(&f.p, "red", NULL);
+	pk.placement = POLICY_PLACE_PACK;
+	cr_assert_eq(policy_profile_add(&f.p, &pk, NULL, 0), 0);
+	cr_assert_eq(f.e.placement, PLACEMENT_SPREAD);
+	serve_vm(&f, reqs, 3, c);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(c[i].res, 0, "%s", c[i].message);
+	cr_assert_eq(c[0].pf_index, c[1].pf_index, "packed: one PF");
+	cr_assert_eq(c[1].pf_index, c[2].pf_index, "packed: one PF");
+	fx_teardown(&f);
+}
+
+/* The simulated host: PFs 0 and 1 on node 0, 2 and 3 on node 1; one VF each. */
+Test(vm_placement, numa_required_is_that_node_or_none)
+{
+	struct fx f;
+	struct vfpool_cqe c;
+
+	fx_setup(&f, 4, 1);
+	add_net(&f.p, "red", NULL);
+	for (int i = 0; i < 3; i++) {
+		char vnic[8];
+
+		snprintf(vnic, sizeof(vnic), "n%d", i);
+		struct request r = areq("vm", vnic, "red", NULL);
+		r.numa_node = 1;
+		r.flags |= VFPOOL_REQ_F_NUMA_REQUIRED;
+		engine_serve(&f.e, &r, NULL, &c);
+		if (i < 2) {
+			cr_assert_eq(c.res, 0, "%s", c.message);
+			cr_assert_eq(c.numa_node, 1);
+			cr_assert_eq(c.flags & VFPOOL_CQE_F_NUMA_MISS, 0u);
+		}
+	}
+	cr_assert_eq(c.res, -ENOSPC, "%d %s", c.res, c.message);
+	cr_assert_str_eq(c.message, "none on NUMA node 1 (required): ens1f0: 1 free of 1 VFs; "
+				    "ens1f1: 1 free of 1 VFs; ens2f0: 0 free of 1 VFs; "
+				    "ens2f1: 0 free of 1 VFs");
+	struct request pref = areq("vm", "n9", "red", NULL);
+	pref.numa_node = 1;
+	engine_serve(&f.e, &pref, NULL, &c);
+	cr_assert_eq(c.res, 0, "preferred: elsewhere: %s", c.message);
+	cr_assert(c.flags & VFPOOL_CQE_F_NUMA_MISS);
+	fx_teardown(&f);
+}
+
+Test(vm_placement, numa_required_by_a_preferred_profile_is_the_bridge_off_node)
+{
+	struct fx f;
+	struct policy_profile near = profile("near", "red", POLICY_PT_PREFERRED);
+	struct request reqs[2] = { areq("vm", "n0", NULL, "near"), areq("vm", "n1", "red", NULL) };
+	struct vfpool_cqe c[2];
+
+	fx_setup(&f, 4, 1);
+	add_net(&f.p, "red", NULL);
+	near.numa = POLICY_NUMA_REQUIRED;
+	cr_assert_eq(policy_profile_add(&f.p, &near, NULL, 0), 0);
+	pool_set_blocked(&f.e.pool.pfs[2], 0, VFPOOL_BLOCK_HOST_BUSY, true);
+	pool_set_blocked(&f.e.pool.pfs[3], 0, VFPOOL_BLOCK_HOST_BUSY, true);
+	reqs[0].numa_node = reqs[1].numa_node = 1;
+	serve_vm(&f, reqs, 2, c);
+	cr_assert_eq(c[0].res, VFPOOL_CQE_USE_BRIDGE, "%d %s", c[0].res, c[0].message);
+	cr_assert_eq(c[1].res, 0, "not required: elsewhere: %s", c[1].message);
+	cr_assert(c[1].flags & VFPOOL_CQE_F_NUMA_MISS);
+	fx_teardown(&f);
+}
+
+Test(policy_store, profile_placement_and_numa_load_back)
+{
+	struct policy p, q;
+	struct policy_profile pr = profile("near", "red", POLICY_PT_MANDATORY);
+	char dir[] = "/tmp/vfpool-policy-place-XXXXXX", why[160];
+
+	cr_assert(mkdtemp(dir));
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr.placement = POLICY_PLACE_PACK;
+	pr.numa = POLICY_NUMA_REQUIRED;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	pr = profile("plain", "red", POLICY_PT_PREFERRED);
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_store_save(dir, &p, why, sizeof(why)), 0, "%s", why);
+	three_pfs(&q);
+	cr_assert_eq(policy_store_load(dir, &q, NULL, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_find_profile(&q, "near")->placement, POLICY_PLACE_PACK);
+	cr_assert_eq(policy_find_profile(&q, "near")->numa, POLICY_NUMA_REQUIRED);
+	cr_assert_eq(policy_find_profile(&q, "plain")->placement, POLICY_PLACE_DAEMON);
+	cr_assert_eq(policy_find_profile(&q, "plain")->numa, POLICY_NUMA_PREFERRED);
+	policy_fini(&p);
+	policy_fini(&q);
+	rmdir_all(dir);
+}

@@ -503,3 +503,44 @@ Test(policy_daemon, capacity_counts_free_vfs_per_network_pf_and_numa_node)
 	cr_assert_null(strstr(out, "red"), "only the asked network: %s", out);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+/* issue 14: the placement policy from the daemon's flag, a profile's, and a request's
+ * NUMA requirement, through the socket and libvfpool. */
+Test(policy_daemon, placement_pack_flag_profile_settings_and_numa_required)
+{
+	struct test_daemon d;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm1", .vnic_id = "n0",
+						  .network = "red", .numa_node = -1);
+	struct vfpool_lease a = VFPOOL_OPTS(vfpool_lease), b = VFPOOL_OPTS(vfpool_lease);
+	char why[256] = "";
+	struct vfpool *h;
+
+	test_daemon_start(&d, "2x4", "--placement", "pack", NULL);
+	h = conn(&d);
+	ok(h, 3, "network", "add", "red");
+	cr_assert_eq(vfpool_alloc(h, &req, &a, why, sizeof(why)), 0, "%s", why);
+	req.vnic_id = "n1";
+	cr_assert_eq(vfpool_alloc(h, &req, &b, why, sizeof(why)), 0, "%s", why);
+	cr_assert_str_eq(a.pf_netdev, b.pf_netdev, "--placement pack: one PF");
+	/* both simulated PFs are on node 0: node 1 required is none */
+	req.vnic_id = "n2";
+	req.numa_node = 1;
+	req.flags = VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_NUMA_REQUIRED;
+	cr_assert_eq(vfpool_alloc(h, &req, &a, why, sizeof(why)), -ENOSPC, "%s", why);
+	cr_assert(strstr(why, "none on NUMA node 1 (required)"), "%s", why);
+	req.flags = VFPOOL_ALLOC_NUMA_REQUIRED; /* without a node: the library refuses */
+	req.numa_node = -1;
+	cr_assert_eq(vfpool_alloc(h, &req, &a, why, sizeof(why)), -EINVAL);
+	ok(h, 11, "profile", "add", "near", "--network", "red", "--passthrough", "preferred",
+	   "--placement", "spread", "--numa", "required");
+	cmd(h, "near network=red passthrough=preferred port_mirroring=no qos=no placement=spread "
+	       "numa=required leases=0\n", 2, "profile", "list");
+	cr_assert_eq(cmd(h, "profile near: numa nearby is not preferred or required", 5, "profile",
+			 "set", "near", "--numa", "nearby"), -EINVAL);
+	struct vfpool_alloc_req near = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm2",
+						   .vnic_id = "n0", .profile = "near",
+						   .numa_node = 1, .flags = VFPOOL_ALLOC_NUMA);
+	cr_assert_eq(vfpool_alloc(h, &near, &a, why, sizeof(why)), VFPOOL_USE_BRIDGE, "%s", why);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}

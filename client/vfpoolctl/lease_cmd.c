@@ -164,6 +164,11 @@ int cmd_alloc(struct ctl *c)
 		req.numa_node = atoi(numa); /* checked: digits, 0..1023 */
 		req.flags |= VFPOOL_ALLOC_NUMA;
 	}
+	if (ctl_opt(c, "numa-required")) {
+		if (!numa)
+			return ctl_usage(c, "--numa-required needs --numa NODE");
+		req.flags |= VFPOOL_ALLOC_NUMA_REQUIRED;
+	}
 	if (!fmt)
 		fmt = "text";
 	if (strcmp(fmt, "text") != 0 && c->json)

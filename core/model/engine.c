@@ -296,7 +296,16 @@ static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpoo
 		}
 		memcpy(req->network, pr->network, sizeof(req->network));
 		plan->optional = pr->passthrough == POLICY_PT_PREFERRED;
+		if (pr->placement != POLICY_PLACE_DAEMON)
+			plan->mode = pr->placement == POLICY_PLACE_PACK ? PLACEMENT_PACK
+									: PLACEMENT_SPREAD;
+		if (pr->numa == POLICY_NUMA_REQUIRED)
+			plan->how |= POOL_ALLOC_NUMA_REQUIRED;
 	}
+	if (req->flags & VFPOOL_REQ_F_NUMA_REQUIRED)
+		plan->how |= POOL_ALLOC_NUMA_REQUIRED;
+	plan->how = (plan->how & ~POOL_ALLOC_PACK) | (plan->mode == PLACEMENT_PACK ? POOL_ALLOC_PACK
+										    : 0);
 	if (policy_on(e)) {
 		plan->allowed = policy_allowed(e->policy, req->network);
 		if (!plan->allowed) {

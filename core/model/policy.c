@@ -81,6 +81,57 @@ int policy_parse_passthrough(const char *s, enum policy_passthrough *ret_pt)
 	return -EINVAL;
 }
 
+static const char *const placement_names[] = {
+	[POLICY_PLACE_DAEMON] = "default",
+	[POLICY_PLACE_SPREAD] = "spread",
+	[POLICY_PLACE_PACK] = "pack",
+};
+
+static const char *const numa_names[] = {
+	[POLICY_NUMA_PREFERRED] = "preferred",
+	[POLICY_NUMA_REQUIRED] = "required",
+};
+
+static int parse_word(const char *s, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *policy_placement_name(enum policy_placement pl)
+{
+	return (unsigned)pl < N_OF(placement_names) ? placement_names[pl] : "?";
+}
+
+int policy_parse_placement(const char *s, enum policy_placement *ret_pl)
+{
+	int i = parse_word(s, placement_names, N_OF(placement_names));
+
+	if (i < 0)
+		return i;
+	*ret_pl = (enum policy_placement)i;
+	return 0;
+}
+
+const char *policy_numa_name(enum policy_numa numa)
+{
+	return (unsigned)numa < N_OF(numa_names) ? numa_names[numa] : "?";
+}
+
+int policy_parse_numa(const char *s, enum policy_numa *ret_numa)
+{
+	int i = parse_word(s, numa_names, N_OF(numa_names));
+
+	if (i < 0)
+		return i;
+	*ret_numa = (enum policy_numa)i;
+	return 0;
+}
+
 bool policy_name_valid(const char *s, size_t size)
 {
 	size_t n = strnlen(s, size);

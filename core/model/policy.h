@@ -42,12 +42,27 @@ struct policy_network {
 	uint32_t mtu;                 /* 0: default */
 };
 
+/* Where a profile's VFs are placed (core/model/placement.h). */
+enum policy_placement {
+	POLICY_PLACE_DAEMON = 0, /* the daemon's --placement */
+	POLICY_PLACE_SPREAD = 1,
+	POLICY_PLACE_PACK = 2,
+};
+
+/* What a request's NUMA node means for a profile's VF. */
+enum policy_numa {
+	POLICY_NUMA_PREFERRED = 0, /* a VF on that node if one is free, else anywhere */
+	POLICY_NUMA_REQUIRED = 1,  /* on that node or none (the bridge for "preferred") */
+};
+
 struct policy_profile {
 	char name[POLICY_NAME_MAX];
 	char network[POLICY_NAME_MAX];
 	enum policy_passthrough passthrough;
 	bool port_mirroring;
 	bool qos;
+	enum policy_placement placement;
+	enum policy_numa numa;
 };
 
 /* A PF's VFs config. The number of VFs is the numvfs path's (core/numvfs/numvfs.h). */
@@ -82,6 +97,12 @@ int policy_copy(struct policy *dst, const struct policy *src);
 
 const char *policy_passthrough_name(enum policy_passthrough pt);
 int policy_parse_passthrough(const char *s, enum policy_passthrough *ret_pt);
+/* "default" (the daemon's), "spread", "pack" */
+const char *policy_placement_name(enum policy_placement pl);
+int policy_parse_placement(const char *s, enum policy_placement *ret_pl);
+/* "preferred", "required" */
+const char *policy_numa_name(enum policy_numa numa);
+int policy_parse_numa(const char *s, enum policy_numa *ret_numa);
 
 /* Names: 1..31 of [A-Za-z0-9._-]. */
 bool policy_name_valid(const char *s, size_t size);

@@ -181,11 +181,14 @@ static void cmd_network_list(struct ctl_request *req)
 
 /* ---- profiles ------------------------------------------------------------------------- */
 
+#define PROFILE_PLACE_USAGE \
+	" [--placement default|spread|pack] [--numa preferred|required]"
 #define PROFILE_ADD_USAGE \
-	"profile add NAME --network N --passthrough none|mandatory|preferred [--port-mirroring] [--qos]"
+	"profile add NAME --network N --passthrough none|mandatory|preferred [--port-mirroring] " \
+	"[--qos]" PROFILE_PLACE_USAGE
 #define PROFILE_SET_USAGE \
 	"profile set NAME [--network N] [--passthrough none|mandatory|preferred] " \
-	"[--port-mirroring|--no-port-mirroring] [--qos|--no-qos]"
+	"[--port-mirroring|--no-port-mirroring] [--qos|--no-qos]" PROFILE_PLACE_USAGE
 
 /* Options over pr; 0, or replied. */
 static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool *ret_has_pt,
@@ -209,6 +212,20 @@ static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool
 				return -EINVAL;
 			}
 			*ret_has_pt = true;
+		} else if (strcmp(o, "--placement") == 0 && (v = opt_value(req, &i))) {
+			if (policy_parse_placement(v, &pr->placement)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: placement %s is not default, spread or pack",
+					  pr->name, v);
+				return -EINVAL;
+			}
+		} else if (strcmp(o, "--numa") == 0 && (v = opt_value(req, &i))) {
+			if (policy_parse_numa(v, &pr->numa)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: numa %s is not preferred or required",
+					  pr->name, v);
+				return -EINVAL;
+			}
 		} else {
 			usage(req, use);
 			return -EINVAL;
@@ -305,10 +322,15 @@ static void cmd_profile_list(struct ctl_request *req)
 	for (uint32_t i = 0; i < p->n_profiles; i++) {
 		const struct policy_profile *pr = &p->profiles[i];
 
-		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s leases=%u\n",
-			pr->name, pr->network, policy_passthrough_name(pr->passthrough),
-			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no",
-			engine_profile_leases(ctx->engine, pr->name));
+		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s", pr->name,
+			pr->network, policy_passthrough_name(pr->passthrough),
+			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no");
+		/* settings at their default are not shown: the line reads as before them */
+		if (pr->placement != POLICY_PLACE_DAEMON)
+			fprintf(f, " placement=%s", policy_placement_name(pr->placement));
+		if (pr->numa != POLICY_NUMA_PREFERRED)
+			fprintf(f, " numa=%s", policy_numa_name(pr->numa));
+		fprintf(f, " leases=%u\n", engine_profile_leases(ctx->engine, pr->name));
 	}
 	fclose(f);
 	ctl_reply_take(req, 0, out);

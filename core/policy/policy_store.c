@@ -14,6 +14,16 @@
 
 #define MAX_LINE 256
 
+/* A profile's settings past the first five, as key=value words, only those not at their
+ * default: a file without them (an older daemon's) loads as before. */
+static void render_profile_extras(FILE *f, const struct policy_profile *pr)
+{
+	if (pr->placement != POLICY_PLACE_DAEMON)
+		fprintf(f, " placement=%s", policy_placement_name(pr->placement));
+	if (pr->numa != POLICY_NUMA_PREFERRED)
+		fprintf(f, " numa=%s", policy_numa_name(pr->numa));
+}
+
 static char *render(const struct policy *p, size_t *ret_len)
 {
 	char *out = NULL;
@@ -25,10 +35,13 @@ static char *render(const struct policy *p, size_t *ret_len)
 	for (uint32_t i = 0; i < p->n_nets; i++)
 		fprintf(f, "network %s %u %u %s\n", p->nets[i].name, p->nets[i].vlan, p->nets[i].mtu,
 			p->nets[i].label[0] ? p->nets[i].label : "-");
-	for (uint32_t i = 0; i < p->n_profiles; i++)
-		fprintf(f, "profile %s %s %s %d %d\n", p->profiles[i].name, p->profiles[i].network,
+	for (uint32_t i = 0; i < p->n_profiles; i++) {
+		fprintf(f, "profile %s %s %s %d %d", p->profiles[i].name, p->profiles[i].network,
 			policy_passthrough_name(p->profiles[i].passthrough),
 			p->profiles[i].port_mirroring, p->profiles[i].qos);
+		render_profile_extras(f, &p->profiles[i]);
+		fputc('\n', f);
+	}
 	for (uint32_t i = 0; i < p->n_pfs; i++) {
 		const struct policy_pf *pf = &p->pfs[i];
 
@@ -105,11 +118,29 @@ static int copy_name(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/* One key=value word past a profile's first five; -EINVAL for anything else. */
+static int profile_extra(struct policy_profile *pr, const char *word)
+{
+	const char *v = strchr(word, '=');
+	size_t k = v ? (size_t)(v - word) : 0;
+
+	if (!v)
+		return -EINVAL;
+	v++;
+	if (k == 9 && strncmp(word, "placement", k) == 0)
+		return policy_parse_placement(v, &pr->placement);
+	if (k == 4 && strncmp(word, "numa", k) == 0)
+		return policy_parse_numa(v, &pr->numa);
+	return -EINVAL;
+}
+
+#define MAX_WORDS 16
+
 /* One line into p; returns 0, 1 (skipped: unknown PF) or -EINVAL with why. */
 static int apply_line(struct policy *p, char *line, char *why, size_t len)
 {
-	char *w[7];
-	int n = split(line, w, 7), pf;
+	char *w[MAX_WORDS];
+	int n = split(line, w, MAX_WORDS), pf;
 
 	if (n < 0)
 		return reason_err(-EINVAL, why, len, "not words separated by single spaces");
@@ -125,7 +156,7 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 		net.vlan = (uint16_t)vlan;
 		return policy_network_add(p, &net, why, len);
 	}
-	if (strcmp(w[0], "profile") == 0 && n == 6) {
+	if (strcmp(w[0], "profile") == 0 && n >= 6) {
 		struct policy_profile pr = { 0 };
 
 		if (copy_name(pr.name, sizeof(pr.name), w[1]) ||
@@ -133,6 +164,10 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 		    policy_parse_passthrough(w[3], &pr.passthrough) ||
 		    parse_bool(w[4], &pr.port_mirroring) || parse_bool(w[5], &pr.qos))
 			return reason_err(-EINVAL, why, len, "profile: bad field");
+		for (int k = 6; k < n; k++)
+			if (profile_extra(&pr, w[k]))
+				return reason_err(-EINVAL, why, len, "profile: bad setting %.40s",
+						  w[k]);
 		return policy_profile_add(p, &pr, why, len);
 	}
 	if ((strcmp(w[0], "pf") == 0 || strcmp(w[0], "pf-network") == 0 ||

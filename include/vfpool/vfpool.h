@@ -116,6 +116,10 @@ struct vfpool_alloc_req {
 /* numa_node names the preferred NUMA node (a VF elsewhere only when none is free there:
  * VFPOOL_LEASE_NUMA_MISS). Without it there is no preference: zero means none. */
 #define VFPOOL_ALLOC_NUMA (1u << 3)
+/* With VFPOOL_ALLOC_NUMA: the node is required, not preferred: a VF on numa_node or none
+ * (-ENOSPC, or VFPOOL_USE_BRIDGE for a preferred profile). A profile can require it too
+ * (vfpoolctl profile add --numa required). Added with issue 14. */
+#define VFPOOL_ALLOC_NUMA_REQUIRED (1u << 4)
 
 /* Result of an allocation by a "preferred" passthrough profile when no VF is eligible, or
  * by a profile that is not passthrough: not an error; the vNIC is to use the bridge (why
@@ -159,7 +163,7 @@ struct vfpool_vnic_req {
 	const uint8_t *mac;
 	const char *pin_pci;
 	int numa_node;       /* with VFPOOL_ALLOC_NUMA in flags */
-	unsigned flags;      /* VFPOOL_ALLOC_NUMA or 0 */
+	unsigned flags;      /* VFPOOL_ALLOC_NUMA (and VFPOOL_ALLOC_NUMA_REQUIRED) or 0 */
 };
 
 /* Allocates every vNIC of a VM, all or none (a VM is never half served). 0: ret_leases[i]
