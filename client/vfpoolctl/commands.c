@@ -123,8 +123,9 @@ const struct ctl_cmd ctl_commands[] = {
 	  "change a PF's number of VFs", CTL_GROUP_HOST, true, cmd_daemon },
 
 	/* ---- leases ---- */
-	{ { "alloc" }, "VM VNIC NETWORK", 3, 3,
-	  { TEXT("mac", "MAC", "the MAC to apply to the VF (52:54:00:aa:bb:01)"),
+	{ { "alloc" }, "VM VNIC [NETWORK]", 2, 3,
+	  { TEXT("profile", "NAME", "through this vNIC profile (NETWORK then optional)"),
+	    TEXT("mac", "MAC", "the MAC to apply to the VF (52:54:00:aa:bb:01)"),
 	    TEXT("pin", "PCI", "this VF and no other (0000:3b:02.1)"),
 	    NUMBER("numa", "NODE", 1023, "prefer a VF on this NUMA node"),
 	    FLAG("numa-required", "a VF on --numa's node or none"),
