@@ -711,3 +711,42 @@ Test(ctl_cli, alloc_through_a_profile)
 	alloc_ok(&d, "profile set fast --passthrough preferred");
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+/* issue 14: a profile's VF settings through vfpoolctl, shown by profile list; a bridge
+ * profile refuses them, naming the one it cannot carry. */
+Test(ctl_cli, profile_vf_settings_are_set_shown_and_refused_on_a_bridge_profile)
+{
+	struct test_daemon d;
+	char *out, *err;
+
+	test_daemon_start(&d, "1x2", NULL);
+	alloc_ok(&d, "network add red");
+	alloc_ok(&d, "profile add fast --network red --passthrough mandatory --trust on "
+		     "--spoofchk off --link-state enable --max-tx-rate 10000 --min-tx-rate 1000");
+	cr_assert_eq(ctl_run(&d, &out, NULL, "profile list"), 0);
+	cr_assert_str_eq(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
+			      "trust=on spoofchk=off link_state=enable max_tx_rate=10000 "
+			      "min_tx_rate=1000 leases=0\n");
+	free(out);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile add br --network red --passthrough none "
+				      "--max-tx-rate 100"), 1);
+	cr_assert_str_eq(err, "vfpoolctl profile add: profile br: not passthrough, no VF to "
+			      "carry max-tx-rate 100\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile add pm --network red --passthrough "
+				      "preferred --port-mirroring"), 1);
+	cr_assert_str_eq(err, "vfpoolctl profile add: profile pm: a passthrough profile cannot "
+			      "have port mirroring\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile set fast --link-state up"), 2);
+	free(out);
+	free(err);
+	alloc_ok(&d, "profile set fast --trust off --max-tx-rate 0 --min-tx-rate 0");
+	cr_assert_eq(ctl_run(&d, &out, NULL, "profile list"), 0);
+	cr_assert_str_eq(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
+			      "trust=off spoofchk=off link_state=enable leases=0\n");
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}

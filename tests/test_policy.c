@@ -897,3 +897,118 @@ Test(policy_store, profile_placement_and_numa_load_back)
 	policy_fini(&q);
 	rmdir_all(dir);
 }
+
+/* ---- a profile's VF settings ----------------------------------------------------------- */
+
+Test(policy, passthrough_profile_with_port_mirroring_and_qos_names_both)
+{
+	struct policy p;
+	struct policy_profile pr = profile("fast", "red", POLICY_PT_MANDATORY);
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr.port_mirroring = pr.qos = true;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), -EINVAL);
+	cr_assert_str_eq(why, "profile fast: a passthrough profile cannot have port mirroring nor QoS");
+	policy_fini(&p);
+}
+
+Test(policy, passthrough_profile_takes_vf_settings_and_tx_rates)
+{
+	struct policy p;
+	struct policy_profile pr = profile("fast", "red", POLICY_PT_PREFERRED);
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr.trust = POLICY_SWITCH_ON;
+	pr.spoofchk = POLICY_SWITCH_OFF;
+	pr.link_state = POLICY_LINK_DISABLE;
+	pr.max_tx_rate = 1000;
+	pr.min_tx_rate = 1000;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	policy_fini(&p);
+}
+
+Test(policy, bridge_profile_refuses_vf_settings_naming_the_one)
+{
+	static const struct {
+		struct policy_profile settings;
+		const char *why;
+	} table[] = {
+		{ { .trust = POLICY_SWITCH_ON }, "trust on" },
+		{ { .trust = POLICY_SWITCH_OFF }, "trust off" },
+		{ { .spoofchk = POLICY_SWITCH_OFF }, "spoofchk off" },
+		{ { .link_state = POLICY_LINK_ENABLE }, "link-state enable" },
+		{ { .max_tx_rate = 100 }, "max-tx-rate 100" },
+		{ { .min_tx_rate = 10 }, "min-tx-rate 10" },
+	};
+	struct policy p;
+	char why[160], want[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++) {
+		struct policy_profile pr = table[i].settings;
+
+		snprintf(pr.name, sizeof(pr.name), "br");
+		snprintf(pr.network, sizeof(pr.network), "red");
+		pr.passthrough = POLICY_PT_NONE;
+		cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), -EINVAL, "%s",
+			     table[i].why);
+		snprintf(want, sizeof(want), "profile br: not passthrough, no VF to carry %s",
+			 table[i].why);
+		cr_assert_str_eq(why, want);
+	}
+	policy_fini(&p);
+}
+
+Test(policy, min_tx_rate_above_max_is_refused)
+{
+	struct policy p;
+	struct policy_profile pr = profile("fast", "red", POLICY_PT_MANDATORY);
+	char why[160];
+
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr.max_tx_rate = 1000;
+	pr.min_tx_rate = 2000;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), -ERANGE);
+	cr_assert_str_eq(why, "profile fast: min TX rate 2000 above max TX rate 1000 Mbit/s");
+	pr.max_tx_rate = 0; /* no limit: any guarantee */
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	policy_fini(&p);
+}
+
+Test(policy_store, profile_vf_settings_load_back)
+{
+	struct policy p, q;
+	struct policy_profile pr = profile("fast", "red", POLICY_PT_MANDATORY);
+	const struct policy_profile *got;
+	char dir[] = "/tmp/vfpool-policy-vfset-XXXXXX", why[160];
+
+	cr_assert(mkdtemp(dir));
+	three_pfs(&p);
+	add_net(&p, "red", NULL);
+	pr.trust = POLICY_SWITCH_ON;
+	pr.spoofchk = POLICY_SWITCH_OFF;
+	pr.link_state = POLICY_LINK_ENABLE;
+	pr.max_tx_rate = 40000;
+	pr.min_tx_rate = 5000;
+	cr_assert_eq(policy_profile_add(&p, &pr, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(policy_store_save(dir, &p, why, sizeof(why)), 0, "%s", why);
+	three_pfs(&q);
+	cr_assert_eq(policy_store_load(dir, &q, NULL, why, sizeof(why)), 0, "%s", why);
+	got = policy_find_profile(&q, "fast");
+	cr_assert_not_null(got);
+	cr_assert_eq(got->trust, POLICY_SWITCH_ON);
+	cr_assert_eq(got->spoofchk, POLICY_SWITCH_OFF);
+	cr_assert_eq(got->link_state, POLICY_LINK_ENABLE);
+	cr_assert_eq(got->max_tx_rate, 40000u);
+	cr_assert_eq(got->min_tx_rate, 5000u);
+	cr_assert_eq(got->passthrough, POLICY_PT_MANDATORY);
+	policy_fini(&p);
+	policy_fini(&q);
+	rmdir_all(dir);
+}

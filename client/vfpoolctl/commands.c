@@ -27,6 +27,15 @@
 #define MAX_VLAN 4094u
 #define MAX_MTU 65535u
 #define MAX_NUMVFS 65535u
+#define MAX_TX_RATE 10000000u /* Mbit/s */
+
+/* A profile's VF settings, applied with each lease and restored at its end */
+#define VF_SETTINGS \
+	CHOICE("trust", "on|off", "the VF may change its MAC, go promiscuous (default off)"), \
+	CHOICE("spoofchk", "on|off", "drop frames the VF sends from other MACs (default on)"), \
+	CHOICE("link-state", "auto|enable|disable", "the VF's link as the VM sees it (auto)"), \
+	NUMBER("max-tx-rate", "MBPS", MAX_TX_RATE, "the VF's TX rate limit (0: none)"), \
+	NUMBER("min-tx-rate", "MBPS", MAX_TX_RATE, "the VF's guaranteed TX rate (0: none)")
 
 const char *const ctl_group_names[CTL_GROUP_NR] = {
 	[CTL_GROUP_INSPECT] = "Inspect",
@@ -89,7 +98,8 @@ const struct ctl_cmd ctl_commands[] = {
 			  "preferred: else the bridge"),
 	    FLAG("port-mirroring", "port mirroring (recorded)"), FLAG("qos", "QoS (recorded)"),
 	    CHOICE("placement", "default|spread|pack", "where its VFs go (default: the daemon's)"),
-	    CHOICE("numa", "preferred|required", "the request's NUMA node: preferred or required") },
+	    CHOICE("numa", "preferred|required", "the request's NUMA node: preferred or required"),
+	    VF_SETTINGS },
 	  "define a vNIC profile", CTL_GROUP_POLICY, true, cmd_daemon },
 	{ { "profile", "set" }, "NAME", 1, 1,
 	  { TEXT("network", "NETWORK", "the profile's network"),
@@ -98,7 +108,8 @@ const struct ctl_cmd ctl_commands[] = {
 	    FLAG("no-port-mirroring", "port mirroring off"), FLAG("qos", "QoS on"),
 	    FLAG("no-qos", "QoS off"),
 	    CHOICE("placement", "default|spread|pack", "where its VFs go"),
-	    CHOICE("numa", "preferred|required", "the request's NUMA node: preferred or required") },
+	    CHOICE("numa", "preferred|required", "the request's NUMA node: preferred or required"),
+	    VF_SETTINGS },
 	  "change a vNIC profile (refused while leases would change meaning)", CTL_GROUP_POLICY,
 	  true, cmd_daemon },
 	{ { "profile", "del" }, "NAME", 1, 1, { { 0 } }, "delete a vNIC profile",

@@ -182,7 +182,9 @@ static void cmd_network_list(struct ctl_request *req)
 /* ---- profiles ------------------------------------------------------------------------- */
 
 #define PROFILE_PLACE_USAGE \
-	" [--placement default|spread|pack] [--numa preferred|required]"
+	" [--placement default|spread|pack] [--numa preferred|required] [--trust on|off]" \
+	" [--spoofchk on|off] [--link-state auto|enable|disable] [--max-tx-rate MBPS]" \
+	" [--min-tx-rate MBPS]"
 #define PROFILE_ADD_USAGE \
 	"profile add NAME --network N --passthrough none|mandatory|preferred [--port-mirroring] " \
 	"[--qos]" PROFILE_PLACE_USAGE
@@ -217,6 +219,29 @@ static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool
 				ctl_reply(req, -EINVAL,
 					  "profile %s: placement %s is not default, spread or pack",
 					  pr->name, v);
+				return -EINVAL;
+			}
+		} else if ((strcmp(o, "--trust") == 0 || strcmp(o, "--spoofchk") == 0) &&
+			   (v = opt_value(req, &i))) {
+			if (policy_parse_switch(v, o[2] == 't' ? &pr->trust : &pr->spoofchk)) {
+				ctl_reply(req, -EINVAL, "profile %s: %s %s is not on or off",
+					  pr->name, o + 2, v);
+				return -EINVAL;
+			}
+		} else if (strcmp(o, "--link-state") == 0 && (v = opt_value(req, &i))) {
+			if (policy_parse_link_state(v, &pr->link_state)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: link-state %s is not auto, enable or disable",
+					  pr->name, v);
+				return -EINVAL;
+			}
+		} else if ((strcmp(o, "--max-tx-rate") == 0 || strcmp(o, "--min-tx-rate") == 0) &&
+			   (v = opt_value(req, &i))) {
+			if (parse_uint(v, POLICY_MAX_TX_RATE,
+				       o[3] == 'a' ? &pr->max_tx_rate : &pr->min_tx_rate)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: %s %s is not a rate in 0..%u Mbit/s", pr->name,
+					  o + 2, v, POLICY_MAX_TX_RATE);
 				return -EINVAL;
 			}
 		} else if (strcmp(o, "--numa") == 0 && (v = opt_value(req, &i))) {
@@ -330,6 +355,16 @@ static void cmd_profile_list(struct ctl_request *req)
 			fprintf(f, " placement=%s", policy_placement_name(pr->placement));
 		if (pr->numa != POLICY_NUMA_PREFERRED)
 			fprintf(f, " numa=%s", policy_numa_name(pr->numa));
+		if (pr->trust != POLICY_SWITCH_DEFAULT)
+			fprintf(f, " trust=%s", policy_switch_name(pr->trust));
+		if (pr->spoofchk != POLICY_SWITCH_DEFAULT)
+			fprintf(f, " spoofchk=%s", policy_switch_name(pr->spoofchk));
+		if (pr->link_state != POLICY_LINK_AUTO)
+			fprintf(f, " link_state=%s", policy_link_state_name(pr->link_state));
+		if (pr->max_tx_rate)
+			fprintf(f, " max_tx_rate=%u", pr->max_tx_rate);
+		if (pr->min_tx_rate)
+			fprintf(f, " min_tx_rate=%u", pr->min_tx_rate);
 		fprintf(f, " leases=%u\n", engine_profile_leases(ctx->engine, pr->name));
 	}
 	fclose(f);

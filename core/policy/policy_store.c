@@ -22,6 +22,16 @@ static void render_profile_extras(FILE *f, const struct policy_profile *pr)
 		fprintf(f, " placement=%s", policy_placement_name(pr->placement));
 	if (pr->numa != POLICY_NUMA_PREFERRED)
 		fprintf(f, " numa=%s", policy_numa_name(pr->numa));
+	if (pr->trust != POLICY_SWITCH_DEFAULT)
+		fprintf(f, " trust=%s", policy_switch_name(pr->trust));
+	if (pr->spoofchk != POLICY_SWITCH_DEFAULT)
+		fprintf(f, " spoofchk=%s", policy_switch_name(pr->spoofchk));
+	if (pr->link_state != POLICY_LINK_AUTO)
+		fprintf(f, " link-state=%s", policy_link_state_name(pr->link_state));
+	if (pr->max_tx_rate)
+		fprintf(f, " max-tx-rate=%u", pr->max_tx_rate);
+	if (pr->min_tx_rate)
+		fprintf(f, " min-tx-rate=%u", pr->min_tx_rate);
 }
 
 static char *render(const struct policy *p, size_t *ret_len)
@@ -131,6 +141,16 @@ static int profile_extra(struct policy_profile *pr, const char *word)
 		return policy_parse_placement(v, &pr->placement);
 	if (k == 4 && strncmp(word, "numa", k) == 0)
 		return policy_parse_numa(v, &pr->numa);
+	if (k == 5 && strncmp(word, "trust", k) == 0)
+		return policy_parse_switch(v, &pr->trust);
+	if (k == 8 && strncmp(word, "spoofchk", k) == 0)
+		return policy_parse_switch(v, &pr->spoofchk);
+	if (k == 10 && strncmp(word, "link-state", k) == 0)
+		return policy_parse_link_state(v, &pr->link_state);
+	if (k == 11 && strncmp(word, "max-tx-rate", k) == 0)
+		return parse_uint(v, POLICY_MAX_TX_RATE, &pr->max_tx_rate);
+	if (k == 11 && strncmp(word, "min-tx-rate", k) == 0)
+		return parse_uint(v, POLICY_MAX_TX_RATE, &pr->min_tx_rate);
 	return -EINVAL;
 }
 
