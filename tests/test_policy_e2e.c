@@ -544,3 +544,35 @@ Test(policy_daemon, placement_pack_flag_profile_settings_and_numa_required)
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+/* Regression (issue 14), through libvfpool and the daemon: the network vNIC listed first
+ * took the VF the pinned hostdev after it names; the VM was refused ("leased to vm1/net0")
+ * although the other VF was free. */
+Test(policy_daemon, pinned_hostdev_after_a_network_vnic_gets_its_vf)
+{
+	struct test_daemon d;
+	struct vfpool_snapshot *s;
+	struct vfpool_vf_info vf0 = VFPOOL_OPTS(vfpool_vf_info);
+	struct vfpool_vnic_req v[2];
+	struct vfpool_lease l[2] = { [0 ... 1] = VFPOOL_OPTS(vfpool_lease) };
+	char why[256] = "";
+	struct vfpool *h;
+	int r;
+
+	test_daemon_start(&d, "1x2", NULL);
+	h = conn(&d);
+	ok(h, 3, "network", "add", "red");
+	cr_assert_eq(vfpool_snapshot_take(d.run_dir, &s), 0);
+	cr_assert_eq(vfpool_snapshot_vf(s, 0, &vf0), 0);
+	vfpool_snapshot_free(s);
+	v[0] = VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "net0", .network = "red", .numa_node = -1);
+	v[1] = VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "hostdev0", .network = "red",
+			   .pin_pci = vf0.pci_addr, .numa_node = -1);
+	r = vfpool_alloc_vm(h, "vm1", v, 2, l, why, sizeof(why));
+	cr_assert_eq(r, 0, "%d %s", r, why);
+	cr_assert_str_eq(l[1].pci_addr, vf0.pci_addr, "the pinned vNIC has its VF");
+	cr_assert_str_neq(l[0].pci_addr, vf0.pci_addr);
+	cr_assert_eq(leased(&d), 2u);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
