@@ -748,6 +748,12 @@ Test(vm_placement, per_vm_limit_counts_the_vnics_of_the_same_request)
 	serve_vm(&f, reqs, 3, c);
 	cr_assert_eq(c[2].res, -EDQUOT, "%s", c[2].message);
 	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	/* other VMs' vNICs in the same chain (the k8s plugin's) count for their own VMs */
+	struct request other[3] = { areq("vmA", "n0", "red", NULL), areq("vmB", "n0", "red", NULL),
+				    areq("vmA", "n1", "red", NULL) };
+	serve_vm(&f, other, 3, c);
+	for (int i = 0; i < 3; i++)
+		cr_assert_eq(c[i].res, 0, "%d: %s", i, c[i].message);
 	fx_teardown(&f);
 }
 

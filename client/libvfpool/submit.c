@@ -356,6 +356,8 @@ static int alloc_once(struct vfpool *h, const struct vfpool_alloc_req *req,
 	return 0;
 }
 
+#define VNIC_FLAGS (VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_NUMA_REQUIRED)
+
 /* vnics and ret_leases are the caller's arrays, strided by their first element's sz */
 static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
 			 size_t vnic_stride, unsigned n, char *ret_leases, size_t lease_stride,
@@ -371,7 +373,7 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
 		struct vfpool_alloc_req req;
 
 		r = opts_in(&v, sizeof(v), vnics + i * vnic_stride, OPTS_SIZE_vnic_req);
-		if (r == 0 && (v.sz != vnic_stride || (v.flags & ~(VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_NUMA_REQUIRED))))
+		if (r == 0 && (v.sz != vnic_stride || (v.flags & ~VNIC_FLAGS)))
 			r = -EINVAL;
 		if (r == 0) {
 			req = (struct vfpool_alloc_req){

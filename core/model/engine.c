@@ -271,7 +271,7 @@ static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpoo
 
 	plan->allowed = NULL;
 	plan->optional = false;
-	plan->how = e->placement == PLACEMENT_PACK ? POOL_ALLOC_PACK : 0;
+	plan->how = 0;
 	plan->mode = e->placement;
 	if (req->flags & VFPOOL_REQ_F_PROFILE) {
 		const struct policy_profile *pr =
@@ -304,8 +304,8 @@ static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpoo
 	}
 	if (req->flags & VFPOOL_REQ_F_NUMA_REQUIRED)
 		plan->how |= POOL_ALLOC_NUMA_REQUIRED;
-	plan->how = (plan->how & ~POOL_ALLOC_PACK) | (plan->mode == PLACEMENT_PACK ? POOL_ALLOC_PACK
-										    : 0);
+	if (plan->mode == PLACEMENT_PACK)
+		plan->how |= POOL_ALLOC_PACK;
 	if (policy_on(e)) {
 		plan->allowed = policy_allowed(e->policy, req->network);
 		if (!plan->allowed) {
@@ -319,7 +319,7 @@ static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpoo
 
 /* Everything an alloc checks before it chooses a VF. 0: a new lease is to be made; else c
  * is completed (a failure, the lease the vNIC holds already, the bridge). chain_new: new
- * leases of the same chain before this one (the per-VM limit counts them). */
+ * leases for the same VM earlier in the same chain (the per-VM limit counts them). */
 static int alloc_prepare(struct engine *e, const struct request *in, struct vfpool_cqe *c,
 			 struct alloc_plan *plan, unsigned chain_new)
 {
@@ -489,51 +489,33 @@ static void placement_item_of(const struct engine *e, const struct alloc_plan *p
 	it->optional = plan->optional;
 }
 
-/* The allocations of a chain, all placed at once (the caller holds the seqlock write
- * section): every entry checked first; pinned ones claim their VF; the others are placed
- * together (core/model/placement.h), so a placement is found whenever one exists,
- * whatever the order of the entries. Returns n, or the entry that failed (its completion
- * says why; undo[] says what to put back). */
-static unsigned place_chain(struct engine *e, const struct request *reqs, unsigned n,
-			    struct vfpool_cqe *cqes, struct alloc_undo *undo)
+/* The VFs a chain claimed before any of its leases is recorded. */
+struct chain_claims {
+	struct pool_pick pick[VFPOOL_CHAIN_MAX];
+	bool held[VFPOOL_CHAIN_MAX];
+};
+
+static void release_claims(struct engine *e, struct chain_claims *cl, unsigned n)
 {
-	struct alloc_plan plan[VFPOOL_CHAIN_MAX];
-	unsigned entry_of[PLACEMENT_MAX_ITEMS], n_new = 0, failed;
-	bool todo[VFPOOL_CHAIN_MAX] = { 0 };
+	for (unsigned i = 0; i < n; i++) {
+		if (!cl->held[i])
+			continue;
+		pool_release_vf(&e->pool.pfs[cl->pick[i].pf], cl->pick[i].slot);
+		cl->held[i] = false;
+	}
+}
+
+/* Places the chain's entries that need a new VF and are not pinned (the pins' VFs are
+ * claimed already, so no capacity counts them), and claims a VF for each. n, or the
+ * entry that failed (completed; every claim of the chain is then given back). */
+static unsigned claim_placed(struct engine *e, const struct alloc_plan *plan, const bool *todo,
+			     unsigned n, struct vfpool_cqe *cqes, struct chain_claims *cl)
+{
+	unsigned entry_of[PLACEMENT_MAX_ITEMS], failed = n, f;
 	int32_t bin[PLACEMENT_MAX_ITEMS];
 	struct placement pl;
 	int r;
 
-	memset(undo, 0, n * sizeof(*undo));
-	for (unsigned i = 0; i < n; i++) {
-		for (unsigned j = 0; j < i; j++) {
-			if (strcmp(reqs[i].vm_id, reqs[j].vm_id) == 0 &&
-			    strcmp(reqs[i].vnic_id, reqs[j].vnic_id) == 0) {
-				complete_err(&cqes[i], -EINVAL, "%s/%s: listed twice in one request",
-					     reqs[i].vm_id, reqs[i].vnic_id);
-				return i;
-			}
-		}
-		if (alloc_prepare(e, &reqs[i], &cqes[i], &plan[i], n_new)) {
-			if (cqes[i].res < 0)
-				return i;
-			continue; /* held already, or the bridge */
-		}
-		todo[i] = true;
-		n_new++;
-	}
-	/* pinned first: a VF named is that vNIC's only choice */
-	for (unsigned i = 0; i < n; i++) {
-		struct pool_pick pick;
-
-		if (!todo[i] || !(plan[i].req.flags & VFPOOL_REQ_F_PIN))
-			continue;
-		if (claim_pin(e, &plan[i], &cqes[i], &pick))
-			return i;
-		make_lease(e, &plan[i], &pick, &cqes[i], &undo[i]);
-		if (cqes[i].res < 0)
-			return i;
-	}
 	memset(&pl, 0, sizeof(pl));
 	for (unsigned i = 0; i < n; i++) {
 		if (!todo[i] || (plan[i].req.flags & VFPOOL_REQ_F_PIN))
@@ -547,42 +529,114 @@ static unsigned place_chain(struct engine *e, const struct request *reqs, unsign
 	for (uint32_t p = 0; p < e->pool.n_pfs; p++) {
 		struct pf_block_counts counts;
 
-		/* after the pins' claims: their VFs are no one else's */
 		pool_pf_count(&e->pool.pfs[p], &counts);
 		pl.capacity[p] = counts.allocatable;
 		pl.numa[p] = e->pool.pfs[p].numa_node;
 	}
 	/* relaxed: the rotor only spreads load; any value is correct */
 	pl.rotor = atomic_fetch_add_explicit(&e->pool.rotor, 1, memory_order_relaxed);
-	r = placement_solve(&pl, bin, &failed);
+	r = placement_solve(&pl, bin, &f);
 	if (r == -EINVAL) {
 		no_vf(e, &plan[entry_of[0]], &cqes[entry_of[0]]);
+		release_claims(e, cl, n);
 		return entry_of[0];
 	}
-	/* on -ENOSPC the others' VFs are claimed too (and undone with the chain), so that
-	 * the failing vNIC's reason counts what the rest of its VM would have left it */
-	for (unsigned k = 0; k < pl.n_items; k++) {
+	if (r == -ENOSPC)
+		failed = entry_of[f];
+	/* on -ENOSPC the others' VFs are claimed too, so that the failing vNIC's reason counts
+	 * what the rest of its VM would have left it; then every claim is given back */
+	for (unsigned k = 0; k < pl.n_items && failed == n; k++) {
 		unsigned i = entry_of[k];
 		int32_t node = plan[i].req.numa_node;
-		struct pool_pick pick = { .pf = (uint32_t)bin[k] };
+		struct pool_pick *pick = &cl->pick[i];
 
-		if (r == -ENOSPC && bin[k] < 0)
-			continue;
+		*pick = (struct pool_pick){ .pf = (uint32_t)bin[k] };
 		/* a claim can still lose to a VF blocked since the count (the probe) */
-		if (bin[k] < 0 || pool_claim_vf(&e->pool.pfs[bin[k]], &pick.slot)) {
+		if (bin[k] < 0 || pool_claim_vf(&e->pool.pfs[bin[k]], &pick->slot)) {
 			no_vf(e, &plan[i], &cqes[i]);
 			if (cqes[i].res < 0)
-				return i;
-			continue;
+				failed = i;
+			continue; /* an optional entry: the bridge */
 		}
-		pick.numa_miss = node >= 0 && e->pool.pfs[pick.pf].numa_node != node;
-		make_lease(e, &plan[i], &pick, &cqes[i], &undo[i]);
-		if (cqes[i].res < 0)
-			return i;
+		pick->numa_miss = node >= 0 && e->pool.pfs[pick->pf].numa_node != node;
+		cl->held[i] = true;
 	}
-	if (r == -ENOSPC) {
-		no_vf(e, &plan[entry_of[failed]], &cqes[entry_of[failed]]);
-		return entry_of[failed];
+	for (unsigned k = 0; k < pl.n_items && r == -ENOSPC; k++) {
+		unsigned i = entry_of[k];
+
+		if (bin[k] < 0 || cl->held[i])
+			continue;
+		if (pool_claim_vf(&e->pool.pfs[bin[k]], &cl->pick[i].slot) == 0) {
+			cl->pick[i].pf = (uint32_t)bin[k];
+			cl->held[i] = true;
+		}
+	}
+	if (failed < n) {
+		if (r == -ENOSPC)
+			no_vf(e, &plan[failed], &cqes[failed]);
+		release_claims(e, cl, n);
+	}
+	return failed;
+}
+
+/* The allocations of a chain, all placed at once (the caller holds the seqlock write
+ * section): every entry checked first; pinned ones claim their VF; the others are placed
+ * together (core/model/placement.h), so a placement is found whenever one exists,
+ * whatever the order of the entries. Only then are the leases recorded, in entry order
+ * (their generations grow along the chain). Returns n, or the entry that failed (its
+ * completion says why; undo[] says what to put back). */
+static unsigned place_chain(struct engine *e, const struct request *reqs, unsigned n,
+			    struct vfpool_cqe *cqes, struct alloc_undo *undo)
+{
+	struct alloc_plan plan[VFPOOL_CHAIN_MAX];
+	bool todo[VFPOOL_CHAIN_MAX] = { 0 };
+	struct chain_claims cl;
+	unsigned failed;
+
+	memset(undo, 0, n * sizeof(*undo));
+	memset(&cl, 0, sizeof(cl));
+	for (unsigned i = 0; i < n; i++) {
+		unsigned same_vm_new = 0;
+
+		for (unsigned j = 0; j < i; j++) {
+			if (strcmp(reqs[i].vm_id, reqs[j].vm_id) != 0)
+				continue;
+			if (strcmp(reqs[i].vnic_id, reqs[j].vnic_id) == 0) {
+				complete_err(&cqes[i], -EINVAL, "%s/%s: listed twice in one request",
+					     reqs[i].vm_id, reqs[i].vnic_id);
+				return i;
+			}
+			same_vm_new += todo[j];
+		}
+		if (alloc_prepare(e, &reqs[i], &cqes[i], &plan[i], same_vm_new)) {
+			if (cqes[i].res < 0)
+				return i;
+			continue; /* held already, or the bridge */
+		}
+		todo[i] = true;
+	}
+	/* pinned first: a VF named is that vNIC's only choice */
+	for (unsigned i = 0; i < n; i++) {
+		if (!todo[i] || !(plan[i].req.flags & VFPOOL_REQ_F_PIN))
+			continue;
+		if (claim_pin(e, &plan[i], &cqes[i], &cl.pick[i])) {
+			release_claims(e, &cl, n);
+			return i;
+		}
+		cl.held[i] = true;
+	}
+	failed = claim_placed(e, plan, todo, n, cqes, &cl);
+	if (failed < n)
+		return failed;
+	for (unsigned i = 0; i < n; i++) {
+		if (!cl.held[i])
+			continue;
+		cl.held[i] = false; /* the lease's now, or given back by make_lease */
+		make_lease(e, &plan[i], &cl.pick[i], &cqes[i], &undo[i]);
+		if (cqes[i].res < 0) {
+			release_claims(e, &cl, n);
+			return i;
+		}
 	}
 	return n;
 }
