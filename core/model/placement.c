@@ -10,6 +10,7 @@ struct solver {
 	uint32_t left[PLACEMENT_MAX_BINS];     /* capacity not yet taken */
 	uint32_t here[PLACEMENT_MAX_BINS];     /* items of this request placed on the bin */
 	uint8_t visited[PLACEMENT_MAX_BINS];   /* bins one augmenting search went through */
+	uint16_t turn[PLACEMENT_MAX_BINS];     /* how far each bin is from the rotor */
 };
 
 static bool eligible(const struct solver *s, unsigned item, unsigned b)
@@ -24,11 +25,6 @@ static bool on_node(const struct solver *s, unsigned item, unsigned b)
 	return node < 0 || s->p->numa[b] == node;
 }
 
-/* How far b is from the rotor: the tie-break, so equal PFs take turns across requests. */
-static uint32_t turn(const struct solver *s, unsigned b)
-{
-	return (b + s->p->n_bins - s->p->rotor % s->p->n_bins) % s->p->n_bins;
-}
 
 /* Whether the item would rather have a VF of bin a than of bin b (both with room). */
 static bool better(const struct solver *s, unsigned item, unsigned a, unsigned b)
@@ -46,7 +42,7 @@ static bool better(const struct solver *s, unsigned item, unsigned a, unsigned b
 		if (s->left[a] != s->left[b])
 			return s->left[a] > s->left[b];
 	}
-	return turn(s, a) < turn(s, b);
+	return s->turn[a] < s->turn[b];
 }
 
 static void put(struct solver *s, unsigned item, unsigned b)
@@ -153,6 +149,9 @@ int placement_solve(const struct placement *p, int32_t *ret_bin, unsigned *ret_f
 	for (unsigned i = 0; i < p->n_items; i++)
 		ret_bin[i] = -1;
 	memcpy(s.left, p->capacity, p->n_bins * sizeof(s.left[0]));
+	/* the tie-break: equal PFs take turns across requests, from the rotor's */
+	for (unsigned b = 0, r = p->n_bins ? p->rotor % p->n_bins : 0; b < p->n_bins; b++)
+		s.turn[b] = (uint16_t)((b + p->n_bins - r) % p->n_bins);
 	order_items(&s, order);
 	/* greedy, then augmenting for what greedy left: mandatory items first, so that an
 	 * optional one only takes what no mandatory one needs */
