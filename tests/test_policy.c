@@ -1018,3 +1018,27 @@ Test(policy_store, profile_vf_settings_load_back)
 	policy_fini(&q);
 	rmdir_all(dir);
 }
+
+/* Spread counts the PFs a VM holds VFs on already: a VM with two VFs on ens1f0 gets its
+ * next two vNICs on ens1f1, not one on each. */
+Test(vm_placement, spread_places_new_vnics_off_the_pfs_the_vm_already_uses)
+{
+	struct fx f;
+	struct request held[2] = { areq("vm", "h0", "red", NULL), areq("vm", "h1", "red", NULL) };
+	struct request reqs[2] = { areq("vm", "n0", "red", NULL), areq("vm", "n1", "red", NULL) };
+	struct vfpool_cqe c[2];
+
+	fx_setup(&f, 2, 4);
+	add_net(&f.p, "red", NULL);
+	pin(&held[0], &f, 0);
+	pin(&held[1], &f, 1); /* both on ens1f0 */
+	serve_vm(&f, held, 2, c);
+	cr_assert_eq(c[0].res, 0, "%s", c[0].message);
+	cr_assert_eq(c[1].res, 0, "%s", c[1].message);
+	serve_vm(&f, reqs, 2, c);
+	cr_assert_eq(c[0].res, 0, "%s", c[0].message);
+	cr_assert_eq(c[1].res, 0, "%s", c[1].message);
+	cr_assert_eq(c[0].pf_index, 1u);
+	cr_assert_eq(c[1].pf_index, 1u);
+	fx_teardown(&f);
+}

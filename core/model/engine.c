@@ -505,6 +505,33 @@ static void release_claims(struct engine *e, struct chain_claims *cl, unsigned n
 	}
 }
 
+/* For spread: the VFs the chain's VM holds on each PF already (a hot plug of vNICs goes
+ * to the PFs it has none on first). Left zero when the chain is several VMs' (the k8s
+ * plugin's pinned devices) or nothing spreads. */
+static void held_by_vm(const struct engine *e, const struct alloc_plan *plan, unsigned n,
+		       const struct chain_claims *cl, uint32_t *held)
+{
+	const struct vfpool_shm_vf *vfs = state_vfs(e->hdr);
+	bool spread = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(plan[i].req.vm_id, plan[0].req.vm_id) != 0)
+			return;
+		spread |= plan[i].mode == PLACEMENT_SPREAD;
+	}
+	if (!spread)
+		return;
+	for (unsigned i = 0; i < n; i++) /* its pinned vNICs' VFs, claimed already */
+		if (cl->held[i])
+			held[cl->pick[i].pf]++;
+	if (vm_quota_count(e->quota, plan[0].req.vm_id) == 0)
+		return;
+	for (uint32_t i = 0; i < e->hdr->n_vfs; i++)
+		if (vfs[i].state == VFPOOL_VF_LEASED && vfs[i].pf_index < e->pool.n_pfs &&
+		    strcmp(vfs[i].vm_id, plan[0].req.vm_id) == 0)
+			held[vfs[i].pf_index]++;
+}
+
 /* Places the chain's entries that need a new VF and are not pinned (the pins' VFs are
  * claimed already, so no capacity counts them), and claims a VF for each. n, or the
  * entry that failed (completed; every claim of the chain is then given back). */
@@ -533,6 +560,7 @@ static unsigned claim_placed(struct engine *e, const struct alloc_plan *plan, co
 		pl.capacity[p] = counts.allocatable;
 		pl.numa[p] = e->pool.pfs[p].numa_node;
 	}
+	held_by_vm(e, plan, n, cl, pl.held);
 	/* relaxed: the rotor only spreads load; any value is correct */
 	pl.rotor = atomic_fetch_add_explicit(&e->pool.rotor, 1, memory_order_relaxed);
 	r = placement_solve(&pl, bin, &f);

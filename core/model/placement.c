@@ -8,7 +8,7 @@ struct solver {
 	const struct placement *p;
 	int32_t *bin;                          /* per item, -1: not placed */
 	uint32_t left[PLACEMENT_MAX_BINS];     /* capacity not yet taken */
-	uint32_t here[PLACEMENT_MAX_BINS];     /* items of this request placed on the bin */
+	uint32_t here[PLACEMENT_MAX_BINS];     /* the VM's VFs on the bin: held, and placed */
 	uint8_t visited[PLACEMENT_MAX_BINS];   /* bins one augmenting search went through */
 	uint16_t turn[PLACEMENT_MAX_BINS];     /* how far each bin is from the rotor */
 };
@@ -149,6 +149,7 @@ int placement_solve(const struct placement *p, int32_t *ret_bin, unsigned *ret_f
 	for (unsigned i = 0; i < p->n_items; i++)
 		ret_bin[i] = -1;
 	memcpy(s.left, p->capacity, p->n_bins * sizeof(s.left[0]));
+	memcpy(s.here, p->held, p->n_bins * sizeof(s.here[0]));
 	/* the tie-break: equal PFs take turns across requests, from the rotor's */
 	for (unsigned b = 0, r = p->n_bins ? p->rotor % p->n_bins : 0; b < p->n_bins; b++)
 		s.turn[b] = (uint16_t)((b + p->n_bins - r) % p->n_bins);

@@ -29,7 +29,8 @@
 #define PLACEMENT_MAX_BINS  POOL_MAX_PFS
 
 enum placement_mode {
-	PLACEMENT_SPREAD = 0, /* a VM's vNICs on different PFs, then the PF with most free VFs */
+	PLACEMENT_SPREAD = 0, /* a VM's vNICs on different PFs (those it holds VFs on counted),
+			       * then the PF with most free VFs */
 	PLACEMENT_PACK = 1,   /* the PF with fewest free VFs that has one: whole PFs stay free */
 };
 
@@ -44,6 +45,8 @@ struct placement {
 	unsigned n_items, n_bins;
 	struct placement_item items[PLACEMENT_MAX_ITEMS];
 	uint32_t capacity[PLACEMENT_MAX_BINS]; /* free VFs per PF */
+	uint32_t held[PLACEMENT_MAX_BINS];     /* the VM's VFs on each PF already: spread
+						* places its new vNICs elsewhere first */
 	int32_t numa[PLACEMENT_MAX_BINS];      /* each PF's node, -1 unknown */
 	uint32_t rotor;                        /* ties start at this PF: load spreads */
 };
