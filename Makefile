@@ -388,6 +388,7 @@ FUZZ_SRC_ring_engine_model := core/model/client_ring.c core/model/engine.c \
 	core/model/pending_completion.c core/model/request.c \
 	core/model/state_segment.c core/model/pool.c core/model/lease_index.c core/model/vm_quota.c core/model/req_stats.c \
 	core/model/host_sim.c core/model/host.c core/model/policy.c core/model/pid_check.c \
+	core/model/placement.c \
 	shm/seqlock.c shm/pf_block.c shm/state.c shm/liveness.c
 FUZZ_TARGETS := request_decode handshake journal_scan numvfs_store ring_engine_model
 # the core's base helpers (core/base/: reasons, strict numbers) go into every target

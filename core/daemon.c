@@ -376,6 +376,7 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 	if (r)
 		goto fail;
 	d->engine.max_leases_per_vm = opts->max_leases_per_vm;
+	d->engine.placement = (enum placement_mode)opts->placement;
 	{
 		struct policy_cmd_ctx pc = { .engine = &d->engine, .policy = &d->policy,
 					     .seg = d->seg, .state_dir = opts->state_dir };

@@ -30,6 +30,7 @@ struct daemon_opts {
 	int vf_config_mode;   /* enum vf_config_mode (core/vfconfig/vf_config.h); 0: auto */
 	unsigned vf_config_timeout_ms; /* 0: the default */
 	unsigned max_leases_per_vm; /* 0: no limit */
+	int placement;        /* enum placement_mode (core/model/placement.h); 0: spread */
 	unsigned numvfs_timeout_ms; /* each step of a numvfs change; 0: the default (2 min) */
 	unsigned sweep_interval_s;  /* lease sweep period; 0: the default (60 s) */
 	bool sweep_release;         /* the sweep releases what it finds (default: reports) */

@@ -14,6 +14,7 @@
 #include "core/daemon.h"
 #include "core/log.h"
 #include "core/model/host.h"
+#include "core/model/placement.h"
 #include "core/numvfs/numvfs_boot.h"
 #include "core/probe/probe_source.h"
 #include "core/safe_dir.h"
@@ -46,6 +47,8 @@ static void usage(FILE *f)
 		"  --busy-when-up      a VF netdev that is up on the host is host-busy (default:\n"
 		"                      allocatable, shown as \"up on the host, not leased\")\n"
 		"  --max-leases-per-vm N  refuse a VM's allocation past N leases (default: no limit)\n"
+		"  --placement MODE    spread (default: a VM's vNICs on different PFs, the PF with\n"
+		"                      most free VFs) or pack (the PF with fewest free VFs first)\n"
 		"  --log-level L       err, warn, info (default), debug\n"
 		"  --vf-config M       auto (default: when the PF netdev exists), on, off\n"
 		"  --vf-config-timeout-ms N  per netlink request (default 2000)\n"
@@ -104,6 +107,7 @@ int main(int argc, char **argv)
 		{ "vf-config", required_argument, NULL, 'V' },
 		{ "vf-config-timeout-ms", required_argument, NULL, 'T' },
 		{ "max-leases-per-vm", required_argument, NULL, 'Q' },
+		{ "placement", required_argument, NULL, 'L' },
 		{ "restore-numvfs", no_argument, NULL, 'R' },
 		{ "numvfs-timeout-ms", required_argument, NULL, 'N' },
 		{ "restore-wait-ms", required_argument, NULL, 'A' },
@@ -211,6 +215,16 @@ int main(int argc, char **argv)
 					   &opts.max_leases_per_vm))
 				return 2;
 			break;
+		case 'L': {
+			enum placement_mode m;
+
+			if (placement_parse_mode(optarg, &m)) {
+				fprintf(stderr, "vfpoold: --placement %s: use spread or pack\n", optarg);
+				return 2;
+			}
+			opts.placement = (int)m;
+			break;
+		}
 		case 'R': restore = true; break;
 		case 'N':
 			if (!number_option("numvfs-timeout-ms", optarg, 1, 86400000,

@@ -437,7 +437,7 @@ static void check_chain(struct client *c, const struct vfpool_sqe *q, uint32_t n
 			const struct vfpool_cqe *cqe)
 {
 	struct request req[VFPOOL_CHAIN_MAX];
-	bool shaped = group_slots(q, n) <= c->cq_n, pinned = false;
+	bool shaped = group_slots(q, n) <= c->cq_n, pinned = false, twice = false;
 	uint32_t failed = 0, causes = 0;
 
 	for (uint32_t k = 0; k < n; k++) {
@@ -452,6 +452,10 @@ static void check_chain(struct client *c, const struct vfpool_sqe *q, uint32_t n
 		if (k + 1 == n && (q[k].flags & VFPOOL_REQ_F_LINK))
 			shaped = false; /* a chain's worth, and still linked: longer than allowed */
 		pinned |= (req[k].flags & VFPOOL_REQ_F_PIN) != 0;
+		/* a vNIC listed twice in one VM request is refused (issue 14) */
+		for (uint32_t j = 0; j < k && shaped; j++)
+			twice |= strcmp(req[j].vm_id, req[k].vm_id) == 0 &&
+				 strcmp(req[j].vnic_id, req[k].vnic_id) == 0;
 	}
 	if (failed && failed != n)
 		fail("chain of %u: %u entries failed, the others were served", n, failed);
@@ -461,7 +465,7 @@ static void check_chain(struct client *c, const struct vfpool_sqe *q, uint32_t n
 			fail("failed chain of %u: %u entries name themselves the cause", n, causes);
 #endif
 		(void)causes;
-		if (shaped && !pinned) {
+		if (shaped && !pinned && !twice) {
 			/* the model's answer, entry by entry, on a copy */
 			struct model m = F.m;
 			int want = 0;
@@ -485,6 +489,8 @@ static void check_chain(struct client *c, const struct vfpool_sqe *q, uint32_t n
 	}
 	if (!shaped)
 		fail("chain of %u with a malformed or non-alloc entry was served", n);
+	if (twice)
+		fail("chain of %u listing a vNIC twice was served", n);
 	for (uint32_t k = 0; k < n; k++)
 		m_apply(c, &req[k], &cqe[k]);
 }

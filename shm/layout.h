@@ -267,9 +267,13 @@ enum vfpool_opcode {
 /* Managed vfio-pci binding: the VF is bound to vfio-pci before the request completes (its
  * completion then has VFPOOL_CQE_F_VFIO) and given back to its driver at release. */
 #define VFPOOL_REQ_F_VFIO    (1u << 7)
+/* numa_node (>= 0) is required, not preferred: a VF on that node or none (added with
+ * issue 14; a daemon before it refuses the flag as unknown) */
+#define VFPOOL_REQ_F_NUMA_REQUIRED (1u << 8)
 #define VFPOOL_REQ_F_ALL  (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_GEN | \
 			   VFPOOL_REQ_F_PROFILE | VFPOOL_REQ_F_LINK | VFPOOL_REQ_F_BIND_PID | \
-			   VFPOOL_REQ_F_EARLY | VFPOOL_REQ_F_VFIO)
+			   VFPOOL_REQ_F_EARLY | VFPOOL_REQ_F_VFIO | \
+			   VFPOOL_REQ_F_NUMA_REQUIRED)
 #define VFPOOL_CHAIN_MAX  32u /* entries in one chain */
 
 /* One request. Written by the client, so the daemon copies it out once and validates the
@@ -302,8 +306,9 @@ struct vfpool_sqe {
  * /dev/vfio/<iommu_group> (VFPOOL_REQ_F_VFIO). */
 #define VFPOOL_CQE_F_VFIO      (1u << 4)
 
-/* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible: not a
- * failure; the vNIC is to use the bridge (message says why no VF was eligible). */
+/* cqe res of an alloc by a "preferred" passthrough profile when no VF is eligible, or by a
+ * profile that is not passthrough: not a failure; the vNIC is to use the bridge (message
+ * says why). */
 #define VFPOOL_CQE_USE_BRIDGE 1
 
 struct vfpool_cqe {

@@ -645,3 +645,108 @@ Test(ctl_cli, names_with_any_byte_come_out_as_valid_json_and_safe_text, .timeout
 	cr_assert_eq(run_capture(&out, "rm -rf %s", state_dir), 0);
 	free(out);
 }
+
+/* issue 14: vfpoolctl alloc through a vNIC profile: its network, its passthrough mode
+ * (preferred: else the bridge, an answer and not a failure), the profile-in-use rule. */
+Test(ctl_cli, alloc_through_a_profile)
+{
+	struct test_daemon d;
+	struct json_object *o, *v;
+	char *out, *err;
+
+	test_daemon_start(&d, "1x1", NULL);
+	alloc_ok(&d, "network add red");
+	alloc_ok(&d, "profile add fast --network red --passthrough mandatory");
+	alloc_ok(&d, "profile add nice --network red --passthrough preferred");
+	cr_assert_eq(ctl_run(&d, &out, NULL, "alloc vm1 n0 --profile fast --json"), 0);
+	o = parse_json(out);
+	cr_assert(json_object_object_get_ex(o, "network", &v));
+	cr_assert_str_eq(json_object_get_string(v), "red", "the profile's network");
+	cr_assert(json_object_object_get_ex(o, "profile", &v));
+	cr_assert_str_eq(json_object_get_string(v), "fast");
+	json_object_put(o);
+	free(out);
+	cr_assert_eq(leases_of(&d, "vm1"), 1u);
+
+	/* preferred, no VF left: the bridge, exit 0 */
+	cr_assert_eq(ctl_run(&d, &out, &err, "alloc vm1 n1 --profile nice"), 0, "%s", err);
+	cr_assert_str_eq(out, "vm1/n1: no VF, use the bridge: ens1f0: 0 free of 1 VFs\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, NULL, "alloc vm1 n1 --profile nice --json"), 0);
+	o = parse_json(out);
+	cr_assert(json_object_object_get_ex(o, "bridge", &v) && json_object_get_boolean(v));
+	json_object_put(o);
+	free(out);
+	/* mandatory, no VF left: a failure */
+	cr_assert_eq(ctl_run(&d, &out, &err, "alloc vm1 n2 --profile fast"), 1);
+	cr_assert_str_eq(err, "vfpoolctl alloc: vm1/n2: ens1f0: 0 free of 1 VFs\n");
+	free(out);
+	free(err);
+	/* the lease made through the profile protects it */
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile set fast --passthrough preferred"), 1);
+	cr_assert(strstr(err, "profile fast: passthrough mode cannot change while 1 lease uses it"),
+		  "%s", err);
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile list"), 0);
+	cr_assert(strstr(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
+			      "leases=1\n"), "%s", out);
+	free(out);
+	free(err);
+	/* a network that is not the profile's, an unknown profile, neither given */
+	cr_assert_eq(ctl_run(&d, &out, &err, "alloc vm1 n3 blue --profile fast"), 1);
+	cr_assert_str_eq(err, "vfpoolctl alloc: vm1/n3: network blue is not profile fast's (red)\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "alloc vm1 n3 --profile gold"), 1);
+	cr_assert_str_eq(err, "vfpoolctl alloc: vm1/n3: profile gold not defined\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "alloc vm1 n3"), 2);
+	cr_assert(strstr(err, "NETWORK or --profile NAME is needed"), "%s", err);
+	free(out);
+	free(err);
+	alloc_ok(&d, "release vm1 n0");
+	alloc_ok(&d, "profile set fast --passthrough preferred");
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* issue 14: a profile's VF settings through vfpoolctl, shown by profile list; a bridge
+ * profile refuses them, naming the one it cannot carry. */
+Test(ctl_cli, profile_vf_settings_are_set_shown_and_refused_on_a_bridge_profile)
+{
+	struct test_daemon d;
+	char *out, *err;
+
+	test_daemon_start(&d, "1x2", NULL);
+	alloc_ok(&d, "network add red");
+	alloc_ok(&d, "profile add fast --network red --passthrough mandatory --trust on "
+		     "--spoofchk off --link-state enable --max-tx-rate 10000 --min-tx-rate 1000");
+	cr_assert_eq(ctl_run(&d, &out, NULL, "profile list"), 0);
+	cr_assert_str_eq(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
+			      "trust=on spoofchk=off link_state=enable max_tx_rate=10000 "
+			      "min_tx_rate=1000 leases=0\n");
+	free(out);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile add br --network red --passthrough none "
+				      "--max-tx-rate 100"), 1);
+	cr_assert_str_eq(err, "vfpoolctl profile add: profile br: not passthrough, no VF to "
+			      "carry max-tx-rate 100\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile add pm --network red --passthrough "
+				      "preferred --port-mirroring"), 1);
+	cr_assert_str_eq(err, "vfpoolctl profile add: profile pm: a passthrough profile cannot "
+			      "have port mirroring\n");
+	free(out);
+	free(err);
+	cr_assert_eq(ctl_run(&d, &out, &err, "profile set fast --link-state up"), 2);
+	free(out);
+	free(err);
+	alloc_ok(&d, "profile set fast --trust off --max-tx-rate 0 --min-tx-rate 0");
+	cr_assert_eq(ctl_run(&d, &out, NULL, "profile list"), 0);
+	cr_assert_str_eq(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
+			      "trust=off spoofchk=off link_state=enable leases=0\n");
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}

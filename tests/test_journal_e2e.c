@@ -317,6 +317,86 @@ Test(journal_e2e, profile_in_use_stays_undeletable_after_a_restart)
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 
+/* issue 14: the profile a lease was made through is journaled with it, so after a restart
+ * (a crash, then a clean stop: the journal compacted) profile set and profile del on a
+ * profile in use are refused exactly as before, and profile list counts its leases. The
+ * leases come from a VM request (a chain) and a single alloc. */
+static void profile_in_use_as_before(struct vfpool *h, const char *when)
+{
+	char *out;
+
+	cr_assert_eq(command(h, &out, 2, (const char *[]){ "profile", "list" }), 0);
+	cr_assert(out && strstr(out, "fast network=red passthrough=mandatory") &&
+		  strstr(out, " leases=3\n"), "%s: %s", when, out ? out : "");
+	free(out);
+	cr_assert_eq(command(h, &out, 5, (const char *[]){ "profile", "set", "fast",
+							   "--passthrough", "preferred" }),
+		     -EBUSY, "%s", out ? out : "");
+	cr_assert_str_eq(out, "profile fast: passthrough mode cannot change while 3 leases use it");
+	free(out);
+	cr_assert_eq(command(h, &out, 3, (const char *[]){ "profile", "del", "fast" }), -EBUSY);
+	cr_assert_str_eq(out, "profile fast: 3 leases use it");
+	free(out);
+}
+
+/* A clean shutdown (SIGTERM) that leaves the run directory, as a restarted service finds it */
+static void stop_keeping_run_dir(struct test_daemon *d)
+{
+	int status;
+
+	kill(d->pid, SIGTERM);
+	cr_assert_eq(waitpid(d->pid, &status, 0), d->pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "status %#x", status);
+	d->pid = 0;
+}
+
+Test(journal_e2e, profile_protection_and_lease_count_survive_restarts)
+{
+	struct test_daemon d;
+	struct vfpool_vnic_req v[2] = {
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n0", .profile = "fast", .numa_node = -1),
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n1", .profile = "fast", .numa_node = -1),
+	};
+	struct vfpool_lease l[2] = { [0 ... 1] = VFPOOL_OPTS(vfpool_lease) };
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm2", .vnic_id = "n0",
+						  .profile = "fast");
+	char why[160] = "", *out;
+	struct vfpool *h;
+
+	test_daemon_start(&d, "2x4", NULL);
+	h = connect_ok(&d);
+	cr_assert_eq(command(h, &out, 3, (const char *[]){ "network", "add", "red" }), 0);
+	free(out);
+	cr_assert_eq(command(h, &out, 7,
+			     (const char *[]){ "profile", "add", "fast", "--network", "red",
+					       "--passthrough", "mandatory" }), 0);
+	free(out);
+	cr_assert_eq(vfpool_alloc_vm(h, "vm1", v, 2, l, why, sizeof(why)), 0, "%s", why);
+	cr_assert_eq(vfpool_alloc(h, &req, l, why, sizeof(why)), 0, "%s", why);
+	profile_in_use_as_before(h, "before");
+	vfpool_close(h);
+
+	crash(&d);
+	test_daemon_restart(&d, "2x4", NULL);
+	h = connect_ok(&d);
+	profile_in_use_as_before(h, "after a crash");
+	vfpool_close(h);
+
+	stop_keeping_run_dir(&d);
+	test_daemon_restart(&d, "2x4", NULL);
+	h = connect_ok(&d);
+	profile_in_use_as_before(h, "after a stop");
+	cr_assert_eq(vfpool_release(h, "vm1", "n0", 0, NULL, 0), 0);
+	cr_assert_eq(vfpool_release(h, "vm1", "n1", 0, NULL, 0), 0);
+	cr_assert_eq(vfpool_release(h, "vm2", "n0", 0, NULL, 0), 0);
+	cr_assert_eq(command(h, &out, 5, (const char *[]){ "profile", "set", "fast",
+							   "--passthrough", "preferred" }),
+		     0, "%s", out ? out : "");
+	free(out);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
 /* ---- full file systems ------------------------------------------------------------- */
 
 static char mnt[48];

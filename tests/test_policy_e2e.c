@@ -276,6 +276,38 @@ Test(policy_daemon, preferred_profile_gets_use_the_bridge_and_mandatory_fails)
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 
+/* Regression (issue 14): a VM request with a bridge vNIC (profile not passthrough) was
+ * refused whole ("profile br is not passthrough"); its passthrough vNICs get VFs and the
+ * bridge vNIC the answer "use the bridge". */
+Test(policy_daemon, vm_request_with_a_bridge_vnic_places_the_passthrough_ones)
+{
+	struct test_daemon d;
+	struct vfpool_vnic_req v[3] = {
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n0", .network = "red", .numa_node = -1),
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n1", .profile = "br", .numa_node = -1),
+		VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "n2", .profile = "fast", .numa_node = -1),
+	};
+	struct vfpool_lease l[3] = { [0 ... 2] = VFPOOL_OPTS(vfpool_lease) };
+	char why[256] = "";
+	struct vfpool *h;
+	int r;
+
+	test_daemon_start(&d, "1x8", NULL);
+	h = conn(&d);
+	ok(h, 3, "network", "add", "red");
+	ok(h, 7, "profile", "add", "br", "--network", "red", "--passthrough", "none");
+	ok(h, 7, "profile", "add", "fast", "--network", "red", "--passthrough", "mandatory");
+	r = vfpool_alloc_vm(h, "vm1", v, 3, l, why, sizeof(why));
+	cr_assert_eq(r, 0, "%d %s", r, why);
+	cr_assert(l[0].pci_addr[0] && l[2].pci_addr[0]);
+	cr_assert_eq(l[0].flags & VFPOOL_LEASE_USE_BRIDGE, 0u);
+	cr_assert(l[1].flags & VFPOOL_LEASE_USE_BRIDGE, "flags %#x", l[1].flags);
+	cr_assert_str_eq(l[1].pci_addr, "");
+	cr_assert_eq(leased(&d), 2u);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
 Test(policy_daemon, profile_passthrough_change_is_refused_while_leased)
 {
 	struct test_daemon d;
@@ -469,5 +501,78 @@ Test(policy_daemon, capacity_counts_free_vfs_per_network_pf_and_numa_node)
 	ctl_output(&d, "capacity --network blue", out, sizeof(out));
 	cr_assert(strstr(out, "blue: ens1f1=4"), "%s", out);
 	cr_assert_null(strstr(out, "red"), "only the asked network: %s", out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* issue 14: the placement policy from the daemon's flag, a profile's, and a request's
+ * NUMA requirement, through the socket and libvfpool. */
+Test(policy_daemon, placement_pack_flag_profile_settings_and_numa_required)
+{
+	struct test_daemon d;
+	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm1", .vnic_id = "n0",
+						  .network = "red", .numa_node = -1);
+	struct vfpool_lease a = VFPOOL_OPTS(vfpool_lease), b = VFPOOL_OPTS(vfpool_lease);
+	char why[256] = "";
+	struct vfpool *h;
+
+	test_daemon_start(&d, "2x4", "--placement", "pack", NULL);
+	h = conn(&d);
+	ok(h, 3, "network", "add", "red");
+	cr_assert_eq(vfpool_alloc(h, &req, &a, why, sizeof(why)), 0, "%s", why);
+	req.vnic_id = "n1";
+	cr_assert_eq(vfpool_alloc(h, &req, &b, why, sizeof(why)), 0, "%s", why);
+	cr_assert_str_eq(a.pf_netdev, b.pf_netdev, "--placement pack: one PF");
+	/* both simulated PFs are on node 0: node 1 required is none */
+	req.vnic_id = "n2";
+	req.numa_node = 1;
+	req.flags = VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_NUMA_REQUIRED;
+	cr_assert_eq(vfpool_alloc(h, &req, &a, why, sizeof(why)), -ENOSPC, "%s", why);
+	cr_assert(strstr(why, "none on NUMA node 1 (required)"), "%s", why);
+	req.flags = VFPOOL_ALLOC_NUMA_REQUIRED; /* without a node: the library refuses */
+	req.numa_node = -1;
+	cr_assert_eq(vfpool_alloc(h, &req, &a, why, sizeof(why)), -EINVAL);
+	ok(h, 11, "profile", "add", "near", "--network", "red", "--passthrough", "preferred",
+	   "--placement", "spread", "--numa", "required");
+	cmd(h, "near network=red passthrough=preferred port_mirroring=no qos=no placement=spread "
+	       "numa=required leases=0\n", 2, "profile", "list");
+	cr_assert_eq(cmd(h, "profile near: numa nearby is not preferred or required", 5, "profile",
+			 "set", "near", "--numa", "nearby"), -EINVAL);
+	struct vfpool_alloc_req near = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "vm2",
+						   .vnic_id = "n0", .profile = "near",
+						   .numa_node = 1, .flags = VFPOOL_ALLOC_NUMA);
+	cr_assert_eq(vfpool_alloc(h, &near, &a, why, sizeof(why)), VFPOOL_USE_BRIDGE, "%s", why);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Regression (issue 14), through libvfpool and the daemon: the network vNIC listed first
+ * took the VF the pinned hostdev after it names; the VM was refused ("leased to vm1/net0")
+ * although the other VF was free. */
+Test(policy_daemon, pinned_hostdev_after_a_network_vnic_gets_its_vf)
+{
+	struct test_daemon d;
+	struct vfpool_snapshot *s;
+	struct vfpool_vf_info vf0 = VFPOOL_OPTS(vfpool_vf_info);
+	struct vfpool_vnic_req v[2];
+	struct vfpool_lease l[2] = { [0 ... 1] = VFPOOL_OPTS(vfpool_lease) };
+	char why[256] = "";
+	struct vfpool *h;
+	int r;
+
+	test_daemon_start(&d, "1x2", NULL);
+	h = conn(&d);
+	ok(h, 3, "network", "add", "red");
+	cr_assert_eq(vfpool_snapshot_take(d.run_dir, &s), 0);
+	cr_assert_eq(vfpool_snapshot_vf(s, 0, &vf0), 0);
+	vfpool_snapshot_free(s);
+	v[0] = VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "net0", .network = "red", .numa_node = -1);
+	v[1] = VFPOOL_OPTS(vfpool_vnic_req, .vnic_id = "hostdev0", .network = "red",
+			   .pin_pci = vf0.pci_addr, .numa_node = -1);
+	r = vfpool_alloc_vm(h, "vm1", v, 2, l, why, sizeof(why));
+	cr_assert_eq(r, 0, "%d %s", r, why);
+	cr_assert_str_eq(l[1].pci_addr, vf0.pci_addr, "the pinned vNIC has its VF");
+	cr_assert_str_neq(l[0].pci_addr, vf0.pci_addr);
+	cr_assert_eq(leased(&d), 2u);
+	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }

@@ -125,6 +125,7 @@ MUTATION(network_with_a_slash, strcpy(e->network, "red/../x"))
 MUTATION(network_with_a_newline, strcpy(e->network, "red\nlevel=err"))
 MUTATION(numa_below_minus_1, e->numa_node = -2)
 MUTATION(numa_above_1023, e->numa_node = 1024)
+MUTATION(numa_no_node, e->numa_node = -1)
 MUTATION(pin_unterminated, memset(e->pin_pci, '0', sizeof(e->pin_pci)))
 MUTATION(pin_empty, memset(e->pin_pci, 0, sizeof(e->pin_pci)))
 MUTATION(pin_no_function, strcpy(e->pin_pci, "0000:3b:02"))
@@ -137,6 +138,8 @@ MUTATION(pin_valid, strcpy(e->pin_pci, "0001:00:01.3"))
 MUTATION(mac_zero, memset(e->mac, 0, sizeof(e->mac)))
 MUTATION(mac_multicast, memcpy(e->mac, "\x01\x00\x5e\x00\x00\x01", 6))
 #undef MUTATION
+
+#define NUMA_REQUIRED_WITHOUT "NUMA node required without an alloc naming a node"
 
 struct refusal {
 	enum base base;
@@ -188,6 +191,8 @@ static const struct refusal refusals[] = {
 	{ ALLOC, VFPOOL_REQ_F_GEN, generation_7, -EINVAL, "alloc takes no generation" },
 	{ ALLOC, 0, numa_below_minus_1, -EINVAL, "numa_node out of range" },
 	{ ALLOC, 0, numa_above_1023, -EINVAL, "numa_node out of range" },
+	{ ALLOC, VFPOOL_REQ_F_NUMA_REQUIRED, numa_no_node, -EINVAL, NUMA_REQUIRED_WITHOUT },
+	{ RELEASE, VFPOOL_REQ_F_NUMA_REQUIRED, NULL, -EINVAL, NUMA_REQUIRED_WITHOUT },
 	{ ALLOC, VFPOOL_REQ_F_PIN, pin_unterminated, -EINVAL, "pin_pci not NUL-terminated" },
 	{ ALLOC, VFPOOL_REQ_F_PIN, pin_empty, -EINVAL, NOT_PCI },
 	{ ALLOC, VFPOOL_REQ_F_PIN, pin_no_function, -EINVAL, NOT_PCI },

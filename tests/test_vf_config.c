@@ -295,6 +295,77 @@ Test(vf_config, release_restores_the_state_saved_before_the_first_change)
 	rig_teardown(&g);
 }
 
+/* issue 14: a profile's VF settings (trust, spoofchk, link state, TX rates) reach the
+ * kernel with the lease, and its release sets the VF back as it was before. */
+Test(vf_config, profile_vf_settings_are_applied_and_the_release_restores_the_vf)
+{
+	struct rig g;
+	struct vfpool_cqe now;
+	uint8_t buf[8192];
+	struct nlmsghdr *req;
+	struct vf_state orig, sent;
+	struct policy p;
+	struct policy_network net = { .name = "red" };
+	struct policy_profile pr = { .name = "fast", .network = "red",
+				     .passthrough = POLICY_PT_MANDATORY,
+				     .trust = POLICY_SWITCH_ON, .spoofchk = POLICY_SWITCH_OFF,
+				     .link_state = POLICY_LINK_ENABLE, .max_tx_rate = 1000,
+				     .min_tx_rate = 100 };
+	struct request r = { .user_data = 9, .op = VFPOOL_OP_ALLOC, .numa_node = -1,
+			     .flags = VFPOOL_REQ_F_PROFILE, .vm_id = "vm1", .vnic_id = "nic0",
+			     .profile = "fast" };
+	bool applied = false;
+
+	vf_state_clean(&orig); /* a VF nobody configured: trust off, spoofchk on, no rate */
+	enter_netns_with_pf();
+	rig_setup(&g, VF_CONFIG_ON, true, 2000);
+	cr_assert_eq(policy_init(&p, 1, NULL, NULL), 0);
+	cr_assert_eq(policy_network_add(&p, &net, NULL, 0), 0);
+	cr_assert_eq(policy_profile_add(&p, &pr, NULL, 0), 0);
+	g.e.policy = &p;
+	cr_assert_eq(engine_serve(&g.e, &r, &g.sink.s, &now).later, 1);
+	turn(&g); /* the GETLINK goes out */
+	req = peer_read(&g, buf, sizeof(buf));
+	cr_assert_eq(req->nlmsg_type, RTM_GETLINK);
+	peer_state(&g, req, &orig);
+	peer_ack(&g, req, 0);
+	while (g.sink.posted == 0) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			cr_assert_eq(req->nlmsg_type, RTM_SETLINK);
+			cr_assert_eq(vf_msg_parse(req, 0, &sent), 0);
+			cr_assert(sent.trust && !sent.spoofchk, "trust on, spoofchk off");
+			cr_assert_eq(sent.link_state, (uint32_t)IFLA_VF_LINK_STATE_ENABLE);
+			cr_assert_eq(sent.max_tx_rate, 1000u);
+			cr_assert_eq(sent.min_tx_rate, 100u);
+			applied = true;
+			peer_ack(&g, req, 0);
+		}
+	}
+	cr_assert(applied);
+	cr_assert_eq(g.sink.cqe.res, 0, "%s", g.sink.cqe.message);
+
+	cr_assert_eq(release(&g, "nic0", &now), 0);
+	applied = false;
+	while (vf_config_busy(g.vc)) {
+		turn(&g);
+		if (recv(g.peer, buf, sizeof(buf), MSG_DONTWAIT | MSG_PEEK) > 0) {
+			req = peer_read(&g, buf, sizeof(buf));
+			cr_assert_eq(req->nlmsg_type, RTM_SETLINK);
+			cr_assert_eq(vf_msg_parse(req, 0, &sent), 0);
+			cr_assert_not(vf_state_differs(&sent, &orig), "restore sends the original");
+			cr_assert(!sent.trust && sent.spoofchk && sent.max_tx_rate == 0);
+			applied = true;
+			peer_ack(&g, req, 0);
+		}
+	}
+	cr_assert(applied, "the release restored the VF");
+	cr_assert_eq(allocatable(&g), 4u);
+	rig_teardown(&g);
+	policy_fini(&p);
+}
+
 Test(vf_config, a_failed_restore_quarantines_the_vf)
 {
 	struct rig g;

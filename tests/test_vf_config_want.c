@@ -122,3 +122,79 @@ Test(vf_config_want, a_network_the_policy_does_not_define_sets_no_vlan)
 	cr_assert_not(want.fields & (VF_F_VLAN | VF_F_MTU));
 	policy_fini(&p);
 }
+
+/* issue 14: a profile's VF settings beyond MAC/VLAN/MTU, in the PF's RTM_SETLINK as the
+ * kernel would read them (IFLA_VF_TRUST, IFLA_VF_SPOOFCHK, IFLA_VF_LINK_STATE,
+ * IFLA_VF_RATE) */
+static struct request profile_req(struct policy *p, const struct policy_profile *pr)
+{
+	struct request r = alloc_req();
+	char why[128];
+
+	cr_assert_eq(policy_profile_add(p, pr, why, sizeof(why)), 0, "%s", why);
+	r.flags |= VFPOOL_REQ_F_PROFILE;
+	snprintf(r.profile, sizeof(r.profile), "%s", pr->name);
+	return r;
+}
+
+Test(vf_config_want, a_profiles_vf_settings_are_in_the_pf_setlink)
+{
+	struct policy p;
+	struct policy_profile pr = { .name = "fast", .network = "red",
+				     .passthrough = POLICY_PT_MANDATORY,
+				     .trust = POLICY_SWITCH_ON, .spoofchk = POLICY_SWITCH_OFF,
+				     .link_state = POLICY_LINK_ENABLE, .max_tx_rate = 10000,
+				     .min_tx_rate = 2500 };
+	struct vf_state want, got;
+	struct nl_msg *msg;
+
+	policy_with_red(&p, 100, 0);
+	struct request r = profile_req(&p, &pr);
+	vf_config_want(&p, "red", &r, &want);
+	cr_assert_eq(vf_msg_build_pf(7, 2, &want, &msg), 0);
+	cr_assert_eq(vf_msg_parse(nlmsg_hdr(msg), 2, &got), 0);
+	cr_assert(got.fields & VF_F_TRUST);
+	cr_assert(got.trust, "trust on");
+	cr_assert(got.fields & VF_F_SPOOFCHK);
+	cr_assert_not(got.spoofchk, "spoofchk off");
+	cr_assert(got.fields & VF_F_LINK);
+	cr_assert_eq(got.link_state, (uint32_t)IFLA_VF_LINK_STATE_ENABLE);
+	cr_assert(got.fields & VF_F_RATE);
+	cr_assert_eq(got.max_tx_rate, 10000u);
+	cr_assert_eq(got.min_tx_rate, 2500u);
+	cr_assert_eq(got.vlan, 100, "the network's VLAN still");
+	nlmsg_free(msg);
+
+	pr = (struct policy_profile){ .name = "down", .network = "red",
+				      .passthrough = POLICY_PT_MANDATORY,
+				      .link_state = POLICY_LINK_DISABLE };
+	r = profile_req(&p, &pr);
+	vf_config_want(&p, "red", &r, &want);
+	cr_assert_eq(vf_msg_build_pf(7, 2, &want, &msg), 0);
+	cr_assert_eq(vf_msg_parse(nlmsg_hdr(msg), 2, &got), 0);
+	cr_assert_eq(got.link_state, (uint32_t)IFLA_VF_LINK_STATE_DISABLE);
+	cr_assert(got.spoofchk && !got.trust, "the rest at the daemon's defaults");
+	nlmsg_free(msg);
+	policy_fini(&p);
+}
+
+Test(vf_config_want, a_profile_without_vf_settings_sends_the_defaults_and_no_rate)
+{
+	struct policy p;
+	struct policy_profile pr = { .name = "plain", .network = "red",
+				     .passthrough = POLICY_PT_MANDATORY };
+	struct vf_state want, got;
+	struct nl_msg *msg;
+
+	policy_with_red(&p, 0, 0);
+	struct request r = profile_req(&p, &pr);
+	vf_config_want(&p, "red", &r, &want);
+	cr_assert_eq(vf_msg_build_pf(7, 0, &want, &msg), 0);
+	cr_assert_eq(vf_msg_parse(nlmsg_hdr(msg), 0, &got), 0);
+	cr_assert(got.spoofchk);
+	cr_assert_not(got.trust);
+	cr_assert_eq(got.link_state, (uint32_t)IFLA_VF_LINK_STATE_AUTO);
+	cr_assert_not(got.fields & VF_F_RATE, "no rate asked: the VF's own is left alone");
+	nlmsg_free(msg);
+	policy_fini(&p);
+}

@@ -451,6 +451,33 @@ Test(vf_job, a_scan_marks_only_an_unleased_configured_vf_for_reset)
 	cr_assert(sv.pf_saved);
 	cr_assert_not(vf_state_differs(&sv.orig, &clean), "its original is the clean state");
 	cr_assert_not(vf_saved_scanned(&sv, &dirty, true), "a lease's VF is configured");
-	cr_assert_not(vf_state_differs(&sv.orig, &dirty), "saved as the scan read it");
+	cr_assert_not(vf_state_differs(&sv.orig, &clean),
+		      "its release restores the clean state, not the lease's (trust, rates)");
 	cr_assert_not(vf_saved_scanned(&sv, &clean, false), "a clean VF needs nothing");
+}
+
+/* issue 14: a driver whose VF info lacked trust and rates when the VF was saved: the
+ * restore still sends them, at their clean values, so a profile's trust or rate limit
+ * never outlives its lease. */
+Test(vf_job, a_restore_sends_clean_values_for_fields_the_kernel_never_reported)
+{
+	struct vf_job_world released = here;
+	struct vf_saved sv = { .pf_saved = true,
+			       .orig = { .fields = VF_F_MAC | VF_F_VLAN | VF_F_SPOOFCHK,
+					 .mac = { 2, 0, 0, 0, 0, 7 }, .vlan = 12,
+					 .spoofchk = false } };
+	struct vf_job_action a;
+	struct vf_job j;
+
+	released.leased = false;
+	vf_job_restore(&j, &target, &sv, true);
+	a = expect(&j, &released, VF_ACT_SETLINK_VF);
+	cr_assert_eq(a.want.fields, VF_F_PF_ALL);
+	cr_assert_eq(a.want.mac[5], 7, "the saved MAC");
+	cr_assert_eq(a.want.vlan, 12, "the saved VLAN");
+	cr_assert_not(a.want.spoofchk, "the saved spoofchk");
+	cr_assert_not(a.want.trust, "trust: clean");
+	cr_assert_eq(a.want.link_state, (uint32_t)IFLA_VF_LINK_STATE_AUTO, "link: clean");
+	cr_assert_eq(a.want.max_tx_rate, 0u, "rate: clean");
+	cr_assert_eq(a.want.min_tx_rate, 0u, "rate: clean");
 }

@@ -59,7 +59,7 @@ static struct vfpool_sqe *next_sqe(struct vfpool *h, uint32_t slots)
 }
 
 #define ALLOC_FLAGS (VFPOOL_ALLOC_LINK | VFPOOL_ALLOC_EARLY | VFPOOL_ALLOC_BIND_PID | \
-		     VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_VFIO)
+		     VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_NUMA_REQUIRED | VFPOOL_ALLOC_VFIO)
 
 VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_req *caller_req,
 				   uint64_t user_data)
@@ -115,7 +115,10 @@ VFPOOL_API int vfpool_submit_alloc(struct vfpool *h, const struct vfpool_alloc_r
 		if (req->numa_node < 0)
 			return -EINVAL;
 		e.numa_node = req->numa_node;
-	} else if (req->numa_node != 0 && req->numa_node != -1) {
+		if (req->flags & VFPOOL_ALLOC_NUMA_REQUIRED)
+			e.flags |= VFPOOL_REQ_F_NUMA_REQUIRED;
+	} else if ((req->numa_node != 0 && req->numa_node != -1) ||
+		   (req->flags & VFPOOL_ALLOC_NUMA_REQUIRED)) {
 		return -EINVAL;
 	}
 	slot = next_sqe(h, (e.flags & VFPOOL_REQ_F_EARLY) ? 2 : 1);
@@ -359,6 +362,8 @@ static int alloc_once(struct vfpool *h, const struct vfpool_alloc_req *req,
 	return 0;
 }
 
+#define VNIC_FLAGS (VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_NUMA_REQUIRED | VFPOOL_ALLOC_VFIO)
+
 /* vnics and ret_leases are the caller's arrays, strided by their first element's sz */
 static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
 			 size_t vnic_stride, unsigned n, char *ret_leases, size_t lease_stride,
@@ -374,8 +379,7 @@ static int alloc_vm_once(struct vfpool *h, const char *vm_id, const char *vnics,
 		struct vfpool_alloc_req req;
 
 		r = opts_in(&v, sizeof(v), vnics + i * vnic_stride, OPTS_SIZE_vnic_req);
-		if (r == 0 && (v.sz != vnic_stride ||
-			       (v.flags & ~(VFPOOL_ALLOC_NUMA | VFPOOL_ALLOC_VFIO))))
+		if (r == 0 && (v.sz != vnic_stride || (v.flags & ~VNIC_FLAGS)))
 			r = -EINVAL;
 		if (r == 0) {
 			req = (struct vfpool_alloc_req){

@@ -49,7 +49,7 @@ struct ctl_opt {
 	bool required;
 };
 
-#define CTL_OPTS_MAX 8
+#define CTL_OPTS_MAX 16
 
 struct ctl;
 

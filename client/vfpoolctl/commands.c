@@ -27,6 +27,15 @@
 #define MAX_VLAN 4094u
 #define MAX_MTU 65535u
 #define MAX_NUMVFS 65535u
+#define MAX_TX_RATE 10000000u /* Mbit/s */
+
+/* A profile's VF settings, applied with each lease and restored at its end */
+#define VF_SETTINGS \
+	CHOICE("trust", "on|off", "the VF may change its MAC, go promiscuous (default off)"), \
+	CHOICE("spoofchk", "on|off", "drop frames the VF sends from other MACs (default on)"), \
+	CHOICE("link-state", "auto|enable|disable", "the VF's link as the VM sees it (auto)"), \
+	NUMBER("max-tx-rate", "MBPS", MAX_TX_RATE, "the VF's TX rate limit (0: none)"), \
+	NUMBER("min-tx-rate", "MBPS", MAX_TX_RATE, "the VF's guaranteed TX rate (0: none)")
 
 const char *const ctl_group_names[CTL_GROUP_NR] = {
 	[CTL_GROUP_INSPECT] = "Inspect",
@@ -88,7 +97,10 @@ const struct ctl_cmd ctl_commands[] = {
 	    CHOICE_NEEDED("passthrough", "none|mandatory|preferred",
 			  "preferred: else the bridge"),
 	    FLAG("port-mirroring", "port mirroring (recorded)"), FLAG("qos", "QoS (recorded)"),
-	    CHOICE("driver", "vfio-pci", "bind its leases' VFs to vfio-pci (managed)") },
+	    CHOICE("placement", "default|spread|pack", "where its VFs go (default: the daemon's)"),
+	    CHOICE("numa", "preferred|required", "the request's NUMA node: preferred or required"),
+	    CHOICE("driver", "vfio-pci", "bind its leases' VFs to vfio-pci (managed)"),
+	    VF_SETTINGS },
 	  "define a vNIC profile", CTL_GROUP_POLICY, true, cmd_daemon },
 	{ { "profile", "set" }, "NAME", 1, 1,
 	  { TEXT("network", "NETWORK", "the profile's network"),
@@ -96,7 +108,10 @@ const struct ctl_cmd ctl_commands[] = {
 	    FLAG("port-mirroring", "port mirroring on"),
 	    FLAG("no-port-mirroring", "port mirroring off"), FLAG("qos", "QoS on"),
 	    FLAG("no-qos", "QoS off"),
-	    CHOICE("driver", "vfio-pci|none", "vfio-pci: bind its leases' VFs (managed)") },
+	    CHOICE("placement", "default|spread|pack", "where its VFs go"),
+	    CHOICE("numa", "preferred|required", "the request's NUMA node: preferred or required"),
+	    CHOICE("driver", "vfio-pci|none", "vfio-pci: bind its leases' VFs (managed)"),
+	    VF_SETTINGS },
 	  "change a vNIC profile (refused while leases would change meaning)", CTL_GROUP_POLICY,
 	  true, cmd_daemon },
 	{ { "profile", "del" }, "NAME", 1, 1, { { 0 } }, "delete a vNIC profile",
@@ -130,12 +145,14 @@ const struct ctl_cmd ctl_commands[] = {
 	  CTL_GROUP_HOST, true, cmd_daemon },
 
 	/* ---- leases ---- */
-	{ { "alloc" }, "VM VNIC NETWORK", 3, 3,
-	  { TEXT("mac", "MAC", "the MAC to apply to the VF (52:54:00:aa:bb:01)"),
+	{ { "alloc" }, "VM VNIC [NETWORK]", 2, 3,
+	  { TEXT("profile", "NAME", "through this vNIC profile (NETWORK then optional)"),
+	    TEXT("mac", "MAC", "the MAC to apply to the VF (52:54:00:aa:bb:01)"),
 	    TEXT("pin", "PCI", "this VF and no other (0000:3b:02.1)"),
 	    NUMBER("numa", "NODE", 1023, "prefer a VF on this NUMA node"),
 	    CHOICE("driver", "vfio-pci",
 		   "bind the VF to vfio-pci for the lease (back to its driver at release)"),
+	    FLAG("numa-required", "a VF on --numa's node or none"),
 	    CHOICE("format", "text|libvirt|qemu",
 		   "the lease as text, libvirt XML or QEMU") },
 	  "a VF for a vNIC (asking again returns the lease it holds)", CTL_GROUP_LEASES, false,

@@ -17,7 +17,7 @@ static const uint8_t no_mac[6];
  * not in the completion. 0, or -errno when no snapshot could be read (cfg then says
  * nothing: never a MAC that is not known to be applied). */
 static int applied_config(const char *run_dir, const char *pci, struct vfpool_vf_config *cfg,
-			  unsigned *ret_networks)
+			  unsigned *ret_networks, char ret_network[VFPOOL_NETWORK_LEN])
 {
 	struct vfpool_snapshot *s;
 	int r;
@@ -33,6 +33,7 @@ static int applied_config(const char *run_dir, const char *pci, struct vfpool_vf
 		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
 
 		if (vfpool_snapshot_vf(s, i, &v) == 0 && strcmp(v.pci_addr, pci) == 0) {
+			memcpy(ret_network, v.network, VFPOOL_NETWORK_LEN);
 			r = vfpool_snapshot_vf_config(s, i, cfg);
 			break;
 		}
@@ -76,15 +77,25 @@ static int check_existing(const struct ctl *c, const char *object, const struct 
 	return 0;
 }
 
+/* The profile asked for, or JSON null */
+static struct json_object *profile_json(const struct ctl *c)
+{
+	const char *profile = ctl_opt(c, "profile");
+
+	return profile ? ctl_json_string(profile) : NULL;
+}
+
 static struct json_object *lease_json(const struct ctl *c, const struct vfpool_lease *l,
-				      const struct vfpool_vf_config *cfg, int cfg_err)
+				      const char *network, const struct vfpool_vf_config *cfg,
+				      int cfg_err)
 {
 	struct json_object *o = json_object_new_object();
 	char mac[18];
 
 	json_object_object_add(o, "vm", ctl_json_string(c->argv[0]));
 	json_object_object_add(o, "vnic", ctl_json_string(c->argv[1]));
-	json_object_object_add(o, "network", ctl_json_string(c->argv[2]));
+	json_object_object_add(o, "network", ctl_json_string(network));
+	json_object_object_add(o, "profile", profile_json(c));
 	json_object_object_add(o, "pci", ctl_json_string(l->pci_addr));
 	json_object_object_add(o, "netdev", ctl_json_string(l->netdev));
 	json_object_object_add(o, "pf", ctl_json_string(l->pf_netdev));
@@ -109,7 +120,7 @@ static struct json_object *lease_json(const struct ctl *c, const struct vfpool_l
 }
 
 static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool_lease *l,
-		       const struct vfpool_vf_config *cfg, int cfg_err)
+		       const char *network, const struct vfpool_vf_config *cfg, int cfg_err)
 {
 	struct lease_view v = { .pci_addr = l->pci_addr,
 				.vfio_group = (l->flags & VFPOOL_LEASE_VFIO) ? l->vfio_group : NULL };
@@ -129,7 +140,7 @@ static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool
 		return CTL_EXIT_OK;
 	}
 	if (c->json)
-		return ctl_json_print(stdout, lease_json(c, l, cfg, cfg_err)) ? CTL_EXIT_FAIL
+		return ctl_json_print(stdout, lease_json(c, l, network, cfg, cfg_err)) ? CTL_EXIT_FAIL
 									: CTL_EXIT_OK;
 	if (v.mac)
 		mac_text(mac, v.mac);
@@ -145,21 +156,46 @@ static int print_lease(const struct ctl *c, const char *fmt, const struct vfpool
 	return CTL_EXIT_OK;
 }
 
+/* A "use the bridge" answer (a preferred profile with no VF eligible, or a profile that
+ * is not passthrough): not a failure, so it is printed on stdout and exits 0. */
+static int print_bridge(const struct ctl *c, const char *object, const char *why)
+{
+	char buf[2][192];
+
+	if (c->json) {
+		struct json_object *o = json_object_new_object();
+
+		json_object_object_add(o, "vm", ctl_json_string(c->argv[0]));
+		json_object_object_add(o, "vnic", ctl_json_string(c->argv[1]));
+		json_object_object_add(o, "profile", profile_json(c));
+		json_object_object_add(o, "bridge", json_object_new_boolean(1));
+		json_object_object_add(o, "why", ctl_json_string(why));
+		return ctl_json_print(stdout, o) ? CTL_EXIT_FAIL : CTL_EXIT_OK;
+	}
+	printf("%s: no VF, use the bridge: %s\n", ctl_text(buf[0], sizeof(buf[0]), object),
+	       ctl_text(buf[1], sizeof(buf[1]), why));
+	return CTL_EXIT_OK;
+}
+
 int cmd_alloc(struct ctl *c)
 {
 	const char *fmt = ctl_opt(c, "format"), *mac_arg = ctl_opt(c, "mac");
-	const char *numa = ctl_opt(c, "numa"), *driver = ctl_opt(c, "driver");
+	const char *numa = ctl_opt(c, "numa"), *profile = ctl_opt(c, "profile");
+	const char *driver = ctl_opt(c, "driver");
 	struct vfpool_alloc_req req = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = c->argv[0],
-						  .vnic_id = c->argv[1], .network = c->argv[2],
-						  .pin_pci = ctl_opt(c, "pin"));
+						  .vnic_id = c->argv[1],
+						  .network = c->argc > 2 ? c->argv[2] : NULL,
+						  .profile = profile, .pin_pci = ctl_opt(c, "pin"));
 	struct vfpool_lease lease = VFPOOL_OPTS(vfpool_lease);
 	struct vfpool_vf_config cfg;
-	char why[160] = "", object[128];
+	char why[160] = "", object[128], network[VFPOOL_NETWORK_LEN] = "";
 	unsigned networks;
 	struct vfpool *h;
 	uint8_t mac[6];
 	int r, cfg_err;
 
+	if (!req.network && !profile)
+		return ctl_usage(c, "NETWORK or --profile NAME is needed");
 	if (mac_arg) {
 		if (ctl_parse_mac(mac_arg, mac) || memcmp(mac, no_mac, 6) == 0)
 			return ctl_usage(c, "--mac %s: not a MAC address (52:54:00:aa:bb:01)", mac_arg);
@@ -171,6 +207,11 @@ int cmd_alloc(struct ctl *c)
 	}
 	if (driver) /* the one choice: checked */
 		req.flags |= VFPOOL_ALLOC_VFIO;
+	if (ctl_opt(c, "numa-required")) {
+		if (!numa)
+			return ctl_usage(c, "--numa-required needs --numa NODE");
+		req.flags |= VFPOOL_ALLOC_NUMA_REQUIRED;
+	}
 	if (!fmt)
 		fmt = "text";
 	if (strcmp(fmt, "text") != 0 && c->json)
@@ -184,8 +225,10 @@ int cmd_alloc(struct ctl *c)
 	if (r < 0)
 		return ctl_fail_why(c, r, object, why);
 	if (r == VFPOOL_USE_BRIDGE)
-		return ctl_fail(c, 0, "%s: no VF: %s", object, why);
-	cfg_err = applied_config(c->run_dir, lease.pci_addr, &cfg, &networks);
+		return print_bridge(c, object, why);
+	if (req.network)
+		snprintf(network, sizeof(network), "%s", req.network);
+	cfg_err = applied_config(c->run_dir, lease.pci_addr, &cfg, &networks, network);
 	if (lease.flags & VFPOOL_LEASE_EXISTING) {
 		r = check_existing(c, object, &lease, &cfg, cfg_err, req.mac, req.pin_pci);
 		if (r)
@@ -193,8 +236,8 @@ int cmd_alloc(struct ctl *c)
 	}
 	if (!cfg_err && networks == 0)
 		fprintf(stderr, "vfpoolctl alloc: warning: no networks are defined, so network %s "
-			"was not checked (vfpoolctl network add)\n", c->argv[2]);
-	return print_lease(c, fmt, &lease, &cfg, cfg_err);
+			"was not checked (vfpoolctl network add)\n", network);
+	return print_lease(c, fmt, &lease, network, &cfg, cfg_err);
 }
 
 int cmd_release(struct ctl *c)

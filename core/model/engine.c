@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "core/model/engine.h"
+#include "core/model/placement.h"
 #include "core/model/req_stats.h"
 #include "core/model/vm_quota.h"
 #include "core/model/state_segment.h"
@@ -261,12 +262,25 @@ static bool policy_on(const struct engine *e)
 	return e->policy && e->policy->n_nets > 0;
 }
 
-/* Profile -> network -> the PFs allowed to serve it (NULL: all). 0, or c completed. */
-static int resolve(const struct engine *e, struct request *req, const struct pf_set **ret_allowed,
-		   bool *ret_preferred, struct vfpool_cqe *c)
+/* An alloc request as resolved before any VF is chosen for it. */
+struct alloc_plan {
+	struct request req;           /* its network filled from the profile */
+	const struct pf_set *allowed; /* the PFs that may serve it; NULL: all */
+	bool optional;                /* "preferred" profile: no VF is the bridge, not a failure */
+	unsigned how;                 /* POOL_ALLOC_* */
+	enum placement_mode mode;
+};
+
+/* Profile -> network -> the PFs allowed to serve it (NULL: all). 0; else c is completed:
+ * a failure, or VFPOOL_CQE_USE_BRIDGE for a vNIC whose profile is not passthrough. */
+static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpool_cqe *c)
 {
-	*ret_allowed = NULL;
-	*ret_preferred = false;
+	struct request *req = &plan->req;
+
+	plan->allowed = NULL;
+	plan->optional = false;
+	plan->how = 0;
+	plan->mode = e->placement;
 	if (req->flags & VFPOOL_REQ_F_PROFILE) {
 		const struct policy_profile *pr =
 			e->policy ? policy_find_profile(e->policy, req->profile) : NULL;
@@ -276,22 +290,33 @@ static int resolve(const struct engine *e, struct request *req, const struct pf_
 				     req->vnic_id, req->profile);
 			return -1;
 		}
-		if (pr->passthrough == POLICY_PT_NONE) {
-			complete_err(c, -EINVAL, "%s/%s: profile %s is not passthrough (a bridge vNIC)",
-				     req->vm_id, req->vnic_id, req->profile);
-			return -1;
-		}
 		if (req->network[0] && strcmp(req->network, pr->network) != 0) {
 			complete_err(c, -EINVAL, "%s/%s: network %s is not profile %s's (%s)",
 				     req->vm_id, req->vnic_id, req->network, pr->name, pr->network);
 			return -1;
 		}
+		/* a bridge vNIC: part of the VM's request, answered without a VF */
+		if (pr->passthrough == POLICY_PT_NONE) {
+			complete_err(c, VFPOOL_CQE_USE_BRIDGE,
+				     "%s/%s: profile %s is not passthrough: the bridge", req->vm_id,
+				     req->vnic_id, req->profile);
+			return -1;
+		}
 		memcpy(req->network, pr->network, sizeof(req->network));
-		*ret_preferred = pr->passthrough == POLICY_PT_PREFERRED;
+		plan->optional = pr->passthrough == POLICY_PT_PREFERRED;
+		if (pr->placement != POLICY_PLACE_DAEMON)
+			plan->mode = pr->placement == POLICY_PLACE_PACK ? PLACEMENT_PACK
+									: PLACEMENT_SPREAD;
+		if (pr->numa == POLICY_NUMA_REQUIRED)
+			plan->how |= POOL_ALLOC_NUMA_REQUIRED;
 	}
+	if (req->flags & VFPOOL_REQ_F_NUMA_REQUIRED)
+		plan->how |= POOL_ALLOC_NUMA_REQUIRED;
+	if (plan->mode == PLACEMENT_PACK)
+		plan->how |= POOL_ALLOC_PACK;
 	if (policy_on(e)) {
-		*ret_allowed = policy_allowed(e->policy, req->network);
-		if (!*ret_allowed) {
+		plan->allowed = policy_allowed(e->policy, req->network);
+		if (!plan->allowed) {
 			complete_err(c, -ENOENT, "%s/%s: network %s not defined", req->vm_id,
 				     req->vnic_id, req->network);
 			return -1;
@@ -300,20 +325,18 @@ static int resolve(const struct engine *e, struct request *req, const struct pf_
 	return 0;
 }
 
-/* One alloc; the caller holds the seqlock write section. */
-static void alloc_locked(struct engine *e, const struct request *in, struct vfpool_cqe *c,
-			 struct alloc_undo *u)
+/* Everything an alloc checks before it chooses a VF. 0: a new lease is to be made; else c
+ * is completed (a failure, the lease the vNIC holds already, the bridge). chain_new: new
+ * leases for the same VM earlier in the same chain (the per-VM limit counts them). */
+static int alloc_prepare(struct engine *e, const struct request *in, struct vfpool_cqe *c,
+			 struct alloc_plan *plan, unsigned chain_new)
 {
-	struct request rq = *in, *req = &rq;
-	struct pool_pick pick = { 0 };
-	const struct pf_set *allowed;
-	bool preferred;
+	const struct request *req = &plan->req;
 	int64_t held;
-	int r;
 
-	memset(u, 0, sizeof(*u));
-	if (resolve(e, req, &allowed, &preferred, c))
-		return;
+	plan->req = *in;
+	if (resolve(e, plan, c))
+		return -1;
 	held = lease_index_find(e->leases, req->vm_id, req->vnic_id);
 	if (held >= 0) {
 		const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[held];
@@ -325,83 +348,333 @@ static void alloc_locked(struct engine *e, const struct request *in, struct vfpo
 		if (owner >= 0 && !engine_may_change(req, (uint32_t)owner)) {
 			complete_err(c, -EPERM, "%s/%s: leased by uid %u, not by uid %u",
 				     req->vm_id, req->vnic_id, (unsigned)owner, (unsigned)req->uid);
-			return;
+			return -1;
 		}
 		/* a retry after a lost completion finds its lease; a different request is a
 		 * conflict the launcher must see */
 		if (strcmp(vf->network, req->network) != 0) {
 			complete_err(c, -EEXIST, "%s/%s: already holds %s on network %s",
 				     req->vm_id, req->vnic_id, vf->pci_addr, vf->network);
-			return;
+			return -1;
 		}
 		fill_lease(e, (uint32_t)held, c);
 		c->flags |= VFPOOL_CQE_F_EXISTING;
-		return;
+		return 1;
 	}
-	if (e->max_leases_per_vm && vm_quota_count(e->quota, req->vm_id) >= e->max_leases_per_vm) {
+	if (e->max_leases_per_vm &&
+	    vm_quota_count(e->quota, req->vm_id) + chain_new >= e->max_leases_per_vm) {
 		complete_err(c, -EDQUOT, "%s: %u leases, the limit", req->vm_id, e->max_leases_per_vm);
-		return;
+		return -1;
 	}
 	/* a lease that could not be made durable is never made: asked before anything
 	 * changes (the journal keeps space for it, and for every release) */
 	if (e->commit && e->commit->room && e->commit->room(e->commit, e, c) < 0)
-		return;
+		return -1;
+	return 0;
+}
 
-	if (req->flags & VFPOOL_REQ_F_PIN) {
-		int64_t slot = engine_find_pci(e, req->pin_pci);
-		enum vfpool_block_reason why = VFPOOL_BLOCK_NR;
+/* A pinned request's VF. 0 and *ret_pick, or -1 with c completed. */
+static int claim_pin(struct engine *e, const struct alloc_plan *plan, struct vfpool_cqe *c,
+		     struct pool_pick *ret_pick)
+{
+	const struct request *req = &plan->req;
+	int64_t slot = engine_find_pci(e, req->pin_pci);
+	enum vfpool_block_reason why = VFPOOL_BLOCK_NR;
+	struct pool_pick pick = { 0 };
+	int r;
 
-		if (slot < 0) {
-			complete_err(c, -ENODEV, "%s: no such VF on this host", req->pin_pci);
-			return;
-		}
-		pick.pf = state_vfs(e->hdr)[slot].pf_index;
-		pick.slot = (uint32_t)slot - state_pfs(e->hdr)[pick.pf].vf_first;
-		if (allowed && !pf_set_has(allowed, pick.pf)) {
-			complete_err(c, -EPERM, "%s: %s: network %s not allowed", req->pin_pci,
-				     pf_label(&state_pfs(e->hdr)[pick.pf]), req->network);
-			return;
-		}
-		r = pool_claim_vf_at(&e->pool.pfs[pick.pf], pick.slot, &why);
-		if (r) {
-			const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
-
-			if (r == -EBUSY)
-				complete_err(c, -EBUSY, "%s: leased to %s/%s", req->pin_pci,
-					     vf->vm_id, vf->vnic_id);
-			else
-				complete_err(c, -EPERM, "%s: %s", req->pin_pci,
-					     vf->reason[0] ? vf->reason : reason_text(why));
-			return;
-		}
-	} else {
-		r = pool_alloc(&e->pool, allowed, req->numa_node, &pick);
-		if (r) {
-			/* "nice to have": no eligible VF is an answer, not a failure */
-			memset(c->message, 0, sizeof(c->message));
-			c->res = preferred ? VFPOOL_CQE_USE_BRIDGE : -ENOSPC;
-			explain_no_vf(e, req->network, allowed, c->message, sizeof(c->message));
-			return;
-		}
+	if (slot < 0) {
+		complete_err(c, -ENODEV, "%s: no such VF on this host", req->pin_pci);
+		return -1;
 	}
-	uint32_t slot = state_pfs(e->hdr)[pick.pf].vf_first + pick.slot;
-	u->prev_gen = state_vfs(e->hdr)[slot].lease_gen;
+	pick.pf = state_vfs(e->hdr)[slot].pf_index;
+	pick.slot = (uint32_t)slot - state_pfs(e->hdr)[pick.pf].vf_first;
+	if (plan->allowed && !pf_set_has(plan->allowed, pick.pf)) {
+		complete_err(c, -EPERM, "%s: %s: network %s not allowed", req->pin_pci,
+			     pf_label(&state_pfs(e->hdr)[pick.pf]), req->network);
+		return -1;
+	}
+	r = pool_claim_vf_at(&e->pool.pfs[pick.pf], pick.slot, &why);
+	if (r) {
+		const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
+
+		if (r == -EBUSY)
+			complete_err(c, -EBUSY, "%s: leased to %s/%s", req->pin_pci, vf->vm_id,
+				     vf->vnic_id);
+		else
+			complete_err(c, -EPERM, "%s: %s", req->pin_pci,
+				     vf->reason[0] ? vf->reason : reason_text(why));
+		return -1;
+	}
+	*ret_pick = pick;
+	return 0;
+}
+
+/* No eligible VF: a failure, or for a "preferred" profile the answer "use the bridge";
+ * either way each PF and why it had none. */
+static void no_vf(const struct engine *e, const struct alloc_plan *plan, struct vfpool_cqe *c)
+{
+	const struct request *req = &plan->req;
+	size_t off = 0;
+	int w = 0;
+
+	memset(c->message, 0, sizeof(c->message));
+	c->res = plan->optional ? VFPOOL_CQE_USE_BRIDGE : -ENOSPC;
+	if ((plan->how & POOL_ALLOC_NUMA_REQUIRED) && req->numa_node >= 0)
+		w = snprintf(c->message, sizeof(c->message), "none on NUMA node %d (required): ",
+			     req->numa_node);
+	if (w > 0 && (size_t)w < sizeof(c->message))
+		off = (size_t)w;
+	explain_no_vf(e, req->network, plan->allowed, c->message + off, sizeof(c->message) - off);
+}
+
+/* Records the lease on the VF pick claimed for plan; the caller holds the seqlock write
+ * section. On failure c is completed and the VF returned. */
+static void make_lease(struct engine *e, const struct alloc_plan *plan,
+		       const struct pool_pick *pick, struct vfpool_cqe *c, struct alloc_undo *u)
+{
+	const struct request *req = &plan->req;
+	uint32_t slot = state_pfs(e->hdr)[pick->pf].vf_first + pick->slot;
+	uint64_t prev_gen = state_vfs(e->hdr)[slot].lease_gen;
+	int r;
+
 	record_lease(e, slot, req);
 	r = lease_index_insert(e->leases, req->vm_id, req->vnic_id, slot, req->uid);
 	if (r) {
 		/* cannot happen while the index holds one entry per slot; undo rather than
 		 * hand out a lease nobody could release */
-		pool_release_vf(&e->pool.pfs[pick.pf], pick.slot);
+		pool_release_vf(&e->pool.pfs[pick->pf], pick->slot);
 		state_vfs(e->hdr)[slot].state = VFPOOL_VF_FREE;
 		complete_err(c, r, "%s/%s: lease index: %s", req->vm_id, req->vnic_id, strerror(-r));
 		return;
 	}
-	*u = (struct alloc_undo){ .fresh = true, .pf = pick.pf, .pf_slot = pick.slot, .slot = slot,
-				  .prev_gen = u->prev_gen };
+	*u = (struct alloc_undo){ .fresh = true, .pf = pick->pf, .pf_slot = pick->slot,
+				  .slot = slot, .prev_gen = prev_gen };
 	vm_quota_add(e->quota, req->vm_id, 1);
 	fill_lease(e, slot, c);
-	if (pick.numa_miss)
+	if (pick->numa_miss)
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
+}
+
+/* One alloc; the caller holds the seqlock write section. */
+static void alloc_locked(struct engine *e, const struct request *in, struct vfpool_cqe *c,
+			 struct alloc_undo *u)
+{
+	struct alloc_plan plan;
+	struct pool_pick pick = { 0 };
+
+	memset(u, 0, sizeof(*u));
+	if (alloc_prepare(e, in, c, &plan, 0))
+		return;
+	if (plan.req.flags & VFPOOL_REQ_F_PIN) {
+		if (claim_pin(e, &plan, c, &pick))
+			return;
+	} else if (pool_alloc_how(&e->pool, plan.allowed, plan.req.numa_node, plan.how, &pick)) {
+		/* "nice to have": no eligible VF is an answer, not a failure */
+		no_vf(e, &plan, c);
+		return;
+	}
+	make_lease(e, &plan, &pick, c, u);
+}
+
+/* The PFs a chain entry may take a VF from, as a placement item. */
+static void placement_item_of(const struct engine *e, const struct alloc_plan *plan,
+			      struct placement_item *it)
+{
+	const struct request *req = &plan->req;
+
+	memset(it, 0, sizeof(*it));
+	if (plan->allowed)
+		it->eligible = *plan->allowed;
+	else
+		pf_set_fill(&it->eligible, e->pool.n_pfs);
+	if ((plan->how & POOL_ALLOC_NUMA_REQUIRED) && req->numa_node >= 0)
+		for (uint32_t p = 0; p < e->pool.n_pfs; p++)
+			if (e->pool.pfs[p].numa_node != req->numa_node)
+				it->eligible.bits[p / 64] &= ~(UINT64_C(1) << (p % 64));
+	it->numa_node = req->numa_node;
+	it->mode = plan->mode;
+	it->optional = plan->optional;
+}
+
+/* The VFs a chain claimed before any of its leases is recorded. */
+struct chain_claims {
+	struct pool_pick pick[VFPOOL_CHAIN_MAX];
+	bool held[VFPOOL_CHAIN_MAX];
+};
+
+static void release_claims(struct engine *e, struct chain_claims *cl, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		if (!cl->held[i])
+			continue;
+		pool_release_vf(&e->pool.pfs[cl->pick[i].pf], cl->pick[i].slot);
+		cl->held[i] = false;
+	}
+}
+
+/* For spread: the VFs the chain's VM holds on each PF already (a hot plug of vNICs goes
+ * to the PFs it has none on first). Left zero when the chain is several VMs' (the k8s
+ * plugin's pinned devices) or nothing spreads. */
+static void held_by_vm(const struct engine *e, const struct alloc_plan *plan, unsigned n,
+		       const struct chain_claims *cl, uint32_t *held)
+{
+	const struct vfpool_shm_vf *vfs = state_vfs(e->hdr);
+	bool spread = false;
+
+	for (unsigned i = 0; i < n; i++) {
+		if (strcmp(plan[i].req.vm_id, plan[0].req.vm_id) != 0)
+			return;
+		spread |= plan[i].mode == PLACEMENT_SPREAD;
+	}
+	if (!spread)
+		return;
+	for (unsigned i = 0; i < n; i++) /* its pinned vNICs' VFs, claimed already */
+		if (cl->held[i])
+			held[cl->pick[i].pf]++;
+	if (vm_quota_count(e->quota, plan[0].req.vm_id) == 0)
+		return;
+	for (uint32_t i = 0; i < e->hdr->n_vfs; i++)
+		if (vfs[i].state == VFPOOL_VF_LEASED && vfs[i].pf_index < e->pool.n_pfs &&
+		    strcmp(vfs[i].vm_id, plan[0].req.vm_id) == 0)
+			held[vfs[i].pf_index]++;
+}
+
+/* Places the chain's entries that need a new VF and are not pinned (the pins' VFs are
+ * claimed already, so no capacity counts them), and claims a VF for each. n, or the
+ * entry that failed (completed; every claim of the chain is then given back). */
+static unsigned claim_placed(struct engine *e, const struct alloc_plan *plan, const bool *todo,
+			     unsigned n, struct vfpool_cqe *cqes, struct chain_claims *cl)
+{
+	unsigned entry_of[PLACEMENT_MAX_ITEMS], failed = n, f;
+	int32_t bin[PLACEMENT_MAX_ITEMS];
+	struct placement pl;
+	int r;
+
+	memset(&pl, 0, sizeof(pl));
+	for (unsigned i = 0; i < n; i++) {
+		if (!todo[i] || (plan[i].req.flags & VFPOOL_REQ_F_PIN))
+			continue;
+		entry_of[pl.n_items] = i;
+		placement_item_of(e, &plan[i], &pl.items[pl.n_items++]);
+	}
+	if (!pl.n_items)
+		return n;
+	pl.n_bins = e->pool.n_pfs;
+	for (uint32_t p = 0; p < e->pool.n_pfs; p++) {
+		struct pf_block_counts counts;
+
+		pool_pf_count(&e->pool.pfs[p], &counts);
+		pl.capacity[p] = counts.allocatable;
+		pl.numa[p] = e->pool.pfs[p].numa_node;
+	}
+	held_by_vm(e, plan, n, cl, pl.held);
+	/* relaxed: the rotor only spreads load; any value is correct */
+	pl.rotor = atomic_fetch_add_explicit(&e->pool.rotor, 1, memory_order_relaxed);
+	r = placement_solve(&pl, bin, &f);
+	if (r == -EINVAL) {
+		no_vf(e, &plan[entry_of[0]], &cqes[entry_of[0]]);
+		release_claims(e, cl, n);
+		return entry_of[0];
+	}
+	if (r == -ENOSPC)
+		failed = entry_of[f];
+	/* on -ENOSPC the others' VFs are claimed too, so that the failing vNIC's reason counts
+	 * what the rest of its VM would have left it; then every claim is given back */
+	for (unsigned k = 0; k < pl.n_items && failed == n; k++) {
+		unsigned i = entry_of[k];
+		int32_t node = plan[i].req.numa_node;
+		struct pool_pick *pick = &cl->pick[i];
+
+		*pick = (struct pool_pick){ .pf = (uint32_t)bin[k] };
+		/* a claim can still lose to a VF blocked since the count (the probe) */
+		if (bin[k] < 0 || pool_claim_vf(&e->pool.pfs[bin[k]], &pick->slot)) {
+			no_vf(e, &plan[i], &cqes[i]);
+			if (cqes[i].res < 0)
+				failed = i;
+			continue; /* an optional entry: the bridge */
+		}
+		pick->numa_miss = node >= 0 && e->pool.pfs[pick->pf].numa_node != node;
+		cl->held[i] = true;
+	}
+	for (unsigned k = 0; k < pl.n_items && r == -ENOSPC; k++) {
+		unsigned i = entry_of[k];
+
+		if (bin[k] < 0 || cl->held[i])
+			continue;
+		if (pool_claim_vf(&e->pool.pfs[bin[k]], &cl->pick[i].slot) == 0) {
+			cl->pick[i].pf = (uint32_t)bin[k];
+			cl->held[i] = true;
+		}
+	}
+	if (failed < n) {
+		if (r == -ENOSPC)
+			no_vf(e, &plan[failed], &cqes[failed]);
+		release_claims(e, cl, n);
+	}
+	return failed;
+}
+
+/* The allocations of a chain, all placed at once (the caller holds the seqlock write
+ * section): every entry checked first; pinned ones claim their VF; the others are placed
+ * together (core/model/placement.h), so a placement is found whenever one exists,
+ * whatever the order of the entries. Only then are the leases recorded, in entry order
+ * (their generations grow along the chain). Returns n, or the entry that failed (its
+ * completion says why; undo[] says what to put back). */
+static unsigned place_chain(struct engine *e, const struct request *reqs, unsigned n,
+			    struct vfpool_cqe *cqes, struct alloc_undo *undo)
+{
+	struct alloc_plan plan[VFPOOL_CHAIN_MAX];
+	bool todo[VFPOOL_CHAIN_MAX] = { 0 };
+	struct chain_claims cl;
+	unsigned failed;
+
+	memset(undo, 0, n * sizeof(*undo));
+	memset(&cl, 0, sizeof(cl));
+	for (unsigned i = 0; i < n; i++) {
+		unsigned same_vm_new = 0;
+
+		for (unsigned j = 0; j < i; j++) {
+			if (strcmp(reqs[i].vm_id, reqs[j].vm_id) != 0)
+				continue;
+			if (strcmp(reqs[i].vnic_id, reqs[j].vnic_id) == 0) {
+				complete_err(&cqes[i], -EINVAL, "%s/%s: listed twice in one request",
+					     reqs[i].vm_id, reqs[i].vnic_id);
+				return i;
+			}
+			same_vm_new += todo[j];
+		}
+		if (alloc_prepare(e, &reqs[i], &cqes[i], &plan[i], same_vm_new)) {
+			if (cqes[i].res < 0)
+				return i;
+			continue; /* held already, or the bridge */
+		}
+		todo[i] = true;
+	}
+	/* pinned first: a VF named is that vNIC's only choice */
+	for (unsigned i = 0; i < n; i++) {
+		if (!todo[i] || !(plan[i].req.flags & VFPOOL_REQ_F_PIN))
+			continue;
+		if (claim_pin(e, &plan[i], &cqes[i], &cl.pick[i])) {
+			release_claims(e, &cl, n);
+			return i;
+		}
+		cl.held[i] = true;
+	}
+	failed = claim_placed(e, plan, todo, n, cqes, &cl);
+	if (failed < n)
+		return failed;
+	for (unsigned i = 0; i < n; i++) {
+		if (!cl.held[i])
+			continue;
+		cl.held[i] = false; /* the lease's now, or given back by make_lease */
+		make_lease(e, &plan[i], &cl.pick[i], &cqes[i], &undo[i]);
+		if (cqes[i].res < 0) {
+			release_claims(e, &cl, n);
+			return i;
+		}
+	}
+	return n;
 }
 
 /* Returns the slot of the lease it made, or -1: none made (a failure, or the lease the
@@ -708,7 +981,6 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 {
 	struct pending_completion *p[VFPOOL_CHAIN_MAX] = { 0 };
 	struct alloc_undo undo[VFPOOL_CHAIN_MAX];
-	unsigned tried = 0; /* entries alloc_locked ran for: only their undo records are filled */
 	unsigned failed = n, kept = 0;
 
 	if (n > VFPOOL_CHAIN_MAX)
@@ -744,14 +1016,9 @@ unsigned engine_serve_chain(struct engine *e, const struct request *reqs, unsign
 	if (failed == n) {
 		/* one write section: readers see the whole VM leased or nothing of it */
 		seqlock_write_begin(&e->hdr->seq);
-		while (tried < n && failed == n) {
-			alloc_locked(e, &reqs[tried], &cqes[tried], &undo[tried]);
-			if (cqes[tried].res < 0)
-				failed = tried;
-			tried++;
-		}
+		failed = place_chain(e, reqs, n, cqes, undo);
 		/* backwards: each allocation is undone on the state the later ones left */
-		for (unsigned i = tried; failed < n && i-- > 0;)
+		for (unsigned i = n; failed < n && i-- > 0;)
 			undo_alloc(e, &undo[i]);
 		seqlock_write_end(&e->hdr->seq);
 	}

@@ -10,6 +10,7 @@
 
 #include "core/model/lease_index.h"
 #include "core/model/pending_completion.h"
+#include "core/model/placement.h"
 #include "core/model/policy.h"
 #include "core/model/pool.h"
 #include "core/model/request.h"
@@ -57,6 +58,7 @@ struct engine {
 	struct pending_cache pending; /* completions of requests that complete later */
 	struct vm_quota *quota;       /* leases per VM */
 	uint32_t max_leases_per_vm;   /* 0: no limit */
+	enum placement_mode placement; /* where VFs go unless a profile says (--placement) */
 	struct pool pool;
 	struct lease_index *leases;
 	uint32_t *pci_sorted; /* VF slots sorted by PCI address, for pinning */

@@ -81,6 +81,116 @@ int policy_parse_passthrough(const char *s, enum policy_passthrough *ret_pt)
 	return -EINVAL;
 }
 
+static const char *const placement_names[] = {
+	[POLICY_PLACE_DAEMON] = "default",
+	[POLICY_PLACE_SPREAD] = "spread",
+	[POLICY_PLACE_PACK] = "pack",
+};
+
+static const char *const numa_names[] = {
+	[POLICY_NUMA_PREFERRED] = "preferred",
+	[POLICY_NUMA_REQUIRED] = "required",
+};
+
+static int parse_word(const char *s, const char *const *names, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -EINVAL;
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+const char *policy_placement_name(enum policy_placement pl)
+{
+	return (unsigned)pl < N_OF(placement_names) ? placement_names[pl] : "?";
+}
+
+int policy_parse_placement(const char *s, enum policy_placement *ret_pl)
+{
+	int i = parse_word(s, placement_names, N_OF(placement_names));
+
+	if (i < 0)
+		return i;
+	*ret_pl = (enum policy_placement)i;
+	return 0;
+}
+
+const char *policy_numa_name(enum policy_numa numa)
+{
+	return (unsigned)numa < N_OF(numa_names) ? numa_names[numa] : "?";
+}
+
+int policy_parse_numa(const char *s, enum policy_numa *ret_numa)
+{
+	int i = parse_word(s, numa_names, N_OF(numa_names));
+
+	if (i < 0)
+		return i;
+	*ret_numa = (enum policy_numa)i;
+	return 0;
+}
+
+static const char *const switch_names[] = {
+	[POLICY_SWITCH_DEFAULT] = "default",
+	[POLICY_SWITCH_ON] = "on",
+	[POLICY_SWITCH_OFF] = "off",
+};
+
+static const char *const link_names[] = {
+	[POLICY_LINK_AUTO] = "auto",
+	[POLICY_LINK_ENABLE] = "enable",
+	[POLICY_LINK_DISABLE] = "disable",
+};
+
+const char *policy_switch_name(enum policy_switch sw)
+{
+	return (unsigned)sw < N_OF(switch_names) ? switch_names[sw] : "?";
+}
+
+int policy_parse_switch(const char *s, enum policy_switch *ret_sw)
+{
+	int i = parse_word(s, switch_names, N_OF(switch_names));
+
+	if (i <= 0)
+		return -EINVAL;
+	*ret_sw = (enum policy_switch)i;
+	return 0;
+}
+
+const char *policy_link_state_name(enum policy_link_state ls)
+{
+	return (unsigned)ls < N_OF(link_names) ? link_names[ls] : "?";
+}
+
+int policy_parse_link_state(const char *s, enum policy_link_state *ret_ls)
+{
+	int i = parse_word(s, link_names, N_OF(link_names));
+
+	if (i < 0)
+		return i;
+	*ret_ls = (enum policy_link_state)i;
+	return 0;
+}
+
+bool policy_profile_vf_setting(const struct policy_profile *pr, char *buf, size_t len)
+{
+	if (pr->trust != POLICY_SWITCH_DEFAULT)
+		snprintf(buf, len, "trust %s", policy_switch_name(pr->trust));
+	else if (pr->spoofchk != POLICY_SWITCH_DEFAULT)
+		snprintf(buf, len, "spoofchk %s", policy_switch_name(pr->spoofchk));
+	else if (pr->link_state != POLICY_LINK_AUTO)
+		snprintf(buf, len, "link-state %s", policy_link_state_name(pr->link_state));
+	else if (pr->max_tx_rate)
+		snprintf(buf, len, "max-tx-rate %u", pr->max_tx_rate);
+	else if (pr->min_tx_rate)
+		snprintf(buf, len, "min-tx-rate %u", pr->min_tx_rate);
+	else
+		return false;
+	return true;
+}
+
 bool policy_name_valid(const char *s, size_t size)
 {
 	size_t n = strnlen(s, size);
@@ -226,11 +336,17 @@ int policy_network_del(struct policy *p, const char *name, char *why, size_t len
 static int check_profile(const struct policy *p, const struct policy_profile *pr, char *why,
 			 size_t len)
 {
+	char what[48];
+
 	if (!policy_name_valid(pr->name, sizeof(pr->name)))
 		return reason_err(-EINVAL, why, len, "profile name must be 1-31 of [A-Za-z0-9._-]");
 	if (network_index(p, pr->network) < 0)
 		return reason_err(-ENOENT, why, len, "profile %s: network %s not defined", pr->name,
 				  pr->network);
+	if (pr->passthrough != POLICY_PT_NONE && pr->port_mirroring && pr->qos)
+		return reason_err(-EINVAL, why, len,
+				  "profile %s: a passthrough profile cannot have port mirroring nor QoS",
+				  pr->name);
 	if (pr->passthrough != POLICY_PT_NONE && pr->port_mirroring)
 		return reason_err(-EINVAL, why, len,
 				  "profile %s: a passthrough profile cannot have port mirroring",
@@ -238,6 +354,16 @@ static int check_profile(const struct policy *p, const struct policy_profile *pr
 	if (pr->passthrough != POLICY_PT_NONE && pr->qos)
 		return reason_err(-EINVAL, why, len,
 				  "profile %s: a passthrough profile cannot have QoS", pr->name);
+	if (pr->passthrough == POLICY_PT_NONE && policy_profile_vf_setting(pr, what, sizeof(what)))
+		return reason_err(-EINVAL, why, len,
+				  "profile %s: not passthrough, no VF to carry %s", pr->name, what);
+	if (pr->max_tx_rate > POLICY_MAX_TX_RATE || pr->min_tx_rate > POLICY_MAX_TX_RATE)
+		return reason_err(-ERANGE, why, len, "profile %s: TX rate above %u Mbit/s",
+				  pr->name, POLICY_MAX_TX_RATE);
+	if (pr->max_tx_rate && pr->min_tx_rate > pr->max_tx_rate)
+		return reason_err(-ERANGE, why, len,
+				  "profile %s: min TX rate %u above max TX rate %u Mbit/s", pr->name,
+				  pr->min_tx_rate, pr->max_tx_rate);
 	return 0;
 }
 

@@ -42,6 +42,35 @@ struct policy_network {
 	uint32_t mtu;                 /* 0: default */
 };
 
+/* Where a profile's VFs are placed (core/model/placement.h). */
+enum policy_placement {
+	POLICY_PLACE_DAEMON = 0, /* the daemon's --placement */
+	POLICY_PLACE_SPREAD = 1,
+	POLICY_PLACE_PACK = 2,
+};
+
+/* What a request's NUMA node means for a profile's VF. */
+enum policy_numa {
+	POLICY_NUMA_PREFERRED = 0, /* a VF on that node if one is free, else anywhere */
+	POLICY_NUMA_REQUIRED = 1,  /* on that node or none (the bridge for "preferred") */
+};
+
+/* A VF setting a profile may leave at the daemon's default. */
+enum policy_switch {
+	POLICY_SWITCH_DEFAULT = 0, /* trust off, spoofchk on */
+	POLICY_SWITCH_ON = 1,
+	POLICY_SWITCH_OFF = 2,
+};
+
+/* The VF's link state as the VM sees it (IFLA_VF_LINK_STATE_*). */
+enum policy_link_state {
+	POLICY_LINK_AUTO = 0,    /* follows the PF's link (the default) */
+	POLICY_LINK_ENABLE = 1,  /* always up */
+	POLICY_LINK_DISABLE = 2, /* always down */
+};
+
+#define POLICY_MAX_TX_RATE 10000000u /* Mbit/s: 10 Tbit/s */
+
 struct policy_profile {
 	char name[POLICY_NAME_MAX];
 	char network[POLICY_NAME_MAX];
@@ -49,6 +78,13 @@ struct policy_profile {
 	bool port_mirroring;
 	bool qos;
 	bool vfio; /* its leases' VFs bound to vfio-pci by vfpool (core/vfio; issue 15) */
+	enum policy_placement placement;
+	enum policy_numa numa;
+	/* The VF's own settings, applied with each lease and restored at its end: a
+	 * passthrough profile's (a bridge vNIC has no VF to carry them) */
+	enum policy_switch trust, spoofchk;
+	enum policy_link_state link_state;
+	uint32_t max_tx_rate, min_tx_rate; /* Mbit/s, 0: unlimited */
 };
 
 /* A PF's VFs config. The number of VFs is the numvfs path's (core/numvfs/numvfs.h). */
@@ -83,6 +119,21 @@ int policy_copy(struct policy *dst, const struct policy *src);
 
 const char *policy_passthrough_name(enum policy_passthrough pt);
 int policy_parse_passthrough(const char *s, enum policy_passthrough *ret_pt);
+/* "default" (the daemon's), "spread", "pack" */
+const char *policy_placement_name(enum policy_placement pl);
+int policy_parse_placement(const char *s, enum policy_placement *ret_pl);
+/* "preferred", "required" */
+const char *policy_numa_name(enum policy_numa numa);
+int policy_parse_numa(const char *s, enum policy_numa *ret_numa);
+/* "on", "off" (never DEFAULT: a switch named is set) */
+int policy_parse_switch(const char *s, enum policy_switch *ret_sw);
+const char *policy_switch_name(enum policy_switch sw);
+/* "auto", "enable", "disable" */
+const char *policy_link_state_name(enum policy_link_state ls);
+int policy_parse_link_state(const char *s, enum policy_link_state *ret_ls);
+/* The first of the profile's VF settings that is not the daemon's default ("trust on",
+ * "max-tx-rate 1000"), into buf; false when every one is. */
+bool policy_profile_vf_setting(const struct policy_profile *pr, char *buf, size_t len);
 
 /* Names: 1..31 of [A-Za-z0-9._-]. */
 bool policy_name_valid(const char *s, size_t size);

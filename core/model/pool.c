@@ -311,10 +311,54 @@ static int try_pfs(struct pool *pool, const struct pf_set *allowed, int32_t numa
 	return -ENOSPC;
 }
 
+/* Pack: the PF (of those on the node, when match) with fewest allocatable VFs that has one,
+ * so that whole PFs stay free. A claim lost to a concurrent change is tried again. */
+static int pack_pfs(struct pool *pool, const struct pf_set *allowed, int32_t numa, bool match,
+		    struct pool_pick *ret_pick)
+{
+	for (uint32_t tries = 0; tries <= pool->n_pfs; tries++) {
+		uint32_t best = UINT32_MAX, best_free = UINT32_MAX, slot;
+
+		for (uint32_t p = 0; p < pool->n_pfs; p++) {
+			struct pf_block_counts c;
+
+			if (allowed && !pf_set_has(allowed, p))
+				continue;
+			if (numa >= 0 && (pool->pfs[p].numa_node == numa) != match)
+				continue;
+			pool_pf_count(&pool->pfs[p], &c);
+			if (c.allocatable && c.allocatable < best_free) {
+				best = p;
+				best_free = c.allocatable;
+			}
+		}
+		if (best == UINT32_MAX)
+			return -ENOSPC;
+		if (pool_claim_vf(&pool->pfs[best], &slot) == 0) {
+			ret_pick->pf = best;
+			ret_pick->slot = slot;
+			ret_pick->numa_miss = numa >= 0 && !match;
+			return 0;
+		}
+	}
+	return -ENOSPC;
+}
+
+int pool_alloc_how(struct pool *pool, const struct pf_set *allowed, int32_t numa_node,
+		   unsigned how, struct pool_pick *ret_pick)
+{
+	int (*search)(struct pool *, const struct pf_set *, int32_t, bool, struct pool_pick *) =
+		how & POOL_ALLOC_PACK ? pack_pfs : try_pfs;
+
+	if (numa_node >= 0 && search(pool, allowed, numa_node, true, ret_pick) == 0)
+		return 0;
+	if (numa_node >= 0 && (how & POOL_ALLOC_NUMA_REQUIRED))
+		return -ENOSPC;
+	return search(pool, allowed, numa_node, false, ret_pick);
+}
+
 int pool_alloc(struct pool *pool, const struct pf_set *allowed, int32_t numa_node,
 	       struct pool_pick *ret_pick)
 {
-	if (numa_node >= 0 && try_pfs(pool, allowed, numa_node, true, ret_pick) == 0)
-		return 0;
-	return try_pfs(pool, allowed, numa_node, false, ret_pick);
+	return pool_alloc_how(pool, allowed, numa_node, 0, ret_pick);
 }

@@ -80,4 +80,10 @@ struct pool_pick {
 int pool_alloc(struct pool *pool, const struct pf_set *allowed, int32_t numa_node,
 	       struct pool_pick *ret_pick);
 
+#define POOL_ALLOC_PACK          (1u << 0) /* the PF with fewest free VFs, not the rotor's */
+#define POOL_ALLOC_NUMA_REQUIRED (1u << 1) /* only PFs on numa_node (>= 0) */
+/* pool_alloc, the search as how (POOL_ALLOC_*) says. */
+int pool_alloc_how(struct pool *pool, const struct pf_set *allowed, int32_t numa_node,
+		   unsigned how, struct pool_pick *ret_pick);
+
 #endif

@@ -118,6 +118,11 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		*ret_why = "vfio flag on a request other than alloc";
 		return -EINVAL;
 	}
+	if ((copy->flags & VFPOOL_REQ_F_NUMA_REQUIRED) &&
+	    (r.op != VFPOOL_OP_ALLOC || copy->numa_node < 0)) {
+		*ret_why = "NUMA node required without an alloc naming a node";
+		return -EINVAL;
+	}
 	if (copy->flags & VFPOOL_REQ_F_BIND_PID) {
 		if (r.op != VFPOOL_OP_ALLOC) {
 			*ret_why = "bind flag on a request other than alloc";

@@ -181,12 +181,17 @@ static void cmd_network_list(struct ctl_request *req)
 
 /* ---- profiles ------------------------------------------------------------------------- */
 
+#define PROFILE_PLACE_USAGE \
+	" [--placement default|spread|pack] [--numa preferred|required] [--trust on|off]" \
+	" [--spoofchk on|off] [--link-state auto|enable|disable] [--max-tx-rate MBPS]" \
+	" [--min-tx-rate MBPS]"
 #define PROFILE_ADD_USAGE \
 	"profile add NAME --network N --passthrough none|mandatory|preferred [--port-mirroring] " \
-	"[--qos] [--driver vfio-pci]"
+	"[--qos] [--driver vfio-pci]" PROFILE_PLACE_USAGE
 #define PROFILE_SET_USAGE \
 	"profile set NAME [--network N] [--passthrough none|mandatory|preferred] " \
-	"[--port-mirroring|--no-port-mirroring] [--qos|--no-qos] [--driver vfio-pci|none]"
+	"[--port-mirroring|--no-port-mirroring] [--qos|--no-qos] [--driver vfio-pci|none]" \
+	PROFILE_PLACE_USAGE
 
 /* Options over pr; 0, or replied. */
 static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool *ret_has_pt,
@@ -218,6 +223,43 @@ static int profile_opts(struct ctl_request *req, struct policy_profile *pr, bool
 				return -EINVAL;
 			}
 			*ret_has_pt = true;
+		} else if (strcmp(o, "--placement") == 0 && (v = opt_value(req, &i))) {
+			if (policy_parse_placement(v, &pr->placement)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: placement %s is not default, spread or pack",
+					  pr->name, v);
+				return -EINVAL;
+			}
+		} else if ((strcmp(o, "--trust") == 0 || strcmp(o, "--spoofchk") == 0) &&
+			   (v = opt_value(req, &i))) {
+			if (policy_parse_switch(v, o[2] == 't' ? &pr->trust : &pr->spoofchk)) {
+				ctl_reply(req, -EINVAL, "profile %s: %s %s is not on or off",
+					  pr->name, o + 2, v);
+				return -EINVAL;
+			}
+		} else if (strcmp(o, "--link-state") == 0 && (v = opt_value(req, &i))) {
+			if (policy_parse_link_state(v, &pr->link_state)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: link-state %s is not auto, enable or disable",
+					  pr->name, v);
+				return -EINVAL;
+			}
+		} else if ((strcmp(o, "--max-tx-rate") == 0 || strcmp(o, "--min-tx-rate") == 0) &&
+			   (v = opt_value(req, &i))) {
+			if (parse_uint(v, POLICY_MAX_TX_RATE,
+				       o[3] == 'a' ? &pr->max_tx_rate : &pr->min_tx_rate)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: %s %s is not a rate in 0..%u Mbit/s", pr->name,
+					  o + 2, v, POLICY_MAX_TX_RATE);
+				return -EINVAL;
+			}
+		} else if (strcmp(o, "--numa") == 0 && (v = opt_value(req, &i))) {
+			if (policy_parse_numa(v, &pr->numa)) {
+				ctl_reply(req, -EINVAL,
+					  "profile %s: numa %s is not preferred or required",
+					  pr->name, v);
+				return -EINVAL;
+			}
 		} else {
 			usage(req, use);
 			return -EINVAL;
@@ -314,11 +356,27 @@ static void cmd_profile_list(struct ctl_request *req)
 	for (uint32_t i = 0; i < p->n_profiles; i++) {
 		const struct policy_profile *pr = &p->profiles[i];
 
-		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s leases=%u%s\n",
-			pr->name, pr->network, policy_passthrough_name(pr->passthrough),
-			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no",
-			engine_profile_leases(ctx->engine, pr->name),
-			pr->vfio ? " driver=vfio-pci" : "");
+		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s", pr->name,
+			pr->network, policy_passthrough_name(pr->passthrough),
+			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no");
+		/* settings at their default are not shown: the line reads as before them */
+		if (pr->placement != POLICY_PLACE_DAEMON)
+			fprintf(f, " placement=%s", policy_placement_name(pr->placement));
+		if (pr->numa != POLICY_NUMA_PREFERRED)
+			fprintf(f, " numa=%s", policy_numa_name(pr->numa));
+		if (pr->trust != POLICY_SWITCH_DEFAULT)
+			fprintf(f, " trust=%s", policy_switch_name(pr->trust));
+		if (pr->spoofchk != POLICY_SWITCH_DEFAULT)
+			fprintf(f, " spoofchk=%s", policy_switch_name(pr->spoofchk));
+		if (pr->link_state != POLICY_LINK_AUTO)
+			fprintf(f, " link_state=%s", policy_link_state_name(pr->link_state));
+		if (pr->max_tx_rate)
+			fprintf(f, " max_tx_rate=%u", pr->max_tx_rate);
+		if (pr->min_tx_rate)
+			fprintf(f, " min_tx_rate=%u", pr->min_tx_rate);
+		if (pr->vfio)
+			fprintf(f, " driver=vfio-pci");
+		fprintf(f, " leases=%u\n", engine_profile_leases(ctx->engine, pr->name));
 	}
 	fclose(f);
 	ctl_reply_take(req, 0, out);

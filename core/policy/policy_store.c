@@ -14,6 +14,28 @@
 
 #define MAX_LINE 256
 
+/* A profile's settings past the first five, as key=value words, only those not at their
+ * default: a file without them (an older daemon's) loads as before. */
+static void render_profile_extras(FILE *f, const struct policy_profile *pr)
+{
+	if (pr->placement != POLICY_PLACE_DAEMON)
+		fprintf(f, " placement=%s", policy_placement_name(pr->placement));
+	if (pr->numa != POLICY_NUMA_PREFERRED)
+		fprintf(f, " numa=%s", policy_numa_name(pr->numa));
+	if (pr->trust != POLICY_SWITCH_DEFAULT)
+		fprintf(f, " trust=%s", policy_switch_name(pr->trust));
+	if (pr->spoofchk != POLICY_SWITCH_DEFAULT)
+		fprintf(f, " spoofchk=%s", policy_switch_name(pr->spoofchk));
+	if (pr->link_state != POLICY_LINK_AUTO)
+		fprintf(f, " link-state=%s", policy_link_state_name(pr->link_state));
+	if (pr->max_tx_rate)
+		fprintf(f, " max-tx-rate=%u", pr->max_tx_rate);
+	if (pr->min_tx_rate)
+		fprintf(f, " min-tx-rate=%u", pr->min_tx_rate);
+	if (pr->vfio)
+		fprintf(f, " driver=vfio-pci");
+}
+
 static char *render(const struct policy *p, size_t *ret_len)
 {
 	char *out = NULL;
@@ -25,12 +47,13 @@ static char *render(const struct policy *p, size_t *ret_len)
 	for (uint32_t i = 0; i < p->n_nets; i++)
 		fprintf(f, "network %s %u %u %s\n", p->nets[i].name, p->nets[i].vlan, p->nets[i].mtu,
 			p->nets[i].label[0] ? p->nets[i].label : "-");
-	/* the driver word only when set: a file without one reads as before */
-	for (uint32_t i = 0; i < p->n_profiles; i++)
-		fprintf(f, "profile %s %s %s %d %d%s\n", p->profiles[i].name,
-			p->profiles[i].network, policy_passthrough_name(p->profiles[i].passthrough),
-			p->profiles[i].port_mirroring, p->profiles[i].qos,
-			p->profiles[i].vfio ? " vfio-pci" : "");
+	for (uint32_t i = 0; i < p->n_profiles; i++) {
+		fprintf(f, "profile %s %s %s %d %d", p->profiles[i].name, p->profiles[i].network,
+			policy_passthrough_name(p->profiles[i].passthrough),
+			p->profiles[i].port_mirroring, p->profiles[i].qos);
+		render_profile_extras(f, &p->profiles[i]);
+		fputc('\n', f);
+	}
 	for (uint32_t i = 0; i < p->n_pfs; i++) {
 		const struct policy_pf *pf = &p->pfs[i];
 
@@ -107,11 +130,45 @@ static int copy_name(char *dst, size_t size, const char *src)
 	return 0;
 }
 
+/* One key=value word past a profile's first five; -EINVAL for anything else. */
+static int profile_extra(struct policy_profile *pr, const char *word)
+{
+	const char *v = strchr(word, '=');
+	size_t k = v ? (size_t)(v - word) : 0;
+
+	if (!v)
+		return -EINVAL;
+	v++;
+	if (k == 9 && strncmp(word, "placement", k) == 0)
+		return policy_parse_placement(v, &pr->placement);
+	if (k == 4 && strncmp(word, "numa", k) == 0)
+		return policy_parse_numa(v, &pr->numa);
+	if (k == 5 && strncmp(word, "trust", k) == 0)
+		return policy_parse_switch(v, &pr->trust);
+	if (k == 8 && strncmp(word, "spoofchk", k) == 0)
+		return policy_parse_switch(v, &pr->spoofchk);
+	if (k == 10 && strncmp(word, "link-state", k) == 0)
+		return policy_parse_link_state(v, &pr->link_state);
+	if (k == 11 && strncmp(word, "max-tx-rate", k) == 0)
+		return parse_uint(v, POLICY_MAX_TX_RATE, &pr->max_tx_rate);
+	if (k == 11 && strncmp(word, "min-tx-rate", k) == 0)
+		return parse_uint(v, POLICY_MAX_TX_RATE, &pr->min_tx_rate);
+	if (k == 6 && strncmp(word, "driver", k) == 0) {
+		if (strcmp(v, "vfio-pci") != 0)
+			return -EINVAL;
+		pr->vfio = true;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+#define MAX_WORDS 16
+
 /* One line into p; returns 0, 1 (skipped: unknown PF) or -EINVAL with why. */
 static int apply_line(struct policy *p, char *line, char *why, size_t len)
 {
-	char *w[7];
-	int n = split(line, w, 7), pf;
+	char *w[MAX_WORDS];
+	int n = split(line, w, MAX_WORDS), pf;
 
 	if (n < 0)
 		return reason_err(-EINVAL, why, len, "not words separated by single spaces");
@@ -127,18 +184,18 @@ static int apply_line(struct policy *p, char *line, char *why, size_t len)
 		net.vlan = (uint16_t)vlan;
 		return policy_network_add(p, &net, why, len);
 	}
-	if (strcmp(w[0], "profile") == 0 && (n == 6 || n == 7)) {
+	if (strcmp(w[0], "profile") == 0 && n >= 6) {
 		struct policy_profile pr = { 0 };
-
-		if (n == 7 && strcmp(w[6], "vfio-pci") != 0)
-			return reason_err(-EINVAL, why, len, "profile: bad driver");
-		pr.vfio = n == 7;
 
 		if (copy_name(pr.name, sizeof(pr.name), w[1]) ||
 		    copy_name(pr.network, sizeof(pr.network), w[2]) ||
 		    policy_parse_passthrough(w[3], &pr.passthrough) ||
 		    parse_bool(w[4], &pr.port_mirroring) || parse_bool(w[5], &pr.qos))
 			return reason_err(-EINVAL, why, len, "profile: bad field");
+		for (int k = 6; k < n; k++)
+			if (profile_extra(&pr, w[k]))
+				return reason_err(-EINVAL, why, len, "profile: bad setting %.40s",
+						  w[k]);
 		return policy_profile_add(p, &pr, why, len);
 	}
 	if ((strcmp(w[0], "pf") == 0 || strcmp(w[0], "pf-network") == 0 ||

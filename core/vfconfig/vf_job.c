@@ -29,7 +29,14 @@ bool vf_saved_scanned(struct vf_saved *saved, const struct vf_state *st, bool le
 	saved->pf_saved = true;
 	saved->orig = *st;
 	vf_state_clean(&clean);
-	if (leased || !vf_state_differs(st, &clean))
+	/* a lease's VF is configured as the lease wants: what it had before is not known
+	 * after a restart, so its release restores the clean state (a lease's trust or rate
+	 * never outlives it); it is not reset now */
+	if (leased) {
+		saved->orig = clean;
+		return false;
+	}
+	if (!vf_state_differs(st, &clean))
 		return false;
 	/* left configured by a crash: not the original state, so reset to clean */
 	saved->orig = clean;
@@ -49,12 +56,36 @@ static void init(struct vf_job *job, enum vf_job_kind kind, const struct vf_job_
 	job->saved = saved;
 }
 
-/* What restores the VF: its saved state, the MTU only when that was saved too */
+/* What restores the VF: its saved state, the MTU only when that was saved too. A PF-side
+ * field the kernel did not report when the state was saved (a driver without trust or
+ * rates in its VF info) goes back to its clean value: a lease's setting never outlives it. */
 static void restore_want(const struct vf_saved *saved, struct vf_state *ret_want)
 {
-	*ret_want = saved->orig;
-	if (!saved->mtu_saved)
-		ret_want->fields &= ~VF_F_MTU;
+	struct vf_state w;
+	uint32_t have = saved->orig.fields;
+
+	vf_state_clean(&w);
+	if (have & VF_F_MAC)
+		memcpy(w.mac, saved->orig.mac, sizeof(w.mac));
+	if (have & VF_F_VLAN) {
+		w.vlan = saved->orig.vlan;
+		w.qos = saved->orig.qos;
+	}
+	if (have & VF_F_SPOOFCHK)
+		w.spoofchk = saved->orig.spoofchk;
+	if (have & VF_F_TRUST)
+		w.trust = saved->orig.trust;
+	if (have & VF_F_LINK)
+		w.link_state = saved->orig.link_state;
+	if (have & VF_F_RATE) {
+		w.min_tx_rate = saved->orig.min_tx_rate;
+		w.max_tx_rate = saved->orig.max_tx_rate;
+	}
+	if (saved->mtu_saved && (have & VF_F_MTU)) {
+		w.mtu = saved->orig.mtu;
+		w.fields |= VF_F_MTU;
+	}
+	*ret_want = w;
 }
 
 void vf_job_apply(struct vf_job *job, const struct vf_job_target *t, struct vf_saved *saved,

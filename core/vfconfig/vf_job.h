@@ -32,7 +32,9 @@ struct vf_saved {
 
 /* Whether a PF scan says a VF must be reset before its next lease: a VF not leased that
  * differs from the clean state was left configured (a crash), and its original state is
- * then the clean one. Saves what the scan read (st) either way. */
+ * then the clean one. A leased VF is not reset, and its original state is the clean one
+ * too (what it had before its lease died with the daemon that made it). Otherwise what the
+ * scan read (st) is saved. */
 bool vf_saved_scanned(struct vf_saved *saved, const struct vf_state *st, bool leased);
 
 enum vf_job_kind {

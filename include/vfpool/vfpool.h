@@ -123,9 +123,14 @@ struct vfpool_alloc_req {
  * other device) for a VF whose IOMMU group holds other devices; -EOPNOTSUPP from a daemon
  * that simulates its host. Also for vfpool_alloc_vm (struct vfpool_vnic_req.flags). */
 #define VFPOOL_ALLOC_VFIO (1u << 4)
+/* With VFPOOL_ALLOC_NUMA: the node is required, not preferred: a VF on numa_node or none
+ * (-ENOSPC, or VFPOOL_USE_BRIDGE for a preferred profile). A profile can require it too
+ * (vfpoolctl profile add --numa required). Added with issue 14. */
+#define VFPOOL_ALLOC_NUMA_REQUIRED (1u << 5)
 
-/* Result of an allocation by a "preferred" passthrough profile when no VF is eligible: not
- * an error; the vNIC is to use the bridge (why says why no VF was eligible). */
+/* Result of an allocation by a "preferred" passthrough profile when no VF is eligible, or
+ * by a profile that is not passthrough: not an error; the vNIC is to use the bridge (why
+ * says why no VF was eligible, or that the profile is not passthrough). */
 #define VFPOOL_USE_BRIDGE 1
 
 #define VFPOOL_LEASE_EXISTING  (1u << 0) /* the vNIC already held this lease: nothing of
@@ -169,12 +174,16 @@ struct vfpool_vnic_req {
 	const uint8_t *mac;
 	const char *pin_pci;
 	int numa_node;       /* with VFPOOL_ALLOC_NUMA in flags */
-	unsigned flags;      /* VFPOOL_ALLOC_NUMA, VFPOOL_ALLOC_VFIO or 0 */
+	unsigned flags;      /* VFPOOL_ALLOC_NUMA (and VFPOOL_ALLOC_NUMA_REQUIRED),
+			      * VFPOOL_ALLOC_VFIO, or 0 */
 };
 
 /* Allocates every vNIC of a VM, all or none (a VM is never half served). 0: ret_leases[i]
  * holds vNIC i's lease (flags VFPOOL_LEASE_USE_BRIDGE for a preferred profile that got no
- * VF; ret_leases[0].sz is the stride). On failure nothing is leased, the negative errno is
+ * VF, and for a profile that is not passthrough; ret_leases[0].sz is the stride). A
+ * placement is found whenever one exists, whatever the order of the vNICs: pinned vNICs
+ * first, then the most constrained; a preferred vNIC never takes a VF a mandatory one
+ * needs. On failure nothing is leased, the negative errno is
  * returned and why names the vNIC that failed and each PF's reason. n is 1..32. Hot plug
  * is a call with one vNIC for a VM that holds leases; unplug is vfpool_release of that
  * vNIC. */

@@ -126,6 +126,22 @@ class TestLeases(WithDaemon):
         lease = self.c.alloc("vm1", "net0", "red", numa_node=0)
         self.assertFalse(lease.numa_miss)
 
+    def test_a_required_numa_node_is_that_node_or_none(self):
+        with self.assertRaises(vfpool.VfpoolError) as e:
+            self.c.alloc("vm1", "net0", "red", numa_node=1, numa_required=True)
+        self.assertEqual(e.exception.errno, errno.ENOSPC)
+        self.assertIn("none on NUMA node 1 (required)", e.exception.strerror)
+        lease = self.c.alloc("vm1", "net0", "red", numa_node=1)
+        self.assertTrue(lease.numa_miss, "preferred: elsewhere")
+
+    def test_a_bridge_vnic_is_part_of_a_vm_request(self):
+        self.c.command("network", "add", "red")
+        self.c.command("profile", "add", "br", "--network", "red", "--passthrough", "none")
+        leases = self.c.alloc_vm("vm1", [vfpool.VnicRequest("net0", "red"),
+                                         vfpool.VnicRequest("net1", profile="br")])
+        self.assertTrue(leases[0].pci_addr)
+        self.assertTrue(leases[1].use_bridge)
+
 
 class TestViews(WithDaemon):
     def test_snapshot_has_pfs_vfs_and_networks(self):

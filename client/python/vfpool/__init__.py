@@ -51,6 +51,7 @@ ALLOC_LINK = 1 << 0
 ALLOC_EARLY = 1 << 1
 ALLOC_BIND_PID = 1 << 2
 ALLOC_NUMA = 1 << 3
+ALLOC_NUMA_REQUIRED = 1 << 5
 USE_BRIDGE = 1
 LEASE_EXISTING = 1 << 0
 LEASE_NUMA_MISS = 1 << 1
@@ -297,6 +298,7 @@ class VnicRequest:
     mac: Optional[str] = None
     pin_pci: Optional[str] = None
     numa_node: Optional[int] = None
+    numa_required: bool = False  # numa_node or none (the bridge for a preferred profile)
 
 
 class Client:
@@ -340,9 +342,11 @@ class Client:
 
     def alloc(self, vm_id: str, vnic_id: str, network: Optional[str] = None, *,
               profile: Optional[str] = None, mac=None, pin_pci: Optional[str] = None,
-              numa_node: Optional[int] = None, bind_pid: Optional[int] = None) -> Lease:
+              numa_node: Optional[int] = None, numa_required: bool = False,
+              bind_pid: Optional[int] = None) -> Lease:
         """A VF for the vNIC; asking again returns the lease it holds (existing=True).
-        A preferred profile with no VF free returns a lease with use_bridge=True."""
+        A preferred profile with no VF free, or a profile that is not passthrough, returns
+        a lease with use_bridge=True. numa_required: on numa_node or none."""
         req = _sized(_AllocReq)
         req.vm_id, req.vnic_id = _b(vm_id), _b(vnic_id)
         req.network, req.profile, req.pin_pci = _b(network), _b(profile), _b(pin_pci)
@@ -351,6 +355,10 @@ class Client:
             req.mac = ctypes.cast(macbuf, ctypes.POINTER(ctypes.c_uint8))
         if numa_node is not None:
             req.numa_node, req.flags = numa_node, req.flags | ALLOC_NUMA
+            if numa_required:
+                req.flags |= ALLOC_NUMA_REQUIRED
+        elif numa_required:
+            raise ValueError("numa_required needs numa_node")
         if bind_pid is not None:
             req.bind_pid, req.flags = bind_pid, req.flags | ALLOC_BIND_PID
         lease = _sized(_Lease)
@@ -382,6 +390,10 @@ class Client:
                 r.mac = ctypes.cast(macbuf, ctypes.POINTER(ctypes.c_uint8))
             if v.numa_node is not None:
                 r.numa_node, r.flags = v.numa_node, ALLOC_NUMA
+                if v.numa_required:
+                    r.flags |= ALLOC_NUMA_REQUIRED
+            elif v.numa_required:
+                raise ValueError("numa_required needs numa_node")
         leases = (_Lease * n)()
         leases[0].sz = ctypes.sizeof(_Lease)
         why = ctypes.create_string_buffer(256)
