@@ -78,9 +78,10 @@ static void on_stage(struct engine_commit *cm, struct engine *e, const struct re
 		if (was > 0 && ld->bind_changed)
 			ld->bind_changed(ld->bind_ctx, slot, 0, generation);
 	}
-	/* on tmpfs the append is a memcpy into the mapping: do it now, so the completion goes
-	 * out with the others instead of waiting for the end of the loop turn */
-	if (!r && ld->journal->in_memory) {
+	/* on tmpfs the record is in the mapping already: outside a batch it is appended now,
+	 * so the completion goes out with the others instead of waiting for the end of the
+	 * loop turn; inside one, batch_end appends the whole batch once */
+	if (!r && ld->journal->in_memory && !ld->in_batch) {
 		r = journal_append_mapped(ld->journal);
 		if (!r)
 			compact_if_due(ld);
@@ -90,12 +91,47 @@ static void on_stage(struct engine_commit *cm, struct engine *e, const struct re
 		fail(ld, r, "stage");
 }
 
+static void on_batch_begin(struct engine_commit *cm, struct engine *e)
+{
+	struct lease_durable *ld = container_of(cm, struct lease_durable, commit);
+
+	(void)e;
+	ld->in_batch = true;
+}
+
+/* The batch's one group commit on a mapped journal (its records are in place already):
+ * one append, then its completions may be published. A disk journal's commit is the
+ * loop turn's (lease_durable_flush): its completions were held. */
+static int on_batch_end(struct engine_commit *cm, struct engine *e)
+{
+	struct lease_durable *ld = container_of(cm, struct lease_durable, commit);
+	int r;
+
+	(void)e;
+	ld->in_batch = false;
+	if (ld->failed)
+		return ld->failed;
+	if (!ld->journal->in_memory || !journal_has_pending(ld->journal))
+		return 0;
+	r = journal_append_mapped(ld->journal);
+	if (r) {
+		fail(ld, r, "append");
+		return r;
+	}
+	compact_if_due(ld);
+	return 0;
+}
+
 /* A completion waits for whatever the journal has not yet made durable: the staged
  * records' commit, or the one in flight. */
 static bool on_hold(struct pending_durability *d, struct pending_completion *p)
 {
 	struct lease_durable *ld = container_of(d, struct lease_durable, durability);
 
+	/* inside a batch a mapped journal appends before the batch's completions are published
+	 * (batch_end): nothing to hold */
+	if (ld->in_batch && ld->journal->in_memory && !ld->failed)
+		return false;
 	/* after a failure nothing is made durable any more: what waits is never told */
 	if (ld->failed || journal_has_pending(ld->journal)) {
 		pending_queue_push(&ld->staged, p);
@@ -509,6 +545,8 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir
 		return -ENOMEM;
 	}
 	ld->commit.room = on_room;
+	ld->commit.batch_begin = on_batch_begin;
+	ld->commit.batch_end = on_batch_end;
 	ld->retry_op.complete = on_retry;
 	r = journal_open(dir, &live, &scan, &ld->journal);
 	if (r) {

@@ -45,6 +45,14 @@ struct engine_commit {
 	 * errno with the refusal written into cqe (res and message): the lease is not made
 	 * and nothing changes. NULL: always. */
 	int (*room)(struct engine_commit *cm, struct engine *e, struct vfpool_cqe *cqe);
+	/* Brackets a batch of requests whose completions the caller publishes together, after
+	 * batch_end (a client ring's serve pass): inside it, a change whose journal can make it
+	 * durable at once (a mapped journal) is made durable once for the whole batch, by
+	 * batch_end, and its completion is not held. batch_end: 0, or a negative errno: nothing
+	 * of the batch is durable and none of its completions may be published (the daemon is
+	 * stopping). NULL: no batching. */
+	void (*batch_begin)(struct engine_commit *cm, struct engine *e);
+	int (*batch_end)(struct engine_commit *cm, struct engine *e);
 };
 
 struct vm_quota;
@@ -75,6 +83,18 @@ struct engine {
 /* Attaches to a formatted state segment (core/model/state_segment.h). */
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
 void engine_fini(struct engine *e);
+
+/* engine_commit's batch bracket, or nothing without one. */
+static inline void engine_batch_begin(struct engine *e)
+{
+	if (e->commit && e->commit->batch_begin)
+		e->commit->batch_begin(e->commit, e);
+}
+
+static inline int engine_batch_end(struct engine *e)
+{
+	return e->commit && e->commit->batch_end ? e->commit->batch_end(e->commit, e) : 0;
+}
 
 /* Serves one request. Never fails as a function: errors are completions. The request's
  * completion is in *ret_cqe when .now says so (its only one, or an early allocation's

@@ -310,7 +310,10 @@ int main(int argc, char **argv)
 		perror("soak: mmap");
 		return 2;
 	}
-	snprintf(h.run_dir, sizeof(h.run_dir), "/tmp/vfpool-soak.XXXXXX");
+	/* TMPDIR=/dev/shm: the run dir (and the lease journal in it) on tmpfs, as on a real
+	 * host, where the journal is appended through its mapping */
+	snprintf(h.run_dir, sizeof(h.run_dir), "%s/vfpool-soak.XXXXXX",
+		 getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 64 ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(h.run_dir)) {
 		perror("soak: mkdtemp");
 		return 2;
