@@ -21,11 +21,11 @@ static void fail(struct lease_durable *ld, int err, const char *what)
 		ld->on_failed(ld->ctx);
 }
 
-void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
-			    struct journal_lease *l)
+/* owner: the uid that made the lease (the serve path knows it: the request's) */
+static void describe(const struct lease_durable *ld, uint32_t slot, uint32_t owner,
+		     struct journal_lease *l)
 {
 	const struct vfpool_shm_vf *vf = &state_vfs(ld->engine->hdr)[slot];
-	int64_t owner;
 
 	memset(l, 0, sizeof(*l));
 	l->slot = slot;
@@ -38,8 +38,15 @@ void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
 	memcpy(l->network, vf->network, sizeof(l->network));
 	memcpy(l->mac, vf->mac, sizeof(l->mac));
 	memcpy(l->profile, ld->engine->slot_profile[slot], sizeof(l->profile));
-	owner = engine_lease_owner(ld->engine, slot);
-	l->owner_uid = owner >= 0 ? (uint32_t)owner : JOURNAL_OWNER_UNKNOWN;
+	l->owner_uid = owner;
+}
+
+void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
+			    struct journal_lease *l)
+{
+	int64_t owner = engine_lease_owner(ld->engine, slot);
+
+	describe(ld, slot, owner >= 0 ? (uint32_t)owner : JOURNAL_OWNER_UNKNOWN, l);
 }
 
 static void compact_if_due(struct lease_durable *ld);
@@ -56,7 +63,9 @@ static void on_stage(struct engine_commit *cm, struct engine *e, const struct re
 
 		if (slot < ld->n_slots)
 			ld->bound_pid[slot] = req->bind_pid;
-		lease_durable_describe(ld, slot, &l);
+		/* a lease just made is its request's uid's (the lease index says the same,
+		 * at the cost of a lookup) */
+		describe(ld, slot, req->uid, &l);
 		r = 0;
 		/* the mark goes ahead of the lease, in the same write: no generation reaches
 		 * a client before a mark covering it is durable */
