@@ -179,6 +179,7 @@ VFPOOL_API int vfpool_flush(struct vfpool *h)
 	ring_prod_publish(&h->sq, n);
 	h->queued -= n;
 	h->inflight += n;
+	summary_mark(h);
 	ring_doorbell(h);
 	return (int)n;
 }
@@ -247,8 +248,10 @@ static unsigned take_completions(struct vfpool *h, char *out, size_t stride, uns
 		ring_cons_consume(&h->cq, n);
 	/* requests still waiting may have been held back by a full completion ring: the
 	 * daemon sleeps on them until told there is room */
-	if (n && h->inflight)
+	if (n && h->inflight) {
+		summary_mark(h);
 		ring_doorbell(h);
+	}
 	return n;
 }
 

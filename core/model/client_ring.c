@@ -54,6 +54,7 @@ int client_ring_format(void *mem, size_t size, uint32_t client_id, uint32_t sq_e
 	h->sq_off = sizeof(*h);
 	h->cq_off = line_align(h->sq_off + (size_t)sq_entries * sizeof(struct vfpool_sqe));
 	h->client_id = client_id;
+	h->summary_slot = VFPOOL_SUMMARY_NONE; /* until the connection gives it its slot */
 	return 0;
 }
 
