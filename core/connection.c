@@ -89,6 +89,7 @@ struct connections {
 	struct conn_admit admit; /* who may take a slot (core/conn_admit.h); used == n_active */
 	/* which rings have work (core/conn_summary.h): bit i is conns[i]'s ring */
 	struct conn_summary summary;
+	uint64_t ring_bytes, ring_bytes_max; /* all live rings' segments; --ring-memory */
 };
 
 static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
@@ -172,6 +173,8 @@ static void conn_free_if_idle(struct connections *cs, struct conn *c)
 	    c->ring.deferred > 0 || c->hello_timer_pending || c->bell_resting)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
+	if (c->ring.hdr)
+		cs->ring_bytes -= c->ring.size;
 	client_ring_destroy(&c->ring);
 	close(c->fd);
 	free(c->in);
@@ -485,6 +488,19 @@ static void finish_handshake(struct connections *cs, struct conn *c)
 		conn_close(cs, c, why);
 		return;
 	}
+	/* the daemon's shared memory is bounded: every ring counts against --ring-memory */
+	if (cs->ring_bytes + client_ring_size(hello.sq_entries, hello.cq_entries) >
+	    cs->ring_bytes_max) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "--ring-memory %llu MiB: %zu more bytes do not fit "
+			 "(%llu in use)", (unsigned long long)(cs->ring_bytes_max >> 20),
+			 client_ring_size(hello.sq_entries, hello.cq_entries),
+			 (unsigned long long)cs->ring_bytes);
+		control_send_welcome(c->fd, -ENOSPC, 0, 0, 0, -1, -1, -1, msg);
+		conn_close(cs, c, msg);
+		return;
+	}
 	r = client_ring_create(c->id, hello.sq_entries, hello.cq_entries, &c->ring);
 	if (r) {
 		char msg[128];
@@ -499,6 +515,7 @@ static void finish_handshake(struct connections *cs, struct conn *c)
 	/* the ring's bit in the pending summary is its slot's: written before the client can
 	 * map the ring (the welcome hands it over) */
 	c->ring.hdr->summary_slot = (uint32_t)(c - cs->conns);
+	cs->ring_bytes += c->ring.size;
 	r = control_send_welcome(c->fd, 0, c->id, c->ring.size, cs->opts.seg->size, c->ring.fd,
 				 cs->opts.seg->ro_fd, cs->summary.fd, NULL);
 	/* the client has its own descriptor now; the mapping keeps the memory alive for us */
@@ -777,6 +794,8 @@ int connections_new(const struct connections_opts *opts, struct connections **re
 	cs->admin_gid = opts->admin_gid;
 	cs->accept_op.complete = on_accept;
 	cs->n_conns = opts->max_clients;
+	cs->ring_bytes_max = opts->ring_memory_max ? opts->ring_memory_max
+						   : CONNECTIONS_RING_MEMORY_DEFAULT;
 	cs->conns = calloc(cs->n_conns, sizeof(*cs->conns));
 	cs->live = calloc(cs->n_conns, sizeof(*cs->live));
 	if (!cs->conns || !cs->live) {
@@ -797,8 +816,9 @@ int connections_new(const struct connections_opts *opts, struct connections **re
 		connections_free(cs);
 		return r;
 	}
-	log_info("client_limits", "max_clients=%u max_clients_per_uid=%u reserved_clients=%u",
-		 cs->n_conns, cs->admit.per_uid, cs->admit.reserved);
+	log_info("client_limits", "max_clients=%u max_clients_per_uid=%u reserved_clients=%u "
+		 "ring_memory_mib=%llu", cs->n_conns, cs->admit.per_uid, cs->admit.reserved,
+		 (unsigned long long)(cs->ring_bytes_max >> 20));
 	*ret_conns = cs;
 	return 0;
 }

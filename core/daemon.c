@@ -425,6 +425,7 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			.max_clients_per_uid = opts->max_clients_per_uid,
 			.reserved_clients = opts->reserved_clients,
 			.handshake_timeout_ms = opts->handshake_timeout_ms,
+			.ring_memory_max = (uint64_t)opts->ring_memory_mib << 20,
 			.admin_gid = opts->admin_gid, .stop = &d->stop,
 			.command = on_command, .command_ctx = d,
 		};

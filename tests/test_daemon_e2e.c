@@ -834,3 +834,52 @@ Test(daemon, a_peer_taking_every_summary_bit_delays_requests_but_loses_none)
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+/* A hello by hand; returns the welcome (its descriptors closed). */
+static struct vfpool_ctl_welcome raw_hello(const struct test_daemon *d, uint32_t entries)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+					  .type = VFPOOL_CTL_HELLO, .sq_entries = entries,
+					  .cq_entries = entries };
+	struct vfpool_ctl_welcome w;
+	int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", d->run_dir);
+	cr_assert_eq(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(send(sock, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
+	cr_assert_eq(recv(sock, &w, sizeof(w), MSG_WAITALL), (ssize_t)sizeof(w));
+	close(sock);
+	w.message[sizeof(w.message) - 1] = '\0';
+	return w;
+}
+
+/* All client rings together fit --ring-memory: a hello past it is refused with the flag
+ * named, and the memory of a client that leaves is there for the next one. */
+Test(daemon, rings_past_the_ring_memory_budget_are_refused_naming_the_flag)
+{
+	struct test_daemon d;
+	struct vfpool_opts o = { .sz = sizeof(o) }; /* default rings: 132 KiB each */
+	struct vfpool *h[8];
+	struct vfpool_ctl_welcome w;
+	int r;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "0", "--ring-memory", "1", NULL);
+	w = raw_hello(&d, VFPOOL_RING_MAX_ENTRIES); /* 2 MiB: never fits 1 MiB */
+	cr_assert_eq(w.status, -ENOSPC, "%d %s", w.status, w.message);
+	cr_assert(strstr(w.message, "--ring-memory 1 MiB"), "the refusal names the flag: %s",
+		  w.message);
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(vfpool_connect(d.run_dir, &o, &h[i]), 0, "client %d of 7 fits", i);
+	r = vfpool_connect(d.run_dir, &o, &h[7]);
+	cr_assert_eq(r, -ENOSPC, "the eighth ring does not fit: %s", vfpool_strerror(r));
+	vfpool_close(h[0]);
+	for (int i = 0; i < 100 && (r = vfpool_connect(d.run_dir, &o, &h[7])) == -ENOSPC; i++)
+		usleep(10000); /* the daemon sees the close and frees the ring */
+	cr_assert_eq(r, 0, "a ring given back is there for the next client: %s",
+		     vfpool_strerror(r));
+	for (int i = 1; i < 8; i++)
+		vfpool_close(h[i]);
+	cr_assert(test_daemon_alive(&d));
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
