@@ -30,6 +30,9 @@ struct vfpool {
 	bool dead;
 	char run_dir[108];     /* what vfpool_reconnect connects to again */
 	uint32_t ring_entries; /* asked of every daemon this handle connects to */
+	/* the last doorbell woke a sleeping daemon: until its answer comes, the wait yields
+	 * the CPU instead of spinning on it (on a shared CPU the daemon needs it to answer) */
+	bool woke_daemon;
 	/* the daemon's pending summary (shm/layout.h), NULL from a daemon without one: the
 	 * word holding this ring's bit, and the bit */
 	struct vfpool_summary_hdr *summary;

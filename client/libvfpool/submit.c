@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <stdio.h>
@@ -166,6 +167,7 @@ static void ring_doorbell(struct vfpool *h)
 		 * futex wait; a bump it did not see makes that wait return at once */
 		atomic_fetch_add_explicit(&h->ring->sq_bell.v, 1, memory_order_release);
 		syscall(SYS_futex, &h->ring->sq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
+		h->woke_daemon = true;
 	}
 }
 
@@ -244,8 +246,10 @@ static unsigned take_completions(struct vfpool *h, char *out, size_t stride, uns
 		/* the lease holds what the caller's completion has room for */
 		dst->lease.sz = stride - offsetof(struct vfpool_completion, lease);
 	}
-	if (n)
+	if (n) {
 		ring_cons_consume(&h->cq, n);
+		h->woke_daemon = false;
+	}
 	/* requests still waiting may have been held back by a full completion ring: the
 	 * daemon sleeps on them until told there is room */
 	if (n && h->inflight) {
@@ -270,6 +274,9 @@ static void sleep_for_completions(struct vfpool *h, int slice_ms)
 		syscall(SYS_futex, &h->ring->cq_bell.v, FUTEX_WAIT, bell, &ts, NULL, 0);
 	atomic_store_explicit(&h->ring->cq_wakeup.v, 0, memory_order_relaxed);
 }
+
+/* How long a wait spins before it starts yielding (vfpool_reap). */
+#define YIELD_AFTER_NS 500u
 
 VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsigned max,
 			   unsigned min_complete, int timeout_ms)
@@ -303,15 +310,26 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 		if (got >= min_complete || got == max)
 			return (int)got;
 		/* the clock only every 64 polls: the answer usually comes sooner than a clock read */
-		if (start && (++polls & 63) != 0)
+		if (start && (++polls & 63) != 0) {
+			if (h->woke_daemon)
+				sched_yield();
 			continue;
+		}
 		now = now_ns();
 		if (!start)
 			start = now;
 		if (timeout_ms >= 0 && now - start >= (uint64_t)timeout_ms * 1000000u)
 			return got ? (int)got : -ETIMEDOUT;
 		if (now - start < spin_ns) {
-			seqlock_cpu_relax();
+			/* the daemon may be queued behind us on this CPU (just woken, or awake
+			 * and preempted): spinning would delay its answer to the end of our time
+			 * slice, a yield lets it run at once and returns at once when nothing
+			 * else waits. At once after waking it; else once per clock read past
+			 * the first YIELD_AFTER_NS, the time a daemon on another CPU answers in */
+			if (h->woke_daemon || now - start >= YIELD_AFTER_NS)
+				sched_yield();
+			else
+				seqlock_cpu_relax();
 			continue;
 		}
 		if (daemon_hung_up(h))
