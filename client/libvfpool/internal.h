@@ -33,6 +33,11 @@ struct vfpool {
 	/* the last doorbell woke a sleeping daemon: until its answer comes, the wait yields
 	 * the CPU instead of spinning on it (on a shared CPU the daemon needs it to answer) */
 	bool woke_daemon;
+	/* a daemon that sleeps between requests (a doorbell had to wake it, and fewer than
+	 * SLEEPY_STREAK doorbells since found it awake): a wait past YIELD_AFTER_NS yields
+	 * too. A polling daemon never needs a doorbell: its clients never yield. */
+	bool sleepy_daemon;
+	uint32_t awake_streak;
 	/* the daemon's pending summary (shm/layout.h), NULL from a daemon without one: the
 	 * word holding this ring's bit, and the bit */
 	struct vfpool_summary_hdr *summary;

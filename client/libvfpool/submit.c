@@ -155,6 +155,10 @@ VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const 
 	return 0;
 }
 
+/* Doorbells in a row that found the daemon awake before its clients stop treating it as
+ * one that sleeps between requests (struct vfpool.sleepy_daemon). */
+#define SLEEPY_STREAK 64u
+
 /* Wakes the daemon if it announced it sleeps. Call after a store it must see (a new
  * sq_tail, or a cq_head that makes room): the seq_cst fence orders that store before the
  * sq_wakeup load and pairs with the daemon's fence between setting sq_wakeup and
@@ -168,6 +172,10 @@ static void ring_doorbell(struct vfpool *h)
 		atomic_fetch_add_explicit(&h->ring->sq_bell.v, 1, memory_order_release);
 		syscall(SYS_futex, &h->ring->sq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
 		h->woke_daemon = true;
+		h->sleepy_daemon = true;
+		h->awake_streak = 0;
+	} else if (h->sleepy_daemon && ++h->awake_streak >= SLEEPY_STREAK) {
+		h->sleepy_daemon = false;
 	}
 }
 
@@ -324,9 +332,11 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 			/* the daemon may be queued behind us on this CPU (just woken, or awake
 			 * and preempted): spinning would delay its answer to the end of our time
 			 * slice, a yield lets it run at once and returns at once when nothing
-			 * else waits. At once after waking it; else once per clock read past
-			 * the first YIELD_AFTER_NS, the time a daemon on another CPU answers in */
-			if (h->woke_daemon || now - start >= YIELD_AFTER_NS)
+			 * else waits. At once after waking it; else, with a daemon that sleeps
+			 * between requests, once per clock read past the first YIELD_AFTER_NS.
+			 * A polling daemon's clients only spin: on a busy host a yield can cost
+			 * them the CPU for a whole time slice */
+			if (h->woke_daemon || (h->sleepy_daemon && now - start >= YIELD_AFTER_NS))
 				sched_yield();
 			else
 				seqlock_cpu_relax();
