@@ -164,7 +164,7 @@ $(B)/vfpoold: $(call obj,$(CORE_MAIN)) $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 $(B)/vfpoolctl: $(CTL_OBJ) $(B)/libvfpool.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) -ludev
 $(B)/vfpool-bench: $(BENCH_OBJ) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
-	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lm
+	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) -lsqlite3 -lm
 $(B)/vfpool-tests: $(TEST_OBJ) $(call obj,$(CTL_CHECK_SRC)) $(B)/libvfpool.a $(B)/libvfpoolcore.a $(B)/libvfpoolshm.a
 	$(CC) -o $@ $^ $(LDFLAGS_ALL) $(PKG_LIBS) $(CRIT_LIBS) $(UMOCK_LIBS)
 

@@ -13,6 +13,7 @@ struct bench_result {
 	double p99_ns;
 	double p999_ns;
 	double ops_per_s;
+	double count;      /* a scenario's own count, for a target (probe_storm: wakeups) */
 	const char *note;  /* free text for the table, may be NULL */
 };
 

@@ -63,9 +63,16 @@ static void print_log_tail(const char *log)
 	fclose(f);
 }
 
+const char *bench_journal_fs(void)
+{
+	return access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+}
+
+#define MAX_EXTRA 8
+
 /* In the child: pin, send output to the log, exec. Only async-signal-safe calls. */
-static void exec_daemon(const struct bench_daemon *d, const char *path, const char *spec,
-			const char *spin, int cpu)
+static void exec_daemon(const struct bench_daemon *d, const char *path, char *const *argv,
+			int cpu)
 {
 	int fd = open(d->log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 
@@ -80,16 +87,23 @@ static void exec_daemon(const struct bench_daemon *d, const char *path, const ch
 		dup2(fd, STDOUT_FILENO);
 		dup2(fd, STDERR_FILENO);
 	}
-	execl(path, "vfpoold", "--simulate", spec, "--run-dir", d->run_dir, "--state-dir",
-	      d->state_dir, "--spin-us", spin, (char *)NULL);
+	execv(path, argv);
 	_exit(127);
 }
 
 int bench_daemon_start(struct bench_daemon *d, const char *spec, unsigned spin_us, int cpu)
 {
+	return bench_daemon_start_ex(d, spec, spin_us, cpu, NULL);
+}
+
+int bench_daemon_start_ex(struct bench_daemon *d, const char *spec, unsigned spin_us, int cpu,
+			  const char *const *extra)
+{
 	char path[PATH_MAX], spin[16], sock[160];
+	const char *argv[10 + MAX_EXTRA];
 	int phys_cpu = cpu >= 0 ? bench_cpu_id(cpu) : -1;
 	int r = daemon_path(path, sizeof(path));
+	size_t n = 0;
 
 	memset(d, 0, sizeof(*d));
 	d->pid = -1;
@@ -98,8 +112,7 @@ int bench_daemon_start(struct bench_daemon *d, const char *spec, unsigned spin_u
 		return r;
 	}
 	/* tmpfs, as /run is on a real host: the lease journal lives in the run dir */
-	snprintf(d->dir, sizeof(d->dir), "%s/vfpool-bench.XXXXXX",
-		 access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp");
+	snprintf(d->dir, sizeof(d->dir), "%s/vfpool-bench.XXXXXX", bench_journal_fs());
 	if (!mkdtemp(d->dir)) {
 		r = -errno;
 		bench_error("mkdtemp: %s", strerror(errno));
@@ -112,6 +125,18 @@ int bench_daemon_start(struct bench_daemon *d, const char *spec, unsigned spin_u
 	snprintf(sock, sizeof(sock), "%s/vfpool.sock", d->run_dir);
 	mkdir(d->run_dir, 0755);
 	mkdir(d->state_dir, 0755);
+	argv[n++] = "vfpoold";
+	argv[n++] = "--simulate";
+	argv[n++] = spec;
+	argv[n++] = "--run-dir";
+	argv[n++] = d->run_dir;
+	argv[n++] = "--state-dir";
+	argv[n++] = d->state_dir;
+	argv[n++] = "--spin-us";
+	argv[n++] = spin;
+	for (size_t i = 0; extra && extra[i] && i < MAX_EXTRA; i++)
+		argv[n++] = extra[i];
+	argv[n] = NULL;
 	fflush(NULL);
 	d->pid = fork();
 	if (d->pid < 0) {
@@ -121,7 +146,7 @@ int bench_daemon_start(struct bench_daemon *d, const char *spec, unsigned spin_u
 		return r;
 	}
 	if (d->pid == 0)
-		exec_daemon(d, path, spec, spin, phys_cpu);
+		exec_daemon(d, path, (char *const *)argv, phys_cpu);
 	for (unsigned waited = 0; waited < START_TIMEOUT_MS; waited += 5) {
 		int status;
 

@@ -17,6 +17,9 @@ struct bench_daemon {
 /* Starts vfpoold --simulate spec --spin-us spin_us, pinned to CPU index cpu (< 0: not
  * pinned), and waits for its socket. 0, or a negative errno after saying why. */
 int bench_daemon_start(struct bench_daemon *d, const char *spec, unsigned spin_us, int cpu);
+/* The same with further vfpoold arguments (a NULL-terminated list, at most 8). */
+int bench_daemon_start_ex(struct bench_daemon *d, const char *spec, unsigned spin_us, int cpu,
+			  const char *const *extra);
 /* SIGTERM, wait (SIGKILL after a while), remove the temporary directory. */
 void bench_daemon_stop(struct bench_daemon *d);
 

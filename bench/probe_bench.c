@@ -328,6 +328,7 @@ static void run_storm(struct nl_sock *sk, int vf, bool fallback, unsigned n)
 		fprintf(stderr, "bench_probe: receiver: %s\n", strerror(-rx.error));
 
 	res.ops_per_s = (double)(2 * n) * 1e9 / (double)elapsed;
+	res.count = (double)rx.wakeups;
 	snprintf(note[fallback], sizeof(note[0]),
 		 "%u unrelated link events: %llu wakeups, %llu recvs, receiver CPU %.2f ms; "
 		 "filter passed %llu dropped %llu", 2 * n, (unsigned long long)rx.wakeups,

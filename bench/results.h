@@ -20,7 +20,21 @@ int bench_only_add(const char *name);
  * in it. */
 bool bench_probe_wanted(void);
 
-/* Results recorded so far, in emission order. */
+/* Rounds: the whole scenario set runs n times, interleaved (round 0 all scenarios, then
+ * round 1, ...), so a noisy stretch of the machine hits one round of every scenario rather
+ * than every round of one. bench_emit records into the current round. */
+#define BENCH_MAX_ROUNDS 16
+void bench_rounds_begin(size_t n);
+void bench_round_set(size_t i);
+size_t bench_round(void);
+size_t bench_round_count(void);
+/* One round's result by name; NULL if that round has none. */
+const struct bench_result *bench_result_in_round(size_t round, const char *name);
+/* The median of v[0..n) (sorts it in place); 0 for n == 0. */
+double bench_median(double *v, size_t n);
+
+/* The run's summary, in first-emission order: per result name, each figure the median of
+ * the rounds that have it. */
 size_t bench_result_count(void);
 const struct bench_result *bench_result_at(size_t i);
 const struct bench_result *bench_result_find(const char *name); /* NULL if absent */

@@ -5,8 +5,11 @@
  *   rtt_poll            polling daemon (pinned to CPU 0) and one polling client (CPU 1):
  *                       alloc+release pairs, one at a time. On 2 CPUs this takes both, so
  *                       polling is only measured with one client.
+ *   rtt_poll_idle255    rtt_poll with 255 further clients connected and idle: the cost of
+ *                       connections that do nothing.
  *   batch64             same daemon: submit 64 allocations, flush, reap 64; then 64
  *                       releases. Latency is per pair, amortized over the batch.
+ *   batch64_2clients    two clients batching at once (both on CPU 1); ops/s summed.
  *   rtt_sleep           sleeping daemon (--spin-us 0: waits for futex doorbells), daemon
  *                       on CPU 0, client on CPU 1 with the library's default spin, ops
  *                       paced SLEEP_GAP_US apart so each one finds the daemon asleep:
@@ -38,6 +41,7 @@
  * awake (see rtt_sleep's note). */
 #define SLEEP_GAP_US  BENCH_IDLE_GAP_US
 #define MAX_CLIENTS   2
+#define IDLE_CLIENTS  255 /* with the measuring client: the daemon's default --max-clients */
 
 struct rtt_client {
 	const char *run_dir;
@@ -224,68 +228,144 @@ static int batch_round(struct vfpool *h, struct vfpool_alloc_req *reqs,
 	return flush_and_reap(h, cqes, "release", why, why_len);
 }
 
-static void run_batch64(const struct bench_opts *o, const char *run_dir)
-{
-	struct bench_budget bud = bench_budget_for(o, 20000, 2.0); /* batches */
-	struct vfpool_alloc_req reqs[BATCH];
-	struct vfpool_completion *cqes = calloc(BATCH, sizeof(*cqes));
-	uint64_t *samples = calloc(bud.ops, sizeof(*samples));
-	char vnic[BATCH][16], why[200] = "";
-	struct bench_result r = { .name = "batch64" };
-	struct vfpool *h = NULL;
-	uint64_t start, end, deadline;
-	size_t n = 0;
+struct batch_client {
+	const char *run_dir;
+	int cpu;          /* index for bench_pin, < 0: not pinned */
+	unsigned spin_us; /* the client's spin before it sleeps on completions */
+	struct bench_budget bud;
+	char vm_id[32];
+	uint64_t *samples; /* per batch round: its time / BATCH */
+	size_t n;
+	uint64_t start_ns, end_ns;
 	int err;
+	char why[200];
+};
 
-	if (!cqes || !samples) {
-		bench_error("batch64: out of memory");
-		goto out;
-	}
+static void *batch_client_main(void *arg)
+{
+	struct batch_client *c = arg;
+	struct vfpool_alloc_req reqs[BATCH];
+	struct vfpool_completion cqes[BATCH];
+	char vnic[BATCH][16];
+	struct vfpool *h = NULL;
+	uint64_t deadline;
+
 	for (int i = 0; i < BATCH; i++) {
 		cqes[i] = VFPOOL_OPTS(vfpool_completion);
 		snprintf(vnic[i], sizeof(vnic[i]), "nic%d", i);
-		reqs[i] = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = "bench-batch", .vnic_id = vnic[i],
+		reqs[i] = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = c->vm_id, .vnic_id = vnic[i],
 				      .network = "default", .numa_node = -1);
 	}
-	bench_pin(1);
-	err = connect_client(run_dir, CLIENT_POLL_SPIN_US, &h);
-	for (size_t i = 0; i < bud.ops / 10 && !err; i++)
-		err = batch_round(h, reqs, cqes, why, sizeof(why));
-	start = bench_now_ns();
-	deadline = start + bud.cap_ns;
-	while (n < bud.ops && !err) {
+	if (c->cpu >= 0)
+		bench_pin(c->cpu);
+	c->err = connect_client(c->run_dir, c->spin_us, &h);
+	for (size_t i = 0; i < c->bud.ops / 10 && !c->err; i++)
+		c->err = batch_round(h, reqs, cqes, c->why, sizeof(c->why));
+	c->start_ns = bench_now_ns();
+	deadline = c->start_ns + c->bud.cap_ns;
+	while (c->n < c->bud.ops && !c->err) {
 		uint64_t t0 = bench_now_ns();
 
-		err = batch_round(h, reqs, cqes, why, sizeof(why));
-		samples[n++] = (bench_now_ns() - t0) / BATCH;
-		if ((n & 63) == 0 && bench_now_ns() > deadline)
+		c->err = batch_round(h, reqs, cqes, c->why, sizeof(c->why));
+		c->samples[c->n++] = (bench_now_ns() - t0) / BATCH;
+		if ((c->n & 63) == 0 && bench_now_ns() > deadline)
 			break;
 	}
-	end = bench_now_ns();
-	bench_unpin();
-	if (err) {
-		bench_error("batch64: %s %s", vfpool_strerror(err), why);
-		goto out;
-	}
-	bench_percentiles(samples, n, &r);
-	r.ops_per_s = (double)n * BATCH * 1e9 / (double)(end - start);
-	r.note = "polling daemon, 1 client: 64 allocs/flush then 64 releases/flush; "
-		 "latency = batch time / 64";
-	bench_emit(&r);
-out:
+	c->end_ns = bench_now_ns();
+	if (c->cpu >= 0)
+		bench_unpin();
 	if (h)
 		vfpool_close(h);
-	free(cqes);
-	free(samples);
+	return NULL;
+}
+
+/* n_clients batching clients at once against the polling daemon; ops/s is the sum. */
+static void run_batch(const struct bench_opts *o, const char *run_dir, const char *name,
+		      int n_clients, const int *cpus, unsigned spin_us, const char *note)
+{
+	struct batch_client cl[MAX_CLIENTS] = { 0 };
+	struct bench_result r = { .name = name, .note = note };
+	pthread_t th[MAX_CLIENTS];
+	uint64_t *all = NULL, first = UINT64_MAX, last = 0;
+	size_t total = 0;
+	int started = 0;
+
+	for (int i = 0; i < n_clients; i++) {
+		cl[i].run_dir = run_dir;
+		cl[i].cpu = cpus ? cpus[i] : -1;
+		cl[i].spin_us = spin_us;
+		cl[i].bud = bench_budget_for(o, 20000, 2.0); /* batches */
+		snprintf(cl[i].vm_id, sizeof(cl[i].vm_id), "bench-%s-%d", name, i);
+		cl[i].samples = calloc(cl[i].bud.ops, sizeof(uint64_t));
+		if (!cl[i].samples) {
+			bench_error("%s: out of memory", name);
+			goto out;
+		}
+	}
+	for (; started < n_clients; started++)
+		if (pthread_create(&th[started], NULL, batch_client_main, &cl[started]) != 0)
+			break;
+	for (int i = 0; i < started; i++)
+		pthread_join(th[i], NULL);
+	if (started < n_clients) {
+		bench_error("%s: cannot start client threads", name);
+		goto out;
+	}
+	for (int i = 0; i < n_clients; i++) {
+		if (cl[i].err) {
+			bench_error("%s: client %d: %s %s", name, i, vfpool_strerror(cl[i].err),
+				    cl[i].why);
+			goto out;
+		}
+		total += cl[i].n;
+		first = cl[i].start_ns < first ? cl[i].start_ns : first;
+		last = cl[i].end_ns > last ? cl[i].end_ns : last;
+	}
+	all = calloc(total ? total : 1, sizeof(*all));
+	if (!all)
+		goto out;
+	total = 0;
+	for (int i = 0; i < n_clients; i++) {
+		memcpy(all + total, cl[i].samples, cl[i].n * sizeof(*all));
+		total += cl[i].n;
+	}
+	bench_percentiles(all, total, &r);
+	r.ops_per_s = last > first ? (double)total * BATCH * 1e9 / (double)(last - first) : 0;
+	bench_emit(&r);
+out:
+	free(all);
+	for (int i = 0; i < n_clients; i++)
+		free(cl[i].samples);
+}
+
+/* Connects n clients that then do nothing, for the idle-client scenarios. Returns how
+ * many connected (said if short). */
+static size_t connect_idle(const char *run_dir, struct vfpool **h, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		struct vfpool_opts opts = { .sz = sizeof(opts), .ring_entries = 8 };
+		int r = vfpool_connect(run_dir, &opts, &h[i]);
+
+		if (r < 0) {
+			bench_error("idle client %zu of %zu: %s", i + 1, n, vfpool_strerror(r));
+			break;
+		}
+	}
+	return i;
 }
 
 static void run_polling(const struct bench_opts *o)
 {
 	struct bench_budget bud = bench_budget_for(o, 500000, 3.0);
-	static const int cpu1[] = { 1 };
+	static const int cpu1[] = { 1, 1 };
+	struct vfpool *idle[IDLE_CLIENTS];
 	struct bench_daemon d;
+	size_t n_idle;
 
-	if (!bench_wanted("rtt_poll") && !bench_wanted("batch64"))
+	if (!bench_wanted("rtt_poll") && !bench_wanted("batch64") &&
+	    !bench_wanted("rtt_poll_idle255") && !bench_wanted("batch64_2clients"))
 		return;
 	if (bench_daemon_start(&d, BENCH_SIM_SPEC, POLL_SPIN_US, 0) != 0)
 		return;
@@ -294,7 +374,21 @@ static void run_polling(const struct bench_opts *o)
 			 "polling daemon on CPU 0, 1 polling client on CPU 1 (both CPUs busy); "
 			 "alloc+release/op = 2 round trips, back to back");
 	if (bench_wanted("batch64"))
-		run_batch64(o, d.run_dir);
+		run_batch(o, d.run_dir, "batch64", 1, cpu1, CLIENT_POLL_SPIN_US,
+			  "polling daemon, 1 client: 64 allocs/flush then 64 releases/flush; "
+			  "latency = batch time / 64");
+	if (bench_wanted("batch64_2clients"))
+		run_batch(o, d.run_dir, "batch64_2clients", 2, cpu1, 0,
+			  "as batch64, 2 clients at once, both on CPU 1 with the library's default "
+			  "spin (the polling daemon has CPU 0); ops/s summed");
+	if (bench_wanted("rtt_poll_idle255")) {
+		n_idle = connect_idle(d.run_dir, idle, IDLE_CLIENTS);
+		if (n_idle == IDLE_CLIENTS)
+			emit_rtt("rtt_poll_idle255", d.run_dir, &bud, 1, cpu1, CLIENT_POLL_SPIN_US,
+				 0, "rtt_poll with 255 further clients connected and idle");
+		while (n_idle > 0)
+			vfpool_close(idle[--n_idle]);
+	}
 	bench_daemon_stop(&d);
 }
 

@@ -56,8 +56,18 @@ void bench_pingpong(const struct bench_opts *o);
 void bench_unix_socket(const struct bench_opts *o);
 void bench_mutex_inproc(const struct bench_opts *o);
 void bench_scale(const struct bench_opts *o);
+void bench_sqlite_claim(const struct bench_opts *o);
 void bench_rtt(const struct bench_opts *o);
 void bench_snapshot(const struct bench_opts *o);
 void bench_k8s(const struct bench_opts *o);
+/* vfpoold's footprint at 65,536 VFs with 256 clients (bench/memory.c): run once */
+void bench_memory(const struct bench_opts *o);
+
+/* Rounds of the whole set when --reps is not given. */
+#define BENCH_DEFAULT_ROUNDS 5
+
+/* The directory the daemon scenarios put their journal in (tmpfs /dev/shm when writable,
+ * as /run is on a real host; else /tmp): the database baseline uses the same file system. */
+const char *bench_journal_fs(void);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "core/base/container_of.h"
 #include "core/conn_admit.h"
+#include "core/conn_summary.h"
 #include "core/connection.h"
 #include "core/control_socket.h"
 #include "core/log.h"
@@ -86,6 +87,9 @@ struct connections {
 	uint32_t next_client_id;
 	gid_t admin_gid; /* (gid_t)-1: root only */
 	struct conn_admit admit; /* who may take a slot (core/conn_admit.h); used == n_active */
+	/* which rings have work (core/conn_summary.h): bit i is conns[i]'s ring */
+	struct conn_summary summary;
+	uint64_t ring_bytes, ring_bytes_max; /* all live rings' segments; --ring-memory */
 };
 
 static void on_accept(struct loop_op *op, const struct io_uring_cqe *cqe);
@@ -169,6 +173,8 @@ static void conn_free_if_idle(struct connections *cs, struct conn *c)
 	    c->ring.deferred > 0 || c->hello_timer_pending || c->bell_resting)
 		return;
 	/* no io_uring request references the ring, the socket or the buffers any more */
+	if (c->ring.hdr)
+		cs->ring_bytes -= c->ring.size;
 	client_ring_destroy(&c->ring);
 	close(c->fd);
 	free(c->in);
@@ -387,7 +393,7 @@ static bool peer_is_admin(const struct connections *cs, int fd, const struct ucr
 static void refuse_peer(struct connections *cs, int fd, const struct ucred *cred,
 			const char *why, enum conn_admit_verdict v, bool log)
 {
-	control_send_welcome(fd, -EUSERS, 0, 0, 0, -1, -1, why);
+	control_send_welcome(fd, -EUSERS, 0, 0, 0, -1, -1, -1, why);
 	if (log)
 		log_warn("client_refused",
 			 "pid=%d uid=%u reason=\"%s\" refused_so_far=%llu (more refusals for "
@@ -478,8 +484,21 @@ static void finish_handshake(struct connections *cs, struct conn *c)
 	cancel_hello_timer(cs, c);
 	r = control_check_hello(&hello, &why);
 	if (r) {
-		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, why);
+		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, -1, why);
 		conn_close(cs, c, why);
+		return;
+	}
+	/* the daemon's shared memory is bounded: every ring counts against --ring-memory */
+	if (cs->ring_bytes + client_ring_size(hello.sq_entries, hello.cq_entries) >
+	    cs->ring_bytes_max) {
+		char msg[96];
+
+		snprintf(msg, sizeof(msg), "--ring-memory %llu MiB: %zu more bytes do not fit "
+			 "(%llu in use)", (unsigned long long)(cs->ring_bytes_max >> 20),
+			 client_ring_size(hello.sq_entries, hello.cq_entries),
+			 (unsigned long long)cs->ring_bytes);
+		control_send_welcome(c->fd, -ENOSPC, 0, 0, 0, -1, -1, -1, msg);
+		conn_close(cs, c, msg);
 		return;
 	}
 	r = client_ring_create(c->id, hello.sq_entries, hello.cq_entries, &c->ring);
@@ -489,12 +508,16 @@ static void finish_handshake(struct connections *cs, struct conn *c)
 		/* -ENOSPC / -ENOMEM: its memory could not be reserved; the client is told why */
 		snprintf(msg, sizeof(msg), "cannot create the ring segment (%zu bytes): %s",
 			 client_ring_size(hello.sq_entries, hello.cq_entries), strerror(-r));
-		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, msg);
+		control_send_welcome(c->fd, r, 0, 0, 0, -1, -1, -1, msg);
 		conn_close(cs, c, msg);
 		return;
 	}
+	/* the ring's bit in the pending summary is its slot's: written before the client can
+	 * map the ring (the welcome hands it over) */
+	c->ring.hdr->summary_slot = (uint32_t)(c - cs->conns);
+	cs->ring_bytes += c->ring.size;
 	r = control_send_welcome(c->fd, 0, c->id, c->ring.size, cs->opts.seg->size, c->ring.fd,
-				 cs->opts.seg->ro_fd, NULL);
+				 cs->opts.seg->ro_fd, cs->summary.fd, NULL);
 	/* the client has its own descriptor now; the mapping keeps the memory alive for us */
 	close(c->ring.fd);
 	c->ring.fd = -1;
@@ -671,25 +694,54 @@ static void conn_post(struct completion_sink *sink, const struct vfpool_cqe *cqe
 		wake_client(c);
 }
 
+/* Serves one live connection's ring (a bounded batch); a ring left with requests it could
+ * serve is looked at again next turn. Returns the requests served. */
+static unsigned serve_conn(struct connections *cs, struct conn *c)
+{
+	int n = client_ring_serve(&c->ring, cs->opts.engine, &c->sink, SERVE_BATCH);
+
+	if (n < 0) {
+		conn_close(cs, c, c->ring.refused);
+		return 0;
+	}
+	if (n > 0 && client_ring_client_sleeps(&c->ring))
+		wake_client(c);
+	/* cut at its batch: the client set its bit once for all of them */
+	if (n >= SERVE_BATCH && !c->ring.stalled && client_ring_pending(&c->ring) > 0)
+		conn_summary_carry(&cs->summary, (uint32_t)(c - cs->conns));
+	return (unsigned)n;
+}
+
 unsigned connections_serve(struct connections *cs)
 {
 	unsigned total = 0;
 
 	if (!cs->accept_armed && !*cs->opts.stop)
 		arm_accept(cs);
-	/* backwards: conn_close swaps the last live connection into a closed one's place */
-	for (uint32_t i = cs->n_live; i-- > 0;) {
-		struct conn *c = cs->live[i];
-		int n;
+	if (conn_summary_sweep_due(&cs->summary)) {
+		/* every ring, whatever the summary says: a bit is only a hint (a peer may clear
+		 * others'); backwards, as conn_close swaps the last live connection into a
+		 * closed one's place */
+		for (uint32_t i = cs->n_live; i-- > 0;)
+			total += serve_conn(cs, cs->live[i]);
+		return total;
+	}
+	/* only the rings whose clients posted work, or that the daemon knows have some: a
+	 * turn costs a look at n_conns / 64 words, not at every idle client's ring */
+	for (uint32_t w = 0; w < cs->summary.n_words; w++) {
+		uint64_t bits = conn_summary_take(&cs->summary, w);
 
-		n = client_ring_serve(&c->ring, cs->opts.engine, &c->sink, SERVE_BATCH);
-		if (n < 0) {
-			conn_close(cs, c, c->ring.refused);
-			continue;
+		while (bits) {
+			uint32_t slot = w * 64 + (uint32_t)__builtin_ctzll(bits);
+			struct conn *c;
+
+			bits &= bits - 1;
+			/* a bit for a slot without a live ring (wrong, or stale): nothing to do */
+			if (slot >= cs->n_conns || cs->conns[slot].state != CONN_ACTIVE)
+				continue;
+			c = &cs->conns[slot];
+			total += serve_conn(cs, c);
 		}
-		if (n > 0 && client_ring_client_sleeps(&c->ring))
-			wake_client(c);
-		total += (unsigned)n;
 	}
 	return total;
 }
@@ -703,8 +755,11 @@ bool connections_prepare_sleep(struct connections *cs)
 
 		int64_t bell = client_ring_prepare_sleep(&c->ring);
 
-		if (bell < 0)
+		if (bell < 0) {
+			/* served next turn whether or not its client's bit is still set */
+			conn_summary_carry(&cs->summary, (uint32_t)(c - cs->conns));
 			return false;
+		}
 		/* the value read before the re-check: a doorbell rung since fails the wait */
 		if (!c->futex_pending && !c->bell_resting)
 			arm_futex(cs, c, (uint32_t)bell);
@@ -734,15 +789,23 @@ int connections_new(const struct connections_opts *opts, struct connections **re
 
 	if (!cs)
 		return -ENOMEM;
+	cs->summary.fd = -1;
 	cs->opts = *opts;
 	cs->admin_gid = opts->admin_gid;
 	cs->accept_op.complete = on_accept;
 	cs->n_conns = opts->max_clients;
+	cs->ring_bytes_max = opts->ring_memory_max ? opts->ring_memory_max
+						   : CONNECTIONS_RING_MEMORY_DEFAULT;
 	cs->conns = calloc(cs->n_conns, sizeof(*cs->conns));
 	cs->live = calloc(cs->n_conns, sizeof(*cs->live));
 	if (!cs->conns || !cs->live) {
 		connections_free(cs);
 		return -ENOMEM;
+	}
+	r = conn_summary_create(cs->n_conns, &cs->summary);
+	if (r) {
+		connections_free(cs);
+		return r;
 	}
 	r = conn_admit_init(&cs->admit, cs->n_conns,
 			    opts->max_clients_per_uid ? opts->max_clients_per_uid
@@ -753,8 +816,9 @@ int connections_new(const struct connections_opts *opts, struct connections **re
 		connections_free(cs);
 		return r;
 	}
-	log_info("client_limits", "max_clients=%u max_clients_per_uid=%u reserved_clients=%u",
-		 cs->n_conns, cs->admit.per_uid, cs->admit.reserved);
+	log_info("client_limits", "max_clients=%u max_clients_per_uid=%u reserved_clients=%u "
+		 "ring_memory_mib=%llu", cs->n_conns, cs->admit.per_uid, cs->admit.reserved,
+		 (unsigned long long)(cs->ring_bytes_max >> 20));
 	*ret_conns = cs;
 	return 0;
 }
@@ -785,6 +849,7 @@ void connections_free(struct connections *cs)
 		cs->sends = next;
 	}
 	conn_admit_fini(&cs->admit);
+	conn_summary_destroy(&cs->summary);
 	free(cs->conns);
 	free(cs->live);
 	free(cs);

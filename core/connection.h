@@ -34,6 +34,9 @@ struct connections_opts {
 	uint32_t max_clients_per_uid; /* root exempt; 0: a quarter of max_clients */
 	int reserved_clients;         /* the last slots, for root and the admin group; -1: default */
 	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
+	/* bytes all client rings may take together (vfpoold --ring-memory): a hello asking
+	 * for rings past it is refused, naming the flag; 0: CONNECTIONS_RING_MEMORY_DEFAULT */
+	uint64_t ring_memory_max;
 	gid_t admin_gid;              /* may change configuration; (gid_t)-1: root only */
 	const bool *stop;             /* the loop's flag: once set, accept is not re-armed */
 	/* A complete command frame. payload[0..len) is the peer's and lives until the call
@@ -46,6 +49,10 @@ struct connections_opts {
 };
 
 struct connections;
+
+/* 64 MiB: the default 256 clients on default rings (256 entries each way, 132 KiB) take
+ * 33 MiB; 32 clients may ask for the largest rings (4096 entries, 2 MiB each). */
+#define CONNECTIONS_RING_MEMORY_DEFAULT (UINT64_C(64) << 20)
 
 /* The doorbells are futex waits in the ring: false when its kernel lacks
  * IORING_OP_FUTEX_WAIT (Linux 6.7). */

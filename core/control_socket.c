@@ -90,7 +90,8 @@ int control_check_hello(const struct vfpool_ctl_hello *h, const char **ret_why)
 }
 
 int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ring_size,
-			 uint64_t state_size, int ring_fd, int state_fd, const char *message)
+			 uint64_t state_size, int ring_fd, int state_fd, int summary_fd,
+			 const char *message)
 {
 	struct vfpool_ctl_welcome w = {
 		.magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
@@ -99,7 +100,7 @@ int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ri
 	};
 	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
@@ -109,16 +110,17 @@ int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ri
 		snprintf(w.message, sizeof(w.message), "%s", message);
 	if (status == 0) {
 		struct cmsghdr *c;
-		int fds[2] = { ring_fd, state_fd };
+		int fds[3] = { ring_fd, state_fd, summary_fd };
+		size_t n_fds = summary_fd >= 0 ? 3 : 2;
 
 		memset(&ctl, 0, sizeof(ctl));
 		msg.msg_control = ctl.buf;
-		msg.msg_controllen = sizeof(ctl.buf);
+		msg.msg_controllen = CMSG_SPACE(n_fds * sizeof(int));
 		c = CMSG_FIRSTHDR(&msg);
 		c->cmsg_level = SOL_SOCKET;
 		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(fds));
-		memcpy(CMSG_DATA(c), fds, sizeof(fds));
+		c->cmsg_len = CMSG_LEN(n_fds * sizeof(int));
+		memcpy(CMSG_DATA(c), fds, n_fds * sizeof(int));
 	}
 	n = sendmsg(fd, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
 	if (n < 0)

@@ -25,9 +25,11 @@ void control_unlink(int dir_fd);
 /* 0, or -EPROTO with why set. */
 int control_check_hello(const struct vfpool_ctl_hello *h, const char **ret_why);
 
-/* Sends the welcome; fds (ring, state) are attached only when status is 0. Non-blocking:
- * the socket buffer of a fresh connection always has room for 128 bytes. */
+/* Sends the welcome; fds (ring, state, and the pending summary when summary_fd >= 0) are
+ * attached only when status is 0. Non-blocking: the socket buffer of a fresh connection
+ * always has room for 128 bytes. */
 int control_send_welcome(int fd, int32_t status, uint32_t client_id, uint64_t ring_size,
-			 uint64_t state_size, int ring_fd, int state_fd, const char *message);
+			 uint64_t state_size, int ring_fd, int state_fd, int summary_fd,
+			 const char *message);
 
 #endif

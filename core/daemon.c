@@ -11,6 +11,7 @@
  * io_uring_enter until a doorbell, a connection, a signal or another event arrives.
  */
 #include <errno.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,7 @@ int daemon_run(struct daemon *d)
 {
 	uint64_t spin_ns = (uint64_t)d->opts.spin_us * 1000u, idle_since = 0;
 	unsigned idle_polls = 0;
+	bool worked = false;
 
 	connections_start(d->conns);
 	arm_signal(d);
@@ -148,6 +150,7 @@ int daemon_run(struct daemon *d)
 		if (did) {
 			idle_since = 0;
 			idle_polls = 0;
+			worked = true;
 			continue;
 		}
 		/* the clock is read every 64 idle polls: a poll pass is a few ns, the clock ~20 */
@@ -162,6 +165,14 @@ int daemon_run(struct daemon *d)
 				seqlock_cpu_relax();
 				continue;
 			}
+		}
+		/* after work, one yield before sleeping: a client on this CPU reads its answer
+		 * and posts its next request while the loop is still awake (no doorbell, no
+		 * wake); with no one else to run the yield returns at once */
+		if (worked) {
+			worked = false;
+			sched_yield();
+			continue;
 		}
 		/* every client is told the loop sleeps, or none: one with work keeps it awake */
 		if (!connections_prepare_sleep(d->conns)) {
@@ -483,6 +494,7 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			.max_clients_per_uid = opts->max_clients_per_uid,
 			.reserved_clients = opts->reserved_clients,
 			.handshake_timeout_ms = opts->handshake_timeout_ms,
+			.ring_memory_max = (uint64_t)opts->ring_memory_mib << 20,
 			.admin_gid = opts->admin_gid, .stop = &d->stop,
 			.command = on_command, .command_ctx = d,
 		};

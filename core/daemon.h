@@ -23,6 +23,7 @@ struct daemon_opts {
 	unsigned max_clients_per_uid; /* root exempt; 0: a quarter of max_clients */
 	int reserved_clients; /* the last slots, for root and the admin group; -1: the default */
 	unsigned handshake_timeout_ms; /* a connection must say hello by then; 0: 2000 */
+	unsigned ring_memory_mib; /* --ring-memory: all client rings together; 0: the default */
 	gid_t socket_gid;     /* (gid_t)-1: leave the socket's group alone */
 	gid_t admin_gid;      /* may change configuration; (gid_t)-1: root only */
 	enum vfpool_probe_mode probe_mode; /* link-event probe; 0 (OFF) when zeroed */

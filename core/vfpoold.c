@@ -40,6 +40,7 @@ static void usage(FILE *f)
 		"  --reserved-clients N  the last N slots are only for root and the admin group\n"
 		"                      (default: max(4, max-clients/16), at most half of them)\n"
 		"  --handshake-timeout-ms N  a connection must say hello within N ms (default 2000)\n"
+		"  --ring-memory MIB   shared memory all client rings may take together (default 64)\n"
 		"  --socket-group G    group owning the control socket (mode 0660)\n"
 		"  --admin-group G     members may change configuration (default: root only)\n"
 		"  --probe MODE        link-event probe: bpf (default; falls back when the filter\n"
@@ -99,6 +100,7 @@ int main(int argc, char **argv)
 		{ "max-clients-per-uid", required_argument, NULL, 'u' },
 		{ "reserved-clients", required_argument, NULL, 'e' },
 		{ "handshake-timeout-ms", required_argument, NULL, 'H' },
+		{ "ring-memory", required_argument, NULL, 'M' },
 		{ "socket-group", required_argument, NULL, 'g' },
 		{ "admin-group", required_argument, NULL, 'a' },
 		{ "log-level", required_argument, NULL, 'l' },
@@ -170,6 +172,10 @@ int main(int argc, char **argv)
 			break;
 		case 'm':
 			if (!number_option("max-clients", optarg, 1, 65536, &opts.max_clients))
+				return 2;
+			break;
+		case 'M':
+			if (!number_option("ring-memory", optarg, 1, 1048576, &opts.ring_memory_mib))
 				return 2;
 			break;
 		case 'u':

@@ -11,6 +11,8 @@ packages=(
 	linux-libc-dev bpftool iproute2 man-db libxml2-utils
 	# vfpoolctl's JSON; the ABI baseline check; man page lint; the Python binding's tests
 	libjson-c-dev abigail-tools mandoc python3
+	# vfpool-bench's database claim baseline (sqlite_claim)
+	libsqlite3-dev
 	# the guest-kernel harness (tests/kernel/): QEMU with its firmware, a static busybox
 	# and kmod for the initramfs, udev for systemd-udevd inside the guest, jq for the
 	# scenarios' JSON; the kernel itself is fetched into build/kernel/ by the harness

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The control socket (<run-dir>/vfpool.sock, unix stream): a client says hello, the daemon
- * answers with a welcome carrying two file descriptors (SCM_RIGHTS): the client's ring
- * segment (read-write, sealed against resizing) and the state segment (read-only).
+ * answers with a welcome carrying two or three file descriptors (SCM_RIGHTS): the client's
+ * ring segment (read-write, sealed against resizing), the state segment (read-only) and,
+ * from ring layout version 2, the pending summary segment (read-write, shared by every
+ * client: shm/layout.h).
  * The connection stays open: its close is how the daemon learns the client is gone.
  */
 #ifndef VFPOOL_SHM_CONTROL_PROTO_H

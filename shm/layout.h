@@ -27,7 +27,8 @@
 
 #define VFPOOL_STATE_MAGIC   UINT64_C(0x54535f4c4f4f5046) /* "FPOOL_ST" little-endian */
 #define VFPOOL_RING_MAGIC    UINT64_C(0x47525f4c4f4f5046) /* "FPOOL_RG" */
-#define VFPOOL_LAYOUT_VERSION 1u       /* the ring segment's */
+#define VFPOOL_LAYOUT_VERSION 2u       /* the ring segment's: 2 added summary_slot (and the
+					* pending summary segment it indexes) */
 #define VFPOOL_STATE_LAYOUT_VERSION 2u /* the state segment's: 2 added the host-use words */
 
 #define VFPOOL_PCI_ADDR_MAX 16 /* "dddd:bb:ss.f" + NUL = 13 */
@@ -347,7 +348,8 @@ struct vfpool_ring_hdr {
 	uint64_t sq_off;
 	uint64_t cq_off;
 	uint32_t client_id;
-	uint32_t reserved;
+	uint32_t summary_slot; /* this ring's bit in the pending summary (VFPOOL_SUMMARY_NONE:
+				* none): word summary_slot / 64, bit summary_slot % 64 */
 	/* one line each; the comment says who writes it */
 	struct vfpool_ring_index sq_tail;   /* client: requests published */
 	struct vfpool_ring_index sq_head;   /* daemon: requests consumed */
@@ -357,6 +359,39 @@ struct vfpool_ring_hdr {
 	struct vfpool_ring_index sq_bell;   /* client: futex word, bumped to wake the daemon */
 	struct vfpool_ring_index cq_wakeup; /* client: 1 while it sleeps waiting for completions */
 	struct vfpool_ring_index cq_bell;   /* daemon: futex word, bumped to wake the client */
+};
+
+/* ---- pending summary segment ---------------------------------------------------------
+ *
+ * One memfd the daemon shares read-write with every connected client (the welcome's third
+ * descriptor, sealed against resizing): a header, then one word per 64 client slots, each
+ * alone on its cache line. A client that publishes requests (or reaps completions while
+ * requests of its own still wait) sets its ring's bit (vfpool_ring_hdr.summary_slot) with
+ * a release fetch_or after the store of sq_tail (or cq_head) it announces; the polling
+ * daemon takes each word with an acquire exchange and serves only the rings whose bits
+ * were set: its release/acquire pairing makes the announced store visible to the serve.
+ * A bit set after the exchange stays for the next turn; nothing is lost in between.
+ *
+ * Every client may write every word: a bit is only a hint. A peer that sets bits wrongly
+ * costs the daemon a look at rings with nothing to serve; one that clears them can delay
+ * other clients' requests until the daemon's periodic look at every ring (at most
+ * VFPOOL_SUMMARY_SWEEP_TURNS polling turns), never lose them. Sleeping never rests on the
+ * summary: the doorbell protocol (sq_wakeup, sq_bell) is per ring and unchanged. */
+#define VFPOOL_SUMMARY_MAGIC UINT64_C(0x4d535f4c4f4f5046) /* "FPOOL_SM" */
+#define VFPOOL_SUMMARY_NONE  UINT32_MAX
+#define VFPOOL_SUMMARY_SWEEP_TURNS 256u
+
+struct vfpool_summary_word {
+	_Atomic uint64_t bits;
+	uint8_t pad[VFPOOL_CACHELINE - sizeof(uint64_t)];
+};
+
+struct vfpool_summary_hdr {
+	uint64_t magic;
+	uint32_t layout_version; /* VFPOOL_LAYOUT_VERSION */
+	uint32_t n_words;        /* words after the header: one per 64 client slots */
+	uint8_t pad[VFPOOL_CACHELINE - 16];
+	struct vfpool_summary_word words[];
 };
 
 #define VFPOOL_RING_DEFAULT_ENTRIES 256u
@@ -404,6 +439,9 @@ _Static_assert(offsetof(struct vfpool_ring_hdr, sq_tail) == VFPOOL_CACHELINE, "s
 _Static_assert(offsetof(struct vfpool_ring_hdr, sq_head) == 2 * VFPOOL_CACHELINE, "sq_head line");
 _Static_assert(offsetof(struct vfpool_ring_hdr, cq_bell) == 8 * VFPOOL_CACHELINE, "cq_bell line");
 _Static_assert(sizeof(struct vfpool_ring_hdr) == 9 * VFPOOL_CACHELINE, "ring header size");
+_Static_assert(offsetof(struct vfpool_ring_hdr, summary_slot) == 60, "summary_slot in line 0");
+_Static_assert(sizeof(struct vfpool_summary_word) == VFPOOL_CACHELINE, "one word per line");
+_Static_assert(sizeof(struct vfpool_summary_hdr) == VFPOOL_CACHELINE, "summary header line");
 _Static_assert(ATOMIC_LLONG_LOCK_FREE == 2, "64-bit atomics must be lock-free across processes");
 _Static_assert(ATOMIC_INT_LOCK_FREE == 2, "32-bit atomics must be lock-free across processes");
 

@@ -190,6 +190,8 @@ struct raw_client {
 	int sock;
 	struct vfpool_ring_hdr *ring;
 	size_t size;
+	struct vfpool_summary_hdr *summary; /* shared with every client: hostile ones write it */
+	size_t summary_size;
 };
 
 static void raw_connect_rings(const struct test_daemon *d, struct raw_client *rc,
@@ -200,11 +202,11 @@ static void raw_connect_rings(const struct test_daemon *d, struct raw_client *rc
 					  .type = VFPOOL_CTL_HELLO, .sq_entries = sq_entries,
 					  .cq_entries = cq_entries };
 	struct vfpool_ctl_welcome w;
-	union { char buf[CMSG_SPACE(2 * sizeof(int))]; struct cmsghdr a; } ctl;
+	union { char buf[CMSG_SPACE(3 * sizeof(int))]; struct cmsghdr a; } ctl;
 	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
 	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf,
 			      .msg_controllen = sizeof(ctl.buf) };
-	int fds[2];
+	int fds[3];
 
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", d->run_dir);
 	rc->sock = socket(AF_UNIX, SOCK_STREAM, 0);
@@ -212,12 +214,26 @@ static void raw_connect_rings(const struct test_daemon *d, struct raw_client *rc
 	cr_assert_eq(send(rc->sock, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
 	cr_assert_eq(recvmsg(rc->sock, &msg, 0), (ssize_t)sizeof(w));
 	cr_assert_eq(w.status, 0);
+	/* ring, state, pending summary */
+	cr_assert_eq(CMSG_FIRSTHDR(&msg)->cmsg_len, CMSG_LEN(sizeof(fds)));
 	memcpy(fds, CMSG_DATA(CMSG_FIRSTHDR(&msg)), sizeof(fds));
 	rc->size = w.ring_size;
 	rc->ring = mmap(NULL, rc->size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
 	cr_assert_neq(rc->ring, MAP_FAILED);
+	rc->summary_size = 0;
+	rc->summary = NULL;
+	{
+		struct stat st;
+
+		cr_assert_eq(fstat(fds[2], &st), 0);
+		rc->summary_size = (size_t)st.st_size;
+		rc->summary = mmap(NULL, rc->summary_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				   fds[2], 0);
+		cr_assert_neq(rc->summary, MAP_FAILED);
+	}
 	close(fds[0]);
 	close(fds[1]);
+	close(fds[2]);
 }
 
 static void raw_connect(const struct test_daemon *d, struct raw_client *rc)
@@ -248,6 +264,7 @@ Test(daemon, client_scribbling_on_its_ring_is_cut_off_and_others_are_served)
 	cr_assert(test_daemon_alive(&d));
 	vfpool_close(h);
 	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -279,6 +296,7 @@ Test(daemon, garbage_entries_get_error_completions_not_a_crash)
 	}
 	cr_assert(test_daemon_alive(&d));
 	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -419,6 +437,7 @@ Test(daemon, client_with_a_full_completion_ring_lets_the_daemon_sleep)
 	ring_bell(rc.ring);
 	cr_assert(wait_for(&rc.ring->cq_tail.v, 16), "held requests not served after the reap");
 	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -525,6 +544,7 @@ Test(daemon, chain_waiting_for_completion_room_lets_the_daemon_sleep)
 	cr_assert(wait_for(&rc.ring->cq_tail.v, 10), "the chain is not served after the reap");
 	cr_assert_eq(leased_in_snapshot(&d, "vm1"), 6u);
 	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -580,6 +600,7 @@ Test(daemon, doorbell_storm_is_noticed_and_everyone_is_still_served)
 	cr_assert_eq(leased_in_snapshot(&d, "vmstorm"), 1u);
 	vfpool_close(h);
 	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -632,6 +653,7 @@ Test(daemon, client_that_never_reads_replies_cannot_grow_the_daemon)
 	cr_assert_lt(sent, 200000u, "the daemon kept reading commands nobody read replies to");
 	cr_assert(test_daemon_alive(&d));
 	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
 	close(rc.sock);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
@@ -750,5 +772,115 @@ Test(daemon, corrupt_vf_record_is_refused_when_read)
 	cr_assert_eq(vfpool_snapshot_vf(s, 2, &v), -EPROTO);
 	cr_assert_eq(vfpool_snapshot_vf(s, 1, &v), 0, "the other records stay readable");
 	vfpool_snapshot_free(s);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* A peer that takes every bit of the pending summary as soon as it is set (it may: the
+ * segment is every client's). */
+struct summary_thief {
+	struct raw_client *rc;
+	atomic_bool stop;
+	uint64_t stolen; /* words that held a bit when taken */
+};
+
+static void *thief_main(void *arg)
+{
+	struct summary_thief *t = arg;
+	uint32_t n_words = (uint32_t)((t->rc->summary_size - sizeof(*t->rc->summary)) /
+				      sizeof(t->rc->summary->words[0]));
+
+	while (!atomic_load(&t->stop)) {
+		for (uint32_t w = 0; w < n_words; w++)
+			if (atomic_exchange(&t->rc->summary->words[w].bits, 0))
+				t->stolen++;
+	}
+	return NULL;
+}
+
+/* The summary is a hint: with every bit another client sets taken by a peer before the
+ * polling daemon sees it, that client's requests are still all served (the daemon looks at
+ * every ring now and then). The peer's thefts are counted: the race happened. */
+Test(daemon, a_peer_taking_every_summary_bit_delays_requests_but_loses_none)
+{
+	struct test_daemon d;
+	struct raw_client rc;
+	struct summary_thief t = { .rc = &rc };
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+	pthread_t th;
+	int ok = 0;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "100000", NULL);
+	raw_connect(&d, &rc);
+	cr_assert_not_null(rc.summary);
+	struct vfpool *h = connect_ok(&d);
+	struct vfpool_alloc_req req = req_for("vm-thief", "nic0");
+
+	cr_assert_eq(pthread_create(&th, NULL, thief_main, &t), 0);
+	for (int i = 0; i < 300; i++) {
+		int r = vfpool_alloc(h, &req, &l, NULL, 0);
+
+		cr_assert_eq(r, 0, "alloc %d: %s", i, vfpool_strerror(r));
+		r = vfpool_release(h, req.vm_id, req.vnic_id, l.generation, NULL, 0);
+		cr_assert_eq(r, 0, "release %d: %s", i, vfpool_strerror(r));
+		ok++;
+	}
+	atomic_store(&t.stop, true);
+	pthread_join(th, NULL);
+	cr_assert_eq(ok, 300);
+	cr_assert_gt(t.stolen, 0u, "the peer never took a bit: the race did not happen");
+	cr_assert(test_daemon_alive(&d));
+	vfpool_close(h);
+	munmap(rc.ring, rc.size);
+	munmap(rc.summary, rc.summary_size);
+	close(rc.sock);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* A hello by hand; returns the welcome (its descriptors closed). */
+static struct vfpool_ctl_welcome raw_hello(const struct test_daemon *d, uint32_t entries)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct vfpool_ctl_hello hello = { .magic = VFPOOL_CTL_MAGIC, .version = VFPOOL_CTL_VERSION,
+					  .type = VFPOOL_CTL_HELLO, .sq_entries = entries,
+					  .cq_entries = entries };
+	struct vfpool_ctl_welcome w;
+	int sock = socket(AF_UNIX, SOCK_STREAM, 0);
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/vfpool.sock", d->run_dir);
+	cr_assert_eq(connect(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	cr_assert_eq(send(sock, &hello, sizeof(hello), 0), (ssize_t)sizeof(hello));
+	cr_assert_eq(recv(sock, &w, sizeof(w), MSG_WAITALL), (ssize_t)sizeof(w));
+	close(sock);
+	w.message[sizeof(w.message) - 1] = '\0';
+	return w;
+}
+
+/* All client rings together fit --ring-memory: a hello past it is refused with the flag
+ * named, and the memory of a client that leaves is there for the next one. */
+Test(daemon, rings_past_the_ring_memory_budget_are_refused_naming_the_flag)
+{
+	struct test_daemon d;
+	struct vfpool_opts o = { .sz = sizeof(o) }; /* default rings: 132 KiB each */
+	struct vfpool *h[8];
+	struct vfpool_ctl_welcome w;
+	int r;
+
+	test_daemon_start(&d, "1x16", "--spin-us", "0", "--ring-memory", "1", NULL);
+	w = raw_hello(&d, VFPOOL_RING_MAX_ENTRIES); /* 2 MiB: never fits 1 MiB */
+	cr_assert_eq(w.status, -ENOSPC, "%d %s", w.status, w.message);
+	cr_assert(strstr(w.message, "--ring-memory 1 MiB"), "the refusal names the flag: %s",
+		  w.message);
+	for (int i = 0; i < 7; i++)
+		cr_assert_eq(vfpool_connect(d.run_dir, &o, &h[i]), 0, "client %d of 7 fits", i);
+	r = vfpool_connect(d.run_dir, &o, &h[7]);
+	cr_assert_eq(r, -ENOSPC, "the eighth ring does not fit: %s", vfpool_strerror(r));
+	vfpool_close(h[0]);
+	for (int i = 0; i < 100 && (r = vfpool_connect(d.run_dir, &o, &h[7])) == -ENOSPC; i++)
+		usleep(10000); /* the daemon sees the close and frees the ring */
+	cr_assert_eq(r, 0, "a ring given back is there for the next client: %s",
+		     vfpool_strerror(r));
+	for (int i = 1; i < 8; i++)
+		vfpool_close(h[i]);
+	cr_assert(test_daemon_alive(&d));
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }

@@ -428,3 +428,47 @@ Test(engine, failed_chain_flags_every_entry_but_the_failing_one)
 	cr_assert_not(pool_is_leased(&f.e.pool.pfs[0], 1));
 	teardown_host(&f);
 }
+
+/* The serve path keys a decoded request by the lengths and hashes its decode carried; the
+ * daemon's own requests (vfpoolctl release, pid sweeps) are keyed from their strings. Both
+ * name the same lease. */
+Test(engine, a_decoded_request_and_a_hand_built_one_name_the_same_lease)
+{
+	struct fixture f;
+	struct vfpool_sqe q;
+	struct request dec, again = alloc_req("vm-k", "nic7", "red");
+	struct request rel = release_req("vm-k", "nic7", 0);
+	struct vfpool_cqe a, b, c;
+	const char *why = NULL;
+
+	setup_host(&f, 1, 8);
+	memset(&q, 0, sizeof(q));
+	q.opcode = VFPOOL_OP_ALLOC;
+	q.numa_node = -1;
+	q.user_data = 1;
+	strcpy(q.vm_id, "vm-k");
+	strcpy(q.vnic_id, "nic7");
+	strcpy(q.network, "red");
+	cr_assert_eq(request_decode(&q, &dec, &why), 0, "%s", why);
+	dec.uid = 0;
+	engine_serve(&f.e, &dec, NULL, &a);
+	cr_assert_eq(a.res, 0, "%s", a.message);
+	engine_serve(&f.e, &again, NULL, &b);
+	cr_assert_eq(b.res, 0, "%s", b.message);
+	cr_assert(b.flags & VFPOOL_CQE_F_EXISTING, "the hand-built request finds the lease");
+	cr_assert_eq(b.vf_slot, a.vf_slot);
+	engine_serve(&f.e, &rel, NULL, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	/* and the decoded release of a hand-built lease */
+	engine_serve(&f.e, &again, NULL, &b);
+	cr_assert_eq(b.res, 0, "%s", b.message);
+	q.opcode = VFPOOL_OP_RELEASE;
+	memset(q.network, 0, sizeof(q.network));
+	cr_assert_eq(request_decode(&q, &dec, &why), 0, "%s", why);
+	dec.uid = 0;
+	engine_serve(&f.e, &dec, NULL, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert_eq(lease_index_count(f.e.leases), 0u);
+	teardown_host(&f);
+}

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/model/lease_key.h"
 #include "core/model/request.h"
 
 /* The valid entries every refusal starts from: one mutation must be the only fault. */
@@ -243,4 +244,21 @@ Test(request, every_refusal_has_its_errno_and_reason)
 		/* the refusal is completed to the right request */
 		cr_assert_eq(r.user_data, 0xdeadbeef00 + i, "row %zu lost user_data", i);
 	}
+}
+
+Test(request, decode_carries_the_id_lengths_and_the_key_hashed_once)
+{
+	struct vfpool_sqe e = good_alloc();
+	struct lease_key k = lease_key_of("6f1c2a3e-0000-4000-8000-000000000001", "nic0");
+	struct request r;
+	const char *why = NULL;
+
+	cr_assert_eq(request_decode(&e, &r, &why), 0, "%s", why);
+	cr_assert(r.keyed);
+	cr_assert_eq(r.vm_id_len, strlen(e.vm_id));
+	cr_assert_eq(r.vnic_id_len, 4u);
+	cr_assert_eq(r.key_hash, k.hash, "the lease index's hash of the pair");
+	cr_assert_eq(r.vm_hash, k.vm_hash, "the quota's hash of the VM");
+	/* the pair is hashed with a separator: moving a byte across it is another key */
+	cr_assert_neq(lease_key_of("ab", "c").hash, lease_key_of("a", "bc").hash);
 }

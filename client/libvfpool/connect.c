@@ -26,10 +26,10 @@ static uint32_t round_pow2(unsigned n)
 }
 
 /* Waits for the welcome: a bounded wait, so a wedged daemon cannot hang a launcher. */
-static int recv_welcome(int sock, struct vfpool_ctl_welcome *w, int fds[2])
+static int recv_welcome(int sock, struct vfpool_ctl_welcome *w, int fds[3])
 {
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = w, .iov_len = sizeof(*w) };
@@ -50,15 +50,17 @@ static int recv_welcome(int sock, struct vfpool_ctl_welcome *w, int fds[2])
 	n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
 	if (n < 0)
 		return -errno;
-	fds[0] = fds[1] = -1;
+	fds[0] = fds[1] = fds[2] = -1;
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+		/* ring and state, and the pending summary from a daemon that has one */
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
-			memcpy(fds, CMSG_DATA(c), 2 * sizeof(int));
+		    (c->cmsg_len == CMSG_LEN(2 * sizeof(int)) ||
+		     c->cmsg_len == CMSG_LEN(3 * sizeof(int))))
+			memcpy(fds, CMSG_DATA(c), c->cmsg_len - CMSG_LEN(0));
 	}
 	if (n != (ssize_t)sizeof(*w) || w->magic != VFPOOL_CTL_MAGIC ||
 	    w->type != VFPOOL_CTL_WELCOME || (msg.msg_flags & MSG_CTRUNC)) {
-		for (int i = 0; i < 2; i++) {
+		for (int i = 0; i < 3; i++) {
 			if (fds[i] >= 0)
 				close(fds[i]);
 			fds[i] = -1; /* the caller's error path closes what is left: nothing */
@@ -99,6 +101,43 @@ static int map_ring(struct vfpool *h, int fd, uint64_t size, uint32_t sq_n, uint
 	return 0;
 }
 
+/* The pending summary: the word and bit of this ring's slot, within the segment's size.
+ * Its header is not trusted (every client may write the segment): only the fd's size. A
+ * summary that cannot be used is not (the daemon still serves the ring: a bit is a hint). */
+static void map_summary(struct vfpool *h, int fd)
+{
+	struct stat st;
+	struct vfpool_summary_hdr *s;
+	uint32_t slot = h->ring->summary_slot;
+	void *mem;
+
+	h->summary = NULL;
+	h->summary_word = NULL;
+	if (fd < 0 || slot == VFPOOL_SUMMARY_NONE || fstat(fd, &st) < 0 ||
+	    (size_t)st.st_size < sizeof(*s))
+		return;
+	mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED)
+		return;
+	s = mem;
+	if (sizeof(*s) + (size_t)(slot / 64 + 1) * sizeof(s->words[0]) > (size_t)st.st_size) {
+		munmap(mem, (size_t)st.st_size);
+		return;
+	}
+	h->summary = s;
+	h->summary_size = (size_t)st.st_size;
+	h->summary_word = &s->words[slot / 64].bits;
+	h->summary_bit = UINT64_C(1) << (slot % 64);
+}
+
+void unmap_summary(struct vfpool *h)
+{
+	if (h->summary)
+		munmap(h->summary, h->summary_size);
+	h->summary = NULL;
+	h->summary_word = NULL;
+}
+
 bool daemon_hung_up(struct vfpool *h)
 {
 	struct pollfd pfd = { .fd = h->sock, .events = POLLRDHUP };
@@ -118,7 +157,7 @@ int vfpool_open_conn(struct vfpool *h)
 	struct vfpool_ctl_welcome w;
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct vfpool tmp = *h;
-	int fds[2] = { -1, -1 }, r, sock;
+	int fds[3] = { -1, -1, -1 }, r, sock;
 
 	if (snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/%s", h->run_dir, VFPOOL_CTL_SOCKET) >=
 	    (int)sizeof(sa.sun_path))
@@ -164,9 +203,17 @@ int vfpool_open_conn(struct vfpool *h)
 	r = map_ring(&tmp, fds[0], w.ring_size, hello.sq_entries, hello.cq_entries);
 	if (r)
 		goto fail;
-	/* the state segment is read through vfpool_snapshot_*; the ring is all we map */
-	close(fds[0]);
-	close(fds[1]);
+	/* the state segment is read through vfpool_snapshot_*; the ring and the summary are
+	 * what we map */
+	unmap_summary(h);
+	map_summary(&tmp, fds[2]);
+	h->summary = tmp.summary;
+	h->summary_size = tmp.summary_size;
+	h->summary_word = tmp.summary_word;
+	h->summary_bit = tmp.summary_bit;
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
 	h->sock = sock;
 	h->ring = tmp.ring;
 	h->ring_size = tmp.ring_size;
@@ -179,7 +226,7 @@ int vfpool_open_conn(struct vfpool *h)
 	h->dead = false;
 	return 0;
 fail:
-	for (int i = 0; i < 2; i++)
+	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	close(sock);
@@ -247,6 +294,7 @@ VFPOOL_API int vfpool_reconnect(struct vfpool *h)
 	if (h->ring)
 		munmap(h->ring, h->ring_size);
 	h->ring = NULL;
+	unmap_summary(h);
 	if (h->sock >= 0)
 		close(h->sock);
 	h->sock = -1;
@@ -261,6 +309,7 @@ VFPOOL_API void vfpool_close(struct vfpool *h)
 		return;
 	if (h->ring)
 		munmap(h->ring, h->ring_size);
+	unmap_summary(h);
 	if (h->sock >= 0)
 		close(h->sock);
 	free(h->early_ud);

@@ -30,13 +30,41 @@ struct vfpool {
 	bool dead;
 	char run_dir[108];     /* what vfpool_reconnect connects to again */
 	uint32_t ring_entries; /* asked of every daemon this handle connects to */
+	/* the last doorbell woke a sleeping daemon: until its answer comes, the wait yields
+	 * the CPU instead of spinning on it (on a shared CPU the daemon needs it to answer) */
+	bool woke_daemon;
+	/* a daemon that sleeps between requests (a doorbell had to wake it, and fewer than
+	 * SLEEPY_STREAK doorbells since found it awake): a wait past YIELD_AFTER_NS yields
+	 * too. A polling daemon never needs a doorbell: its clients never yield. */
+	bool sleepy_daemon;
+	uint32_t awake_streak;
+	/* the daemon's pending summary (shm/layout.h), NULL from a daemon without one: the
+	 * word holding this ring's bit, and the bit */
+	struct vfpool_summary_hdr *summary;
+	size_t summary_size;
+	_Atomic uint64_t *summary_word;
+	uint64_t summary_bit;
 };
+
+/* Tells the polling daemon this ring has work (shm/layout.h, pending summary). Call after
+ * the store it must see (a new sq_tail, or a cq_head that makes room). */
+static inline void summary_mark(struct vfpool *h)
+{
+	/* release: pairs with the daemon's acquire exchange of the word (conn_summary_take),
+	 * so the store before it is visible to the serve the bit triggers. A load first: the
+	 * bit is usually still set from the last post, and a read leaves the line shared */
+	if (h->summary_word &&
+	    !(atomic_load_explicit(h->summary_word, memory_order_relaxed) & h->summary_bit))
+		atomic_fetch_or_explicit(h->summary_word, h->summary_bit, memory_order_release);
+}
 
 /* Opens a connection to h->run_dir (connect.c); h's connection is replaced only on
  * success. */
 int vfpool_open_conn(struct vfpool *h);
 /* True (and h marked dead) when the daemon's end of the socket hung up. */
 bool daemon_hung_up(struct vfpool *h);
+/* Unmaps the pending summary, if mapped. */
+void unmap_summary(struct vfpool *h);
 
 __attribute__((format(printf, 2, 3)))
 void vfpool_log(enum vfpool_log_level level, const char *fmt, ...);

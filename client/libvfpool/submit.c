@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <sched.h>
 #include <linux/futex.h>
 #include <poll.h>
 #include <stdio.h>
@@ -159,6 +160,10 @@ VFPOOL_API int vfpool_submit_release(struct vfpool *h, const char *vm_id, const 
 	return 0;
 }
 
+/* Doorbells in a row that found the daemon awake before its clients stop treating it as
+ * one that sleeps between requests (struct vfpool.sleepy_daemon). */
+#define SLEEPY_STREAK 64u
+
 /* Wakes the daemon if it announced it sleeps. Call after a store it must see (a new
  * sq_tail, or a cq_head that makes room): the seq_cst fence orders that store before the
  * sq_wakeup load and pairs with the daemon's fence between setting sq_wakeup and
@@ -171,6 +176,11 @@ static void ring_doorbell(struct vfpool *h)
 		 * futex wait; a bump it did not see makes that wait return at once */
 		atomic_fetch_add_explicit(&h->ring->sq_bell.v, 1, memory_order_release);
 		syscall(SYS_futex, &h->ring->sq_bell.v, FUTEX_WAKE, 1, NULL, NULL, 0);
+		h->woke_daemon = true;
+		h->sleepy_daemon = true;
+		h->awake_streak = 0;
+	} else if (h->sleepy_daemon && ++h->awake_streak >= SLEEPY_STREAK) {
+		h->sleepy_daemon = false;
 	}
 }
 
@@ -184,6 +194,7 @@ VFPOOL_API int vfpool_flush(struct vfpool *h)
 	ring_prod_publish(&h->sq, n);
 	h->queued -= n;
 	h->inflight += n;
+	summary_mark(h);
 	ring_doorbell(h);
 	return (int)n;
 }
@@ -252,12 +263,16 @@ static unsigned take_completions(struct vfpool *h, char *out, size_t stride, uns
 		/* the lease holds what the caller's completion has room for */
 		dst->lease.sz = stride - offsetof(struct vfpool_completion, lease);
 	}
-	if (n)
+	if (n) {
 		ring_cons_consume(&h->cq, n);
+		h->woke_daemon = false;
+	}
 	/* requests still waiting may have been held back by a full completion ring: the
 	 * daemon sleeps on them until told there is room */
-	if (n && h->inflight)
+	if (n && h->inflight) {
+		summary_mark(h);
 		ring_doorbell(h);
+	}
 	return n;
 }
 
@@ -276,6 +291,9 @@ static void sleep_for_completions(struct vfpool *h, int slice_ms)
 		syscall(SYS_futex, &h->ring->cq_bell.v, FUTEX_WAIT, bell, &ts, NULL, 0);
 	atomic_store_explicit(&h->ring->cq_wakeup.v, 0, memory_order_relaxed);
 }
+
+/* How long a wait spins before it starts yielding (vfpool_reap). */
+#define YIELD_AFTER_NS 500u
 
 VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsigned max,
 			   unsigned min_complete, int timeout_ms)
@@ -309,15 +327,28 @@ VFPOOL_API int vfpool_reap(struct vfpool *h, struct vfpool_completion *out, unsi
 		if (got >= min_complete || got == max)
 			return (int)got;
 		/* the clock only every 64 polls: the answer usually comes sooner than a clock read */
-		if (start && (++polls & 63) != 0)
+		if (start && (++polls & 63) != 0) {
+			if (h->woke_daemon)
+				sched_yield();
 			continue;
+		}
 		now = now_ns();
 		if (!start)
 			start = now;
 		if (timeout_ms >= 0 && now - start >= (uint64_t)timeout_ms * 1000000u)
 			return got ? (int)got : -ETIMEDOUT;
 		if (now - start < spin_ns) {
-			seqlock_cpu_relax();
+			/* the daemon may be queued behind us on this CPU (just woken, or awake
+			 * and preempted): spinning would delay its answer to the end of our time
+			 * slice, a yield lets it run at once and returns at once when nothing
+			 * else waits. At once after waking it; else, with a daemon that sleeps
+			 * between requests, once per clock read past the first YIELD_AFTER_NS.
+			 * A polling daemon's clients only spin: on a busy host a yield can cost
+			 * them the CPU for a whole time slice */
+			if (h->woke_daemon || (h->sleepy_daemon && now - start >= YIELD_AFTER_NS))
+				sched_yield();
+			else
+				seqlock_cpu_relax();
 			continue;
 		}
 		if (daemon_hung_up(h))

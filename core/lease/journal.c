@@ -81,10 +81,7 @@ static int pwrite_all(int fd, const uint8_t *buf, size_t len, off_t off)
 	return 0;
 }
 
-static int stage(struct journal *j, size_t need)
-{
-	return array_reserve(j->pending, j->pending_cap, j->pending_len + need, 4096);
-}
+static int map_reserve(struct journal *j, size_t need);
 
 /* Where the next staged record will land in the file: after what is durable, what is
  * being written, and what is staged (the CRC covers the offset) */
@@ -93,14 +90,36 @@ static uint64_t stage_off(const struct journal *j)
 	return j->size + j->inflight_len + j->pending_len;
 }
 
+/* Room for need more staged bytes; returns where they go and, in *ret_cap, how many fit.
+ * A mapped journal stages straight into the file's mapping, right after what is durable:
+ * a record is encoded once, where it stays (journal_append_mapped only moves the durable
+ * size over it). A record found there after a crash was never acknowledged: restoring it
+ * is what a retry of its request would have done. */
+static uint8_t *stage(struct journal *j, size_t need, size_t *ret_cap, int *ret_err)
+{
+	if (j->in_memory) {
+		*ret_err = map_reserve(j, (size_t)stage_off(j) + need);
+		if (*ret_err)
+			return NULL;
+		*ret_cap = j->map_cap - (size_t)stage_off(j);
+		return j->map + stage_off(j);
+	}
+	*ret_err = array_reserve(j->pending, j->pending_cap, j->pending_len + need, 4096);
+	if (*ret_err)
+		return NULL;
+	*ret_cap = j->pending_cap - j->pending_len;
+	return j->pending + j->pending_len;
+}
+
 int journal_stage_add(struct journal *j, const struct journal_lease *l)
 {
-	int r = stage(j, JOURNAL_ADD_SIZE);
+	size_t cap;
+	int r;
+	uint8_t *buf = stage(j, JOURNAL_ADD_SIZE, &cap, &r);
 
-	if (r)
+	if (!buf)
 		return r;
-	r = journal_encode_add(l, stage_off(j), j->pending + j->pending_len,
-			       j->pending_cap - j->pending_len);
+	r = journal_encode_add(l, stage_off(j), buf, cap);
 	if (r < 0)
 		return r;
 	j->pending_len += (size_t)r;
@@ -109,12 +128,13 @@ int journal_stage_add(struct journal *j, const struct journal_lease *l)
 
 int journal_stage_del(struct journal *j, uint32_t slot, uint64_t generation)
 {
-	int r = stage(j, JOURNAL_DEL_SIZE);
+	size_t cap;
+	int r;
+	uint8_t *buf = stage(j, JOURNAL_DEL_SIZE, &cap, &r);
 
-	if (r)
+	if (!buf)
 		return r;
-	r = journal_encode_del(slot, generation, stage_off(j), j->pending + j->pending_len,
-			       j->pending_cap - j->pending_len);
+	r = journal_encode_del(slot, generation, stage_off(j), buf, cap);
 	if (r < 0)
 		return r;
 	j->pending_len += (size_t)r;
@@ -123,12 +143,13 @@ int journal_stage_del(struct journal *j, uint32_t slot, uint64_t generation)
 
 int journal_stage_gen(struct journal *j, uint64_t high)
 {
-	int r = stage(j, JOURNAL_GEN_SIZE);
+	size_t cap;
+	int r;
+	uint8_t *buf = stage(j, JOURNAL_GEN_SIZE, &cap, &r);
 
-	if (r)
+	if (!buf)
 		return r;
-	r = journal_encode_gen(high, stage_off(j), j->pending + j->pending_len,
-			       j->pending_cap - j->pending_len);
+	r = journal_encode_gen(high, stage_off(j), buf, cap);
 	if (r < 0)
 		return r;
 	j->pending_len += (size_t)r;
@@ -193,6 +214,8 @@ int journal_commit(struct journal *j)
 {
 	int r;
 
+	if (j->in_memory)
+		return journal_append_mapped(j);
 	if (!j->pending_len)
 		return 0;
 	r = uring_write_sync(j, j->pending, j->pending_len, j->size);
@@ -200,6 +223,7 @@ int journal_commit(struct journal *j)
 		return r;
 	j->size += j->pending_len;
 	j->pending_len = 0;
+	j->appends++;
 	publish_size(j);
 	return 0;
 }
@@ -233,6 +257,7 @@ void journal_commit_end(struct journal *j, int res)
 		return; /* the records stay in flight for journal_commit_refused */
 	j->size += j->inflight_len;
 	j->inflight_len = 0;
+	j->appends++;
 	publish_size(j);
 }
 
@@ -438,19 +463,15 @@ int journal_room(struct journal *j, uint32_t n_live)
 
 int journal_append_mapped(struct journal *j)
 {
-	int r;
-
 	if (!j->in_memory)
 		return -EOPNOTSUPP;
 	if (!j->pending_len)
 		return 0;
-	r = map_reserve(j, j->size + j->pending_len);
-	if (r)
-		return r;
-	/* a kill mid-copy leaves a record whose trailer is still zero: a torn tail */
-	memcpy(j->map + j->size, j->pending, j->pending_len);
+	/* the records are in the mapping already (stage): a kill while one was encoded left
+	 * a record whose trailer is still zero, a torn tail */
 	j->size += j->pending_len;
 	j->pending_len = 0;
+	j->appends++;
 	publish_size(j);
 	return 0;
 }

@@ -46,6 +46,7 @@ struct journal {
 	uint8_t *inflight;   /* records being written (journal_commit_begin .. _end) */
 	size_t inflight_len, inflight_cap;
 	uint64_t compactions;
+	uint64_t appends;    /* group commits that landed: mapped appends, write+fsync pairs */
 	_Atomic uint64_t *stat_bytes; /* the state segment's journal_bytes, or NULL */
 	struct io_uring ring;
 	bool ring_ready;
@@ -83,8 +84,9 @@ bool journal_has_pending(const struct journal *j);
  * -EDQUOT, ...): then the lease must not be made. */
 int journal_room(struct journal *j, uint32_t n_live);
 
-/* In-memory journals only: appends the staged records through the mapping. Once it
- * returns 0 they survive the daemon's death. */
+/* In-memory journals only: the staged records, already encoded in place in the mapping,
+ * become the journal's (its durable size moves over them): one append for however many
+ * were staged. Once it returns 0 they survive the daemon's death. */
 int journal_append_mapped(struct journal *j);
 
 /* Makes the staged records durable: write at the end + fdatasync, linked. 0 or -errno;

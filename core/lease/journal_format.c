@@ -104,10 +104,12 @@ static int seal(uint8_t *buf, uint32_t len, uint64_t off)
 	return (int)JOURNAL_REC_SIZE(len);
 }
 
-/* strings are copied up to their NUL only: the bytes after it stay zero on disk */
+/* Strings are copied whole but for the last byte, which stays the NUL: struct
+ * journal_lease's fields are zero past their NUL (journal_format.h), so the bytes after it
+ * are zero on disk too, and no field is scanned for its end on the serve path. */
 static void put_str(uint8_t *p, const char *s, size_t size)
 {
-	memcpy(p, s, strnlen(s, size - 1));
+	memcpy(p, s, size - 1);
 }
 
 int journal_encode_add(const struct journal_lease *l, uint64_t off, uint8_t *buf, size_t cap)

@@ -81,7 +81,9 @@ enum journal_rec_type {
 	JOURNAL_GEN_MARK = 3, /* generations up to lease.generation may have been handed out */
 };
 
-/* A lease as the journal keeps it: what a restart needs to give it back. */
+/* A lease as the journal keeps it: what a restart needs to give it back. Its strings are
+ * NUL-terminated and zero past the NUL, as the records store them: the encoder copies the
+ * fields whole (start from a zeroed struct, as every producer does). */
 struct journal_lease {
 	uint32_t slot;      /* VF record index in the state segment */
 	int32_t bound_pid;  /* 0: not bound to a process */

@@ -21,11 +21,11 @@ static void fail(struct lease_durable *ld, int err, const char *what)
 		ld->on_failed(ld->ctx);
 }
 
-void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
-			    struct journal_lease *l)
+/* owner: the uid that made the lease (the serve path knows it: the request's) */
+static void describe(const struct lease_durable *ld, uint32_t slot, uint32_t owner,
+		     struct journal_lease *l)
 {
 	const struct vfpool_shm_vf *vf = &state_vfs(ld->engine->hdr)[slot];
-	int64_t owner;
 
 	memset(l, 0, sizeof(*l));
 	l->slot = slot;
@@ -38,8 +38,15 @@ void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
 	memcpy(l->network, vf->network, sizeof(l->network));
 	memcpy(l->mac, vf->mac, sizeof(l->mac));
 	memcpy(l->profile, ld->engine->slot_profile[slot], sizeof(l->profile));
-	owner = engine_lease_owner(ld->engine, slot);
-	l->owner_uid = owner >= 0 ? (uint32_t)owner : JOURNAL_OWNER_UNKNOWN;
+	l->owner_uid = owner;
+}
+
+void lease_durable_describe(const struct lease_durable *ld, uint32_t slot,
+			    struct journal_lease *l)
+{
+	int64_t owner = engine_lease_owner(ld->engine, slot);
+
+	describe(ld, slot, owner >= 0 ? (uint32_t)owner : JOURNAL_OWNER_UNKNOWN, l);
 }
 
 static void compact_if_due(struct lease_durable *ld);
@@ -56,7 +63,9 @@ static void on_stage(struct engine_commit *cm, struct engine *e, const struct re
 
 		if (slot < ld->n_slots)
 			ld->bound_pid[slot] = req->bind_pid;
-		lease_durable_describe(ld, slot, &l);
+		/* a lease just made is its request's uid's (the lease index says the same,
+		 * at the cost of a lookup) */
+		describe(ld, slot, req->uid, &l);
 		r = 0;
 		/* the mark goes ahead of the lease, in the same write: no generation reaches
 		 * a client before a mark covering it is durable */
@@ -78,9 +87,10 @@ static void on_stage(struct engine_commit *cm, struct engine *e, const struct re
 		if (was > 0 && ld->bind_changed)
 			ld->bind_changed(ld->bind_ctx, slot, 0, generation);
 	}
-	/* on tmpfs the append is a memcpy into the mapping: do it now, so the completion goes
-	 * out with the others instead of waiting for the end of the loop turn */
-	if (!r && ld->journal->in_memory) {
+	/* on tmpfs the record is in the mapping already: outside a batch it is appended now,
+	 * so the completion goes out with the others instead of waiting for the end of the
+	 * loop turn; inside one, batch_end appends the whole batch once */
+	if (!r && ld->journal->in_memory && !ld->in_batch) {
 		r = journal_append_mapped(ld->journal);
 		if (!r)
 			compact_if_due(ld);
@@ -90,12 +100,47 @@ static void on_stage(struct engine_commit *cm, struct engine *e, const struct re
 		fail(ld, r, "stage");
 }
 
+static void on_batch_begin(struct engine_commit *cm, struct engine *e)
+{
+	struct lease_durable *ld = container_of(cm, struct lease_durable, commit);
+
+	(void)e;
+	ld->in_batch = true;
+}
+
+/* The batch's one group commit on a mapped journal (its records are in place already):
+ * one append, then its completions may be published. A disk journal's commit is the
+ * loop turn's (lease_durable_flush): its completions were held. */
+static int on_batch_end(struct engine_commit *cm, struct engine *e)
+{
+	struct lease_durable *ld = container_of(cm, struct lease_durable, commit);
+	int r;
+
+	(void)e;
+	ld->in_batch = false;
+	if (ld->failed)
+		return ld->failed;
+	if (!ld->journal->in_memory || !journal_has_pending(ld->journal))
+		return 0;
+	r = journal_append_mapped(ld->journal);
+	if (r) {
+		fail(ld, r, "append");
+		return r;
+	}
+	compact_if_due(ld);
+	return 0;
+}
+
 /* A completion waits for whatever the journal has not yet made durable: the staged
  * records' commit, or the one in flight. */
 static bool on_hold(struct pending_durability *d, struct pending_completion *p)
 {
 	struct lease_durable *ld = container_of(d, struct lease_durable, durability);
 
+	/* inside a batch a mapped journal appends before the batch's completions are published
+	 * (batch_end): nothing to hold */
+	if (ld->in_batch && ld->journal->in_memory && !ld->failed)
+		return false;
 	/* after a failure nothing is made durable any more: what waits is never told */
 	if (ld->failed || journal_has_pending(ld->journal)) {
 		pending_queue_push(&ld->staged, p);
@@ -364,8 +409,10 @@ static int restore(struct lease_durable *ld, const struct journal_live *live, ui
 		memcpy(el.mac, l->mac, sizeof(el.mac));
 		/* slots are laid out anew at each start: a PF that came or went since moved
 		 * this VF to another slot, where its lease follows it (found by address) */
-		if (engine_slot_of_pci(e, l->pci, &el.slot) < 0)
-			el.slot = l->slot;
+		int64_t now_at = engine_find_pci(e, l->pci);
+
+		if (now_at >= 0)
+			el.slot = (uint32_t)now_at;
 		r = engine_restore_lease(e, &el);
 		if (r == 0) {
 			if (el.slot < ld->n_slots)
@@ -534,6 +581,8 @@ int lease_durable_start(struct engine *e, struct io_uring *ring, const char *dir
 		return -ENOMEM;
 	}
 	ld->commit.room = on_room;
+	ld->commit.batch_begin = on_batch_begin;
+	ld->commit.batch_end = on_batch_end;
 	ld->retry_op.complete = on_retry;
 	r = journal_open(dir, &live, &scan, &ld->journal);
 	if (r) {

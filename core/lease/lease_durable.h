@@ -56,6 +56,7 @@ struct lease_durable {
 	uint64_t compact_retry_at; /* after a failed compaction: no retry below this size */
 	int write_failing;        /* the last write failed with this error (logged once) */
 	bool backoff;             /* after a failed write: the retry waits for retry_op */
+	bool in_batch;            /* inside engine_commit's batch bracket (a ring's serve pass) */
 	struct loop_op retry_op;
 	struct __kernel_timespec retry_ts;
 	/* generations of leases forgotten after a failed write, oldest overwritten first:

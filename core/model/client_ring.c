@@ -54,6 +54,7 @@ int client_ring_format(void *mem, size_t size, uint32_t client_id, uint32_t sq_e
 	h->sq_off = sizeof(*h);
 	h->cq_off = line_align(h->sq_off + (size_t)sq_entries * sizeof(struct vfpool_sqe));
 	h->client_id = client_id;
+	h->summary_slot = VFPOOL_SUMMARY_NONE; /* until the connection gives it its slot */
 	return 0;
 }
 
@@ -331,15 +332,20 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 	/* slots held for deferred completions are not ours to fill: a kept request must
 	 * always find room when it completes, whatever the client does meanwhile */
 	room = (uint32_t)space > r->deferred ? (uint32_t)space - r->deferred : 0;
+	/* the pass is one group commit: its changes become durable together, before any of
+	 * its completions is published */
+	engine_batch_begin(e);
 	while (i < (uint32_t)avail && i < max) {
 		uint32_t early, n = chain_len(r, i, (uint32_t)avail, &early), slots;
 		const char *refuse = NULL;
 
 		if (n == 0) {
 			/* a chain that fills the request ring can never be ended */
-			if (i == 0 && (uint32_t)avail == r->sq_entries)
+			if (i == 0 && (uint32_t)avail == r->sq_entries) {
+				engine_batch_end(e); /* nothing served */
 				return refuse_client(r, -EMSGSIZE, "chain longer than the request "
 						     "ring (%u entries)", r->sq_entries);
+			}
 			/* the chain's end is not published: wait for it, without spinning on it */
 			r->stalled = true;
 			break;
@@ -349,10 +355,12 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 			/* its completions never fit, whatever the client reaps */
 			if (i > 0)
 				break; /* what came before it is served first */
-			if (n > r->cq_entries)
+			if (n > r->cq_entries) {
+				engine_batch_end(e); /* nothing served */
 				return refuse_client(r, -EMSGSIZE, "chain of %u entries longer "
 						     "than the completion ring (%u)", n,
 						     r->cq_entries);
+			}
 			/* one error completion each does fit */
 			snprintf(too_long, sizeof(too_long),
 				 "chain of %u entries needs %u completion slots, the ring has %u", n,
@@ -375,6 +383,10 @@ int client_ring_serve(struct client_ring *r, struct engine *e, struct completion
 		r->stall_sq_tail = sq_tail;
 		r->stall_cq_head = cq_head;
 	}
+	/* durable before told: a batch that could not be made durable is never answered (the
+	 * journal's failure stops the daemon) */
+	if (engine_batch_end(e) < 0)
+		written = 0;
 	if (i)
 		ring_cons_consume(&r->sq, i);
 	if (written)

@@ -13,6 +13,17 @@
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
+/* The request's (VM, vNIC) key: as decoded (lengths and hashes carried from the decode:
+ * no scan), or computed for a request the daemon built itself. */
+static struct lease_key req_key(const struct request *r)
+{
+	if (!r->keyed)
+		return lease_key_of(r->vm_id, r->vnic_id);
+	return (struct lease_key){ .vm = r->vm_id, .vnic = r->vnic_id, .vm_len = r->vm_id_len,
+				   .vnic_len = r->vnic_id_len, .vm_hash = r->vm_hash,
+				   .hash = r->key_hash };
+}
+
 static const struct engine *sort_ctx; /* qsort has no context argument; init-time only */
 
 static int cmp_pci(const void *a, const void *b)
@@ -241,11 +252,13 @@ struct alloc_undo {
 static void undo_alloc(struct engine *e, const struct alloc_undo *u)
 {
 	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[u->slot];
+	struct lease_key k;
 
 	if (!u->fresh)
 		return;
-	vm_quota_add(e->quota, vf->vm_id, -1);
-	lease_index_remove(e->leases, vf->vm_id, vf->vnic_id);
+	k = lease_key_of(vf->vm_id, vf->vnic_id);
+	vm_quota_add_key(e->quota, &k, -1);
+	lease_index_remove_key(e->leases, &k);
 	pool_release_vf(&e->pool.pfs[u->pf], u->pf_slot);
 	vf->state = VFPOOL_VF_FREE;
 	vf->lease_gen = u->prev_gen;
@@ -332,37 +345,38 @@ static int alloc_prepare(struct engine *e, const struct request *in, struct vfpo
 			 struct alloc_plan *plan, unsigned chain_new)
 {
 	const struct request *req = &plan->req;
-	int64_t held;
+	struct lease_key key;
+	uint32_t held, owner;
 
 	plan->req = *in;
+	key = req_key(req);
 	if (resolve(e, plan, c))
 		return -1;
-	held = lease_index_find(e->leases, req->vm_id, req->vnic_id);
-	if (held >= 0) {
+	if (lease_index_lookup(e->leases, &key, &held, &owner) == 0) {
 		const struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[held];
-
-		int64_t owner = lease_index_owner(e->leases, req->vm_id, req->vnic_id);
 
 		/* someone else's lease is not found again for another uid: that would hand
 		 * it over (its VF, and the generation that releases it) */
-		if (owner >= 0 && !engine_may_change(req, (uint32_t)owner)) {
+		if (!engine_may_change(req, owner)) {
 			complete_err(c, -EPERM, "%s/%s: leased by uid %u, not by uid %u",
 				     req->vm_id, req->vnic_id, (unsigned)owner, (unsigned)req->uid);
 			return -1;
 		}
 		/* a retry after a lost completion finds its lease; a different request is a
 		 * conflict the launcher must see */
-		if (strcmp(vf->network, req->network) != 0) {
+		/* whole fields: both are zero past their NUL (the record is written whole, the
+		 * request decoded into zeros) */
+		if (memcmp(vf->network, req->network, sizeof(vf->network)) != 0) {
 			complete_err(c, -EEXIST, "%s/%s: already holds %s on network %s",
 				     req->vm_id, req->vnic_id, vf->pci_addr, vf->network);
 			return -1;
 		}
-		fill_lease(e, (uint32_t)held, c);
+		fill_lease(e, held, c);
 		c->flags |= VFPOOL_CQE_F_EXISTING;
 		return 1;
 	}
 	if (e->max_leases_per_vm &&
-	    vm_quota_count(e->quota, req->vm_id) + chain_new >= e->max_leases_per_vm) {
+	    vm_quota_count_key(e->quota, &key) + chain_new >= e->max_leases_per_vm) {
 		complete_err(c, -EDQUOT, "%s: %u leases, the limit", req->vm_id, e->max_leases_per_vm);
 		return -1;
 	}
@@ -434,12 +448,13 @@ static void make_lease(struct engine *e, const struct alloc_plan *plan,
 		       const struct pool_pick *pick, struct vfpool_cqe *c, struct alloc_undo *u)
 {
 	const struct request *req = &plan->req;
+	struct lease_key key = req_key(req);
 	uint32_t slot = state_pfs(e->hdr)[pick->pf].vf_first + pick->slot;
 	uint64_t prev_gen = state_vfs(e->hdr)[slot].lease_gen;
 	int r;
 
 	record_lease(e, slot, req);
-	r = lease_index_insert(e->leases, req->vm_id, req->vnic_id, slot, req->uid);
+	r = lease_index_insert_key(e->leases, &key, slot, req->uid);
 	if (r) {
 		/* cannot happen while the index holds one entry per slot; undo rather than
 		 * hand out a lease nobody could release */
@@ -450,7 +465,7 @@ static void make_lease(struct engine *e, const struct alloc_plan *plan,
 	}
 	*u = (struct alloc_undo){ .fresh = true, .pf = pick->pf, .pf_slot = pick->slot,
 				  .slot = slot, .prev_gen = prev_gen };
-	vm_quota_add(e->quota, req->vm_id, 1);
+	vm_quota_add_key(e->quota, &key, 1);
 	fill_lease(e, slot, c);
 	if (pick->numa_miss)
 		c->flags |= VFPOOL_CQE_F_NUMA_MISS;
@@ -702,7 +717,7 @@ unsigned engine_profile_leases(const struct engine *e, const char *profile)
 
 /* Ends a lease's record; with return_vf the VF goes back to the pool in the same seqlock
  * section, so no reader sees a taken VF whose lease is already gone. */
-static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, const char *vnic_id,
+static void clear_lease(struct engine *e, uint32_t slot, const struct lease_key *k,
 			bool return_vf)
 {
 	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
@@ -723,8 +738,8 @@ static void clear_lease(struct engine *e, uint32_t slot, const char *vm_id, cons
 	vf->lease_flags &= (uint16_t)~(VFPOOL_LEASE_F_CFG_RECORDED | VFPOOL_LEASE_F_PID_BOUND);
 	memset(e->slot_profile[slot], 0, sizeof(e->slot_profile[slot]));
 	seqlock_write_end(&e->hdr->seq);
-	lease_index_remove(e->leases, vm_id, vnic_id);
-	vm_quota_add(e->quota, vm_id, -1);
+	lease_index_remove_key(e->leases, k);
+	vm_quota_add_key(e->quota, k, -1);
 }
 
 static uint32_t pf_slot(const struct engine *e, uint32_t slot)
@@ -765,6 +780,7 @@ void engine_forget_lease(struct engine *e, uint32_t slot, uint64_t generation)
 {
 	struct vfpool_shm_vf *vf;
 	char vm_id[VFPOOL_VM_ID_MAX], vnic_id[VFPOOL_VNIC_ID_MAX];
+	struct lease_key k;
 
 	if (slot >= e->hdr->n_vfs)
 		return;
@@ -773,19 +789,22 @@ void engine_forget_lease(struct engine *e, uint32_t slot, uint64_t generation)
 		return;
 	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
 	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
-	clear_lease(e, slot, vm_id, vnic_id, true);
+	k = lease_key_of(vm_id, vnic_id);
+	clear_lease(e, slot, &k, true);
 }
 
 void engine_undo_lease(struct engine *e, uint32_t slot, uint64_t generation)
 {
 	struct vfpool_shm_vf *vf = &state_vfs(e->hdr)[slot];
 	char vm_id[VFPOOL_VM_ID_MAX], vnic_id[VFPOOL_VNIC_ID_MAX];
+	struct lease_key k;
 
 	if (vf->state != VFPOOL_VF_LEASED || vf->lease_gen != generation)
 		return;
 	memcpy(vm_id, vf->vm_id, sizeof(vm_id));
 	memcpy(vnic_id, vf->vnic_id, sizeof(vnic_id));
-	clear_lease(e, slot, vm_id, vnic_id, true);
+	k = lease_key_of(vm_id, vnic_id);
+	clear_lease(e, slot, &k, true);
 	/* the journal has the lease: record that it is gone (nobody waits for that record
 	 * but the completion of the request that failed: pending_configured) */
 	if (e->commit) {
@@ -823,19 +842,19 @@ int engine_hold_vf(struct engine *e, uint32_t slot)
 /* Returns the slot whose lease it ended, or -1. */
 static int64_t serve_release(struct engine *e, const struct request *req, struct vfpool_cqe *c)
 {
-	int64_t slot = lease_index_find(e->leases, req->vm_id, req->vnic_id), owner;
+	struct lease_key key = req_key(req);
 	struct vfpool_shm_vf *vf;
+	uint32_t slot, owner;
 	uint64_t gen;
 	bool keep;
 
-	if (slot < 0) {
+	if (lease_index_lookup(e->leases, &key, &slot, &owner) < 0) {
 		complete_err(c, -ENOENT, "%s/%s: holds no lease", req->vm_id, req->vnic_id);
 		return -1;
 	}
 	vf = &state_vfs(e->hdr)[slot];
-	owner = lease_index_owner(e->leases, req->vm_id, req->vnic_id);
 	/* before the generation check: another uid learns nothing about the lease */
-	if (owner >= 0 && !engine_may_change(req, (uint32_t)owner)) {
+	if (!engine_may_change(req, owner)) {
 		complete_err(c, -EPERM, "%s/%s: leased by uid %u; uid %u may not release it",
 			     req->vm_id, req->vnic_id, (unsigned)owner, (unsigned)req->uid);
 		return -1;
@@ -846,14 +865,14 @@ static int64_t serve_release(struct engine *e, const struct request *req, struct
 			     (unsigned long long)vf->lease_gen);
 		return -1;
 	}
-	fill_lease(e, (uint32_t)slot, c);
+	fill_lease(e, slot, c);
 	gen = vf->lease_gen;
 	/* a hook that resets the VF keeps it claimed until the reset is done, so no new lease
 	 * can meet the old VM's configuration; asked first, so that the record and the bitmap
 	 * change together (the hook only queues its work) */
 	keep = e->hooks && e->hooks->lease_ended &&
-	       e->hooks->lease_ended(e->hooks, e, (uint32_t)slot, gen);
-	clear_lease(e, (uint32_t)slot, req->vm_id, req->vnic_id, !keep);
+	       e->hooks->lease_ended(e->hooks, e, slot, gen);
+	clear_lease(e, slot, &key, !keep);
 	return slot;
 }
 

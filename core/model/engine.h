@@ -46,6 +46,14 @@ struct engine_commit {
 	 * errno with the refusal written into cqe (res and message): the lease is not made
 	 * and nothing changes. NULL: always. */
 	int (*room)(struct engine_commit *cm, struct engine *e, struct vfpool_cqe *cqe);
+	/* Brackets a batch of requests whose completions the caller publishes together, after
+	 * batch_end (a client ring's serve pass): inside it, a change whose journal can make it
+	 * durable at once (a mapped journal) is made durable once for the whole batch, by
+	 * batch_end, and its completion is not held. batch_end: 0, or a negative errno: nothing
+	 * of the batch is durable and none of its completions may be published (the daemon is
+	 * stopping). NULL: no batching. */
+	void (*batch_begin)(struct engine_commit *cm, struct engine *e);
+	int (*batch_end)(struct engine_commit *cm, struct engine *e);
 };
 
 struct vm_quota;
@@ -77,6 +85,18 @@ struct engine {
 /* Attaches to a formatted state segment (core/model/state_segment.h). */
 int engine_init(struct engine *e, struct vfpool_state_hdr *hdr);
 void engine_fini(struct engine *e);
+
+/* engine_commit's batch bracket, or nothing without one. */
+static inline void engine_batch_begin(struct engine *e)
+{
+	if (e->commit && e->commit->batch_begin)
+		e->commit->batch_begin(e->commit, e);
+}
+
+static inline int engine_batch_end(struct engine *e)
+{
+	return e->commit && e->commit->batch_end ? e->commit->batch_end(e->commit, e) : 0;
+}
 
 /* Serves one request. Never fails as a function: errors are completions. The request's
  * completion is in *ret_cqe when .now says so (its only one, or an early allocation's
@@ -131,11 +151,6 @@ struct engine_lease {
  * holds that VF (the lease is lost), -EBUSY when the slot is already leased, -EEXIST when
  * the (VM, vNIC) already holds one. */
 int engine_restore_lease(struct engine *e, const struct engine_lease *l);
-
-/* The slot whose record holds the VF at PCI address pci: slots are laid out at each start
- * (a PF that came or went since moves the others' VFs), the address is what stays.
- * -ENODEV when no slot holds it. */
-int engine_slot_of_pci(const struct engine *e, const char *pci, uint32_t *ret_slot);
 
 /* A new lease whose journal record could not be written: gone from memory as if it was
  * never made (no journal record either: there is none to undo). Nothing happens when the

@@ -8,18 +8,6 @@
 #include "shm/seqlock.h"
 #include "shm/state.h"
 
-int engine_slot_of_pci(const struct engine *e, const char *pci, uint32_t *ret_slot)
-{
-	const struct vfpool_shm_vf *vfs = state_vfs(e->hdr);
-
-	for (uint32_t i = 0; i < e->hdr->n_vfs; i++)
-		if (strcmp(vfs[i].pci_addr, pci) == 0) {
-			*ret_slot = i;
-			return 0;
-		}
-	return -ENODEV;
-}
-
 int engine_restore_lease(struct engine *e, const struct engine_lease *l)
 {
 	const char *vm = l->vm, *vnic = l->vnic, *network = l->network;

@@ -6,10 +6,17 @@
 #include "core/model/lease_index.h"
 #include "shm/layout.h"
 
+struct lease_key lease_key_of(const char *vm, const char *vnic)
+{
+	return lease_key_make(vm, (uint32_t)strnlen(vm, VFPOOL_VM_ID_MAX - 1), vnic,
+			      (uint32_t)strnlen(vnic, VFPOOL_VNIC_ID_MAX - 1));
+}
+
 struct lease_entry {
 	uint64_t hash; /* 0: empty */
 	uint32_t slot;
 	uint32_t owner_uid;
+	uint8_t vm_len, vnic_len;
 	char vm_id[VFPOOL_VM_ID_MAX];
 	char vnic_id[VFPOOL_VNIC_ID_MAX];
 };
@@ -20,18 +27,6 @@ struct lease_index {
 	uint32_t count;
 	uint32_t max;
 };
-
-static uint64_t key_hash(const char *vm_id, const char *vnic_id)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325); /* FNV-1a */
-
-	for (const char *p = vm_id; *p; p++)
-		h = (h ^ (uint8_t)*p) * UINT64_C(0x100000001b3);
-	h = (h ^ 0xff) * UINT64_C(0x100000001b3); /* separator: ("ab","c") != ("a","bc") */
-	for (const char *p = vnic_id; *p; p++)
-		h = (h ^ (uint8_t)*p) * UINT64_C(0x100000001b3);
-	return h ? h : 1;
-}
 
 int lease_index_new(uint32_t max_leases, struct lease_index **ret_index)
 {
@@ -61,57 +56,87 @@ void lease_index_free(struct lease_index *idx)
 	free(idx);
 }
 
-static int64_t find_pos(const struct lease_index *idx, uint64_t h, const char *vm_id,
-			const char *vnic_id)
+static int64_t find_pos(const struct lease_index *idx, const struct lease_key *k)
 {
-	for (uint32_t i = (uint32_t)h & idx->mask;; i = (i + 1) & idx->mask) {
+	for (uint32_t i = (uint32_t)k->hash & idx->mask;; i = (i + 1) & idx->mask) {
 		const struct lease_entry *e = &idx->e[i];
 
 		if (e->hash == 0)
 			return -ENOENT;
-		if (e->hash == h && strcmp(e->vm_id, vm_id) == 0 && strcmp(e->vnic_id, vnic_id) == 0)
+		/* lengths first: most mismatches end before a byte is compared */
+		if (e->hash == k->hash && e->vm_len == k->vm_len && e->vnic_len == k->vnic_len &&
+		    memcmp(e->vm_id, k->vm, k->vm_len) == 0 &&
+		    memcmp(e->vnic_id, k->vnic, k->vnic_len) == 0)
 			return i;
 	}
 }
 
+int lease_index_lookup(const struct lease_index *idx, const struct lease_key *k,
+		       uint32_t *ret_slot, uint32_t *ret_owner)
+{
+	int64_t pos = find_pos(idx, k);
+
+	if (pos < 0)
+		return (int)pos;
+	*ret_slot = idx->e[pos].slot;
+	*ret_owner = idx->e[pos].owner_uid;
+	return 0;
+}
+
 int64_t lease_index_find(const struct lease_index *idx, const char *vm_id, const char *vnic_id)
 {
-	int64_t pos = find_pos(idx, key_hash(vm_id, vnic_id), vm_id, vnic_id);
+	struct lease_key k = lease_key_of(vm_id, vnic_id);
+	int64_t pos = find_pos(idx, &k);
 
 	return pos < 0 ? pos : idx->e[pos].slot;
 }
 
 int64_t lease_index_owner(const struct lease_index *idx, const char *vm_id, const char *vnic_id)
 {
-	int64_t pos = find_pos(idx, key_hash(vm_id, vnic_id), vm_id, vnic_id);
+	struct lease_key k = lease_key_of(vm_id, vnic_id);
+	int64_t pos = find_pos(idx, &k);
 
 	return pos < 0 ? pos : idx->e[pos].owner_uid;
+}
+
+int lease_index_insert_key(struct lease_index *idx, const struct lease_key *k, uint32_t slot,
+			   uint32_t owner_uid)
+{
+	struct lease_entry *e;
+	uint32_t i;
+
+	if (k->vm_len >= VFPOOL_VM_ID_MAX || k->vnic_len >= VFPOOL_VNIC_ID_MAX)
+		return -ENAMETOOLONG;
+	if (find_pos(idx, k) >= 0)
+		return -EEXIST;
+	if (idx->count >= idx->max)
+		return -ENOSPC;
+	for (i = (uint32_t)k->hash & idx->mask; idx->e[i].hash; i = (i + 1) & idx->mask)
+		;
+	e = &idx->e[i];
+	e->hash = k->hash;
+	e->slot = slot;
+	e->owner_uid = owner_uid;
+	e->vm_len = (uint8_t)k->vm_len;
+	e->vnic_len = (uint8_t)k->vnic_len;
+	/* the entry is zeroed while empty: the bytes after the copies are the NULs */
+	memcpy(e->vm_id, k->vm, k->vm_len);
+	memcpy(e->vnic_id, k->vnic, k->vnic_len);
+	idx->count++;
+	return 0;
 }
 
 int lease_index_insert(struct lease_index *idx, const char *vm_id, const char *vnic_id,
 		       uint32_t slot, uint32_t owner_uid)
 {
-	uint64_t h = key_hash(vm_id, vnic_id);
-	uint32_t i;
+	struct lease_key k = lease_key_of(vm_id, vnic_id);
 
-	if (find_pos(idx, h, vm_id, vnic_id) >= 0)
-		return -EEXIST;
-	if (idx->count >= idx->max)
-		return -ENOSPC;
-	for (i = (uint32_t)h & idx->mask; idx->e[i].hash; i = (i + 1) & idx->mask)
-		;
-	idx->e[i].hash = h;
-	idx->e[i].slot = slot;
-	idx->e[i].owner_uid = owner_uid;
-	strncpy(idx->e[i].vm_id, vm_id, sizeof(idx->e[i].vm_id) - 1);
-	strncpy(idx->e[i].vnic_id, vnic_id, sizeof(idx->e[i].vnic_id) - 1);
-	idx->count++;
-	return 0;
+	return lease_index_insert_key(idx, &k, slot, owner_uid);
 }
 
-int lease_index_remove(struct lease_index *idx, const char *vm_id, const char *vnic_id)
+int lease_index_remove_key(struct lease_index *idx, const struct lease_key *k)
 {
-	int64_t pos = find_pos(idx, key_hash(vm_id, vnic_id), vm_id, vnic_id);
+	int64_t pos = find_pos(idx, k);
 	uint32_t hole, i;
 
 	if (pos < 0)
@@ -131,6 +156,13 @@ int lease_index_remove(struct lease_index *idx, const char *vm_id, const char *v
 	}
 	idx->count--;
 	return 0;
+}
+
+int lease_index_remove(struct lease_index *idx, const char *vm_id, const char *vnic_id)
+{
+	struct lease_key k = lease_key_of(vm_id, vnic_id);
+
+	return lease_index_remove_key(idx, &k);
 }
 
 uint32_t lease_index_count(const struct lease_index *idx)

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "core/model/lease_key.h"
 #include "core/model/request.h"
 
 #define MAX_NUMA_NODE 1023
@@ -27,7 +28,9 @@ static const uint8_t ident_class[256] = {
 };
 #undef ID
 
-/* 0 if the field holds a NUL-terminated identifier (empty allowed when !required). */
+/* The identifier's length if the field holds a NUL-terminated one (empty allowed when
+ * !required), else a negative errno. The one scan of the field: its length travels with
+ * the request from here on. */
 static int check_ident(const char *field, size_t size, bool required)
 {
 	size_t i = 0;
@@ -44,7 +47,7 @@ static int check_ident(const char *field, size_t size, bool required)
 		return -ENAMETOOLONG;
 	if (i == 0)
 		return required ? -ENODATA : 0;
-	return 0;
+	return (int)i;
 }
 
 static bool all_zero(const void *p, size_t n)
@@ -84,20 +87,23 @@ bool pci_addr_valid(const char *s)
 	return (s[8] == '0' || s[8] == '1') && s[11] >= '0' && s[11] <= '7';
 }
 
-#define FIELD(name, req) \
+#define FIELD(name, req, ret_len) \
 	do { \
 		int e_ = check_ident(copy->name, sizeof(copy->name), req); \
 		if (e_ == -ENAMETOOLONG) { *ret_why = #name " not NUL-terminated"; return -EINVAL; } \
 		if (e_ == -ENODATA) { *ret_why = #name " missing"; return -EINVAL; } \
-		if (e_) { *ret_why = #name " has characters outside [A-Za-z0-9._:@-]"; return -EINVAL; } \
+		if (e_ < 0) { *ret_why = #name " has characters outside [A-Za-z0-9._:@-]"; return -EINVAL; } \
 		/* up to the NUL only: every byte after it stays zero, so the field's last \
 		 * byte is NUL wherever the daemon copies it (readers check just that one) */ \
-		memcpy(r.name, copy->name, strlen(copy->name)); \
+		memcpy(r.name, copy->name, (size_t)e_); \
+		ret_len = e_; \
 	} while (0)
 
 int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const char **ret_why)
 {
 	struct request r = { .user_data = copy->user_data, .uid = REQUEST_UID_NONE };
+	struct lease_key key;
+	int vm_len, vnic_len, len;
 
 	ret_req->user_data = copy->user_data;
 	if (copy->opcode >= VFPOOL_OP_NR) {
@@ -155,8 +161,16 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		*ret_req = r;
 		return 0;
 	}
-	FIELD(vm_id, true);
-	FIELD(vnic_id, true);
+	FIELD(vm_id, true, vm_len);
+	FIELD(vnic_id, true, vnic_len);
+	/* hashed once: the lease index and the per-VM quota take the key as it is */
+	key = lease_key_make(r.vm_id, (uint32_t)vm_len, r.vnic_id, (uint32_t)vnic_len);
+	_Static_assert(VFPOOL_VM_ID_MAX <= 256 && VFPOOL_VNIC_ID_MAX <= 256, "lengths fit a byte");
+	r.vm_id_len = (uint8_t)vm_len;
+	r.vnic_id_len = (uint8_t)vnic_len;
+	r.vm_hash = key.vm_hash;
+	r.key_hash = key.hash;
+	r.keyed = true;
 	if (r.op == VFPOOL_OP_RELEASE) {
 		if (r.flags & (VFPOOL_REQ_F_MAC | VFPOOL_REQ_F_PIN | VFPOOL_REQ_F_PROFILE |
 			       VFPOOL_REQ_F_LINK)) {
@@ -174,9 +188,9 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		return 0;
 	}
 	/* VFPOOL_OP_ALLOC: with a profile, the network comes from it (if given, it must match) */
-	FIELD(network, !(r.flags & VFPOOL_REQ_F_PROFILE));
+	FIELD(network, !(r.flags & VFPOOL_REQ_F_PROFILE), len);
 	if (r.flags & VFPOOL_REQ_F_PROFILE) {
-		FIELD(profile, true);
+		FIELD(profile, true, len);
 	} else if (!all_zero(copy->profile, sizeof(copy->profile))) {
 		*ret_why = "profile set without the profile flag";
 		return -EINVAL;
@@ -189,6 +203,7 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 		*ret_why = "numa_node out of range";
 		return -EINVAL;
 	}
+	(void)len; /* the network's and the profile's lengths: only checked */
 	r.numa_node = copy->numa_node;
 	if (r.flags & VFPOOL_REQ_F_PIN) {
 		if (!memchr(copy->pin_pci, '\0', sizeof(copy->pin_pci))) {
@@ -199,7 +214,8 @@ int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const
 			*ret_why = "pin_pci is not a PCI address (dddd:bb:ss.f)";
 			return -EINVAL;
 		}
-		memcpy(r.pin_pci, copy->pin_pci, strlen(copy->pin_pci));
+		/* pci_addr_valid: exactly "dddd:bb:ss.f" */
+		memcpy(r.pin_pci, copy->pin_pci, sizeof("dddd:bb:ss.f") - 1);
 	} else if (!all_zero(copy->pin_pci, sizeof(copy->pin_pci))) {
 		*ret_why = "pin_pci set without the pin flag";
 		return -EINVAL;

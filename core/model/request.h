@@ -29,6 +29,12 @@ struct request {
 	 * nothing); requests the daemon makes itself are root's (0). */
 	uint32_t uid;
 	bool admin; /* root or the admin group: may change any lease */
+	/* Set by request_decode for the (VM, vNIC) pair: the ids' lengths and hashes
+	 * (core/model/lease_key.h), so nothing after the decode scans them. false: a request
+	 * built by hand (the daemon's own, tests): the engine keys it itself. */
+	bool keyed;
+	uint8_t vm_id_len, vnic_id_len;
+	uint64_t vm_hash, key_hash;
 };
 
 #define REQUEST_UID_NONE (UINT32_MAX - 1) /* no credentials: no rights over any lease */

@@ -8,6 +8,8 @@
 
 struct vm_count {
 	uint32_t count; /* 0: empty */
+	uint32_t len;
+	uint64_t hash; /* lease_key.vm_hash */
 	char vm_id[VFPOOL_VM_ID_MAX];
 };
 
@@ -15,15 +17,6 @@ struct vm_quota {
 	struct vm_count *e;
 	uint32_t mask;
 };
-
-static uint32_t vm_hash(const char *s)
-{
-	uint32_t h = 2166136261u; /* FNV-1a */
-
-	while (*s)
-		h = (h ^ (uint8_t)*s++) * 16777619u;
-	return h;
-}
 
 int vm_quota_new(uint32_t max_vms, struct vm_quota **ret_quota)
 {
@@ -53,26 +46,41 @@ void vm_quota_free(struct vm_quota *q)
 }
 
 /* The VM's entry, or the empty one where it would go. */
-static struct vm_count *lookup(const struct vm_quota *q, const char *vm_id)
+static struct vm_count *lookup(const struct vm_quota *q, const struct lease_key *k)
 {
-	for (uint32_t i = vm_hash(vm_id) & q->mask;; i = (i + 1) & q->mask)
-		if (!q->e[i].count || strcmp(q->e[i].vm_id, vm_id) == 0)
-			return &q->e[i];
+	for (uint32_t i = (uint32_t)k->vm_hash & q->mask;; i = (i + 1) & q->mask) {
+		struct vm_count *c = &q->e[i];
+
+		if (!c->count || (c->hash == k->vm_hash && c->len == k->vm_len &&
+				  memcmp(c->vm_id, k->vm, k->vm_len) == 0))
+			return c;
+	}
+}
+
+uint32_t vm_quota_count_key(const struct vm_quota *q, const struct lease_key *k)
+{
+	return lookup(q, k)->count;
 }
 
 uint32_t vm_quota_count(const struct vm_quota *q, const char *vm_id)
 {
-	return lookup(q, vm_id)->count;
+	struct lease_key k = lease_key_of(vm_id, "");
+
+	return vm_quota_count_key(q, &k);
 }
 
-void vm_quota_add(struct vm_quota *q, const char *vm_id, int delta)
+void vm_quota_add_key(struct vm_quota *q, const struct lease_key *k, int delta)
 {
-	struct vm_count *c = lookup(q, vm_id);
+	struct vm_count *c = lookup(q, k);
 	uint32_t hole, i;
 
 	if (delta > 0) {
-		if (!c->count)
-			memcpy(c->vm_id, vm_id, strnlen(vm_id, sizeof(c->vm_id) - 1) + 1);
+		if (!c->count) {
+			/* empty entries are zeroed: the byte after the copy is the NUL */
+			c->len = k->vm_len < sizeof(c->vm_id) ? k->vm_len : sizeof(c->vm_id) - 1;
+			c->hash = k->vm_hash;
+			memcpy(c->vm_id, k->vm, c->len);
+		}
 		c->count++;
 		return;
 	}
@@ -82,7 +90,7 @@ void vm_quota_add(struct vm_quota *q, const char *vm_id, int delta)
 	hole = (uint32_t)(c - q->e);
 	memset(c, 0, sizeof(*c));
 	for (i = (hole + 1) & q->mask; q->e[i].count; i = (i + 1) & q->mask) {
-		uint32_t home = vm_hash(q->e[i].vm_id) & q->mask;
+		uint32_t home = (uint32_t)q->e[i].hash & q->mask;
 
 		if (((i - home) & q->mask) >= ((i - hole) & q->mask)) {
 			q->e[hole] = q->e[i];
@@ -90,4 +98,11 @@ void vm_quota_add(struct vm_quota *q, const char *vm_id, int delta)
 			hole = i;
 		}
 	}
+}
+
+void vm_quota_add(struct vm_quota *q, const char *vm_id, int delta)
+{
+	struct lease_key k = lease_key_of(vm_id, "");
+
+	vm_quota_add_key(q, &k, delta);
 }

@@ -7,6 +7,8 @@
 
 #include <stdint.h>
 
+#include "core/model/lease_key.h"
+
 struct vm_quota;
 
 int vm_quota_new(uint32_t max_vms, struct vm_quota **ret_quota);
@@ -14,5 +16,8 @@ void vm_quota_free(struct vm_quota *q);
 uint32_t vm_quota_count(const struct vm_quota *q, const char *vm_id);
 /* Adds delta (+1 or -1) to vm's count; a VM whose count reaches 0 leaves the table. */
 void vm_quota_add(struct vm_quota *q, const char *vm_id, int delta);
+/* The same by key (its VM part: vm, vm_len, vm_hash), as the serve path calls them. */
+uint32_t vm_quota_count_key(const struct vm_quota *q, const struct lease_key *k);
+void vm_quota_add_key(struct vm_quota *q, const struct lease_key *k, int delta);
 
 #endif

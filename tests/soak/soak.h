@@ -27,6 +27,7 @@ struct soak_counts {
 	_Atomic uint64_t hostile_entries;   /* request entries published by hostile clients */
 	_Atomic uint64_t malformed_chains;  /* chains whose shape or content is not allowed */
 	_Atomic uint64_t scribbles;         /* random bytes written over indices or header */
+	_Atomic uint64_t summary_scribbles; /* runs of wrong bits in the pending summary */
 	_Atomic uint64_t midchain_deaths;   /* SIGKILLed themselves with a chain half published */
 	_Atomic uint64_t hostile_connects;
 };

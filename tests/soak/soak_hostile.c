@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
@@ -33,6 +34,8 @@ struct raw_ring {
 	struct vfpool_cqe *cqes;
 	uint32_t sq_n, cq_n;
 	uint32_t tail; /* ours: what we published */
+	struct vfpool_summary_hdr *summary; /* every client's: bits are only hints */
+	size_t summary_size;
 };
 
 static struct soak_counts *counts;
@@ -53,6 +56,9 @@ static void raw_close(struct raw_ring *r)
 {
 	if (r->hdr)
 		munmap(r->hdr, r->size);
+	if (r->summary)
+		munmap(r->summary, r->summary_size);
+	r->summary = NULL;
 	if (r->sock >= 0)
 		close(r->sock);
 	r->hdr = NULL;
@@ -67,7 +73,7 @@ static int raw_connect(const char *run_dir, struct raw_ring *r)
 					  .type = VFPOOL_CTL_HELLO };
 	struct vfpool_ctl_welcome w;
 	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
+		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} ctl;
 	struct iovec iov = { .iov_base = &w, .iov_len = sizeof(w) };
@@ -75,8 +81,11 @@ static int raw_connect(const char *run_dir, struct raw_ring *r)
 			      .msg_controllen = sizeof(ctl.buf) };
 	struct pollfd pfd = { .events = POLLIN };
 	struct cmsghdr *c;
-	int fds[2] = { -1, -1 };
+	int fds[3] = { -1, -1, -1 };
+	struct stat st;
 	void *mem;
+
+	r->summary = NULL;
 
 	*r = (struct raw_ring){ .sock = -1 };
 	hello.sq_entries = pick_entries();
@@ -92,13 +101,26 @@ static int raw_connect(const char *run_dir, struct raw_ring *r)
 		goto fail;
 	for (c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c))
 		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS &&
-		    c->cmsg_len == CMSG_LEN(2 * sizeof(int)))
+		    c->cmsg_len == CMSG_LEN(3 * sizeof(int)))
 			memcpy(fds, CMSG_DATA(c), sizeof(fds));
 	if (w.status != 0 || fds[0] < 0)
 		goto fail;
 	mem = mmap(NULL, w.ring_size, PROT_READ | PROT_WRITE, MAP_SHARED, fds[0], 0);
+	/* the pending summary every client shares: a hostile one scribbles on it too */
+	r->summary = NULL;
+	if (fds[2] >= 0 && fstat(fds[2], &st) == 0 && st.st_size > 0) {
+		void *sm = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED,
+				fds[2], 0);
+
+		if (sm != MAP_FAILED) {
+			r->summary = sm;
+			r->summary_size = (size_t)st.st_size;
+		}
+	}
 	close(fds[0]);
 	close(fds[1]);
+	if (fds[2] >= 0)
+		close(fds[2]);
 	if (mem == MAP_FAILED)
 		goto fail;
 	r->hdr = mem;
@@ -114,6 +136,8 @@ fail:
 		close(fds[0]);
 		close(fds[1]);
 	}
+	if (fds[2] >= 0)
+		close(fds[2]);
 	raw_close(r);
 	return -1;
 }
@@ -272,6 +296,30 @@ static void garbage_entries(struct raw_ring *r)
 	publish(r, n);
 }
 
+/* The pending summary, wrongly: every bit cleared (others' requests are then only found by
+ * the daemon's periodic look at every ring), set, or random, and its header scribbled. */
+static void scribble_summary(struct raw_ring *r)
+{
+	size_t n_words;
+
+	if (!r->summary)
+		return;
+	n_words = (r->summary_size - sizeof(*r->summary)) / sizeof(r->summary->words[0]);
+	atomic_fetch_add(&counts->summary_scribbles, 1);
+	for (int round = 0; round < 200; round++) {
+		uint32_t how = rnd() % 4;
+
+		for (size_t w = 0; w < n_words; w++) {
+			uint64_t v = how == 0 ? 0 : how == 1 ? ~UINT64_C(0)
+				   : ((uint64_t)rnd() << 32 | rnd());
+
+			atomic_store(&r->summary->words[w].bits, v);
+		}
+		if (how == 3)
+			random_bytes(r->summary, 16); /* magic, version, n_words */
+	}
+}
+
 /* Random values in the indices and the header: the daemon's own (which it must never read
  * back), ours (which it must check), the wakeup flags and doorbells. Returns false when
  * the connection is beyond use (our tail is no longer ours to know). */
@@ -354,8 +402,10 @@ void soak_hostile_main(const char *run_dir, unsigned seed, uint64_t deadline_ns,
 			own_requests(&r);
 		else if (what < 75)
 			garbage_entries(&r);
-		else if (what < 85)
+		else if (what < 80)
 			keep = scribble_indices(&r);
+		else if (what < 85)
+			scribble_summary(&r);
 		else if (what < 88)
 			doorbell_storm(&r);
 		else if (what < 90)

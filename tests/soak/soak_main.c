@@ -310,7 +310,10 @@ int main(int argc, char **argv)
 		perror("soak: mmap");
 		return 2;
 	}
-	snprintf(h.run_dir, sizeof(h.run_dir), "/tmp/vfpool-soak.XXXXXX");
+	/* TMPDIR=/dev/shm: the run dir (and the lease journal in it) on tmpfs, as on a real
+	 * host, where the journal is appended through its mapping */
+	snprintf(h.run_dir, sizeof(h.run_dir), "%s/vfpool-soak.XXXXXX",
+		 getenv("TMPDIR") && strlen(getenv("TMPDIR")) < 64 ? getenv("TMPDIR") : "/tmp");
 	if (!mkdtemp(h.run_dir)) {
 		perror("soak: mkdtemp");
 		return 2;
@@ -394,8 +397,10 @@ int main(int argc, char **argv)
 	       h.hostile_starts, h.hostile_kills,
 	       (unsigned long long)atomic_load(&h.counts->midchain_deaths));
 	printf("soak: hostile: %llu malformed chains, %llu scribbles on indices and header, "
-	       "%llu connects\n", (unsigned long long)atomic_load(&h.counts->malformed_chains),
+	       "%llu runs of wrong summary bits, %llu connects\n",
+	       (unsigned long long)atomic_load(&h.counts->malformed_chains),
 	       (unsigned long long)atomic_load(&h.counts->scribbles),
+	       (unsigned long long)atomic_load(&h.counts->summary_scribbles),
 	       (unsigned long long)atomic_load(&h.counts->hostile_connects));
 	printf("soak: %u passed, %u failed: %u daemon kills survived, %llu leases checked, "
 	       "%llu hostile entries sent\n", h.res.passed, h.res.failed, h.daemon_kills,
