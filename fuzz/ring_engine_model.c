@@ -190,6 +190,16 @@ static int m_free_slot(const struct model *m)
 	return -1;
 }
 
+/* A free VF on a PF of NUMA node numa (what VFPOOL_REQ_F_NUMA_REQUIRED accepts), or -1. */
+static int m_free_slot_on(const struct model *m, int32_t numa)
+{
+	for (uint32_t s = 0; s < m->n_vfs; s++)
+		if (m->allocatable[s] && !m->slot[s].held &&
+		    state_pfs(F.e.hdr)[state_vfs(F.e.hdr)[s].pf_index].numa_node == numa)
+			return (int)s;
+	return -1;
+}
+
 static int slot_of_pci(const char *pci)
 {
 	for (uint32_t s = 0; s < F.m.n_vfs; s++)
@@ -218,7 +228,8 @@ static int m_predict_alloc(const struct model *m, const struct request *req, int
 			return -EBUSY;
 		return m->allocatable[s] ? 0 : -EPERM;
 	}
-	s = m_free_slot(m);
+	s = (req->flags & VFPOOL_REQ_F_NUMA_REQUIRED) && req->numa_node >= 0
+		    ? m_free_slot_on(m, req->numa_node) : m_free_slot(m);
 	*ret_slot = s;
 	return s < 0 ? -ENOSPC : 0;
 }
