@@ -19,6 +19,10 @@
 #include "core/safe_dir.h"
 #include "core/vfconfig/vf_config.h"
 
+#ifndef VFPOOL_VERSION
+#define VFPOOL_VERSION "unknown"
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -50,6 +54,7 @@ static void usage(FILE *f)
 		"  --sweep-interval-s N  check leases every N seconds (default 60)\n"
 		"  --sweep MODE        report (default) or release leases whose bound process is\n"
 		"                      gone or whose VF vanished\n"
+		"  --version           print the version and exit\n"
 		"  -h, --help\n");
 }
 
@@ -104,6 +109,7 @@ int main(int argc, char **argv)
 		{ "sweep-interval-s", required_argument, NULL, 'W' },
 		{ "sweep", required_argument, NULL, 'w' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
 		{ 0 },
 	};
 	struct daemon_opts opts = {
@@ -213,6 +219,7 @@ int main(int argc, char **argv)
 			opts.sweep_release = strcmp(optarg, "release") == 0;
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'v': printf("vfpoold %s\n", VFPOOL_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -248,9 +255,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* signals arrive through the loop's signalfd */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
+	daemon_signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* a write past a file size limit is an error to handle (the journal refuses the

@@ -58,6 +58,53 @@ int policy_daemon_start(const struct policy_cmd_ctx *ctx, const struct host *h)
 	return 0;
 }
 
+int policy_daemon_reload(const struct policy_cmd_ctx *ctx)
+{
+	const struct policy *live = ctx->policy;
+	char (*pci)[VFPOOL_PCI_ADDR_MAX] = calloc(live->n_pfs + 1, sizeof(*pci));
+	char (*netdev)[VFPOOL_IFNAME_MAX] = calloc(live->n_pfs + 1, sizeof(*netdev));
+	char why[300] = "";
+	unsigned skipped = 0;
+	struct policy next;
+	int r = -ENOMEM;
+
+	/* the same PFs, nothing else: what the file says is all the new policy holds */
+	if (pci && netdev) {
+		for (uint32_t i = 0; i < live->n_pfs; i++) {
+			memcpy(pci[i], live->pfs[i].pci_addr, sizeof(pci[i]));
+			memcpy(netdev[i], live->pfs[i].netdev, sizeof(netdev[i]));
+		}
+		r = policy_init(&next, live->n_pfs, (const char (*)[VFPOOL_PCI_ADDR_MAX])pci,
+				(const char (*)[VFPOOL_IFNAME_MAX])netdev);
+	}
+	free(pci);
+	free(netdev);
+	if (r) {
+		log_err("policy_reload_failed", "state_dir=%s error=\"%s\" kept=\"the policy in use\"",
+			ctx->state_dir, strerror(-r));
+		return r;
+	}
+	next.generation = live->generation;
+	r = policy_store_load(ctx->state_dir, &next, &skipped, why, sizeof(why));
+	if (r == -ENOENT) {
+		/* no file: what a start without one serves (every PF serves every network) */
+		next.generation = live->generation + 1;
+		r = 0;
+	} else if (r) {
+		policy_fini(&next);
+		log_err("policy_reload_failed", "error=\"%s\" kept=\"the policy in use\"", why);
+		return r;
+	}
+	policy_fini(ctx->policy);
+	*ctx->policy = next;
+	/* engine->policy points at ctx->policy, which now holds the reloaded lists */
+	policy_daemon_publish(ctx);
+	log_info("policy_reloaded", "state_dir=%s networks=%u profiles=%u skipped_lines=%u "
+		 "generation=%llu", ctx->state_dir, ctx->policy->n_nets, ctx->policy->n_profiles,
+		 skipped, (unsigned long long)ctx->policy->generation);
+	return 0;
+}
+
 void policy_daemon_stop(const struct policy_cmd_ctx *ctx)
 {
 	ctx->engine->policy = NULL;
