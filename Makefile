@@ -273,6 +273,7 @@ UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL     ?= install
+LDCONFIG    ?= ldconfig
 # The Python module: where Debian's python3 looks for PREFIX's packages.
 PYTHON3     ?= /usr/bin/python3
 PYTHON3_VER  = $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
@@ -319,7 +320,7 @@ install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfp
 # loader's cache must know the new library before anything links it at run time.
 ifeq ($(DESTDIR),)
 ifneq ($(filter /%,$(PREFIX)),)
-	ldconfig
+	$(LDCONFIG)
 endif
 endif
 
