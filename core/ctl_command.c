@@ -57,6 +57,11 @@ void ctl_reply(struct ctl_request *req, int status, const char *fmt, ...)
 	ctl_reply_take(req, status, text);
 }
 
+void ctl_reply_usage(struct ctl_request *req, const char *usage)
+{
+	ctl_reply(req, -VFPOOL_CTL_EUSAGE, "usage: %s", usage);
+}
+
 static size_t n_words(const struct ctl_command *cmd)
 {
 	size_t n = 0;

@@ -73,6 +73,9 @@ int ctl_register(struct ctl_dispatcher *disp, const struct ctl_command *commands
 /* Sends the reply (status >= 0 or -errno, printf-style text) and frees req. */
 __attribute__((format(printf, 3, 4)))
 void ctl_reply(struct ctl_request *req, int status, const char *fmt, ...);
+/* The command's words are wrong: answers -VFPOOL_CTL_EUSAGE with "usage: <usage>" (the
+ * client reports a usage error, vfpoolctl exits 2) and frees req. */
+void ctl_reply_usage(struct ctl_request *req, const char *usage);
 /* Same with a prepared buffer that the reply takes over (malloc'd, NUL-terminated). */
 void ctl_reply_take(struct ctl_request *req, int status, char *text);
 

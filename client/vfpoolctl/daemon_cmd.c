@@ -11,6 +11,7 @@
 
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/format_text.h"
+#include "shm/control_proto.h"
 
 int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, int *ret_status,
 		   char **ret_text)
@@ -43,11 +44,13 @@ static void print_lines(FILE *f, const char *text)
 	}
 }
 
-/* The daemon refused the words themselves (its own usage text, or a command it does not
- * know): a usage error here too. Its status for those is the same errno as for a refused
- * value, so the text tells. */
+/* The daemon refused the words themselves (VFPOOL_CTL_EUSAGE, or a command it does not
+ * know): a usage error here too. A daemon command not yet on VFPOOL_CTL_EUSAGE answers
+ * -EINVAL with its usage text, which tells the same. */
 static bool daemon_usage_error(int status, const char *text)
 {
+	if (status == -VFPOOL_CTL_EUSAGE)
+		return true;
 	if (status == -EOPNOTSUPP && strstr(text, ": unknown command"))
 		return true;
 	return status == -EINVAL && (strncmp(text, "usage: ", 7) == 0 || strstr(text, ": usage: "));

@@ -107,7 +107,7 @@ static void release_leases(struct ctl_request *req, char **vms, int n, const cha
 static void cmd_lease_release(struct ctl_request *req)
 {
 	if (req->argc < 1 || req->argc > 2) {
-		ctl_reply(req, -EINVAL, "usage: lease release VM [VNIC]");
+		ctl_reply_usage(req, "lease release VM [VNIC]");
 		return;
 	}
 	release_leases(req, req->argv, 1, req->argc == 2 ? req->argv[1] : NULL);
@@ -116,7 +116,7 @@ static void cmd_lease_release(struct ctl_request *req)
 static void cmd_lease_gc(struct ctl_request *req)
 {
 	if (req->argc < 1) {
-		ctl_reply(req, -EINVAL, "usage: lease gc VM...");
+		ctl_reply_usage(req, "lease gc VM...");
 		return;
 	}
 	release_leases(req, req->argv, req->argc, NULL);
@@ -136,7 +136,7 @@ static void cmd_lease_list(struct ctl_request *req)
 	if (req->argc == 2 && strcmp(req->argv[0], "--vm") == 0) {
 		vm = req->argv[1];
 	} else if (req->argc != 0) {
-		ctl_reply(req, -EINVAL, "usage: lease list [--vm VM]");
+		ctl_reply_usage(req, "lease list [--vm VM]");
 		return;
 	}
 	f = open_memstream(&out, &len);

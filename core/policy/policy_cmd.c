@@ -70,7 +70,7 @@ static int begin(struct ctl_request *req, struct policy *next)
 
 static void usage(struct ctl_request *req, const char *text)
 {
-	ctl_reply(req, -EINVAL, "usage: %s", text);
+	ctl_reply_usage(req, text);
 }
 
 /* ---- networks ------------------------------------------------------------------------- */
