@@ -17,7 +17,7 @@ CC       := gcc
 endif
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
-PKGS     := liburing libnl-route-3.0 libnl-3.0 libbpf libudev libsystemd
+PKGS     := liburing libnl-route-3.0 libnl-3.0 libbpf libudev libsystemd json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null)

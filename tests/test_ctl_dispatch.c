@@ -145,7 +145,8 @@ Test(ctl_dispatch, handler_gets_its_tables_context_and_only_its_arguments)
 	cr_assert(seen.json, "--json was not noted");
 	cr_assert_eq(rec.replies, 1u);
 	cr_assert_eq(rec.status, 7);
-	cr_assert_str_eq(rec.text, "ctx=B args=1");
+	/* asked --json: the reply is the structured document */
+	cr_assert_str_eq(rec.text, "{\"status\":7,\"message\":\"ctx=B args=1\",\"data\":null}");
 }
 
 Test(ctl_dispatch, reply_carries_the_requests_seq_and_the_peers_sink_generation)
