@@ -99,7 +99,7 @@ static void alloc_ok(const struct test_daemon *d, const char *vm, const char *vn
 
 /* READY=1 comes once the journal is replayed: its STATUS= already counts the lease the
  * last run left (and what the daemon serves), and the socket is there to connect to. */
-Test(service, ready_after_journal_replay_and_status_says_what_it_serves, .timeout = 60)
+Test(service, ready_after_journal_replay_and_status_says_what_it_serves)
 {
 	struct fake_manager m;
 	struct test_daemon d;
@@ -123,7 +123,7 @@ Test(service, ready_after_journal_replay_and_status_says_what_it_serves, .timeou
 	manager_close(&m);
 }
 
-Test(service, stopping_is_said_on_sigterm, .timeout = 60)
+Test(service, stopping_is_said_on_sigterm)
 {
 	struct fake_manager m;
 	struct test_daemon d;
@@ -142,7 +142,7 @@ Test(service, stopping_is_said_on_sigterm, .timeout = 60)
  * appears must be served. The file is watched with inotify (its creation and its rename
  * into place); each start connects and pings at once. Several starts: a socket named
  * before it listens (bind, chmod, chown, then listen) refuses a connect in between. */
-Test(service, client_connecting_as_soon_as_the_socket_exists_is_served, .timeout = 120)
+Test(service, client_connecting_as_soon_as_the_socket_exists_is_served)
 {
 	const int starts = 12;
 
@@ -223,7 +223,7 @@ static unsigned networks_in_snapshot(const struct test_daemon *d)
 /* SIGHUP (systemctl reload) reads the policy from the state dir again: an operator's edit
  * or a restored backup takes effect without a restart, and the daemon keeps serving. A
  * file it cannot read changes nothing. Each signal is logged once. */
-Test(service, sighup_reloads_the_policy_from_the_state_dir, .timeout = 60)
+Test(service, sighup_reloads_the_policy_from_the_state_dir)
 {
 	struct test_daemon d;
 	char path[128], *log;
@@ -269,7 +269,7 @@ Test(service, sighup_reloads_the_policy_from_the_state_dir, .timeout = 60)
 }
 
 /* Signals the daemon does not act on are logged and ignored, never fatal. */
-Test(service, other_signals_are_logged_and_ignored, .timeout = 60)
+Test(service, other_signals_are_logged_and_ignored)
 {
 	struct test_daemon d;
 	char *log = NULL;

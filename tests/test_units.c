@@ -67,7 +67,7 @@ static void need_systemd_analyze(void)
 			     "are not verified");
 }
 
-Test(units, installed_units_name_the_installed_paths_and_verify, .timeout = 300)
+Test(units, installed_units_name_the_installed_paths_and_verify)
 {
 	char prefix[64], *out;
 
@@ -110,7 +110,7 @@ static int exposure_tenths(const char *out)
 	return (int)(whole * 10 + tenth);
 }
 
-Test(units, hardening_exposure_is_at_most_4_5, .timeout = 300)
+Test(units, hardening_exposure_is_at_most_4_5)
 {
 	char prefix[64], *out;
 
