@@ -17,7 +17,7 @@ CC       := gcc
 endif
 CLANG    ?= clang
 BPFTOOL  ?= bpftool
-PKGS     := liburing libnl-route-3.0 libnl-3.0 libbpf libudev
+PKGS     := liburing libnl-route-3.0 libnl-3.0 libbpf libudev libsystemd json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   = $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 CRIT_LIBS  = $(shell pkg-config --libs criterion 2>/dev/null)
@@ -231,6 +231,8 @@ JSONC_CFLAGS = $(shell pkg-config --cflags json-c 2>/dev/null)
 JSONC_LIBS   = $(shell pkg-config --libs json-c 2>/dev/null)
 $(sort $(CTL_OBJ) $(call obj,$(CTL_CHECK_SRC))): ALL_CFLAGS += $(JSONC_CFLAGS) -DVFPOOL_VERSION='"$(LIBVERSION)"'
 $(B)/vfpoolctl $(B)/vfpool-tests: LDFLAGS_ALL += $(JSONC_LIBS)
+# vfpoold --version
+$(call obj,$(CORE_MAIN)): ALL_CFLAGS += -DVFPOOL_VERSION='"$(LIBVERSION)"'
 
 # abi/libvfpool.abi is the released ABI (abidw of the shared library, public header only);
 # abi-check fails on any change abidiff calls incompatible. After a compatible addition (a
@@ -271,6 +273,7 @@ UNITDIR     ?= $(PREFIX)/lib/systemd/system
 SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
 TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 INSTALL     ?= install
+LDCONFIG    ?= ldconfig
 # The Python module: where Debian's python3 looks for PREFIX's packages.
 PYTHON3     ?= /usr/bin/python3
 PYTHON3_VER  = $(shell $(PYTHON3) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
@@ -317,7 +320,7 @@ install: $(B)/vfpoold $(B)/vfpoolctl $(B)/libvfpool.so $(B)/libvfpool.a $(B)/vfp
 # loader's cache must know the new library before anything links it at run time.
 ifeq ($(DESTDIR),)
 ifneq ($(filter /%,$(PREFIX)),)
-	ldconfig
+	$(LDCONFIG)
 endif
 endif
 

@@ -854,3 +854,8 @@ void connections_free(struct connections *cs)
 	free(cs->live);
 	free(cs);
 }
+
+uint32_t connections_count(const struct connections *cs)
+{
+	return cs->n_live;
+}

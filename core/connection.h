@@ -71,6 +71,8 @@ bool connections_prepare_sleep(struct connections *cs);
 void connections_awake(struct connections *cs);
 /* A doorbell is no work by itself: the requests it announces count once served. */
 bool connections_op_is_doorbell(const struct loop_op *op);
+/* Connections that completed the handshake (clients served now). */
+uint32_t connections_count(const struct connections *cs);
 /* Only after the ring is gone (io_uring_queue_exit): its requests point into the table. */
 void connections_free(struct connections *cs);
 

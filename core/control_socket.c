@@ -13,11 +13,16 @@
 #include "core/control_socket.h"
 #include "shm/layout.h"
 
-static int socket_path(const char *run_dir, struct sockaddr_un *sa)
+/* The socket is bound and made to listen under this name, then renamed into place once the
+ * daemon is ready: whoever sees VFPOOL_CTL_SOCKET can connect and be served, never
+ * refused (a connect between bind and listen is ECONNREFUSED). */
+#define CTL_SOCKET_UNPUBLISHED VFPOOL_CTL_SOCKET ".new"
+
+static int socket_path(const char *run_dir, const char *name, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
-	if (snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", run_dir, VFPOOL_CTL_SOCKET) >=
+	if (snprintf(sa->sun_path, sizeof(sa->sun_path), "%s/%s", run_dir, name) >=
 	    (int)sizeof(sa->sun_path))
 		return -ENAMETOOLONG;
 	return 0;
@@ -26,13 +31,16 @@ static int socket_path(const char *run_dir, struct sockaddr_un *sa)
 int control_listen(int dir_fd, const char *run_dir, gid_t gid, int *ret_fd)
 {
 	struct sockaddr_un sa;
-	int fd, r = socket_path(run_dir, &sa);
+	int fd, r = socket_path(run_dir, CTL_SOCKET_UNPUBLISHED, &sa);
 
 	if (r)
 		return r;
 	/* whoever holds the run dir's lock (daemon_new) owns it: a socket file here is a dead
-	 * daemon's, even if its io_uring still answers connects while the kernel tears it down */
+	 * daemon's, even if its io_uring still answers connects while the kernel tears it down.
+	 * Both go now: until this daemon publishes its own, nobody finds a socket to try. */
 	if (unlinkat(dir_fd, VFPOOL_CTL_SOCKET, 0) < 0 && errno != ENOENT)
+		return -errno;
+	if (unlinkat(dir_fd, CTL_SOCKET_UNPUBLISHED, 0) < 0 && errno != ENOENT)
 		return -errno;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
@@ -40,21 +48,31 @@ int control_listen(int dir_fd, const char *run_dir, gid_t gid, int *ret_fd)
 	/* bind takes a path: run_dir is the verified, resolved one (core/safe_dir.h), and its
 	 * directories let nobody else swap an entry; mode and group are set by name in it */
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
-	    fchmodat(dir_fd, VFPOOL_CTL_SOCKET, 0660, 0) < 0 ||
+	    fchmodat(dir_fd, CTL_SOCKET_UNPUBLISHED, 0660, 0) < 0 ||
 	    (gid != (gid_t)-1 &&
-	     fchownat(dir_fd, VFPOOL_CTL_SOCKET, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0) ||
+	     fchownat(dir_fd, CTL_SOCKET_UNPUBLISHED, (uid_t)-1, gid, AT_SYMLINK_NOFOLLOW) < 0) ||
 	    listen(fd, 128) < 0) {
 		r = -errno;
 		close(fd);
+		unlinkat(dir_fd, CTL_SOCKET_UNPUBLISHED, 0);
 		return r;
 	}
 	*ret_fd = fd;
 	return 0;
 }
 
+int control_publish(int dir_fd)
+{
+	/* atomic: the name appears with a listening socket behind it, mode and group set */
+	if (renameat(dir_fd, CTL_SOCKET_UNPUBLISHED, dir_fd, VFPOOL_CTL_SOCKET) < 0)
+		return -errno;
+	return 0;
+}
+
 void control_unlink(int dir_fd)
 {
 	unlinkat(dir_fd, VFPOOL_CTL_SOCKET, 0);
+	unlinkat(dir_fd, CTL_SOCKET_UNPUBLISHED, 0);
 }
 
 static bool entries_ok(uint32_t n)

@@ -16,10 +16,15 @@
  * -EINVAL when it is not a regular file. */
 int control_lock_run_dir(int dir_fd, int *ret_fd);
 
-/* Binds vfpool.sock in the run dir (dir_fd, and run_dir its resolved path for bind): mode
- * 0660, group gid unless (gid_t)-1, non-blocking, replacing a dead daemon's socket file.
- * Call with the run dir's lock held. */
+/* Binds the control socket in the run dir (dir_fd, and run_dir its resolved path for bind)
+ * under a temporary name and listens: mode 0660, group gid unless (gid_t)-1, non-blocking,
+ * removing a dead daemon's socket file. Connections queue in the backlog from here on but
+ * nobody finds the socket until control_publish. Call with the run dir's lock held. */
 int control_listen(int dir_fd, const char *run_dir, gid_t gid, int *ret_fd);
+/* Renames the listening socket to vfpool.sock (atomically): once the daemon is ready, so
+ * that a script may wait for the file and then connect. */
+int control_publish(int dir_fd);
+/* Removes the socket file, published or not. */
 void control_unlink(int dir_fd);
 
 /* 0, or -EPROTO with why set. */

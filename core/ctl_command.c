@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "core/ctl_command.h"
 #include "core/log.h"
 #include "shm/control_proto.h"
@@ -29,13 +31,40 @@ int ctl_register(struct ctl_dispatcher *disp, const struct ctl_command *commands
 	return 0;
 }
 
-void ctl_reply_take(struct ctl_request *req, int status, char *text)
+static void reply_free(struct ctl_request *req, int status, const char *text)
 {
-	req->sink->reply(req->sink, req, status, text ? text : "");
-	free(text);
+	req->sink->reply(req->sink, req, status, text);
 	free(req->argv);
 	free(req->payload);
 	free(req);
+}
+
+void ctl_reply_data(struct ctl_request *req, int status, struct json_object *data, char *text)
+{
+	struct json_object *doc;
+	const char *s;
+
+	if (!req->json) {
+		json_object_put(data);
+		reply_free(req, status, text ? text : "");
+		free(text);
+		return;
+	}
+	doc = json_object_new_object();
+	json_object_object_add(doc, "status", json_object_new_int(status));
+	json_object_object_add(doc, "message", json_object_new_string(text ? text : ""));
+	json_object_object_add(doc, "data", data);
+	s = json_object_to_json_string_ext(doc, JSON_C_TO_STRING_PLAIN |
+					   JSON_C_TO_STRING_NOSLASHESCAPE);
+	/* json-c answers NULL only when out of memory: the status still goes */
+	reply_free(req, status, s ? s : "");
+	json_object_put(doc);
+	free(text);
+}
+
+void ctl_reply_take(struct ctl_request *req, int status, char *text)
+{
+	ctl_reply_data(req, status, NULL, text);
 }
 
 void ctl_request_drop(struct ctl_request *req)
@@ -55,6 +84,11 @@ void ctl_reply(struct ctl_request *req, int status, const char *fmt, ...)
 		text = NULL;
 	va_end(ap);
 	ctl_reply_take(req, status, text);
+}
+
+void ctl_reply_usage(struct ctl_request *req, const char *usage)
+{
+	ctl_reply(req, -VFPOOL_CTL_EUSAGE, "usage: %s", usage);
 }
 
 static size_t n_words(const struct ctl_command *cmd)
@@ -108,6 +142,23 @@ static char *help_text(const struct ctl_dispatcher *disp)
 	return out;
 }
 
+/* [{"usage": "...", "admin": bool}], in the order help lists them */
+static struct json_object *help_data(const struct ctl_dispatcher *disp)
+{
+	struct json_object *list = json_object_new_array();
+
+	for (unsigned t = 0; t < disp->n_tables; t++) {
+		for (const struct ctl_command *cmd = disp->tables[t].commands; cmd->words[0]; cmd++) {
+			struct json_object *o = json_object_new_object();
+
+			json_object_object_add(o, "usage", json_object_new_string(cmd->usage));
+			json_object_object_add(o, "admin", json_object_new_boolean(cmd->admin_only));
+			json_object_array_add(list, o);
+		}
+	}
+	return list;
+}
+
 int ctl_dispatch(const struct ctl_dispatcher *disp, const struct ctl_peer *peer, uint32_t seq,
 		 const char *payload, uint32_t len)
 {
@@ -153,7 +204,7 @@ int ctl_dispatch(const struct ctl_dispatcher *disp, const struct ctl_peer *peer,
 			argv[argc++] = req->payload + off;
 	}
 	if (argc == 0 || strcmp(argv[0], "help") == 0) {
-		ctl_reply_take(req, 0, help_text(disp));
+		ctl_reply_data(req, 0, help_data(disp), help_text(disp));
 		return 0;
 	}
 	cmd = lookup(disp, argc, argv, &req->ctx);

@@ -73,8 +73,19 @@ int ctl_register(struct ctl_dispatcher *disp, const struct ctl_command *commands
 /* Sends the reply (status >= 0 or -errno, printf-style text) and frees req. */
 __attribute__((format(printf, 3, 4)))
 void ctl_reply(struct ctl_request *req, int status, const char *fmt, ...);
+/* The command's words are wrong: answers -VFPOOL_CTL_EUSAGE with "usage: <usage>" (the
+ * client reports a usage error, vfpoolctl exits 2) and frees req. */
+void ctl_reply_usage(struct ctl_request *req, const char *usage);
 /* Same with a prepared buffer that the reply takes over (malloc'd, NUL-terminated). */
 void ctl_reply_take(struct ctl_request *req, int status, char *text);
+
+struct json_object;
+
+/* The reply as data and text: a request that asked --json gets the document
+ * {"status": status, "message": text, "data": data} (json-c), any other the text. Takes
+ * data (NULL: null) and text (malloc'd, NULL: ""); frees req. Every reply to a --json
+ * request is such a document: ctl_reply and ctl_reply_take give it "data": null. */
+void ctl_reply_data(struct ctl_request *req, int status, struct json_object *data, char *text);
 
 /* Frees req without answering: only when the daemon shuts down with the command pending. */
 void ctl_request_drop(struct ctl_request *req);

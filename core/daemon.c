@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -38,6 +39,7 @@
 #include "core/model/host.h"
 #include "core/model/policy.h"
 #include "core/model/state_segment.h"
+#include "core/notify.h"
 #include "core/numvfs/numvfs_cmd.h"
 #include "core/policy/policy_cmd.h"
 #include "core/probe/probe_source.h"
@@ -81,9 +83,45 @@ struct daemon {
 	struct numvfs_cmd *numvfs;        /* numvfs changes (core/numvfs/numvfs_cmd.h) */
 	struct ctl_dispatcher commands;
 	struct connections *conns;
+	/* what SIGHUP reloads from the state dir, in registration order */
+	struct daemon_reload_hook reload_hooks[DAEMON_MAX_RELOAD_HOOKS];
+	unsigned n_reload_hooks;
+	char stop_why[64]; /* for STOPPING=1's STATUS= */
 	int failed;      /* nonzero: stopped because leases can no longer be made durable */
 	bool stop;
 };
+
+int daemon_add_reload_hook(struct daemon *d, const char *name, int (*reload)(void *ctx),
+			   void *ctx)
+{
+	if (d->n_reload_hooks == DAEMON_MAX_RELOAD_HOOKS)
+		return -ENOSPC;
+	d->reload_hooks[d->n_reload_hooks++] = (struct daemon_reload_hook){
+		.name = name, .reload = reload, .ctx = ctx,
+	};
+	return 0;
+}
+
+static void daemon_status(const struct daemon *d, struct notify_status *st)
+{
+	st->pfs = (uint32_t)d->host->n_pfs;
+	st->vfs = (uint32_t)d->host->n_vfs;
+	st->leased = lease_index_count(d->engine.leases);
+	st->clients = connections_count(d->conns);
+}
+
+/* SIGHUP (systemctl reload): every hook reloads its part from the state dir; one that
+ * fails keeps what it had and says why (each hook logs its own outcome). */
+static void daemon_reload(struct daemon *d)
+{
+	struct notify_status st;
+
+	notify_reloading();
+	for (unsigned i = 0; i < d->n_reload_hooks; i++)
+		d->reload_hooks[i].reload(d->reload_hooks[i].ctx);
+	daemon_status(d, &st);
+	notify_ready(&st);
+}
 
 static void arm_signal(struct daemon *d)
 {
@@ -93,16 +131,45 @@ static void arm_signal(struct daemon *d)
 	io_uring_sqe_set_data(sqe, &d->signal_op);
 }
 
+static const char *signal_name(uint32_t sig)
+{
+	switch (sig) {
+	case SIGTERM: return "SIGTERM";
+	case SIGINT: return "SIGINT";
+	case SIGHUP: return "SIGHUP";
+	case SIGUSR1: return "SIGUSR1";
+	case SIGUSR2: return "SIGUSR2";
+	default: return "?";
+	}
+}
+
+/* Every signal the daemon takes is logged once, with what it does about it. */
 static void on_signal(struct loop_op *op, const struct io_uring_cqe *cqe)
 {
 	struct daemon *d = container_of(op, struct daemon, signal_op);
+	uint32_t sig = d->siginfo.ssi_signo;
 
-	if (cqe->res == (int)sizeof(d->siginfo)) {
-		log_info("shutdown", "signal=%s", strsignal((int)d->siginfo.ssi_signo));
-		d->stop = true;
-	} else {
+	if (cqe->res != (int)sizeof(d->siginfo)) {
 		arm_signal(d);
+		return;
 	}
+	switch (sig) {
+	case SIGTERM:
+	case SIGINT:
+		log_info("shutdown", "signal=%s pid=%u", signal_name(sig), d->siginfo.ssi_pid);
+		snprintf(d->stop_why, sizeof(d->stop_why), "%s", signal_name(sig));
+		d->stop = true;
+		return;
+	case SIGHUP:
+		log_info("signal", "signal=SIGHUP pid=%u action=reload", d->siginfo.ssi_pid);
+		daemon_reload(d);
+		break;
+	default:
+		log_info("signal", "signal=%s pid=%u action=ignored", signal_name(sig),
+			 d->siginfo.ssi_pid);
+		break;
+	}
+	arm_signal(d);
 }
 
 static unsigned reap_completions(struct daemon *d)
@@ -132,10 +199,24 @@ int daemon_run(struct daemon *d)
 	unsigned idle_polls = 0;
 	bool worked = false;
 
+	struct notify_status st;
+	int r;
+
 	connections_start(d->conns);
 	arm_signal(d);
 	probe_source_arm(d->probe, &d->ring);
 	vf_config_scan(d->vfc);
+	/* ready: host discovered, journal replayed, every part started. Only now does the
+	 * socket get its name (a script waiting for it finds a daemon that serves), then the
+	 * service manager hears READY=1. */
+	r = control_publish(d->run_dir_fd);
+	if (r) {
+		log_err("start_failed", "socket=%s/%s error=\"%s\"", d->opts.run_dir,
+			VFPOOL_CTL_SOCKET, strerror(-r));
+		return r;
+	}
+	daemon_status(d, &st);
+	notify_ready(&st);
 	log_info("ready", "run_dir=%s pfs=%zu vfs=%zu spin_us=%u max_clients=%u",
 		 d->opts.run_dir, d->host->n_pfs, d->host->n_vfs, d->opts.spin_us, d->max_clients);
 	while (!d->stop) {
@@ -174,6 +255,9 @@ int daemon_run(struct daemon *d)
 			sched_yield();
 			continue;
 		}
+		/* what it serves changes with work: said before each sleep, when it changed */
+		daemon_status(d, &st);
+		notify_status(&st);
 		/* every client is told the loop sleeps, or none: one with work keeps it awake */
 		if (!connections_prepare_sleep(d->conns)) {
 			connections_awake(d->conns);
@@ -186,6 +270,8 @@ int daemon_run(struct daemon *d)
 		 * rung for nothing) goes back to sleep without spinning spin_us first */
 		idle_polls = 0;
 	}
+	notify_stopping(d->failed ? "leases can no longer be made durable" :
+			d->stop_why[0] ? d->stop_why : "stopped");
 	return d->failed ? -EIO : 0;
 }
 
@@ -327,6 +413,26 @@ static int daemon_register_commands(struct daemon *d)
 	return r;
 }
 
+static int reload_policy(void *ctx)
+{
+	return policy_daemon_reload(ctx);
+}
+
+static int reload_pf_selectors(void *ctx)
+{
+	return pf_selectors_reload(ctx);
+}
+
+void daemon_signal_mask(sigset_t *mask)
+{
+	sigemptyset(mask);
+	sigaddset(mask, SIGTERM);
+	sigaddset(mask, SIGINT);
+	sigaddset(mask, SIGHUP);
+	sigaddset(mask, SIGUSR1);
+	sigaddset(mask, SIGUSR2);
+}
+
 int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 {
 	struct daemon *d = calloc(1, sizeof(*d));
@@ -417,9 +523,7 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			VFPOOL_CTL_SOCKET, strerror(-r));
 		goto fail;
 	}
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
+	daemon_signal_mask(&mask);
 	d->signal_fd = signalfd(-1, &mask, SFD_CLOEXEC);
 	if (d->signal_fd < 0) {
 		r = -errno;
@@ -484,6 +588,11 @@ int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon)
 			goto fail;
 	}
 	r = daemon_register_commands(d);
+	/* the selectors first: PFs they add join the policy through the host watch */
+	if (!r && d->host_watch)
+		r = daemon_add_reload_hook(d, "pf-selectors", reload_pf_selectors, &d->pf_select);
+	if (!r)
+		r = daemon_add_reload_hook(d, "policy", reload_policy, &d->policy_cmd);
 	if (r)
 		goto fail;
 	{

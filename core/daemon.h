@@ -7,6 +7,7 @@
 #ifndef VFPOOL_CORE_DAEMON_H
 #define VFPOOL_CORE_DAEMON_H
 
+#include <signal.h>
 #include <stdbool.h>
 #include <sys/types.h>
 
@@ -42,10 +43,30 @@ struct daemon_opts {
 
 struct daemon;
 
+/* The signals the daemon reads through its signalfd (SIGTERM and SIGINT stop it, SIGHUP
+ * reloads, SIGUSR1/2 are logged and ignored): the caller blocks them before daemon_new. */
+void daemon_signal_mask(sigset_t *mask);
+
+/* A part that reloads its configuration from the state dir on SIGHUP (systemctl reload):
+ * runs on the loop thread, keeps what it had when it cannot, logs its own outcome once;
+ * 0 or -errno. The policy is one; PF selectors and the like register theirs in daemon_new. */
+struct daemon_reload_hook {
+	const char *name;
+	int (*reload)(void *ctx);
+	void *ctx;
+};
+#define DAEMON_MAX_RELOAD_HOOKS 8
+
+/* -ENOSPC past DAEMON_MAX_RELOAD_HOOKS. */
+int daemon_add_reload_hook(struct daemon *d, const char *name, int (*reload)(void *ctx),
+			   void *ctx);
+
 /* Logs why when it fails. */
 int daemon_new(const struct daemon_opts *opts, struct daemon **ret_daemon);
-/* Serves until SIGTERM or SIGINT (blocked by the caller and read through a signalfd).
- * -EIO when it stopped because leases could no longer be made durable. */
+/* Names the control socket (until now listening under a temporary name), tells the service
+ * manager READY=1 and serves until SIGTERM or SIGINT (daemon_signal_mask, blocked by the
+ * caller and read through a signalfd). -EIO when it stopped because leases could no longer
+ * be made durable. */
 int daemon_run(struct daemon *d);
 void daemon_free(struct daemon *d);
 

@@ -20,6 +20,10 @@
 #include "core/safe_dir.h"
 #include "core/vfconfig/vf_config.h"
 
+#ifndef VFPOOL_VERSION
+#define VFPOOL_VERSION "unknown"
+#endif
+
 static void usage(FILE *f)
 {
 	fprintf(f,
@@ -59,6 +63,7 @@ static void usage(FILE *f)
 		"  --max-vfs N         room for N VF slots between them (default 4096)\n"
 		"  --sweep MODE        report (default) or release leases whose bound process is\n"
 		"                      gone or whose VF vanished\n"
+		"  --version           print the version and exit\n"
 		"  -h, --help\n");
 }
 
@@ -118,6 +123,7 @@ int main(int argc, char **argv)
 		{ "max-pfs", required_argument, NULL, 'X' },
 		{ "max-vfs", required_argument, NULL, 'Y' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'v' },
 		{ 0 },
 	};
 	struct daemon_opts opts = {
@@ -254,6 +260,7 @@ int main(int argc, char **argv)
 			opts.sweep_release = strcmp(optarg, "release") == 0;
 			break;
 		case 'h': usage(stdout); return 0;
+		case 'v': printf("vfpoold %s\n", VFPOOL_VERSION); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
@@ -290,9 +297,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* signals arrive through the loop's signalfd */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGINT);
+	daemon_signal_mask(&mask);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	/* a write past a file size limit is an error to handle (the journal refuses the

@@ -57,6 +57,7 @@ struct m_lease {
 	char vm[VFPOOL_VM_ID_MAX];
 	char vnic[VFPOOL_VNIC_ID_MAX];
 	char net[VFPOOL_NETWORK_MAX];
+	uint8_t mac[6]; /* asked for with the lease; zero: none */
 	uint64_t gen;
 };
 
@@ -215,8 +216,16 @@ static int m_predict_alloc(const struct model *m, const struct request *req, int
 	int s = m_find(m, req->vm_id, req->vnic_id);
 
 	*ret_slot = s;
-	if (s >= 0)
-		return strcmp(m->slot[s].net, req->network) ? -EEXIST : 0;
+	/* a held lease is found again only by a request that asks for nothing else */
+	if (s >= 0) {
+		if (strcmp(m->slot[s].net, req->network))
+			return -EEXIST;
+		if ((req->flags & VFPOOL_REQ_F_PIN) && slot_of_pci(req->pin_pci) != s)
+			return -EEXIST;
+		if ((req->flags & VFPOOL_REQ_F_MAC) && memcmp(m->slot[s].mac, req->mac, 6))
+			return -EEXIST;
+		return 0;
+	}
 	if (m->quota && m_vm_count(m, req->vm_id) >= m->quota)
 		return -EDQUOT;
 	if (req->flags & VFPOOL_REQ_F_PIN) {
@@ -289,6 +298,8 @@ static void m_apply(struct client *c, const struct request *req, const struct vf
 		memcpy(m->slot[slot].vm, req->vm_id, sizeof(m->slot[slot].vm));
 		memcpy(m->slot[slot].vnic, req->vnic_id, sizeof(m->slot[slot].vnic));
 		memcpy(m->slot[slot].net, req->network, sizeof(m->slot[slot].net));
+		if (req->flags & VFPOOL_REQ_F_MAC)
+			memcpy(m->slot[slot].mac, req->mac, sizeof(m->slot[slot].mac));
 		expect_journal(slot, true, cqe->generation);
 		return;
 	case VFPOOL_OP_RELEASE:

@@ -22,6 +22,9 @@ packages=(
 	# the Kubernetes device plugin (client/k8s): C++17 on Debian's gRPC++ (its config in
 	# JSON, with json-c above)
 	g++ libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
+	# vfpoold's sd_notify (Type=notify); promtool (in Debian's prometheus package) checks
+	# the metrics exposition in the tests
+	libsystemd-dev prometheus
 )
 
 missing=()

@@ -10,6 +10,7 @@
 #ifndef VFPOOL_SHM_CONTROL_PROTO_H
 #define VFPOOL_SHM_CONTROL_PROTO_H
 
+#include <errno.h>
 #include <stdint.h>
 
 #define VFPOOL_CTL_MAGIC   UINT32_C(0x4c544356) /* "VCTL" */
@@ -35,6 +36,12 @@ struct vfpool_ctl_frame {
 	int32_t status;  /* reply: >= 0, or a negative errno */
 	uint32_t reserved;
 };
+
+/* A reply's status when the command's words themselves are wrong (a missing argument, an
+ * unknown option: its usage), told apart from a refused value (-EINVAL) and from a command
+ * the daemon does not know (-EOPNOTSUPP): clients report it as a usage error (vfpoolctl
+ * exits 2). The text is "usage: ..." with the command's usage. */
+#define VFPOOL_CTL_EUSAGE EBADRQC
 
 #define VFPOOL_CTL_MAX_COMMAND 8192u
 #define VFPOOL_CTL_MAX_REPLY   (1u << 20)

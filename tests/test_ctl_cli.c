@@ -750,3 +750,107 @@ Test(ctl_cli, profile_vf_settings_are_set_shown_and_refused_on_a_bridge_profile)
 	free(out);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
+
+static const char *json_str(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+		  json_object_to_json_string(o));
+	return json_object_get_string(v);
+}
+
+static struct json_object *json_get(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	cr_assert(json_object_object_get_ex(o, key, &v), "no \"%s\" in %s", key,
+		  json_object_to_json_string(o));
+	return v;
+}
+
+/* The daemon's replies are structured: --json prints the daemon's document, whose data are
+ * the fields its text says, and whose message is that text (one source for both). */
+Test(ctl_cli, daemon_commands_answer_structured_data_with_json)
+{
+	struct test_daemon d;
+	struct json_object *o, *data, *row, *pfs, *cfg;
+	char *out, *text;
+
+	test_daemon_start(&d, "2x4", NULL);
+	alloc_ok(&d, "network add red --vlan 5 --label uplink");
+	alloc_ok(&d, "profile add fast --network red --passthrough mandatory");
+	alloc_ok(&d, "pf config ens1f1 --all-networks off");
+	cr_assert_eq(ctl_run(&d, &text, NULL, "network list"), 0);
+	cr_assert_eq(ctl_run(&d, &out, NULL, "--json network list"), 0);
+	o = parse_json(out);
+	cr_assert_eq(json_object_get_int(json_get(o, "status")), 0);
+	cr_assert_str_eq(json_str(o, "message"), text, "message and text differ");
+	data = json_get(o, "data");
+	cr_assert_eq(json_object_array_length(data), 1u, "%s", out);
+	row = json_object_array_get_idx(data, 0);
+	cr_assert_str_eq(json_str(row, "name"), "red");
+	cr_assert_eq(json_object_get_int(json_get(row, "vlan")), 5);
+	cr_assert_str_eq(json_str(row, "label"), "uplink");
+	pfs = json_get(row, "pfs");
+	cr_assert_eq(json_object_array_length(pfs), 1u, "only ens1f0 serves red: %s", out);
+	cr_assert_str_eq(json_object_get_string(json_object_array_get_idx(pfs, 0)), "ens1f0");
+	json_object_put(o);
+	free(out);
+	free(text);
+
+	cr_assert_eq(ctl_run(&d, &out, NULL, "--json profile list"), 0);
+	o = parse_json(out);
+	row = json_object_array_get_idx(json_get(o, "data"), 0);
+	cr_assert(row, "%s", out);
+	cr_assert_str_eq(json_str(row, "name"), "fast");
+	cr_assert_str_eq(json_str(row, "passthrough"), "mandatory");
+	cr_assert(!json_object_get_boolean(json_get(row, "qos")));
+	cr_assert_eq(json_object_get_int(json_get(row, "leases")), 0);
+	json_object_put(o);
+	free(out);
+
+	cr_assert_eq(ctl_run(&d, &out, NULL, "--json pf show ens1f1"), 0);
+	o = parse_json(out);
+	cfg = json_get(json_get(o, "config"), "data");
+	cr_assert(!json_object_get_boolean(json_get(cfg, "all_networks")), "%s", out);
+	cr_assert_eq(json_object_array_length(json_get(cfg, "allowed")), 0u, "%s", out);
+	json_object_put(o);
+	free(out);
+
+	/* a command that only says what it did: data is null */
+	cr_assert_eq(ctl_run(&d, &out, NULL, "--json ping"), 0);
+	o = parse_json(out);
+	cr_assert_str_eq(json_str(o, "message"), "pong");
+	cr_assert(json_object_object_get_ex(o, "data", &data) && data == NULL, "%s", out);
+	json_object_put(o);
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Over the library: any client asking --json gets the same document, escaped by json-c. */
+Test(ctl_cli, lease_list_reply_is_a_json_document_with_the_leases)
+{
+	struct test_daemon d;
+	struct json_object *o, *data, *row;
+	const char *argv[] = { "lease", "list", "--json" };
+	struct vfpool *h;
+	char *out = NULL;
+
+	test_daemon_start(&d, "1x4", NULL);
+	alloc_ok(&d, "alloc vm1 nic0 red");
+	h = connect_ok(&d);
+	cr_assert_eq(vfpool_command(h, 3, argv, &out), 0, "%s", out);
+	o = parse_json(out);
+	data = json_get(o, "data");
+	cr_assert_eq(json_object_array_length(data), 1u, "%s", out);
+	row = json_object_array_get_idx(data, 0);
+	cr_assert_str_eq(json_str(row, "vm"), "vm1");
+	cr_assert_str_eq(json_str(row, "vnic"), "nic0");
+	cr_assert_str_eq(json_str(row, "network"), "red");
+	cr_assert(!json_object_get_boolean(json_get(row, "pid_bound")));
+	json_object_put(o);
+	free(out);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}

@@ -145,7 +145,8 @@ Test(ctl_dispatch, handler_gets_its_tables_context_and_only_its_arguments)
 	cr_assert(seen.json, "--json was not noted");
 	cr_assert_eq(rec.replies, 1u);
 	cr_assert_eq(rec.status, 7);
-	cr_assert_str_eq(rec.text, "ctx=B args=1");
+	/* asked --json: the reply is the structured document */
+	cr_assert_str_eq(rec.text, "{\"status\":7,\"message\":\"ctx=B args=1\",\"data\":null}");
 }
 
 Test(ctl_dispatch, reply_carries_the_requests_seq_and_the_peers_sink_generation)
@@ -190,6 +191,18 @@ Test(ctl_dispatch, admin_only_command_is_refused_before_it_runs)
 	cr_assert_eq(rec.replies, 1u);
 	cr_assert_eq(rec.status, -EPERM);
 	cr_assert_str_eq(rec.text, "pf: needs root or the admin group (uid 1000 is neither)");
+}
+
+Test(ctl_dispatch, a_usage_reply_carries_the_usage_status_and_text)
+{
+	struct ctl_request *req = calloc(1, sizeof(*req));
+
+	cr_assert(req);
+	req->sink = &rec.sink;
+	ctl_reply_usage(req, "thing add NAME");
+	cr_assert_eq(rec.replies, 1u);
+	cr_assert_eq(rec.status, -VFPOOL_CTL_EUSAGE);
+	cr_assert_str_eq(rec.text, "usage: thing add NAME");
 }
 
 Test(ctl_dispatch, unknown_command_is_named_in_the_refusal)

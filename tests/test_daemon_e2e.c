@@ -64,6 +64,35 @@ Test(daemon, alloc_and_release_over_the_control_socket)
 	cr_assert_eq(test_daemon_stop(&d), 0, "daemon did not shut down cleanly");
 }
 
+/* Through the library, as any launcher asks (not only vfpoolctl, which checks the lease it
+ * gets back): the daemon itself refuses a held vNIC asked for with another MAC, naming
+ * both, instead of answering with a lease that does not carry it. */
+Test(daemon, held_vnic_asked_with_another_mac_is_refused_by_the_daemon)
+{
+	static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0, 0, 1 }, mac2[6] = { 0x52, 0x54, 0, 0, 0, 2 };
+	struct test_daemon d;
+	struct vfpool_alloc_req req = req_for("vm1", "nic0");
+	struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease), again = VFPOOL_OPTS(vfpool_lease);
+	char why[200] = "", want[200];
+
+	test_daemon_start(&d, "1x4", NULL);
+	struct vfpool *h = connect_ok(&d);
+	req.mac = mac1;
+	cr_assert_eq(vfpool_alloc(h, &req, &l, why, sizeof(why)), 0, "%s", why);
+	req.mac = mac2;
+	cr_assert_eq(vfpool_alloc(h, &req, &again, why, sizeof(why)), -EEXIST,
+		     "another MAC answered as if applied: %s", why);
+	snprintf(want, sizeof(want), "vm1/nic0: already holds %s with MAC 52:54:00:00:00:01, "
+		 "not 52:54:00:00:00:02; release it first", l.pci_addr);
+	cr_assert_str_eq(why, want);
+	req.mac = mac1;
+	cr_assert_eq(vfpool_alloc(h, &req, &again, why, sizeof(why)), 0, "%s", why);
+	cr_assert(again.flags & VFPOOL_LEASE_EXISTING, "a retry is flagged already held");
+	cr_assert_eq(again.generation, l.generation);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
 Test(daemon, batch_of_200_allocations_completes_and_shows_in_the_snapshot)
 {
 	struct test_daemon d;

@@ -360,3 +360,36 @@ Test(daemon_hotplug, leases_follow_their_vfs_to_new_slots_at_a_restart)
 	free(log);
 	bed_close(&b);
 }
+
+/* SIGHUP reads the PF selectors again (issue 16: "SIGHUP reloads the policy and
+ * selectors"): a PF the file now excludes leaves the pool as a gone PF does, without a
+ * restart; the daemon keeps serving. */
+Test(daemon_hotplug, sighup_reloads_the_pf_selectors_from_the_state_dir)
+{
+	struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
+	char path[128];
+	FILE *f;
+	int i;
+	struct bed b;
+
+	bed_start(&b, "host_two_vendors.umockdev", "8");
+	cr_assert(wait_pf(&b, "ens2f0", 2, &p));
+	cr_assert_eq(p.flags & VFPOOL_PF_GONE, 0u);
+	snprintf(path, sizeof(path), "%s/pf-selectors", b.state_dir);
+	f = fopen(path, "we");
+	cr_assert(f);
+	fputs("exclude pci=0000:5e:00.0\n", f);
+	cr_assert_eq(fclose(f), 0);
+	cr_assert_eq(kill(b.d.pid, SIGHUP), 0);
+	for (i = 0; i < 1000; i++) {
+		if (pf_by_netdev(&b, "ens2f0", &p) && (p.flags & VFPOOL_PF_GONE))
+			break;
+		usleep(10000);
+	}
+	cr_assert(p.flags & VFPOOL_PF_GONE, "the excluded PF is still managed; see %s",
+		  b.d.log_path);
+	cr_assert_eq(p.free, 0u);
+	cr_assert(test_daemon_alive(&b.d));
+	cr_assert(log_has(&b, "event=signal signal=SIGHUP"), "the signal is not logged");
+	bed_close(&b);
+}

@@ -113,6 +113,90 @@ Test(engine, alloc_of_a_leased_vnic_on_another_network_is_a_conflict)
 	teardown_host(&f);
 }
 
+/* A retry finds its lease; a request for another MAC or another VF is not a retry: it is
+ * refused naming the difference, and the lease keeps what it had. */
+Test(engine, alloc_of_a_held_vnic_with_another_mac_is_refused_naming_both)
+{
+	static const uint8_t mac1[6] = { 0x52, 0x54, 0, 0xaa, 0xbb, 1 };
+	static const uint8_t mac2[6] = { 0x52, 0x54, 0, 0xaa, 0xbb, 2 };
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red"), again;
+	struct vfpool_cqe a, c;
+	char want[160];
+
+	setup_host(&f, 1, 8);
+	r.flags |= VFPOOL_REQ_F_MAC;
+	memcpy(r.mac, mac1, 6);
+	engine_serve(&f.e, &r, NULL, &a);
+	cr_assert_eq(a.res, 0, "%s", a.message);
+	again = r;
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, 0, "the same request again is a retry: %s", c.message);
+	cr_assert(c.flags & VFPOOL_CQE_F_EXISTING);
+	memcpy(again.mac, mac2, 6);
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, -EEXIST, "another MAC answered with the lease: %d %s", c.res,
+		     c.message);
+	snprintf(want, sizeof(want), "vm1/nic0: already holds %s with MAC 52:54:00:aa:bb:01, "
+		 "not 52:54:00:aa:bb:02; release it first", a.pci_addr);
+	cr_assert_str_eq(c.message, want);
+	cr_assert_arr_eq(state_vfs(f.e.hdr)[a.vf_slot].mac, mac1, 6, "the lease's MAC changed");
+	/* no MAC asked: nothing to differ */
+	again.flags &= ~VFPOOL_REQ_F_MAC;
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	teardown_host(&f);
+}
+
+Test(engine, alloc_of_a_held_vnic_without_a_mac_asking_for_one_is_refused)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red"), again;
+	struct vfpool_cqe a, c;
+	char want[160];
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &r, NULL, &a);
+	cr_assert_eq(a.res, 0, "%s", a.message);
+	again = r;
+	again.flags |= VFPOOL_REQ_F_MAC;
+	memcpy(again.mac, (uint8_t[6]){ 0x52, 0x54, 0, 1, 2, 3 }, 6);
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, -EEXIST, "%s", c.message);
+	snprintf(want, sizeof(want), "vm1/nic0: already holds %s with no MAC set, not "
+		 "52:54:00:01:02:03; release it first", a.pci_addr);
+	cr_assert_str_eq(c.message, want);
+	teardown_host(&f);
+}
+
+Test(engine, alloc_of_a_held_vnic_pinned_to_another_vf_is_refused)
+{
+	struct fixture f;
+	struct request r = alloc_req("vm1", "nic0", "red"), again;
+	struct vfpool_cqe a, c;
+	char want[160];
+
+	setup_host(&f, 1, 8);
+	engine_serve(&f.e, &r, NULL, &a);
+	cr_assert_eq(a.res, 0, "%s", a.message);
+	again = r;
+	again.flags |= VFPOOL_REQ_F_PIN;
+	/* another VF of the host: the next slot's */
+	snprintf(again.pin_pci, sizeof(again.pin_pci), "%s",
+		 state_vfs(f.e.hdr)[a.vf_slot == 0 ? 1 : 0].pci_addr);
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, -EEXIST, "%s", c.message);
+	snprintf(want, sizeof(want), "vm1/nic0: already holds %s, not %s; release it first",
+		 a.pci_addr, again.pin_pci);
+	cr_assert_str_eq(c.message, want);
+	/* pinned to the VF it holds: a retry */
+	snprintf(again.pin_pci, sizeof(again.pin_pci), "%s", a.pci_addr);
+	engine_serve(&f.e, &again, NULL, &c);
+	cr_assert_eq(c.res, 0, "%s", c.message);
+	cr_assert(c.flags & VFPOOL_CQE_F_EXISTING);
+	teardown_host(&f);
+}
+
 Test(engine, release_frees_the_vf_and_clears_the_record)
 {
 	struct fixture f;

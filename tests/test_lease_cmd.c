@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "shm/control_proto.h"
 #include "tests/daemon_fixture.h"
 #include "vfpool/vfpool.h"
 
@@ -54,6 +55,43 @@ Test(lease_cmd, list_shows_every_lease_and_filters_by_vm)
 	cr_assert_eq(run(h, &out, 4, (const char *[]){ "lease", "list", "--vm", "vm2" }), 0);
 	cr_assert_eq(count_lines(out), 1u, "%s", out);
 	cr_assert(strstr(out, "vm2 nic0 "), "%s", out);
+	free(out);
+	vfpool_close(h);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* Wrong words are a usage error the client can tell from a refused value: the policy's
+ * and the leases' commands answer VFPOOL_CTL_EUSAGE with their usage. */
+Test(lease_cmd, wrong_words_answer_the_usage_status)
+{
+	static const struct {
+		int argc;
+		const char *argv[4];
+		const char *usage;
+	} cases[] = {
+		{ 2, { "lease", "release" }, "usage: lease release VM [VNIC]" },
+		{ 2, { "lease", "gc" }, "usage: lease gc VM..." },
+		{ 3, { "lease", "list", "--bogus" }, "usage: lease list [--vm VM]" },
+		{ 2, { "network", "add" }, "usage: network add NAME" },
+		{ 4, { "network", "add", "red", "--vlan" }, "usage: network add NAME" },
+		{ 2, { "profile", "del" }, "usage: profile del NAME" },
+	};
+	struct test_daemon d;
+	char *out;
+
+	test_daemon_start(&d, "1x2", NULL);
+	struct vfpool *h = connect_ok(&d);
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = run(h, &out, cases[i].argc, cases[i].argv);
+
+		cr_assert_eq(r, -VFPOOL_CTL_EUSAGE, "%s %s: status %d (%s), not the usage status",
+			     cases[i].argv[0], cases[i].argv[1], r, out);
+		cr_assert(strncmp(out, cases[i].usage, strlen(cases[i].usage)) == 0, "%s", out);
+		free(out);
+	}
+	/* a refused value is not a usage error */
+	cr_assert_eq(run(h, &out, 5, (const char *[]){ "network", "add", "red", "--vlan", "5000" }),
+		     -ERANGE, "%s", out);
 	free(out);
 	vfpool_close(h);
 	cr_assert_eq(test_daemon_stop(&d), 0);

@@ -86,6 +86,97 @@ Test(metrics, every_line_parses_and_vf_counts_match_the_snapshot)
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }
 
+static void ctl_ok(const struct test_daemon *d, const char *args)
+{
+	char *out;
+
+	cr_assert_eq(run_capture(&out, "%s --run-dir %s %s", test_build_path("vfpoolctl"),
+				 d->run_dir, args), 0, "vfpoolctl %s: %s", args, out);
+	free(out);
+}
+
+/* Free VFs per network follow the PFs allowed to serve it: ens1f0 serves red only, ens1f1
+ * every network; one VF of ens1f1 leased on blue. */
+Test(metrics, free_vfs_per_network_follow_the_pfs_allowed_to_serve_it)
+{
+	struct test_daemon d;
+	struct prom_doc doc;
+	char *out;
+
+	test_daemon_start(&d, "2x4", NULL);
+	ctl_ok(&d, "network add red");
+	ctl_ok(&d, "network add blue");
+	ctl_ok(&d, "pf config ens1f0 --all-networks off");
+	ctl_ok(&d, "pf network add ens1f0 red");
+	ctl_ok(&d, "alloc vm1 nic0 blue");
+	cr_assert_eq(run_capture(&out, "%s --run-dir %s metrics", test_build_path("vfpoolctl"),
+				 d.run_dir), 0);
+	parse_ok(out, &doc);
+	cr_assert_eq(prom_sum(&doc, "vfpool_network_free_vfs", "network=\"red\""), 7.0, "%s",
+		     out);
+	cr_assert_eq(prom_sum(&doc, "vfpool_network_free_vfs", "network=\"blue\""), 3.0, "%s",
+		     out);
+	prom_free(&doc);
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
+/* vfpool_build_info{version} is 1 with the release vfpoolctl --version says, with the
+ * daemon up and down (a dashboard tells which release stopped). */
+Test(metrics, build_info_names_the_release_up_and_down)
+{
+	struct test_daemon d;
+	struct prom_doc doc;
+	char *out, *ver, want[96];
+
+	cr_assert_eq(run_capture(&ver, "%s --version", test_build_path("vfpoolctl")), 0);
+	ver[strcspn(ver, "\n")] = '\0';
+	snprintf(want, sizeof(want), "version=\"%s\"", ver + strlen("vfpoolctl "));
+	test_daemon_start(&d, "1x2", NULL);
+	cr_assert_eq(run_capture(&out, "%s --run-dir %s metrics", test_build_path("vfpoolctl"),
+				 d.run_dir), 0);
+	parse_ok(out, &doc);
+	cr_assert_eq(prom_sum(&doc, "vfpool_build_info", want), 1.0, "%s\n%s", want, out);
+	cr_assert_eq(prom_sum(&doc, "vfpool_up", NULL), 1.0);
+	prom_free(&doc);
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+	cr_assert_eq(run_capture(&out, "%s --run-dir /nonexistent metrics 2>/dev/null",
+				 test_build_path("vfpoolctl")), 1);
+	parse_ok(out, &doc);
+	cr_assert_eq(prom_sum(&doc, "vfpool_build_info", want), 1.0, "%s", out);
+	cr_assert_eq(prom_sum(&doc, "vfpool_up", NULL), 0.0);
+	prom_free(&doc);
+	free(out);
+	free(ver);
+}
+
+/* Prometheus' own checker (name conventions, units, _total on counters, help text) accepts
+ * the exposition of a daemon with leases, networks and errors counted. */
+Test(metrics, promtool_check_metrics_accepts_the_exposition)
+{
+	struct test_daemon d;
+	char *out;
+
+	if (run_capture(&out, "command -v promtool") != 0) {
+		free(out);
+		cr_skip_test("promtool is not installed (Debian: prometheus; make deps installs "
+			     "it): the exposition is not checked by Prometheus' linter");
+	}
+	free(out);
+	start_with_leases(&d);
+	ctl_ok(&d, "network add red");
+	/* a failed request, so the error counters are not all zero */
+	run_capture(&out, "%s --run-dir %s alloc vm9 nic0 nosuch 2>&1",
+		    test_build_path("vfpoolctl"), d.run_dir);
+	free(out);
+	cr_assert_eq(run_capture(&out, "%s --run-dir %s metrics | promtool check metrics 2>&1",
+				 test_build_path("vfpoolctl"), d.run_dir), 0,
+		     "promtool check metrics:\n%s", out);
+	free(out);
+	cr_assert_eq(test_daemon_stop(&d), 0);
+}
+
 Test(metrics, textfile_lands_as_vfpool_prom_with_no_temporary_left)
 {
 	struct test_daemon d;

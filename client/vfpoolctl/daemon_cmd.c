@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Commands the daemon implements: vfpoolctl checks the words against its table, sends them
- * and prints the answer. The daemon's replies are text today; --json wraps them as
- * {"status": 0 or -errno, "message": text} until they carry structure. */
+ * and prints the answer. With --json the daemon is asked for its structured reply,
+ * {"status": 0 or -errno, "message": text, "data": the command's data or null}, built
+ * from the same data as its text, and that document is printed. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "client/vfpoolctl/cmds.h"
 #include "client/vfpoolctl/format_text.h"
+#include "shm/control_proto.h"
 
 int ctl_daemon_ask(const struct ctl *c, const char *const *words, int n, int *ret_status,
 		   char **ret_text)
@@ -43,11 +45,13 @@ static void print_lines(FILE *f, const char *text)
 	}
 }
 
-/* The daemon refused the words themselves (its own usage text, or a command it does not
- * know): a usage error here too. Its status for those is the same errno as for a refused
- * value, so the text tells. */
+/* The daemon refused the words themselves (VFPOOL_CTL_EUSAGE, or a command it does not
+ * know): a usage error here too. A daemon command not yet on VFPOOL_CTL_EUSAGE answers
+ * -EINVAL with its usage text, which tells the same. */
 static bool daemon_usage_error(int status, const char *text)
 {
+	if (status == -VFPOOL_CTL_EUSAGE)
+		return true;
 	if (status == -EOPNOTSUPP && strstr(text, ": unknown command"))
 		return true;
 	return status == -EINVAL && (strncmp(text, "usage: ", 7) == 0 || strstr(text, ": usage: "));
@@ -66,6 +70,7 @@ static const char *without_name(const struct ctl *c, const char *text)
 int cmd_daemon(struct ctl *c)
 {
 	const char *words[VFPOOL_CTL_ARGS_MAX];
+	struct json_object *doc = NULL, *jmsg = NULL;
 	char *text = NULL;
 	const char *msg;
 	int n = 0, r, status;
@@ -74,6 +79,8 @@ int cmd_daemon(struct ctl *c)
 		words[n++] = c->cmd->words[w];
 	for (int i = 0; i < c->argc; i++)
 		words[n++] = c->argv[i];
+	if (c->json)
+		words[n++] = "--json";
 	for (int i = 0; i < CTL_OPTS_MAX && c->cmd->opts[i].name; i++) {
 		static char flags[CTL_OPTS_MAX][40];
 
@@ -89,16 +96,30 @@ int cmd_daemon(struct ctl *c)
 		return ctl_connect_failed(c, r);
 	r = status;
 	msg = text ? text : "";
+	/* the structured reply: its message is what a human reads; a daemon that answered
+	 * text (an older one) is wrapped as before */
+	if (c->json && text)
+		doc = json_tokener_parse(text);
+	if (doc && (!json_object_is_type(doc, json_type_object) ||
+		    !json_object_object_get_ex(doc, "message", &jmsg))) {
+		json_object_put(doc);
+		doc = NULL;
+	}
+	if (doc)
+		msg = json_object_get_string(jmsg);
 	if (r < 0) {
 		int exit_code = daemon_usage_error(r, msg) ? CTL_EXIT_USAGE : CTL_EXIT_FAIL;
 
 		if (!*msg)
 			msg = vfpool_strerror(r);
 		ctl_fail(c, r, "%s", without_name(c, msg));
+		json_object_put(doc);
 		free(text);
 		return exit_code;
 	}
-	if (c->json) {
+	if (doc) {
+		r = ctl_json_print(stdout, doc);
+	} else if (c->json) {
 		struct json_object *o = json_object_new_object();
 
 		json_object_object_add(o, "status", json_object_new_int(r));

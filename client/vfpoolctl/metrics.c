@@ -3,6 +3,8 @@
  * Metric families (the names are an interface: dashboards and alerts use them):
  *   vfpool_up                            gauge: 1 while vfpoold runs; 0 (and nothing else)
  *                                        when it does not
+ *   vfpool_build_info{version}           gauge: 1, labelled with the release (the exporter's,
+ *                                        vfpoolctl: the daemon's is not in the segment)
  *   vfpool_vfs{pf,state}                 gauge: VFs per PF per state
  *   vfpool_vfs_blocked{pf,reason}        gauge: VFs per PF blocked for each reason, a VF
  *                                        once per reason that applies, leased or not:
@@ -12,6 +14,9 @@
  *   vfpool_vfs_up_not_leased{pf}         gauge: free VFs that are up on the host
  *   vfpool_pf_total_vfs{pf}              gauge: sriov_totalvfs
  *   vfpool_network_leased_vfs{network}   gauge: leases per network
+ *   vfpool_network_free_vfs{network}     gauge: VFs an allocation on the network could get
+ *                                        now (free on the PFs allowed to serve it; a VF of
+ *                                        a PF that serves two networks counts in both)
  *   vfpool_requests_total                counter: requests served since the daemon started
  *   vfpool_request_errors_total{kind}    counter: requests that failed, by kind (every kind
  *                                        the library names, zeros too; they sum to the total)
@@ -30,6 +35,10 @@
 #include "client/vfpoolctl/host_use.h"
 #include "client/vfpoolctl/metrics.h"
 #include "shm/layout.h"
+
+#ifndef VFPOOL_VERSION
+#define VFPOOL_VERSION "unknown"
+#endif
 
 static void family(FILE *f, const char *name, const char *type, const char *help)
 {
@@ -161,6 +170,32 @@ struct net_count {
 	unsigned leased;
 };
 
+/* Free VFs per defined network: what `vfpoolctl capacity` says, summed. */
+static void write_network_free(FILE *f, const struct vfpool_snapshot *s)
+{
+	unsigned n_nets = vfpool_snapshot_network_count(s), n_pfs = vfpool_snapshot_pf_count(s);
+
+	family(f, "vfpool_network_free_vfs", "gauge",
+	       "VFs free on the PFs allowed to serve the network (a VF of a PF serving several "
+	       "networks counts in each).");
+	for (unsigned i = 0; i < n_nets; i++) {
+		struct vfpool_network_info n = VFPOOL_OPTS(vfpool_network_info);
+		unsigned free_vfs = 0;
+
+		if (vfpool_snapshot_network(s, i, &n))
+			continue;
+		for (unsigned p = 0; p < n_pfs && p < 256; p++) {
+			struct vfpool_pf_info pf = VFPOOL_OPTS(vfpool_pf_info);
+
+			if ((n.pf_allowed[p / 64] >> (p % 64)) & 1 && vfpool_snapshot_pf(s, p, &pf) == 0)
+				free_vfs += pf.free;
+		}
+		fputs("vfpool_network_free_vfs{network=", f);
+		label_value(f, n.name);
+		fprintf(f, "} %u\n", free_vfs);
+	}
+}
+
 static int write_networks(FILE *f, const struct vfpool_snapshot *s)
 {
 	unsigned n_vfs = vfpool_snapshot_vf_count(s), n = 0;
@@ -280,9 +315,18 @@ static void write_up(FILE *f, int up)
 	fprintf(f, "vfpool_up %d\n", up);
 }
 
+static void write_build_info(FILE *f)
+{
+	family(f, "vfpool_build_info", "gauge", "Always 1; the vfpool release in its label.");
+	fputs("vfpool_build_info{version=", f);
+	label_value(f, VFPOOL_VERSION);
+	fputs("} 1\n", f);
+}
+
 void metrics_write_down(FILE *f)
 {
 	write_up(f, 0);
+	write_build_info(f);
 }
 
 int metrics_write(FILE *f, const struct vfpool_snapshot *s)
@@ -294,6 +338,7 @@ int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 	vfpool_snapshot_daemon(s, &d);
 	vfpool_snapshot_stats(s, &st);
 	write_up(f, 1);
+	write_build_info(f);
 	write_vfs(f, s);
 	r = write_blocked(f, s);
 	if (r)
@@ -301,6 +346,7 @@ int metrics_write(FILE *f, const struct vfpool_snapshot *s)
 	r = write_networks(f, s);
 	if (r)
 		return r;
+	write_network_free(f, s);
 	write_daemon(f, &d);
 	write_request_stats(f, &st);
 	return 0;

@@ -150,12 +150,19 @@ static struct json_object *show_json(const struct vfpool_snapshot *s, unsigned i
 				     const char *cfg)
 {
 	struct json_object *o = json_object_new_object(), *vfs = json_object_new_array();
-	struct json_object *config = json_object_new_object();
+	struct json_object *config = json_tokener_parse(cfg);
 
 	json_object_object_add(o, "pf", snapshot_pf_json(index, p));
-	/* the daemon's reply is text until its replies carry structure */
-	json_object_object_add(config, "status", json_object_new_int(cfg_status));
-	json_object_object_add(config, "message", ctl_json_string(cfg));
+	/* the daemon's structured reply, {"status", "message", "data"}; one that answered
+	 * text (or did not answer) is wrapped with no data */
+	if (!config || !json_object_is_type(config, json_type_object) ||
+	    !json_object_object_get_ex(config, "message", NULL)) {
+		json_object_put(config);
+		config = json_object_new_object();
+		json_object_object_add(config, "status", json_object_new_int(cfg_status));
+		json_object_object_add(config, "message", ctl_json_string(cfg));
+		json_object_object_add(config, "data", NULL);
+	}
 	json_object_object_add(o, "config", config);
 	for (unsigned i = 0; i < vfpool_snapshot_vf_count(s); i++) {
 		struct vfpool_vf_info v = VFPOOL_OPTS(vfpool_vf_info);
@@ -173,7 +180,7 @@ int cmd_pf_show(struct ctl *c)
 {
 	struct vfpool_snapshot *s;
 	struct vfpool_pf_info p = VFPOOL_OPTS(vfpool_pf_info);
-	const char *words[] = { "pf", "show", NULL };
+	const char *words[] = { "pf", "show", NULL, "--json" };
 	char *cfg = NULL, buf[80];
 	unsigned index;
 	int r = ctl_snapshot(c, &s), cfg_status;
@@ -187,7 +194,7 @@ int cmd_pf_show(struct ctl *c)
 	}
 	/* the daemon knows the PF by netdev or PCI address; the index is ours */
 	words[2] = p.netdev[0] ? p.netdev : p.pci_addr;
-	r = ctl_daemon_ask(c, words, 3, &cfg_status, &cfg);
+	r = ctl_daemon_ask(c, words, c->json ? 4 : 3, &cfg_status, &cfg);
 	if (r)
 		cfg_status = r; /* the local view stands; the config part says why it is empty */
 	r = 0;

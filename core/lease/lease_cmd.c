@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "core/base/container_of.h"
 #include "core/lease/lease_cmd.h"
 #include "core/lease/lease_durable.h"
@@ -107,7 +109,7 @@ static void release_leases(struct ctl_request *req, char **vms, int n, const cha
 static void cmd_lease_release(struct ctl_request *req)
 {
 	if (req->argc < 1 || req->argc > 2) {
-		ctl_reply(req, -EINVAL, "usage: lease release VM [VNIC]");
+		ctl_reply_usage(req, "lease release VM [VNIC]");
 		return;
 	}
 	release_leases(req, req->argv, 1, req->argc == 2 ? req->argv[1] : NULL);
@@ -116,10 +118,25 @@ static void cmd_lease_release(struct ctl_request *req)
 static void cmd_lease_gc(struct ctl_request *req)
 {
 	if (req->argc < 1) {
-		ctl_reply(req, -EINVAL, "usage: lease gc VM...");
+		ctl_reply_usage(req, "lease gc VM...");
 		return;
 	}
 	release_leases(req, req->argv, req->argc, NULL);
+}
+
+static struct json_object *lease_json(const struct vfpool_shm_vf *vf, int32_t pid)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "vm", json_object_new_string(vf->vm_id));
+	json_object_object_add(o, "vnic", json_object_new_string(vf->vnic_id));
+	json_object_object_add(o, "pci", json_object_new_string(vf->pci_addr));
+	json_object_object_add(o, "network", json_object_new_string(vf->network));
+	json_object_object_add(o, "generation", json_object_new_uint64(vf->lease_gen));
+	json_object_object_add(o, "pid_bound",
+			       json_object_new_boolean(vf->lease_flags & VFPOOL_LEASE_F_PID_BOUND));
+	json_object_object_add(o, "bound_pid", json_object_new_int(pid));
+	return o;
 }
 
 static void cmd_lease_list(struct ctl_request *req)
@@ -127,16 +144,16 @@ static void cmd_lease_list(struct ctl_request *req)
 	const struct lease_cmd_ctx *ctx = req->ctx;
 	const struct lease_durable *ld = ctx->durable;
 	const struct vfpool_state_hdr *hdr = ctx->engine->hdr;
+	struct json_object *list;
 	const char *vm = NULL;
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f;
-	bool first = true;
 
 	if (req->argc == 2 && strcmp(req->argv[0], "--vm") == 0) {
 		vm = req->argv[1];
 	} else if (req->argc != 0) {
-		ctl_reply(req, -EINVAL, "usage: lease list [--vm VM]");
+		ctl_reply_usage(req, "lease list [--vm VM]");
 		return;
 	}
 	f = open_memstream(&out, &len);
@@ -144,8 +161,7 @@ static void cmd_lease_list(struct ctl_request *req)
 		ctl_reply(req, -ENOMEM, "out of memory");
 		return;
 	}
-	if (req->json)
-		fputc('[', f);
+	list = json_object_new_array();
 	for (uint32_t s = 0; s < hdr->n_vfs; s++) {
 		const struct vfpool_shm_vf *vf = &state_vfs(hdr)[s];
 
@@ -153,25 +169,16 @@ static void cmd_lease_list(struct ctl_request *req)
 			continue;
 		int32_t pid = s < ld->n_slots ? ld->bound_pid[s] : 0;
 
-		/* names were validated on the way in ([A-Za-z0-9._:@-]): nothing to escape */
-		if (req->json)
-			fprintf(f, "%s{\"vm\":\"%s\",\"vnic\":\"%s\",\"pci\":\"%s\",\"network\":\"%s\","
-				"\"generation\":%llu,\"pid_bound\":%s,\"bound_pid\":%d}", first ? "" : ",",
-				vf->vm_id, vf->vnic_id, vf->pci_addr, vf->network,
-				(unsigned long long)vf->lease_gen,
-				(vf->lease_flags & VFPOOL_LEASE_F_PID_BOUND) ? "true" : "false", (int)pid);
-		else if (pid > 0)
+		json_object_array_add(list, lease_json(vf, pid));
+		if (pid > 0)
 			fprintf(f, "%s %s %s %s generation %llu pid %d\n", vf->vm_id, vf->vnic_id,
 				vf->pci_addr, vf->network, (unsigned long long)vf->lease_gen, (int)pid);
 		else
 			fprintf(f, "%s %s %s %s generation %llu\n", vf->vm_id, vf->vnic_id,
 				vf->pci_addr, vf->network, (unsigned long long)vf->lease_gen);
-		first = false;
 	}
-	if (req->json)
-		fputs("]\n", f);
 	fclose(f);
-	ctl_reply_take(req, 0, out);
+	ctl_reply_data(req, 0, list, out);
 }
 
 const struct ctl_command lease_commands[] = {

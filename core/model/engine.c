@@ -338,6 +338,36 @@ static int resolve(const struct engine *e, struct alloc_plan *plan, struct vfpoo
 	return 0;
 }
 
+/* A vNIC asked for again gets its lease as it is: nothing of the request is applied anew.
+ * A request that asks for something else (another MAC, another pinned VF) is refused
+ * naming the difference, never answered with a lease that does not have it. */
+static bool held_lease_differs(const struct request *req, const struct vfpool_shm_vf *vf,
+			       struct vfpool_cqe *c)
+{
+	static const uint8_t none[6];
+	char want[18], have[18];
+
+	if ((req->flags & VFPOOL_REQ_F_PIN) && strcmp(req->pin_pci, vf->pci_addr) != 0) {
+		complete_err(c, -EEXIST, "%s/%s: already holds %s, not %s; release it first",
+			     req->vm_id, req->vnic_id, vf->pci_addr, req->pin_pci);
+		return true;
+	}
+	if (!(req->flags & VFPOOL_REQ_F_MAC) || memcmp(req->mac, vf->mac, 6) == 0)
+		return false;
+	snprintf(want, sizeof(want), "%02x:%02x:%02x:%02x:%02x:%02x", req->mac[0], req->mac[1],
+		 req->mac[2], req->mac[3], req->mac[4], req->mac[5]);
+	if (memcmp(vf->mac, none, 6) == 0) {
+		complete_err(c, -EEXIST, "%s/%s: already holds %s with no MAC set, not %s; "
+			     "release it first", req->vm_id, req->vnic_id, vf->pci_addr, want);
+		return true;
+	}
+	snprintf(have, sizeof(have), "%02x:%02x:%02x:%02x:%02x:%02x", vf->mac[0], vf->mac[1],
+		 vf->mac[2], vf->mac[3], vf->mac[4], vf->mac[5]);
+	complete_err(c, -EEXIST, "%s/%s: already holds %s with MAC %s, not %s; release it first",
+		     req->vm_id, req->vnic_id, vf->pci_addr, have, want);
+	return true;
+}
+
 /* Everything an alloc checks before it chooses a VF. 0: a new lease is to be made; else c
  * is completed (a failure, the lease the vNIC holds already, the bridge). chain_new: new
  * leases for the same VM earlier in the same chain (the per-VM limit counts them). */
@@ -371,6 +401,8 @@ static int alloc_prepare(struct engine *e, const struct request *in, struct vfpo
 				     req->vm_id, req->vnic_id, vf->pci_addr, vf->network);
 			return -1;
 		}
+		if (held_lease_differs(req, vf, c))
+			return -1;
 		fill_lease(e, held, c);
 		c->flags |= VFPOOL_CQE_F_EXISTING;
 		return 1;

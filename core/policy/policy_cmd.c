@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <json-c/json.h>
+
 #include "core/base/parse_uint.h"
 #include "core/log.h"
 #include "core/policy/policy_cmd.h"
@@ -70,7 +72,7 @@ static int begin(struct ctl_request *req, struct policy *next)
 
 static void usage(struct ctl_request *req, const char *text)
 {
-	ctl_reply(req, -EINVAL, "usage: %s", text);
+	ctl_reply_usage(req, text);
 }
 
 /* ---- networks ------------------------------------------------------------------------- */
@@ -159,24 +161,49 @@ static void pf_list_of(FILE *f, const struct policy *p, const struct pf_set *s)
 		fprintf(f, "-");
 }
 
+/* The PFs of s as a JSON array of their names (netdev, or PCI address without one). */
+static struct json_object *pf_list_json(const struct policy *p, const struct pf_set *s)
+{
+	struct json_object *a = json_object_new_array();
+
+	for (uint32_t i = 0; i < p->n_pfs; i++)
+		if (pf_set_has(s, i))
+			json_object_array_add(a, json_object_new_string(p->pfs[i].netdev[0] ?
+									p->pfs[i].netdev :
+									p->pfs[i].pci_addr));
+	return a;
+}
+
 static void cmd_network_list(struct ctl_request *req)
 {
 	const struct policy_cmd_ctx *ctx = req->ctx;
 	const struct policy *p = ctx->policy;
+	struct json_object *list = json_object_new_array();
 	char *out = NULL;
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
-	if (!f)
+	if (!f) {
+		json_object_put(list);
 		return ctl_reply(req, -ENOMEM, "network list: out of memory");
+	}
 	for (uint32_t i = 0; i < p->n_nets; i++) {
+		struct json_object *o = json_object_new_object();
+
 		fprintf(f, "%s vlan=%u mtu=%u label=%s pfs=", p->nets[i].name, p->nets[i].vlan,
 			p->nets[i].mtu, p->nets[i].label[0] ? p->nets[i].label : "-");
 		pf_list_of(f, p, &p->allowed[i]);
 		fputc('\n', f);
+		json_object_object_add(o, "name", json_object_new_string(p->nets[i].name));
+		json_object_object_add(o, "vlan", json_object_new_int(p->nets[i].vlan));
+		json_object_object_add(o, "mtu", json_object_new_int64(p->nets[i].mtu));
+		json_object_object_add(o, "label", p->nets[i].label[0] ?
+				       json_object_new_string(p->nets[i].label) : NULL);
+		json_object_object_add(o, "pfs", pf_list_json(p, &p->allowed[i]));
+		json_object_array_add(list, o);
 	}
 	fclose(f);
-	ctl_reply_take(req, 0, out);
+	ctl_reply_data(req, 0, list, out);
 }
 
 /* ---- profiles ------------------------------------------------------------------------- */
@@ -351,10 +378,15 @@ static void cmd_profile_list(struct ctl_request *req)
 	size_t len = 0;
 	FILE *f = open_memstream(&out, &len);
 
+	struct json_object *list;
+
 	if (!f)
 		return ctl_reply(req, -ENOMEM, "profile list: out of memory");
+	list = json_object_new_array();
 	for (uint32_t i = 0; i < p->n_profiles; i++) {
 		const struct policy_profile *pr = &p->profiles[i];
+		unsigned leases = engine_profile_leases(ctx->engine, pr->name);
+		struct json_object *o = json_object_new_object();
 
 		fprintf(f, "%s network=%s passthrough=%s port_mirroring=%s qos=%s", pr->name,
 			pr->network, policy_passthrough_name(pr->passthrough),
@@ -376,10 +408,31 @@ static void cmd_profile_list(struct ctl_request *req)
 			fprintf(f, " min_tx_rate=%u", pr->min_tx_rate);
 		if (pr->vfio)
 			fprintf(f, " driver=vfio-pci");
-		fprintf(f, " leases=%u\n", engine_profile_leases(ctx->engine, pr->name));
+		fprintf(f, " leases=%u\n", leases);
+		json_object_object_add(o, "name", json_object_new_string(pr->name));
+		json_object_object_add(o, "network", json_object_new_string(pr->network));
+		json_object_object_add(o, "passthrough",
+				       json_object_new_string(policy_passthrough_name(pr->passthrough)));
+		json_object_object_add(o, "port_mirroring", json_object_new_boolean(pr->port_mirroring));
+		json_object_object_add(o, "qos", json_object_new_boolean(pr->qos));
+		json_object_object_add(o, "placement",
+				       json_object_new_string(policy_placement_name(pr->placement)));
+		json_object_object_add(o, "numa", json_object_new_string(policy_numa_name(pr->numa)));
+		json_object_object_add(o, "trust",
+				       json_object_new_string(policy_switch_name(pr->trust)));
+		json_object_object_add(o, "spoofchk",
+				       json_object_new_string(policy_switch_name(pr->spoofchk)));
+		json_object_object_add(o, "link_state",
+				       json_object_new_string(policy_link_state_name(pr->link_state)));
+		json_object_object_add(o, "max_tx_rate", json_object_new_int64(pr->max_tx_rate));
+		json_object_object_add(o, "min_tx_rate", json_object_new_int64(pr->min_tx_rate));
+		json_object_object_add(o, "driver",
+				       pr->vfio ? json_object_new_string("vfio-pci") : NULL);
+		json_object_object_add(o, "leases", json_object_new_int64(leases));
+		json_object_array_add(list, o);
 	}
 	fclose(f);
-	ctl_reply_take(req, 0, out);
+	ctl_reply_data(req, 0, list, out);
 }
 
 /* ---- PF VFs config -------------------------------------------------------------------- */
@@ -444,6 +497,33 @@ static void cmd_pf_network_del(struct ctl_request *req) { pf_list_change(req, tr
 static void cmd_pf_label_add(struct ctl_request *req) { pf_list_change(req, false, true); }
 static void cmd_pf_label_del(struct ctl_request *req) { pf_list_change(req, false, false); }
 
+static struct json_object *pf_show_json(const struct policy_cmd_ctx *ctx, int pf)
+{
+	const struct policy *p = ctx->policy;
+	const struct policy_pf *c = &p->pfs[pf];
+	struct json_object *o = json_object_new_object(), *a;
+
+	json_object_object_add(o, "pf", c->netdev[0] ? json_object_new_string(c->netdev) : NULL);
+	json_object_object_add(o, "pci", json_object_new_string(c->pci_addr));
+	json_object_object_add(o, "numvfs",
+			       json_object_new_int64(state_pfs(ctx->seg->hdr)[pf].num_vfs));
+	json_object_object_add(o, "all_networks", json_object_new_boolean(c->all_networks));
+	a = json_object_new_array();
+	for (uint32_t i = 0; i < c->n_nets; i++)
+		json_object_array_add(a, json_object_new_string(c->nets[i]));
+	json_object_object_add(o, "networks", a);
+	a = json_object_new_array();
+	for (uint32_t i = 0; i < c->n_labels; i++)
+		json_object_array_add(a, json_object_new_string(c->labels[i]));
+	json_object_object_add(o, "labels", a);
+	a = json_object_new_array();
+	for (uint32_t i = 0; i < p->n_nets; i++)
+		if (pf_set_has(&p->allowed[i], (uint32_t)pf))
+			json_object_array_add(a, json_object_new_string(p->nets[i].name));
+	json_object_object_add(o, "allowed", a);
+	return o;
+}
+
 static void cmd_pf_show(struct ctl_request *req)
 {
 	const struct policy_cmd_ctx *ctx = req->ctx;
@@ -476,7 +556,7 @@ static void cmd_pf_show(struct ctl_request *req)
 			fprintf(f, " %s", p->nets[i].name);
 	fputc('\n', f);
 	fclose(f);
-	ctl_reply_take(req, 0, out);
+	ctl_reply_data(req, 0, pf_show_json(ctx, pf), out);
 }
 
 /* ---- VMs ------------------------------------------------------------------------------ */

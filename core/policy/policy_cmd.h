@@ -29,6 +29,9 @@ extern const struct ctl_command policy_commands[];
 /* Builds the policy for host, loads the persisted one, attaches it to the engine and
  * publishes it. Logs and returns -errno on failure (then nothing is left to stop). */
 int policy_daemon_start(const struct policy_cmd_ctx *ctx, const struct host *host);
+/* Reads <state-dir>/policy again (SIGHUP) and makes it the daemon's policy, published; no
+ * file is the empty policy. A file that cannot be read changes nothing: logged, -errno. */
+int policy_daemon_reload(const struct policy_cmd_ctx *ctx);
 void policy_daemon_stop(const struct policy_cmd_ctx *ctx);
 /* The host gained PFs (found after start): the policy takes them, each with what the
  * persisted policy says of its PCI address (every network when nothing), and is published.

@@ -462,8 +462,9 @@ VFPOOL_API int vfpool_snapshot_network(const struct vfpool_snapshot *snap, unsig
  * lists them) and waits for its answer, which may take as long as the command does (a
  * numvfs change takes seconds). Returns the command's status: >= 0, or a negative errno
  * (-EPERM when it needs root or the admin group; -EOPNOTSUPP for a command the daemon does
- * not know). *ret_output, when not NULL, receives the daemon's text (free() it), on
- * success and failure alike. Same handle rules as above. */
+ * not know; -EBADRQC when the words themselves are wrong: the text is the usage).
+ * *ret_output, when not NULL, receives the daemon's text (free() it), on success and
+ * failure alike. Same handle rules as above. */
 VFPOOL_API int vfpool_command(struct vfpool *h, int argc, const char *const *argv,
 			      char **ret_output);
 

@@ -170,7 +170,8 @@ class TestViews(WithDaemon):
     def test_command_failure_raises_with_the_daemons_text(self):
         with self.assertRaises(vfpool.VfpoolError) as e:
             self.c.command("vm", "migrate-check", "vm1", "extra")
-        self.assertEqual(e.exception.errno, errno.EINVAL)
+        # the daemon's usage status (VFPOOL_CTL_EUSAGE), not a refused value's EINVAL
+        self.assertEqual(e.exception.errno, errno.EBADRQC)
         self.assertIn("usage", e.exception.strerror)
         self.assertEqual(self.c.command("ping"), "pong")
 
