@@ -725,8 +725,8 @@ Test(ctl_cli, profile_vf_settings_are_set_shown_and_refused_on_a_bridge_profile)
 		     "--spoofchk off --link-state enable --max-tx-rate 10000 --min-tx-rate 1000");
 	cr_assert_eq(ctl_run(&d, &out, NULL, "profile list"), 0);
 	cr_assert_str_eq(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
-			      "trust=on spoofchk=off link_state=enable max_tx_rate=10000 "
-			      "min_tx_rate=1000 leases=0\n");
+			      "trust=on spoofchk=off link-state=enable max-tx-rate=10000 "
+			      "min-tx-rate=1000 leases=0\n");
 	free(out);
 	cr_assert_eq(ctl_run(&d, &out, &err, "profile add br --network red --passthrough none "
 				      "--max-tx-rate 100"), 1);
@@ -746,7 +746,7 @@ Test(ctl_cli, profile_vf_settings_are_set_shown_and_refused_on_a_bridge_profile)
 	alloc_ok(&d, "profile set fast --trust off --max-tx-rate 0 --min-tx-rate 0");
 	cr_assert_eq(ctl_run(&d, &out, NULL, "profile list"), 0);
 	cr_assert_str_eq(out, "fast network=red passthrough=mandatory port_mirroring=no qos=no "
-			      "trust=off spoofchk=off link_state=enable leases=0\n");
+			      "trust=off spoofchk=off link-state=enable leases=0\n");
 	free(out);
 	cr_assert_eq(test_daemon_stop(&d), 0);
 }

@@ -26,21 +26,22 @@ static bool valid_pci_name(const char *s)
 	return true;
 }
 
-static int open_store_dir(const char *state_dir, bool create)
+/* <state_dir>/<sub>, created (and made durable) when create; -ENOENT otherwise. */
+static int open_sub_dir(const char *state_dir, const char *sub, bool create)
 {
 	int sfd, dfd;
 
 	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (sfd < 0)
 		return -errno;
-	if (create && mkdirat(sfd, NUMVFS_DIR, 0755) < 0 && errno != EEXIST) {
+	if (create && mkdirat(sfd, sub, 0755) < 0 && errno != EEXIST) {
 		int r = -errno;
 
 		close(sfd);
 		return r;
 	}
 	/* not through a link: the directory is the one in state_dir, or none */
-	dfd = openat(sfd, NUMVFS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	dfd = openat(sfd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (dfd < 0)
 		dfd = -errno;
 	/* the new directory's entry in state_dir must be durable too */
@@ -59,7 +60,7 @@ int numvfs_store_save(const char *state_dir, const char *pci, unsigned n)
 
 	if (!state_dir || !pci || !valid_pci_name(pci) || n > NUMVFS_MAX)
 		return -EINVAL;
-	dfd = open_store_dir(state_dir, true);
+	dfd = open_sub_dir(state_dir, NUMVFS_DIR, true);
 	if (dfd < 0)
 		return dfd;
 	r = atomic_file_replace(dfd, pci, buf, (size_t)snprintf(buf, sizeof(buf), "%u\n", n), 0644);
@@ -175,7 +176,7 @@ int numvfs_store_load(const char *state_dir, const char *pci, unsigned *ret_n, c
 
 	if (!state_dir || !pci || !ret_n || !valid_pci_name(pci))
 		return -EINVAL;
-	dfd = open_store_dir(state_dir, false);
+	dfd = open_sub_dir(state_dir, NUMVFS_DIR, false);
 	if (dfd < 0) {
 		if (dfd != -ENOENT)
 			reason_set(why, why_len, "%s/%s: %s", state_dir, NUMVFS_DIR, strerror(-dfd));
@@ -220,7 +221,7 @@ int numvfs_store_list(const char *state_dir, struct numvfs_entry **ret_entries, 
 
 	if (!state_dir || !ret_entries || !ret_n || !ret_bad || !ret_n_bad)
 		return -EINVAL;
-	dfd = open_store_dir(state_dir, false);
+	dfd = open_sub_dir(state_dir, NUMVFS_DIR, false);
 	if (dfd == -ENOENT) {
 		*ret_entries = NULL;
 		*ret_n = 0;
@@ -302,31 +303,6 @@ out:
 
 /* ---- the changes in flight ---------------------------------------------------------------- */
 
-/* <state_dir>/numvfs_changes, created (and made durable) when create; -ENOENT otherwise. */
-static int open_intent_dir(const char *state_dir, bool create)
-{
-	int sfd, dfd;
-
-	sfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (sfd < 0)
-		return -errno;
-	if (create && mkdirat(sfd, NUMVFS_INTENT_DIR, 0755) < 0 && errno != EEXIST) {
-		int r = -errno;
-
-		close(sfd);
-		return r;
-	}
-	dfd = openat(sfd, NUMVFS_INTENT_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dfd < 0)
-		dfd = -errno;
-	if (dfd >= 0 && create && fsync(sfd) < 0) {
-		close(dfd);
-		dfd = -errno;
-	}
-	close(sfd);
-	return dfd;
-}
-
 int numvfs_boot_id(char buf[NUMVFS_BOOT_ID_MAX])
 {
 	ssize_t len;
@@ -359,7 +335,7 @@ int numvfs_intent_save(const char *state_dir, const char *pci, unsigned from, un
 		return -EINVAL;
 	if (numvfs_boot_id(boot) < 0)
 		boot[0] = '\0';
-	dfd = open_intent_dir(state_dir, true);
+	dfd = open_sub_dir(state_dir, NUMVFS_INTENT_DIR, true);
 	if (dfd < 0)
 		return dfd;
 	len = snprintf(buf, sizeof(buf), "%u %u%s%s\n", from, to, boot[0] ? " " : "", boot);
@@ -374,7 +350,7 @@ int numvfs_intent_clear(const char *state_dir, const char *pci)
 
 	if (!state_dir || !pci || !valid_pci_name(pci))
 		return -EINVAL;
-	dfd = open_intent_dir(state_dir, false);
+	dfd = open_sub_dir(state_dir, NUMVFS_INTENT_DIR, false);
 	if (dfd == -ENOENT)
 		return 0;
 	if (dfd < 0)
@@ -464,7 +440,7 @@ int numvfs_intent_list(const char *state_dir, struct numvfs_intent **ret_intents
 	*ret_n = 0;
 	*ret_bad = NULL;
 	*ret_n_bad = 0;
-	dfd = open_intent_dir(state_dir, false);
+	dfd = open_sub_dir(state_dir, NUMVFS_INTENT_DIR, false);
 	if (dfd == -ENOENT)
 		return 0;
 	if (dfd < 0)

@@ -392,22 +392,7 @@ static void cmd_profile_list(struct ctl_request *req)
 			pr->network, policy_passthrough_name(pr->passthrough),
 			pr->port_mirroring ? "yes" : "no", pr->qos ? "yes" : "no");
 		/* settings at their default are not shown: the line reads as before them */
-		if (pr->placement != POLICY_PLACE_DAEMON)
-			fprintf(f, " placement=%s", policy_placement_name(pr->placement));
-		if (pr->numa != POLICY_NUMA_PREFERRED)
-			fprintf(f, " numa=%s", policy_numa_name(pr->numa));
-		if (pr->trust != POLICY_SWITCH_DEFAULT)
-			fprintf(f, " trust=%s", policy_switch_name(pr->trust));
-		if (pr->spoofchk != POLICY_SWITCH_DEFAULT)
-			fprintf(f, " spoofchk=%s", policy_switch_name(pr->spoofchk));
-		if (pr->link_state != POLICY_LINK_AUTO)
-			fprintf(f, " link_state=%s", policy_link_state_name(pr->link_state));
-		if (pr->max_tx_rate)
-			fprintf(f, " max_tx_rate=%u", pr->max_tx_rate);
-		if (pr->min_tx_rate)
-			fprintf(f, " min_tx_rate=%u", pr->min_tx_rate);
-		if (pr->vfio)
-			fprintf(f, " driver=vfio-pci");
+		policy_profile_render_extras(f, pr);
 		fprintf(f, " leases=%u\n", leases);
 		json_object_object_add(o, "name", json_object_new_string(pr->name));
 		json_object_object_add(o, "network", json_object_new_string(pr->network));

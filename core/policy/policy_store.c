@@ -14,9 +14,8 @@
 
 #define MAX_LINE 256
 
-/* A profile's settings past the first five, as key=value words, only those not at their
- * default: a file without them (an older daemon's) loads as before. */
-static void render_profile_extras(FILE *f, const struct policy_profile *pr)
+/* a file without them (an older daemon's) loads as before */
+void policy_profile_render_extras(FILE *f, const struct policy_profile *pr)
 {
 	if (pr->placement != POLICY_PLACE_DAEMON)
 		fprintf(f, " placement=%s", policy_placement_name(pr->placement));
@@ -51,7 +50,7 @@ static char *render(const struct policy *p, size_t *ret_len)
 		fprintf(f, "profile %s %s %s %d %d", p->profiles[i].name, p->profiles[i].network,
 			policy_passthrough_name(p->profiles[i].passthrough),
 			p->profiles[i].port_mirroring, p->profiles[i].qos);
-		render_profile_extras(f, &p->profiles[i]);
+		policy_profile_render_extras(f, &p->profiles[i]);
 		fputc('\n', f);
 	}
 	for (uint32_t i = 0; i < p->n_pfs; i++) {

@@ -7,7 +7,9 @@
  *
  *   vfpool-policy 1
  *   network NAME VLAN MTU LABEL|-
- *   profile NAME NETWORK none|mandatory|preferred MIRRORING(0|1) QOS(0|1)
+ *   profile NAME NETWORK none|mandatory|preferred MIRRORING(0|1) QOS(0|1) [KEY=VALUE...]
+ *     (placement=, numa=, trust=, spoofchk=, link-state=, max-tx-rate=, min-tx-rate=,
+ *     driver=vfio-pci: only those not at their default)
  *   pf PCI all|list
  *   pf-network PCI NETWORK
  *   pf-label PCI LABEL
@@ -22,7 +24,13 @@
 
 #include "core/model/policy.h"
 
+#include <stdio.h>
+
 #define POLICY_FILE "policy"
+
+/* A profile's settings past the first five, as " key=value" words, only those not at their
+ * default (the file's form; `profile list` shows them the same way). */
+void policy_profile_render_extras(FILE *f, const struct policy_profile *pr);
 
 int policy_store_save(const char *state_dir, const struct policy *p, char *why, size_t why_len);
 
