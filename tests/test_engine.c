@@ -556,3 +556,29 @@ Test(engine, a_decoded_request_and_a_hand_built_one_name_the_same_lease)
 	cr_assert_eq(lease_index_count(f.e.leases), 0u);
 	teardown_host(&f);
 }
+
+/* insert probes once: a pair already held is refused wherever its probe run puts it,
+ * also behind entries of other pairs (a tiny table, so the runs collide) */
+Test(engine, lease_index_refuses_a_held_pair_and_places_a_new_one_after_the_run)
+{
+	struct lease_index *idx = NULL;
+	char vm[16];
+
+	cr_assert_eq(lease_index_new(4, &idx), 0); /* 16 entries */
+	for (int i = 0; i < 4; i++) {
+		snprintf(vm, sizeof(vm), "vm%d", i);
+		cr_assert_eq(lease_index_insert(idx, vm, "nic0", (uint32_t)i, 0), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		snprintf(vm, sizeof(vm), "vm%d", i);
+		cr_assert_eq(lease_index_insert(idx, vm, "nic0", 9, 0), -EEXIST, "%s", vm);
+		cr_assert_eq(lease_index_find(idx, vm, "nic0"), i);
+	}
+	cr_assert_eq(lease_index_insert(idx, "vm9", "nic0", 9, 0), -ENOSPC);
+	cr_assert_eq(lease_index_remove(idx, "vm1", "nic0"), 0);
+	cr_assert_eq(lease_index_insert(idx, "vm9", "nic0", 9, 0), 0);
+	cr_assert_eq(lease_index_find(idx, "vm9", "nic0"), 9);
+	cr_assert_eq(lease_index_find(idx, "vm1", "nic0"), -ENOENT);
+	cr_assert_eq(lease_index_count(idx), 4u);
+	lease_index_free(idx);
+}

@@ -262,3 +262,30 @@ Test(request, decode_carries_the_id_lengths_and_the_key_hashed_once)
 	/* the pair is hashed with a separator: moving a byte across it is another key */
 	cr_assert_neq(lease_key_of("ab", "c").hash, lease_key_of("a", "bc").hash);
 }
+
+/* decoded in place, in one pass: a reused request (garbage from the last) and an entry
+ * with bytes after an identifier's NUL still give ids whose every byte after the end is
+ * zero (the state segment's readers check only the field's last byte) */
+Test(request, decoded_ids_are_zero_after_their_end_whatever_was_there)
+{
+	struct vfpool_sqe e = good_alloc();
+	struct request r;
+	const char *why = NULL;
+
+	memset(&r, 0xa5, sizeof(r));
+	memcpy(e.vnic_id + 5, "junk", 4); /* "nic0\0junk": the id ends at the NUL */
+	memcpy(e.network + 4, "x.y", 3);
+	cr_assert_eq(request_decode(&e, &r, &why), 0, "%s", why);
+	cr_assert_eq(r.vnic_id_len, 4);
+	cr_assert_str_eq(r.vnic_id, "nic0");
+	for (size_t i = 4; i < sizeof(r.vnic_id); i++)
+		cr_assert_eq(r.vnic_id[i], 0, "vnic_id byte %zu", i);
+	for (size_t i = 3; i < sizeof(r.network); i++)
+		cr_assert_eq(r.network[i], 0, "network byte %zu", i);
+	for (size_t i = strlen(r.vm_id); i < sizeof(r.vm_id); i++)
+		cr_assert_eq(r.vm_id[i], 0, "vm_id byte %zu", i);
+	cr_assert_str_eq(r.profile, "");
+	cr_assert_eq(r.bind_pid, 0);
+	cr_assert_eq(r.generation, 0u);
+	cr_assert_eq(r.uid, REQUEST_UID_NONE);
+}

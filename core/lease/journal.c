@@ -16,6 +16,7 @@
 
 #define MAP_MIN (1u << 20) /* a mapped journal's first size; it doubles from there */
 #define MAP_COMPACT_MIN (8u << 20)
+#define SPARE_MAX       (2 * (size_t)MAP_COMPACT_MIN) /* a larger file is not kept as spare */
 #define RESERVE_STEP (1u << 20) /* a written journal's reservation grows by this much */
 #define PAGE 4096u
 
@@ -102,6 +103,8 @@ static uint8_t *stage(struct journal *j, size_t need, size_t *ret_cap, int *ret_
 		if (*ret_err)
 			return NULL;
 		*ret_cap = j->map_cap - (size_t)stage_off(j);
+		if ((size_t)stage_off(j) + need > j->map_dirty)
+			j->map_dirty = (size_t)stage_off(j) + need;
 		return j->map + stage_off(j);
 	}
 	*ret_err = array_reserve(j->pending, j->pending_cap, j->pending_len + need, 4096);
@@ -418,6 +421,18 @@ static int64_t allocate_mapped(struct journal *j, int fd, uint64_t cap, uint64_t
 	return r ? r : (int64_t)cap;
 }
 
+static void spare_drop(struct journal *j)
+{
+	if (j->spare_fd < 0)
+		return;
+	munmap(j->spare_map, j->spare_cap);
+	close(j->spare_fd);
+	unlinkat(j->dir_fd, JOURNAL_TMP_FILE, 0);
+	j->spare_fd = -1;
+	j->spare_map = NULL;
+	j->spare_cap = j->spare_dirty = 0;
+}
+
 /* (Re)maps the journal file with room for at least need bytes */
 static int map_reserve(struct journal *j, size_t need)
 {
@@ -430,6 +445,10 @@ static int map_reserve(struct journal *j, size_t need)
 	while (cap < need)
 		cap *= 2;
 	got = allocate_mapped(j, j->fd, cap, need);
+	if (got < 0 && out_of_space((int)-got) && j->spare_fd >= 0) {
+		spare_drop(j); /* the journal's own space comes first */
+		got = allocate_mapped(j, j->fd, cap, need);
+	}
 	if (got < 0)
 		return (int)got;
 	cap = (size_t)got;
@@ -452,6 +471,7 @@ static void map_drop(struct journal *j)
 		munmap(j->map, j->map_cap);
 	j->map = NULL;
 	j->map_cap = 0;
+	j->map_dirty = 0;
 }
 
 int journal_room(struct journal *j, uint32_t n_live)
@@ -512,12 +532,57 @@ static int create_snapshot(struct journal *j, const uint8_t *buf, size_t len, ui
 	return fd;
 }
 
+/* Before the rename that commits a compaction: a mapped journal about to be replaced gets
+ * a second name (JOURNAL_OLD_FILE), so that it can be kept as the spare after it. A crash
+ * leaves that name behind, never read (journal_open removes it). false: not kept. */
+static bool spare_link_old(struct journal *j)
+{
+	if (!j->in_memory || !j->map || j->map_cap > SPARE_MAX)
+		return false;
+	if (unlinkat(j->dir_fd, JOURNAL_OLD_FILE, 0) < 0 && errno != ENOENT)
+		return false;
+	return linkat(j->dir_fd, JOURNAL_FILE, j->dir_fd, JOURNAL_OLD_FILE, 0) == 0;
+}
+
+/* After the rename: the replaced file (fd, map) becomes the spare, named JOURNAL_TMP_FILE
+ * (free now: the new journal had it), or is let go. */
+static void spare_keep_old(struct journal *j, bool linked, int fd, uint8_t *map, size_t cap,
+			   size_t dirty)
+{
+	if (linked && renameat(j->dir_fd, JOURNAL_OLD_FILE, j->dir_fd, JOURNAL_TMP_FILE) == 0) {
+		j->spare_fd = fd;
+		j->spare_map = map;
+		j->spare_cap = cap;
+		j->spare_dirty = dirty;
+		return;
+	}
+	if (linked)
+		unlinkat(j->dir_fd, JOURNAL_OLD_FILE, 0);
+	if (map)
+		munmap(map, cap);
+	close(fd);
+}
+
+/* The snapshot in the spare: what was ever written of it zeroed (a stale record at the
+ * offset it was written at would pass its CRC: the reader must find the zeros of a clean
+ * end), the snapshot copied, the file synced, as create_snapshot's. */
+static int fill_spare(struct journal *j, const uint8_t *buf, size_t len)
+{
+	memcpy(j->spare_map, buf, len);
+	if (j->spare_dirty > len)
+		memset(j->spare_map + len, 0, j->spare_dirty - len);
+	j->spare_dirty = len;
+	return fsync(j->spare_fd) < 0 ? -errno : 0;
+}
+
 int journal_compact(struct journal *j, const struct journal_lease *live, uint32_t n_live,
 		    uint64_t gen_high)
 {
 	size_t len = JOURNAL_HDR_SIZE + JOURNAL_GEN_SIZE + (size_t)n_live * JOURNAL_ADD_SIZE, off;
 	uint64_t reserved = 0;
-	uint8_t *buf;
+	uint8_t *buf, *new_map = NULL;
+	size_t new_cap = 0;
+	bool linked;
 	int fd, r;
 
 	if (j->pending_len || j->inflight_len)
@@ -531,34 +596,54 @@ int journal_compact(struct journal *j, const struct journal_lease *live, uint32_
 		off += (size_t)journal_encode_gen(gen_high, off, buf + off, len - off);
 	for (uint32_t i = 0; i < n_live; i++)
 		off += (size_t)journal_encode_add(&live[i], off, buf + off, len - off);
-	fd = create_snapshot(j, buf, off, off + room_for(n_live), &reserved);
+	if (j->spare_fd >= 0 && (j->spare_cap < off + room_for(n_live) ||
+				 fill_spare(j, buf, off) < 0))
+		spare_drop(j); /* too small, or it failed: a new file, as without one */
+	if (j->spare_fd >= 0) {
+		fd = j->spare_fd;
+		new_map = j->spare_map;
+		new_cap = reserved = j->spare_cap;
+		j->spare_fd = -1; /* the new journal's from here on */
+		j->spare_map = NULL;
+		j->spare_cap = j->spare_dirty = 0;
+	} else {
+		fd = create_snapshot(j, buf, off, off + room_for(n_live), &reserved);
+	}
 	free(buf);
 	if (fd < 0)
 		return fd;
+	linked = spare_link_old(j);
 	/* the rename is the commit point: before it the old journal stands, after it (once
 	 * the directory is synced) the new one */
 	r = renameat(j->dir_fd, JOURNAL_TMP_FILE, j->dir_fd, JOURNAL_FILE) < 0 ? -errno : 0;
-	if (!r && fsync(j->dir_fd) < 0)
-		r = -errno;
 	if (r) {
+		if (linked)
+			unlinkat(j->dir_fd, JOURNAL_OLD_FILE, 0);
+		if (new_map)
+			munmap(new_map, new_cap);
 		close(fd);
 		unlinkat(j->dir_fd, JOURNAL_TMP_FILE, 0);
 		return r;
 	}
-	close(j->fd);
+	spare_keep_old(j, linked, j->fd, j->map, j->map_cap, j->map_dirty);
+	j->map = NULL;
+	j->map_cap = j->map_dirty = 0;
 	j->fd = fd;
 	j->size = off;
 	j->reserved = reserved;
 	j->compactions++;
 	publish_size(j);
-	if (j->in_memory) {
-		/* the mapping was the old file's; the new one's space is allocated already */
-		map_drop(j);
+	if (new_map) {
+		j->map = new_map;
+		j->map_cap = new_cap;
+	} else if (j->in_memory) {
+		/* the new file's space is allocated already */
 		r = map_reserve(j, reserved);
 		if (r)
 			return r;
 	}
-	return 0;
+	j->map_dirty = off;
+	return fsync(j->dir_fd) < 0 ? -errno : 0;
 }
 
 /* Keeps the damaged journal as leases.journal.corrupt.<UTC time>: a hard link (no copy,
@@ -651,7 +736,7 @@ int journal_open(const char *dir, struct journal_live *ret_live,
 	journal_live_init(ret_live);
 	if (!j)
 		return -ENOMEM;
-	j->fd = j->dir_fd = -1;
+	j->fd = j->dir_fd = j->spare_fd = -1;
 	if (snprintf(j->path, sizeof(j->path), "%s/%s", dir, JOURNAL_FILE) >= (int)sizeof(j->path)) {
 		r = -ENAMETOOLONG;
 		goto fail;
@@ -665,6 +750,8 @@ int journal_open(const char *dir, struct journal_live *ret_live,
 		r = -errno;
 		goto fail;
 	}
+	/* a compaction's second name for the journal it replaced, left by a crash: never read */
+	unlinkat(j->dir_fd, JOURNAL_OLD_FILE, 0);
 	j->fd = openat(j->dir_fd, JOURNAL_FILE, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (j->fd < 0) {
 		r = -errno;
@@ -747,6 +834,7 @@ void journal_close(struct journal *j)
 	if (j->ring_ready)
 		io_uring_queue_exit(&j->ring);
 	map_drop(j);
+	spare_drop(j);
 	if (j->fd >= 0)
 		close(j->fd);
 	if (j->dir_fd >= 0)

@@ -5,7 +5,10 @@
  * through a private io_uring) before any client hears of it: a group commit per served
  * batch. When the file grows past JOURNAL_COMPACT_FACTOR times what the live leases need,
  * it is rewritten as a snapshot of them (temp file, fsync, rename, fsync of the directory),
- * so a crash at any point leaves either the old journal or the new one, whole.
+ * so a crash at any point leaves either the old journal or the new one, whole. A mapped
+ * (tmpfs) journal keeps the file a compaction replaced as the next compaction's temp file
+ * (zeroed where it was written, then filled): steady churn allocates, maps and frees no
+ * pages.
  *
  * Space is reserved before it is needed (fallocate), never found missing at write time: a
  * mapped journal past its reservation would fault with SIGBUS, a written one fail after the
@@ -27,6 +30,7 @@
 
 #define JOURNAL_FILE           "leases.journal"
 #define JOURNAL_TMP_FILE       "leases.journal.tmp"
+#define JOURNAL_OLD_FILE       "leases.journal.old" /* a mapped compaction's second name */
 #define JOURNAL_CORRUPT_PREFIX "leases.journal.corrupt."
 #define JOURNAL_COMPACT_FACTOR 4u
 #define JOURNAL_COMPACT_MIN    (64u * 1024u) /* never compact a journal smaller than this */
@@ -56,6 +60,14 @@ struct journal {
 	bool in_memory;
 	uint8_t *map;
 	size_t map_cap;
+	size_t map_dirty; /* bytes of map ever written (records staged, a snapshot) */
+	/* A mapped journal's previous file, kept by a compaction (named JOURNAL_TMP_FILE) to
+	 * be the next one's: its pages stay allocated and mapped, so a compaction in steady
+	 * churn zeroes what was written and copies the snapshot, and allocates, populates and
+	 * frees nothing (each of which cost milliseconds per MiB on the serve path). -1: none. */
+	int spare_fd;
+	uint8_t *spare_map;
+	size_t spare_cap, spare_dirty;
 };
 
 /* Opens (creating if needed) dir/leases.journal and replays it into *ret_live (initialised

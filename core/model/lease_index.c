@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -56,6 +57,14 @@ void lease_index_free(struct lease_index *idx)
 	free(idx);
 }
 
+static inline bool entry_is(const struct lease_entry *e, const struct lease_key *k)
+{
+	/* lengths first: most mismatches end before a byte is compared */
+	return e->hash == k->hash && e->vm_len == k->vm_len && e->vnic_len == k->vnic_len &&
+	       memcmp(e->vm_id, k->vm, k->vm_len) == 0 &&
+	       memcmp(e->vnic_id, k->vnic, k->vnic_len) == 0;
+}
+
 static int64_t find_pos(const struct lease_index *idx, const struct lease_key *k)
 {
 	for (uint32_t i = (uint32_t)k->hash & idx->mask;; i = (i + 1) & idx->mask) {
@@ -63,10 +72,7 @@ static int64_t find_pos(const struct lease_index *idx, const struct lease_key *k
 
 		if (e->hash == 0)
 			return -ENOENT;
-		/* lengths first: most mismatches end before a byte is compared */
-		if (e->hash == k->hash && e->vm_len == k->vm_len && e->vnic_len == k->vnic_len &&
-		    memcmp(e->vm_id, k->vm, k->vm_len) == 0 &&
-		    memcmp(e->vnic_id, k->vnic, k->vnic_len) == 0)
+		if (entry_is(e, k))
 			return i;
 	}
 }
@@ -107,12 +113,13 @@ int lease_index_insert_key(struct lease_index *idx, const struct lease_key *k, u
 
 	if (k->vm_len >= VFPOOL_VM_ID_MAX || k->vnic_len >= VFPOOL_VNIC_ID_MAX)
 		return -ENAMETOOLONG;
-	if (find_pos(idx, k) >= 0)
-		return -EEXIST;
+	/* one probe run: it ends at the pair's entry (taken) or at the first empty entry,
+	 * where find_pos would have stopped and where the pair goes */
+	for (i = (uint32_t)k->hash & idx->mask; idx->e[i].hash; i = (i + 1) & idx->mask)
+		if (entry_is(&idx->e[i], k))
+			return -EEXIST;
 	if (idx->count >= idx->max)
 		return -ENOSPC;
-	for (i = (uint32_t)k->hash & idx->mask; idx->e[i].hash; i = (i + 1) & idx->mask)
-		;
 	e = &idx->e[i];
 	e->hash = k->hash;
 	e->slot = slot;

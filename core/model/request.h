@@ -40,7 +40,8 @@ struct request {
 #define REQUEST_UID_NONE (UINT32_MAX - 1) /* no credentials: no rights over any lease */
 
 /* 0, or a negative errno with why (a static string naming the field) set. user_data is
- * always copied, so the error can be completed to the right request. */
+ * always copied, so the error can be completed to the right request; the rest of *ret_req
+ * is decoded in place and means nothing after an error. */
 int request_decode(const struct vfpool_sqe *copy, struct request *ret_req, const char **ret_why);
 
 /* "dddd:bb:ss.f", lower-case hex, as the kernel names PCI functions. */
