@@ -25,21 +25,9 @@
 #include "core/model/state_segment.h"
 #include "core/vfio/vfio_owner.h"
 #include "shm/state.h"
+#include "tests/capture_sink.h"
 #include "tests/state_dir.h"
 
-struct sink {
-	struct completion_sink s;
-	int posted;
-	struct vfpool_cqe cqe;
-};
-
-static void on_post(struct completion_sink *s, const struct vfpool_cqe *cqe)
-{
-	struct sink *k = (struct sink *)s;
-
-	k->posted++;
-	k->cqe = *cqe;
-}
 
 struct rig {
 	struct host *host;
