@@ -35,7 +35,8 @@ static void usage(FILE *f)
 		"  --restore-wait-ms N  with --restore-numvfs: wait up to N ms for persisted PFs\n"
 		"                      not present yet, watching udev (default 30000)\n"
 		"  --run-dir DIR       control socket and state segment (default /run/vfpool)\n"
-		"  --state-dir DIR     persistent state (default /var/lib/vfpool)\n"
+		"  --state-dir DIR     persistent state (default /var/lib/vfpool; with --simulate,\n"
+		"                      the run dir: a simulated host's state is not the real one's)\n"
 		"  --spin-us N         poll N microseconds after the last request before sleeping\n"
 		"                      (default 50; 0 sleeps at once)\n"
 		"  --max-clients N     concurrent client connections (default 256)\n"
@@ -127,7 +128,7 @@ int main(int argc, char **argv)
 		{ 0 },
 	};
 	struct daemon_opts opts = {
-		.run_dir = "/run/vfpool", .state_dir = "/var/lib/vfpool", .spin_us = 50,
+		.run_dir = "/run/vfpool", .spin_us = 50,
 		.max_clients = 256, .reserved_clients = -1, .socket_gid = (gid_t)-1,
 		.admin_gid = (gid_t)-1,
 		.probe_mode = VFPOOL_PROBE_BPF,
@@ -269,6 +270,8 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	/* after every flag: the order they came in does not matter */
+	if (!opts.state_dir)
+		opts.state_dir = simulate ? opts.run_dir : "/var/lib/vfpool";
 	if (opts.reserved_clients > (int)opts.max_clients) {
 		fprintf(stderr, "vfpoold: --reserved-clients %d: more than --max-clients %u\n",
 			opts.reserved_clients, opts.max_clients);

@@ -305,3 +305,44 @@ Test(service, version_is_the_release)
 	free(out);
 	free(ctl);
 }
+
+/* A simulated host's state is its own: without --state-dir, vfpoold --simulate keeps its
+ * policy and leases in its run dir, never in /var/lib/vfpool, where the real host's are
+ * (it wrote there: `vfpoolctl network add` on a demo daemon changed the real policy). */
+Test(service, simulated_host_keeps_its_state_in_the_run_dir)
+{
+	char dir[] = "/tmp/vfpool-simstate.XXXXXX", log[96], path[128], *out = NULL;
+	pid_t pid;
+	int status, i;
+
+	cr_assert(mkdtemp(dir));
+	snprintf(log, sizeof(log), "%s.log", dir);
+	pid = fork();
+	cr_assert(pid >= 0);
+	if (pid == 0) {
+		int fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		dup2(fd, 2);
+		execl(test_build_path("vfpoold"), "vfpoold", "--simulate", "1x2", "--run-dir", dir,
+		      (char *)NULL);
+		_exit(127);
+	}
+	snprintf(path, sizeof(path), "%s/vfpool.sock", dir);
+	for (i = 0; i < 1000 && access(path, F_OK) != 0; i++)
+		usleep(10000);
+	cr_assert_lt(i, 1000, "no socket (see %s)", log);
+	cr_assert_eq(run_capture(&out, "%s --run-dir %s network add sim-only-net 2>&1",
+				 test_build_path("vfpoolctl"), dir), 0, "%s", out);
+	free(out);
+	snprintf(path, sizeof(path), "%s/policy", dir);
+	cr_assert_eq(access(path, F_OK), 0, "the policy is not in the run dir (see %s)", log);
+	out = read_whole_file(log);
+	cr_assert(strstr(out, "state_dir=/var/lib/vfpool") == NULL, "%s", out);
+	free(out);
+	kill(pid, SIGTERM);
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	cr_assert_eq(run_capture(&out, "rm -rf %s %s", dir, log), 0);
+	free(out);
+}
