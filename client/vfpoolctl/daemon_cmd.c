@@ -46,15 +46,12 @@ static void print_lines(FILE *f, const char *text)
 }
 
 /* The daemon refused the words themselves (VFPOOL_CTL_EUSAGE, or a command it does not
- * know): a usage error here too. A daemon command not yet on VFPOOL_CTL_EUSAGE answers
- * -EINVAL with its usage text, which tells the same. */
+ * know): a usage error here too. */
 static bool daemon_usage_error(int status, const char *text)
 {
 	if (status == -VFPOOL_CTL_EUSAGE)
 		return true;
-	if (status == -EOPNOTSUPP && strstr(text, ": unknown command"))
-		return true;
-	return status == -EINVAL && (strncmp(text, "usage: ", 7) == 0 || strstr(text, ": usage: "));
+	return status == -EOPNOTSUPP && strstr(text, ": unknown command");
 }
 
 /* "pf set: usage: ..." from the daemon, printed after "vfpoolctl pf set: ": once. */

@@ -117,7 +117,7 @@ static void cmd_list(struct ctl_request *req)
 	if (simulated(req))
 		return;
 	if (req->argc != 0)
-		return ctl_reply(req, -EINVAL, "usage: pf select list");
+		return ctl_reply_usage(req, "pf select list");
 	sel = host_watch_selectors(ctx->watch);
 	f = open_memstream(&text, &len);
 	if (!f)
@@ -191,7 +191,7 @@ static void cmd_del(struct ctl_request *req)
 	if (simulated(req))
 		return;
 	if (req->argc != 1 || parse_uint(req->argv[0], PF_SEL_MAX, &index) < 0)
-		return ctl_reply(req, -EINVAL, "usage: pf select del INDEX (pf select list)");
+		return ctl_reply_usage(req, "pf select del INDEX (pf select list)");
 	sel = malloc(sizeof(*sel));
 	if (!sel)
 		return ctl_reply(req, -ENOMEM, "pf select del: out of memory");

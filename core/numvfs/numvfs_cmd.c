@@ -570,7 +570,7 @@ static void cmd_pf_set(struct ctl_request *req)
 	int r;
 
 	if (req->argc != 3 || strcmp(req->argv[1], "--numvfs") != 0) {
-		ctl_reply(req, -EINVAL, "pf set: usage: pf set PF --numvfs N");
+		ctl_reply_usage(req, "pf set PF --numvfs N");
 		return;
 	}
 	if (!nc->opts.watch) {
