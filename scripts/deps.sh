@@ -25,6 +25,8 @@ packages=(
 	# vfpoold's sd_notify (Type=notify); promtool (in Debian's prometheus package) checks
 	# the metrics exposition in the tests
 	libsystemd-dev prometheus
+	# systemd-analyze verify and security rate the installed units (tests/test_units.c)
+	systemd
 )
 
 missing=()

@@ -18,7 +18,10 @@ struct fake_kernel *fake_kernel_start(UMockdevTestbed *tb, const char *const *pf
 void fake_kernel_stop(struct fake_kernel *k, unsigned *writes);
 
 /* The same, with the values written to pf_syspaths[i]'s sriov_numvfs, in order and
- * space-separated, in values[i] ("0 4"; "" when nothing was written). */
+ * space-separated, in values[i] ("0 4"; "" when nothing was written). A value is read
+ * when the fake kernel wakes for a write: two writes the daemon makes back to back (0,
+ * then N, with no VF to wait for between them) read as "N N", or as "N" once inotify
+ * merged the two events. */
 #define FAKE_KERNEL_VALUES_MAX 128
 void fake_kernel_stop_values(struct fake_kernel *k, char (*values)[FAKE_KERNEL_VALUES_MAX]);
 
