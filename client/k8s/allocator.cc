@@ -287,41 +287,97 @@ int Allocator::devinfo_dir_fd(bool reopen, std::string *why)
 	return dir_fd_;
 }
 
+/* name's file in dir, whole or not at all: written under "<name>.tmp", renamed. */
+int Allocator::write_file_at(int dir, const std::string &name, const std::string &body)
+{
+	std::string tmp = name + ".tmp";
+	/* never through a link someone planted: this runs as root */
+	int fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+			0644), r;
+
+	if (fd < 0)
+		return -errno;
+	ssize_t n = write(fd, body.data(), body.size());
+
+	r = n == (ssize_t)body.size() ? 0 : n < 0 ? -errno : -EIO;
+	if (close(fd) < 0 && r == 0)
+		r = -errno;
+	if (r == 0 && renameat(dir, tmp.c_str(), dir, name.c_str()) < 0)
+		r = -errno;
+	if (r < 0)
+		unlinkat(dir, tmp.c_str(), 0);
+	return r;
+}
+
+/* On Allocate's path one rename when the file was written ahead ("<name>.next", the same
+ * body, by restage() after the device's previous Allocate): four calls (create, write,
+ * close, rename) cost more than vfpoold's answer on a small VM. Else written whole here. */
 int Allocator::write_devinfo(const std::string &resource, const Vf &vf, std::string *why)
 {
 	std::string path = devinfo_path(opts_.devinfo_dir, resource, vf.id);
-	std::string name = path.substr(opts_.devinfo_dir.size() + 1), tmp = name + ".tmp";
+	std::string name = path.substr(opts_.devinfo_dir.size() + 1);
 	std::string body = devinfo_json(vf);
-	int dir = devinfo_dir_fd(false, why), fd, r;
+	int dir = devinfo_dir_fd(false, why), r;
+	bool ahead;
 
 	if (dir < 0)
 		return dir;
-	/* never through a link someone planted: this runs as root */
-	fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-	if (fd < 0 && errno == ENOENT) {
-		/* the directory was removed under us (a tmpfs cleaned up): once more */
+	{
+		std::lock_guard<std::mutex> lk(stage_mu_);
+		auto it = staged_.find(name);
+
+		ahead = it != staged_.end() && it->second == body;
+		if (it != staged_.end())
+			staged_.erase(it);
+		wanted_[name] = body; /* for this device's next Allocate */
+	}
+	if (ahead && renameat(dir, (name + ".next").c_str(), dir, name.c_str()) == 0)
+		return 0;
+	/* not written ahead, or its file went away (a tmpfs cleaned up): whole, here */
+	r = write_file_at(dir, name, body);
+	if (r == -ENOENT) {
+		/* the directory was removed under us: once more */
 		dir = devinfo_dir_fd(true, why);
 		if (dir < 0)
 			return dir;
-		fd = openat(dir, tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-			    0644);
-	}
-	if (fd < 0) {
-		r = -errno;
-	} else {
-		ssize_t n = write(fd, body.data(), body.size());
-
-		r = n == (ssize_t)body.size() ? 0 : n < 0 ? -errno : -EIO;
-		if (close(fd) < 0 && r == 0)
-			r = -errno;
-		if (r == 0 && renameat(dir, tmp.c_str(), dir, name.c_str()) < 0)
-			r = -errno;
-		if (r < 0)
-			unlinkat(dir, tmp.c_str(), 0);
+		r = write_file_at(dir, name, body);
 	}
 	if (r < 0)
 		*why = path + ": " + strerror(-r);
 	return r;
+}
+
+void Allocator::restage()
+{
+	std::map<std::string, std::string> todo;
+	std::string why;
+	int dir;
+
+	{
+		std::lock_guard<std::mutex> lk(stage_mu_);
+
+		if (wanted_.empty())
+			return;
+		todo.swap(wanted_);
+	}
+	{
+		/* the directory's descriptor is Allocate's: taken under its lock */
+		std::lock_guard<std::mutex> lk(mu_);
+
+		dir = devinfo_dir_fd(false, &why);
+		if (dir >= 0)
+			dir = fcntl(dir, F_DUPFD_CLOEXEC, 0);
+	}
+	if (dir < 0)
+		return; /* Allocate writes them whole, and says why when it cannot */
+	for (const auto &[name, body] : todo) {
+		if (write_file_at(dir, name + ".next", body) < 0)
+			continue;
+		std::lock_guard<std::mutex> lk(stage_mu_);
+
+		staged_[name] = body;
+	}
+	close(dir);
 }
 
 void Allocator::remove_devinfo(const std::string &resource, const std::string &id)
@@ -333,8 +389,22 @@ void Allocator::remove_devinfo(const std::string &resource, const std::string &i
 			 strerror(errno));
 }
 
+/* The VFIO group nodes there now, of the groups of vfs: looked at while vfpoold works. */
+std::set<int> Allocator::group_nodes(const std::vector<const Vf *> &vfs)
+{
+	std::set<int> there;
+
+	for (const Vf *vf : vfs) {
+		std::string host = opts_.vfio_dir + "/" + std::to_string(vf->iommu_group);
+
+		if (vf->iommu_group >= 0 && access(host.c_str(), F_OK) == 0)
+			there.insert(vf->iommu_group);
+	}
+	return there;
+}
+
 ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string> &ids,
-				const std::vector<Made> &made)
+				const std::vector<Made> &made, const std::set<int> &nodes)
 {
 	ContainerGrant g;
 	std::set<int> groups, bound;
@@ -358,7 +428,7 @@ ContainerGrant Allocator::grant(const Pool &pool, const std::vector<std::string>
 	for (int grp : groups) {
 		std::string host = opts_.vfio_dir + "/" + std::to_string(grp);
 
-		if (!bound.count(grp) && access(host.c_str(), F_OK) != 0)
+		if (!bound.count(grp) && !nodes.count(grp))
 			continue;
 		if (g.devices.empty())
 			g.devices.push_back({ "/dev/vfio/vfio", opts_.vfio_dir + "/vfio", "rw" });
@@ -403,12 +473,14 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 	/* the files under their final names while vfpoold leases (rename: a reader sees a
 	 * whole file or none); a file for a device that is then refused goes again below */
 	std::string file_why;
+	std::set<int> nodes;
 	auto write_files = [&] {
 		for (const Vf *vf : vfs) {
 			if (write_devinfo(resource, *vf, &file_why) < 0)
 				break;
 			written.push_back(vf->id);
 		}
+		nodes = group_nodes(vfs);
 	};
 	r = lease_all(*pool, vfs, write_files, &made, &why);
 	bool files_failed = r == 0 && written.size() < vfs.size();
@@ -448,7 +520,7 @@ Outcome Allocator::allocate(const View &view, const std::string &resource,
 	}
 	ret->clear();
 	for (const auto &ids : containers)
-		ret->push_back(grant(*pool, ids, made));
+		ret->push_back(grant(*pool, ids, made, nodes));
 	return {};
 }
 
