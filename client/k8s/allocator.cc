@@ -344,7 +344,6 @@ int Allocator::write_devinfo(const std::string &resource, const Vf &vf, std::str
 void Allocator::restage()
 {
 	std::map<std::string, std::string> todo;
-	std::string why;
 	int dir;
 
 	{
@@ -354,16 +353,11 @@ void Allocator::restage()
 			return;
 		todo.swap(wanted_);
 	}
-	{
-		/* the directory's descriptor is Allocate's: taken under its lock */
-		std::lock_guard<std::mutex> lk(mu_);
-
-		dir = devinfo_dir_fd(false, &why);
-		if (dir >= 0)
-			dir = fcntl(dir, F_DUPFD_CLOEXEC, 0);
-	}
+	/* its own descriptor, not Allocate's: never waits for an Allocate (whose lock a wedged
+	 * vfpoold can hold for --timeout-ms) */
+	dir = open(opts_.devinfo_dir.c_str(), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
 	if (dir < 0)
-		return; /* Allocate writes them whole, and says why when it cannot */
+		return; /* Allocate makes the directory, writes the files whole, says why not */
 	for (const auto &[name, body] : todo) {
 		if (write_file_at(dir, name + ".next", body) < 0)
 			continue;
