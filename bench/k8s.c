@@ -147,7 +147,8 @@ void bench_k8s(const struct bench_opts *o)
 			.name = "grpc_unary",
 			.ops_per_s = per_second(unary.v, unary.n),
 			.note = "GetDevicePluginOptions on vfpool-k8s's unix socket: a constant "
-				"answer, the floor of a call to that server",
+				"answer, the floor of a call to that server; each after a "
+				"pinned lease made and released (untimed), as k8s_allocate's",
 		};
 
 		bench_percentiles(unary.v, unary.n, &res);
@@ -159,7 +160,7 @@ void bench_k8s(const struct bench_opts *o)
 			.ops_per_s = per_second(alloc.v, alloc.n),
 			.note = "Allocate of 1 device via vfpool-k8s: a fresh pinned lease "
 				"(released between ops, untimed) and its device-info file; "
-				"daemon --spin-us 50",
+				"the pool's VFs in turn; daemon --spin-us 50",
 		};
 
 		bench_percentiles(alloc.v, alloc.n, &res);

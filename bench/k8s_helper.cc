@@ -3,12 +3,15 @@
  * vfpool-bench-k8s: the gRPC half of vfpool-bench's k8s scenario (bench/k8s.c runs it; the
  * bench itself is C). Starts vfpool-k8s (from next to this binary) against the vfpoold
  * serving --run-dir, dials the plugin's socket as the kubelet would, and times, in
- * alternating blocks so both see the same machine:
+ * alternating blocks so both see the same machine, each call after the same untimed work
+ * (a pinned lease made and released through libvfpool: vfpoold has just worked and gone
+ * back to sleep, the plugin's view has moved on):
  *
  *   grpc_unary    GetDevicePluginOptions: a unary call the plugin answers with a constant,
  *                 the floor of any call to that server over its unix socket
  *   k8s_allocate  Allocate of one device: a fresh pinned lease each time (the lease is
- *                 released through libvfpool between calls, untimed), its device-info file
+ *                 released through libvfpool after the call, untimed), its device-info
+ *                 file; the devices taken in turn, as a node hands VFs to successive pods
  *   k8s_health_push  a VF of the pool leased (released) by a launcher outside Kubernetes
  *                 until the plugin's ListAndWatch stream says Unhealthy (Healthy)
  *
@@ -45,6 +48,7 @@ namespace {
 
 constexpr const char *device = "0001:00:00.0"; /* VF 0 of PF ens1f0 on --simulate 4x64 */
 constexpr const char *other = "0001:00:00.1";  /* leased by a "launcher": health flips */
+constexpr unsigned first_turn = 2, vfs = 64;   /* Allocate takes VFs 2..63 of ens1f0 in turn */
 constexpr int block = 100;                      /* samples per block before switching */
 
 uint64_t now_ns()
@@ -170,9 +174,20 @@ int main(int argc, char **argv)
 		return fail("vfpool_connect: %s", vfpool_strerror(r));
 	auto stub = v1beta1::DevicePlugin::NewStub(
 		grpc::CreateChannel("unix:" + sock, grpc::InsecureChannelCredentials()));
-	v1beta1::AllocateRequest areq;
-	areq.add_container_requests()->add_devices_ids(device);
-	std::string vm = std::string("k8s-") + device, err;
+	/* VF v of PF 1 is 0001:00:<v / 8>.<v % 8> on --simulate (core/model/host_sim.c) */
+	std::vector<v1beta1::AllocateRequest> areqs;
+	std::vector<std::string> vms;
+	for (unsigned v = first_turn; v < vfs; v++) {
+		char pci[16];
+
+		if (v % 16 == 15)
+			continue; /* its IOMMU group is shared: never leased (SIM_SHARED_EVERY) */
+		snprintf(pci, sizeof(pci), "0001:00:%02x.%u", v / 8, v % 8);
+		areqs.emplace_back().add_container_requests()->add_devices_ids(pci);
+		vms.push_back(std::string("k8s-") + pci);
+	}
+	size_t turn = 0;
+	std::string pace_vm = std::string("k8s-") + device, err;
 
 	auto unary = [&]() {
 		grpc::ClientContext ctx;
@@ -186,13 +201,13 @@ int main(int argc, char **argv)
 	auto alloc = [&]() {
 		grpc::ClientContext ctx;
 		v1beta1::AllocateResponse out;
-		grpc::Status s = stub->Allocate(&ctx, areq, &out);
+		grpc::Status s = stub->Allocate(&ctx, areqs[turn], &out);
 
 		if (!s.ok())
 			err = "Allocate: " + s.error_message();
 		return s.ok();
 	};
-	auto release = [&]() {
+	auto release = [&](const std::string &vm) {
 		char why[160] = "";
 		int rr = vfpool_release(h, vm.c_str(), "vf", 0, why, sizeof(why));
 
@@ -200,10 +215,31 @@ int main(int argc, char **argv)
 			err = std::string("release: ") + (why[0] ? why : vfpool_strerror(rr));
 		return rr == 0;
 	};
-	/* warm up: the channel connected, the plugin's and daemon's paths faulted in */
-	for (size_t i = 0; i < ops / 10 + 10 && err.empty(); i++)
-		if (unary() && alloc())
-			release();
+	/* what comes before a timed Allocate: its previous lease released */
+	auto release_turn = [&]() {
+		bool ok = release(vms[turn]);
+
+		turn = (turn + 1) % vms.size();
+		return ok;
+	};
+	/* the same before a timed unary call: a lease made and released */
+	auto pace = [&]() {
+		struct vfpool_alloc_req q = VFPOOL_OPTS(vfpool_alloc_req, .vm_id = pace_vm.c_str(),
+							.vnic_id = "vf", .network = "default",
+							.pin_pci = device);
+		struct vfpool_lease l = VFPOOL_OPTS(vfpool_lease);
+		char why[160] = "";
+		int rr = vfpool_alloc(h, &q, &l, why, sizeof(why));
+
+		if (rr < 0)
+			err = std::string("pace: ") + (why[0] ? why : vfpool_strerror(rr));
+		return rr == 0 && release(pace_vm);
+	};
+	/* warm up: the channel connected, the plugin's and daemon's paths faulted in, every
+	 * device allocated once */
+	for (size_t i = 0; i < ops / 10 + vms.size() && err.empty(); i++)
+		if (pace() && unary() && alloc())
+			release_turn();
 	std::vector<uint64_t> su, sa;
 	su.reserve(ops);
 	sa.reserve(ops);
@@ -212,15 +248,17 @@ int main(int argc, char **argv)
 		for (int i = 0; i < block && su.size() < ops && err.empty(); i++) {
 			uint64_t t0 = now_ns();
 
-			if (unary())
+			if (unary()) {
 				su.push_back(now_ns() - t0);
+				pace();
+			}
 		}
 		for (int i = 0; i < block && sa.size() < ops && err.empty(); i++) {
 			uint64_t t0 = now_ns();
 
 			if (alloc()) {
 				sa.push_back(now_ns() - t0);
-				release();
+				release_turn();
 			}
 		}
 	}

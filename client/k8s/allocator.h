@@ -24,6 +24,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -77,6 +78,10 @@ public:
 			 const std::vector<std::vector<std::string>> &containers,
 			 std::vector<ContainerGrant> *ret);
 
+	/* Writes the device-info files that Allocates used up ahead of the next Allocate of
+	 * their devices (see write_devinfo); off Allocate's path: the plugin's main loop. */
+	void restage();
+
 	/* held: device ID -> "namespace/pod" for every device of this plugin's resources that
 	 * a pod holds, as PodResources listed them; list_started: when that List was sent
 	 * (a lease made since is not judged by it). Releases the leases no pod has held for
@@ -114,10 +119,12 @@ private:
 		      std::string *why);
 	void undo(const std::vector<Made> &made);
 	int devinfo_dir_fd(bool reopen, std::string *why);
+	int write_file_at(int dir, const std::string &name, const std::string &body);
 	int write_devinfo(const std::string &resource, const Vf &vf, std::string *why);
 	void remove_devinfo(const std::string &resource, const std::string &id);
+	std::set<int> group_nodes(const std::vector<const Vf *> &vfs);
 	ContainerGrant grant(const Pool &pool, const std::vector<std::string> &ids,
-			     const std::vector<Made> &made);
+			     const std::vector<Made> &made, const std::set<int> &nodes);
 
 	AllocatorOptions opts_;
 	std::mutex mu_; /* the handle is single-producer; the book goes with it */
@@ -126,6 +133,11 @@ private:
 	int dir_fd_ = -1; /* the device-info directory */
 	std::map<std::string, Book> book_;
 	Clock::time_point started_;
+	/* Device-info files written ahead under "<name>.next", by final name: their body
+	 * (ready) or what to write next (wanted). Its own lock: restage() never holds up an
+	 * Allocate for its writes. */
+	std::mutex stage_mu_;
+	std::map<std::string, std::string> staged_, wanted_;
 };
 
 } // namespace vfk8s

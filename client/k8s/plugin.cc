@@ -542,6 +542,7 @@ int Plugin::run()
 		}
 		if (daemon_up_)
 			follow_state();
+		alloc_.restage(); /* after an Allocate: its devices' next files, off its path */
 	}
 	return 0;
 }

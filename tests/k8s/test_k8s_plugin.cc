@@ -351,6 +351,57 @@ Test(k8s_plugin, allocate_returns_the_environment_vfio_devices_and_device_info_f
 	stop_clean(r);
 }
 
+/* A device's file for its next Allocate is written ahead (<file>.next, renamed into place
+ * on Allocate's path); when that one is gone, the file is written whole all the same. */
+Test(k8s_plugin, a_device_allocated_again_gets_its_whole_device_info_file_written_ahead_or_not)
+{
+	Rig r(config_ab);
+	v1beta1::AllocateResponse resp;
+	std::string x = vf_pci(0, 3);
+	std::string info = r.devinfo_dir + "/vfpool.io-a-" + x + "-device.json";
+	std::string ahead = info + ".next";
+	std::string want = "{\"type\":\"pci\",\"version\":\"1.1.0\",\"pci\":{\"pci-address\":\"" +
+			   x + "\",\"pf-pci-address\":\"0000:3b:00.0\"}}\n";
+	auto written_ahead = [&] {
+		struct stat st;
+
+		for (int i = 0; i < 2000; i++) {
+			if (stat(ahead.c_str(), &st) == 0)
+				return true;
+			usleep(10000);
+		}
+		return false;
+	};
+	struct stat st;
+
+	start_all(r);
+	r.kubelet.set_pod("default", "vm-1", "vfpool.io/a", { x });
+	auto a = r.kubelet.dial("vfpool-a.sock");
+	auto s = allocate(*a, { x }, &resp);
+	cr_assert(s.ok(), "%s", s.error_message().c_str());
+	assert_str_eq(read_file(info).c_str(), want.c_str());
+
+	/* the file gone (as when the lease is released), the device allocated again: the
+	 * file written ahead is the one renamed into place */
+	cr_assert(written_ahead(), "%s: never written ahead", ahead.c_str());
+	assert_str_eq(read_file(ahead).c_str(), want.c_str());
+	cr_assert_eq(unlink(info.c_str()), 0);
+	s = allocate(*a, { x }, &resp);
+	cr_assert(s.ok(), "%s", s.error_message().c_str());
+	assert_str_eq(read_file(info).c_str(), want.c_str());
+	cr_assert(stat(ahead.c_str(), &st) < 0 && errno == ENOENT, "%s: not the file used",
+		  ahead.c_str());
+
+	/* both gone (a tmpfs cleaned up): written whole on Allocate's path */
+	cr_assert(written_ahead(), "%s: never written ahead again", ahead.c_str());
+	cr_assert_eq(unlink(ahead.c_str()), 0);
+	cr_assert_eq(unlink(info.c_str()), 0);
+	s = allocate(*a, { x }, &resp);
+	cr_assert(s.ok(), "%s", s.error_message().c_str());
+	assert_str_eq(read_file(info).c_str(), want.c_str());
+	stop_clean(r);
+}
+
 Test(k8s_plugin, a_request_naming_a_device_twice_or_a_blocked_one_is_refused_and_leases_nothing)
 {
 	Rig r(config_ab);
