@@ -27,6 +27,8 @@ packages=(
 	libsystemd-dev prometheus
 	# systemd-analyze verify and security rate the installed units (tests/test_units.c)
 	systemd
+	# /bin/kill, the units' ExecReload
+	procps
 )
 
 missing=()
